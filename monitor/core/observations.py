@@ -1,0 +1,63 @@
+"""What the clinical core reads about a session: the readings in force with their flags.
+
+Plain data handed in by the caller (the store, a test); the core never loads it itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.core.rules import Flag
+from monitor.core.vitals import Measure, Vitals
+
+
+@dataclass(frozen=True)
+class RecordedFlag:
+    """A flag as kept with its reading, and when (if ever) it was acknowledged."""
+
+    flag: Flag
+    acknowledged_at: datetime | None = None
+
+    def open_at(self, when: datetime) -> bool:
+        """True when the flag needs action and was not acknowledged by ``when``."""
+        return self.flag.severity.needs_action and (
+            self.acknowledged_at is None or self.acknowledged_at > when
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One reading in force (not superseded), with the flags kept with it."""
+
+    id: int
+    measured_at: datetime
+    vitals: Vitals
+    flags: tuple[RecordedFlag, ...] = ()
+
+    def has_bp(self) -> bool:
+        """True when the reading holds a blood pressure."""
+        return self.vitals.systolic is not None and self.vitals.diastolic is not None
+
+    def bp_flagged(self) -> bool:
+        """True when a medium or high flag is on systolic or diastolic."""
+        bp = {Measure.SYSTOLIC.value, Measure.DIASTOLIC.value}
+        return any(f.flag.measure in bp and f.flag.severity.needs_action for f in self.flags)
+
+
+def chronological(readings: list[Observation] | tuple[Observation, ...]) -> list[Observation]:
+    """Readings ordered by measurement time, ties by id (the later saved last)."""
+    return sorted(readings, key=lambda r: (r.measured_at, r.id))
+
+
+def latest_with(
+    readings: list[Observation], measure: Measure, until: datetime | None = None
+) -> Observation | None:
+    """The latest reading that holds ``measure`` (measured at or before ``until``)."""
+    found = None
+    for reading in chronological(readings):
+        if until is not None and reading.measured_at > until:
+            break
+        if reading.vitals.get(measure) is not None:
+            found = reading
+    return found

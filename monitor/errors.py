@@ -1,0 +1,35 @@
+"""Errors a user can cause.
+
+Every subclass of :class:`Refused` becomes exit status 2 and one ``error: ...`` line on the
+command line, and a visible message in the TUI: never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class Refused(Exception):  # noqa: N818 - "refused" is the product's word for it
+    """The request was refused; nothing was saved. The message says what to do."""
+
+
+class EntryError(Refused):
+    """A quick-entry line or a value that cannot be accepted."""
+
+
+class ConfigError(Refused):
+    """The clinic configuration is invalid."""
+
+
+class NotFound(Refused):
+    """An id or name that does not exist."""
+
+
+class PermissionDenied(Refused):
+    """The user's role or PIN does not allow this."""
+
+
+class GateNotMet(Refused):
+    """Discharge refused because the discharge gate is not met."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__("discharge gate not met: " + "; ".join(self.reasons))

@@ -1,0 +1,46 @@
+"""The layering holds: the clinical core and the headless product load no screen."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE_MODULES = sorted(
+    f"monitor.core.{p.stem}"
+    for p in (ROOT / "monitor" / "core").glob("*.py")
+    if p.stem != "__init__"
+)
+HEADLESS_MODULES = sorted(
+    "monitor." + ".".join(p.relative_to(ROOT / "monitor").with_suffix("").parts)
+    for p in (ROOT / "monitor").rglob("*.py")
+    if p.stem != "__init__"
+)
+
+
+def loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    return {name.split(".")[0] for name in out.split()}
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_loads_no_database_and_no_screen(module):
+    loaded = loaded_after_import(module)
+    assert not loaded & {"sqlalchemy", "alembic", "textual", "tui", "rich", "click"}
+
+
+@pytest.mark.parametrize("module", HEADLESS_MODULES)
+def test_headless_module_loads_no_textual(module):
+    assert not loaded_after_import(module) & {"textual", "tui"}
+
+
+def test_import_linter_contracts_hold():
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
