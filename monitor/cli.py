@@ -1,30 +1,39 @@
 """The ``monitor`` command line (interface.md): the product for scripts and integrations.
 
-Every refusal a user can cause is one ``error: ...`` line on stderr and exit status 2.
+Every command goes through :class:`monitor.services.Service`, as the TUI does. Every refusal a
+user can cause is one ``error: ...`` line on stderr and exit status 2, with nothing saved.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.config_file import CONFIG_ENV, load_config
 from monitor.core.config import ClinicConfig, describe
-from monitor.errors import Refused
+from monitor.errors import GateNotMet, Refused
+
+if TYPE_CHECKING:
+    from monitor.services import Service
+    from monitor.views import ReadingView, SessionView
 
 EXIT_REFUSED = 2
+EXIT_FAILED = 1
 
 
 @dataclass
 class Context:
-    """What every command gets: the options given, resolved lazily."""
+    """What every command gets: the options given, resolved when first needed."""
 
     db: str | None
     config_path: str | None
     _config: ClinicConfig | None = None
+    _service: Service | None = field(default=None, repr=False)
 
     @property
     def config(self) -> ClinicConfig:
@@ -33,22 +42,176 @@ class Context:
             self._config = load_config(self.config_path)
         return self._config
 
+    @property
+    def service(self) -> Service:
+        """The services on the chosen database, its schema checked or created."""
+        if self._service is None:
+            from monitor.services import Service
+
+            self._service = Service.open(self.db, self.config)
+        return self._service
+
+    def close(self) -> None:
+        """Release the database."""
+        if self._service is not None:
+            self._service.close()
+
 
 pass_context = click.make_pass_decorator(Context)
 
 
+def _now() -> datetime:
+    from monitor.services import utc_now
+
+    return utc_now()
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    from monitor.timeparse import parse_time
+
+    return parse_time(text, _now())
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
+
+
+def _read_pin(pin_stdin: bool, confirm: bool) -> str:
+    if pin_stdin:
+        lines = sys.stdin.read().splitlines()
+        if not lines:
+            raise Refused("--pin-stdin: no PIN on standard input")
+        pin = lines[0].strip()
+        if confirm and len(lines) > 1 and lines[1].strip() and lines[1].strip() != pin:
+            raise Refused("--pin-stdin: the second line does not match the first")
+        return pin
+    return click.prompt("PIN", hide_input=True, confirmation_prompt=confirm)
+
+
 @click.group(invoke_without_command=True)
-@click.option("--db", envvar="MONITOR_DB", help="SQLAlchemy URL or SQLite file path.")
 @click.option(
-    "--config", "config_path", envvar=CONFIG_ENV, help="Clinic configuration file (TOML)."
+    "--db", envvar="MONITOR_DB", help="SQLAlchemy URL or SQLite file path [env MONITOR_DB]."
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar=CONFIG_ENV,
+    help="Clinic configuration file (TOML) [env MONITOR_CONFIG].",
 )
 @click.version_option(package_name="monitor")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:
-    """Post-dose observation of ketamine and esketamine sessions."""
+    """Post-dose observation of ketamine and esketamine sessions.
+
+    Without a command, opens the station (the TUI).
+    """
     ctx.obj = Context(db=db, config_path=config_path)
+    ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(tui)
+
+
+@cli.command()
+@pass_context
+def tui(context: Context) -> None:
+    """The station: a dashboard of every patient in observation."""
+    try:
+        from tui.app import make_app
+    except ModuleNotFoundError:
+        raise Refused("the station TUI is not installed in this build") from None
+    app = make_app(db=context.db, config=context.config)
+    app.run()
+
+
+# -- db ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+def _url(context: Context) -> str:
+    from monitor.store.engine import resolve_url
+
+    return resolve_url(context.db)
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Migrate to the newest schema (an SQLite file is backed up first)."""
+    from monitor.store.migrate import upgrade
+
+    result = upgrade(_url(context))
+    if result.before == result.after:
+        click.echo(f"already at the newest schema ({result.after})")
+        return
+    click.echo(f"upgraded {result.before or 'empty database'} -> {result.after}")
+    if result.backup:
+        click.echo(f"backup: {result.backup}")
+
+
+@db.command("current")
+@pass_context
+def db_current(context: Context) -> None:
+    """The schema revision of the database, and the newest this monitor knows."""
+    from monitor.store.engine import make_engine
+    from monitor.store.migrate import SCHEMA_HEAD, current_revision
+
+    engine = make_engine(context.db)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    state = "up to date" if revision == SCHEMA_HEAD else "behind: run `monitor db upgrade`"
+    click.echo(f"{revision or 'none'} (newest {SCHEMA_HEAD}; {state})")
+
+
+@db.command("check")
+@pass_context
+def db_check(context: Context) -> None:
+    """Refuse when the models and the migrations disagree."""
+    from monitor.store.migrate import check
+
+    check(_url(context))
+    click.echo("models and migrations agree")
+
+
+# -- users and configuration --------------------------------------------------------------
+
+
+@cli.group()
+def user() -> None:
+    """Nurses and supervisors."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["nurse", "supervisor"]), required=True)
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input's first line.")
+@pass_context
+def user_add(context: Context, name: str, role: str, pin_stdin: bool) -> None:
+    """Add a user; the PIN is read from a prompt (or stdin) and kept only as a hash."""
+    pin = _read_pin(pin_stdin, confirm=True)
+    created = context.service.add_user(name, role, pin)
+    click.echo(f"added {created.role} {created.name}")
+
+
+@user.command("list")
+@pass_context
+def user_list(context: Context) -> None:
+    """Every user and role."""
+    for person in context.service.users():
+        click.echo(f"{person.name}\t{person.role}")
 
 
 @cli.group("config")
@@ -63,23 +226,322 @@ def config_show(context: Context, as_json: bool) -> None:
     """The thresholds and schedules in force, and where each came from."""
     rows = describe(context.config)
     if as_json:
-        import json
-
-        click.echo(
-            json.dumps(
-                [{"key": k, "value": json.loads(v), "source": s} for k, v, s in rows], indent=2
-            )
-        )
+        _echo_json([{"key": k, "value": json.loads(v), "source": s} for k, v, s in rows])
         return
     width = max(len(k) for k, _, _ in rows)
     for key, value, source in rows:
         click.echo(f"{key:<{width}}  {value}  [{source}]")
 
 
+# -- sessions ---------------------------------------------------------------------------
+
+
+@cli.group()
+def session() -> None:
+    """Treatment sessions."""
+
+
+@session.command("start")
+@click.option("--patient", required=True, help="The clinic's patient identifier.")
+@click.option(
+    "--protocol", required=True, help="esketamine-56, esketamine-84, ketamine-iv, ketamine-im"
+)
+@click.option("--by", required=True, help="The user starting the session.")
+@click.option("--dose-mg", type=float)
+@click.option("--age", type=int)
+@click.option("--bay")
+@click.option("--lot")
+@click.option("--dosed-at", help="When the dose was given (ISO 8601).")
+@pass_context
+def session_start(
+    context: Context,
+    patient: str,
+    protocol: str,
+    by: str,
+    dose_mg: float | None,
+    age: int | None,
+    bay: str | None,
+    lot: str | None,
+    dosed_at: str | None,
+) -> None:
+    """Start a session; prints its id alone."""
+    session_id = context.service.start_session(
+        patient=patient,
+        protocol=protocol,
+        by=by,
+        dose_mg=dose_mg,
+        age=age,
+        bay=bay,
+        lot=lot,
+        dosed_at=_time(dosed_at),
+    )
+    click.echo(session_id)
+
+
+@session.command("dose")
+@click.argument("session_id", type=int)
+@click.option("--by", required=True)
+@click.option("--at", "at", help="When the dose was given (ISO 8601); default now.")
+@pass_context
+def session_dose(context: Context, session_id: int, by: str, at: str | None) -> None:
+    """Record the dosing time (the start of an infusion)."""
+    dosed = context.service.record_dose(session_id, by=by, at=_time(at))
+    click.echo(f"session {session_id} dosed at {_local(dosed)}")
+
+
+def _print_reading(reading: ReadingView) -> None:
+    from monitor.core.entry import format_entry
+
+    note = f" (corrects reading {reading.corrects})" if reading.corrects else ""
+    click.echo(
+        f"reading {reading.id} at {_local(reading.measured_at)}: "
+        f"{format_entry(reading.vitals)}{note}"
+    )
+    if not reading.flags:
+        click.echo("  no flags")
+    for flag in reading.flags:
+        click.echo(
+            f"  {flag.severity.symbol:<3} {flag.severity.value:<6} {flag.message}  [flag {flag.id}]"
+        )
+
+
+@cli.command()
+@click.argument("session_id", type=int)
+@click.argument("entry", nargs=-1, required=True)
+@click.option("--by", required=True)
+@click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
+@pass_context
+def record(
+    context: Context,
+    session_id: int,
+    entry: tuple[str, ...],
+    by: str,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Save one reading, e.g. `monitor record 3 "142/88 hr 76 spo2 98" --by ana`."""
+    reading = context.service.record_reading(
+        session_id, " ".join(entry), by=by, measured_at=_time(at)
+    )
+    if as_json:
+        from monitor.jsonview import reading_json
+
+        _echo_json(reading_json(reading))
+    else:
+        _print_reading(reading)
+
+
+@cli.command()
+@click.argument("reading_id", type=int)
+@click.argument("entry", nargs=-1, required=True)
+@click.option("--by", required=True)
+@click.option("--reason", required=True, help="Why the reading is corrected.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def amend(
+    context: Context, reading_id: int, entry: tuple[str, ...], by: str, reason: str, as_json: bool
+) -> None:
+    """Correct a reading; the original stays, superseded. Unnamed measures keep their values."""
+    reading = context.service.amend(reading_id, " ".join(entry), by=by, reason=reason)
+    if as_json:
+        from monitor.jsonview import reading_json
+
+        _echo_json(reading_json(reading))
+    else:
+        _print_reading(reading)
+
+
+@cli.group()
+def flag() -> None:
+    """Flags raised by readings."""
+
+
+@flag.command("ack")
+@click.argument("flag_id", type=int)
+@click.option("--by", required=True)
+@click.option("--action", required=True, help="What was done, in a word or a sentence.")
+@pass_context
+def flag_ack(context: Context, flag_id: int, by: str, action: str) -> None:
+    """Acknowledge a flag with what was done."""
+    done = context.service.acknowledge(flag_id, by=by, action=action)
+    click.echo(f"flag {done.id} acknowledged by {done.acknowledged_by}: {done.action}")
+
+
+def _print_session(view: SessionView) -> None:
+    from monitor.core.entry import format_entry
+
+    click.echo(
+        f"session {view.id}  patient {view.patient}  {view.protocol} ({view.treatment})  "
+        f"{view.status}"
+    )
+    click.echo(
+        f"  bay {view.bay or '-'}  age {view.age or '-'}  dose {view.dose_mg or '-'} mg  "
+        f"lot {view.lot or '-'}  dosed {_local(view.dosed_at)}"
+    )
+    click.echo("checks:")
+    for check in view.checks:
+        late = " (late)" if check.late else ""
+        measures = " ".join(m.value for m in check.measures)
+        click.echo(
+            f"  {check.label:<12} {_local(check.due_at):<16}  "
+            f"{check.status.value}{late}  [{measures}]"
+        )
+    click.echo("readings:")
+    for reading in view.readings:
+        mark = f"  superseded by {reading.superseded_by}" if reading.superseded_by else ""
+        fix = f"  corrects {reading.corrects}: {reading.reason}" if reading.corrects else ""
+        click.echo(
+            f"  #{reading.id} {_local(reading.measured_at)} {format_entry(reading.vitals)}"
+            f"  by {reading.recorded_by}{mark}{fix}"
+        )
+        for f in reading.flags:
+            ack = f"ack {f.acknowledged_by}: {f.action}" if f.acknowledged else "not acknowledged"
+            click.echo(f"      {f.severity.symbol:<3} {f.message}  [flag {f.id}, {ack}]")
+    if view.discharged_at:
+        click.echo(f"discharged {_local(view.discharged_at)} by {view.discharged_by}")
+        if view.override_reason:
+            click.echo(f"  gate overridden: {view.override_reason}")
+    elif view.gate.ready:
+        click.echo("ready to discharge")
+    else:
+        click.echo("not ready to discharge:")
+        for reason in view.gate.reasons:
+            click.echo(f"  - {reason}")
+    if view.signed_by:
+        click.echo(f"reviewed: signed by {view.signed_by} at {_local(view.signed_at)}")
+
+
+@session.command("show")
+@click.argument("session_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def session_show(context: Context, session_id: int, as_json: bool) -> None:
+    """One session: checks, readings, flags, the discharge gate and the review."""
+    view = context.service.session(session_id)
+    if as_json:
+        from monitor.jsonview import session_json
+
+        _echo_json(session_json(view))
+    else:
+        _print_session(view)
+
+
+@session.command("list")
+@click.option("--active", is_flag=True, help="Only sessions in observation.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def session_list(context: Context, active: bool, as_json: bool) -> None:
+    """Sessions, newest first."""
+    rows = context.service.list_sessions(active_only=active)
+    if as_json:
+        from monitor.jsonview import summary_json
+
+        _echo_json([summary_json(r) for r in rows])
+        return
+    for r in rows:
+        signed = " signed" if r.signed else ""
+        click.echo(
+            f"{r.id}\t{r.patient}\t{r.protocol}\t{r.bay or '-'}\t{r.status}{signed}\t"
+            f"dosed {_local(r.dosed_at)}"
+        )
+
+
+@session.command("discharge")
+@click.argument("session_id", type=int)
+@click.option("--by", required=True)
+@click.option("--at", "at", help="Discharge time (ISO 8601); default now.")
+@click.option("--override-reason", help="Discharge although the gate is not met, and why.")
+@pass_context
+def session_discharge(
+    context: Context, session_id: int, by: str, at: str | None, override_reason: str | None
+) -> None:
+    """Discharge when the gate is met; otherwise refuse and list the reasons."""
+    view = context.service.discharge(
+        session_id, by=by, at=_time(at), override_reason=override_reason
+    )
+    click.echo(f"session {view.id} discharged at {_local(view.discharged_at)}")
+    if view.override_reason:
+        click.echo(f"gate overridden ({view.override_reason}); unmet:")
+        for reason in view.gate.reasons:
+            click.echo(f"  - {reason}")
+    if view.ready_minute is not None:
+        click.echo(f"REMS: ready to leave at minute {view.ready_minute}")
+
+
+@cli.group()
+def review() -> None:
+    """Supervisor review."""
+
+
+@review.command("sign")
+@click.argument("session_id", type=int)
+@click.option("--by", required=True)
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input's first line.")
+@pass_context
+def review_sign(context: Context, session_id: int, by: str, pin_stdin: bool) -> None:
+    """Sign off ("reviewed") a discharged session: supervisors only, PIN checked."""
+    pin = _read_pin(pin_stdin, confirm=False)
+    view = context.service.sign(session_id, by=by, pin=pin)
+    click.echo(
+        f"session {view.id} reviewed: signed by {view.signed_by} at {_local(view.signed_at)}"
+    )
+
+
+@cli.command()
+@click.argument("session_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def audit(context: Context, session_id: int | None, as_json: bool) -> None:
+    """The audit trail: who, when, what, before/after, reason."""
+    from monitor.jsonview import iso
+
+    rows = context.service.audit(session_id)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "id": a.id,
+                    "at": iso(a.at),
+                    "user": a.user,
+                    "action": a.action,
+                    "session_id": a.session_id,
+                    "entity": a.entity,
+                    "entity_id": a.entity_id,
+                    "before": json.loads(a.before) if a.before else None,
+                    "after": json.loads(a.after) if a.after else None,
+                    "reason": a.reason,
+                }
+                for a in rows
+            ]
+        )
+        return
+    for a in rows:
+        where = f"session {a.session_id} " if a.session_id else ""
+        line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}{a.entity} {a.entity_id}"
+        if a.before:
+            line += f"  before {a.before}"
+        if a.after:
+            line += f"  after {a.after}"
+        if a.reason:
+            line += f"  reason: {a.reason}"
+        click.echo(line)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else error.__class__.__name__
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the command, turning refusals into one line and exit status 2."""
+    """Entry point: run the command; refusals become one line and exit status 2."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     try:
         return cli.main(args=argv, prog_name="monitor", standalone_mode=False)
+    except GateNotMet as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_REFUSED)
     except Refused as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_REFUSED)
@@ -89,6 +551,14 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as error:
         click.echo(f"error: {error.format_message()}", err=True)
         sys.exit(EXIT_REFUSED)
+    except OperationalError as error:
+        click.echo(
+            f"error: the database cannot be used: {_one_line(error.orig or error)}", err=True
+        )
+        sys.exit(EXIT_FAILED)
+    except DBAPIError as error:
+        click.echo(f"error: the database refused: {_one_line(error.orig or error)}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

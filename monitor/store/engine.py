@@ -1,0 +1,118 @@
+"""The engine factory: SQLite by default, PostgreSQL by URL (interface.md, stack.md).
+
+An engine is made at start-up by the caller, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from monitor.errors import Refused
+
+DB_ENV = "MONITOR_DB"
+APP_NAME = "monitor"
+
+
+def default_db_path() -> Path:
+    """The SQLite file in the user's data directory."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "monitor.db"
+
+
+def resolve_url(db: str | None) -> str:
+    """An SQLAlchemy URL from ``--db``: a URL, a plain file path (SQLite), or the default."""
+    if not db:
+        db = str(default_db_path())
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser().resolve()}"
+    if db.startswith("postgresql://") or db.startswith("postgres://"):
+        # Plain postgresql:// would ask for psycopg2; this product ships psycopg 3.
+        db = "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind an SQLite URL, or ``None`` (another backend, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 if it does not exist (a new SQLite file or an export)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, foreign_keys: bool) -> None:
+    # The driver must not open transactions itself: the "begin" hook below does it, so that
+    # PRAGMAs run outside a transaction and reads see one consistent snapshot.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A write takes the write lock at BEGIN, so two writers queue on busy_timeout instead of
+    # deadlocking when both try to upgrade a read lock.
+    mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_write") else "DEFERRED"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(db: str | None = None, *, foreign_keys: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``--db`` (URL, file path or the default SQLite file).
+
+    A new SQLite file is created with mode 0600, in WAL mode with ``synchronous=FULL``,
+    foreign keys on and a busy timeout.
+    """
+    url = resolve_url(db)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise Refused(f"--db {db!r} is not a database URL or a file path") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise Refused(f"--db: {backend} is not supported; use an SQLite file or PostgreSQL")
+    path = sqlite_path(url)
+    if path is not None:
+        if path.is_dir():
+            raise Refused(f"--db {path} is a folder: name a file")
+        try:
+            create_private_file(path)
+        except OSError as error:
+            raise Refused(f"cannot create database file {path}: {error.strerror}") from None
+    try:
+        engine = create_engine(url, **kwargs)
+    except ModuleNotFoundError as error:
+        raise Refused(f"--db needs the Python package {error.name}") from None
+    if backend == "sqlite":
+        event.listen(
+            engine,
+            "connect",
+            lambda conn, record: _sqlite_pragmas(conn, record, foreign_keys=foreign_keys),
+        )
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that SQLite transactions take the write lock at BEGIN."""
+    return engine.execution_options(sqlite_write=True)

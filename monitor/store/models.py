@@ -1,0 +1,176 @@
+"""The stored record (SQLAlchemy 2 typed models).
+
+Readings, flags, acknowledgements and audit rows are append-only: the database itself refuses
+UPDATE and DELETE on them (triggers made by the migrations, see :mod:`monitor.store.triggers`).
+A correction is a new reading whose ``corrects_id`` names the one it supersedes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from monitor.store.types import UTCDateTime
+
+# Every constraint gets a name, so that batch migrations on SQLite can drop it.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = Annotated[int, mapped_column(Integer, primary_key=True)]
+Moment = Annotated[datetime, mapped_column(UTCDateTime())]
+OptionalMoment = Annotated[datetime | None, mapped_column(UTCDateTime(), nullable=True)]
+Measure = Annotated[int | None, mapped_column(Integer, nullable=True)]
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """A nurse or supervisor; the PIN is kept only as a memory-hard (scrypt) hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('nurse', 'supervisor')", name="role"),)
+
+    id: Mapped[Id]
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[Moment]
+
+
+class Patient(Base):
+    """A patient, known by the clinic's identifier only (no name is required)."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[Id]
+    identifier: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[Moment]
+
+
+class TreatmentSession(Base):
+    """One treatment visit and its observation."""
+
+    __tablename__ = "treatment_sessions"
+    __table_args__ = (Index("ix_treatment_sessions_active", "discharged_at", "id"),)
+
+    id: Mapped[Id]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    protocol: Mapped[str] = mapped_column(String(40))
+    dose_mg: Mapped[float | None]
+    lot: Mapped[str | None] = mapped_column(String(80))
+    age: Mapped[int | None]
+    bay: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[Moment]
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    dosed_at: Mapped[OptionalMoment]
+    discharged_at: Mapped[OptionalMoment]
+    discharged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    #: REMS: the first minute after dosing at which all but the minimum observation held.
+    ready_minute: Mapped[int | None]
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+
+
+class Reading(Base):
+    """One set of measurements, as recorded; never changed, never deleted."""
+
+    __tablename__ = "readings"
+    __table_args__ = (Index("ix_readings_session_measured", "session_id", "measured_at"),)
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    measured_at: Mapped[Moment]
+    recorded_at: Mapped[Moment]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    systolic: Mapped[Measure]
+    diastolic: Mapped[Measure]
+    heart_rate: Mapped[Measure]
+    spo2: Mapped[Measure]
+    resp_rate: Mapped[Measure]
+    moaas: Mapped[Measure]
+    cadss: Mapped[Measure]
+    #: True when the flags were judged as before dosing (the dose unknown or later).
+    before_dosing: Mapped[bool]
+    #: The reading this one corrects; the corrected one is then superseded.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Flag(Base):
+    """A rule that fired for a reading when it was saved."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[Id]
+    reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class Acknowledgement(Base):
+    """Who acknowledged a flag, when, and what they did."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[Id]
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    action: Mapped[str] = mapped_column(Text)
+
+
+class SignOff(Base):
+    """A supervisor's signature on a discharged session."""
+
+    __tablename__ = "sign_offs"
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    meaning: Mapped[str] = mapped_column(String(40))
+
+
+class AuditEntry(Base):
+    """The append-only audit trail: who did what, when, before and after, and why."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_session", "session_id", "id"),)
+
+    id: Mapped[Id]
+    at: Mapped[Moment]
+    user_name: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[int | None]
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+#: Tables whose rows the database refuses to change or delete.
+APPEND_ONLY_TABLES = ("readings", "flags", "acknowledgements", "audit_log", "sign_offs")
