@@ -19,7 +19,13 @@ def counts(service) -> dict[str, int]:
     with service.engine.connect() as connection:
         return {
             table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-            for table in ("readings", "flags", "acknowledgements", "audit_log", "treatment_sessions")
+            for table in (
+                "readings",
+                "flags",
+                "acknowledgements",
+                "audit_log",
+                "treatment_sessions",
+            )
         }
 
 
@@ -37,7 +43,9 @@ def test_record_reading_saves_reading_flags_and_audit_together(service, clock):
     assert reading.measured_at.tzinfo is not None
     assert reading.before_dosing
     assert {f.rule for f in reading.flags} == {
-        "systolic.high.above", "bp.predose.systolic", "bp.predose.diastolic",
+        "systolic.high.above",
+        "bp.predose.systolic",
+        "bp.predose.diastolic",
     }
     trail = service.audit(sid)
     assert [a.action for a in trail] == ["session.start", "reading.record"]
@@ -151,7 +159,9 @@ def test_acknowledge_records_who_when_and_what(service, clock):
     clock.advance(2)
     done = service.acknowledge(flag.id, by="bo", action="legs raised, fluids")
     assert (done.acknowledged_by, done.action, done.acknowledged_at) == (
-        "bo", "legs raised, fluids", clock(),
+        "bo",
+        "legs raised, fluids",
+        clock(),
     )
     with pytest.raises(Refused, match="already acknowledged"):
         service.acknowledge(flag.id, by="ana", action="again")
@@ -241,15 +251,35 @@ def test_session_json_has_the_interface_shape(service, clock):
     sid = full_session(service, clock)
     data = session_json(service.session(sid))
     assert set(data) >= {
-        "id", "patient", "protocol", "dose_mg", "age", "dosed_at", "status", "readings",
-        "checks", "discharge", "review",
+        "id",
+        "patient",
+        "protocol",
+        "dose_mg",
+        "age",
+        "dosed_at",
+        "status",
+        "readings",
+        "checks",
+        "discharge",
+        "review",
     }
     assert data["dose_mg"] == 84 and data["protocol"] == "esketamine-84"
     assert data["dosed_at"] == DOSED.isoformat()
     reading = data["readings"][1]
     assert set(reading) >= {
-        "id", "measured_at", "recorded_at", "recorded_by", "systolic", "diastolic",
-        "heart_rate", "spo2", "resp_rate", "moaas", "cadss", "superseded_by", "flags",
+        "id",
+        "measured_at",
+        "recorded_at",
+        "recorded_by",
+        "systolic",
+        "diastolic",
+        "heart_rate",
+        "spo2",
+        "resp_rate",
+        "moaas",
+        "cadss",
+        "superseded_by",
+        "flags",
     }
     assert reading["measured_at"].endswith("+00:00")
     flag = reading["flags"][0]

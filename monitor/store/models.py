@@ -32,6 +32,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+MEASURE_COLUMNS = ("systolic", "diastolic", "heart_rate", "spo2", "resp_rate", "moaas", "cadss")
+
 Id = Annotated[int, mapped_column(Integer, primary_key=True)]
 Moment = Annotated[datetime, mapped_column(UTCDateTime())]
 OptionalMoment = Annotated[datetime | None, mapped_column(UTCDateTime(), nullable=True)]
@@ -96,7 +98,12 @@ class Reading(Base):
     """One set of measurements, as recorded; never changed, never deleted."""
 
     __tablename__ = "readings"
-    __table_args__ = (Index("ix_readings_session_measured", "session_id", "measured_at"),)
+    __table_args__ = (
+        Index("ix_readings_session_measured", "session_id", "measured_at"),
+        CheckConstraint(
+            " OR ".join(f"{name} IS NOT NULL" for name in MEASURE_COLUMNS), name="any_measure"
+        ),
+    )
 
     id: Mapped[Id]
     session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
