@@ -1,0 +1,221 @@
+"""The `monitor` command line as interface.md gives it, run as a real process on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+MONITOR = [sys.executable, "-m", "monitor"]
+
+
+class Cli:
+    """Runs `monitor` against one database."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+
+    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True):
+        env = {**os.environ, "MONITOR_DB": self.db}
+        env.pop("MONITOR_CONFIG", None)
+        result = subprocess.run(
+            [*MONITOR, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def refused(self, *args: str, stdin: str | None = None) -> str:
+        result = self(*args, stdin=stdin, ok=False)
+        assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ")
+        assert "Traceback" not in result.stderr
+        return lines[0]
+
+    def json(self, *args: str):
+        return json.loads(self(*args, "--json").stdout)
+
+
+def ago(minutes: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+
+@pytest.fixture
+def cli(db_url) -> Cli:
+    run = Cli(db_url)
+    run("user", "add", "ana", "--role", "nurse", "--pin-stdin", stdin="1234\n1234\n")
+    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n")
+    return run
+
+
+def start(cli: Cli, *extra: str) -> int:
+    out = cli(
+        "session", "start", "--patient", "MRN-1", "--protocol", "esketamine-84", "--by", "ana",
+        "--age", "52", "--bay", "Bay 2", "--lot", "L42", *extra,
+    ).stdout
+    assert out.strip().isdigit(), out  # the id alone
+    return int(out)
+
+
+def test_a_whole_session_from_the_command_line(cli):
+    sid = start(cli, "--dosed-at", ago(125))
+    shown = cli.json("session", "show", str(sid))
+    assert (shown["patient"], shown["protocol"], shown["age"]) == ("MRN-1", "esketamine-84", 52)
+    assert shown["status"] == "active"
+
+    out = cli("record", str(sid), "190/95 hr 88 spo2 97 moaas 5 cadss 2", "--by", "ana",
+              "--at", ago(85)).stdout
+    assert "SBP 190 >= 180: severe elevation" in out
+    shown = cli.json("session", "show", str(sid))
+    flags = [f for r in shown["readings"] for f in r["flags"]]
+    high = next(f for f in flags if f["severity"] == "high")
+    assert high["acknowledged"] is False
+
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana")
+    assert "discharge gate not met" in refusal and "not acknowledged" in refusal
+
+    for f in flags:
+        cli("flag", "ack", str(f["id"]), "--by", "ana", "--action", "recheck, prescriber told")
+    cli("record", str(sid), "132/84 hr 74 spo2 98 moaas 5 cadss 1", "--by", "ana",
+        "--at", ago(75))
+    cli("record", str(sid), "128/80 hr 72 spo2 98 moaas 5 cadss 0", "--by", "ana",
+        "--at", ago(4))
+    out = cli("session", "discharge", str(sid), "--by", "ana").stdout
+    assert "discharged" in out
+
+    assert "only a supervisor" in cli.refused(
+        "review", "sign", str(sid), "--by", "ana", "--pin-stdin", stdin="1234\n"
+    )
+    assert "wrong PIN" in cli.refused(
+        "review", "sign", str(sid), "--by", "sam", "--pin-stdin", stdin="0000\n"
+    )
+    cli("review", "sign", str(sid), "--by", "sam", "--pin-stdin", stdin="9999\n")
+    shown = cli.json("session", "show", str(sid))
+    assert shown["status"] == "discharged"
+    assert shown["review"]["signed_by"] == "sam"
+    assert shown["discharge"]["discharged_at"].endswith("+00:00")
+
+    trail = cli("audit", str(sid)).stdout
+    for action in ("session.start", "reading.record", "flag.acknowledge", "session.discharge",
+                   "session.sign"):
+        assert action in trail
+
+
+def test_dose_later_and_list(cli):
+    sid = start(cli)
+    cli("record", str(sid), "150/95 hr 80", "--by", "ana", "--at", ago(3))
+    cli("session", "dose", str(sid), "--by", "ana")
+    assert "already dosed" in cli.refused("session", "dose", str(sid), "--by", "ana")
+    listed = cli.json("session", "list", "--active")
+    assert {"id", "patient", "protocol", "status"} <= set(listed[0])
+    assert [s["id"] for s in listed] == [sid]
+    shown = cli.json("session", "show", str(sid))
+    assert [c["label"] for c in shown["checks"]][:2] == ["baseline", "BP recheck"]
+    assert {f["rule"] for f in shown["readings"][0]["flags"]} == {
+        "bp.predose.systolic", "bp.predose.diastolic",
+    }
+
+
+def test_amend_from_the_command_line(cli):
+    sid = start(cli, "--dosed-at", ago(30))
+    out = cli("record", str(sid), "hr 150", "--by", "ana", "--json").stdout
+    reading = json.loads(out)
+    out = cli("amend", str(reading["id"]), "hr 105", "--by", "ana", "--reason", "typo").stdout
+    assert "corrects reading" in out
+    shown = cli.json("session", "show", str(sid))
+    old, new = shown["readings"]
+    assert old["superseded_by"] == new["id"] and old["heart_rate"] == 150
+    assert new["heart_rate"] == 105
+    cli("user", "add", "bo", "--role", "nurse", "--pin-stdin", stdin="2222\n")
+    assert "did not record" in cli.refused(
+        "amend", str(new["id"]), "hr 100", "--by", "bo", "--reason", "x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("record", "{sid}", "hr 400", "--by", "ana"), "'hr 400'"),
+        (("record", "{sid}", "pulse", "80", "--by", "ana"), "'pulse'"),
+        (("record", "{sid}", "120/80", "--by", "nobody"), "unknown user"),
+        (("record", "9999", "120/80", "--by", "ana"), "no session 9999"),
+        (("record", "{sid}", "120/80", "--by", "ana", "--at", "yesterday-ish"), "not understood"),
+        (("record", "{sid}", "120/80", "--by", "ana", "--at", "in 1 hour"), "not understood"),
+        (("session", "show", "abc"), "abc"),
+        (("session", "start", "--patient", "X", "--protocol", "nope", "--by", "ana"),
+         "unknown protocol"),
+        (("flag", "ack", "777", "--by", "ana", "--action", "x"), "no flag 777"),
+        (("amend", "777", "hr 80", "--by", "ana", "--reason", "x"), "no reading 777"),
+        (("user", "add", "ana", "--role", "nurse", "--pin-stdin"), "already exists"),
+        (("user", "add", "zed", "--role", "doctor", "--pin-stdin"), "doctor"),
+        (("review", "sign", "{sid}", "--by", "sam", "--pin-stdin"), "still active"),
+    ],
+)
+def test_refusals_are_one_line_exit_2_and_save_nothing(cli, args, says):
+    sid = start(cli)
+    before = cli("audit").stdout
+    args = tuple(a.format(sid=sid) for a in args)
+    assert says in cli.refused(*args, stdin="9999\n9999\n")
+    assert cli("audit").stdout == before
+
+
+def test_future_measurement_is_refused(cli):
+    sid = start(cli)
+    future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert "in the future" in cli.refused("record", str(sid), "hr 80", "--by", "ana", "--at", future)
+
+
+def test_local_time_without_offset_is_accepted(cli):
+    sid = start(cli)
+    local = (datetime.now() - timedelta(minutes=1)).replace(microsecond=0).isoformat()
+    reading = json.loads(cli("record", str(sid), "hr 80", "--by", "ana", "--at", local,
+                             "--json").stdout)
+    assert reading["measured_at"].endswith("+00:00")
+
+
+def test_db_commands(cli):
+    assert "up to date" in cli("db", "current").stdout
+    assert "already" in cli("db", "upgrade").stdout
+    assert "agree" in cli("db", "check").stdout
+
+
+def test_new_sqlite_file_is_made_private_and_migrated(tmp_path):
+    path = tmp_path / "sub" / "station.db"
+    run = Cli(str(path))
+    assert run("session", "list").stdout == ""
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_config_show_names_sources(tmp_path):
+    config = tmp_path / "clinic.toml"
+    config.write_text("[discharge]\nspo2_min = 95\n")
+    run = Cli(str(tmp_path / "x.db"))
+    out = run("--config", str(config), "config", "show").stdout
+    line = next(x for x in out.splitlines() if x.startswith("discharge.spo2_min"))
+    assert "95" in line and str(config) in line
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[discharge]\nspo2 = 95\n")
+    assert "discharge.spo2" in run.refused("--config", str(bad), "config", "show")
+
+
+def test_bad_db_url_is_one_line(tmp_path):
+    run = Cli("mysql://nobody@localhost/x")
+    assert "not supported" in run.refused("session", "list")
+    folder = Cli(str(tmp_path))
+    assert "is a folder" in folder.refused("session", "list")
+
+
+def test_unreachable_postgres_is_one_line_not_a_traceback():
+    run = Cli("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    result = run("session", "list", ok=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the database cannot be used")
+    assert "Traceback" not in result.stderr
