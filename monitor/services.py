@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, exists, select
+from sqlalchemy import Engine, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.config import ClinicConfig
@@ -29,6 +29,7 @@ from monitor.pins import hash_pin, validate_pin, verify_pin
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
+from monitor.store.types import UTCDateTime
 from monitor.views import (
     AuditView,
     FlagView,
@@ -39,6 +40,35 @@ from monitor.views import (
 )
 
 Clock = Callable[[], datetime]
+# Built once: a reading that corrects another, and the user who acknowledged a flag.
+_NEWER = aliased(m.Reading)
+_ACKER = aliased(m.User)
+
+# Statements on the hot path (recording a reading), built once so SQLAlchemy's compiled cache
+# serves them: a nurse's entry costs a few plain inserts, not ORM bookkeeping.
+_READINGS = m.Reading.__table__
+_FLAGS = m.Flag.__table__
+_INSERT_READING = _READINGS.insert().returning(_READINGS.c.id)
+_INSERT_FLAGS = _FLAGS.insert().returning(_FLAGS.c.id, sort_by_parameter_order=True)
+_INSERT_AUDIT = m.AuditEntry.__table__.insert()
+_SESSION_FOR_READING = (
+    select(
+        m.TreatmentSession.id,
+        m.TreatmentSession.dosed_at,
+        m.TreatmentSession.discharged_at,
+        m.TreatmentSession.age,
+    )
+    .where(m.TreatmentSession.id == bindparam("session_id"))
+    .with_for_update()
+)
+_BASELINE = (
+    select(*(_READINGS.c[name] for name in m.MEASURE_COLUMNS))
+    .where(_READINGS.c.session_id == bindparam("session_id"))
+    .where(_READINGS.c.measured_at <= bindparam("dosed_at", type_=UTCDateTime()))
+    .where(_READINGS.c.id != bindparam("excluding"))
+    .where(~exists().where(_NEWER.corrects_id == _READINGS.c.id))
+    .order_by(_READINGS.c.measured_at, _READINGS.c.id)
+)
 ROLES = ("nurse", "supervisor")
 
 
@@ -53,6 +83,15 @@ def _dump(value: dict[str, Any] | None) -> str | None:
 
 def _vitals_of(row: m.Reading) -> Vitals:
     return Vitals(**{measure.value: getattr(row, measure.value) for measure in Measure})
+
+
+@dataclass(frozen=True)
+class _Actor:
+    """Who is acting: users are never changed or removed, so this may be cached."""
+
+    id: int
+    name: str
+    role: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +112,7 @@ class Service:
         self.write_engine = writer(engine)
         self.config = config or ClinicConfig()
         self.clock = clock
+        self._actors: dict[str, _Actor] = {}
 
     @classmethod
     def open(
@@ -106,6 +146,13 @@ class Service:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
         return user
 
+    def _actor(self, session: Session, name: str) -> _Actor:
+        actor = self._actors.get(name)
+        if actor is None:
+            user = self._user(session, name)
+            actor = self._actors[name] = _Actor(user.id, user.name, user.role)
+        return actor
+
     @staticmethod
     def _session_row(
         session: Session, session_id: int, *, lock: bool = False
@@ -122,7 +169,7 @@ class Service:
     def _audit(
         session: Session,
         at: datetime,
-        user: m.User | None,
+        user: m.User | _Actor | None,
         action: str,
         entity: str,
         entity_id: int | None,
@@ -132,18 +179,19 @@ class Service:
         after: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
-        session.add(
-            m.AuditEntry(
-                at=at,
-                user_name=user.name if user else None,
-                action=action,
-                session_id=session_id,
-                entity=entity,
-                entity_id=entity_id,
-                before=_dump(before),
-                after=_dump(after),
-                reason=reason,
-            )
+        session.connection().execute(
+            _INSERT_AUDIT,
+            {
+                "at": at,
+                "user_name": user.name if user else None,
+                "action": action,
+                "session_id": session_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "before": _dump(before),
+                "after": _dump(after),
+                "reason": reason,
+            },
         )
 
     def _check_time(self, when: datetime | None, now: datetime, what: str) -> datetime:
@@ -303,79 +351,91 @@ class Service:
     # -- readings ----------------------------------------------------------------------
 
     @staticmethod
-    def _in_force_rows(session: Session, session_id: int) -> list[m.Reading]:
-        newer = aliased(m.Reading)
-        return list(
-            session.scalars(
-                select(m.Reading)
-                .where(m.Reading.session_id == session_id)
-                .where(~exists().where(newer.corrects_id == m.Reading.id))
-                .order_by(m.Reading.measured_at, m.Reading.id)
-            )
+    def _baseline(session: Session, row: Any, excluding: int | None = None) -> Vitals:
+        """The latest pre-dose value of each measure, from readings in force."""
+        if row.dosed_at is None:
+            return Vitals()
+        values = session.connection().execute(
+            _BASELINE,
+            {"session_id": row.id, "dosed_at": row.dosed_at, "excluding": excluding or -1},
         )
-
-    def _flags_for(
-        self,
-        row: m.TreatmentSession,
-        vitals: Vitals,
-        measured_at: datetime,
-        in_force: list[m.Reading],
-    ) -> tuple[bool, list[CoreFlag]]:
-        before = row.dosed_at is None or measured_at <= row.dosed_at
         baseline: dict[str, int] = {}
-        if row.dosed_at is not None:
-            for reading in in_force:  # in time order: later values win
-                if reading.measured_at <= row.dosed_at:
-                    baseline.update(
-                        {k: v for k, v in _vitals_of(reading).as_dict().items() if v is not None}
-                    )
-        flags = evaluate(
-            vitals,
-            before_dosing=before,
-            age=row.age,
-            baseline=Vitals(**baseline),
-            thresholds=self.config.thresholds,
-        )
-        return before, flags
+        for found in values:  # in time order: later values win
+            baseline.update(
+                {k: v for k, v in zip(m.MEASURE_COLUMNS, found, strict=True) if v is not None}
+            )
+        return Vitals(**baseline)
 
     def _save_reading(
         self,
         session: Session,
-        row: m.TreatmentSession,
-        user: m.User,
+        row: m.TreatmentSession | Any,
+        user: m.User | _Actor,
         vitals: Vitals,
         measured_at: datetime,
         now: datetime,
         *,
         corrects: m.Reading | None = None,
         reason: str | None = None,
-    ) -> m.Reading:
-        in_force = [r for r in self._in_force_rows(session, row.id) if r is not corrects]
-        before, flags = self._flags_for(row, vitals, measured_at, in_force)
-        reading = m.Reading(
+    ) -> ReadingView:
+        """Judge the flags as of now (the dosing time known now) and save reading and flags."""
+        before = row.dosed_at is None or measured_at <= row.dosed_at
+        baseline = (
+            Vitals() if before else self._baseline(session, row, corrects.id if corrects else None)
+        )
+        flags = evaluate(
+            vitals,
+            before_dosing=before,
+            age=row.age,
+            baseline=baseline,
+            thresholds=self.config.thresholds,
+        )
+        connection = session.connection()
+        reading_id = connection.execute(
+            _INSERT_READING,
+            {
+                "session_id": row.id,
+                "measured_at": measured_at,
+                "recorded_at": now,
+                "recorded_by_id": user.id,
+                "before_dosing": before,
+                "corrects_id": corrects.id if corrects else None,
+                "reason": reason,
+                **vitals.as_dict(),
+            },
+        ).scalar_one()
+        flag_ids: list[int] = []
+        if flags:
+            flag_ids = list(
+                connection.execute(
+                    _INSERT_FLAGS,
+                    [
+                        {
+                            "reading_id": reading_id,
+                            "measure": flag.measure,
+                            "severity": flag.severity.value,
+                            "rule": flag.rule,
+                            "message": flag.message,
+                        }
+                        for flag in flags
+                    ],
+                ).scalars()
+            )
+        return ReadingView(
+            id=reading_id,
             session_id=row.id,
             measured_at=measured_at,
             recorded_at=now,
-            recorded_by_id=user.id,
+            recorded_by=user.name,
+            vitals=vitals,
             before_dosing=before,
-            corrects_id=corrects.id if corrects else None,
+            flags=tuple(
+                FlagView(fid, reading_id, f.measure, f.severity, f.rule, f.message)
+                for fid, f in zip(flag_ids, flags, strict=True)
+            ),
+            corrects=corrects.id if corrects else None,
             reason=reason,
-            **vitals.as_dict(),
         )
-        session.add(reading)
-        session.flush()
-        for flag in flags:
-            session.add(
-                m.Flag(
-                    reading_id=reading.id,
-                    measure=flag.measure,
-                    severity=flag.severity.value,
-                    rule=flag.rule,
-                    message=flag.message,
-                )
-            )
-        session.flush()
-        return reading
 
     def record_reading(
         self,
@@ -390,8 +450,13 @@ class Service:
         now = self.now()
         when = self._check_time(measured_at, now, "measurement time")
         with self._write() as session, session.begin():
-            user = self._user(session, by)
-            row = self._session_row(session, session_id, lock=True)
+            user = self._actor(session, by)
+            # The row lock (PostgreSQL) orders this reading against a discharge in progress.
+            row = session.connection().execute(
+                _SESSION_FOR_READING, {"session_id": session_id}
+            ).first()
+            if row is None:
+                raise NotFound(f"no session {session_id}: see `monitor session list`")
             if row.discharged_at is not None:
                 raise Refused(f"session {session_id} is discharged: no more readings")
             reading = self._save_reading(session, row, user, vitals, when, now)
@@ -405,7 +470,7 @@ class Service:
                 session_id=row.id,
                 after={"measured_at": when.isoformat(), **vitals.as_dict()},
             )
-            return self._reading_view(session, reading.id)
+            return reading
 
     def amend(self, reading_id: int, entry: str | Vitals, *, by: str, reason: str) -> ReadingView:
         """Correct a reading: a new reading supersedes it; the original stays.
@@ -466,7 +531,7 @@ class Service:
                 after={"reading": reading.id, **merged.as_dict()},
                 reason=reason.strip(),
             )
-            return self._reading_view(session, reading.id)
+            return reading
 
     def acknowledge(self, flag_id: int, *, by: str, action: str) -> FlagView:
         """Acknowledge a flag with what was done."""
@@ -614,13 +679,12 @@ class Service:
             if row.corrects_id is not None:
                 superseded[row.corrects_id] = row.id
         reading_ids = [r.id for r in rows]
-        acker = aliased(m.User)
         for chunk_start in range(0, len(reading_ids), 5000):
             chunk = reading_ids[chunk_start : chunk_start + 5000]
             for flag, ack, who in session.execute(
-                select(m.Flag, m.Acknowledgement, acker.name)
+                select(m.Flag, m.Acknowledgement, _ACKER.name)
                 .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-                .outerjoin(acker, acker.id == m.Acknowledgement.by_id)
+                .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
                 .where(m.Flag.reading_id.in_(chunk))
                 .order_by(m.Flag.id)
             ):
@@ -739,14 +803,6 @@ class Service:
                 )
             )
         return views
-
-    def _reading_view(self, session: Session, reading_id: int) -> ReadingView:
-        reading = session.get(m.Reading, reading_id)
-        assert reading is not None
-        loaded = self._load(session, [reading.session_id])
-        return next(
-            r for r in self._reading_views(loaded, reading.session_id) if r.id == reading_id
-        )
 
     def session(self, session_id: int) -> SessionView:
         """One session as of now (as of discharge, once discharged)."""
