@@ -80,6 +80,12 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _mg(dose: float | None) -> str:
+    if dose is None:
+        return "-"
+    return f"{dose:g} mg"
+
+
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2))
 
@@ -376,7 +382,7 @@ def _print_session(view: SessionView) -> None:
         f"{view.status}"
     )
     click.echo(
-        f"  bay {view.bay or '-'}  age {view.age or '-'}  dose {view.dose_mg or '-'} mg  "
+        f"  bay {view.bay or '-'}  age {view.age or '-'}  dose {_mg(view.dose_mg)}  "
         f"lot {view.lot or '-'}  dosed {_local(view.dosed_at)}"
     )
     click.echo("checks:")
@@ -517,8 +523,10 @@ def audit(context: Context, session_id: int | None, as_json: bool) -> None:
         )
         return
     for a in rows:
-        where = f"session {a.session_id} " if a.session_id else ""
-        line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}{a.entity} {a.entity_id}"
+        where = f"session {a.session_id}" if a.session_id else ""
+        if a.entity != "session":
+            where = f"{where} {a.entity} {a.entity_id}".strip()
+        line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}"
         if a.before:
             line += f"  before {a.before}"
         if a.after:
