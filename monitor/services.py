@@ -452,9 +452,11 @@ class Service:
         with self._write() as session, session.begin():
             user = self._actor(session, by)
             # The row lock (PostgreSQL) orders this reading against a discharge in progress.
-            row = session.connection().execute(
-                _SESSION_FOR_READING, {"session_id": session_id}
-            ).first()
+            row = (
+                session.connection()
+                .execute(_SESSION_FOR_READING, {"session_id": session_id})
+                .first()
+            )
             if row is None:
                 raise NotFound(f"no session {session_id}: see `monitor session list`")
             if row.discharged_at is not None:
@@ -535,46 +537,60 @@ class Service:
 
     def acknowledge(self, flag_id: int, *, by: str, action: str) -> FlagView:
         """Acknowledge a flag with what was done."""
+        return self.acknowledge_many([flag_id], by=by, action=action)[0]
+
+    def acknowledge_many(self, flag_ids: Sequence[int], *, by: str, action: str) -> list[FlagView]:
+        """Acknowledge several flags with one statement of what was done, in one transaction."""
         if not action or not action.strip():
             raise EntryError("say what was done (--action), in a word or a sentence")
+        if not flag_ids:
+            raise EntryError("choose at least one flag to acknowledge")
+        action = action.strip()
         now = self.now()
+        done: list[FlagView] = []
         with self._write() as session, session.begin():
             user = self._user(session, by)
-            flag = session.get(m.Flag, flag_id)
-            if flag is None:
-                raise NotFound(f"no flag {flag_id}")
-            reading = session.get(m.Reading, flag.reading_id)
-            assert reading is not None
-            self._session_row(session, reading.session_id, lock=True)
-            done = session.scalar(
-                select(m.Acknowledgement).where(m.Acknowledgement.flag_id == flag_id)
-            )
-            if done is not None:
-                raise Refused(f"flag {flag_id} was already acknowledged at {done.at.isoformat()}")
-            ack = m.Acknowledgement(flag_id=flag_id, by_id=user.id, at=now, action=action.strip())
-            session.add(ack)
-            session.flush()
-            self._audit(
-                session,
-                now,
-                user,
-                "flag.acknowledge",
-                "flag",
-                flag_id,
-                session_id=reading.session_id,
-                after={"flag": flag_id, "message": flag.message, "action": action.strip()},
-            )
-            return FlagView(
-                flag.id,
-                flag.reading_id,
-                flag.measure,
-                Severity(flag.severity),
-                flag.rule,
-                flag.message,
-                ack.at,
-                user.name,
-                ack.action,
-            )
+            for flag_id in flag_ids:
+                flag = session.get(m.Flag, flag_id)
+                if flag is None:
+                    raise NotFound(f"no flag {flag_id}")
+                reading = session.get(m.Reading, flag.reading_id)
+                assert reading is not None
+                self._session_row(session, reading.session_id, lock=True)
+                earlier = session.scalar(
+                    select(m.Acknowledgement).where(m.Acknowledgement.flag_id == flag_id)
+                )
+                if earlier is not None:
+                    raise Refused(
+                        f"flag {flag_id} was already acknowledged at {earlier.at.isoformat()}"
+                    )
+                session.add(
+                    m.Acknowledgement(flag_id=flag_id, by_id=user.id, at=now, action=action)
+                )
+                self._audit(
+                    session,
+                    now,
+                    user,
+                    "flag.acknowledge",
+                    "flag",
+                    flag_id,
+                    session_id=reading.session_id,
+                    after={"flag": flag_id, "message": flag.message, "action": action},
+                )
+                done.append(
+                    FlagView(
+                        flag.id,
+                        flag.reading_id,
+                        flag.measure,
+                        Severity(flag.severity),
+                        flag.rule,
+                        flag.message,
+                        now,
+                        user.name,
+                        action,
+                    )
+                )
+        return done
 
     # -- discharge and review ----------------------------------------------------------
 

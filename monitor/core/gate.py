@@ -28,11 +28,21 @@ class DischargeCriteria:
 
 
 @dataclass(frozen=True)
+class GateItem:
+    """One condition of the gate, as a line of the discharge checklist."""
+
+    label: str
+    ok: bool
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class GateResult:
     """Whether the patient may leave, and every reason not."""
 
     ready: bool
     reasons: tuple[str, ...]
+    items: tuple[GateItem, ...] = ()
 
 
 def minutes_between(start: datetime, end: datetime) -> int:
@@ -58,57 +68,76 @@ def evaluate_gate(
     criteria = criteria or DischargeCriteria()
     current = [r for r in readings if r.measured_at <= now]
     reasons: list[str] = []
+    items: list[GateItem] = []
 
+    def condition(label: str, failure: str | None) -> None:
+        items.append(GateItem(label, failure is None, failure))
+        if failure is not None:
+            reasons.append(failure)
+
+    minimum = protocol.minimum_observation_min
     if dosed_at is None:
-        reasons.append("dose not recorded")
+        condition(f"{minimum} min observed since dosing", "dose not recorded")
     elif include_minimum:
         elapsed = minutes_between(dosed_at, now)
-        if now - dosed_at < timedelta(minutes=protocol.minimum_observation_min):
-            reasons.append(
-                f"minimum observation of {protocol.minimum_observation_min} min not reached "
-                f"({elapsed} min since dosing)"
-            )
+        short = now - dosed_at < timedelta(minutes=minimum)
+        condition(
+            f"{minimum} min observed since dosing",
+            f"minimum observation of {minimum} min not reached ({elapsed} min since dosing)"
+            if short
+            else None,
+        )
 
+    pre_label = protocol.pre_discharge.label
+    pre_done = False
     if dosed_at is not None:
         states = check_states(protocol, dosed_at, current, now, windows)
         pre = next((s for s in states if s.pre_discharge), None)
-        if pre is not None and pre.status is not CheckStatus.DONE:
-            reasons.append(f"pre-discharge check ({pre.label}) not done")
-    else:
-        reasons.append(f"pre-discharge check ({protocol.pre_discharge.label}) not done")
+        pre_done = pre is None or pre.status is CheckStatus.DONE
+        pre_label = pre.label if pre else pre_label
+    condition(
+        f"pre-discharge check ({pre_label}) done",
+        None if pre_done else f"pre-discharge check ({pre_label}) not done",
+    )
 
     latest_bp = latest_with(current, Measure.SYSTOLIC)
+    bp_failure = None
     if latest_bp is not None and latest_bp.bp_flagged():
         worst = max(
             (f.flag for f in latest_bp.flags if f.flag.measure in ("systolic", "diastolic")),
             key=lambda f: f.severity.rank,
         )
-        reasons.append(
+        bp_failure = (
             f"latest BP {latest_bp.vitals.systolic}/{latest_bp.vitals.diastolic} carries a "
             f"{worst.severity.value} flag: recheck BP"
         )
+    condition("latest BP without a medium or high flag", bp_failure)
 
     for measure, ok, wanted in (
         (Measure.MOAAS, lambda v: v == criteria.moaas, f"must be {criteria.moaas}"),
         (Measure.CADSS, lambda v: v <= criteria.cadss_max, f"must be <= {criteria.cadss_max}"),
         (Measure.SPO2, lambda v: v >= criteria.spo2_min, f"must be >= {criteria.spo2_min}"),
     ):
+        label = f"latest {measure.abbreviation} {wanted.removeprefix('must be ')}"
         latest = latest_with(current, measure)
         if latest is None:
-            reasons.append(f"no {measure.abbreviation} recorded ({wanted})")
+            condition(label, f"no {measure.abbreviation} recorded ({wanted})")
             continue
         value = latest.vitals.get(measure)
         assert value is not None
-        if not ok(value):
-            reasons.append(f"latest {measure.abbreviation} is {value} ({wanted})")
+        condition(
+            label, None if ok(value) else f"latest {measure.abbreviation} is {value} ({wanted})"
+        )
 
     unacknowledged = [f for r in current for f in r.flags if f.open_at(now)]
-    if unacknowledged:
-        count = len(unacknowledged)
-        noun = "flag" if count == 1 else "flags"
-        reasons.append(f"{count} medium/high {noun} not acknowledged")
+    count = len(unacknowledged)
+    noun = "flag" if count == 1 else "flags"
+    condition(
+        "every medium/high flag acknowledged",
+        f"{count} medium/high {noun} not acknowledged" if count else None,
+    )
 
-    return GateResult(ready=not reasons, reasons=tuple(reasons))
+    return GateResult(ready=not reasons, reasons=tuple(reasons), items=tuple(items))
 
 
 def ready_to_leave_at(

@@ -1,0 +1,189 @@
+"""The observation floor as the station shows it: one row per active session, most urgent first.
+
+Plain functions over :class:`SessionView`; the TUI draws them, tests read them headless.
+Urgency (issue 4): unacknowledged high alarms first, then overdue checks, then by next due time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.core.gate import minutes_between
+from monitor.core.rules import Flag, Severity, Thresholds, evaluate
+from monitor.core.schedule import CheckState, CheckStatus, next_check
+from monitor.core.vitals import Measure, Vitals
+from monitor.views import LatestValue, ReadingView, SessionView
+
+#: The measures shown on the floor, BP as one column.
+COLUMNS = ("bp", "hr", "spo2", "rr", "moaas", "cadss")
+_COLUMN_MEASURES = {
+    "bp": (Measure.SYSTOLIC, Measure.DIASTOLIC),
+    "hr": (Measure.HEART_RATE,),
+    "spo2": (Measure.SPO2,),
+    "rr": (Measure.RESP_RATE,),
+    "moaas": (Measure.MOAAS,),
+    "cadss": (Measure.CADSS,),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A latest value as text, with the worst flag it carried."""
+
+    text: str
+    severity: Severity | None
+
+
+@dataclass(frozen=True)
+class FloorRow:
+    """One active session on the station."""
+
+    session_id: int
+    bay: str
+    patient: str
+    protocol: str
+    dosed_at: datetime | None
+    since_dose: str
+    next_check: CheckState | None
+    next_text: str
+    cells: dict[str, Cell]
+    alarm: Severity | None
+    high_unacknowledged: bool
+    overdue: bool
+    ready: bool
+    open_flags: int
+
+    @property
+    def alarm_mark(self) -> str:
+        """``!!!``, ``!!``, ``!`` or nothing."""
+        return self.alarm.symbol if self.alarm else ""
+
+
+def _latest_reading_with(readings: list[ReadingView], measure: Measure) -> ReadingView | None:
+    found = None
+    for reading in readings:  # in time order
+        if reading.vitals.get(measure) is not None:
+            found = reading
+    return found
+
+
+def _worst(severities: list[Severity]) -> Severity | None:
+    return max(severities, key=lambda s: s.rank) if severities else None
+
+
+def latest_values(view: SessionView) -> dict[str, Cell]:
+    """The latest value of each floor column, with the worst flag it carried."""
+    readings = sorted(view.in_force, key=lambda r: (r.measured_at, r.id))
+    cells: dict[str, Cell] = {}
+    for column, measures in _COLUMN_MEASURES.items():
+        reading = _latest_reading_with(readings, measures[0])
+        if reading is None:
+            cells[column] = Cell("-", None)
+            continue
+        names = {m.value for m in measures}
+        severity = _worst([f.severity for f in reading.flags if f.measure in names])
+        values = [reading.vitals.get(m) for m in measures]
+        cells[column] = Cell("/".join(str(v) for v in values), severity)
+    return cells
+
+
+def latest_value(view: SessionView, measure: Measure) -> LatestValue | None:
+    """The latest value of one measure in force, with its worst flag."""
+    readings = sorted(view.in_force, key=lambda r: (r.measured_at, r.id))
+    reading = _latest_reading_with(readings, measure)
+    if reading is None:
+        return None
+    value = reading.vitals.get(measure)
+    assert value is not None
+    severity = _worst([f.severity for f in reading.flags if f.measure == measure.value])
+    return LatestValue(measure, value, reading.measured_at, severity)
+
+
+def _clock_text(minutes: int) -> str:
+    sign = "-" if minutes < 0 else ""
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60}:{minutes % 60:02d}"
+
+
+def next_check_text(check: CheckState | None, now: datetime) -> str:
+    """``+40 in 3m``, ``+15 overdue 6m``, ``+40 due``, ``baseline due``, or ``-``."""
+    if check is None:
+        return "-"
+    label = check.label.removesuffix(" min")
+    if check.label == "BP recheck":
+        label = "BP rechk"
+    if check.due_at is None:
+        return f"{label} due"
+    minutes = minutes_between(check.due_at, now)
+    if check.status is CheckStatus.OVERDUE:
+        return f"{label} overdue {minutes}m"
+    if check.status is CheckStatus.DUE:
+        return f"{label} due" if minutes <= 0 else f"{label} due {minutes}m"
+    return f"{label} in {-minutes}m"
+
+
+def floor_row(view: SessionView, now: datetime) -> FloorRow:
+    """The dashboard row of one session at ``now``."""
+    upcoming = next_check(view.checks)
+    overdue = any(c.status is CheckStatus.OVERDUE for c in view.checks)
+    open_flags = view.open_flags()
+    cells = latest_values(view)
+    alarms = [f.severity for f in open_flags]
+    if overdue:
+        alarms.append(Severity.MEDIUM)
+    alarms += [c.severity for c in cells.values() if c.severity is Severity.LOW]
+    since = "-" if view.dosed_at is None else _clock_text(minutes_between(view.dosed_at, now))
+    return FloorRow(
+        session_id=view.id,
+        bay=view.bay or "-",
+        patient=view.patient,
+        protocol=view.protocol,
+        dosed_at=view.dosed_at,
+        since_dose=since,
+        next_check=upcoming,
+        next_text=next_check_text(upcoming, now),
+        cells=cells,
+        alarm=_worst(alarms),
+        high_unacknowledged=any(f.severity is Severity.HIGH for f in open_flags),
+        overdue=overdue,
+        ready=view.gate.ready,
+        open_flags=len(open_flags),
+    )
+
+
+def floor(views: list[SessionView], now: datetime) -> list[FloorRow]:
+    """Every active session, most urgent first."""
+    rows = [floor_row(v, now) for v in views]
+
+    def urgency(row: FloorRow) -> tuple[int, int, float, int]:
+        due = row.next_check.due_at if row.next_check and row.next_check.due_at else None
+        return (
+            0 if row.high_unacknowledged else 1,
+            0 if row.overdue else 1,
+            due.timestamp() if due else float("-inf") if row.dosed_at is None else float("inf"),
+            row.session_id,
+        )
+
+    return sorted(rows, key=urgency)
+
+
+def preview_flags(
+    view: SessionView, vitals: Vitals, measured_at: datetime, thresholds: Thresholds
+) -> list[Flag]:
+    """The flags a reading would raise if saved now (what the services will judge)."""
+    before = view.dosed_at is None or measured_at <= view.dosed_at
+    baseline: dict[str, int] = {}
+    if view.dosed_at is not None:
+        for reading in sorted(view.in_force, key=lambda r: (r.measured_at, r.id)):
+            if reading.measured_at <= view.dosed_at:
+                baseline.update(
+                    {k: v for k, v in reading.vitals.as_dict().items() if v is not None}
+                )
+    return evaluate(
+        vitals,
+        before_dosing=before,
+        age=view.age,
+        baseline=Vitals(**baseline),
+        thresholds=thresholds,
+    )
