@@ -34,3 +34,9 @@ def parse_time(text: str, now: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.astimezone()  # local time, as interface.md says
     return moment.astimezone(UTC)
+
+
+def split_entry_time(line: str) -> tuple[str, str | None]:
+    """``"142/88 hr 76 @ 5 min ago"`` -> (``"142/88 hr 76"``, ``"5 min ago"``)."""
+    entry, marker, when = line.partition("@")
+    return entry.strip(), (when.strip() or None) if marker else None

@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,17 +59,24 @@ def test_killed_writer_loses_nothing_it_reported(service, db_url, clock):
     sid = service.start_session(patient="P", protocol="ketamine-iv", by="ana")
     reported: set[int] = set()
     for _ in range(20):
-        proc = worker(db_url, sid, 0, 280)
-        time.sleep(rng.uniform(0.4, 1.2))  # past start-up, somewhere in the writes
+        proc = worker(db_url, sid, 0, 100_000)
+        assert proc.stdout is not None
+        # Kill at a random point: after a random number of reported saves, mid-stream.
+        wanted = rng.randint(1, 60)
+        for _seen in range(wanted):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            reported.add(int(line.split()[1]))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
+        rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL
-        for line in out.splitlines():
+        for line in rest.splitlines():
             parts = line.split()
             if len(parts) == 4 and parts[0] == "ok":
                 reported.add(int(parts[1]))
     stored = {row[0] for row in readings(service)}
-    assert reported, "the writer never got to write: the kill came too early"
+    assert len(reported) >= 20
     assert reported <= stored
     if db_url.startswith("sqlite"):
         path = db_url.removeprefix("sqlite:///")

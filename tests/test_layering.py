@@ -17,7 +17,7 @@ CORE_MODULES = sorted(
 HEADLESS_MODULES = sorted(
     "monitor." + ".".join(p.relative_to(ROOT / "monitor").with_suffix("").parts)
     for p in (ROOT / "monitor").rglob("*.py")
-    if p.stem != "__init__"
+    if p.stem not in ("__init__", "__main__")
 )
 
 

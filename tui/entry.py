@@ -1,0 +1,122 @@
+"""The entry line: quick-entry vitals for the selected patient, with a live preview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from monitor.core.entry import format_entry, parse_entry
+from monitor.core.rules import Thresholds
+from monitor.errors import Refused
+from monitor.floor import preview_flags
+from monitor.timeparse import parse_time, split_entry_time
+from monitor.views import SessionView
+from tui.render import severity_style
+
+
+class EntryBar(Vertical):
+    """Typed vitals for one session; Enter saves, Escape closes."""
+
+    DEFAULT_CSS = """
+    EntryBar { height: auto; dock: bottom; border-top: solid $accent; padding: 0 1; }
+    EntryBar #entry-title { color: $text-muted; }
+    EntryBar #entry-preview { height: auto; min-height: 1; }
+    """
+
+    @dataclass
+    class Submitted(Message):
+        """The nurse pressed Enter on a line that parses."""
+
+        session_id: int
+        entry: str
+        measured_at: datetime | None
+
+    class Closed(Message):
+        """The nurse closed the entry line."""
+
+    def __init__(self, thresholds: Thresholds, clock: Callable[[], datetime]) -> None:
+        super().__init__(id="entry-bar")
+        self.thresholds = thresholds
+        self.clock = clock
+        #: The session the entry is for (set by the app).
+        self.session: SessionView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="entry-title")
+        yield Input(
+            placeholder="142/88 hr 76 spo2 98 rr 14 moaas 5 cadss 3   [@ 5 min ago]",
+            id="entry-input",
+        )
+        yield Static(id="entry-preview")
+
+    def open_for(self, session: SessionView) -> None:
+        """Show the line for ``session`` and focus it."""
+        self.session = session
+        bay = f"{session.bay}  " if session.bay else ""
+        self.query_one("#entry-title", Static).update(
+            f"Record for {bay}{session.patient}  (Enter saves, Esc closes)"
+        )
+        field = self.query_one("#entry-input", Input)
+        field.value = ""
+        self.query_one("#entry-preview", Static).update("")
+        self.display = True
+        field.focus()
+
+    def close(self) -> None:
+        """Hide the line."""
+        self.display = False
+        self.post_message(self.Closed())
+
+    def _interpret(self, line: str) -> tuple[str, datetime | None, Text]:
+        """Parse the line; raises Refused with the core's message."""
+        assert self.session is not None
+        entry, when_text = split_entry_time(line)
+        now = self.clock()
+        measured_at = parse_time(when_text, now) if when_text else None
+        vitals = parse_entry(entry)
+        flags = preview_flags(self.session, vitals, measured_at or now, self.thresholds)
+        preview = Text(format_entry(vitals), style="bold")
+        if measured_at is not None:
+            preview.append(f"  at {measured_at.astimezone().strftime('%H:%M')}")
+        if not flags:
+            preview.append("   no flags", style="green")
+        for flag in flags:
+            preview.append(
+                f"   {flag.severity.symbol} {flag.message}", style=severity_style(flag.severity)
+            )
+        return entry, measured_at, preview
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        target = self.query_one("#entry-preview", Static)
+        if not event.value.strip() or self.session is None:
+            target.update("")
+            return
+        try:
+            _, _, preview = self._interpret(event.value)
+        except Refused as error:
+            target.update(Text(str(error), style="bold red"))
+            return
+        target.update(preview)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.session is None:
+            return
+        try:
+            entry, measured_at, _ = self._interpret(event.value)
+        except Refused as error:
+            self.query_one("#entry-preview", Static).update(Text(str(error), style="bold red"))
+            return
+        self.post_message(self.Submitted(self.session.id, entry, measured_at))
+        self.display = False
+
+    def key_escape(self) -> None:
+        self.close()
