@@ -137,6 +137,36 @@ def tui(context: Context) -> None:
     app.run()
 
 
+@cli.command()
+@click.option("--fresh/--keep", default=True, help="Start the default demo database anew.")
+@click.pass_context
+def demo(ctx: click.Context, fresh: bool) -> None:
+    """A realistic demo clinic, in a separate demo database unless --db names one."""
+    from monitor.demo import build_demo, default_demo_path
+    from monitor.services import Service
+
+    context: Context = ctx.obj
+    db = context.db
+    if db is None:
+        path = default_demo_path()
+        if fresh:
+            # Only the demo's own file is ever removed, never a database the user named.
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+        db = str(path)
+    service = Service.open(db, context.config)
+    try:
+        result = build_demo(service)
+    finally:
+        service.close()
+    click.echo(f"Demo clinic ready: {len(result.sessions)} sessions in observation, in {db}")
+    click.echo("Users (name, role, PIN):")
+    for name, role, pin in result.users:
+        click.echo(f"  {name:<5} {role:<10} {pin}")
+    shown = f'"{db}"' if " " in db else db
+    click.echo(f"Open it with:  monitor --db {shown}")
+
+
 # -- db ---------------------------------------------------------------------------------
 
 

@@ -142,7 +142,11 @@ def floor_row(view: SessionView, now: datetime) -> FloorRow:
         dosed_at=view.dosed_at,
         since_dose=since,
         next_check=upcoming,
-        next_text=next_check_text(upcoming, now),
+        next_text=(
+            "awaiting dose"
+            if upcoming is None and view.dosed_at is None
+            else next_check_text(upcoming, now)
+        ),
         cells=cells,
         alarm=_worst(alarms),
         high_unacknowledged=any(f.severity is Severity.HIGH for f in open_flags),

@@ -27,7 +27,7 @@ from monitor.floor import COLUMNS, FloorRow, floor
 from monitor.services import Service, utc_now
 from monitor.views import SessionView, UserView
 from tui.entry import EntryBar
-from tui.render import PROTOCOL_SHORT, alarm_text, truncate, value_text
+from tui.render import PROTOCOL_SHORT, alarm_text, padded, truncate, value_text
 from tui.screens import (
     Acknowledgement,
     AcknowledgeScreen,
@@ -41,20 +41,21 @@ from tui.screens import (
 )
 
 #: (key, label, width) of the floor table; widths keep the whole row within 80 columns.
+#: Each width counts the one space that separates the column from the one before.
 FLOOR_COLUMNS = (
     ("alarm", "", 3),
-    ("bay", "Bay", 6),
-    ("patient", "Patient", 9),
-    ("protocol", "Proto", 5),
+    ("bay", "Bay", 7),
+    ("patient", "Patient", 10),
+    ("protocol", "Proto", 6),
     ("since", "Dose+", 5),
-    ("next", "Next check", 15),
-    ("bp", "BP", 9),
-    ("hr", "HR", 5),
-    ("spo2", "SpO2", 4),
+    ("next", "Next check", 17),
+    ("bp", "BP", 8),
+    ("hr", "HR", 4),
+    ("spo2", "SpO2", 5),
     ("rr", "RR", 3),
-    ("moaas", "M", 3),
+    ("moaas", "M", 2),
     ("cadss", "C", 3),
-    ("ready", "", 5),
+    ("ready", "", 6),
 )
 BELL_EVERY_SECONDS = 5.0
 
@@ -118,8 +119,10 @@ class StationApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#floor", DataTable)
+        # Keep each cell's own colours under the cursor: a flagged value must stay visible.
+        table.cursor_foreground_priority = "renderable"
         for key, label, width in FLOOR_COLUMNS:
-            table.add_column(label, key=key, width=width)
+            table.add_column(padded(label) if label else "", key=key, width=width)
         self.query_one(EntryBar).display = False
         self.watch_user(None)
         self.set_interval(self.refresh_seconds, self.refresh_floor)
@@ -238,13 +241,18 @@ class StationApp(App[None]):
         values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
         return [
             alarm_text(row.alarm, self.flash_on),
-            truncate(row.bay, 6),
-            truncate(row.patient, 9),
-            PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
-            row.since_dose,
-            Text(truncate(row.next_text, 15), style=next_style),
-            *values,
-            ready,
+            *(
+                padded(cell)
+                for cell in (
+                    truncate(row.bay, 6),
+                    truncate(row.patient, 9),
+                    PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
+                    row.since_dose,
+                    Text(truncate(row.next_text, 16), style=next_style),
+                    *values,
+                    ready,
+                )
+            ),
         ]
 
     def redraw(self) -> None:

@@ -23,11 +23,25 @@ def alarm_text(severity: Severity | None, flash_on: bool) -> Text:
     return Text(severity.symbol, style=style)
 
 
+#: Values on the floor: colour plus a cue that survives without colour (reverse video for
+#: high, bold underline for medium, underline for low); the row's alarm column carries the
+#: symbol count.
+_VALUE = {
+    Severity.HIGH: "bold reverse red",
+    Severity.MEDIUM: "bold underline yellow",
+    Severity.LOW: "underline cyan",
+}
+
+
 def value_text(text: str, severity: Severity | None) -> Text:
-    """A value coloured by its flag; a flagged value also gets its symbol count."""
-    if severity is None:
-        return Text(text)
-    return Text(f"{text}{severity.symbol}", style=_STEADY[severity])
+    """A latest value styled by the worst flag it carried."""
+    return Text(text, style=_VALUE[severity] if severity else "")
+
+
+def padded(cell: str | Text) -> Text:
+    """A cell with one leading space: the table's own padding would not fit 80 columns."""
+    text = cell if isinstance(cell, Text) else Text(cell)
+    return Text(" ") + text
 
 
 def severity_style(severity: Severity | None) -> str:
