@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,6 +22,10 @@ from monitor.services import Service
 from monitor.store.engine import make_engine
 from monitor.store.migrate import ensure_schema
 from tests.helpers import DOSED
+
+# Local times on screens and in snapshots must not depend on the machine's zone.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 PG_URL = os.environ.get(
     "MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

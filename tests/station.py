@@ -1,0 +1,85 @@
+"""Helpers for the station (TUI) tests: a floor of sessions at a fixed time, and waiting."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from monitor.services import Service, with_clock
+from tests.helpers import DOSED, at
+from tui.app import StationApp, make_app
+
+NOW = at(42)  # the floor is looked at 42 min after the test dose
+
+
+def build_floor(service: Service) -> dict[str, int]:
+    """Four sessions: a high alarm, an overdue check, one before dosing, one ready."""
+    ids: dict[str, int] = {}
+
+    def back(minutes: float) -> Service:
+        return with_clock(service, lambda: NOW - timedelta(minutes=minutes))
+
+    early = back(200)
+    ids["high"] = early.start_session(patient="MRN-HIGH", protocol="esketamine-56", by="ana", bay="Bay 2", age=67)
+    ids["overdue"] = early.start_session(patient="MRN-LATE", protocol="ketamine-im", by="ana", bay="Bay 4", age=29)
+    ids["ready"] = early.start_session(patient="MRN-DONE", protocol="esketamine-84", by="ana", bay="Bay 1", age=46)
+    ids["predose"] = early.start_session(patient="MRN-PRE", protocol="esketamine-84", by="ana", bay="Bay 5", age=58)
+    ok = "128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0"
+
+    back(50).record_reading(ids["high"], "138/86 hr 70 spo2 97 rr 14 moaas 5 cadss 0", by="ana")
+    back(42).record_dose(ids["high"], by="ana")
+    back(27).record_reading(ids["high"], "moaas 5 spo2 97", by="ana")
+    back(12).record_reading(ids["high"], "moaas 5 spo2 97", by="ana")
+    back(1).record_reading(ids["high"], "184/102 hr 92 spo2 96 rr 16 moaas 5 cadss 2", by="ana")
+
+    back(40).record_reading(ids["overdue"], ok, by="ana")
+    back(36).record_dose(ids["overdue"], by="ana")
+
+    back(130).record_reading(ids["ready"], ok, by="ana")
+    back(125).record_dose(ids["ready"], by="ana")
+    for minutes in (110, 95, 65):
+        back(minutes).record_reading(ids["ready"], "moaas 5 spo2 97", by="ana")
+    for minutes in (85, 35, 6):
+        back(minutes).record_reading(ids["ready"], ok, by="ana")
+
+    back(4).record_reading(ids["predose"], "146/88 hr 78 spo2 98 rr 14 moaas 5 cadss 0", by="ana")
+    return ids
+
+
+def station(service: Service, **kwargs) -> StationApp:
+    """The station on the test database at the fixed time, without flashing or bell."""
+    clock = kwargs.pop("clock", lambda: NOW)
+    return make_app(
+        service=with_clock(service, clock), clock=clock, flash=False, bell=False, **kwargs
+    )
+
+
+async def settle(pilot: Pilot, timeout: float = 30.0) -> None:
+    """Wait until every worker is done (failed ones included) and the screen has caught up."""
+    deadline = time.monotonic() + timeout
+    for _ in range(3):
+        while any(not w.is_finished for w in pilot.app.workers):
+            assert time.monotonic() < deadline, "workers did not finish"
+            await pilot.pause(0.01)
+        await pilot.pause()
+
+
+async def sign_in(pilot: Pilot, pin: str = "1234", user_index: int = 0) -> None:
+    """Pick a user on the sign-in screen and type the PIN."""
+    await settle(pilot)
+    for _ in range(user_index):
+        await pilot.press("down")
+    await pilot.press("enter", *pin, "enter")
+    await settle(pilot)
+
+
+def no_blink(pilot: Pilot) -> None:
+    """Freeze every input cursor for a stable snapshot."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+
+
+__all__ = ["DOSED", "NOW", "build_floor", "no_blink", "settle", "sign_in", "station"]
