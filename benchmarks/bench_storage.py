@@ -27,8 +27,8 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.services import Service  # noqa: E402
-from monitor.store import models as m  # noqa: E402
+from monitor.services import Service
+from monitor.store import models as m
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -55,9 +55,15 @@ def bench_record(service: Service, count: int) -> dict[str, float]:
             connection.execute(
                 insert(m.Reading),
                 {
-                    "session_id": sid, "measured_at": now, "recorded_at": now,
-                    "recorded_by_id": user_id, "systolic": 120 + i % 40, "diastolic": 80,
-                    "heart_rate": 60 + i % 50, "spo2": 97, "before_dosing": False,
+                    "session_id": sid,
+                    "measured_at": now,
+                    "recorded_at": now,
+                    "recorded_by_id": user_id,
+                    "systolic": 120 + i % 40,
+                    "diastolic": 80,
+                    "heart_rate": 60 + i % 50,
+                    "spo2": 97,
+                    "before_dosing": False,
                 },
             )
         bare.append(time.perf_counter() - start)
@@ -101,33 +107,47 @@ def add_history(service: Service, readings: int, per_session: int = 20) -> float
     user_id = service.users()[0].id
     sessions = readings // per_session
     with engine.begin() as connection:
-        connection.execute(
-            insert(m.Patient), [{"identifier": "HIST", "created_at": T0}]
+        connection.execute(insert(m.Patient), [{"identifier": "HIST", "created_at": T0}])
+        patient_id = (
+            connection.execute(m.Patient.__table__.select().where(m.Patient.identifier == "HIST"))
+            .first()
+            .id
         )
-        patient_id = connection.execute(
-            m.Patient.__table__.select().where(m.Patient.identifier == "HIST")
-        ).first().id
     batch = 2000
     for first in range(0, sessions, batch):
         count = min(batch, sessions - first)
         with engine.begin() as connection:
             rows = [
                 {
-                    "patient_id": patient_id, "protocol": "esketamine-84", "started_at": T0,
-                    "started_by_id": user_id, "dosed_at": T0, "discharged_at": T0,
+                    "patient_id": patient_id,
+                    "protocol": "esketamine-84",
+                    "started_at": T0,
+                    "started_by_id": user_id,
+                    "dosed_at": T0,
+                    "discharged_at": T0,
                 }
                 for _ in range(count)
             ]
-            ids = connection.execute(
-                insert(m.TreatmentSession).returning(m.TreatmentSession.id), rows
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    insert(m.TreatmentSession).returning(m.TreatmentSession.id), rows
+                )
+                .scalars()
+                .all()
+            )
             connection.execute(
                 insert(m.Reading),
                 [
                     {
-                        "session_id": sid, "measured_at": T0 + timedelta(minutes=k),
-                        "recorded_at": T0, "recorded_by_id": user_id, "systolic": 130,
-                        "diastolic": 80, "heart_rate": 70, "spo2": 97, "before_dosing": False,
+                        "session_id": sid,
+                        "measured_at": T0 + timedelta(minutes=k),
+                        "recorded_at": T0,
+                        "recorded_by_id": user_id,
+                        "systolic": 130,
+                        "diastolic": 80,
+                        "heart_rate": 70,
+                        "spo2": 97,
+                        "before_dosing": False,
                     }
                     for sid in ids
                     for k in range(per_session)

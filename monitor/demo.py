@@ -46,7 +46,11 @@ def build_demo(service: Service) -> DemoResult:
 
     def session(patient: str, protocol: str, bay: str, age: int, dosed: float | None) -> int:
         sid = service.start_session(
-            patient=patient, protocol=protocol, by="ana", bay=bay, age=age,
+            patient=patient,
+            protocol=protocol,
+            by="ana",
+            bay=bay,
+            age=age,
             lot="LOT-2611" if protocol.startswith("esketamine") else None,
         )
         sessions.append(sid)

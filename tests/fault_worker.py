@@ -13,7 +13,12 @@ from monitor.services import Service
 
 
 def main() -> None:
-    url, session_id, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    url, session_id, worker, count = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     service = Service.open(url)
     for seq in range(count):
         # (spo2, heart rate) tells which worker and which step wrote the reading.

@@ -23,10 +23,18 @@ def build_floor(service: Service) -> dict[str, int]:
         return with_clock(service, lambda: NOW - timedelta(minutes=minutes))
 
     early = back(200)
-    ids["high"] = early.start_session(patient="MRN-HIGH", protocol="esketamine-56", by="ana", bay="Bay 2", age=67)
-    ids["overdue"] = early.start_session(patient="MRN-LATE", protocol="ketamine-im", by="ana", bay="Bay 4", age=29)
-    ids["ready"] = early.start_session(patient="MRN-DONE", protocol="esketamine-84", by="ana", bay="Bay 1", age=46)
-    ids["predose"] = early.start_session(patient="MRN-PRE", protocol="esketamine-84", by="ana", bay="Bay 5", age=58)
+    ids["high"] = early.start_session(
+        patient="MRN-HIGH", protocol="esketamine-56", by="ana", bay="Bay 2", age=67
+    )
+    ids["overdue"] = early.start_session(
+        patient="MRN-LATE", protocol="ketamine-im", by="ana", bay="Bay 4", age=29
+    )
+    ids["ready"] = early.start_session(
+        patient="MRN-DONE", protocol="esketamine-84", by="ana", bay="Bay 1", age=46
+    )
+    ids["predose"] = early.start_session(
+        patient="MRN-PRE", protocol="esketamine-84", by="ana", bay="Bay 5", age=58
+    )
     ok = "128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0"
 
     back(50).record_reading(ids["high"], "138/86 hr 70 spo2 97 rr 14 moaas 5 cadss 0", by="ana")

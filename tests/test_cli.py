@@ -57,8 +57,21 @@ def cli(db_url) -> Cli:
 
 def start(cli: Cli, *extra: str) -> int:
     out = cli(
-        "session", "start", "--patient", "MRN-1", "--protocol", "esketamine-84", "--by", "ana",
-        "--age", "52", "--bay", "Bay 2", "--lot", "L42", *extra,
+        "session",
+        "start",
+        "--patient",
+        "MRN-1",
+        "--protocol",
+        "esketamine-84",
+        "--by",
+        "ana",
+        "--age",
+        "52",
+        "--bay",
+        "Bay 2",
+        "--lot",
+        "L42",
+        *extra,
     ).stdout
     assert out.strip().isdigit(), out  # the id alone
     return int(out)
@@ -70,8 +83,9 @@ def test_a_whole_session_from_the_command_line(cli):
     assert (shown["patient"], shown["protocol"], shown["age"]) == ("MRN-1", "esketamine-84", 52)
     assert shown["status"] == "active"
 
-    out = cli("record", str(sid), "190/95 hr 88 spo2 97 moaas 5 cadss 2", "--by", "ana",
-              "--at", ago(85)).stdout
+    out = cli(
+        "record", str(sid), "190/95 hr 88 spo2 97 moaas 5 cadss 2", "--by", "ana", "--at", ago(85)
+    ).stdout
     assert "SBP 190 >= 180: severe elevation" in out
     shown = cli.json("session", "show", str(sid))
     flags = [f for r in shown["readings"] for f in r["flags"]]
@@ -83,10 +97,8 @@ def test_a_whole_session_from_the_command_line(cli):
 
     for f in flags:
         cli("flag", "ack", str(f["id"]), "--by", "ana", "--action", "recheck, prescriber told")
-    cli("record", str(sid), "132/84 hr 74 spo2 98 moaas 5 cadss 1", "--by", "ana",
-        "--at", ago(75))
-    cli("record", str(sid), "128/80 hr 72 spo2 98 moaas 5 cadss 0", "--by", "ana",
-        "--at", ago(4))
+    cli("record", str(sid), "132/84 hr 74 spo2 98 moaas 5 cadss 1", "--by", "ana", "--at", ago(75))
+    cli("record", str(sid), "128/80 hr 72 spo2 98 moaas 5 cadss 0", "--by", "ana", "--at", ago(4))
     out = cli("session", "discharge", str(sid), "--by", "ana").stdout
     assert "discharged" in out
 
@@ -103,8 +115,13 @@ def test_a_whole_session_from_the_command_line(cli):
     assert shown["discharge"]["discharged_at"].endswith("+00:00")
 
     trail = cli("audit", str(sid)).stdout
-    for action in ("session.start", "reading.record", "flag.acknowledge", "session.discharge",
-                   "session.sign"):
+    for action in (
+        "session.start",
+        "reading.record",
+        "flag.acknowledge",
+        "session.discharge",
+        "session.sign",
+    ):
         assert action in trail
 
 
@@ -119,7 +136,8 @@ def test_dose_later_and_list(cli):
     shown = cli.json("session", "show", str(sid))
     assert [c["label"] for c in shown["checks"]][:2] == ["baseline", "BP recheck"]
     assert {f["rule"] for f in shown["readings"][0]["flags"]} == {
-        "bp.predose.systolic", "bp.predose.diastolic",
+        "bp.predose.systolic",
+        "bp.predose.diastolic",
     }
 
 
@@ -149,8 +167,10 @@ def test_amend_from_the_command_line(cli):
         (("record", "{sid}", "120/80", "--by", "ana", "--at", "yesterday-ish"), "not understood"),
         (("record", "{sid}", "120/80", "--by", "ana", "--at", "in 1 hour"), "not understood"),
         (("session", "show", "abc"), "abc"),
-        (("session", "start", "--patient", "X", "--protocol", "nope", "--by", "ana"),
-         "unknown protocol"),
+        (
+            ("session", "start", "--patient", "X", "--protocol", "nope", "--by", "ana"),
+            "unknown protocol",
+        ),
         (("flag", "ack", "777", "--by", "ana", "--action", "x"), "no flag 777"),
         (("amend", "777", "hr 80", "--by", "ana", "--reason", "x"), "no reading 777"),
         (("user", "add", "ana", "--role", "nurse", "--pin-stdin"), "already exists"),
@@ -169,14 +189,17 @@ def test_refusals_are_one_line_exit_2_and_save_nothing(cli, args, says):
 def test_future_measurement_is_refused(cli):
     sid = start(cli)
     future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    assert "in the future" in cli.refused("record", str(sid), "hr 80", "--by", "ana", "--at", future)
+    assert "in the future" in cli.refused(
+        "record", str(sid), "hr 80", "--by", "ana", "--at", future
+    )
 
 
 def test_local_time_without_offset_is_accepted(cli):
     sid = start(cli)
     local = (datetime.now() - timedelta(minutes=1)).replace(microsecond=0).isoformat()
-    reading = json.loads(cli("record", str(sid), "hr 80", "--by", "ana", "--at", local,
-                             "--json").stdout)
+    reading = json.loads(
+        cli("record", str(sid), "hr 80", "--by", "ana", "--at", local, "--json").stdout
+    )
     assert reading["measured_at"].endswith("+00:00")
 
 

@@ -20,7 +20,15 @@ pytestmark = pytest.mark.slow
 
 def worker(db_url: str, session_id: int, index: int, count: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.fault_worker", db_url, str(session_id), str(index), str(count)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fault_worker",
+            db_url,
+            str(session_id),
+            str(index),
+            str(count),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -32,7 +40,9 @@ def readings(service) -> list[tuple[int, int, int]]:
     with service.engine.connect() as connection:
         return [
             tuple(row)
-            for row in connection.execute(select(m.Reading.id, m.Reading.spo2, m.Reading.heart_rate))
+            for row in connection.execute(
+                select(m.Reading.id, m.Reading.spo2, m.Reading.heart_rate)
+            )
         ]
 
 

@@ -28,7 +28,9 @@ def test_wheel_ships_the_migrations(wheel):
     names = set(wheel.namelist())
     assert "migrations/env.py" in names
     assert "migrations/script.py.mako" in names
-    versions = sorted(n for n in names if n.startswith("migrations/versions/") and n.endswith(".py"))
+    versions = sorted(
+        n for n in names if n.startswith("migrations/versions/") and n.endswith(".py")
+    )
     on_disk = sorted(
         f"migrations/versions/{p.name}" for p in (ROOT / "migrations" / "versions").glob("*.py")
     )

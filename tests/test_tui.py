@@ -64,9 +64,17 @@ async def test_floor_is_ordered_by_urgency(service):
         await sign_in(pilot)
         assert floor_order(app) == ["MRN-HIGH", "MRN-LATE", "MRN-PRE", "MRN-DONE"]
         high, late, pre, done = app.rows
-        assert (high.alarm, high.high_unacknowledged, high.alarm_mark) == (Severity.HIGH, True, "!!!")
+        assert (high.alarm, high.high_unacknowledged, high.alarm_mark) == (
+            Severity.HIGH,
+            True,
+            "!!!",
+        )
         assert high.cells["bp"].text == "184/102" and high.cells["bp"].severity is Severity.HIGH
-        assert (late.overdue, late.alarm, late.next_text) == (True, Severity.MEDIUM, "+15 overdue 21m")
+        assert (late.overdue, late.alarm, late.next_text) == (
+            True,
+            Severity.MEDIUM,
+            "+15 overdue 21m",
+        )
         assert pre.next_text == "awaiting dose" and pre.alarm is Severity.MEDIUM
         assert done.ready and done.alarm is None
         table = app.query_one("#floor", DataTable)
@@ -187,7 +195,12 @@ async def test_new_session_and_dose_now(service):
         await settle(pilot)
         assert floor_order(app) == ["MRN-NEW"]
         view = next(iter(app.views.values()))
-        assert (view.protocol, view.dose_mg, view.age, view.bay) == ("esketamine-56", 84, 44, "Bay 3")
+        assert (view.protocol, view.dose_mg, view.age, view.bay) == (
+            "esketamine-56",
+            84,
+            44,
+            "Bay 3",
+        )
         assert view.dosed_at is None
         await pilot.press("d")
         await settle(pilot)

@@ -8,9 +8,11 @@ one); saves never are.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -63,7 +65,8 @@ BELL_EVERY_SECONDS = 5.0
 class StationApp(App[None]):
     """The nurses' station."""
 
-    CSS_PATH = "station.tcss"
+    # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
+    CSS_PATH = Path(__file__).with_name("station.tcss")
     TITLE = "monitor"
     BINDINGS = [
         Binding("r", "record", "Record", id="record"),
@@ -79,9 +82,6 @@ class StationApp(App[None]):
     user: reactive[UserView | None] = reactive(None)
     """Who is recording; everything saved carries this user."""
 
-    flash_on: reactive[bool] = reactive(False)
-    """Half of the flashing cycle of high and medium alarms."""
-
     def __init__(
         self,
         service: Service,
@@ -91,6 +91,7 @@ class StationApp(App[None]):
         flash: bool = True,
         bell: bool = True,
     ) -> None:
+        """``flash=False`` shows alarms steady (snapshots); ``bell=False`` keeps quiet (tests)."""
         super().__init__()
         self.service = service
         self.config: ClinicConfig = service.config
@@ -105,6 +106,8 @@ class StationApp(App[None]):
         self.last_error: str | None = None
         self._last_bell = 0.0
         self._save_notes: dict[Worker[Any], str] = {}
+        #: What the floor table shows now: (row key, cells) in order.
+        self._drawn: list[tuple[str, list[Any]]] = []
 
     # -- layout ------------------------------------------------------------------------
 
@@ -127,8 +130,6 @@ class StationApp(App[None]):
         self.watch_user(None)
         self.set_interval(self.refresh_seconds, self.refresh_floor)
         self.set_interval(1.0, self.tick)
-        if self.flash:
-            self.set_interval(0.5, self._toggle_flash)
         self.refresh_floor()
         self.sign_in(first=True)
 
@@ -182,8 +183,13 @@ class StationApp(App[None]):
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh":
+                first = self.loaded_at is None
                 self.views = {v.id: v for v in worker.result}
                 self.loaded_at = self.clock()
+                if first:
+                    # What is loaded by now lives as long as the app: keep it out of the
+                    # garbage collector's way, so collections stay short while nurses type.
+                    gc.freeze()
                 if self.last_error and self.last_error.startswith("database"):
                     self._set_status(None)
                 self.redraw()
@@ -224,23 +230,12 @@ class StationApp(App[None]):
             self._last_bell = time.monotonic()
             self.bell()
 
-    def _toggle_flash(self) -> None:
-        self.flash_on = not self.flash_on
-
-    def watch_flash_on(self) -> None:
-        table = self.query_one("#floor", DataTable)
-        for row in self.rows:
-            if row.alarm is not None and str(row.session_id) in table.rows:
-                table.update_cell(
-                    str(row.session_id), "alarm", alarm_text(row.alarm, self.flash_on)
-                )
-
     def _cells(self, row: FloorRow) -> list[Any]:
         next_style = "bold yellow" if row.overdue else ""
         ready = Text("ready", style="bold green") if row.ready else Text("")
         values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
         return [
-            alarm_text(row.alarm, self.flash_on),
+            alarm_text(row.alarm, self.flash),
             *(
                 padded(cell)
                 for cell in (
@@ -260,12 +255,22 @@ class StationApp(App[None]):
         table = self.query_one("#floor", DataTable)
         selected = self.selected_id()
         self.rows = floor(list(self.views.values()), self.clock())
-        table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=str(row.session_id))
+        drawn = [(str(row.session_id), self._cells(row)) for row in self.rows]
+        if [key for key, _ in drawn] == [key for key, _ in self._drawn]:
+            # Same patients in the same order: touch only the cells that changed, so a
+            # refresh repaints a few cells instead of the whole screen.
+            for (key, cells), (_, before) in zip(drawn, self._drawn, strict=True):
+                for (column, _, _), new, old in zip(FLOOR_COLUMNS, cells, before, strict=True):
+                    if new != old:
+                        table.update_cell(key, column, new)
+        else:
+            table.clear()
+            for key, cells in drawn:
+                table.add_row(*cells, key=key)
+            if selected is not None and str(selected) in table.rows:
+                table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+        self._drawn = drawn
         self.query_one("#empty", Static).display = not self.rows
-        if selected is not None and str(selected) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
 
     def selected_id(self) -> int | None:
         """The session under the cursor, if any."""

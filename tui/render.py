@@ -8,18 +8,20 @@ from monitor.core.rules import Severity
 
 #: IEC 60601-1-8: high red, medium yellow (both flashing), low cyan steady.
 _STEADY = {Severity.HIGH: "bold red", Severity.MEDIUM: "bold yellow", Severity.LOW: "cyan"}
+#: Flashing is the terminal's own blink attribute: it costs the app no repaint, so the loop
+#: stays free for the nurse's keys however many alarms are on the floor.
 _FLASH = {
-    Severity.HIGH: "bold white on red",
-    Severity.MEDIUM: "bold black on yellow",
+    Severity.HIGH: "bold white on red blink",
+    Severity.MEDIUM: "bold black on yellow blink",
     Severity.LOW: "cyan",
 }
 
 
-def alarm_text(severity: Severity | None, flash_on: bool) -> Text:
-    """The alarm marker: ``!!!`` high, ``!!`` medium, ``!`` low."""
+def alarm_text(severity: Severity | None, flash: bool) -> Text:
+    """The alarm marker: ``!!!`` high, ``!!`` medium (flashing), ``!`` low (steady)."""
     if severity is None:
         return Text("")
-    style = _FLASH[severity] if flash_on else _STEADY[severity]
+    style = _FLASH[severity] if flash else _STEADY[severity]
     return Text(severity.symbol, style=style)
 
 
