@@ -139,8 +139,9 @@ def tui(context: Context) -> None:
 
 @cli.command()
 @click.option("--fresh/--keep", default=True, help="Start the default demo database anew.")
+@click.option("--open", "open_station", is_flag=True, help="Open the station on it at once.")
 @click.pass_context
-def demo(ctx: click.Context, fresh: bool) -> None:
+def demo(ctx: click.Context, fresh: bool, open_station: bool) -> None:
     """A realistic demo clinic, in a separate demo database unless --db names one."""
     from monitor.demo import build_demo, default_demo_path
     from monitor.services import Service
@@ -165,6 +166,9 @@ def demo(ctx: click.Context, fresh: bool) -> None:
         click.echo(f"  {name:<5} {role:<10} {pin}")
     shown = f'"{db}"' if " " in db else db
     click.echo(f"Open it with:  monitor --db {shown}")
+    if open_station:
+        context.db = db
+        ctx.invoke(tui)
 
 
 # -- db ---------------------------------------------------------------------------------
