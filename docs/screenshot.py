@@ -1,6 +1,6 @@
 """Takes the README's screenshot: the demo clinic on the station, 80x24, taken by the app.
 
-    python docs/screenshot.py        # writes docs/station.svg (and docs/station.png with rsvg-convert)
+    python docs/screenshot.py    # docs/station.svg, and docs/station.png with rsvg-convert
 """
 
 from __future__ import annotations
@@ -36,10 +36,8 @@ async def main() -> None:
         await pilot.pause()
         app.save_screenshot(filename="station.svg", path=str(HERE))
     if shutil.which("rsvg-convert"):
-        subprocess.run(
-            ["rsvg-convert", "-w", "960", str(HERE / "station.svg"), "-o", str(HERE / "station.png")],
-            check=True,
-        )
+        svg, png = HERE / "station.svg", HERE / "station.png"
+        subprocess.run(["rsvg-convert", "-w", "960", str(svg), "-o", str(png)], check=True)
 
 
 if __name__ == "__main__":

@@ -241,3 +241,35 @@ def test_unreachable_postgres_is_one_line_not_a_traceback():
     assert result.returncode == 1
     assert result.stderr.startswith("error: the database cannot be used")
     assert "Traceback" not in result.stderr
+
+
+def test_demo_makes_a_live_floor_in_its_own_database(tmp_path):
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("MONITOR_DB", None)
+    result = subprocess.run(
+        [*MONITOR, "demo"], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    demo_db = tmp_path / "data" / "monitor" / "monitor-demo.db"
+    assert demo_db.exists()
+    assert not (tmp_path / "data" / "monitor" / "monitor.db").exists()  # the real one untouched
+    assert "ana" in result.stdout and "1111" in result.stdout and "supervisor" in result.stdout
+    assert f"monitor --db {demo_db}" in result.stdout
+    run = Cli(str(demo_db))
+    sessions = run.json("session", "list", "--active")
+    assert len(sessions) == 6
+    shown = [run.json("session", "show", str(s["id"])) for s in sessions]
+    assert sum(s["discharge"]["ready"] for s in shown) == 1
+    severities = {f["severity"] for s in shown for r in s["readings"] for f in r["flags"]}
+    assert {"high", "medium", "low"} <= severities
+    assert any(c["status"] == "overdue" for s in shown for c in s["checks"])
+    assert any(s["dosed_at"] is None for s in shown)
+    # Run again: a fresh demo, not a doubled one.
+    subprocess.run([*MONITOR, "demo"], capture_output=True, env=env, timeout=120, check=True)
+    assert len(run.json("session", "list", "--active")) == 6
+
+
+def test_demo_into_a_named_database(tmp_path):
+    run = Cli(str(tmp_path / "clinic.db"))
+    out = run("demo").stdout
+    assert str(tmp_path / "clinic.db") in out
+    assert len(run.json("session", "list")) == 6

@@ -174,3 +174,22 @@ def test_rems_ready_minute_is_none_when_never_ready_or_not_dosed():
     floor.add(116, "moaas 3")
     assert ready_to_leave_minute(ESK, DOSED, floor.readings, at(130)) is None
     assert ready_to_leave_minute(ESK, None, floor.readings, at(130)) is None
+
+
+def test_gate_checklist_lists_every_condition_with_its_state():
+    floor = Floor()
+    floor.add(-5, OK)
+    floor.add(30, "120/80 hr 120")
+    items = gate(floor, 31).items
+    assert [i.label for i in items] == [
+        "120 min observed since dosing",
+        "pre-discharge check (+120 min) done",
+        "latest BP without a medium or high flag",
+        "latest MOAA/S 5",
+        "latest CADSS <= 4",
+        "latest SpO2 >= 94",
+        "every medium/high flag acknowledged",
+    ]
+    assert [i.ok for i in items] == [False, False, True, True, True, True, False]
+    assert all(i.detail for i in items if not i.ok)
+    assert all(i.ok for i in gate(good_session(), 121).items)
