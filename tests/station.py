@@ -60,9 +60,8 @@ def build_floor(service: Service) -> dict[str, int]:
 def station(service: Service, **kwargs) -> StationApp:
     """The station on the test database at the fixed time, without flashing or bell."""
     clock = kwargs.pop("clock", lambda: NOW)
-    return make_app(
-        service=with_clock(service, clock), clock=clock, flash=False, bell=False, **kwargs
-    )
+    options = {"flash": False, "bell": False} | kwargs
+    return make_app(service=with_clock(service, clock), clock=clock, **options)
 
 
 async def settle(pilot: Pilot, timeout: float = 30.0) -> None:

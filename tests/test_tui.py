@@ -271,3 +271,23 @@ async def test_a_failing_database_shows_an_error_and_keeps_the_screen(service):
         assert len(app.rows) == rows_before  # the last data stays on screen
         await pilot.press("r")
         assert app.query_one(EntryBar).display
+
+
+async def test_bell_rings_while_a_high_alarm_is_open_and_stops_after_ack(service):
+    build_floor(service)
+    app = station(service, bell=True)
+    rings: list[int] = []
+    app.bell = lambda: rings.append(1)  # count the rings instead of sounding them
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        app._last_bell = 0.0
+        app.tick()
+        assert rings == [1]
+        app.tick()  # not again within 5 s
+        assert rings == [1]
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("a", *"rechecked", "enter")
+        await settle(pilot)
+        app._last_bell = 0.0
+        app.tick()
+        assert rings == [1]
