@@ -85,6 +85,22 @@ def _vitals_of(row: m.Reading) -> Vitals:
     return Vitals(**{measure.value: getattr(row, measure.value) for measure in Measure})
 
 
+def _flag_view(
+    flag: m.Flag, acknowledged_at: datetime | None, by: str | None, action: str | None
+) -> FlagView:
+    return FlagView(
+        flag.id,
+        flag.reading_id,
+        flag.measure,
+        Severity(flag.severity),
+        flag.rule,
+        flag.message,
+        acknowledged_at,
+        by,
+        action,
+    )
+
+
 @dataclass(frozen=True)
 class _Actor:
     """Who is acting: users are never changed or removed, so this may be cached."""
@@ -577,19 +593,7 @@ class Service:
                     session_id=reading.session_id,
                     after={"flag": flag_id, "message": flag.message, "action": action},
                 )
-                done.append(
-                    FlagView(
-                        flag.id,
-                        flag.reading_id,
-                        flag.measure,
-                        Severity(flag.severity),
-                        flag.rule,
-                        flag.message,
-                        now,
-                        user.name,
-                        action,
-                    )
-                )
+                done.append(_flag_view(flag, now, user.name, action))
         return done
 
     # -- discharge and review ----------------------------------------------------------
@@ -711,17 +715,7 @@ class Service:
     @staticmethod
     def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
         return tuple(
-            FlagView(
-                flag.id,
-                flag.reading_id,
-                flag.measure,
-                Severity(flag.severity),
-                flag.rule,
-                flag.message,
-                ack.at if ack else None,
-                who,
-                ack.action if ack else None,
-            )
+            _flag_view(flag, ack.at if ack else None, who, ack.action if ack else None)
             for flag, ack, who in loaded.flags.get(reading_id, [])
         )
 
