@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, exists, select
+from sqlalchemy import Engine, Table, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.config import ClinicConfig
@@ -46,11 +46,11 @@ _ACKER = aliased(m.User)
 
 # Statements on the hot path (recording a reading), built once so SQLAlchemy's compiled cache
 # serves them: a nurse's entry costs a few plain inserts, not ORM bookkeeping.
-_READINGS = m.Reading.__table__
-_FLAGS = m.Flag.__table__
+_READINGS = cast(Table, m.Reading.__table__)
+_FLAGS = cast(Table, m.Flag.__table__)
 _INSERT_READING = _READINGS.insert().returning(_READINGS.c.id)
 _INSERT_FLAGS = _FLAGS.insert().returning(_FLAGS.c.id, sort_by_parameter_order=True)
-_INSERT_AUDIT = m.AuditEntry.__table__.insert()
+_INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
 _SESSION_FOR_READING = (
     select(
         m.TreatmentSession.id,

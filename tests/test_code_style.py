@@ -18,3 +18,9 @@ def test_ruff_finds_nothing():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing():
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run([str(mypy)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -184,7 +185,8 @@ class StationApp(App[None]):
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh":
                 first = self.loaded_at is None
-                self.views = {v.id: v for v in worker.result}
+                views: list[SessionView] = worker.result or []
+                self.views = {v.id: v for v in views}
                 self.loaded_at = self.clock()
                 if first:
                     # What is loaded by now lives as long as the app: keep it out of the
@@ -194,7 +196,7 @@ class StationApp(App[None]):
                     self._set_status(None)
                 self.redraw()
             elif worker.name == "users":
-                self._show_sign_in(worker.result)
+                self._show_sign_in(worker.result or [])
             elif worker.name == "save":
                 note = self._save_notes.pop(worker, "saved")
                 self.notify(note)
@@ -206,8 +208,8 @@ class StationApp(App[None]):
             if isinstance(error, Refused):
                 message = f"refused: {error}"
             else:
-                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                message = f"database error ({type(error).__name__}): {first}"
+                line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                message = f"database error ({type(error).__name__}): {line}"
             self._set_status(message)
             self.notify(message, severity="error", timeout=8)
 
@@ -234,21 +236,16 @@ class StationApp(App[None]):
         next_style = "bold yellow" if row.overdue else ""
         ready = Text("ready", style="bold green") if row.ready else Text("")
         values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
-        return [
-            alarm_text(row.alarm, self.flash),
-            *(
-                padded(cell)
-                for cell in (
-                    truncate(row.bay, 6),
-                    truncate(row.patient, 9),
-                    PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
-                    row.since_dose,
-                    Text(truncate(row.next_text, 16), style=next_style),
-                    *values,
-                    ready,
-                )
-            ),
+        shown: list[str | Text] = [
+            truncate(row.bay, 6),
+            truncate(row.patient, 9),
+            PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
+            row.since_dose,
+            Text(truncate(row.next_text, 16), style=next_style),
+            *values,
+            ready,
         ]
+        return [alarm_text(row.alarm, self.flash), *(padded(cell) for cell in shown)]
 
     def redraw(self) -> None:
         """Draw the floor from the latest data at the app clock's now, keeping the cursor."""
@@ -277,7 +274,7 @@ class StationApp(App[None]):
         table = self.query_one("#floor", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return int(key) if key is not None else None
 
     def selected(self) -> SessionView | None:

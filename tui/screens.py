@@ -439,7 +439,7 @@ class DetailScreen(ModalScreen[None]):
         plt.title("SBP / DBP / HR against minutes since dose")
         if origin is None:
             return
-        series = {
+        series: dict[Measure, tuple[list[int], list[int]]] = {
             Measure.SYSTOLIC: ([], []),
             Measure.DIASTOLIC: ([], []),
             Measure.HEART_RATE: ([], []),
@@ -462,7 +462,8 @@ class DetailScreen(ModalScreen[None]):
             if b.low
         ]
         for band in high_sbp:
-            plt.hline(band.low, "red")
+            if band.low is not None:
+                plt.hline(band.low, "red")
         if view.dosed_at is not None:
             plt.vline(0, "magenta")
         plt.xlabel("min since dose (dose at 0)")
