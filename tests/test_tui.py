@@ -291,3 +291,17 @@ async def test_bell_rings_while_a_high_alarm_is_open_and_stops_after_ack(service
         app._last_bell = 0.0
         app.tick()
         assert rings == [1]
+
+
+async def test_floor_keys_do_nothing_under_a_dialog(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        await pilot.press("r", "u", "n", "x")
+        await settle(pilot)
+        assert len(app.screen_stack) == 2 and isinstance(app.screen, SignInScreen)
+        await pilot.press("enter", *"1234", "enter")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1

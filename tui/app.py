@@ -61,6 +61,9 @@ FLOOR_COLUMNS = (
     ("ready", "", 6),
 )
 BELL_EVERY_SECONDS = 5.0
+FLOOR_ACTIONS = frozenset(
+    {"record", "acknowledge", "detail", "new_session", "dose", "discharge", "switch_user"}
+)
 
 
 class StationApp(App[None]):
@@ -283,6 +286,10 @@ class StationApp(App[None]):
         return self.views.get(session_id) if session_id is not None else None
 
     # -- actions -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The floor's keys work on the floor only, not under a dialog (one dialog at a time)."""
+        return not (action in FLOOR_ACTIONS and len(self.screen_stack) > 1)
 
     def _need_user(self) -> UserView | None:
         if self.user is None:

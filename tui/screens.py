@@ -138,7 +138,7 @@ class NewSessionScreen(ModalScreen[NewSession]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("New session (Tab moves, Enter on the last field starts)", classes="title")
+            yield Label("New session (Tab moves, Enter starts, Esc cancels)", classes="title")
             with Horizontal(classes="row"):
                 yield Input(placeholder="patient id", id="patient")
                 yield Select(
@@ -231,7 +231,8 @@ class AcknowledgeScreen(ModalScreen[Acknowledgement]):
         flags.sort(key=lambda f: -f.severity.rank)
         with Vertical(id="dialog"):
             yield Label(
-                f"Acknowledge alarms for {self.view.bay or ''} {self.view.patient}", classes="title"
+                f"Acknowledge alarms for {self.view.bay or ''} {self.view.patient}  (Esc cancels)",
+                classes="title",
             )
             yield SelectionList[int](
                 *[
@@ -315,7 +316,10 @@ class DischargeScreen(ModalScreen[Discharge]):
     def compose(self) -> ComposeResult:
         gate = self.view.gate
         with Vertical(id="dialog"):
-            yield Label(f"Discharge {self.view.bay or ''} {self.view.patient}", classes="title")
+            yield Label(
+                f"Discharge {self.view.bay or ''} {self.view.patient}  (Esc cancels)",
+                classes="title",
+            )
             checklist = Text()
             for item in gate.items:
                 mark, style = ("[x]", "green") if item.ok else ("[ ]", "bold red")
