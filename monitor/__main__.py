@@ -1,4 +1,5 @@
-"""``python -m monitor`` is the ``monitor`` command."""
+"""``python -m monitor`` is the headless ``monitor`` command line (``python -m tui`` adds the
+station)."""
 
 from monitor.cli import main
 

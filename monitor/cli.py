@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -122,26 +123,26 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:
     ctx.obj = Context(db=db, config_path=config_path)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(tui)
+        open_station(ctx.obj)
 
 
-@cli.command()
-@pass_context
-def tui(context: Context) -> None:
-    """The station: a dashboard of every patient in observation."""
-    try:
-        from tui.app import make_app
-    except ModuleNotFoundError:
-        raise Refused("the station TUI is not installed in this build") from None
-    app = make_app(db=context.db, config=context.config)
-    app.run()
+#: Opens the station for a context. The headless product knows no screen: the ``monitor``
+#: console script (:mod:`tui.launch`) registers the station here and adds the ``tui`` command.
+STATION: Callable[[Context], None] | None = None
+
+
+def open_station(context: Context) -> None:
+    """Open the station, or say that this entry point has none."""
+    if STATION is None:
+        raise Refused("this entry point has no station: run the `monitor` command to open it")
+    STATION(context)
 
 
 @cli.command()
 @click.option("--fresh/--keep", default=True, help="Start the default demo database anew.")
-@click.option("--open", "open_station", is_flag=True, help="Open the station on it at once.")
+@click.option("--open", "open_after", is_flag=True, help="Open the station on it at once.")
 @click.pass_context
-def demo(ctx: click.Context, fresh: bool, open_station: bool) -> None:
+def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
     """A realistic demo clinic, in a separate demo database unless --db names one."""
     from monitor.demo import build_demo, default_demo_path
     from monitor.services import Service
@@ -166,9 +167,9 @@ def demo(ctx: click.Context, fresh: bool, open_station: bool) -> None:
         click.echo(f"  {name:<5} {role:<10} {pin}")
     shown = f'"{db}"' if " " in db else db
     click.echo(f"Open it with:  monitor --db {shown}")
-    if open_station:
+    if open_after:
         context.db = db
-        ctx.invoke(tui)
+        open_station(context)
 
 
 # -- db ---------------------------------------------------------------------------------

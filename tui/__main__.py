@@ -1,0 +1,5 @@
+"""``python -m tui`` is the ``monitor`` command, station included."""
+
+from tui.launch import main
+
+main()

@@ -1,0 +1,38 @@
+"""The ``monitor`` console script: the headless command line plus the station.
+
+``monitor`` and ``monitor tui`` open the station; every other command is
+:mod:`monitor.cli`'s. Living here keeps the dependency one way: the TUI imports the product,
+the product never imports the TUI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor import cli as headless
+
+
+def open_station(context: headless.Context) -> None:
+    """Run the station on the context's database and configuration."""
+    from tui.app import make_app
+
+    make_app(db=context.db, config=context.config).run()
+
+
+@headless.cli.command("tui")
+@headless.pass_context
+def tui_command(context: headless.Context) -> None:
+    """The station: a dashboard of every patient in observation."""
+    open_station(context)
+
+
+headless.STATION = open_station
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``monitor`` command."""
+    return headless.main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
