@@ -135,19 +135,18 @@ class StationApp(App[None]):
         self.set_interval(self.refresh_seconds, self.refresh_floor)
         self.set_interval(1.0, self.tick)
         self.refresh_floor()
-        self.sign_in(first=True)
+        self.sign_in()
 
     # -- users -------------------------------------------------------------------------
 
     def watch_user(self, user: UserView | None) -> None:
         self.sub_title = f"recording as {user.name} ({user.role})" if user else "not signed in"
 
-    def sign_in(self, first: bool = False) -> None:
+    def sign_in(self) -> None:
         """Ask who is at the station (users load in a worker first)."""
         self.run_worker(
             self.service.users, thread=True, group="users", name="users", exit_on_error=False
         )
-        self._first_sign_in = first
 
     def _show_sign_in(self, users: list[UserView]) -> None:
         def signed_in(user: UserView | None) -> None:
