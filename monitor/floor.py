@@ -13,7 +13,7 @@ from monitor.core.gate import minutes_between
 from monitor.core.rules import Flag, Severity, Thresholds, evaluate
 from monitor.core.schedule import CheckState, CheckStatus, next_check
 from monitor.core.vitals import Measure, Vitals
-from monitor.views import LatestValue, ReadingView, SessionView
+from monitor.views import ReadingView, SessionView
 
 #: The measures shown on the floor, BP as one column.
 COLUMNS = ("bp", "hr", "spo2", "rr", "moaas", "cadss")
@@ -86,18 +86,6 @@ def latest_values(view: SessionView) -> dict[str, Cell]:
         values = [reading.vitals.get(m) for m in measures]
         cells[column] = Cell("/".join(str(v) for v in values), severity)
     return cells
-
-
-def latest_value(view: SessionView, measure: Measure) -> LatestValue | None:
-    """The latest value of one measure in force, with its worst flag."""
-    readings = sorted(view.in_force, key=lambda r: (r.measured_at, r.id))
-    reading = _latest_reading_with(readings, measure)
-    if reading is None:
-        return None
-    value = reading.vitals.get(measure)
-    assert value is not None
-    severity = _worst([f.severity for f in reading.flags if f.measure == measure.value])
-    return LatestValue(measure, value, reading.measured_at, severity)
 
 
 def _clock_text(minutes: int) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 from monitor.core.gate import GateResult
 from monitor.core.rules import Severity
 from monitor.core.schedule import CheckState
-from monitor.core.vitals import Measure, Vitals
+from monitor.core.vitals import Vitals
 
 
 @dataclass(frozen=True)
@@ -109,16 +109,6 @@ class SessionView:
             for f in r.flags
             if f.severity.needs_action and not f.acknowledged
         ]
-
-
-@dataclass(frozen=True)
-class LatestValue:
-    """The latest value of one measure in force, with its worst flag then."""
-
-    measure: Measure
-    value: int
-    measured_at: datetime
-    severity: Severity | None
 
 
 @dataclass(frozen=True)

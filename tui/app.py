@@ -106,7 +106,7 @@ class StationApp(App[None]):
         #: The latest data from the database: active sessions by id.
         self.views: dict[int, SessionView] = {}
         self.rows: list[FloorRow] = []
-        self.loaded_at: datetime | None = None
+        self._gc_frozen = False
         self.last_error: str | None = None
         self._last_bell = 0.0
         self._save_notes: dict[Worker[Any], str] = {}
@@ -186,11 +186,10 @@ class StationApp(App[None]):
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh":
-                first = self.loaded_at is None
                 views: list[SessionView] = worker.result or []
                 self.views = {v.id: v for v in views}
-                self.loaded_at = self.clock()
-                if first:
+                if not self._gc_frozen:
+                    self._gc_frozen = True
                     # What is loaded by now lives as long as the app: keep it out of the
                     # garbage collector's way, so collections stay short while nurses type.
                     gc.freeze()
