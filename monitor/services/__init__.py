@@ -1,0 +1,43 @@
+"""The services: the one way data changes, for the TUI, the command line and the exports.
+
+Every user action is one transaction with its audit row in it; reads return plain dataclasses
+(:mod:`monitor.views`). Readings are never updated or deleted: a correction is a new reading.
+
+:class:`Service` composes one class per capability over the shared plumbing of
+:mod:`monitor.services.base`:
+
+- :mod:`~monitor.services.users`: users and PINs
+- :mod:`~monitor.services.sessions`: opening sessions, dosing
+- :mod:`~monitor.services.readings`: recording and correcting readings
+- :mod:`~monitor.services.flags`: acknowledging flags
+- :mod:`~monitor.services.discharge`: discharge and sign-off
+- :mod:`~monitor.services.queries`: the reads
+"""
+
+from __future__ import annotations
+
+from monitor.services.base import Clock, ServiceBase, utc_now
+from monitor.services.discharge import DischargeServices
+from monitor.services.flags import FlagServices
+from monitor.services.queries import QueryServices
+from monitor.services.readings import ReadingServices
+from monitor.services.sessions import SessionServices
+from monitor.services.users import ROLES, UserServices
+
+__all__ = ["ROLES", "Clock", "Service", "ServiceBase", "utc_now", "with_clock"]
+
+
+class Service(
+    UserServices,
+    SessionServices,
+    ReadingServices,
+    FlagServices,
+    DischargeServices,
+    QueryServices,
+):
+    """Everything a nurse or supervisor can do, on one database."""
+
+
+def with_clock(service: Service, clock: Clock) -> Service:
+    """The same database and configuration seen through another clock (tests, demos)."""
+    return Service(service.engine, service.config, clock)

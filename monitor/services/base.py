@@ -1,0 +1,183 @@
+"""The shared plumbing of the services: the clock, the database sessions, the audit row.
+
+:class:`ServiceBase` holds what every capability needs: the engines, the configuration and the
+clock; a write transaction with its audit row (:meth:`ServiceBase._action`,
+:meth:`ServiceBase._audit`); and the lookups of users and sessions that refuse what is unknown.
+The small row-to-view helpers used by more than one capability live here too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Self, cast
+
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.orm import Session
+
+from monitor.core.config import ClinicConfig
+from monitor.core.rules import Severity
+from monitor.core.vitals import Measure, Vitals, validate_measured_at
+from monitor.errors import EntryError, NotFound
+from monitor.store import models as m
+from monitor.store.engine import make_engine, writer
+from monitor.store.migrate import ensure_schema
+from monitor.views import FlagView
+
+Clock = Callable[[], datetime]
+_INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def _dump(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _vitals_of(row: m.Reading) -> Vitals:
+    return Vitals(**{measure.value: getattr(row, measure.value) for measure in Measure})
+
+
+def _flag_view(
+    flag: m.Flag, acknowledged_at: datetime | None, by: str | None, action: str | None
+) -> FlagView:
+    return FlagView(
+        flag.id,
+        flag.reading_id,
+        flag.measure,
+        Severity(flag.severity),
+        flag.rule,
+        flag.message,
+        acknowledged_at,
+        by,
+        action,
+    )
+
+
+@dataclass(frozen=True)
+class _Actor:
+    """Who is acting: users are never changed or removed, so this may be cached."""
+
+    id: int
+    name: str
+    role: str
+
+
+class ServiceBase:
+    """The engines, configuration and clock every capability of the services works with."""
+
+    def __init__(self, engine: Engine, config: ClinicConfig | None = None, clock: Clock = utc_now):
+        self.engine = engine
+        self.write_engine = writer(engine)
+        self.config = config or ClinicConfig()
+        self.clock = clock
+        self._actors: dict[str, _Actor] = {}
+
+    @classmethod
+    def open(
+        cls, db: str | None = None, config: ClinicConfig | None = None, clock: Clock = utc_now
+    ) -> Self:
+        """Open ``--db`` (URL, file path or the default), creating or refusing its schema."""
+        engine = make_engine(db)
+        ensure_schema(engine)
+        return cls(engine, config, clock)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The service clock, always aware UTC."""
+        return self.clock().astimezone(UTC)
+
+    def _write(self) -> Session:
+        return Session(self.write_engine, expire_on_commit=False)
+
+    def _read(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def _action(self) -> Iterator[Session]:
+        """One user action: a write transaction, committed on leaving, rolled back on error.
+
+        The action adds its audit row (:meth:`_audit`) inside, so both commit or neither does.
+        """
+        with self._write() as session, session.begin():
+            yield session
+
+    @staticmethod
+    def _user(session: Session, name: str) -> m.User:
+        user = session.scalar(select(m.User).where(m.User.name == name))
+        if user is None:
+            raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
+        return user
+
+    def _actor(self, session: Session, name: str) -> _Actor:
+        actor = self._actors.get(name)
+        if actor is None:
+            user = self._user(session, name)
+            actor = self._actors[name] = _Actor(user.id, user.name, user.role)
+        return actor
+
+    @staticmethod
+    def _session_row(
+        session: Session, session_id: int, *, lock: bool = False
+    ) -> m.TreatmentSession:
+        query = select(m.TreatmentSession).where(m.TreatmentSession.id == session_id)
+        if lock:
+            query = query.with_for_update(of=m.TreatmentSession)
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(f"no session {session_id}: see `monitor session list`")
+        return row
+
+    @staticmethod
+    def _audit(
+        session: Session,
+        at: datetime,
+        user: m.User | _Actor | None,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        *,
+        session_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        session.connection().execute(
+            _INSERT_AUDIT,
+            {
+                "at": at,
+                "user_name": user.name if user else None,
+                "action": action,
+                "session_id": session_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "before": _dump(before),
+                "after": _dump(after),
+                "reason": reason,
+            },
+        )
+
+    def _check_time(self, when: datetime | None, now: datetime, what: str) -> datetime:
+        if when is None:
+            return now
+        if when.tzinfo is None:
+            raise ValueError(f"{what} must be timezone-aware")
+        when = when.astimezone(UTC)
+        try:
+            return validate_measured_at(when, now)
+        except EntryError:
+            raise EntryError(
+                f"{what} {when.isoformat(timespec='minutes')} is in the future: "
+                "it may be at most 2 min ahead of now"
+            ) from None
