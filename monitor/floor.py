@@ -1,7 +1,10 @@
 """The observation floor as the station shows it: one row per active session, most urgent first.
 
 Plain functions over :class:`SessionView`; the TUI draws them, tests read them headless.
-Urgency (issue 4): unacknowledged high alarms first, then overdue checks, then by next due time.
+Urgency: unacknowledged high alarms first, then medium alarms (open medium flags, overdue
+checks, missed checks nobody has explained), then by the next check's due time. The floor
+judges each session again at the moment it is drawn (:func:`monitor.judge.rejudge`), so
+statuses and countdowns advance from the clock between loads.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.core.config import ClinicConfig
 from monitor.core.gate import minutes_between
 from monitor.core.rules import Flag, Severity, Thresholds, evaluate
-from monitor.core.schedule import CheckState, CheckStatus, next_check
+from monitor.core.schedule import RECHECK_PREFIX, CheckState, CheckStatus, next_check
 from monitor.core.vitals import Measure, Vitals
+from monitor.judge import rejudge
 from monitor.views import ReadingView, SessionView
 
 #: The measures shown on the floor, BP as one column.
@@ -53,6 +58,8 @@ class FloorRow:
     overdue: bool
     ready: bool
     open_flags: int
+    #: An open medium flag, an overdue check or a missed check nobody has explained.
+    medium_alarm: bool = False
 
     @property
     def alarm_mark(self) -> str:
@@ -95,30 +102,33 @@ def _clock_text(minutes: int) -> str:
 
 
 def next_check_text(check: CheckState | None, now: datetime) -> str:
-    """``+40 in 3m``, ``+15 overdue 6m``, ``+40 due``, ``baseline due``, or ``-``."""
+    """``+40 in 3m``, ``+40 due``, ``+40 due 2m ago``, ``+15 overdue 16m``, ``+15 missed``,
+    ``baseline due``, or ``-``."""
     if check is None:
         return "-"
     label = check.label.removesuffix(" min")
-    if check.label == "BP recheck":
+    if check.label.startswith(RECHECK_PREFIX):
         label = "BP rechk"
     if check.due_at is None:
         return f"{label} due"
     minutes = minutes_between(check.due_at, now)
+    if check.status is CheckStatus.MISSED:
+        return f"{label} missed"
     if check.status is CheckStatus.OVERDUE:
         return f"{label} overdue {minutes}m"
     if check.status is CheckStatus.DUE:
-        return f"{label} due" if minutes <= 0 else f"{label} due {minutes}m"
+        return f"{label} due" if minutes <= 0 else f"{label} due {minutes}m ago"
     return f"{label} in {-minutes}m"
 
 
 def floor_row(view: SessionView, now: datetime) -> FloorRow:
-    """The dashboard row of one session at ``now``."""
-    upcoming = next_check(view.checks)
-    overdue = any(c.status is CheckStatus.OVERDUE for c in view.checks)
+    """The dashboard row of one session at ``now`` (as judged in ``view``)."""
+    check_alarms = view.check_alarms()
+    shown = check_alarms[0] if check_alarms else next_check(view.checks)
     open_flags = view.open_flags()
     cells = latest_values(view)
     alarms = [f.severity for f in open_flags]
-    if overdue:
+    if check_alarms:
         alarms.append(Severity.MEDIUM)
     alarms += [c.severity for c in cells.values() if c.severity is Severity.LOW]
     since = "-" if view.dosed_at is None else _clock_text(minutes_between(view.dosed_at, now))
@@ -129,30 +139,35 @@ def floor_row(view: SessionView, now: datetime) -> FloorRow:
         protocol=view.protocol,
         dosed_at=view.dosed_at,
         since_dose=since,
-        next_check=upcoming,
+        next_check=shown,
         next_text=(
             "awaiting dose"
-            if upcoming is None and view.dosed_at is None
-            else next_check_text(upcoming, now)
+            if shown is None and view.dosed_at is None
+            else next_check_text(shown, now)
         ),
         cells=cells,
         alarm=_worst(alarms),
         high_unacknowledged=any(f.severity is Severity.HIGH for f in open_flags),
-        overdue=overdue,
+        overdue=bool(check_alarms),
         ready=view.gate.ready,
         open_flags=len(open_flags),
+        medium_alarm=bool(check_alarms) or any(f.severity is Severity.MEDIUM for f in open_flags),
     )
 
 
-def floor(views: list[SessionView], now: datetime) -> list[FloorRow]:
-    """Every active session, most urgent first."""
+def floor(
+    views: list[SessionView], now: datetime, config: ClinicConfig | None = None
+) -> list[FloorRow]:
+    """Every active session, most urgent first, judged at ``now`` when ``config`` is given."""
+    if config is not None:
+        views = [rejudge(v, now, config) for v in views]
     rows = [floor_row(v, now) for v in views]
 
     def urgency(row: FloorRow) -> tuple[int, int, float, int]:
         due = row.next_check.due_at if row.next_check and row.next_check.due_at else None
         return (
             0 if row.high_unacknowledged else 1,
-            0 if row.overdue else 1,
+            0 if row.medium_alarm else 1,
             due.timestamp() if due else float("-inf") if row.dosed_at is None else float("inf"),
             row.session_id,
         )

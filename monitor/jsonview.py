@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.core.schedule import CheckState
-from monitor.views import FlagView, ReadingView, SessionSummary, SessionView
+from monitor.core.schedule import CheckSkip, CheckState
+from monitor.views import EventView, FlagView, ReadingView, SessionSummary, SessionView, VoidView
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -47,7 +47,32 @@ def reading_json(reading: ReadingView) -> dict[str, Any]:
         "superseded_by": reading.superseded_by,
         "corrects": reading.corrects,
         "reason": reading.reason,
+        "voided": _void_json(reading.voided),
+        "late_entry": reading.late_entry,
         "flags": [flag_json(f) for f in reading.flags],
+    }
+
+
+def _void_json(void: VoidView | None) -> dict[str, Any] | None:
+    return None if void is None else {"by": void.by, "at": iso(void.at), "reason": void.reason}
+
+
+def _skip_json(skip: CheckSkip | None) -> dict[str, Any] | None:
+    return None if skip is None else {"by": skip.by, "at": iso(skip.at), "reason": skip.reason}
+
+
+def event_json(event: EventView) -> dict[str, Any]:
+    """One note, adverse event or intervention."""
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "type": event.type,
+        "severity": event.severity,
+        "serious": event.serious,
+        "text": event.text,
+        "at": iso(event.at),
+        "recorded_at": iso(event.recorded_at),
+        "by": event.by,
     }
 
 
@@ -62,6 +87,7 @@ def check_json(check: CheckState) -> dict[str, Any]:
         "late": check.late,
         "pre_discharge": check.pre_discharge,
         "done_at": iso(check.done_at),
+        "skipped": _skip_json(check.skip),
     }
 
 
@@ -71,11 +97,10 @@ def session_json(view: SessionView) -> dict[str, Any]:
         {
             "measure": "schedule",
             "severity": "medium",
-            "rule": "schedule.overdue",
-            "message": f"{c.label} check overdue",
+            "rule": f"schedule.{c.status.value}",
+            "message": f"{c.label} check {c.status.value}",
         }
-        for c in view.checks
-        if c.is_alarm
+        for c in view.check_alarms()
     ]
     return {
         "id": view.id,
@@ -88,21 +113,34 @@ def session_json(view: SessionView) -> dict[str, Any]:
         "lot": view.lot,
         "started_at": iso(view.started_at),
         "started_by": view.started_by,
+        "weight_kg": _number(view.weight_kg),
+        "first_treatment": view.first_treatment,
+        "dose_number": view.dose_number,
+        "meds": None if view.meds is None else list(view.meds),
         "dosed_at": iso(view.dosed_at),
+        "dose_override_reason": view.dose_override_reason,
+        "dosing_refusals": list(view.dosing_refusals),
+        "infusion_ended_at": iso(view.infusion_ended_at),
         "status": view.status,
         "as_of": iso(view.as_of),
         "readings": [reading_json(r) for r in view.readings],
         "checks": [check_json(c) for c in view.checks],
         "alarms": alarms,
+        "events": [event_json(e) for e in view.events],
         "discharge": {
             "ready": view.gate.ready,
             "reasons": list(view.gate.reasons),
             "discharged_at": iso(view.discharged_at),
             "discharged_by": view.discharged_by,
             "override_reason": view.override_reason,
+            "escort": view.escort,
+            "instructions_given": view.instructions_given,
+            "ready_minute_proposed": view.ready_minute_proposed,
             "ready_minute": view.ready_minute,
+            "ready_minute_by": view.ready_minute_by,
+            "gate_at_discharge": view.gate_at_discharge,
         },
-        "review": {"signed_by": view.signed_by, "signed_at": iso(view.signed_at)},
+        "review": {"signed_by": view.signed_by, "signed_at": iso(view.signed_at), "reopened": []},
     }
 
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.errors import EntryError
 
-_AGO = re.compile(r"^\s*(\d{1,4})\s*(m|min|mins|minute|minutes)?\s*ago\s*$", re.IGNORECASE)
-_MINUS = re.compile(r"^\s*-\s*(\d{1,4})\s*(m|min|mins|minutes)?\s*$", re.IGNORECASE)
+_AGO = re.compile(r"^\s*([0-9]{1,4})\s*(m|min|mins|minute|minutes)?\s*ago\s*$", re.IGNORECASE)
+#: Years outside this range are refused before any conversion (which could overflow).
+MIN_YEAR, MAX_YEAR = 2000, 2999
+_MINUS = re.compile(r"^\s*-\s*([0-9]{1,4})\s*(m|min|mins|minutes)?\s*$", re.IGNORECASE)
 
 
 def parse_time(text: str, now: datetime) -> datetime:
@@ -31,9 +33,33 @@ def parse_time(text: str, now: datetime) -> datetime:
             f"time '{text}' is not understood: use ISO 8601 (2026-11-27T09:00 or "
             "2026-11-27T09:00+00:00), 'now' or '5 min ago'"
         ) from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise EntryError(
+            f"time '{text}' is out of range: give a year from {MIN_YEAR} to {MAX_YEAR}"
+        )
     if moment.tzinfo is None:
-        moment = moment.astimezone()  # local time, as interface.md says
+        moment = local_to_utc(moment, text)  # local time, as interface.md says
     return moment.astimezone(UTC)
+
+
+def local_to_utc(naive: datetime, text: str | None = None) -> datetime:
+    """A local wall-clock time as UTC; refused when the clock change makes it ambiguous (the
+    repeated hour) or skipped (the hour that does not exist)."""
+    shown = text if text is not None else naive.isoformat(timespec="minutes")
+    first = naive.replace(fold=0).astimezone(UTC)
+    second = naive.replace(fold=1).astimezone(UTC)
+    if first != second:
+        wall = naive.replace(fold=0)
+        if first.astimezone().replace(tzinfo=None) != wall:
+            raise EntryError(
+                f"local time '{shown}' does not exist (the clocks went forward): give an offset,"
+                " e.g. 2026-03-08T03:30-04:00"
+            )
+        raise EntryError(
+            f"local time '{shown}' happens twice when the clocks go back: give an offset, "
+            "e.g. 2026-11-01T01:30-04:00"
+        )
+    return first
 
 
 def split_entry_time(line: str) -> tuple[str, str | None]:

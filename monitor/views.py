@@ -5,12 +5,14 @@ The TUI, the command line and the exports all read these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from monitor.core.gate import GateResult
 from monitor.core.rules import Severity
-from monitor.core.schedule import CheckState
+from monitor.core.schedule import CheckSkip, CheckState, Protocol
+from monitor.core.timing import is_late_entry
 from monitor.core.vitals import Vitals
 
 
@@ -44,6 +46,40 @@ class FlagView:
 
 
 @dataclass(frozen=True)
+class VoidView:
+    """Who voided a reading ("entered in error"), when, and why."""
+
+    by: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    """A note, an adverse event or an intervention."""
+
+    id: int
+    session_id: int
+    kind: str
+    type: str | None
+    severity: str | None
+    serious: bool | None
+    text: str
+    at: datetime
+    recorded_at: datetime
+    by: str
+
+    @property
+    def summary(self) -> str:
+        """One line: ``adverse nausea (moderate, serious): vomited twice``."""
+        details = [d for d in (self.severity, "serious" if self.serious else None) if d]
+        head = " ".join(p for p in (self.kind, self.type) if p)
+        if details:
+            head += f" ({', '.join(details)})"
+        return f"{head}: {self.text}"
+
+
+@dataclass(frozen=True)
 class ReadingView:
     """A reading as recorded; ``superseded_by`` names its correction, if any."""
 
@@ -58,11 +94,17 @@ class ReadingView:
     superseded_by: int | None = None
     corrects: int | None = None
     reason: str | None = None
+    voided: VoidView | None = None
 
     @property
     def in_force(self) -> bool:
-        """False once a correction supersedes it."""
-        return self.superseded_by is None
+        """False once a correction supersedes it or it is voided."""
+        return self.superseded_by is None and self.voided is None
+
+    @property
+    def late_entry(self) -> bool:
+        """Saved more than 10 min after it was measured."""
+        return is_late_entry(self.measured_at, self.recorded_at)
 
 
 @dataclass(frozen=True)
@@ -90,6 +132,26 @@ class SessionView:
     checks: tuple[CheckState, ...]
     gate: GateResult
     as_of: datetime
+    #: The schedule this session follows (IV: moved by the actual end of infusion).
+    schedule: Protocol | None = None
+    weight_kg: float | None = None
+    first_treatment: bool | None = None
+    dose_number: int | None = None
+    #: REMS concomitant medication: () for "none", None when not asked.
+    meds: tuple[str, ...] | None = None
+    infusion_ended_at: datetime | None = None
+    dose_override_reason: str | None = None
+    escort: str | None = None
+    instructions_given: bool | None = None
+    ready_minute_proposed: int | None = None
+    ready_minute_by: str | None = None
+    #: The gate stored at discharge (ready, reasons, configuration); None: not stored.
+    gate_at_discharge: dict[str, Any] | None = None
+    events: tuple[EventView, ...] = ()
+    #: Why dosing may not go ahead now (empty once dosed, or when it may).
+    dosing_refusals: tuple[str, ...] = ()
+    #: Reasons recorded for checks not done, by check label.
+    skips: dict[str, CheckSkip] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -102,13 +164,26 @@ class SessionView:
         return [r for r in self.readings if r.in_force]
 
     def open_flags(self) -> list[FlagView]:
-        """Medium and high flags of readings in force not yet acknowledged."""
+        """Medium and high flags not yet acknowledged, corrected readings' included: a
+        correction never clears an alarm."""
         return [
             f
-            for r in self.in_force
+            for r in self.readings
             for f in r.flags
             if f.severity.needs_action and not f.acknowledged
         ]
+
+    def unacknowledged(self) -> list[FlagView]:
+        """Every flag nobody has acknowledged yet (low ones too), for the acknowledge dialog."""
+        return [f for r in self.readings for f in r.flags if not f.acknowledged]
+
+    def check_alarms(self) -> list[CheckState]:
+        """Overdue checks, and missed ones nobody has explained."""
+        return [c for c in self.checks if c.is_alarm]
+
+    def reading(self, reading_id: int) -> ReadingView | None:
+        """One of this session's readings by id."""
+        return next((r for r in self.readings if r.id == reading_id), None)
 
 
 @dataclass(frozen=True)

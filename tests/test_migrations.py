@@ -218,3 +218,67 @@ def test_upgrade_over_a_pg_template_copy_is_a_no_op(pg_template):
         assert result.before == result.after == SCHEMA_HEAD
     finally:
         drop_pg_database(name)
+
+
+def test_revision_2_keeps_old_sessions_meaning_and_new_tables_are_append_only(empty_url):
+    migrate_to(empty_url, "0002")
+    populate(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as c:
+        c.execute(text("UPDATE treatment_sessions SET ready_minute = 95 WHERE id = 1"))
+    engine.dispose()
+    migrate_to(empty_url, "0003")
+    engine = make_engine(empty_url)
+    with engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT gate_at_discharge, ready_minute, ready_minute_proposed, escort "
+                "FROM treatment_sessions WHERE id = 1"
+            )
+        ).one()
+    assert tuple(row) == (None, 95, 95, None)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO events (session_id, kind, text, at, recorded_at, by_id) "
+                "VALUES (2, 'note', 'calm', :t, :t, 1)"
+            ),
+            {"t": NOW},
+        )
+        c.execute(
+            text("INSERT INTO voids (reading_id, by_id, at, reason) VALUES (2, 1, :t, 'wrong')"),
+            {"t": NOW},
+        )
+    for sql in ("UPDATE events SET text = 'x'", "DELETE FROM events", "DELETE FROM voids"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as c:
+            c.execute(text(sql))
+    # One active session per patient, in the database itself.
+    with pytest.raises(Exception, match="(?i)unique"), engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO treatment_sessions (patient_id, protocol, started_at, started_by_id) "
+                "VALUES (1, 'esketamine-84', :t, 1)"
+            ),
+            {"t": NOW},
+        )
+    engine.dispose()
+
+
+def test_revision_2_refuses_two_active_sessions_for_one_patient(empty_url):
+    migrate_to(empty_url, "0002")
+    populate(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO treatment_sessions (id, patient_id, protocol, started_at, "
+                "started_by_id) VALUES (3, 1, 'esketamine-84', :t, 1)"
+            ),
+            {"t": NOW},
+        )
+    before = table_counts(empty_url)
+    with pytest.raises(Refused, match="one active session per patient"):
+        migrate_to(empty_url, "0003")
+    assert current_revision(engine) == "0002"
+    engine.dispose()
+    assert table_counts(empty_url) == before

@@ -6,12 +6,15 @@ import pytest
 
 from monitor.core.schedule import (
     CheckKind,
+    CheckSpec,
     CheckStatus,
+    Protocol,
     check_states,
     default_protocols,
     ketamine_iv,
     next_check,
 )
+from monitor.core.vitals import CheckMeasure
 from tests.helpers import DOSED, Floor, at
 
 P = default_protocols()
@@ -110,21 +113,49 @@ def test_window_status_without_readings(now, expected):
 @pytest.mark.parametrize(
     ("measured", "expected"),
     [
-        (34.99, ("due", False)),  # too early to count: the window opens at -5
-        (35, ("done", False)),
+        (34.99, ("due", False)),  # serves +30 (its on-time window), not +40
+        (35, ("done", False)),  # equally near +30 and +40: the later check takes it
         (50, ("done", False)),
-        (50.5, ("done", True)),
-        (70, ("done", True)),
-        (70.5, ("missed", False)),
+        (50.5, ("done", True)),  # no on-time window holds it: +40's late window does
+        (54.99, ("done", True)),
+        (55, ("missed", False)),  # on time for +60: it serves +60, not +40
     ],
 )
 def test_reading_window_bounds(measured, expected):
     floor = Floor()
+    floor.add(15, "moaas 5 spo2 98")
+    floor.add(30, "moaas 5 spo2 98")
     floor.add(measured, OK)
     now = 45 if expected == ("due", False) else 100
-    if measured > 70:
-        now = 100
     assert status_of("+40 min", table("esketamine-84", floor.readings, now)) == expected
+
+
+SPARSE = Protocol(
+    "sparse",
+    "two checks",
+    P["esketamine-84"].baseline,
+    (
+        CheckSpec(40, tuple(CheckMeasure(m) for m in FULL)),
+        CheckSpec(200, tuple(CheckMeasure(m) for m in FULL), pre_discharge=True),
+    ),
+    200,
+)
+
+
+@pytest.mark.parametrize(
+    ("measured", "expected"),
+    [
+        (50, ("done", False)),
+        (50.01, ("done", True)),
+        (70, ("done", True)),
+        (70.01, ("missed", False)),
+    ],
+)
+def test_late_window_closes_at_plus_30(measured, expected):
+    floor = Floor()
+    floor.add(measured, OK)
+    states = check_states(SPARSE, DOSED, floor.readings, at(100))
+    assert status_of("+40 min", states) == expected
 
 
 def test_check_done_only_when_readings_cover_all_measures():
@@ -137,17 +168,19 @@ def test_check_done_only_when_readings_cover_all_measures():
 
 def test_late_reading_completes_a_partly_done_check_late():
     floor = Floor()
+    floor.add(15, "moaas 5 spo2 98")
+    floor.add(30, "moaas 5 spo2 98")
     floor.add(40, "130/80 hr 70 spo2 98 moaas 5")
-    assert status_of("+40 min", table("esketamine-84", floor.readings, 55)) == ("overdue", False)
-    floor.add(60, "cadss 1")
-    assert status_of("+40 min", table("esketamine-84", floor.readings, 65)) == ("done", True)
+    assert status_of("+40 min", table("esketamine-84", floor.readings, 52)) == ("overdue", False)
+    floor.add(52, "cadss 1")
+    assert status_of("+40 min", table("esketamine-84", floor.readings, 53)) == ("done", True)
 
 
-def test_one_reading_counts_toward_several_checks():
+def test_one_reading_serves_at_most_one_check():
     floor = Floor()
     floor.add(35, OK)
     states = table("esketamine-84", floor.readings, 36)
-    assert status_of("+30 min", states) == ("done", False)
+    assert status_of("+30 min", states) == ("due", False)
     assert status_of("+40 min", states) == ("done", False)
 
 
@@ -209,8 +242,8 @@ def test_any_bp_and_hr_after_the_flag_counts_even_sooner():
     floor.add(-5, OK)
     floor.add(40, "185/85 hr 80")
     floor.add(45, "150/80")  # BP without HR does not do it
-    states = table("esketamine-84", floor.readings, 46)
-    assert recheck(states) == []  # latest BP is no longer flagged: nothing pending
+    [pending] = recheck(table("esketamine-84", floor.readings, 46))
+    assert pending.status is CheckStatus.UPCOMING  # the flagged BP's recheck stays pending
     floor.add(46, "hr 80")
     [done] = recheck(table("esketamine-84", floor.readings, 47))
     assert (done.status, done.late, done.done_at) == (CheckStatus.DONE, False, at(46))
@@ -234,7 +267,6 @@ def test_late_recheck_is_done_late():
     assert (state.status, state.late) == (CheckStatus.DONE, True)
 
 
-def test_checks_ignore_superseded_readings_because_they_are_not_passed():
-    floor = Floor()
-    states = table("esketamine-84", floor.readings, 200)
-    assert all(s.status is CheckStatus.MISSED for s in states)
+def test_without_readings_every_check_is_missed_but_the_pre_discharge_check():
+    states = table("esketamine-84", (), 200)
+    assert [s.status.value for s in states] == ["missed"] * 6 + ["overdue"]

@@ -1,21 +1,51 @@
-"""The discharge gate and the REMS "ready to leave at" minute (clinical.md).
+"""The discharge gate, the dosing gate and the REMS "ready to leave at" minute (clinical.md r2).
 
-Ready only when all hold, each failing one a reason shown to the nurse:
-the minimum observation time has passed since dosing; the pre-discharge check is done (late
-counts); the latest BP carries no medium or high flag; the latest MOAA/S is 5, CADSS <= 4 and
-SpO2 >= 94; and no medium or high flag is left unacknowledged.
+The discharge gate is judged on every saved reading of the session. Ready only when all hold,
+each failing one a reason shown to the nurse: the minimum observation time has passed since
+dosing (IV: since the end of the infusion plus the observation after it); the pre-discharge
+check is done (late counts); the latest value of every measure recorded after dosing carries
+no medium or high flag; the latest MOAA/S is 5, CADSS <= 4 and SpO2 >= 94; and no medium or
+high flag is left unacknowledged, those of corrected readings included.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.core.observations import Observation, chronological, latest_with
-from monitor.core.schedule import CheckStatus, Protocol, Windows, check_states
-from monitor.core.vitals import Measure
+from monitor.core.observations import Observation, chronological, in_force, latest_with
+from monitor.core.schedule import (
+    CheckKind,
+    CheckSkip,
+    CheckStatus,
+    Protocol,
+    Windows,
+    check_states,
+    completion_time,
+)
+from monitor.core.vitals import CheckMeasure, Measure
+
+#: The measures whose latest value after dosing must carry no medium or high flag; BP is one.
+_VALUE_MEASURES: tuple[tuple[str, tuple[Measure, ...]], ...] = (
+    ("BP", (Measure.SYSTOLIC, Measure.DIASTOLIC)),
+    ("HR", (Measure.HEART_RATE,)),
+    ("SpO2", (Measure.SPO2,)),
+    ("RR", (Measure.RESP_RATE,)),
+    ("MOAA/S", (Measure.MOAAS,)),
+    ("CADSS", (Measure.CADSS,)),
+)
+#: What the REMS proposal needs recorded after dosing in one reading: a full set.
+FULL_SET = (
+    CheckMeasure.BP,
+    CheckMeasure.HR,
+    CheckMeasure.SPO2,
+    CheckMeasure.MOAAS,
+    CheckMeasure.CADSS,
+)
+#: The REMS proposal needs the check at the esketamine peak done.
+PEAK_CHECK_MIN = 40
 
 
 @dataclass(frozen=True)
@@ -50,6 +80,36 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return math.floor((end - start) / timedelta(minutes=1))
 
 
+def minutes_after(start: datetime, end: datetime) -> int:
+    """Whole minutes from ``start`` to ``end``, rounded up."""
+    return math.ceil((end - start) / timedelta(minutes=1))
+
+
+def _value_flag_failures(readings: list[Observation], dosed_at: datetime | None) -> list[str]:
+    """A reason for each measure whose latest value after dosing carries a medium/high flag."""
+    if dosed_at is None:
+        return []
+    after = [r for r in readings if r.measured_at > dosed_at]
+    failures = []
+    for name, measures in _VALUE_MEASURES:
+        latest = latest_with(after, measures[0])
+        if latest is None:
+            continue
+        names = {m.value for m in measures}
+        flags = [
+            f.flag for f in latest.flags if f.flag.measure in names and f.flag.severity.needs_action
+        ]
+        if not flags:
+            continue
+        worst = max(flags, key=lambda f: f.severity.rank)
+        value = "/".join(str(latest.vitals.get(m)) for m in measures)
+        failures.append(
+            f"latest {name} {value} carries a {worst.severity.value} flag: "
+            f"recheck {name} (acknowledging does not make it safe)"
+        )
+    return failures
+
+
 def evaluate_gate(
     protocol: Protocol,
     dosed_at: datetime | None,
@@ -58,60 +118,65 @@ def evaluate_gate(
     *,
     criteria: DischargeCriteria | None = None,
     windows: Windows | None = None,
+    skips: Mapping[str, CheckSkip] | None = None,
     include_minimum: bool = True,
+    include_pre_discharge: bool = True,
 ) -> GateResult:
-    """The discharge gate at ``now`` over the readings in force measured by then.
+    """The discharge gate at ``now`` over every saved reading given.
 
-    ``include_minimum=False`` leaves out the minimum observation time (for the REMS question
-    "if there were no 2-hour minimum, when would this patient have been ready to leave?").
+    Readings in force count for values and checks; every reading's flags count for what is
+    left unacknowledged. ``include_minimum=False`` and ``include_pre_discharge=False`` leave
+    those conditions out (for the REMS proposal).
     """
     criteria = criteria or DischargeCriteria()
-    current = [r for r in readings if r.measured_at <= now]
+    everything = list(readings)
+    current = chronological(in_force(everything))
     reasons: list[str] = []
     items: list[GateItem] = []
 
-    def condition(label: str, failure: str | None) -> None:
-        items.append(GateItem(label, failure is None, failure))
-        if failure is not None:
-            reasons.append(failure)
+    def condition(label: str, failures: list[str]) -> None:
+        items.append(GateItem(label, not failures, "; ".join(failures) or None))
+        reasons.extend(failures)
 
     minimum = protocol.minimum_observation_min
+    since = "since the end of the infusion" if protocol.infusion_min else "since dosing"
+    observed = (
+        f"{minimum - protocol.infusion_min} min observed {since}"
+        if protocol.infusion_min
+        else f"{minimum} min observed {since}"
+    )
     if dosed_at is None:
-        condition(f"{minimum} min observed since dosing", "dose not recorded")
+        condition(observed, ["dose not recorded"])
     elif include_minimum:
         elapsed = minutes_between(dosed_at, now)
         short = now - dosed_at < timedelta(minutes=minimum)
         condition(
-            f"{minimum} min observed since dosing",
-            f"minimum observation of {minimum} min not reached ({elapsed} min since dosing)"
+            observed,
+            [
+                f"minimum observation of {minimum} min after dosing not reached "
+                f"({elapsed} min since dosing)"
+            ]
             if short
-            else None,
+            else [],
         )
 
-    pre_label = protocol.pre_discharge.label
-    pre_done = False
-    if dosed_at is not None:
-        states = check_states(protocol, dosed_at, current, now, windows)
-        pre = next((s for s in states if s.pre_discharge), None)
-        pre_done = pre is None or pre.status is CheckStatus.DONE
-        pre_label = pre.label if pre else pre_label
+    if include_pre_discharge:
+        pre_label = protocol.pre_discharge.label if protocol.checks else "pre-discharge"
+        pre_done = dosed_at is not None
+        if dosed_at is not None:
+            states = check_states(protocol, dosed_at, current, now, windows, skips=skips)
+            pre = next((s for s in states if s.pre_discharge), None)
+            pre_done = pre is None or pre.status is CheckStatus.DONE
+            pre_label = pre.label if pre else pre_label
+        condition(
+            f"pre-discharge check ({pre_label}) done",
+            [] if pre_done else [f"pre-discharge check ({pre_label}) not done"],
+        )
+
     condition(
-        f"pre-discharge check ({pre_label}) done",
-        None if pre_done else f"pre-discharge check ({pre_label}) not done",
+        "latest value of every measure without a medium or high flag",
+        _value_flag_failures(current, dosed_at),
     )
-
-    latest_bp = latest_with(current, Measure.SYSTOLIC)
-    bp_failure = None
-    if latest_bp is not None and latest_bp.bp_flagged():
-        worst = max(
-            (f.flag for f in latest_bp.flags if f.flag.measure in ("systolic", "diastolic")),
-            key=lambda f: f.severity.rank,
-        )
-        bp_failure = (
-            f"latest BP {latest_bp.vitals.systolic}/{latest_bp.vitals.diastolic} carries a "
-            f"{worst.severity.value} flag: recheck BP"
-        )
-    condition("latest BP without a medium or high flag", bp_failure)
 
     for measure, ok, wanted in (
         (Measure.MOAAS, lambda v: v == criteria.moaas, f"must be {criteria.moaas}"),
@@ -121,23 +186,86 @@ def evaluate_gate(
         label = f"latest {measure.abbreviation} {wanted.removeprefix('must be ')}"
         latest = latest_with(current, measure)
         if latest is None:
-            condition(label, f"no {measure.abbreviation} recorded ({wanted})")
+            condition(label, [f"no {measure.abbreviation} recorded ({wanted})"])
             continue
         value = latest.vitals.get(measure)
         assert value is not None
         condition(
-            label, None if ok(value) else f"latest {measure.abbreviation} is {value} ({wanted})"
+            label, [] if ok(value) else [f"latest {measure.abbreviation} is {value} ({wanted})"]
         )
 
-    unacknowledged = [f for r in current for f in r.flags if f.open_at(now)]
+    unacknowledged = [f for r in everything for f in r.flags if f.open_at(now)]
     count = len(unacknowledged)
     noun = "flag" if count == 1 else "flags"
     condition(
         "every medium/high flag acknowledged",
-        f"{count} medium/high {noun} not acknowledged" if count else None,
+        [f"{count} medium/high {noun} not acknowledged"] if count else [],
     )
 
     return GateResult(ready=not reasons, reasons=tuple(reasons), items=tuple(items))
+
+
+def dosing_refusals(protocol: Protocol, readings: Sequence[Observation]) -> list[str]:
+    """Why dosing may not go ahead now: the baseline is not complete, or a before-dosing flag
+    is unacknowledged (its acknowledgement is the clinician's review). Empty when it may.
+
+    Every saved reading of a session not yet dosed is a before-dosing reading.
+    """
+    reasons = []
+    current = in_force(readings)
+    if completion_time(current, protocol.baseline) is None:
+        missing = [
+            m.value for m in protocol.baseline if not any(r.vitals.covers(m) for r in current)
+        ]
+        reasons.append(f"baseline check not done: record {' '.join(missing)} before dosing")
+    open_flags = [f for r in readings for f in r.flags if f.is_open]
+    if open_flags:
+        count = len(open_flags)
+        noun = "flag" if count == 1 else "flags"
+        reasons.append(
+            f"{count} before-dosing {noun} not acknowledged (a clinician reviews before dosing): "
+            + "; ".join(f.flag.message for f in open_flags)
+        )
+    return reasons
+
+
+def _rems_conditions_hold(
+    protocol: Protocol,
+    dosed_at: datetime,
+    readings: list[Observation],
+    moment: datetime,
+    criteria: DischargeCriteria | None,
+    windows: Windows | None,
+) -> bool:
+    known = [r for r in readings if r.measured_at <= moment]
+    gate = evaluate_gate(
+        protocol,
+        dosed_at,
+        known,
+        moment,
+        criteria=criteria,
+        windows=windows,
+        include_minimum=False,
+        include_pre_discharge=False,
+    )
+    if not gate.ready:
+        return False
+    current = in_force(known)
+    if not any(
+        r.measured_at > dosed_at and all(r.vitals.covers(m) for m in FULL_SET) for r in current
+    ):
+        return False
+    if any(c.at_min == PEAK_CHECK_MIN for c in protocol.checks):
+        states = check_states(protocol, dosed_at, current, moment, windows)
+        peak = next(
+            s
+            for s in states
+            if s.kind is CheckKind.SCHEDULED
+            and s.due_at == dosed_at + timedelta(minutes=PEAK_CHECK_MIN)
+        )
+        if peak.status is not CheckStatus.DONE:
+            return False
+    return True
 
 
 def ready_to_leave_at(
@@ -149,31 +277,30 @@ def ready_to_leave_at(
     criteria: DischargeCriteria | None = None,
     windows: Windows | None = None,
 ) -> datetime | None:
-    """The first time at or before ``until`` when every gate condition but the minimum
-    observation time held, or ``None``.
+    """The earliest moment from which, continuously until ``until``, every gate condition held
+    except the minimum time and the pre-discharge check, with the +40 check done and a full set
+    (BP, HR, SpO2, MOAA/S, CADSS) recorded in one reading after dosing; ``None`` if they do not
+    hold at ``until``.
 
     The conditions change only when a reading is measured or a flag acknowledged, so only
     those moments are tried.
     """
     if dosed_at is None:
         return None
-    moments = {dosed_at}
-    for reading in chronological(list(readings)):
+    everything = list(readings)
+    moments = {dosed_at, until}
+    for reading in everything:
         moments.add(reading.measured_at)
         moments.update(f.acknowledged_at for f in reading.flags if f.acknowledged_at)
-    for moment in sorted(m for m in moments if dosed_at <= m <= until):
-        gate = evaluate_gate(
-            protocol,
-            dosed_at,
-            readings,
-            moment,
-            criteria=criteria,
-            windows=windows,
-            include_minimum=False,
-        )
-        if gate.ready:
-            return moment
-    return None
+    ordered = sorted(m for m in moments if dosed_at <= m <= until)
+    start: datetime | None = None
+    for moment in ordered:
+        if _rems_conditions_hold(protocol, dosed_at, everything, moment, criteria, windows):
+            if start is None:
+                start = moment
+        else:
+            start = None
+    return start
 
 
 def ready_to_leave_minute(
@@ -185,10 +312,10 @@ def ready_to_leave_minute(
     criteria: DischargeCriteria | None = None,
     windows: Windows | None = None,
 ) -> int | None:
-    """:func:`ready_to_leave_at` as whole minutes after dosing."""
+    """:func:`ready_to_leave_at` as whole minutes after dosing, rounded up."""
     moment = ready_to_leave_at(
         protocol, dosed_at, readings, until, criteria=criteria, windows=windows
     )
     if moment is None or dosed_at is None:
         return None
-    return minutes_between(dosed_at, moment)
+    return minutes_after(dosed_at, moment)

@@ -5,6 +5,7 @@ Plain data handed in by the caller (the store, a test); the core never loads it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,11 @@ class RecordedFlag:
     flag: Flag
     acknowledged_at: datetime | None = None
 
+    @property
+    def is_open(self) -> bool:
+        """True when the flag needs action and nobody has acknowledged it."""
+        return self.flag.severity.needs_action and self.acknowledged_at is None
+
     def open_at(self, when: datetime) -> bool:
         """True when the flag needs action and was not acknowledged by ``when``."""
         return self.flag.severity.needs_action and (
@@ -28,12 +34,17 @@ class RecordedFlag:
 
 @dataclass(frozen=True)
 class Observation:
-    """One reading in force (not superseded), with the flags kept with it."""
+    """One saved reading with the flags kept with it.
+
+    ``in_force`` is False once a correction supersedes it or it is voided: it then serves no
+    check and no latest value, but its flags stay (a correction never clears an alarm).
+    """
 
     id: int
     measured_at: datetime
     vitals: Vitals
     flags: tuple[RecordedFlag, ...] = ()
+    in_force: bool = True
 
     def has_bp(self) -> bool:
         """True when the reading holds a blood pressure."""
@@ -43,6 +54,11 @@ class Observation:
         """True when a medium or high flag is on systolic or diastolic."""
         bp = {Measure.SYSTOLIC.value, Measure.DIASTOLIC.value}
         return any(f.flag.measure in bp and f.flag.severity.needs_action for f in self.flags)
+
+
+def in_force(readings: Iterable[Observation]) -> list[Observation]:
+    """The readings that count for values and checks."""
+    return [r for r in readings if r.in_force]
 
 
 def chronological(readings: list[Observation] | tuple[Observation, ...]) -> list[Observation]:

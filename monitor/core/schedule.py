@@ -1,21 +1,23 @@
-"""Protocols, their check schedules, and the status of each check (clinical.md).
+"""Protocols, their check schedules, and the status of each check (clinical.md, revision 2).
 
-A check is due at a number of minutes from dosing. Readings measured in [-5, +10] min of the
-due time count toward it; it is *done* when they cover all its measures. Readings in
-(+10, +30] can still complete it: it is then done *late*. A check not done is *upcoming*
-before -5, *due* in [-5, +10], *overdue* in (+10, +30] and *missed* after +30. The baseline
-check is due at dosing and counts every reading taken before dosing. While the latest BP
-carries a medium or high flag, a BP + HR recheck falls due 15 min after it.
+A check is due at a number of minutes from dosing. It is *done* when the readings that serve
+it cover all its measures, at the time of the reading that completed it, and *late* if that
+reading is after +10. A check not done is *upcoming* before -5, *due* in [-5, +10], *overdue*
+in (+10, +30] and *missed* after +30; the pre-discharge check is never missed (overdue until
+done). A reading serves at most one scheduled check, matched in two passes (:func:`_assign`).
+The baseline check is due at dosing and counts every reading at or before it. Every medium or
+high flag on a BP measured after dosing creates a BP + HR recheck due 15 min after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.core.observations import Observation, chronological
+from monitor.core.observations import Observation, chronological, in_force
 from monitor.core.vitals import CheckMeasure
 
 _FULL = (
@@ -53,6 +55,7 @@ class Protocol:
     checks: tuple[CheckSpec, ...]
     minimum_observation_min: int
     infusion_min: int | None = None
+    observe_after_infusion_min: int | None = None
 
     @property
     def pre_discharge(self) -> CheckSpec:
@@ -107,6 +110,7 @@ def ketamine_iv(infusion_min: int = 40, observe_after_min: int = 60) -> Protocol
         ),
         minimum_observation_min=end,
         infusion_min=infusion_min,
+        observe_after_infusion_min=observe_after_min,
     )
 
 
@@ -136,6 +140,51 @@ def default_protocols() -> dict[str, Protocol]:
     }
 
 
+def infusion_minutes(dosed_at: datetime, infusion_ended_at: datetime) -> int:
+    """The actual infusion length in whole minutes, rounded up (never shorter than it was)."""
+    return max(1, math.ceil((infusion_ended_at - dosed_at) / timedelta(minutes=1)))
+
+
+def for_infusion(protocol: Protocol, actual_min: int | None) -> Protocol:
+    """The IV schedule once the actual infusion length is known.
+
+    The minimum observation and the checks from the end of the infusion on count from the
+    actual end. The shipped schedule is rebuilt for the actual length (a check every 10 min
+    during it); a clinic's own checks at or after the configured end move by the difference.
+    """
+    planned = protocol.infusion_min
+    if actual_min is None or planned is None or actual_min == planned:
+        return protocol
+    after = protocol.observe_after_infusion_min or protocol.minimum_observation_min - planned
+    generated = ketamine_iv(planned, after)
+    if protocol.checks == generated.checks:
+        rebuilt = ketamine_iv(actual_min, after)
+        return Protocol(
+            protocol.key,
+            protocol.treatment,
+            protocol.baseline,
+            rebuilt.checks,
+            rebuilt.minimum_observation_min,
+            actual_min,
+            after,
+        )
+    shift = actual_min - planned
+    checks = tuple(
+        CheckSpec(c.at_min + shift, c.measures, c.pre_discharge) if c.at_min >= planned else c
+        for c in protocol.checks
+        if c.at_min >= planned or c.at_min < actual_min
+    )
+    return Protocol(
+        protocol.key,
+        protocol.treatment,
+        protocol.baseline,
+        checks,
+        protocol.minimum_observation_min + shift,
+        actual_min,
+        after,
+    )
+
+
 class CheckStatus(StrEnum):
     """Where a check stands."""
 
@@ -155,6 +204,15 @@ class CheckKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class CheckSkip:
+    """Why a check was not done, as a nurse recorded it."""
+
+    by: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class CheckState:
     """A check and where it stands at one moment."""
 
@@ -166,11 +224,27 @@ class CheckState:
     late: bool = False
     pre_discharge: bool = False
     done_at: datetime | None = None
+    skip: CheckSkip | None = None
+    #: For a recheck: the reading whose flagged BP created it.
+    reading_id: int | None = None
 
     @property
     def is_alarm(self) -> bool:
-        """An overdue check is a medium alarm on the station."""
-        return self.status is CheckStatus.OVERDUE
+        """An overdue check, or a missed one nobody has explained, is a medium alarm."""
+        return self.status in (CheckStatus.OVERDUE, CheckStatus.MISSED) and self.skip is None
+
+    @property
+    def pending(self) -> bool:
+        """Still to be done: upcoming, due or overdue, and not explained away."""
+        return (
+            self.status in (CheckStatus.UPCOMING, CheckStatus.DUE, CheckStatus.OVERDUE)
+            and self.skip is None
+        )
+
+    @property
+    def can_skip(self) -> bool:
+        """Only an overdue or missed check can be explained as not done."""
+        return self.status in (CheckStatus.OVERDUE, CheckStatus.MISSED) and self.skip is None
 
 
 def completion_time(
@@ -185,114 +259,160 @@ def completion_time(
     return None
 
 
-def _window_status(due_at: datetime, now: datetime, windows: Windows) -> CheckStatus:
+def _window_status(
+    due_at: datetime, now: datetime, windows: Windows, *, never_missed: bool = False
+) -> CheckStatus:
     offset = now - due_at
     if offset < timedelta(minutes=-windows.early_min):
         return CheckStatus.UPCOMING
     if offset <= timedelta(minutes=windows.on_time_min):
         return CheckStatus.DUE
-    if offset <= timedelta(minutes=windows.late_min):
+    if never_missed or offset <= timedelta(minutes=windows.late_min):
         return CheckStatus.OVERDUE
     return CheckStatus.MISSED
 
 
-def _timed_check(
-    label: str,
-    kind: CheckKind,
-    due_at: datetime,
-    measures: tuple[CheckMeasure, ...],
-    candidates: list[Observation],
+@dataclass(frozen=True)
+class _Slot:
+    spec: CheckSpec
+    due_at: datetime
+    pre_discharge: bool
+
+
+def _assign(
+    slots: list[_Slot], readings: list[Observation], windows: Windows
+) -> list[list[Observation]]:
+    """Which readings serve which scheduled check: each reading serves at most one.
+
+    1. Each reading goes to the check whose on-time window holds it and whose due time is
+       nearest (a tie goes to the later check).
+    2. Each reading left over goes, in time order, to the earliest check not yet done whose
+       late window holds it (the pre-discharge check's late window never closes).
+    """
+    early = timedelta(minutes=windows.early_min)
+    on_time = timedelta(minutes=windows.on_time_min)
+    late = timedelta(minutes=windows.late_min)
+    served: list[list[Observation]] = [[] for _ in slots]
+    left: list[Observation] = []
+    for reading in readings:
+        holding = [
+            index
+            for index, slot in enumerate(slots)
+            if slot.due_at - early <= reading.measured_at <= slot.due_at + on_time
+        ]
+        if not holding:
+            left.append(reading)
+            continue
+        best = min(
+            holding,
+            key=lambda i: (abs(reading.measured_at - slots[i].due_at), -slots[i].spec.at_min),
+        )
+        served[best].append(reading)
+    for reading in left:
+        for index, slot in enumerate(slots):
+            if completion_time(served[index], slot.spec.measures) is not None:
+                continue
+            opens = slot.due_at + on_time
+            closes = None if slot.pre_discharge else slot.due_at + late
+            if opens < reading.measured_at and (closes is None or reading.measured_at <= closes):
+                served[index].append(reading)
+                break
+    return served
+
+
+def _scheduled(
+    protocol: Protocol,
+    dosed_at: datetime,
+    readings: list[Observation],
     now: datetime,
     windows: Windows,
-    *,
-    pre_discharge: bool = False,
-) -> CheckState:
-    """The status of a check due at ``due_at``, counting ``candidates`` in its windows."""
-    opens = due_at - timedelta(minutes=windows.early_min)
-    on_time = due_at + timedelta(minutes=windows.on_time_min)
-    closes = due_at + timedelta(minutes=windows.late_min)
-    in_window = [r for r in candidates if opens <= r.measured_at <= closes and r.measured_at <= now]
-    done_at = completion_time(in_window, measures)
-    if done_at is not None:
-        return CheckState(
-            label,
-            kind,
-            due_at,
-            measures,
-            CheckStatus.DONE,
-            late=done_at > on_time,
-            pre_discharge=pre_discharge,
-            done_at=done_at,
+) -> list[CheckState]:
+    pre = protocol.pre_discharge
+    slots = [
+        _Slot(spec, dosed_at + timedelta(minutes=spec.at_min), spec is pre)
+        for spec in sorted(protocol.checks, key=lambda c: c.at_min)
+    ]
+    after = [r for r in readings if r.measured_at > dosed_at]
+    states = []
+    for slot, served in zip(slots, _assign(slots, after, windows), strict=True):
+        done_at = completion_time(served, slot.spec.measures)
+        on_time = slot.due_at + timedelta(minutes=windows.on_time_min)
+        status = (
+            CheckStatus.DONE
+            if done_at is not None
+            else _window_status(slot.due_at, now, windows, never_missed=slot.pre_discharge)
         )
-    return CheckState(
-        label,
-        kind,
-        due_at,
-        measures,
-        _window_status(due_at, now, windows),
-        pre_discharge=pre_discharge,
-    )
+        states.append(
+            CheckState(
+                slot.spec.label,
+                CheckKind.SCHEDULED,
+                slot.due_at,
+                slot.spec.measures,
+                status,
+                late=done_at is not None and done_at > on_time,
+                pre_discharge=slot.pre_discharge,
+                done_at=done_at,
+            )
+        )
+    return states
 
 
 def _baseline(
-    protocol: Protocol, dosed_at: datetime | None, readings: list[Observation], now: datetime
+    protocol: Protocol, dosed_at: datetime | None, readings: list[Observation]
 ) -> CheckState:
-    if dosed_at is None:
-        before = [r for r in readings if r.measured_at <= now]
-    else:
-        before = [r for r in readings if r.measured_at <= dosed_at]
+    before = readings if dosed_at is None else [r for r in readings if r.measured_at <= dosed_at]
     done_at = completion_time(before, protocol.baseline)
     if done_at is not None:
         status = CheckStatus.DONE
     else:
-        # Dosing without a complete baseline leaves it missed.
+        # Dosing without a complete baseline (an override) leaves it missed.
         status = CheckStatus.DUE if dosed_at is None else CheckStatus.MISSED
     return CheckState(
         "baseline", CheckKind.BASELINE, dosed_at, protocol.baseline, status, done_at=done_at
     )
 
 
-def _rechecks(readings: list[Observation], now: datetime, windows: Windows) -> list[CheckState]:
-    """A BP + HR recheck 15 min after each flagged BP, while the latest BP is flagged.
+RECHECK_PREFIX = "BP recheck"
 
-    Any BP + HR after the flagged reading counts toward it, sooner than 15 min included; a
-    recheck whose flagged BP was followed by another BP without an HR is no longer pending
-    (the later BP is the latest), so it is not listed.
+
+def _rechecks(
+    dosed_at: datetime, readings: list[Observation], now: datetime, windows: Windows
+) -> list[CheckState]:
+    """A BP + HR recheck 15 min after each BP measured after dosing with a medium/high flag.
+
+    Readings after the flagged one serve it (sooner than 15 min included), whether or not
+    they also serve a scheduled check. It stays listed once done.
     """
-    ordered = chronological([r for r in readings if r.measured_at <= now])
-    bp_readings = [r for r in ordered if r.has_bp()]
     measures = (CheckMeasure.BP, CheckMeasure.HR)
     states: list[CheckState] = []
-    for index, flagged in enumerate(bp_readings):
-        if not flagged.bp_flagged():
+    labels: set[str] = set()
+    for index, flagged in enumerate(readings):
+        if flagged.measured_at <= dosed_at or not flagged.has_bp() or not flagged.bp_flagged():
             continue
         due_at = flagged.measured_at + timedelta(minutes=windows.recheck_min)
-        after = [r for r in ordered if r.measured_at > flagged.measured_at]
         closes = due_at + timedelta(minutes=windows.late_min)
-        done_at = completion_time([r for r in after if r.measured_at <= closes], measures)
-        later_bp = index + 1 < len(bp_readings)
-        if done_at is not None:
-            late = done_at > due_at + timedelta(minutes=windows.on_time_min)
-            state = CheckState(
-                "BP recheck",
+        later = [r for r in readings[index + 1 :] if r.measured_at <= closes]
+        done_at = completion_time(later, measures)
+        offset = math.floor((due_at - dosed_at) / timedelta(minutes=1))
+        label = f"{RECHECK_PREFIX} +{offset} min"
+        serial = 2
+        while label in labels:
+            label = f"{RECHECK_PREFIX} +{offset} min #{serial}"
+            serial += 1
+        labels.add(label)
+        states.append(
+            CheckState(
+                label,
                 CheckKind.RECHECK,
                 due_at,
                 measures,
-                CheckStatus.DONE,
-                late=late,
+                CheckStatus.DONE if done_at else _window_status(due_at, now, windows),
+                late=done_at is not None
+                and done_at > due_at + timedelta(minutes=windows.on_time_min),
                 done_at=done_at,
+                reading_id=flagged.id,
             )
-        elif later_bp:
-            continue
-        else:
-            state = CheckState(
-                "BP recheck",
-                CheckKind.RECHECK,
-                due_at,
-                measures,
-                _window_status(due_at, now, windows),
-            )
-        states.append(state)
+        )
     return states
 
 
@@ -302,43 +422,33 @@ def check_states(
     readings: Sequence[Observation],
     now: datetime,
     windows: Windows | None = None,
+    *,
+    skips: Mapping[str, CheckSkip] | None = None,
 ) -> list[CheckState]:
     """Every check of a session at ``now``, in due order.
 
-    ``readings`` are the readings in force. Until dosing is recorded only the baseline check
-    is listed.
+    ``readings`` are the session's saved readings; only those in force serve checks. The
+    caller decides which readings exist by ``now`` (the gate counts readings timed up to
+    2 min ahead). ``skips`` are the reasons recorded for checks not done, by label. Until
+    dosing is recorded only the baseline check is listed.
     """
     windows = windows or Windows()
-    readings = list(readings)
-    baseline = _baseline(protocol, dosed_at, readings, now)
-    if dosed_at is None:
-        return [baseline]
-    after_dosing = [r for r in readings if r.measured_at > dosed_at]
-    scheduled = [
-        _timed_check(
-            spec.label,
-            CheckKind.SCHEDULED,
-            dosed_at + timedelta(minutes=spec.at_min),
-            spec.measures,
-            after_dosing,
-            now,
-            windows,
-            pre_discharge=spec is protocol.pre_discharge,
-        )
-        for spec in protocol.checks
+    skips = skips or {}
+    current = chronological(in_force(readings))
+    states = [_baseline(protocol, dosed_at, current)]
+    if dosed_at is not None:
+        states += _scheduled(protocol, dosed_at, current, now, windows)
+        states += _rechecks(dosed_at, current, now, windows)
+        states.sort(key=lambda c: (c.due_at or dosed_at, c.kind is CheckKind.RECHECK))
+    return [
+        replace(s, skip=skips[s.label])
+        if s.label in skips and s.status is not CheckStatus.DONE
+        else s
+        for s in states
     ]
-    rechecks = _rechecks(readings, now, windows)
-    return sorted(
-        [baseline, *scheduled, *rechecks],
-        key=lambda c: (c.due_at or dosed_at, c.kind is CheckKind.RECHECK),
-    )
 
 
 def next_check(states: Sequence[CheckState]) -> CheckState | None:
-    """The check a nurse should do next: the earliest that is neither done nor missed."""
-    pending = [
-        s
-        for s in states
-        if s.status in (CheckStatus.OVERDUE, CheckStatus.DUE, CheckStatus.UPCOMING)
-    ]
+    """The check a nurse should do next: the earliest still pending."""
+    pending = [s for s in states if s.pending]
     return pending[0] if pending else None

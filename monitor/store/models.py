@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -73,7 +76,17 @@ class TreatmentSession(Base):
     """One treatment visit and its observation."""
 
     __tablename__ = "treatment_sessions"
-    __table_args__ = (Index("ix_treatment_sessions_active", "discharged_at", "id"),)
+    __table_args__ = (
+        Index("ix_treatment_sessions_active", "discharged_at", "id"),
+        # Only one active session per patient (clinical.md revision 2).
+        Index(
+            "uq_treatment_sessions_one_active",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("discharged_at IS NULL"),
+            postgresql_where=text("discharged_at IS NULL"),
+        ),
+    )
 
     id: Mapped[Id]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -88,8 +101,28 @@ class TreatmentSession(Base):
     discharged_at: Mapped[OptionalMoment]
     discharged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     override_reason: Mapped[str | None] = mapped_column(Text)
-    #: REMS: the first minute after dosing at which all but the minimum observation held.
+    #: REMS: the clinician's answer to "when would this patient have been ready to leave?".
     ready_minute: Mapped[int | None]
+    # -- revision 2 ---------------------------------------------------------------------
+    weight_kg: Mapped[float | None]
+    #: First treatment of the course (yes/no), and the dose number within it when known.
+    first_treatment: Mapped[bool | None] = mapped_column(Boolean)
+    dose_number: Mapped[int | None]
+    #: REMS concomitant medication: "none" or a comma list (benzodiazepines, ...).
+    meds: Mapped[str | None] = mapped_column(String(120))
+    #: IV: when the infusion actually ended.
+    infusion_ended_at: Mapped[OptionalMoment]
+    #: Why dosing went ahead without a baseline or with an unreviewed before-dosing flag.
+    dose_override_reason: Mapped[str | None] = mapped_column(Text)
+    #: Who accompanies the patient home ("none" is an answer; NULL is "not recorded").
+    escort: Mapped[str | None] = mapped_column(Text)
+    instructions_given: Mapped[bool | None] = mapped_column(Boolean)
+    #: REMS: the product's proposal, and who confirmed or changed it (``ready_minute``).
+    ready_minute_proposed: Mapped[int | None]
+    ready_minute_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The gate's outcome at discharge as JSON (ready, reasons, configuration values used);
+    #: NULL for sessions discharged before revision 2 ("not stored").
+    gate_at_discharge: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
 
@@ -149,6 +182,62 @@ class Acknowledgement(Base):
     action: Mapped[str] = mapped_column(Text)
 
 
+class Void(Base):
+    """A reading entered in error: it stays, struck through, and counts for nothing."""
+
+    __tablename__ = "voids"
+
+    id: Mapped[Id]
+    reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class CheckSkipRow(Base):
+    """Why an overdue or missed check was not done."""
+
+    __tablename__ = "check_skips"
+    __table_args__ = (UniqueConstraint("session_id", "label"),)
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    label: Mapped[str] = mapped_column(String(40))
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+EVENT_KINDS = ("note", "adverse", "intervention")
+EVENT_TYPES = {
+    "note": (),
+    "adverse": ("nausea", "vomiting", "dizziness", "headache", "anxiety", "other"),
+    "intervention": ("antiemetic", "antihypertensive", "oxygen", "other"),
+}
+EVENT_SEVERITIES = ("mild", "moderate", "severe")
+
+
+class Event(Base):
+    """A note, an adverse event or an intervention during a session."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_session", "session_id", "at"),
+        CheckConstraint("kind IN ('note', 'adverse', 'intervention')", name="kind"),
+    )
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str | None] = mapped_column(String(20))
+    severity: Mapped[str | None] = mapped_column(String(10))
+    serious: Mapped[bool | None] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[Moment]
+    recorded_at: Mapped[Moment]
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 class SignOff(Base):
     """A supervisor's signature on a discharged session."""
 
@@ -180,4 +269,13 @@ class AuditEntry(Base):
 
 
 #: Tables whose rows the database refuses to change or delete.
-APPEND_ONLY_TABLES = ("readings", "flags", "acknowledgements", "audit_log", "sign_offs")
+APPEND_ONLY_TABLES = (
+    "readings",
+    "flags",
+    "acknowledgements",
+    "audit_log",
+    "sign_offs",
+    "voids",
+    "check_skips",
+    "events",
+)
