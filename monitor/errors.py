@@ -28,8 +28,14 @@ class PermissionDenied(Refused):
 
 
 class GateNotMet(Refused):
-    """Discharge refused because the discharge gate is not met."""
+    """Discharge (or dosing) refused because its gate is not met; an override reason would
+    let it go ahead."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], what: str = "discharge") -> None:
         self.reasons = list(reasons)
-        super().__init__("discharge gate not met: " + "; ".join(self.reasons))
+        self.what = what
+        super().__init__(
+            f"{what} gate not met: "
+            + "; ".join(self.reasons)
+            + " (an override reason, which is kept, lets it go ahead)"
+        )

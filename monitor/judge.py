@@ -8,14 +8,23 @@ even while the database cannot be reached). Pure: no database, no screen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
+from typing import Any
 
 from monitor.core.config import ClinicConfig
-from monitor.core.gate import GateResult, evaluate_gate
+from monitor.core.gate import DischargeCriteria, GateItem, GateResult, evaluate_gate
 from monitor.core.observations import Observation, RecordedFlag
 from monitor.core.rules import Flag
-from monitor.core.schedule import CheckSkip, CheckState, Protocol, check_states
+from monitor.core.schedule import (
+    CheckSkip,
+    CheckSpec,
+    CheckState,
+    Protocol,
+    Windows,
+    check_states,
+)
+from monitor.core.vitals import CheckMeasure
 from monitor.views import ReadingView, SessionView
 
 
@@ -62,7 +71,68 @@ def judge(
 
 def rejudge(view: SessionView, now: datetime, config: ClinicConfig) -> SessionView:
     """An active session judged again at ``now`` (a discharged one keeps its judgement)."""
-    if view.discharged_at is not None or view.schedule is None:
+    if view.discharged_at is not None or view.schedule is None or now == view.as_of:
         return view
     checks, gate = judge(view.schedule, view.dosed_at, view.readings, view.skips, now, config)
     return replace(view, checks=tuple(checks), gate=gate, as_of=now)
+
+
+def gate_record(
+    gate: GateResult, schedule: Protocol, config: ClinicConfig, judged_at: datetime
+) -> dict[str, Any]:
+    """The gate's outcome with the configuration values it used, as stored at discharge."""
+    return {
+        "ready": gate.ready,
+        "reasons": list(gate.reasons),
+        "items": [{"label": i.label, "ok": i.ok, "detail": i.detail} for i in gate.items],
+        "judged_at": judged_at.isoformat(),
+        "config": {
+            "protocol": {
+                "key": schedule.key,
+                "treatment": schedule.treatment,
+                "baseline": [m.value for m in schedule.baseline],
+                "checks": [
+                    {
+                        "at": c.at_min,
+                        "measures": [m.value for m in c.measures],
+                        "pre_discharge": c is schedule.pre_discharge,
+                    }
+                    for c in schedule.checks
+                ],
+                "minimum_observation_min": schedule.minimum_observation_min,
+                "infusion_min": schedule.infusion_min,
+                "observe_after_infusion_min": schedule.observe_after_infusion_min,
+            },
+            "windows": asdict(config.windows),
+            "discharge": asdict(config.discharge),
+        },
+    }
+
+
+def stored_judgement(
+    record: Mapping[str, Any],
+) -> tuple[GateResult, Protocol, ClinicConfig]:
+    """The gate, schedule and configuration stored at discharge (:func:`gate_record`)."""
+    gate = GateResult(
+        ready=bool(record["ready"]),
+        reasons=tuple(record["reasons"]),
+        items=tuple(GateItem(i["label"], i["ok"], i["detail"]) for i in record.get("items", [])),
+    )
+    spec = record["config"]["protocol"]
+    schedule = Protocol(
+        key=spec["key"],
+        treatment=spec["treatment"],
+        baseline=tuple(CheckMeasure(m) for m in spec["baseline"]),
+        checks=tuple(
+            CheckSpec(c["at"], tuple(CheckMeasure(m) for m in c["measures"]), c["pre_discharge"])
+            for c in spec["checks"]
+        ),
+        minimum_observation_min=spec["minimum_observation_min"],
+        infusion_min=spec["infusion_min"],
+        observe_after_infusion_min=spec["observe_after_infusion_min"],
+    )
+    config = ClinicConfig(
+        windows=Windows(**record["config"]["windows"]),
+        discharge=DischargeCriteria(**record["config"]["discharge"]),
+    )
+    return gate, schedule, config

@@ -7,9 +7,10 @@ Every user action is one transaction with its audit row in it; reads return plai
 :mod:`monitor.services.base`:
 
 - :mod:`~monitor.services.users`: users and PINs
-- :mod:`~monitor.services.sessions`: opening sessions, dosing
-- :mod:`~monitor.services.readings`: recording and correcting readings
-- :mod:`~monitor.services.flags`: acknowledging flags
+- :mod:`~monitor.services.sessions`: opening sessions, the dosing gate, dosing, infusion end
+- :mod:`~monitor.services.readings`: recording, correcting and voiding readings
+- :mod:`~monitor.services.flags`: acknowledging flags, explaining checks not done
+- :mod:`~monitor.services.events`: notes, adverse events, interventions
 - :mod:`~monitor.services.discharge`: discharge and sign-off
 - :mod:`~monitor.services.queries`: the reads
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from monitor.services.base import Clock, ServiceBase, utc_now
 from monitor.services.discharge import DischargeServices
+from monitor.services.events import EventServices
 from monitor.services.flags import FlagServices
 from monitor.services.queries import QueryServices
 from monitor.services.readings import ReadingServices
@@ -32,6 +34,7 @@ class Service(
     SessionServices,
     ReadingServices,
     FlagServices,
+    EventServices,
     DischargeServices,
     QueryServices,
 ):

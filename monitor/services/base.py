@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals, validate_measured_at
-from monitor.errors import EntryError, NotFound
+from monitor.errors import EntryError, NotFound, Refused
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
@@ -34,6 +34,24 @@ _INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
+
+
+#: Free text a user types (reasons, actions, notes, escort): one line, at most this long.
+TEXT_MAX = 500
+
+
+def clean_text(value: str | None, what: str, *, required: bool = True) -> str | None:
+    """One line of printable text, at most 500 characters, trimmed; refused otherwise."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise EntryError(f"{what} is required: say it in a word or a sentence")
+        return None
+    if len(value) > TEXT_MAX:
+        raise EntryError(f"{what} is {len(value)} characters long: at most {TEXT_MAX}")
+    if not value.isprintable():
+        raise EntryError(f"{what} must be one line of printable text")
+    return value
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:
@@ -78,6 +96,9 @@ class ServiceBase:
         self.config = config or ClinicConfig()
         self.clock = clock
         self._actors: dict[str, _Actor] = {}
+        # "Now" is the database's clock when the database is a server, so that stations whose
+        # clocks differ still agree (clinical.md, "Times"); an injected clock (tests) wins.
+        self._server_clock = engine.dialect.name == "postgresql" and clock is utc_now
 
     @classmethod
     def open(
@@ -95,8 +116,25 @@ class ServiceBase:
     # -- helpers -----------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """The service clock, always aware UTC."""
+        """The service clock, always aware UTC: the database server's, or the local one."""
+        if self._server_clock:
+            return self.database_now()
         return self.clock().astimezone(UTC)
+
+    def database_now(self) -> datetime:
+        """The database's clock (PostgreSQL); for SQLite, a file, the local clock."""
+        if self.engine.dialect.name != "postgresql":
+            return utc_now()
+        with self.engine.connect() as connection:
+            moment = connection.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return cast(datetime, moment).astimezone(UTC)
+
+    def clock_offset(self, local: datetime) -> float | None:
+        """Seconds by which the database server's clock is ahead of ``local``; ``None`` when
+        the database is a file (there is no other clock to disagree with)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return (self.database_now() - local).total_seconds()
 
     def _write(self) -> Session:
         return Session(self.write_engine, expire_on_commit=False)
@@ -167,6 +205,26 @@ class ServiceBase:
                 "reason": reason,
             },
         )
+
+    @staticmethod
+    def _signed(session: Session, session_id: int) -> bool:
+        return (
+            session.scalar(select(m.SignOff.id).where(m.SignOff.session_id == session_id))
+            is not None
+        )
+
+    def _refuse_if_signed(self, session: Session, session_id: int, what: str) -> None:
+        if self._signed(session, session_id):
+            raise Refused(f"session {session_id} is signed off: it takes no new {what}")
+
+    @staticmethod
+    def _utc(when: datetime | None, now: datetime) -> datetime:
+        """A given time as aware UTC, or now."""
+        if when is None:
+            return now
+        if when.tzinfo is None:
+            raise ValueError("times given to the services must be timezone-aware")
+        return when.astimezone(UTC)
 
     def _check_time(self, when: datetime | None, now: datetime, what: str) -> datetime:
         if when is None:

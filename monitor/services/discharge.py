@@ -1,18 +1,23 @@
 """Discharge and review: the discharge gate (or its written override) and the sign-off.
 
-Both build on the session views of :mod:`monitor.services.queries`: the gate is judged on the
-readings in force as of the discharge time.
+Both build on the session views of :mod:`monitor.services.queries`: the gate is judged on every
+saved reading at the discharge time, which may not be before the latest reading, and is stored.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import select
 
 from monitor.core.gate import ready_to_leave_minute
-from monitor.errors import GateNotMet, PermissionDenied, Refused
+from monitor.core.intake import expected_dose
+from monitor.core.timing import check_discharged_at
+from monitor.errors import EntryError, GateNotMet, PermissionDenied, Refused
+from monitor.judge import gate_record, observations
 from monitor.pins import verify_pin
+from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
 from monitor.store import models as m
 from monitor.views import SessionView
@@ -28,32 +33,60 @@ class DischargeServices(QueryServices):
         by: str,
         at: datetime | None = None,
         override_reason: str | None = None,
+        escort: str | None = None,
+        instructions_given: bool | None = None,
+        ready_minute: int | None = None,
     ) -> SessionView:
-        """Discharge when the gate is met, or with a written reason that overrides it."""
+        """Discharge when the gate is met, or with a written reason that overrides it.
+
+        The gate is judged at the discharge time on every saved reading; its outcome is
+        stored with the configuration it used, so it is never judged again. ``escort`` (who
+        accompanies the patient home, or "none") and ``instructions_given`` (the no-driving
+        instruction) are recorded when given. For esketamine the REMS proposal is kept, with
+        ``ready_minute`` (default: the proposal) as the discharging user's answer.
+        """
+        override = clean_text(override_reason, "the override reason", required=False)
+        companion = clean_text(escort, "the escort", required=False)
+        if ready_minute is not None and not 0 <= ready_minute <= 24 * 60:
+            raise EntryError(f"ready minute {ready_minute} is impossible: accepted 0-1440")
         now = self.now()
-        when = self._check_time(at, now, "discharge time")
-        override = override_reason.strip() if override_reason else None
         with self._action() as session:
             user = self._user(session, by)
             row = self._session_row(session, session_id, lock=True)
             if row.discharged_at is not None:
                 raise Refused(f"session {session_id} was already discharged")
+            current = self._views(session, [row], as_of=now)[0]
+            latest = max((r.measured_at for r in current.readings), default=None)
+            when = check_discharged_at(self._utc(at, now), now, row.dosed_at, latest)
             view = self._views(session, [row], as_of=when)[0]
             if not view.gate.ready and not override:
                 raise GateNotMet(list(view.gate.reasons))
-            protocol = self.config.protocol(row.protocol)
-            if row.protocol.startswith("esketamine"):
-                row.ready_minute = ready_to_leave_minute(
-                    protocol,
+            schedule = view.schedule or self.schedule_of(row)
+            rems = expected_dose(row.protocol) is not None
+            proposed = (
+                ready_to_leave_minute(
+                    schedule,
                     row.dosed_at,
-                    self._observations(view),
+                    observations(view.readings),
                     when,
                     criteria=self.config.discharge,
                     windows=self.config.windows,
                 )
+                if rems
+                else None
+            )
+            if ready_minute is not None and not rems:
+                raise EntryError("the REMS ready minute is asked for esketamine sessions only")
             row.discharged_at = when
             row.discharged_by_id = user.id
             row.override_reason = None if view.gate.ready else override
+            row.escort = companion
+            row.instructions_given = instructions_given
+            row.ready_minute_proposed = proposed
+            row.ready_minute = ready_minute if ready_minute is not None else proposed
+            row.ready_minute_by_id = user.id if row.ready_minute is not None else None
+            record = gate_record(view.gate, schedule, self.config, when)
+            row.gate_at_discharge = json.dumps(record, sort_keys=True)
             self._audit(
                 session,
                 now,
@@ -66,7 +99,11 @@ class DischargeServices(QueryServices):
                 after={
                     "status": "discharged",
                     "discharged_at": when.isoformat(),
+                    "gate_ready": view.gate.ready,
                     "gate_reasons": list(view.gate.reasons),
+                    "escort": companion,
+                    "instructions_given": instructions_given,
+                    "ready_minute_proposed": proposed,
                     "ready_minute": row.ready_minute,
                 },
                 reason=row.override_reason,

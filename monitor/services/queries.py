@@ -6,21 +6,30 @@ however many readings a session has.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from monitor.core.gate import evaluate_gate
-from monitor.core.observations import Observation, RecordedFlag
-from monitor.core.rules import Flag as CoreFlag
-from monitor.core.schedule import check_states
+from monitor.core.gate import dosing_refusals, ready_to_leave_minute
+from monitor.core.intake import expected_dose, parse_meds
+from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
+from monitor.judge import judge, observations, stored_judgement
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
 from monitor.store import models as m
-from monitor.views import AuditView, FlagView, ReadingView, SessionSummary, SessionView
+from monitor.views import (
+    AuditView,
+    EventView,
+    FlagView,
+    ReadingView,
+    SessionSummary,
+    SessionView,
+    VoidView,
+)
 
 # Built once: the user who acknowledged a flag.
 _ACKER = aliased(m.User)
@@ -34,6 +43,9 @@ class _Loaded:
     flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]]
     superseded_by: dict[int, int]
     users: dict[int, str]
+    voids: dict[int, VoidView] = field(default_factory=dict)
+    skips: dict[int, dict[str, CheckSkip]] = field(default_factory=dict)
+    events: dict[int, list[EventView]] = field(default_factory=dict)
 
 
 class QueryServices(ServiceBase):
@@ -57,6 +69,8 @@ class QueryServices(ServiceBase):
             if row.corrects_id is not None:
                 superseded[row.corrects_id] = row.id
         reading_ids = [r.id for r in rows]
+        users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
+        voids: dict[int, VoidView] = {}
         for chunk_start in range(0, len(reading_ids), 5000):
             chunk = reading_ids[chunk_start : chunk_start + 5000]
             for flag, ack, who in session.execute(
@@ -67,8 +81,36 @@ class QueryServices(ServiceBase):
                 .order_by(m.Flag.id)
             ):
                 flags[flag.reading_id].append((flag, ack, who))
-        users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
-        return _Loaded(readings, flags, superseded, users)
+            for void in session.scalars(select(m.Void).where(m.Void.reading_id.in_(chunk))):
+                voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
+        skips: dict[int, dict[str, CheckSkip]] = defaultdict(dict)
+        for skip in session.scalars(
+            select(m.CheckSkipRow).where(m.CheckSkipRow.session_id.in_(session_ids))
+        ):
+            skips[skip.session_id][skip.label] = CheckSkip(
+                users.get(skip.by_id, "?"), skip.at, skip.reason
+            )
+        events: dict[int, list[EventView]] = defaultdict(list)
+        for event in session.scalars(
+            select(m.Event)
+            .where(m.Event.session_id.in_(session_ids))
+            .order_by(m.Event.at, m.Event.id)
+        ):
+            events[event.session_id].append(
+                EventView(
+                    event.id,
+                    event.session_id,
+                    event.kind,
+                    event.type,
+                    event.severity,
+                    event.serious,
+                    event.text,
+                    event.at,
+                    event.recorded_at,
+                    users.get(event.by_id, "?"),
+                )
+            )
+        return _Loaded(readings, flags, superseded, users, voids, skips, events)
 
     @staticmethod
     def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
@@ -91,32 +133,31 @@ class QueryServices(ServiceBase):
                 superseded_by=loaded.superseded_by.get(r.id),
                 corrects=r.corrects_id,
                 reason=r.reason,
+                voided=loaded.voids.get(r.id),
             )
             for r in loaded.readings.get(session_id, [])
         )
 
-    @staticmethod
-    def _observations(view: SessionView | Iterable[ReadingView]) -> list[Observation]:
-        readings = view.readings if isinstance(view, SessionView) else view
-        return [
-            Observation(
-                r.id,
-                r.measured_at,
-                r.vitals,
-                tuple(
-                    RecordedFlag(
-                        CoreFlag(f.measure, f.severity, f.rule, f.message), f.acknowledged_at
-                    )
-                    for f in r.flags
-                ),
-            )
-            for r in readings
-            if r.in_force
-        ]
+    def schedule_of(self, row: m.TreatmentSession) -> Protocol:
+        """The schedule a session follows under the configuration in force: the protocol's,
+        moved by the actual end of an IV infusion once it is recorded."""
+        protocol = self.config.protocol(row.protocol)
+        if row.dosed_at is not None and row.infusion_ended_at is not None:
+            return for_infusion(protocol, infusion_minutes(row.dosed_at, row.infusion_ended_at))
+        return protocol
 
     def _views(
-        self, session: Session, rows: Sequence[m.TreatmentSession], *, as_of: datetime | None = None
+        self,
+        session: Session,
+        rows: Sequence[m.TreatmentSession],
+        *,
+        as_of: datetime | None = None,
+        propose: bool = False,
     ) -> list[SessionView]:
+        """Sessions judged as of ``as_of`` (default: now, or the discharge for a discharged
+        one). A discharged session with a stored gate keeps it, and its checks are judged
+        under the configuration stored with it. ``propose`` computes the REMS proposal of an
+        active esketamine session up to now (it tries every moment, so only on request)."""
         loaded = self._load(session, [r.id for r in rows])
         signoffs = (
             {
@@ -128,29 +169,44 @@ class QueryServices(ServiceBase):
             if rows
             else {}
         )
-        now = self.now()
+        now = self.now() if as_of is None or propose else as_of
         views = []
         for row in rows:
             moment = as_of or row.discharged_at or now
             readings = self._reading_views(loaded, row.id)
-            protocol = self.config.protocol(row.protocol)
-            observations = self._observations(readings)
-            checks = check_states(protocol, row.dosed_at, observations, moment, self.config.windows)
-            gate = evaluate_gate(
-                protocol,
-                row.dosed_at,
-                observations,
-                moment,
-                criteria=self.config.discharge,
-                windows=self.config.windows,
-            )
+            stored = json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
+            config = self.config
+            schedule = self.schedule_of(row)
+            if stored is not None:
+                stored_gate, schedule, config = stored_judgement(stored)
+            skips = dict(loaded.skips.get(row.id, {}))
+            if row.dose_override_reason and "baseline" not in skips and row.dosed_at:
+                # Dosing without a baseline was overridden: that reason explains it.
+                skips["baseline"] = CheckSkip(
+                    loaded.users.get(row.started_by_id, "?"), row.dosed_at, row.dose_override_reason
+                )
+            checks, gate = judge(schedule, row.dosed_at, readings, skips, moment, config)
+            if stored is not None:
+                gate = stored_gate
+            seen = observations(readings)
+            refusals = dosing_refusals(schedule, seen) if row.dosed_at is None else []
+            proposed = row.ready_minute_proposed
+            if propose and row.discharged_at is None and expected_dose(row.protocol) is not None:
+                proposed = ready_to_leave_minute(
+                    schedule,
+                    row.dosed_at,
+                    seen,
+                    moment,
+                    criteria=config.discharge,
+                    windows=config.windows,
+                )
             sign = signoffs.get(row.id)
             views.append(
                 SessionView(
                     id=row.id,
                     patient=row.patient.identifier,
                     protocol=row.protocol,
-                    treatment=protocol.treatment,
+                    treatment=schedule.treatment,
                     dose_mg=row.dose_mg,
                     age=row.age,
                     bay=row.bay,
@@ -168,14 +224,30 @@ class QueryServices(ServiceBase):
                     checks=tuple(checks),
                     gate=gate,
                     as_of=moment,
+                    schedule=schedule,
+                    weight_kg=row.weight_kg,
+                    first_treatment=row.first_treatment,
+                    dose_number=row.dose_number,
+                    meds=None if row.meds is None else tuple(parse_meds(row.meds) or ()),
+                    infusion_ended_at=row.infusion_ended_at,
+                    dose_override_reason=row.dose_override_reason,
+                    escort=row.escort,
+                    instructions_given=row.instructions_given,
+                    ready_minute_proposed=proposed,
+                    ready_minute_by=loaded.users.get(row.ready_minute_by_id or -1),
+                    gate_at_discharge=stored,
+                    events=tuple(loaded.events.get(row.id, [])),
+                    dosing_refusals=tuple(refusals),
+                    skips=skips,
                 )
             )
         return views
 
     def session(self, session_id: int) -> SessionView:
-        """One session as of now (as of discharge, once discharged)."""
+        """One session as of now (as of discharge, once discharged), with the REMS proposal."""
         with self._read() as session:
-            return self._views(session, [self._session_row(session, session_id)])[0]
+            row = self._session_row(session, session_id)
+            return self._views(session, [row], propose=True)[0]
 
     def sessions(self, ids: Sequence[int]) -> list[SessionView]:
         """Several sessions, in the order asked."""

@@ -1,7 +1,8 @@
-"""Readings: recording one, correcting one, and the flags judged as each is saved.
+"""Readings: recording one, correcting or voiding one, and the flags judged as each is saved.
 
 Readings are never updated or deleted: a correction is a new reading that supersedes the
-original. Recording a reading is the hot path, so its statements are built once here.
+original; a void ("entered in error") is a row beside it. Neither clears the original's flags.
+Recording a reading is the hot path, so its statements are built once here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session, aliased
 
 from monitor.core.entry import parse_entry
 from monitor.core.rules import evaluate
+from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
-from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
-from monitor.services.base import ServiceBase, _Actor, _vitals_of
+from monitor.errors import NotFound, PermissionDenied, Refused
+from monitor.services.base import _Actor, _vitals_of, clean_text
+from monitor.services.queries import QueryServices
 from monitor.store import models as m
 from monitor.store.types import UTCDateTime
 from monitor.views import FlagView, ReadingView
@@ -36,6 +39,7 @@ _SESSION_FOR_READING = (
         m.TreatmentSession.dosed_at,
         m.TreatmentSession.discharged_at,
         m.TreatmentSession.age,
+        m.TreatmentSession.started_at,
     )
     .where(m.TreatmentSession.id == bindparam("session_id"))
     .with_for_update()
@@ -46,11 +50,12 @@ _BASELINE = (
     .where(_READINGS.c.measured_at <= bindparam("dosed_at", type_=UTCDateTime()))
     .where(_READINGS.c.id != bindparam("excluding"))
     .where(~exists().where(_NEWER.corrects_id == _READINGS.c.id))
+    .where(~exists().where(m.Void.reading_id == _READINGS.c.id))
     .order_by(_READINGS.c.measured_at, _READINGS.c.id)
 )
 
 
-class ReadingServices(ServiceBase):
+class ReadingServices(QueryServices):
     """Recording and correcting readings."""
 
     @staticmethod
@@ -151,7 +156,7 @@ class ReadingServices(ServiceBase):
         """Parse, validate, flag and save one reading with its audit row, in one transaction."""
         vitals = parse_entry(entry) if isinstance(entry, str) else validate_vitals(entry)
         now = self.now()
-        when = self._check_time(measured_at, now, "measurement time")
+        when = self._utc(measured_at, now)
         with self._action() as session:
             user = self._actor(session, by)
             # The row lock (PostgreSQL) orders this reading against a discharge in progress.
@@ -164,6 +169,7 @@ class ReadingServices(ServiceBase):
                 raise NotFound(f"no session {session_id}: see `monitor session list`")
             if row.discharged_at is not None:
                 raise Refused(f"session {session_id} is discharged: no more readings")
+            check_measured_at(when, now, row.started_at, row.discharged_at)
             reading = self._save_reading(session, row, user, vitals, when, now)
             self._audit(
                 session,
@@ -177,52 +183,69 @@ class ReadingServices(ServiceBase):
             )
             return reading
 
-    def amend(self, reading_id: int, entry: str | Vitals, *, by: str, reason: str) -> ReadingView:
-        """Correct a reading: a new reading supersedes it; the original stays.
+    def _correctable(
+        self, session: Session, reading_id: int, by: str, what: str
+    ) -> tuple[m.User, m.Reading, m.TreatmentSession]:
+        """The user, the reading in force and its session, if this user may correct it now:
+        a nurse only readings they recorded, a supervisor any; never after sign-off."""
+        user = self._user(session, by)
+        original = session.get(m.Reading, reading_id)
+        if original is None:
+            raise NotFound(f"no reading {reading_id}")
+        row = self._session_row(session, original.session_id, lock=True)
+        newer = session.scalar(select(m.Reading.id).where(m.Reading.corrects_id == reading_id))
+        if newer is not None:
+            raise Refused(
+                f"reading {reading_id} was already corrected by reading {newer}: {what} {newer}"
+            )
+        if session.scalar(select(m.Void.id).where(m.Void.reading_id == reading_id)):
+            raise Refused(f"reading {reading_id} is voided: it counts for nothing already")
+        if user.role != "supervisor" and original.recorded_by_id != user.id:
+            raise PermissionDenied(
+                f"{user.name} is a nurse and did not record reading {reading_id}: "
+                "a supervisor must correct it"
+            )
+        self._refuse_if_signed(session, row.id, "correction or void")
+        return user, original, row
+
+    def amend(
+        self,
+        reading_id: int,
+        entry: str | Vitals,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        replace: bool = False,
+    ) -> ReadingView:
+        """Correct a reading: a new reading supersedes it; the original stays, with its flags
+        (a correction never clears an alarm).
 
         The entry gives the corrected measures; measures it does not name keep the original's
-        values. A nurse corrects only readings they recorded, before sign-off; a supervisor any.
+        values, unless ``replace`` (the entry is the whole reading). ``at`` corrects the
+        measurement time. A nurse corrects only readings they recorded; a supervisor any;
+        nobody after sign-off.
         """
-        if not reason or not reason.strip():
-            raise EntryError("a correction needs a reason (--reason)")
+        why = clean_text(reason, "a correction's reason (--reason)")
         given = parse_entry(entry) if isinstance(entry, str) else validate_vitals(entry)
         now = self.now()
         with self._action() as session:
-            user = self._user(session, by)
-            original = session.get(m.Reading, reading_id)
-            if original is None:
-                raise NotFound(f"no reading {reading_id}")
-            row = self._session_row(session, original.session_id, lock=True)
-            newer = session.scalar(select(m.Reading.id).where(m.Reading.corrects_id == reading_id))
-            if newer is not None:
-                raise Refused(
-                    f"reading {reading_id} was already corrected by reading {newer}: amend {newer}"
-                )
-            signed = session.scalar(select(m.SignOff.id).where(m.SignOff.session_id == row.id))
-            if user.role != "supervisor":
-                if original.recorded_by_id != user.id:
-                    raise PermissionDenied(
-                        f"{user.name} is a nurse and did not record reading {reading_id}: "
-                        "a supervisor must correct it"
-                    )
-                if signed is not None:
-                    raise PermissionDenied(
-                        f"session {row.id} is signed off: a supervisor must correct it"
-                    )
+            user, original, row = self._correctable(session, reading_id, by, "amend")
             old = _vitals_of(original)
-            merged = Vitals(
-                **{**old.as_dict(), **{k: v for k, v in given.as_dict().items() if v is not None}}
-            )
+            if replace:
+                merged = given
+            else:
+                merged = Vitals(
+                    **{
+                        **old.as_dict(),
+                        **{k: v for k, v in given.as_dict().items() if v is not None},
+                    }
+                )
             validate_vitals(merged)
+            when = original.measured_at if at is None else self._utc(at, now)
+            check_measured_at(when, now, row.started_at, row.discharged_at)
             reading = self._save_reading(
-                session,
-                row,
-                user,
-                merged,
-                original.measured_at,
-                now,
-                corrects=original,
-                reason=reason.strip(),
+                session, row, user, merged, when, now, corrects=original, reason=why
             )
             self._audit(
                 session,
@@ -232,8 +255,52 @@ class ReadingServices(ServiceBase):
                 "reading",
                 reading.id,
                 session_id=row.id,
-                before={"reading": original.id, **old.as_dict()},
-                after={"reading": reading.id, **merged.as_dict()},
-                reason=reason.strip(),
+                before={
+                    "reading": original.id,
+                    "measured_at": original.measured_at.isoformat(),
+                    **old.as_dict(),
+                },
+                after={"reading": reading.id, "measured_at": when.isoformat(), **merged.as_dict()},
+                reason=why,
             )
             return reading
+
+    def void(self, reading_id: int, *, by: str, reason: str) -> ReadingView:
+        """Void a reading ("entered in error", e.g. the wrong patient): it stays, struck
+        through, and serves no check and no value; its open flags are acknowledged with the
+        reason. The same permissions as :meth:`amend`."""
+        why = clean_text(reason, "the reason for voiding (--reason)")
+        assert why is not None
+        now = self.now()
+        with self._action() as session:
+            user, original, row = self._correctable(session, reading_id, by, "void")
+            session.add(m.Void(reading_id=original.id, by_id=user.id, at=now, reason=why))
+            acknowledged = []
+            for flag in session.scalars(
+                select(m.Flag)
+                .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
+                .where(m.Flag.reading_id == original.id, m.Acknowledgement.id.is_(None))
+                .order_by(m.Flag.id)
+            ):
+                session.add(
+                    m.Acknowledgement(
+                        flag_id=flag.id, by_id=user.id, at=now, action=f"voided: {why}"
+                    )
+                )
+                acknowledged.append(flag.id)
+            self._audit(
+                session,
+                now,
+                user,
+                "reading.void",
+                "reading",
+                original.id,
+                session_id=row.id,
+                before={"reading": original.id, **_vitals_of(original).as_dict()},
+                after={"voided": True, "acknowledged_flags": acknowledged},
+                reason=why,
+            )
+            session.flush()
+            view = self._views(session, [row], as_of=now)[0].reading(original.id)
+            assert view is not None
+            return view

@@ -1,18 +1,36 @@
-"""Treatment sessions and dosing: opening a session for a patient, recording the dose."""
+"""Treatment sessions and dosing: opening a session for a patient with what the REMS form asks
+at the start, the dosing gate and the dosing time, and the actual end of an IV infusion."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from monitor.errors import EntryError, Refused
-from monitor.services.base import ServiceBase
+from monitor.core.gate import dosing_refusals
+from monitor.core.intake import MEDS, NAME_MAX, expected_dose
+from monitor.core.schedule import infusion_minutes
+from monitor.core.timing import check_dosed_at, check_infusion_end, check_started_at
+from monitor.errors import EntryError, GateNotMet, Refused
+from monitor.services.base import clean_text
+from monitor.services.queries import QueryServices
 from monitor.store import models as m
 
 
-class SessionServices(ServiceBase):
-    """Opening sessions and recording when the dose was given."""
+def _name(value: str | None, what: str, *, required: bool = False) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise EntryError(f"{what} is required")
+        return None
+    if len(value) > NAME_MAX or not value.isprintable():
+        raise EntryError(f"{what} must be one line of at most {NAME_MAX} printable characters")
+    return value
+
+
+class SessionServices(QueryServices):
+    """Opening sessions, dosing, and the end of an infusion."""
 
     def start_session(
         self,
@@ -21,47 +39,100 @@ class SessionServices(ServiceBase):
         protocol: str,
         by: str,
         dose_mg: float | None = None,
+        weight_kg: float | None = None,
         age: int | None = None,
         bay: str | None = None,
         lot: str | None = None,
+        started_at: datetime | None = None,
         dosed_at: datetime | None = None,
+        dose_override_reason: str | None = None,
+        first_treatment: bool | None = None,
+        dose_number: int | None = None,
+        meds: tuple[str, ...] | None = None,
     ) -> int:
-        """Open a session for a patient; returns its id."""
-        patient = patient.strip()
-        if not patient:
-            raise EntryError("a session needs a patient identifier")
+        """Open a session for a patient; returns its id. Only one active session per patient.
+
+        Esketamine needs the age and the four medication answers of the REMS form, and its
+        dose is the protocol's. ``dosed_at`` (entry from paper) passes the dosing gate like
+        :meth:`record_dose`: with no reading yet, only with ``dose_override_reason``.
+        """
+        patient_id = _name(patient, "a patient identifier", required=True)
+        assert patient_id is not None
         chosen = self.config.protocol(protocol)
+        bay = _name(bay, "the bay")
+        lot = _name(lot, "the lot number")
         if age is not None and not 0 <= age <= 130:
             raise EntryError(f"age {age} is impossible: accepted 0-130")
         if dose_mg is not None and not 0 < dose_mg <= 1000:
-            raise EntryError(f"dose {dose_mg} mg is impossible: accepted above 0 up to 1000")
-        if dose_mg is None and chosen.key.startswith("esketamine-"):
-            dose_mg = float(chosen.key.rsplit("-", 1)[1])
+            raise EntryError(f"dose {dose_mg:g} mg is impossible: accepted above 0 up to 1000")
+        if weight_kg is not None and not 1 <= weight_kg <= 400:
+            raise EntryError(f"weight {weight_kg:g} kg is impossible: accepted 1-400")
+        if dose_number is not None and not 1 <= dose_number <= 1000:
+            raise EntryError(f"dose number {dose_number} is impossible: accepted 1-1000")
+        fixed = expected_dose(chosen.key)
+        if fixed is not None:
+            if dose_mg is not None and dose_mg != fixed:
+                raise EntryError(
+                    f"{chosen.key} is a {fixed:g} mg dose, not {dose_mg:g} mg: choose the "
+                    "protocol that matches the dose"
+                )
+            dose_mg = fixed
+            if age is None:
+                raise EntryError("esketamine needs the patient's age (--age)")
+            if meds is None:
+                raise EntryError(
+                    "esketamine needs the REMS medication answers (--meds none, or a comma list "
+                    f"of {', '.join(MEDS)})"
+                )
         if bay is not None and self.config.bays and bay not in self.config.bays:
             raise EntryError(f"bay '{bay}' is unknown: use one of {', '.join(self.config.bays)}")
+        override = clean_text(dose_override_reason, "the dose override reason", required=False)
         now = self.now()
+        begun = check_started_at(self._utc(started_at, now), now)
         if dosed_at is not None:
-            dosed_at = self._check_time(dosed_at, now, "dosing time")
+            dosed_at = check_dosed_at(self._utc(dosed_at, now), now, begun, None)
+            refusals = dosing_refusals(chosen, [])
+            if refusals and not override:
+                raise GateNotMet(refusals, what="dosing")
         with self._action() as session:
             user = self._user(session, by)
-            person = session.scalar(select(m.Patient).where(m.Patient.identifier == patient))
+            person = session.scalar(select(m.Patient).where(m.Patient.identifier == patient_id))
             if person is None:
-                person = m.Patient(identifier=patient, created_at=now)
+                person = m.Patient(identifier=patient_id, created_at=now)
                 session.add(person)
                 session.flush()
+            active = session.scalar(
+                select(m.TreatmentSession.id).where(
+                    m.TreatmentSession.patient_id == person.id,
+                    m.TreatmentSession.discharged_at.is_(None),
+                )
+            )
+            if active is not None:
+                raise Refused(
+                    f"patient {patient_id} is already in observation (session {active}): "
+                    "discharge it before starting another"
+                )
             row = m.TreatmentSession(
                 patient_id=person.id,
                 protocol=chosen.key,
                 dose_mg=dose_mg,
+                weight_kg=weight_kg,
                 lot=lot,
                 age=age,
                 bay=bay,
-                started_at=now,
+                started_at=begun,
                 started_by_id=user.id,
                 dosed_at=dosed_at,
+                dose_override_reason=override if dosed_at is not None else None,
+                first_treatment=first_treatment,
+                dose_number=dose_number,
+                meds=None if meds is None else (",".join(meds) or "none"),
             )
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # another station opened one at the same moment
+                raise Refused(f"patient {patient_id} is already in observation") from None
             self._audit(
                 session,
                 now,
@@ -71,21 +142,38 @@ class SessionServices(ServiceBase):
                 row.id,
                 session_id=row.id,
                 after={
-                    "patient": patient,
+                    "patient": patient_id,
                     "protocol": chosen.key,
                     "dose_mg": dose_mg,
+                    "weight_kg": weight_kg,
                     "age": age,
                     "bay": bay,
                     "lot": lot,
+                    "started_at": begun.isoformat(),
                     "dosed_at": dosed_at.isoformat() if dosed_at else None,
+                    "first_treatment": first_treatment,
+                    "dose_number": dose_number,
+                    "meds": row.meds,
                 },
+                reason=row.dose_override_reason,
             )
             return row.id
 
-    def record_dose(self, session_id: int, *, by: str, at: datetime | None = None) -> datetime:
-        """Record when the dose was given (or the infusion started)."""
+    def record_dose(
+        self,
+        session_id: int,
+        *,
+        by: str,
+        at: datetime | None = None,
+        override_reason: str | None = None,
+    ) -> datetime:
+        """Record when the dose was given (or the infusion started).
+
+        Refused while the baseline check is not done or a before-dosing flag is not
+        acknowledged, unless a written override reason is given (kept with the session).
+        """
+        override = clean_text(override_reason, "the override reason", required=False)
         now = self.now()
-        dosed_at = self._check_time(at, now, "dosing time")
         with self._action() as session:
             user = self._user(session, by)
             row = self._session_row(session, session_id, lock=True)
@@ -95,7 +183,14 @@ class SessionServices(ServiceBase):
                 raise Refused(
                     f"session {session_id} was already dosed at {row.dosed_at.isoformat()}"
                 )
+            view = self._views(session, [row], as_of=now)[0]
+            latest = max((r.measured_at for r in view.readings), default=None)
+            dosed_at = check_dosed_at(self._utc(at, now), now, row.started_at, latest)
+            refusals = list(view.dosing_refusals)
+            if refusals and not override:
+                raise GateNotMet(refusals, what="dosing")
             row.dosed_at = dosed_at
+            row.dose_override_reason = override if refusals else None
             self._audit(
                 session,
                 now,
@@ -105,6 +200,46 @@ class SessionServices(ServiceBase):
                 row.id,
                 session_id=row.id,
                 before={"dosed_at": None},
-                after={"dosed_at": dosed_at.isoformat()},
+                after={"dosed_at": dosed_at.isoformat(), "dosing_gate": refusals},
+                reason=row.dose_override_reason,
             )
             return dosed_at
+
+    def record_infusion_end(
+        self, session_id: int, *, by: str, at: datetime | None = None
+    ) -> datetime:
+        """IV: when the infusion actually ended; the post-infusion checks and the minimum
+        observation then count from it."""
+        now = self.now()
+        with self._action() as session:
+            user = self._user(session, by)
+            row = self._session_row(session, session_id, lock=True)
+            protocol = self.config.protocol(row.protocol)
+            if protocol.infusion_min is None:
+                raise Refused(f"session {session_id} is {row.protocol}: it has no infusion")
+            if row.dosed_at is None:
+                raise Refused(f"session {session_id}: record the start of the infusion first")
+            if row.infusion_ended_at is not None:
+                raise Refused(
+                    f"session {session_id}: the infusion end is already recorded "
+                    f"({row.infusion_ended_at.isoformat(timespec='minutes')})"
+                )
+            if row.discharged_at is not None:
+                raise Refused(f"session {session_id} is discharged")
+            ended = check_infusion_end(self._utc(at, now), now, row.dosed_at, row.discharged_at)
+            row.infusion_ended_at = ended
+            self._audit(
+                session,
+                now,
+                user,
+                "session.infusion_end",
+                "session",
+                row.id,
+                session_id=row.id,
+                before={"infusion_ended_at": None},
+                after={
+                    "infusion_ended_at": ended.isoformat(),
+                    "infusion_min": infusion_minutes(row.dosed_at, ended),
+                },
+            )
+            return ended
