@@ -67,12 +67,20 @@ def _now() -> datetime:
     return utc_now()
 
 
-def _time(text: str | None) -> datetime | None:
+def _time(text: str | None, context: Context | None = None) -> datetime | None:
+    """A typed time, relative to the service's "now" (the database's clock on PostgreSQL)."""
     if text is None:
         return None
     from monitor.timeparse import parse_time
 
-    return parse_time(text, _now())
+    return parse_time(text, context.service.now() if context is not None else _now())
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
+
+
+YES_NO = click.Choice(["yes", "no"])
 
 
 def _local(moment: datetime | None) -> str:
@@ -288,11 +296,23 @@ def session() -> None:
     "--protocol", required=True, help="esketamine-56, esketamine-84, ketamine-iv, ketamine-im"
 )
 @click.option("--by", required=True, help="The user starting the session.")
-@click.option("--dose-mg", type=float)
-@click.option("--age", type=int)
-@click.option("--bay")
-@click.option("--lot")
-@click.option("--dosed-at", help="When the dose was given (ISO 8601).")
+@click.option("--dose-mg", type=float, help="The dose (esketamine: must match the protocol).")
+@click.option("--weight-kg", type=float, help="The patient's weight (IV/IM dosing).")
+@click.option("--age", type=int, help="The patient's age (required for esketamine).")
+@click.option("--bay", help="Where the patient sits (a bay of the clinic configuration).")
+@click.option("--lot", help="The medication lot number.")
+@click.option("--at", "at", help="When the session began (default now; up to 7 days back).")
+@click.option("--dosed-at", help="When the dose was given (entry from paper).")
+@click.option(
+    "--dose-override-reason", help="With --dosed-at: why dosing went ahead without a baseline."
+)
+@click.option("--first-treatment", type=YES_NO, help="First treatment of the course?")
+@click.option("--dose-number", type=int, help="The dose number within the course, if known.")
+@click.option(
+    "--meds",
+    help="REMS concomitant medication: none, or a comma list of benzodiazepines, "
+    "sedative-hypnotics, psychostimulants, maois (required for esketamine).",
+)
 @pass_context
 def session_start(
     context: Context,
@@ -300,34 +320,76 @@ def session_start(
     protocol: str,
     by: str,
     dose_mg: float | None,
+    weight_kg: float | None,
     age: int | None,
     bay: str | None,
     lot: str | None,
+    at: str | None,
     dosed_at: str | None,
+    dose_override_reason: str | None,
+    first_treatment: str | None,
+    dose_number: int | None,
+    meds: str | None,
 ) -> None:
     """Start a session; prints its id alone."""
+    from monitor.core.intake import parse_meds
+
     session_id = context.service.start_session(
         patient=patient,
         protocol=protocol,
         by=by,
         dose_mg=dose_mg,
+        weight_kg=weight_kg,
         age=age,
         bay=bay,
         lot=lot,
-        dosed_at=_time(dosed_at),
+        started_at=_time(at, context),
+        dosed_at=_time(dosed_at, context),
+        dose_override_reason=dose_override_reason,
+        first_treatment=_yes_no(first_treatment),
+        dose_number=dose_number,
+        meds=parse_meds(meds),
     )
     click.echo(session_id)
 
 
 @session.command("dose")
 @click.argument("session_id", type=int)
-@click.option("--by", required=True)
+@click.option("--by", required=True, help="The user recording the dose.")
 @click.option("--at", "at", help="When the dose was given (ISO 8601); default now.")
+@click.option(
+    "--override-reason",
+    help="Dose although the baseline is not done or a before-dosing flag is not reviewed, and why.",
+)
 @pass_context
-def session_dose(context: Context, session_id: int, by: str, at: str | None) -> None:
-    """Record the dosing time (the start of an infusion)."""
-    dosed = context.service.record_dose(session_id, by=by, at=_time(at))
+def session_dose(
+    context: Context, session_id: int, by: str, at: str | None, override_reason: str | None
+) -> None:
+    """Record the dosing time (the start of an infusion); refused without a baseline or with an
+    unacknowledged before-dosing flag unless overridden."""
+    dosed = context.service.record_dose(
+        session_id, by=by, at=_time(at, context), override_reason=override_reason
+    )
     click.echo(f"session {session_id} dosed at {_local(dosed)}")
+    if override_reason:
+        view = context.service.session(session_id)
+        if view.dose_override_reason:
+            click.echo(f"dosing gate overridden: {view.dose_override_reason}")
+
+
+@session.command("infusion-end")
+@click.argument("session_id", type=int)
+@click.option("--by", required=True, help="The user recording it.")
+@click.option("--at", "at", help="When the infusion ended (ISO 8601 or '5 min ago'); default now.")
+@pass_context
+def session_infusion_end(context: Context, session_id: int, by: str, at: str | None) -> None:
+    """IV: when the infusion actually ended; the checks after it and the minimum move."""
+    ended = context.service.record_infusion_end(session_id, by=by, at=_time(at, context))
+    view = context.service.session(session_id)
+    click.echo(f"session {session_id} infusion ended at {_local(ended)}")
+    pre = next((c for c in view.checks if c.pre_discharge), None)
+    if pre is not None:
+        click.echo(f"pre-discharge check now {pre.label}, due {_local(pre.due_at)}")
 
 
 def _print_reading(reading: ReadingView) -> None:
@@ -349,7 +411,7 @@ def _print_reading(reading: ReadingView) -> None:
 @cli.command()
 @click.argument("session_id", type=int)
 @click.argument("entry", nargs=-1, required=True)
-@click.option("--by", required=True)
+@click.option("--by", required=True, help="The user recording the reading.")
 @click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
 @pass_context
@@ -363,7 +425,7 @@ def record(
 ) -> None:
     """Save one reading, e.g. `monitor record 3 "142/88 hr 76 spo2 98" --by ana`."""
     reading = context.service.record_reading(
-        session_id, " ".join(entry), by=by, measured_at=_time(at)
+        session_id, " ".join(entry), by=by, measured_at=_time(at, context)
     )
     if as_json:
         from monitor.jsonview import reading_json
@@ -376,21 +438,121 @@ def record(
 @cli.command()
 @click.argument("reading_id", type=int)
 @click.argument("entry", nargs=-1, required=True)
-@click.option("--by", required=True)
+@click.option("--by", required=True, help="The user correcting it.")
 @click.option("--reason", required=True, help="Why the reading is corrected.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--at", "at", help="The corrected measurement time (default: the original's).")
+@click.option(
+    "--replace", is_flag=True, help="The entry is the whole reading: unnamed measures are cleared."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the correction as JSON.")
 @pass_context
 def amend(
-    context: Context, reading_id: int, entry: tuple[str, ...], by: str, reason: str, as_json: bool
+    context: Context,
+    reading_id: int,
+    entry: tuple[str, ...],
+    by: str,
+    reason: str,
+    at: str | None,
+    replace: bool,
+    as_json: bool,
 ) -> None:
-    """Correct a reading; the original stays, superseded. Unnamed measures keep their values."""
-    reading = context.service.amend(reading_id, " ".join(entry), by=by, reason=reason)
+    """Correct a reading; the original stays, superseded, with its flags. Unnamed measures keep
+    their values unless --replace."""
+    reading = context.service.amend(
+        reading_id, " ".join(entry), by=by, reason=reason, at=_time(at, context), replace=replace
+    )
     if as_json:
         from monitor.jsonview import reading_json
 
         _echo_json(reading_json(reading))
     else:
         _print_reading(reading)
+
+
+@cli.command()
+@click.argument("reading_id", type=int)
+@click.option("--by", required=True, help="The user voiding it.")
+@click.option("--reason", required=True, help="Why, e.g. 'entered in error: wrong patient'.")
+@pass_context
+def void(context: Context, reading_id: int, by: str, reason: str) -> None:
+    """Void a reading entered in error: it stays, struck through, and counts for nothing; its
+    open flags are acknowledged with the reason."""
+    reading = context.service.void(reading_id, by=by, reason=reason)
+    assert reading.voided is not None
+    click.echo(f"reading {reading.id} voided by {reading.voided.by}: {reading.voided.reason}")
+
+
+@cli.group()
+def event() -> None:
+    """Notes, adverse events and interventions."""
+
+
+@event.command("add")
+@click.argument("session_id", type=int)
+@click.argument("text", nargs=-1, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["note", "adverse", "intervention"]),
+    required=True,
+    help="A note, an adverse event or an intervention.",
+)
+@click.option("--by", required=True, help="The user recording it.")
+@click.option(
+    "--type",
+    "type_",
+    help="adverse: nausea, vomiting, dizziness, headache, anxiety, other; "
+    "intervention: antiemetic, antihypertensive, oxygen, other.",
+)
+@click.option(
+    "--severity", type=click.Choice(["mild", "moderate", "severe"]), help="Adverse events."
+)
+@click.option("--serious", is_flag=True, help="Adverse events: a serious adverse event.")
+@click.option("--at", "at", help="When it happened (ISO 8601 or '5 min ago'); default now.")
+@pass_context
+def event_add(
+    context: Context,
+    session_id: int,
+    text: tuple[str, ...],
+    kind: str,
+    by: str,
+    type_: str | None,
+    severity: str | None,
+    serious: bool,
+    at: str | None,
+) -> None:
+    """Add a note, an adverse event or an intervention (TEXT: what happened or was given)."""
+    added = context.service.add_event(
+        session_id,
+        kind=kind,
+        by=by,
+        text=" ".join(text),
+        type=type_,
+        severity=severity,
+        serious=serious or None,
+        at=_time(at, context),
+    )
+    click.echo(f"event {added.id} at {_local(added.at)} by {added.by}: {added.summary}")
+
+
+@cli.group()
+def check() -> None:
+    """Scheduled checks."""
+
+
+@check.command("skip")
+@click.argument("session_id", type=int)
+@click.argument("label")
+@click.option("--by", required=True, help="The user recording it.")
+@click.option("--reason", required=True, help="Why it was not done, e.g. 'patient asleep'.")
+@pass_context
+def check_skip(context: Context, session_id: int, label: str, by: str, reason: str) -> None:
+    """Record why an overdue or missed check was not done (LABEL as `session show` lists it,
+    e.g. "+30 min"); its alarm ends."""
+    done = context.service.skip_check(session_id, label, by=by, reason=reason)
+    assert done.skip is not None
+    click.echo(
+        f"check {done.label} ({done.status.value}) explained by {done.skip.by}: {done.skip.reason}"
+    )
 
 
 @cli.group()
@@ -400,7 +562,7 @@ def flag() -> None:
 
 @flag.command("ack")
 @click.argument("flag_id", type=int)
-@click.option("--by", required=True)
+@click.option("--by", required=True, help="The user acknowledging it.")
 @click.option("--action", required=True, help="What was done, in a word or a sentence.")
 @pass_context
 def flag_ack(context: Context, flag_id: int, by: str, action: str) -> None:
@@ -420,35 +582,78 @@ def _print_session(view: SessionView) -> None:
         f"  bay {view.bay or '-'}  age {view.age or '-'}  dose {_mg(view.dose_mg)}  "
         f"lot {view.lot or '-'}  dosed {_local(view.dosed_at)}"
     )
+    first = {True: "yes", False: "no", None: "-"}[view.first_treatment]
+    meds = "-" if view.meds is None else (", ".join(view.meds) or "none")
+    click.echo(
+        f"  first treatment {first}  dose number {view.dose_number or '-'}  medication {meds}"
+        + (f"  weight {view.weight_kg:g} kg" if view.weight_kg else "")
+    )
+    if view.infusion_ended_at:
+        click.echo(f"  infusion ended {_local(view.infusion_ended_at)}")
+    if view.dose_override_reason:
+        click.echo(f"  dosing gate overridden: {view.dose_override_reason}")
+    for reason in view.dosing_refusals:
+        click.echo(f"  not ready to dose: {reason}")
     click.echo("checks:")
-    for check in view.checks:
-        late = " (late)" if check.late else ""
-        measures = " ".join(m.value for m in check.measures)
+    for c in view.checks:
+        late = " (late)" if c.late else ""
+        alarm = "  ALARM" if c.is_alarm else ""
+        measures = " ".join(m.value for m in c.measures)
         click.echo(
-            f"  {check.label:<12} {_local(check.due_at):<16}  "
-            f"{check.status.value}{late}  [{measures}]"
+            f"  {c.label:<20} {_local(c.due_at):<16}  {c.status.value}{late}{alarm}  [{measures}]"
         )
+        if c.skip:
+            click.echo(f"      not done: {c.skip.reason} ({c.skip.by}, {_local(c.skip.at)})")
     click.echo("readings:")
     for reading in view.readings:
-        mark = f"  superseded by {reading.superseded_by}" if reading.superseded_by else ""
-        fix = f"  corrects {reading.corrects}: {reading.reason}" if reading.corrects else ""
+        marks = []
+        if reading.superseded_by:
+            marks.append(f"superseded by {reading.superseded_by}")
+        if reading.corrects:
+            marks.append(f"corrects {reading.corrects}: {reading.reason}")
+        if reading.voided:
+            voided = reading.voided
+            marks.append(f"VOIDED by {voided.by} {_local(voided.at)}: {voided.reason}")
+        if reading.late_entry:
+            marks.append(f"late entry, saved {_local(reading.recorded_at)}")
+        mark = "".join(f"  [{m}]" for m in marks)
         click.echo(
             f"  #{reading.id} {_local(reading.measured_at)} {format_entry(reading.vitals)}"
-            f"  by {reading.recorded_by}{mark}{fix}"
+            f"  by {reading.recorded_by}{mark}"
         )
         for f in reading.flags:
             ack = f"ack {f.acknowledged_by}: {f.action}" if f.acknowledged else "not acknowledged"
             click.echo(f"      {f.severity.symbol:<3} {f.message}  [flag {f.id}, {ack}]")
+    if view.events:
+        click.echo("events:")
+        for e in view.events:
+            click.echo(f"  {_local(e.at)} {e.summary}  by {e.by}")
     if view.discharged_at:
         click.echo(f"discharged {_local(view.discharged_at)} by {view.discharged_by}")
         if view.override_reason:
             click.echo(f"  gate overridden: {view.override_reason}")
+        if view.gate_at_discharge is None:
+            click.echo("  gate at discharge: not stored (discharged before revision 2)")
+        else:
+            stored = view.gate_at_discharge
+            click.echo(f"  gate at discharge: {'ready' if stored['ready'] else 'not ready'}")
+            for reason in stored["reasons"]:
+                click.echo(f"    - {reason}")
+        click.echo(
+            f"  escort: {view.escort or 'not recorded'}; no-driving instruction: "
+            f"{'given' if view.instructions_given else 'not recorded'}"
+        )
     elif view.gate.ready:
         click.echo("ready to discharge")
     else:
         click.echo("not ready to discharge:")
         for reason in view.gate.reasons:
             click.echo(f"  - {reason}")
+    if view.ready_minute is not None or view.ready_minute_proposed is not None:
+        click.echo(
+            f"REMS ready to leave at minute: {_or_dash(view.ready_minute)} "
+            f"(proposed {_or_dash(view.ready_minute_proposed)})"
+        )
     if view.signed_by:
         click.echo(f"reviewed: signed by {view.signed_by} at {_local(view.signed_at)}")
 
@@ -490,24 +695,61 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
 
 @session.command("discharge")
 @click.argument("session_id", type=int)
-@click.option("--by", required=True)
+@click.option("--by", required=True, help="The user discharging the patient.")
 @click.option("--at", "at", help="Discharge time (ISO 8601); default now.")
 @click.option("--override-reason", help="Discharge although the gate is not met, and why.")
+@click.option("--escort", help="Who accompanies the patient home, or 'none'.")
+@click.option(
+    "--instructions-given",
+    is_flag=True,
+    default=None,
+    help="The no-driving instruction was given.",
+)
+@click.option(
+    "--ready-minute",
+    type=int,
+    help="REMS: when would the patient have been ready without the 2-hour minimum (minutes "
+    "after dosing; default the proposal).",
+)
 @pass_context
 def session_discharge(
-    context: Context, session_id: int, by: str, at: str | None, override_reason: str | None
+    context: Context,
+    session_id: int,
+    by: str,
+    at: str | None,
+    override_reason: str | None,
+    escort: str | None,
+    instructions_given: bool | None,
+    ready_minute: int | None,
 ) -> None:
     """Discharge when the gate is met; otherwise refuse and list the reasons."""
     view = context.service.discharge(
-        session_id, by=by, at=_time(at), override_reason=override_reason
+        session_id,
+        by=by,
+        at=_time(at, context),
+        override_reason=override_reason,
+        escort=escort,
+        instructions_given=instructions_given,
+        ready_minute=ready_minute,
     )
     click.echo(f"session {view.id} discharged at {_local(view.discharged_at)}")
     if view.override_reason:
         click.echo(f"gate overridden ({view.override_reason}); unmet:")
         for reason in view.gate.reasons:
             click.echo(f"  - {reason}")
-    if view.ready_minute is not None:
-        click.echo(f"REMS: ready to leave at minute {view.ready_minute}")
+    click.echo(
+        f"escort: {view.escort or 'not recorded'}; no-driving instruction: "
+        f"{'given' if view.instructions_given else 'not recorded'}"
+    )
+    if view.ready_minute is not None or view.ready_minute_proposed is not None:
+        click.echo(
+            f"REMS: ready to leave at minute {_or_dash(view.ready_minute)} "
+            f"(proposed {_or_dash(view.ready_minute_proposed)}, by {view.ready_minute_by or '-'})"
+        )
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 @cli.group()

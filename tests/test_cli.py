@@ -71,6 +71,8 @@ def start(cli: Cli, *extra: str) -> int:
         "Bay 2",
         "--lot",
         "L42",
+        "--meds",
+        "none",
         *extra,
     ).stdout
     assert out.strip().isdigit(), out  # the id alone
@@ -78,7 +80,9 @@ def start(cli: Cli, *extra: str) -> int:
 
 
 def test_a_whole_session_from_the_command_line(cli):
-    sid = start(cli, "--dosed-at", ago(125))
+    sid = start(cli, "--at", ago(140))
+    cli("record", str(sid), "124/80 hr 70 spo2 98 moaas 5 cadss 0", "--by", "ana", "--at", ago(130))
+    cli("session", "dose", str(sid), "--by", "ana", "--at", ago(125))
     shown = cli.json("session", "show", str(sid))
     assert (shown["patient"], shown["protocol"], shown["age"]) == ("MRN-1", "esketamine-84", 52)
     assert shown["status"] == "active"
@@ -128,13 +132,21 @@ def test_a_whole_session_from_the_command_line(cli):
 def test_dose_later_and_list(cli):
     sid = start(cli)
     cli("record", str(sid), "150/95 hr 80", "--by", "ana", "--at", ago(3))
-    cli("session", "dose", str(sid), "--by", "ana")
+    refusal = cli.refused("session", "dose", str(sid), "--by", "ana")
+    assert "dosing gate not met" in refusal and "baseline check not done" in refusal
+    out = cli(
+        "session", "dose", str(sid), "--by", "ana", "--override-reason", "Dr A reviewed BP"
+    ).stdout
+    assert "dosing gate overridden: Dr A reviewed BP" in out
     assert "already dosed" in cli.refused("session", "dose", str(sid), "--by", "ana")
     listed = cli.json("session", "list", "--active")
     assert {"id", "patient", "protocol", "status"} <= set(listed[0])
     assert [s["id"] for s in listed] == [sid]
     shown = cli.json("session", "show", str(sid))
-    assert [c["label"] for c in shown["checks"]][:2] == ["baseline", "BP recheck"]
+    assert shown["dose_override_reason"] == "Dr A reviewed BP"
+    baseline = shown["checks"][0]
+    assert (baseline["label"], baseline["status"]) == ("baseline", "missed")
+    assert baseline["skipped"]["reason"] == "Dr A reviewed BP"  # the override explains it
     assert {f["rule"] for f in shown["readings"][0]["flags"]} == {
         "bp.predose.systolic",
         "bp.predose.diastolic",
@@ -142,7 +154,7 @@ def test_dose_later_and_list(cli):
 
 
 def test_amend_from_the_command_line(cli):
-    sid = start(cli, "--dosed-at", ago(30))
+    sid = start(cli, "--dosed-at", ago(30), "--dose-override-reason", "from paper")
     out = cli("record", str(sid), "hr 150", "--by", "ana", "--json").stdout
     reading = json.loads(out)
     out = cli("amend", str(reading["id"]), "hr 105", "--by", "ana", "--reason", "typo").stdout
