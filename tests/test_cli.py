@@ -285,3 +285,145 @@ def test_demo_into_a_named_database(tmp_path):
     out = run("demo").stdout
     assert str(tmp_path / "clinic.db") in out
     assert len(run.json("session", "list")) == 6
+
+
+def baseline_and_dose(cli: Cli, sid: int, dosed_ago: float) -> None:
+    cli("record", str(sid), OK_ENTRY, "--by", "ana", "--at", ago(dosed_ago + 5))
+    cli("session", "dose", str(sid), "--by", "ana", "--at", ago(dosed_ago))
+
+
+OK_ENTRY = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
+
+
+def test_the_unsafe_flows_of_revision_1_are_refused(cli):
+    """Issue 7's unsafe flows, tried again: each is refused or keeps the patient not ready."""
+    sid = start(cli, "--at", ago(150))
+    baseline_and_dose(cli, sid, 130)
+    for minutes in (90, 40, 12):
+        cli("record", str(sid), OK_ENTRY, "--by", "ana", "--at", ago(minutes))
+    cli("record", str(sid), "70/40 hr 35 spo2 85 moaas 1", "--by", "ana", "--at", ago(2))
+    # 1. a discharge timed before a later, alarming reading
+    assert "before the latest reading" in cli.refused(
+        "session", "discharge", str(sid), "--by", "ana", "--at", ago(5)
+    )
+    # ... and now: the gate judges that reading
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana")
+    assert "latest BP 70/40 carries a high flag" in refusal
+    # 3. HR 138 and RR 7 at the end, acknowledged "noted"
+    out = cli("record", str(sid), "120/80 hr 138 spo2 97 rr 7 moaas 5 cadss 0", "--by", "ana")
+    flags = [
+        line.split("[flag ")[1].rstrip("]") for line in out.stdout.splitlines() if "[flag" in line
+    ]
+    shown = cli.json("session", "show", str(sid))
+    for reading in shown["readings"]:
+        for f in reading["flags"]:
+            if not f["acknowledged"]:
+                cli("flag", "ack", str(f["id"]), "--by", "ana", "--action", "noted")
+    assert flags
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana")
+    assert "latest HR 138" in refusal and "latest RR 7" in refusal
+
+    # 4. a nurse's correction of her own 188/104 does not clear the high alarm
+    other = start(cli, "--patient", "MRN-2", "--at", ago(150))
+    baseline_and_dose(cli, other, 130)
+    for minutes in (90, 40):
+        cli("record", str(other), OK_ENTRY, "--by", "ana", "--at", ago(minutes))
+    high = cli.json("record", str(other), "188/104 hr 70 spo2 98 moaas 5 cadss 0", "--by", "ana")
+    cli("amend", str(high["id"]), "128/80", "--by", "ana", "--reason", "typo")
+    refusal = cli.refused("session", "discharge", str(other), "--by", "ana")
+    assert "not acknowledged" in refusal
+    shown = cli.json("session", "show", str(other))
+    assert shown["discharge"]["ready"] is False
+
+    # 5. dosing with no baseline, then with an open before-dosing flag
+    third = start(cli, "--patient", "MRN-3")
+    assert "baseline check not done" in cli.refused("session", "dose", str(third), "--by", "ana")
+    cli("record", str(third), "152/92 hr 70 spo2 98 moaas 5 cadss 0", "--by", "ana")
+    assert "before-dosing flags not acknowledged" in cli.refused(
+        "session", "dose", str(third), "--by", "ana"
+    )
+
+
+def test_revision_2_commands(cli):
+    sid = start(cli, "--at", ago(60), "--first-treatment", "yes", "--dose-number", "1")
+    baseline_and_dose(cli, sid, 50)
+    reading = cli.json("record", str(sid), "85/50 hr 70", "--by", "ana", "--at", ago(45))
+    out = cli("void", str(reading["id"]), "--by", "ana", "--reason", "wrong patient").stdout
+    assert f"reading {reading['id']} voided by ana: wrong patient" in out
+    out = cli(
+        "event",
+        "add",
+        str(sid),
+        "--kind",
+        "adverse",
+        "--type",
+        "nausea",
+        "--severity",
+        "mild",
+        "--by",
+        "ana",
+        "felt sick",
+    ).stdout
+    assert "adverse nausea (mild): felt sick" in out
+    assert "--severity" in cli.refused(
+        "event", "add", str(sid), "--kind", "adverse", "--type", "nausea", "--by", "ana", "x"
+    )
+    out = cli("check", "skip", str(sid), "+15 min", "--by", "ana", "--reason", "asleep").stdout
+    assert "explained by ana: asleep" in out
+    assert "only an overdue or missed" in cli.refused(
+        "check", "skip", str(sid), "+90 min", "--by", "ana", "--reason", "x"
+    )
+    shown = cli.json("session", "show", str(sid))
+    assert shown["first_treatment"] is True and shown["dose_number"] == 1 and shown["meds"] == []
+    assert shown["readings"][1]["voided"]["reason"] == "wrong patient"
+    assert shown["events"][0]["type"] == "nausea"
+    text = cli("session", "show", str(sid)).stdout
+    assert "VOIDED by ana" in text and "adverse nausea (mild): felt sick" in text
+    assert "not done: asleep" in text
+    out = cli(
+        "session",
+        "discharge",
+        str(sid),
+        "--by",
+        "ana",
+        "--override-reason",
+        "left early",
+        "--escort",
+        "daughter",
+        "--instructions-given",
+        "--ready-minute",
+        "55",
+    ).stdout
+    assert "escort: daughter; no-driving instruction: given" in out
+    shown = cli.json("session", "show", str(sid))["discharge"]
+    assert (shown["ready_minute"], shown["escort"]) == (55, "daughter")
+    assert shown["gate_at_discharge"]["ready"] is False
+
+
+def test_iv_infusion_end_from_the_command_line(cli):
+    sid = start(cli, "--patient", "MRN-IV", "--protocol", "ketamine-iv", "--at", ago(80))
+    base = datetime.now(UTC).replace(microsecond=0)
+    dose, end = (base - timedelta(minutes=m) for m in (60, 10))
+    cli("record", str(sid), OK_ENTRY, "--by", "ana", "--at", ago(65))
+    cli("session", "dose", str(sid), "--by", "ana", "--at", dose.isoformat())
+    out = cli("session", "infusion-end", str(sid), "--by", "ana", "--at", end.isoformat()).stdout
+    assert "pre-discharge check now +110 min" in out
+    assert "already recorded" in cli.refused("session", "infusion-end", str(sid), "--by", "ana")
+
+
+@pytest.mark.parametrize(
+    ("local", "says"),
+    [("2026-11-01T01:30", "happens twice"), ("2026-03-08T02:30", "does not exist")],
+)
+def test_clock_change_local_times_are_refused(cli, local, says):
+    sid = start(cli)
+    env = {**os.environ, "MONITOR_DB": cli.db, "TZ": "America/New_York"}
+    result = subprocess.run(
+        [*MONITOR, "record", str(sid), "120/80", "--by", "ana", "--at", local],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert says in result.stderr and "give an offset" in result.stderr
