@@ -282,3 +282,23 @@ def test_revision_2_refuses_two_active_sessions_for_one_patient(empty_url):
     assert current_revision(engine) == "0002"
     engine.dispose()
     assert table_counts(empty_url) == before
+
+
+def test_a_session_discharged_before_revision_2_shows_its_gate_as_not_stored(empty_url):
+    from monitor.jsonview import session_json
+    from monitor.services import Service
+
+    migrate_to(empty_url, "0002")
+    populate(empty_url)
+    migrate_to(empty_url, SCHEMA_HEAD)
+    service = Service.open(empty_url)
+    try:
+        shown = session_json(service.session(1))
+        assert shown["status"] == "discharged"
+        assert shown["discharge"]["gate_at_discharge"] is None
+        assert shown["discharge"]["ready"] is False  # judged as before, for reading only
+        assert shown["events"] == [] and shown["meds"] is None
+        active = session_json(service.session(2))
+        assert active["status"] == "active" and active["readings"]
+    finally:
+        service.close()
