@@ -7,6 +7,7 @@ user can cause is one ``error: ...`` line on stderr and exit status 2, with noth
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,36 @@ if TYPE_CHECKING:
 
 EXIT_REFUSED = 2
 EXIT_FAILED = 1
+
+
+class _AsciiNumber(click.ParamType):
+    """A number in ASCII digits only (``int()`` and ``float()`` also take other scripts'
+    digits, such as ``١٢٠``), within a range: an id never overflows a database integer."""
+
+    def __init__(self, name: str, pattern: str, convert: Any, low: float, high: float) -> None:
+        self.name = name
+        self._pattern = re.compile(pattern)
+        self._convert = convert
+        self._low, self._high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and self._pattern.fullmatch(value.strip()):
+            number = self._convert(value.strip())
+        else:
+            self.fail(f"{value!r} is not a {self.name}", param, ctx)
+        if not self._low <= number <= self._high:
+            self.fail(f"{value} is out of range ({self._low:g} to {self._high:g})", param, ctx)
+        return number
+
+
+#: Ids of sessions, readings and flags: positive, within a 32-bit database integer.
+ID = _AsciiNumber("whole number", r"[0-9]{1,10}", int, 1, 2**31 - 1)
+#: Whole numbers typed by people (age, dose number, minutes).
+WHOLE = _AsciiNumber("whole number", r"-?[0-9]{1,6}", int, -(10**6), 10**6)
+#: Decimal numbers typed by people (mg, kg).
+DECIMAL = _AsciiNumber("number", r"[0-9]{1,6}(\.[0-9]{1,3})?", float, 0, 10**6)
 
 
 @dataclass
@@ -296,9 +327,9 @@ def session() -> None:
     "--protocol", required=True, help="esketamine-56, esketamine-84, ketamine-iv, ketamine-im"
 )
 @click.option("--by", required=True, help="The user starting the session.")
-@click.option("--dose-mg", type=float, help="The dose (esketamine: must match the protocol).")
-@click.option("--weight-kg", type=float, help="The patient's weight (IV/IM dosing).")
-@click.option("--age", type=int, help="The patient's age (required for esketamine).")
+@click.option("--dose-mg", type=DECIMAL, help="The dose (esketamine: must match the protocol).")
+@click.option("--weight-kg", type=DECIMAL, help="The patient's weight (IV/IM dosing).")
+@click.option("--age", type=WHOLE, help="The patient's age (required for esketamine).")
 @click.option("--bay", help="Where the patient sits (a bay of the clinic configuration).")
 @click.option("--lot", help="The medication lot number.")
 @click.option("--at", "at", help="When the session began (default now; up to 7 days back).")
@@ -307,7 +338,7 @@ def session() -> None:
     "--dose-override-reason", help="With --dosed-at: why dosing went ahead without a baseline."
 )
 @click.option("--first-treatment", type=YES_NO, help="First treatment of the course?")
-@click.option("--dose-number", type=int, help="The dose number within the course, if known.")
+@click.option("--dose-number", type=WHOLE, help="The dose number within the course, if known.")
 @click.option(
     "--meds",
     help="REMS concomitant medication: none, or a comma list of benzodiazepines, "
@@ -354,7 +385,7 @@ def session_start(
 
 
 @session.command("dose")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording the dose.")
 @click.option("--at", "at", help="When the dose was given (ISO 8601); default now.")
 @click.option(
@@ -378,7 +409,7 @@ def session_dose(
 
 
 @session.command("infusion-end")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording it.")
 @click.option("--at", "at", help="When the infusion ended (ISO 8601 or '5 min ago'); default now.")
 @pass_context
@@ -409,7 +440,7 @@ def _print_reading(reading: ReadingView) -> None:
 
 
 @cli.command()
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.argument("entry", nargs=-1, required=True)
 @click.option("--by", required=True, help="The user recording the reading.")
 @click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
@@ -436,7 +467,7 @@ def record(
 
 
 @cli.command()
-@click.argument("reading_id", type=int)
+@click.argument("reading_id", type=ID)
 @click.argument("entry", nargs=-1, required=True)
 @click.option("--by", required=True, help="The user correcting it.")
 @click.option("--reason", required=True, help="Why the reading is corrected.")
@@ -470,7 +501,7 @@ def amend(
 
 
 @cli.command()
-@click.argument("reading_id", type=int)
+@click.argument("reading_id", type=ID)
 @click.option("--by", required=True, help="The user voiding it.")
 @click.option("--reason", required=True, help="Why, e.g. 'entered in error: wrong patient'.")
 @pass_context
@@ -488,7 +519,7 @@ def event() -> None:
 
 
 @event.command("add")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.argument("text", nargs=-1, required=True)
 @click.option(
     "--kind",
@@ -540,7 +571,7 @@ def check() -> None:
 
 
 @check.command("skip")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.argument("label")
 @click.option("--by", required=True, help="The user recording it.")
 @click.option("--reason", required=True, help="Why it was not done, e.g. 'patient asleep'.")
@@ -561,7 +592,7 @@ def flag() -> None:
 
 
 @flag.command("ack")
-@click.argument("flag_id", type=int)
+@click.argument("flag_id", type=ID)
 @click.option("--by", required=True, help="The user acknowledging it.")
 @click.option("--action", required=True, help="What was done, in a word or a sentence.")
 @pass_context
@@ -659,7 +690,7 @@ def _print_session(view: SessionView) -> None:
 
 
 @session.command("show")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def session_show(context: Context, session_id: int, as_json: bool) -> None:
@@ -694,7 +725,7 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
 
 
 @session.command("discharge")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user discharging the patient.")
 @click.option("--at", "at", help="Discharge time (ISO 8601); default now.")
 @click.option("--override-reason", help="Discharge although the gate is not met, and why.")
@@ -707,7 +738,7 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
 )
 @click.option(
     "--ready-minute",
-    type=int,
+    type=WHOLE,
     help="REMS: when would the patient have been ready without the 2-hour minimum (minutes "
     "after dosing; default the proposal).",
 )
@@ -758,7 +789,7 @@ def review() -> None:
 
 
 @review.command("sign")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=ID)
 @click.option("--by", required=True)
 @click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input's first line.")
 @pass_context
@@ -772,7 +803,7 @@ def review_sign(context: Context, session_id: int, by: str, pin_stdin: bool) -> 
 
 
 @cli.command()
-@click.argument("session_id", type=int, required=False)
+@click.argument("session_id", type=ID, required=False)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def audit(context: Context, session_id: int | None, as_json: bool) -> None:

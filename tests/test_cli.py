@@ -427,3 +427,98 @@ def test_clock_change_local_times_are_refused(cli, local, says):
     )
     assert result.returncode == 2
     assert says in result.stderr and "give an offset" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("event", "add", "{sid}", "--kind", "note", "--by", "ana", "x" * 5000),
+        ("event", "add", "{sid}", "--kind", "note", "--by", "ana", "line\nbreak"),
+        ("event", "add", "{sid}", "--kind", "note", "--by", "ana", "\x1b[31mred"),
+        ("event", "add", "{sid}", "--kind", "adverse", "--type", "🙂", "--by", "ana", "x"),
+        ("event", "add", "99999999999", "--kind", "note", "--by", "ana", "x"),
+        ("event", "add", "{sid}", "--kind", "note", "--by", "ana", "--at", "0001-01-01", "x"),
+        ("check", "skip", "{sid}", "\x07", "--by", "ana", "--reason", "x"),
+        ("check", "skip", "{sid}", "+15 min", "--by", "ana", "--reason", ""),
+        ("void", "{rid}", "--by", "ana", "--reason", "   "),
+        ("void", "-1", "--by", "ana", "--reason", "x"),
+        ("session", "infusion-end", "{sid}", "--by", "ana"),
+        ("session", "dose", "{sid}", "--by", "ana", "--override-reason", "x\nreviewed: signed"),
+        (
+            "session",
+            "start",
+            "--patient",
+            "P",
+            "--protocol",
+            "esketamine-56",
+            "--by",
+            "ana",
+            "--age",
+            "40",
+            "--meds",
+            "aspirin",
+        ),
+        (
+            "session",
+            "start",
+            "--patient",
+            "P",
+            "--protocol",
+            "esketamine-56",
+            "--by",
+            "ana",
+            "--age",
+            "40",
+            "--meds",
+            "none",
+            "--dose-mg",
+            "84",
+        ),
+        (
+            "session",
+            "start",
+            "--patient",
+            "P",
+            "--protocol",
+            "ketamine-im",
+            "--by",
+            "ana",
+            "--at",
+            "2020-01-01T00:00+00:00",
+        ),
+        (
+            "session",
+            "discharge",
+            "{sid}",
+            "--by",
+            "ana",
+            "--override-reason",
+            "x",
+            "--ready-minute",
+            "-5",
+        ),
+        ("amend", "{rid}", "hr 80", "--by", "ana", "--reason", "x", "--at", "in a bit"),
+        ("session", "show", "99999999999999999999"),
+        ("void", "١٢", "--by", "ana", "--reason", "x"),
+        (
+            "session",
+            "start",
+            "--patient",
+            "P",
+            "--protocol",
+            "ketamine-im",
+            "--by",
+            "ana",
+            "--dose-mg",
+            "١٢٠",
+        ),
+    ],
+)
+def test_odd_input_to_the_revision_2_commands_is_one_line_and_saves_nothing(db_url, args):
+    run = Cli(db_url)
+    run("user", "add", "ana", "--role", "nurse", "--pin-stdin", stdin="1234\n1234\n")
+    sid = start(run)
+    rid = run.json("record", str(sid), "120/80", "--by", "ana")["id"]
+    before = run("audit", str(sid)).stdout
+    run.refused(*(a.format(sid=sid, rid=rid) for a in args))
+    assert run("audit", str(sid)).stdout == before
