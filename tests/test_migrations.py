@@ -253,7 +253,7 @@ def test_revision_2_keeps_old_sessions_meaning_and_new_tables_are_append_only(em
         with pytest.raises(Exception, match="append-only"), engine.begin() as c:
             c.execute(text(sql))
     # One active session per patient, in the database itself.
-    with pytest.raises(Exception, match="(?i)unique"), engine.begin() as c:
+    with pytest.raises(Exception, match=r"(?i)unique"), engine.begin() as c:
         c.execute(
             text(
                 "INSERT INTO treatment_sessions (patient_id, protocol, started_at, started_by_id) "
