@@ -107,7 +107,10 @@ def build(db: str) -> None:
             protocol="esketamine-84",
             by="bench",
             bay=f"Bay {n}",
+            age=50,
+            meds=(),
             dosed_at=dosed,
+            dose_override_reason="benchmark: no baseline",
         )
         for k in range(10):
             moment = dosed + timedelta(minutes=k)

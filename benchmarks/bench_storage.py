@@ -39,7 +39,7 @@ def median_ms(samples: list[float]) -> float:
 
 def bench_record(service: Service, count: int) -> dict[str, float]:
     sid = service.start_session(patient="BENCH-REC", protocol="ketamine-iv", by="bench")
-    service.record_dose(sid, by="bench")
+    service.record_dose(sid, by="bench", override_reason="benchmark: no baseline")
     through_service = []
     for i in range(count):
         start = time.perf_counter()
@@ -80,7 +80,13 @@ def active_floor(service: Service, now: datetime) -> None:
         clock_at = now - timedelta(minutes=30 + n)
         bench = Service(service.engine, service.config, clock=lambda t=clock_at: t)
         sid = bench.start_session(
-            patient=f"ACTIVE-{n}", protocol="esketamine-84", by="bench", dosed_at=clock_at
+            patient=f"ACTIVE-{n}",
+            protocol="esketamine-84",
+            by="bench",
+            age=50,
+            meds=(),
+            dosed_at=clock_at,
+            dose_override_reason="benchmark: no baseline",
         )
         for k in range(12):
             moment = clock_at + timedelta(minutes=2 * k)
