@@ -16,7 +16,8 @@ NOW = at(42)  # the floor is looked at 42 min after the test dose
 
 
 def build_floor(service: Service) -> dict[str, int]:
-    """Four sessions: a high alarm, an overdue check, one before dosing, one ready."""
+    """Five sessions: a high alarm, an overdue check, an IV infusion with a missed check, one
+    before dosing (its baseline flagged), one ready."""
     ids: dict[str, int] = {}
 
     def back(minutes: float) -> Service:
@@ -24,16 +25,26 @@ def build_floor(service: Service) -> dict[str, int]:
 
     early = back(200)
     ids["high"] = early.start_session(
-        patient="MRN-HIGH", protocol="esketamine-56", by="ana", bay="Bay 2", age=67
+        patient="MRN-HIGH", protocol="esketamine-56", by="ana", bay="Bay 2", age=67, meds=()
     )
     ids["overdue"] = early.start_session(
         patient="MRN-LATE", protocol="ketamine-im", by="ana", bay="Bay 4", age=29
     )
     ids["ready"] = early.start_session(
-        patient="MRN-DONE", protocol="esketamine-84", by="ana", bay="Bay 1", age=46
+        patient="MRN-DONE",
+        protocol="esketamine-84",
+        by="ana",
+        bay="Bay 1",
+        age=46,
+        meds=("benzodiazepines",),
+        first_treatment=False,
+        dose_number=5,
     )
     ids["predose"] = early.start_session(
-        patient="MRN-PRE", protocol="esketamine-84", by="ana", bay="Bay 5", age=58
+        patient="MRN-PRE", protocol="esketamine-84", by="ana", bay="Bay 5", age=58, meds=()
+    )
+    ids["iv"] = back(60).start_session(
+        patient="MRN-IV", protocol="ketamine-iv", by="ana", bay="Bay 3", age=38, dose_mg=36
     )
     ok = "128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0"
 
@@ -54,6 +65,13 @@ def build_floor(service: Service) -> dict[str, int]:
         back(minutes).record_reading(ids["ready"], ok, by="ana")
 
     back(4).record_reading(ids["predose"], "146/88 hr 78 spo2 98 rr 14 moaas 5 cadss 0", by="ana")
+
+    # IV: started 50 min ago, still running (its end not recorded); the +10 check was missed.
+    vitals = "126/80 hr 76 spo2 98 moaas 5"
+    back(55).record_reading(ids["iv"], ok, by="ana")
+    back(50).record_dose(ids["iv"], by="ana")
+    for minutes in (30, 20, 10):
+        back(minutes).record_reading(ids["iv"], vitals, by="ana")
     return ids
 
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import create_engine
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
 from monitor.core.rules import Severity
 from monitor.services import with_clock
+from monitor.store import models
 from tests.station import NOW, build_floor, settle, sign_in, station
-from tui.entry import EntryBar
-from tui.screens import (
+from tui.dialogs import (
+    EVENT_SEVERITIES,
+    EVENT_TYPES,
     AcknowledgeScreen,
-    DetailScreen,
     DischargeScreen,
+    DoseScreen,
+    EventScreen,
+    InfusionEndScreen,
     NewSessionScreen,
-    SignInScreen,
 )
+from tui.entry import EntryBar
+from tui.screens import DetailScreen, SignInScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -34,6 +43,37 @@ async def select(pilot, patient: str) -> None:
     index = floor_order(pilot.app).index(patient)
     table.move_cursor(row=index, animate=False)
     await pilot.pause()
+
+
+def judged(app, patient: str):
+    """The session as the floor judged it at its last redraw."""
+    return next(v for v in app.judged.values() if v.patient == patient)
+
+
+def form_error(app) -> str:
+    return str(app.screen.query_one("#form-error", Static).content)
+
+
+def visible_at_80x24(app, selector: str) -> bool:
+    """The widget is on screen, inside 80x24 and not under the footer's line."""
+    widget = app.screen.query_one(selector)
+    region = widget.region
+    return widget.display and region.height > 0 and region.y >= 0 and region.bottom <= 23
+
+
+async def choose(pilot, selector: str, value) -> None:
+    """Pick a value of a Select as a nurse would: focus it, Enter, arrows, Enter."""
+    widget = pilot.app.screen.query_one(selector, Select)
+    widget.focus()
+    await pilot.pause()
+    await pilot.press("enter")
+    options = [v for _, v in widget._options]
+    current = options.index(widget.value) if widget.value in options else 0
+    target = options.index(value)
+    keys = ["down"] * (target - current) if target >= current else ["up"] * (current - target)
+    await pilot.press(*keys, "enter")
+    await pilot.pause()
+    assert widget.value == value
 
 
 async def test_sign_in_checks_the_pin_and_header_shows_the_user(service):
@@ -57,13 +97,13 @@ async def test_sign_in_checks_the_pin_and_header_shows_the_user(service):
         assert app.sub_title == "recording as sam (supervisor)"
 
 
-async def test_floor_is_ordered_by_urgency(service):
+async def test_floor_is_ordered_by_urgency_with_check_alarms(service):
     build_floor(service)
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
-        assert floor_order(app) == ["MRN-HIGH", "MRN-LATE", "MRN-PRE", "MRN-DONE"]
-        high, late, pre, done = app.rows
+        assert floor_order(app) == ["MRN-HIGH", "MRN-PRE", "MRN-IV", "MRN-LATE", "MRN-DONE"]
+        high, pre, iv, late, done = app.rows
         assert (high.alarm, high.high_unacknowledged, high.alarm_mark) == (
             Severity.HIGH,
             True,
@@ -75,6 +115,8 @@ async def test_floor_is_ordered_by_urgency(service):
             Severity.MEDIUM,
             "+15 overdue 21m",
         )
+        # A missed check nobody explained is a medium alarm, shown in place of the next check.
+        assert (iv.alarm, iv.medium_alarm, iv.next_text) == (Severity.MEDIUM, True, "+10 missed")
         assert pre.next_text == "awaiting dose" and pre.alarm is Severity.MEDIUM
         assert done.ready and done.alarm is None
         table = app.query_one("#floor", DataTable)
@@ -103,13 +145,31 @@ async def test_record_with_preview_impossible_value_and_flags(service):
         assert "SBP 190 >= 180: severe elevation" in preview
         await pilot.press("enter")
         await settle(pilot)
+        assert not bar.display  # closed once saved
         saved = service.session(ids["ready"]).readings[-1]
         assert (saved.vitals.systolic, saved.recorded_by) == (190, "ana")
-        assert saved.measured_at == NOW.replace(minute=NOW.minute - 2)
+        assert saved.measured_at == NOW - timedelta(minutes=2)
         assert {f.rule for f in saved.flags} >= {"systolic.high.above"}
         row = row_of(app, "MRN-DONE")
         assert row.cells["bp"].text == "190/100" and row.high_unacknowledged
         assert "MRN-DONE" in floor_order(app)[:2]  # now among the unacknowledged high alarms
+
+
+async def test_a_refused_reading_keeps_the_entry_line_and_says_why(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-LATE")
+        await pilot.press("r", *"120/80 hr 70")
+        # Another station discharges the patient meanwhile: the save is refused.
+        with_clock(service, lambda: NOW).discharge(ids["overdue"], by="bo", override_reason="ED")
+        await pilot.press("enter")
+        await settle(pilot)
+        bar = app.query_one(EntryBar)
+        assert bar.display
+        assert app.query_one("#entry-input", Input).value == "120/80 hr 70"
+        assert "is discharged" in str(app.query_one("#entry-preview", Static).content)
 
 
 async def test_acknowledge_asks_what_was_done(service):
@@ -122,9 +182,10 @@ async def test_acknowledge_asks_what_was_done(service):
         await settle(pilot)
         assert isinstance(app.screen, AcknowledgeScreen)
         await pilot.press("enter")
-        assert "say what was done" in str(app.screen.query_one("#ack-error", Static).content)
+        assert "say what was done" in form_error(app)
         await pilot.press(*"rechecked, prescriber informed", "enter")
         await settle(pilot)
+        assert not isinstance(app.screen, AcknowledgeScreen)
         view = service.session(ids["high"])
         assert view.open_flags() == []
         acked = [f for r in view.readings for f in r.flags if f.acknowledged]
@@ -133,23 +194,131 @@ async def test_acknowledge_asks_what_was_done(service):
         assert not row_of(app, "MRN-HIGH").high_unacknowledged
 
 
-async def test_overdue_check_becomes_an_alarm_as_time_passes(service):
+async def test_acknowledge_lists_check_alarms_and_records_why_a_check_was_not_done(service):
     ids = build_floor(service)
-    moments = [NOW.replace(minute=NOW.minute - 20)]  # +15 check of MRN-LATE due, not overdue
-    app = station(service, clock=lambda: moments[0])
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-IV")
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AcknowledgeScreen)
+        alarms = app.screen.query_one("#alarms", SelectionList)
+        assert list(alarms.selected) == ["check:+10 min"]  # no flag: the check is ticked
+        label = str(app.screen.query_one("#action-label").content)
+        assert label.startswith("Why was the check not done?")
+        await pilot.press(*"patient asleep", "enter")
+        await settle(pilot)
+        view = service.session(ids["iv"])
+        skip = view.skips["+10 min"]
+        assert (skip.reason, skip.by) == ("patient asleep", "ana")
+        iv = row_of(app, "MRN-IV")
+        assert not iv.medium_alarm and iv.alarm is None
+
+
+async def test_acknowledge_a_flag_and_a_check_together(service):
+    ids = build_floor(service)
+    later = NOW + timedelta(minutes=3)
+    with_clock(service, lambda: later).record_reading(ids["iv"], "hr 120", by="ana")
+    app = station(service, clock=lambda: later)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-IV")
+        await pilot.press("a")
+        await settle(pilot)
+        alarms = app.screen.query_one("#alarms", SelectionList)
+        flag_values = [v for v in alarms.selected if v.startswith("flag:")]
+        assert flag_values and "check:+10 min" not in alarms.selected  # the flag only
+        alarms.select("check:+10 min")
+        await pilot.pause()
+        await pilot.press(*"slowed infusion; +10 not done, line change", "enter")
+        await settle(pilot)
+        view = with_clock(service, lambda: later).session(ids["iv"])
+        assert view.skips["+10 min"].reason == "slowed infusion; +10 not done, line change"
+        assert view.open_flags() == []
+
+
+async def test_nothing_to_acknowledge_says_so(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-LATE")
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AcknowledgeScreen)  # the overdue check is an alarm
+        await pilot.press("escape")
+        await select(pilot, "MRN-DONE")
+        app.clear_notifications()
+        await pilot.press("a")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1
+        assert any("No open flags" in n.message for n in app._notifications)
+
+
+async def test_overdue_and_missed_checks_advance_from_the_clock(service):
+    ids = build_floor(service)
+    moments = [NOW - timedelta(minutes=20)]  # +15 check of MRN-LATE due, not overdue
+    app = station(service, clock=lambda: moments[0], refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         assert not row_of(app, "MRN-LATE").overdue
         moments[0] = NOW
-        app.refresh_floor()
-        await settle(pilot)
+        app.redraw()  # what the one-second tick does: no reload needed
         late = row_of(app, "MRN-LATE")
         assert late.overdue and late.alarm is Severity.MEDIUM
-        seen_now = with_clock(service, lambda: NOW).session(ids["overdue"])
-        assert seen_now.checks[1].status.value == "overdue"
+        assert late.next_text == "+15 overdue 21m"
+        moments[0] = NOW + timedelta(minutes=10)
+        app.redraw()
+        assert row_of(app, "MRN-LATE").next_text == "+15 missed"
+        seen = with_clock(service, lambda: NOW).session(ids["overdue"])
+        assert seen.checks[1].status.value == "overdue"
 
 
-async def test_discharge_when_the_gate_is_met(service):
+async def test_floor_keeps_counting_while_the_database_is_unreachable(service):
+    build_floor(service)
+    moments = [NOW]
+    app = station(service, clock=lambda: moments[0], refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        assert row_of(app, "MRN-HIGH").since_dose == "0:42"
+        app.service.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+        app.refresh_floor()
+        await settle(pilot)
+        status = app.query_one("#status", Static)
+        assert status.display and "database error" in str(status.content)
+        assert "OLD" not in str(status.content)  # not yet 10 s
+        moments[0] = NOW + timedelta(minutes=10)
+        app.tick()
+        high = row_of(app, "MRN-HIGH")
+        assert high.since_dose == "0:52"
+        assert row_of(app, "MRN-LATE").next_text == "+15 missed"
+        text = status.content
+        assert "DATA 10 min 00 s OLD" in str(text)
+        assert any("red" in str(span.style) for span in text.spans)
+        await pilot.press("r")
+        assert app.query_one(EntryBar).display
+
+
+async def test_a_station_clock_off_the_database_clock_is_flagged(service):
+    build_floor(service)
+    app = station(service)
+    asked_from: list[threading.Thread] = []
+
+    def offset(local):
+        asked_from.append(threading.current_thread())
+        return -45.0  # the database is 45 s behind: this station's clock is ahead
+
+    app.service.clock_offset = offset
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        warning = app.query_one("#clock-warning", Static)
+        assert warning.display
+        assert "45 s ahead of the database's" in str(warning.content)
+        assert asked_from and threading.main_thread() not in asked_from
+
+
+async def test_discharge_when_the_gate_is_met_records_escort_instructions_and_rems(service):
     ids = build_floor(service)
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -158,10 +327,26 @@ async def test_discharge_when_the_gate_is_met(service):
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, DischargeScreen)
-        assert all(item.ok for item in app.screen.view.gate.items)
+        screen = app.screen
+        assert all(item.ok for item in screen.view.gate.items)
+        proposed = screen.view.ready_minute_proposed
+        assert proposed is not None
+        minute = screen.query_one("#ready-minute", Input)
+        assert minute.value == str(proposed)  # the proposal, to confirm or change
         await pilot.press("enter")
+        assert "say who takes the patient home" in form_error(app)
+        await pilot.press(*"daughter")
+        await choose(pilot, "#instructions", True)
+        minute.focus()
+        minute.value = ""
+        await pilot.press(*"100", "enter")
         await settle(pilot)
-        assert service.session(ids["ready"]).status == "discharged"
+        view = service.session(ids["ready"])
+        assert view.status == "discharged"
+        assert (view.escort, view.instructions_given) == ("daughter", True)
+        assert (view.ready_minute, view.ready_minute_proposed) == (100, proposed)
+        assert view.ready_minute_by == "ana"
+        assert view.gate_at_discharge is not None and view.gate_at_discharge["ready"]
         assert "MRN-DONE" not in floor_order(app)
 
 
@@ -173,40 +358,302 @@ async def test_discharge_override_needs_a_reason(service):
         await select(pilot, "MRN-LATE")
         await pilot.press("x")
         await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DischargeScreen)
+        assert not screen.query("#ready-minute")  # not esketamine: no REMS question
+        await pilot.press(*"none")
+        await choose(pilot, "#instructions", False)
+        screen.query_one("#override", Input).focus()
         await pilot.press("enter")
-        assert "needs a written reason" in str(
-            app.screen.query_one("#discharge-error", Static).content
-        )
+        assert "write why the patient leaves anyway" in form_error(app)
+        assert visible_at_80x24(app, "#form-error")
         await pilot.press(*"transferred to ED", "enter")
         await settle(pilot)
         view = service.session(ids["overdue"])
         assert view.status == "discharged"
         assert view.override_reason == "transferred to ED"
+        assert (view.escort, view.instructions_given) == ("none", False)
 
 
-async def test_new_session_and_dose_now(service):
+async def test_new_session_asks_the_rems_questions_and_no_dose(service):
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         await pilot.press("n")
         await settle(pilot)
-        assert isinstance(app.screen, NewSessionScreen)
-        await pilot.press(*"MRN-NEW", "tab", "tab", *"84", "tab", *"44", "tab", *"Bay 3", "enter")
+        screen = app.screen
+        assert isinstance(screen, NewSessionScreen)
+        assert not screen.query("#dosed-now")  # dosing is d, after the baseline
+        assert screen.query_one("#dose", Input).value == "56"  # esketamine-56 fixes it
+        await pilot.press(*"MRN-NEW", "enter")
+        assert "needs the patient's age" in form_error(app)
+        screen.query_one("#age", Input).focus()
+        await pilot.press(*"44", "enter")
+        assert "first treatment" in form_error(app)
+        await choose(pilot, "#first", True)
+        screen.query_one("#dose-number", Input).focus()
+        await pilot.press(*"1", "enter")
+        assert "medication question" in form_error(app)
+        screen.query_one("#meds", SelectionList).focus()
+        await pilot.press("space", "down", "space", "enter")  # none and benzodiazepines
+        assert "not both" in form_error(app)
+        await pilot.press("up", "space", "enter")  # benzodiazepines only
         await settle(pilot)
         assert floor_order(app) == ["MRN-NEW"]
         view = next(iter(app.views.values()))
-        assert (view.protocol, view.dose_mg, view.age, view.bay) == (
-            "esketamine-56",
-            84,
-            44,
-            "Bay 3",
+        assert (view.protocol, view.dose_mg, view.age) == ("esketamine-56", 56, 44)
+        assert (view.first_treatment, view.dose_number, view.meds) == (
+            True,
+            1,
+            ("benzodiazepines",),
         )
         assert view.dosed_at is None
-        await pilot.press("d")
+
+
+async def test_new_session_for_iv_asks_dose_and_weight_not_the_rems(service):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("n")
         await settle(pilot)
+        screen = app.screen
+        await choose(pilot, "#protocol", "ketamine-iv")
+        assert not screen.query_one("#meds-block").display
+        dose = screen.query_one("#dose", Input)
+        assert not dose.disabled and dose.value == ""
+        screen.query_one("#patient", Input).focus()
+        await pilot.press(*"MRN-IVNEW", "tab", "tab", *"38", "tab", *"Bay 3")
+        dose.focus()
+        await pilot.press(*"40", "tab", *"80", "enter")
+        await settle(pilot)
+        view = next(iter(app.views.values()))
+        assert (view.protocol, view.dose_mg, view.weight_kg, view.meds) == (
+            "ketamine-iv",
+            40,
+            80,
+            None,
+        )
+        assert view.first_treatment is None
+
+
+async def test_a_refused_new_session_keeps_the_form_and_shows_why(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"MRN-HIGH", "tab", "tab", *"67")  # already in observation
+        await choose(pilot, "#first", False)
+        screen.query_one("#meds", SelectionList).select("none")
+        screen.query_one("#lot", Input).focus()
+        await pilot.press(*"LOT-9", "enter")
+        await settle(pilot)
+        assert app.screen is screen  # still open
+        assert "already in observation" in form_error(app)
+        assert visible_at_80x24(app, "#form-error")
+        assert screen.query_one("#patient", Input).value == "MRN-HIGH"
+        assert screen.query_one("#lot", Input).value == "LOT-9"
+        patient = screen.query_one("#patient", Input)
+        patient.value = "MRN-OTHER"
+        patient.focus()
         await pilot.press("enter")
         await settle(pilot)
-        assert service.session(view.id).dosed_at == NOW
+        assert app.screen is not screen
+        assert "MRN-OTHER" in floor_order(app)
+        assert app.selected().patient == "MRN-OTHER"  # the cursor goes to the new patient
+
+
+async def test_dose_when_the_gate_is_met_is_a_plain_confirmation(service):
+    sid = with_clock(service, lambda: NOW - timedelta(minutes=10)).start_session(
+        patient="MRN-NEW", protocol="ketamine-im", by="ana", age=30, dose_mg=50
+    )
+    with_clock(service, lambda: NOW - timedelta(minutes=5)).record_reading(
+        sid, "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0", by="ana"
+    )
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, DoseScreen)
+        assert not app.screen.query_one("#override", Input).display
+        assert "baseline check done" in str(app.screen.query_one("#dosing-gate").content)
+        await pilot.press("enter")
+        await settle(pilot)
+        view = service.session(sid)
+        assert view.dosed_at == NOW and view.dose_override_reason is None
+
+
+async def test_dose_with_the_gate_not_met_needs_a_written_reason(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-PRE")
+        await pilot.press("d")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DoseScreen)
+        gate = str(screen.query_one("#dosing-gate").content)
+        assert "Dosing gate not met" in gate and "SBP 146 > 140" in gate
+        assert screen.query_one("#override", Input).has_focus
+        await pilot.press("enter")
+        assert "needs a written reason" in form_error(app)
+        await pilot.press(*"prescriber reviewed BP, proceed", "enter")
+        await settle(pilot)
+        view = service.session(ids["predose"])
+        assert view.dosed_at == NOW
+        assert view.dose_override_reason == "prescriber reviewed BP, proceed"
+
+
+async def test_dose_refused_after_the_floor_loaded_asks_for_a_reason_in_place(service):
+    sid = with_clock(service, lambda: NOW - timedelta(minutes=10)).start_session(
+        patient="MRN-NEW", protocol="ketamine-im", by="ana", age=30, dose_mg=50
+    )
+    with_clock(service, lambda: NOW - timedelta(minutes=5)).record_reading(
+        sid, "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0", by="ana"
+    )
+    app = station(service, refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        # Another station records a flagged reading after this one loaded the floor.
+        with_clock(service, lambda: NOW).record_reading(sid, "hr 135", by="bo")
+        await pilot.press("d")
+        await settle(pilot)
+        screen = app.screen
+        assert not screen.query_one("#override", Input).display  # the floor thought it met
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "no longer met" in form_error(app)
+        assert screen.query_one("#override", Input).display
+        assert "HR 135" in str(screen.query_one("#dosing-gate").content)
+        await pilot.press(*"prescriber aware", "enter")
+        await settle(pilot)
+        assert service.session(sid).dose_override_reason == "prescriber aware"
+
+
+async def test_event_form_adds_an_adverse_event(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("e")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, EventScreen)
+        assert not screen.query_one("#severity").display  # a note has only its text
+        await choose(pilot, "#kind", "adverse")
+        assert screen.query_one("#severity").display
+        screen.query_one("#text", Input).focus()
+        await pilot.press(*"vomited once", "enter")
+        assert "choose the adverse type" in form_error(app)
+        await choose(pilot, "#type", "vomiting")
+        await choose(pilot, "#severity", "moderate")
+        screen.query_one("#serious").focus()
+        await pilot.press("space")
+        screen.query_one("#ago", Input).focus()
+        await pilot.press(*"5", "enter")
+        await settle(pilot)
+        assert app.screen is not screen
+        (event,) = service.session(ids["high"]).events
+        assert (event.kind, event.type, event.severity, event.serious) == (
+            "adverse",
+            "vomiting",
+            "moderate",
+            True,
+        )
+        assert (event.text, event.by, event.at) == (
+            "vomited once",
+            "ana",
+            NOW - timedelta(minutes=5),
+        )
+
+
+async def test_event_form_adds_a_note_and_an_intervention(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("e")
+        await settle(pilot)
+        assert app.screen.query_one("#kind", Select).has_focus
+        app.screen.query_one("#text", Input).focus()
+        await pilot.press(*"spouse drives home", "enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await choose(pilot, "#kind", "intervention")
+        await choose(pilot, "#type", "antihypertensive")
+        app.screen.query_one("#text", Input).focus()
+        await pilot.press(*"labetalol 10 mg IV", "enter")
+        await settle(pilot)
+        events = service.session(ids["high"]).events
+        assert [(e.kind, e.type, e.text) for e in events] == [
+            ("note", None, "spouse drives home"),
+            ("intervention", "antihypertensive", "labetalol 10 mg IV"),
+        ]
+
+
+def test_the_event_form_offers_exactly_what_the_services_accept(service):
+    ids = build_floor(service)
+    now = with_clock(service, lambda: NOW)
+    for kind, types in EVENT_TYPES.items():
+        for type_ in types or (None,):
+            for severity in EVENT_SEVERITIES if kind == "adverse" else (None,):
+                now.add_event(
+                    ids["high"], kind=kind, type=type_, severity=severity, by="ana", text="x"
+                )
+    assert len(service.session(ids["high"]).events) == 6 * 3 + 4 + 1
+    assert {k: tuple(v) for k, v in models.EVENT_TYPES.items()} == EVENT_TYPES
+    assert tuple(models.EVENT_SEVERITIES) == EVENT_SEVERITIES
+
+
+async def test_infusion_end_moves_the_checks_after_it(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        before = [c.label for c in judged(app, "MRN-IV").checks]
+        assert "+40 min" in before and "+100 min" in before
+        await select(pilot, "MRN-IV")
+        await pilot.press("i")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InfusionEndScreen)
+        preview = str(screen.query_one("#infusion-preview").content)
+        assert "now:   +40 +55 +70 +85 +100" in preview
+        assert "after: +50 +65 +80 +95 +110" in preview
+        await pilot.press(*"4")
+        preview = str(screen.query_one("#infusion-preview").content)
+        assert "Infusion 46 min" in preview and "after: +46 +61 +76 +91 +106" in preview
+        await pilot.press("backspace", "enter")  # ended now
+        await settle(pilot)
+        view = service.session(ids["iv"])
+        assert view.infusion_ended_at == NOW
+        after = [c.label for c in judged(app, "MRN-IV").checks]
+        assert "+50 min" in after and "+110 min" in after and "+100 min" not in after
+        # Twice is refused on the floor, without a dialog.
+        await select(pilot, "MRN-IV")
+        await pilot.press("i")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1
+
+
+async def test_infusion_end_is_only_for_iv_sessions(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("i")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1
+        assert any("not on an IV infusion" in n.message for n in app._notifications)
 
 
 async def test_detail_shows_schedule_readings_and_chart(service):
@@ -224,6 +671,62 @@ async def test_detail_shows_schedule_readings_and_chart(service):
         assert "184/102" in readings and "not acknowledged" in readings
         await pilot.press("escape")
         assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_detail_shows_events_voids_late_entries_and_skipped_checks(service):
+    ids = build_floor(service)
+    now = with_clock(service, lambda: NOW)
+    sid = ids["iv"]
+    now.add_event(sid, kind="adverse", by="ana", text="felt sick", type="nausea", severity="mild")
+    wrong = now.record_reading(sid, "92/60 hr 70", by="ana")
+    now.void(wrong.id, by="ana", reason="wrong patient")
+    now.record_reading(sid, "moaas 5", by="bo", measured_at=NOW - timedelta(minutes=15))
+    now.skip_check(sid, "+10 min", by="ana", reason="line change")
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-IV")
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        readings = screen.query_one("#readings", Static).content
+        assert "VOIDED by ana" in str(readings) and "wrong patient" in str(readings)
+        struck = [
+            str(readings)[s.start : s.end] for s in readings.spans if "strike" in str(s.style)
+        ]
+        assert any("92/60" in part for part in struck)
+        assert "late entry (saved" in str(readings)
+        events = str(screen.query_one("#events", Static).content)
+        assert "adverse nausea (mild): felt sick" in events and "by ana" in events
+        schedule = screen.query_one("#schedule", DataTable)
+        statuses = [str(schedule.get_row_at(i)[3]) for i in range(schedule.row_count)]
+        assert "missed not done: line change (ana)" in statuses
+        session = str(screen.query_one("#session", Static).content)
+        assert "infusion ended    not recorded (assumed 40 min)" in session
+        assert "Discharge gate now: not ready" in session
+
+
+async def test_detail_of_a_discharged_session_shows_the_stored_gate(service):
+    ids = build_floor(service)
+    view = with_clock(service, lambda: NOW).discharge(
+        ids["ready"], by="ana", escort="none", instructions_given=True
+    )
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        app.push_screen(DetailScreen(view, service.config.thresholds))
+        await settle(pilot)
+        session = str(app.screen.query_one("#session", Static).content)
+        assert "Gate stored at discharge: ready" in session
+        assert "escort            none" in session and "no-driving instr. yes" in session
+        assert "REMS ready minute" in session
+        await pilot.press("escape")
+        app.push_screen(
+            DetailScreen(replace(view, gate_at_discharge=None), service.config.thresholds)
+        )
+        await settle(pilot)
+        session = str(app.screen.query_one("#session", Static).content)
+        assert "Gate not stored" in session
 
 
 async def test_corrected_reading_is_struck_through_beside_its_correction(service):
@@ -257,22 +760,6 @@ async def test_two_stations_on_one_database_see_each_others_readings(service):
         assert service.session(ids["predose"]).readings[-1].recorded_by == "ana"
 
 
-async def test_a_failing_database_shows_an_error_and_keeps_the_screen(service):
-    build_floor(service)
-    app = station(service)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        rows_before = len(app.rows)
-        app.service.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
-        app.refresh_floor()
-        await settle(pilot)
-        status = app.query_one("#status", Static)
-        assert status.display and "database error" in str(status.content)
-        assert len(app.rows) == rows_before  # the last data stays on screen
-        await pilot.press("r")
-        assert app.query_one(EntryBar).display
-
-
 async def test_bell_rings_while_a_high_alarm_is_open_and_stops_after_ack(service):
     build_floor(service)
     app = station(service, bell=True)
@@ -299,7 +786,7 @@ async def test_floor_keys_do_nothing_under_a_dialog(service):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        await pilot.press("r", "u", "n", "x")
+        await pilot.press("r", "u", "n", "x", "e", "i", "d")
         await settle(pilot)
         assert len(app.screen_stack) == 2 and isinstance(app.screen, SignInScreen)
         await pilot.press("enter", *"1234", "enter")

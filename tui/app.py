@@ -3,7 +3,11 @@
 No database call runs on the event loop: reads and writes run in thread workers that return
 plain dataclasses, and one ``Worker.StateChanged`` handler turns their failures into a visible
 error while the screen stays alive. Refreshes are exclusive (a newer one replaces an older
-one); saves never are.
+one); saves never are. Dialogs that save run their own worker and close once it succeeded.
+
+The floor is judged again from the clock every second (statuses and countdowns advance while
+the database cannot be reached); after 10 s without a successful load the station says, in
+red, how old its data is, and a station clock more than 30 s off the database's is flagged.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +30,28 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
-from monitor.errors import Refused
 from monitor.floor import COLUMNS, FloorRow, floor
+from monitor.judge import rejudge
 from monitor.services import Service, utc_now
 from monitor.views import SessionView, UserView
-from tui.entry import EntryBar
-from tui.render import PROTOCOL_SHORT, alarm_text, padded, truncate, value_text
-from tui.screens import (
+from tui.dialogs import (
     Acknowledgement,
     AcknowledgeScreen,
-    ConfirmDoseScreen,
-    DetailScreen,
     Discharge,
     DischargeScreen,
+    DoseGiven,
+    DoseScreen,
+    EventScreen,
+    InfusionEnd,
+    InfusionEndScreen,
+    NewEvent,
     NewSession,
     NewSessionScreen,
-    SignInScreen,
+    error_message,
 )
+from tui.entry import EntryBar
+from tui.render import PROTOCOL_SHORT, alarm_text, hm, padded, truncate, value_text
+from tui.screens import DetailScreen, SignInScreen
 
 #: (key, label, width) of the floor table; widths keep the whole row within 80 columns.
 #: Each width counts the one space that separates the column from the one before.
@@ -61,9 +71,48 @@ FLOOR_COLUMNS = (
     ("ready", "", 6),
 )
 BELL_EVERY_SECONDS = 5.0
+#: After this long without a successful load the station says, in red, how old its data is.
+STALE_AFTER_SECONDS = 10.0
+#: A station clock further than this from the database's is flagged (clinical.md, "Times").
+CLOCK_TOLERANCE_SECONDS = 30.0
+#: How often the refresh also asks the database for its clock.
+CLOCK_CHECK_EVERY_SECONDS = 30.0
 FLOOR_ACTIONS = frozenset(
-    {"record", "acknowledge", "detail", "new_session", "dose", "discharge", "switch_user"}
+    {
+        "record",
+        "acknowledge",
+        "event",
+        "detail",
+        "new_session",
+        "dose",
+        "infusion_end",
+        "discharge",
+        "switch_user",
+    }
 )
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What one refresh brought back from the database."""
+
+    views: list[SessionView]
+    #: The station clock when the data was read.
+    at: datetime
+    #: Whether the database clock was asked this time, and how far ahead of ours it is
+    #: (``None``: a file database, no other clock).
+    clock_checked: bool = False
+    clock_offset: float | None = None
+
+
+def age_text(seconds: float) -> str:
+    """``25 s``, ``3 min 10 s``, ``2 h 05 min``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 class StationApp(App[None]):
@@ -75,9 +124,11 @@ class StationApp(App[None]):
     BINDINGS = [
         Binding("r", "record", "Record", id="record"),
         Binding("a", "acknowledge", "Ack", id="acknowledge"),
+        Binding("e", "event", "Event", id="event"),
         Binding("enter", "detail", "Detail", id="detail", show=True),
         Binding("n", "new_session", "New", id="new_session"),
         Binding("d", "dose", "Dose", id="dose"),
+        Binding("i", "infusion_end", "IV end", id="infusion_end"),
         Binding("x", "discharge", "Discharge", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -105,11 +156,22 @@ class StationApp(App[None]):
         self.ring_bell = bell
         #: The latest data from the database: active sessions by id.
         self.views: dict[int, SessionView] = {}
+        #: The same sessions judged again at the last redraw (what the floor shows).
+        self.judged: dict[int, SessionView] = {}
         self.rows: list[FloorRow] = []
         self._gc_frozen = False
         self.last_error: str | None = None
+        #: The station clock when the data on screen was read (None: nothing loaded yet).
+        self.loaded_at: datetime | None = None
+        self._opened_at = clock()
+        #: How far the database clock is ahead of the station's, in seconds (None: unknown).
+        self.clock_offset: float | None = None
+        self._clock_checked_at = float("-inf")
+        self._stale: str | None = None
         self._last_bell = 0.0
-        self._save_notes: dict[Worker[Any], str] = {}
+        self._saves: dict[Worker[Any], _Save] = {}
+        #: A session to put the cursor on once it appears (one just started).
+        self._select_next: int | None = None
         #: What the floor table shows now: (row key, cells) in order.
         self._drawn: list[tuple[str, list[Any]]] = []
 
@@ -118,11 +180,12 @@ class StationApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="+")
         yield Static(id="status")
+        yield Static(id="clock-warning")
         table: DataTable[Any] = DataTable(id="floor", cursor_type="row", cell_padding=0)
         yield table
         yield Static("No patients in observation. Press n to start a session.", id="empty")
         yield EntryBar(self.config.thresholds, self.clock)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#floor", DataTable)
@@ -131,6 +194,7 @@ class StationApp(App[None]):
         for key, label, width in FLOOR_COLUMNS:
             table.add_column(padded(label) if label else "", key=key, width=width)
         self.query_one(EntryBar).display = False
+        self.query_one("#clock-warning", Static).display = False
         self.watch_user(None)
         self.set_interval(self.refresh_seconds, self.refresh_floor)
         self.set_interval(1.0, self.tick)
@@ -165,9 +229,19 @@ class StationApp(App[None]):
     # -- data --------------------------------------------------------------------------
 
     def refresh_floor(self) -> None:
-        """Reload the active sessions from the database (a newer refresh replaces an older)."""
+        """Reload the active sessions from the database (a newer refresh replaces an older);
+        every 30 s also ask the database for its clock, in the same worker."""
+        service, clock = self.service, self.clock
+        check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
+
+        def load() -> Loaded:
+            views = service.active_sessions()
+            at = clock()
+            offset = service.clock_offset(clock()) if check_clock else None
+            return Loaded(views, at, check_clock, offset)
+
         self.run_worker(
-            self.service.active_sessions,
+            load,
             thread=True,
             group="refresh",
             name="refresh",
@@ -175,56 +249,127 @@ class StationApp(App[None]):
             exit_on_error=False,
         )
 
-    def save(self, note: str, action: Callable[[], Any]) -> None:
-        """Run one user action through the services in a worker (never exclusive)."""
+    def save(
+        self,
+        note: str,
+        action: Callable[[], Any],
+        *,
+        done: Callable[[], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run one user action through the services in a worker (never exclusive); ``done``
+        and ``failed`` are told how it went, on the event loop."""
         worker = self.run_worker(
             action, thread=True, group="save", name="save", exit_on_error=False
         )
-        self._save_notes[worker] = note
+        self._saves[worker] = _Save(note, done, failed)
+
+    def saved(self, note: str) -> None:
+        """A dialog saved something: say so and reload."""
+        self.notify(note)
+        self._set_status(None)
+        self.refresh_floor()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
-            if worker.name == "refresh":
-                views: list[SessionView] = worker.result or []
-                self.views = {v.id: v for v in views}
-                if not self._gc_frozen:
-                    self._gc_frozen = True
-                    # What is loaded by now lives as long as the app: keep it out of the
-                    # garbage collector's way, so collections stay short while nurses type.
-                    gc.freeze()
-                if self.last_error and self.last_error.startswith("database"):
-                    self._set_status(None)
-                self.redraw()
+            if worker.name == "refresh" and isinstance(worker.result, Loaded):
+                self._loaded(worker.result)
             elif worker.name == "users":
                 self._show_sign_in(worker.result or [])
+            elif worker.name == "discharge-view" and isinstance(worker.result, SessionView):
+                self._show_discharge(worker.result)
             elif worker.name == "save":
-                note = self._save_notes.pop(worker, "saved")
-                self.notify(note)
-                self._set_status(None)
-                self.refresh_floor()
+                save = self._saves.pop(worker, None) or _Save("saved")
+                if save.done:
+                    save.done()
+                self.saved(save.note)
         elif event.state is WorkerState.ERROR:
-            self._save_notes.pop(worker, None)
-            error = worker.error
-            if isinstance(error, Refused):
-                message = f"refused: {error}"
-            else:
-                line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                message = f"database error ({type(error).__name__}): {line}"
+            failed = self._saves.pop(worker, None)
+            message = error_message(worker.error)
+            if failed is not None and failed.failed:
+                failed.failed(message)
             self._set_status(message)
             self.notify(message, severity="error", timeout=8)
 
+    def _loaded(self, loaded: Loaded) -> None:
+        self.views = {v.id: v for v in loaded.views}
+        self.loaded_at = loaded.at
+        if loaded.clock_checked:
+            self._clock_checked_at = time.monotonic()
+            self.clock_offset = loaded.clock_offset
+            self._show_clock_warning()
+        if not self._gc_frozen:
+            self._gc_frozen = True
+            # What is loaded by now lives as long as the app: keep it out of the
+            # garbage collector's way, so collections stay short while nurses type.
+            gc.freeze()
+        if self.last_error and self.last_error.startswith("database"):
+            self.last_error = None
+        self.redraw()
+        if self._select_next is not None and str(self._select_next) in self._row_keys():
+            table = self.query_one("#floor", DataTable)
+            table.move_cursor(row=table.get_row_index(str(self._select_next)), animate=False)
+            self._select_next = None
+
+    def _row_keys(self) -> list[str]:
+        return [key for key, _ in self._drawn]
+
     def _set_status(self, message: str | None) -> None:
         self.last_error = message
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The red line under the header: how old the data is once stale, and the last error."""
         status = self.query_one("#status", Static)
-        status.update(Text(message, style="bold red") if message else "")
-        status.display = message is not None
+        text = Text()
+        if self._stale:
+            text.append(self._stale, style="bold white on red")
+        if self.last_error:
+            if text:
+                text.append("  ")
+            text.append(self.last_error, style="bold red")
+        status.update(text)
+        status.display = bool(text)
+
+    def _show_clock_warning(self) -> None:
+        warning = self.query_one("#clock-warning", Static)
+        offset = self.clock_offset
+        off = offset is not None and abs(offset) > CLOCK_TOLERANCE_SECONDS
+        if off:
+            assert offset is not None
+            way = "behind" if offset > 0 else "ahead of"
+            warning.update(
+                Text(
+                    f"This station's clock is {age_text(abs(offset))} {way} the database's: "
+                    "times and countdowns here may be off. Have the clock set.",
+                    style="bold black on yellow",
+                )
+            )
+        warning.display = off
+
+    def _show_data_age(self) -> None:
+        """Say how old the data is once no load has succeeded for 10 s."""
+        since = self.loaded_at or self._opened_at
+        age = (self.clock() - since).total_seconds()
+        stale = None
+        if age > STALE_AFTER_SECONDS:
+            stale = (
+                f" DATA {age_text(age)} OLD (loaded {since.astimezone():%H:%M:%S}) "
+                if self.loaded_at
+                else f" NO DATA LOADED FOR {age_text(age)} "
+            )
+        if stale != self._stale:
+            self._stale = stale
+            self._show_status()
 
     # -- drawing -----------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Every second: redraw the ticking times, and ring while a high alarm is open."""
+        """Every second: judge and redraw from the clock, say how old the data is, and ring
+        while a high alarm is open."""
         self.redraw()
+        self._show_data_age()
         if (
             self.ring_bell
             and any(r.high_unacknowledged for r in self.rows)
@@ -252,7 +397,9 @@ class StationApp(App[None]):
         """Draw the floor from the latest data at the app clock's now, keeping the cursor."""
         table = self.query_one("#floor", DataTable)
         selected = self.selected_id()
-        self.rows = floor(list(self.views.values()), self.clock())
+        now = self.clock()
+        self.judged = {v.id: rejudge(v, now, self.config) for v in self.views.values()}
+        self.rows = floor(list(self.judged.values()), now)
         drawn = [(str(row.session_id), self._cells(row)) for row in self.rows]
         if [key for key, _ in drawn] == [key for key, _ in self._drawn]:
             # Same patients in the same order: touch only the cells that changed, so a
@@ -279,9 +426,10 @@ class StationApp(App[None]):
         return int(key) if key is not None else None
 
     def selected(self) -> SessionView | None:
-        """The latest data of the session under the cursor."""
+        """The session under the cursor: its latest data, judged at the clock's now."""
         session_id = self.selected_id()
-        return self.views.get(session_id) if session_id is not None else None
+        view = self.views.get(session_id) if session_id is not None else None
+        return None if view is None else rejudge(view, self.clock(), self.config)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -301,6 +449,11 @@ class StationApp(App[None]):
             self.notify("No patient selected", severity="warning")
         return view
 
+    def _user_and_selection(self) -> tuple[str, SessionView] | None:
+        user = self._need_user()
+        view = self._need_selection() if user else None
+        return (user.name, view) if user and view else None
+
     def action_record(self) -> None:
         if self._need_user() and (view := self._need_selection()):
             self.query_one(EntryBar).open_for(view)
@@ -308,14 +461,21 @@ class StationApp(App[None]):
     @on(EntryBar.Submitted)
     def _record(self, event: EntryBar.Submitted) -> None:
         user = self._need_user()
-        self.query_one("#floor", DataTable).focus()
+        bar = self.query_one(EntryBar)
         if user is None:
+            bar.refused("sign in first (u)")
             return
+
+        def done() -> None:
+            bar.close()
+
         self.save(
             "Reading saved",
             lambda: self.service.record_reading(
                 event.session_id, event.entry, by=user.name, measured_at=event.measured_at
             ),
+            done=done,
+            failed=bar.refused,
         )
 
     @on(EntryBar.Closed)
@@ -323,81 +483,180 @@ class StationApp(App[None]):
         self.query_one("#floor", DataTable).focus()
 
     def action_acknowledge(self) -> None:
-        if not (self._need_user() and (view := self._need_selection())):
+        if not (chosen := self._user_and_selection()):
             return
-        if not any(not f.acknowledged for r in view.in_force for f in r.flags):
-            self.notify("No open flags for this patient")
+        name, view = chosen
+        if not view.unacknowledged() and not view.check_alarms():
+            self.notify("No open flags or check alarms for this patient")
             return
+        service = self.service
+        done_flags: set[int] = set()
+        done_checks: set[str] = set()
 
-        def acknowledged(result: Acknowledgement | None) -> None:
-            if result is not None and self.user is not None:
-                name = self.user.name
-                self.save(
-                    f"Acknowledged {len(result.flag_ids)} flag(s)",
-                    lambda: self.service.acknowledge_many(
-                        result.flag_ids, by=name, action=result.action
-                    ),
-                )
+        def save(ack: Acknowledgement) -> None:
+            # A retry after a partial failure does not repeat what was already saved.
+            flags = [f for f in ack.flag_ids if f not in done_flags]
+            if flags:
+                service.acknowledge_many(flags, by=name, action=ack.action)
+                done_flags.update(flags)
+            for label in ack.check_labels:
+                if label not in done_checks:
+                    service.skip_check(view.id, label, by=name, reason=ack.action)
+                    done_checks.add(label)
 
-        self.push_screen(AcknowledgeScreen(view), acknowledged)
+        def closed(ack: Acknowledgement | None) -> None:
+            if ack is not None:
+                parts = []
+                if ack.flag_ids:
+                    parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged")
+                if ack.check_labels:
+                    parts.append(f"{len(ack.check_labels)} check(s) explained")
+                self.saved(", ".join(parts))
+
+        self.push_screen(AcknowledgeScreen(view, save), closed)
+
+    def action_event(self) -> None:
+        if not (chosen := self._user_and_selection()):
+            return
+        name, view = chosen
+        service, clock = self.service, self.clock
+
+        def save(form: NewEvent) -> None:
+            at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
+            service.add_event(
+                view.id,
+                kind=form.kind,
+                by=name,
+                text=form.text,
+                type=form.type,
+                severity=form.severity,
+                serious=form.serious,
+                at=at,
+            )
+
+        def closed(form: NewEvent | None) -> None:
+            if form is not None:
+                self.saved(f"{form.kind.capitalize()} saved for {view.patient}")
+
+        self.push_screen(EventScreen(view, save), closed)
 
     def action_new_session(self) -> None:
-        if not self._need_user():
+        if not (user := self._need_user()):
             return
+        name = user.name
+        service = self.service
+        started: list[int] = []
 
-        def started(form: NewSession | None) -> None:
-            if form is None or self.user is None:
-                return
-            name = self.user.name
-            now = self.clock()
-            self.save(
-                f"Session started for {form.patient}",
-                lambda: self.service.start_session(
+        def save(form: NewSession) -> None:
+            started.append(
+                service.start_session(
                     patient=form.patient,
                     protocol=form.protocol,
                     by=name,
                     dose_mg=form.dose_mg,
+                    weight_kg=form.weight_kg,
                     age=form.age,
                     bay=form.bay,
                     lot=form.lot,
-                    dosed_at=now if form.dosed_now else None,
-                ),
+                    first_treatment=form.first_treatment,
+                    dose_number=form.dose_number,
+                    meds=form.meds,
+                )
             )
 
-        self.push_screen(NewSessionScreen(sorted(self.config.protocols), self.config.bays), started)
+        def closed(form: NewSession | None) -> None:
+            if form is not None:
+                self._select_next = started[-1] if started else None
+                self.saved(f"Session started for {form.patient}: record the baseline (r)")
+
+        self.push_screen(
+            NewSessionScreen(sorted(self.config.protocols), self.config.bays, save), closed
+        )
 
     def action_dose(self) -> None:
-        if not (self._need_user() and (view := self._need_selection())):
+        if not (chosen := self._user_and_selection()):
             return
+        name, view = chosen
         if view.dosed_at is not None:
-            self.notify("The dose is already recorded for this patient", severity="warning")
+            self.notify(
+                f"The dose is already recorded for {view.patient} ({hm(view.dosed_at)})",
+                severity="warning",
+            )
             return
+        service = self.service
 
-        def confirmed(yes: bool | None) -> None:
-            if yes and self.user is not None:
-                name = self.user.name
-                self.save(
-                    f"Dose recorded for {view.patient}",
-                    lambda: self.service.record_dose(view.id, by=name),
-                )
+        def save(form: DoseGiven) -> None:
+            service.record_dose(view.id, by=name, override_reason=form.override_reason)
 
-        self.push_screen(ConfirmDoseScreen(view), confirmed)
+        def closed(form: DoseGiven | None) -> None:
+            if form is not None:
+                overridden = " (dosing gate overridden)" if form.override_reason else ""
+                self.saved(f"Dose recorded for {view.patient}{overridden}")
+
+        self.push_screen(DoseScreen(view, save), closed)
+
+    def action_infusion_end(self) -> None:
+        if not (chosen := self._user_and_selection()):
+            return
+        name, view = chosen
+        problem = None
+        if view.schedule is None or view.schedule.infusion_min is None:
+            problem = f"{view.patient} is not on an IV infusion"
+        elif view.dosed_at is None:
+            problem = "Record the start of the infusion first (d)"
+        elif view.infusion_ended_at is not None:
+            problem = f"The infusion end is already recorded ({hm(view.infusion_ended_at)})"
+        if problem:
+            self.notify(problem, severity="warning")
+            return
+        service, now = self.service, self.clock()
+
+        def save(form: InfusionEnd) -> None:
+            at = now - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
+            service.record_infusion_end(view.id, by=name, at=at)
+
+        def closed(form: InfusionEnd | None) -> None:
+            if form is not None:
+                self.saved(f"Infusion end recorded for {view.patient}: the checks moved")
+
+        self.push_screen(InfusionEndScreen(view, now, save), closed)
 
     def action_discharge(self) -> None:
-        if not (self._need_user() and (view := self._need_selection())):
+        """Load the session with its REMS proposal (a worker), then show the discharge."""
+        if not (chosen := self._user_and_selection()):
             return
+        _, view = chosen
+        service = self.service
+        self.run_worker(
+            lambda: service.session(view.id),
+            thread=True,
+            group="discharge-view",
+            name="discharge-view",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
-        def decided(result: Discharge | None) -> None:
-            if result is not None and self.user is not None:
-                name = self.user.name
-                self.save(
-                    f"{view.patient} discharged",
-                    lambda: self.service.discharge(
-                        view.id, by=name, override_reason=result.override_reason
-                    ),
-                )
+    def _show_discharge(self, view: SessionView) -> None:
+        if len(self.screen_stack) > 1 or self.user is None:
+            return  # another dialog opened meanwhile: one dialog at a time
+        name = self.user.name
+        service = self.service
 
-        self.push_screen(DischargeScreen(view), decided)
+        def save(form: Discharge) -> None:
+            service.discharge(
+                view.id,
+                by=name,
+                override_reason=form.override_reason,
+                escort=form.escort,
+                instructions_given=form.instructions_given,
+                ready_minute=form.ready_minute,
+            )
+
+        def closed(form: Discharge | None) -> None:
+            if form is not None:
+                self.saved(f"{view.patient} discharged")
+
+        self.push_screen(DischargeScreen(view, save), closed)
 
     def action_detail(self) -> None:
         if view := self._need_selection():
@@ -406,6 +665,15 @@ class StationApp(App[None]):
     @on(DataTable.RowSelected, "#floor")
     def _row_selected(self) -> None:
         self.action_detail()
+
+
+@dataclass(frozen=True)
+class _Save:
+    """A save in progress: what to say when it succeeds, and whom to tell."""
+
+    note: str
+    done: Callable[[], None] | None = None
+    failed: Callable[[str], None] | None = None
 
 
 def make_app(

@@ -22,7 +22,8 @@ from tui.render import severity_style
 
 
 class EntryBar(Vertical):
-    """Typed vitals for one session; Enter saves, Escape closes."""
+    """Typed vitals for one session; Enter saves, Escape closes. The line stays open, with
+    what was typed, until the app says the reading was saved."""
 
     DEFAULT_CSS = """
     EntryBar { height: auto; dock: bottom; border-top: solid $accent; padding: 0 1; }
@@ -47,6 +48,8 @@ class EntryBar(Vertical):
         self.clock = clock
         #: The session the entry is for (set by the app).
         self.session: SessionView | None = None
+        #: A reading is being saved: Enter again does not save it twice.
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="entry-title")
@@ -66,13 +69,21 @@ class EntryBar(Vertical):
         field = self.query_one("#entry-input", Input)
         field.value = ""
         self.query_one("#entry-preview", Static).update("")
+        self.saving = False
         self.display = True
         field.focus()
 
     def close(self) -> None:
-        """Hide the line."""
+        """Hide the line (the reading was saved, or the nurse pressed Escape)."""
+        self.saving = False
         self.display = False
         self.post_message(self.Closed())
+
+    def refused(self, message: str) -> None:
+        """The save failed: say why under the line, which keeps what was typed."""
+        self.saving = False
+        self.query_one("#entry-preview", Static).update(Text(message, style="bold red"))
+        self.query_one("#entry-input", Input).focus()
 
     def _interpret(self, line: str) -> tuple[str, datetime | None, Text]:
         """Parse the line; raises Refused with the core's message."""
@@ -108,15 +119,16 @@ class EntryBar(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.session is None:
+        if self.session is None or self.saving:
             return
         try:
             entry, measured_at, _ = self._interpret(event.value)
         except Refused as error:
             self.query_one("#entry-preview", Static).update(Text(str(error), style="bold red"))
             return
+        self.saving = True
+        self.query_one("#entry-preview", Static).update(Text("saving…", style="dim"))
         self.post_message(self.Submitted(self.session.id, entry, measured_at))
-        self.display = False
 
     def key_escape(self) -> None:
         self.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 
 from monitor.core.rules import Severity
@@ -62,3 +64,8 @@ PROTOCOL_SHORT = {
     "ketamine-iv": "k-IV",
     "ketamine-im": "k-IM",
 }
+
+
+def hm(moment: datetime | None) -> str:
+    """A moment as local ``HH:MM``, or ``-``."""
+    return "-" if moment is None else moment.astimezone().strftime("%H:%M")

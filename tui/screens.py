@@ -1,30 +1,24 @@
-"""The station's modal screens: sign-in, new session, acknowledge, dose, discharge, detail.
+"""The station's screens that save nothing themselves: sign-in and the session detail.
 
 Attributes down, messages up: each screen gets plain data when built and returns what the nurse
-decided through ``dismiss``; the app performs the action through the services in a worker.
-Screens that must answer before closing (sign-in checks the PIN) run their own worker.
+decided through ``dismiss``. Sign-in checks the PIN in its own worker before closing. The
+dialogs that save (new session, event, acknowledge, dose, infusion end, discharge) are in
+:mod:`tui.dialogs`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import (
-    Button,
-    Checkbox,
     DataTable,
     Input,
     Label,
     OptionList,
-    Select,
-    SelectionList,
     Static,
     TabbedContent,
     TabPane,
@@ -33,16 +27,23 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from monitor.core.entry import format_entry
-from monitor.core.gate import minutes_between
+from monitor.core.gate import GateItem, minutes_between
 from monitor.core.rules import Severity, Thresholds
+from monitor.core.schedule import CheckState, CheckStatus
 from monitor.core.vitals import Measure
 from monitor.errors import Refused
 from monitor.views import SessionView, UserView
-from tui.render import severity_style
+from tui.dialogs import MED_LABELS, checklist
+from tui.render import hm, severity_style
 
-
-def _local(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone().strftime("%H:%M")
+#: Measures as a nurse reads them in the schedule.
+_MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
+_STATUS_STYLE = {
+    CheckStatus.OVERDUE: "bold yellow",
+    CheckStatus.MISSED: "bold red",
+    CheckStatus.DONE: "green",
+    CheckStatus.DUE: "bold",
+}
 
 
 class SignInScreen(ModalScreen[UserView]):
@@ -113,252 +114,9 @@ class SignInScreen(ModalScreen[UserView]):
             self.dismiss(None)
 
 
-@dataclass(frozen=True)
-class NewSession:
-    """What the new-session form asks for."""
-
-    patient: str
-    protocol: str
-    dose_mg: float | None
-    age: int | None
-    bay: str | None
-    lot: str | None
-    dosed_now: bool
-
-
-class NewSessionScreen(ModalScreen[NewSession]):
-    """Patient, protocol, dose, age, bay, lot, and whether the dose was given just now."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_new")]
-
-    def __init__(self, protocols: list[str], bays: tuple[str, ...]) -> None:
-        super().__init__()
-        self.protocols = protocols
-        self.bays = bays
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("New session (Tab moves, Enter starts, Esc cancels)", classes="title")
-            with Horizontal(classes="row"):
-                yield Input(placeholder="patient id", id="patient")
-                yield Select(
-                    [(p, p) for p in self.protocols],
-                    value=self.protocols[0],
-                    allow_blank=False,
-                    id="protocol",
-                )
-            with Horizontal(classes="row"):
-                yield Input(placeholder="dose mg", id="dose", type="number")
-                yield Input(placeholder="age", id="age", type="integer")
-                if self.bays:
-                    yield Select([(b, b) for b in self.bays], prompt="bay", id="bay")
-                else:
-                    yield Input(placeholder="bay", id="bay")
-                yield Input(placeholder="lot", id="lot")
-            yield Checkbox("dose given now", id="dosed-now")
-            yield Static(id="form-error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Start", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#patient", Input).focus()
-
-    def _value(self, selector: str) -> str:
-        widget = self.query_one(selector)
-        if isinstance(widget, Select):
-            return "" if widget.value is Select.NULL else str(widget.value)
-        assert isinstance(widget, Input)
-        return widget.value.strip()
-
-    def _submit(self) -> None:
-        error = self.query_one("#form-error", Static)
-        patient = self._value("#patient")
-        if not patient:
-            error.update("a session needs a patient identifier")
-            self.query_one("#patient", Input).focus()
-            return
-        try:
-            dose = float(self._value("#dose")) if self._value("#dose") else None
-            age = int(self._value("#age")) if self._value("#age") else None
-        except ValueError:
-            error.update("dose and age are numbers")
-            return
-        self.dismiss(
-            NewSession(
-                patient=patient,
-                protocol=self._value("#protocol"),
-                dose_mg=dose,
-                age=age,
-                bay=self._value("#bay") or None,
-                lot=self._value("#lot") or None,
-                dosed_now=self.query_one("#dosed-now", Checkbox).value,
-            )
-        )
-
-    @on(Input.Submitted)
-    def _enter(self) -> None:
-        self._submit()
-
-    @on(Button.Pressed, "#start")
-    def _start(self) -> None:
-        self._submit()
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-@dataclass(frozen=True)
-class Acknowledgement:
-    """Which flags, and what was done."""
-
-    flag_ids: list[int]
-    action: str
-
-
-class AcknowledgeScreen(ModalScreen[Acknowledgement]):
-    """The open flags of a session; say what was done, Enter acknowledges the ticked ones."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_ack")]
-
-    def __init__(self, view: SessionView) -> None:
-        super().__init__()
-        self.view = view
-
-    def compose(self) -> ComposeResult:
-        flags = [f for r in self.view.in_force for f in r.flags if not f.acknowledged]
-        flags.sort(key=lambda f: -f.severity.rank)
-        with Vertical(id="dialog"):
-            yield Label(
-                f"Acknowledge alarms for {self.view.bay or ''} {self.view.patient}  (Esc cancels)",
-                classes="title",
-            )
-            yield SelectionList[int](
-                *[
-                    (
-                        Text(
-                            f"{f.severity.symbol:<3} {f.message}", style=severity_style(f.severity)
-                        ),
-                        f.id,
-                        f.severity.needs_action,
-                    )
-                    for f in flags
-                ],
-                id="flags",
-            )
-            yield Input(
-                placeholder="what was done, e.g. 'rechecked, prescriber informed'", id="action"
-            )
-            yield Static(id="ack-error", classes="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#action", Input).focus()
-
-    @on(Input.Submitted, "#action")
-    def _submit(self, event: Input.Submitted) -> None:
-        chosen = list(self.query_one("#flags", SelectionList).selected)
-        error = self.query_one("#ack-error", Static)
-        if not chosen:
-            error.update("tick at least one flag (Tab to the list, Space ticks)")
-            return
-        if not event.value.strip():
-            error.update("say what was done, in a word or a sentence")
-            return
-        self.dismiss(Acknowledgement(chosen, event.value.strip()))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmDoseScreen(ModalScreen[bool]):
-    """Record that the dose was given now: Enter yes, Escape no."""
-
-    BINDINGS = [
-        Binding("enter", "yes", "Dose given now", id="confirm_dose"),
-        Binding("escape", "no", "Cancel", id="cancel_dose"),
-    ]
-
-    def __init__(self, view: SessionView) -> None:
-        super().__init__()
-        self.view = view
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(
-                f"Dose given now for {self.view.bay or ''} {self.view.patient}?", classes="title"
-            )
-            yield Static(f"{self.view.treatment}. Enter records the dosing time now; Esc cancels.")
-
-    def action_yes(self) -> None:
-        self.dismiss(True)
-
-    def action_no(self) -> None:
-        self.dismiss(False)
-
-
-@dataclass(frozen=True)
-class Discharge:
-    """Discharge, with a reason when the gate is overridden."""
-
-    override_reason: str | None
-
-
-class DischargeScreen(ModalScreen[Discharge]):
-    """The discharge gate as a checklist; discharge when met, or override with a reason."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_discharge")]
-
-    def __init__(self, view: SessionView) -> None:
-        super().__init__()
-        self.view = view
-
-    def compose(self) -> ComposeResult:
-        gate = self.view.gate
-        with Vertical(id="dialog"):
-            yield Label(
-                f"Discharge {self.view.bay or ''} {self.view.patient}  (Esc cancels)",
-                classes="title",
-            )
-            checklist = Text()
-            for item in gate.items:
-                mark, style = ("[x]", "green") if item.ok else ("[ ]", "bold red")
-                checklist.append(f"{mark} {item.label}", style=style)
-                if item.detail:
-                    checklist.append(f"  - {item.detail}", style="red")
-                checklist.append("\n")
-            yield Static(checklist, id="checklist")
-            if gate.ready:
-                yield Static("Gate met. Enter discharges.", classes="ok")
-                yield Button("Discharge", variant="success", id="discharge")
-            else:
-                yield Static("Gate not met. To discharge anyway, write why:", classes="error")
-                yield Input(placeholder="override reason", id="override")
-            yield Static(id="discharge-error", classes="error")
-
-    def on_mount(self) -> None:
-        if self.view.gate.ready:
-            self.query_one("#discharge", Button).focus()
-        else:
-            self.query_one("#override", Input).focus()
-
-    @on(Button.Pressed, "#discharge")
-    def _discharge(self) -> None:
-        self.dismiss(Discharge(None))
-
-    @on(Input.Submitted, "#override")
-    def _override(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.query_one("#discharge-error", Static).update("an override needs a written reason")
-            return
-        self.dismiss(Discharge(event.value.strip()))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 class DetailScreen(ModalScreen[None]):
-    """One session: its schedule, every reading and flag, and a BP/HR chart."""
+    """One session: its schedule, every reading, its events, the session's facts and gate, and
+    a BP/HR chart."""
 
     BINDINGS = [Binding("escape", "close", "Back", id="close_detail")]
 
@@ -370,9 +128,10 @@ class DetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         view = self.view
         with Vertical(id="detail"):
+            dose = f" {view.dose_mg:g} mg" if view.dose_mg else ""
             yield Label(
-                f"{view.bay or '-'}  {view.patient}  {view.treatment}  "
-                f"dosed {_local(view.dosed_at)}  ({view.status})  Esc back",
+                f"{view.bay or '-'}  {view.patient}  {view.protocol}{dose}  "
+                f"dosed {hm(view.dosed_at)}  {view.status}  (Esc back)",
                 classes="title",
             )
             with TabbedContent():
@@ -380,6 +139,10 @@ class DetailScreen(ModalScreen[None]):
                     yield DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
                 with TabPane("Readings", id="tab-readings"), VerticalScroll():
                     yield Static(self._readings(), id="readings")
+                with TabPane(f"Events ({len(view.events)})", id="tab-events"), VerticalScroll():
+                    yield Static(self._events(), id="events")
+                with TabPane("Session", id="tab-session"), VerticalScroll():
+                    yield Static(self._session(), id="session")
                 with TabPane("Chart", id="tab-chart"):
                     from textual_plotext import PlotextPlot
 
@@ -391,9 +154,16 @@ class DetailScreen(ModalScreen[None]):
             out.append("No readings yet.")
         for reading in self.view.readings:
             style = "strike dim" if not reading.in_force else ""
-            out.append(f"#{reading.id} {_local(reading.measured_at)} ", style=style)
+            out.append(f"#{reading.id} {hm(reading.measured_at)} ", style=style)
             out.append(format_entry(reading.vitals), style=style or "bold")
             out.append(f"  by {reading.recorded_by}", style="dim")
+            if reading.late_entry:
+                out.append(f"  late entry (saved {hm(reading.recorded_at)})", style="bold yellow")
+            if reading.voided:
+                void = reading.voided
+                out.append(
+                    f"  VOIDED by {void.by} {hm(void.at)}: {void.reason}", style="bold magenta"
+                )
             if reading.superseded_by:
                 out.append(f"  corrected by #{reading.superseded_by}", style="dim")
             if reading.corrects:
@@ -405,29 +175,122 @@ class DetailScreen(ModalScreen[None]):
                     style=severity_style(flag.severity),
                 )
                 if flag.acknowledged:
-                    when = _local(flag.acknowledged_at)
+                    when = hm(flag.acknowledged_at)
                     out.append(f"  ack {flag.acknowledged_by} {when}: {flag.action}", style="green")
-                elif flag.severity.needs_action and reading.in_force:
+                elif flag.severity.needs_action:
                     out.append("  not acknowledged", style="bold")
                 out.append("\n")
+        out.rstrip()
         return out
+
+    def _events(self) -> Text:
+        out = Text()
+        if not self.view.events:
+            out.append(
+                "No notes, adverse events or interventions. Press e on the floor to add one."
+            )
+        for event in self.view.events:
+            style = {"adverse": "bold yellow", "intervention": "bold cyan"}.get(event.kind, "")
+            if event.serious:
+                style = "bold red"
+            out.append(f"{hm(event.at)} ", style="bold")
+            out.append(event.summary, style=style)
+            out.append(f"  by {event.by}\n", style="dim")
+        out.rstrip()
+        return out
+
+    def _session(self) -> Text:
+        """The session's facts, the REMS answers, the dose override, and the gate: stored at
+        discharge, or as it stands now."""
+        view = self.view
+        out = Text()
+
+        def line(label: str, value: object, style: str = "") -> None:
+            out.append(f"{label:<18}", style="bold")
+            out.append(f"{value}\n", style=style)
+
+        def yes_no(value: bool | None) -> str:
+            return "not asked" if value is None else "yes" if value else "no"
+
+        dose = "-" if view.dose_mg is None else f"{view.dose_mg:g} mg"
+        if view.weight_kg:
+            dose += f", {view.weight_kg:g} kg"
+            if view.dose_mg:
+                dose += f" ({view.dose_mg / view.weight_kg:.2f} mg/kg)"
+        line("dose", dose + (f", lot {view.lot}" if view.lot else ""))
+        line("age", "-" if view.age is None else view.age)
+        line("first treatment", yes_no(view.first_treatment))
+        line("dose number", "-" if view.dose_number is None else view.dose_number)
+        if view.meds is None:
+            meds = "not asked"
+        else:
+            meds = ", ".join(MED_LABELS.get(m, m) for m in view.meds) or "none"
+        line("REMS medication", meds)
+        line("started", f"{hm(view.started_at)} by {view.started_by}")
+        line("dosed", hm(view.dosed_at))
+        if view.dose_override_reason:
+            line("dosing gate", f"overridden: {view.dose_override_reason}", "bold yellow")
+        if view.schedule is not None and view.schedule.infusion_min is not None:
+            if view.infusion_ended_at is not None and view.dosed_at is not None:
+                length = minutes_between(view.dosed_at, view.infusion_ended_at)
+                line("infusion ended", f"{hm(view.infusion_ended_at)} ({length} min)")
+            else:
+                line("infusion ended", f"not recorded (assumed {view.schedule.infusion_min} min)")
+        if view.discharged_at is not None:
+            line("discharged", f"{hm(view.discharged_at)} by {view.discharged_by}")
+            line("escort", view.escort or "not recorded")
+            line("no-driving instr.", yes_no(view.instructions_given))
+            if view.ready_minute is not None or view.ready_minute_proposed is not None:
+                line(
+                    "REMS ready minute",
+                    f"{view.ready_minute} (proposed {view.ready_minute_proposed}, "
+                    f"by {view.ready_minute_by or '-'})",
+                )
+            if view.override_reason:
+                line("gate overridden", view.override_reason, "bold yellow")
+            out.append("\n")
+            stored = view.gate_at_discharge
+            if stored is None:
+                out.append("Gate not stored (discharged before it was kept).", style="bold")
+            else:
+                verdict = "ready" if stored.get("ready") else "not ready"
+                out.append(
+                    f"Gate stored at discharge: {verdict}\n",
+                    style="bold green" if stored.get("ready") else "bold red",
+                )
+                items = tuple(
+                    GateItem(i["label"], i["ok"], i.get("detail")) for i in stored.get("items", [])
+                )
+                out.append_text(checklist(items))
+        else:
+            out.append("\n")
+            verdict = "ready" if view.gate.ready else "not ready"
+            out.append(
+                f"Discharge gate now: {verdict}\n",
+                style="bold green" if view.gate.ready else "bold red",
+            )
+            out.append_text(checklist(view.gate.items))
+        return out
+
+    @staticmethod
+    def _status(check: CheckState) -> Text:
+        status = check.status.value
+        if check.status is CheckStatus.DONE:
+            status = f"done {hm(check.done_at)}" + (" late" if check.late else "")
+        text = Text(status, style=_STATUS_STYLE.get(check.status, ""))
+        if check.skip is not None:
+            text.append(f" not done: {check.skip.reason} ({check.skip.by})", style="italic")
+        return text
 
     def on_mount(self) -> None:
         table = self.query_one("#schedule", DataTable)
         table.add_columns("check", "due", "measures", "status")
         for check in self.view.checks:
-            status = check.status.value + (" (late)" if check.late else "")
-            style = {
-                "overdue": "bold yellow",
-                "missed": "bold red",
-                "done": "green",
-                "due": "bold",
-            }.get(check.status.value, "")
             table.add_row(
                 check.label,
-                _local(check.due_at),
-                " ".join(m.value for m in check.measures),
-                Text(status, style=style),
+                hm(check.due_at),
+                " ".join(_MEASURE_SHORT.get(m.value, m.value) for m in check.measures),
+                self._status(check),
             )
         self._draw_chart()
 
