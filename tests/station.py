@@ -99,6 +99,9 @@ async def sign_in(pilot: Pilot, pin: str = "1234", user_index: int = 0) -> None:
         await pilot.press("down")
     await pilot.press("enter", *pin, "enter")
     await settle(pilot)
+    # The "signed in" toast would stay painted on the floor behind the next dialog.
+    pilot.app.clear_notifications()
+    await pilot.pause()
 
 
 def no_blink(pilot: Pilot) -> None:

@@ -314,7 +314,7 @@ async def test_a_station_clock_off_the_database_clock_is_flagged(service):
         await sign_in(pilot)
         warning = app.query_one("#clock-warning", Static)
         assert warning.display
-        assert "45 s ahead of the database's" in str(warning.content)
+        assert "Clock 45 s ahead of the database's" in str(warning.content)
         assert asked_from and threading.main_thread() not in asked_from
 
 
@@ -373,6 +373,37 @@ async def test_discharge_override_needs_a_reason(service):
         assert view.status == "discharged"
         assert view.override_reason == "transferred to ED"
         assert (view.escort, view.instructions_given) == ("none", False)
+
+
+async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_place(service):
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-DONE")
+        await pilot.press("x")
+        await settle(pilot)
+        screen = app.screen
+        assert not screen.query_one("#override", Input).display
+        await pilot.press(*"daughter")
+        await choose(pilot, "#instructions", True)
+        with_clock(service, lambda: NOW).record_reading(ids["ready"], "hr 135", by="bo")
+        screen.query_one("#ready-minute", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "no longer met" in form_error(app)
+        assert visible_at_80x24(app, "#form-error")
+        assert "HR 135" in str(screen.query_one("#checklist", Static).content)
+        override = screen.query_one("#override", Input)
+        assert override.display and override.has_focus
+        assert screen.query_one("#escort", Input).value == "daughter"
+        await pilot.press(*"ward transfer, prescriber aware", "enter")
+        await settle(pilot)
+        view = service.session(ids["ready"])
+        assert view.status == "discharged"
+        assert view.override_reason == "ward transfer, prescriber aware"
+        assert view.gate_at_discharge is not None and not view.gate_at_discharge["ready"]
 
 
 async def test_new_session_asks_the_rems_questions_and_no_dose(service):

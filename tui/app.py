@@ -341,8 +341,8 @@ class StationApp(App[None]):
             way = "behind" if offset > 0 else "ahead of"
             warning.update(
                 Text(
-                    f"This station's clock is {age_text(abs(offset))} {way} the database's: "
-                    "times and countdowns here may be off. Have the clock set.",
+                    f"Clock {age_text(abs(offset))} {way} the database's: "
+                    "countdowns may be off; have it set",
                     style="bold black on yellow",
                 )
             )

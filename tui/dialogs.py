@@ -72,8 +72,10 @@ def whole_number(text: str, what: str, *, low: int = 0, high: int = 9999) -> int
     return int(text)
 
 
-def checklist(items: tuple[GateItem, ...]) -> Text:
+def checklist(items: tuple[GateItem, ...], *, failing_first: bool = False) -> Text:
     """The gate as ticked and unticked lines; a failing one says why it fails."""
+    if failing_first:
+        items = tuple(sorted(items, key=lambda item: item.ok))
     out = Text()
     for item in items:
         if item.ok:
@@ -757,14 +759,10 @@ class DischargeScreen(SavingDialog[Discharge]):
     def compose(self) -> ComposeResult:
         view = self.view
         with Vertical(id="dialog", classes="form"):
-            yield Label(
-                f"Discharge {view.bay or ''} {view.patient}  (Tab moves, Esc cancels)",
-                classes="title",
-            )
+            yield Label(id="discharge-title", classes="title")
             yield self.error_line()
             with VerticalScroll(id="checklist-box"):
-                yield Static(checklist(view.gate.items), id="checklist")
-            yield Static(id="gate-verdict")
+                yield Static(checklist(view.gate.items, failing_first=True), id="checklist")
             with Grid(classes="fields"):
                 yield Label("Escort")
                 yield Input(
@@ -817,13 +815,13 @@ class DischargeScreen(SavingDialog[Discharge]):
         self.query_one("#escort", Input).focus()
 
     def _show_verdict(self) -> None:
-        verdict = self.query_one("#gate-verdict", Static)
+        title = Text(f"Discharge {self.view.bay or ''} {self.view.patient}: ")
         if self.gate_ready:
-            verdict.update(Text("Gate met.", style="bold green"))
+            title.append("gate met", style="bold green")
         else:
-            verdict.update(
-                Text("Gate not met: discharging anyway needs a written reason.", style="bold red")
-            )
+            title.append("gate NOT met", style="bold red")
+        title.append("  (Esc cancels)")
+        self.query_one("#discharge-title", Label).update(title)
         for widget in self.query(".override"):
             widget.display = not self.gate_ready
 
@@ -860,7 +858,9 @@ class DischargeScreen(SavingDialog[Discharge]):
             # The gate held when the dialog opened and no longer does: show the override.
             self.gate_ready = False
             self._show_verdict()
-            self.refuse("the gate is no longer met: " + "; ".join(error.reasons))
+            reasons = Text("\n".join(f"[ ] {r}" for r in error.reasons), style="bold red")
+            self.query_one("#checklist", Static).update(reasons)
+            self.refuse("the gate is no longer met: write why the patient leaves anyway")
             self.query_one("#override", Input).focus()
             return
         super().refused(error)
