@@ -288,6 +288,9 @@ async def test_floor_keeps_counting_while_the_database_is_unreachable(service):
         status = app.query_one("#status", Static)
         assert status.display and "database error" in str(status.content)
         assert "OLD" not in str(status.content)  # not yet 10 s
+        app.refresh_floor()  # the next attempt fails the same way: no second toast
+        await settle(pilot)
+        assert sum("database error" in n.message for n in app._notifications) == 1
         moments[0] = NOW + timedelta(minutes=10)
         app.tick()
         high = row_of(app, "MRN-HIGH")

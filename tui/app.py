@@ -289,8 +289,10 @@ class StationApp(App[None]):
             message = error_message(worker.error)
             if failed is not None and failed.failed:
                 failed.failed(message)
+            repeated = worker.name == "refresh" and message == self.last_error
             self._set_status(message)
-            self.notify(message, severity="error", timeout=8)
+            if not repeated:  # an outage says so once, not every 2 s
+                self.notify(message, severity="error", timeout=8)
 
     def _loaded(self, loaded: Loaded) -> None:
         self.views = {v.id: v for v in loaded.views}
