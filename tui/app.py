@@ -538,7 +538,8 @@ class StationApp(App[None]):
 
         def closed(form: NewEvent | None) -> None:
             if form is not None:
-                self.saved(f"{form.kind.capitalize()} saved for {view.patient}")
+                what = {"adverse": "Adverse event"}.get(form.kind, form.kind.capitalize())
+                self.saved(f"{what} saved for {view.patient}")
 
         self.push_screen(EventScreen(view, save), closed)
 
@@ -611,17 +612,17 @@ class StationApp(App[None]):
         if problem:
             self.notify(problem, severity="warning")
             return
-        service, now = self.service, self.clock()
+        service, clock = self.service, self.clock
 
         def save(form: InfusionEnd) -> None:
-            at = now - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
+            at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
             service.record_infusion_end(view.id, by=name, at=at)
 
         def closed(form: InfusionEnd | None) -> None:
             if form is not None:
                 self.saved(f"Infusion end recorded for {view.patient}: the checks moved")
 
-        self.push_screen(InfusionEndScreen(view, now, save), closed)
+        self.push_screen(InfusionEndScreen(view, clock, save), closed)
 
     def action_discharge(self) -> None:
         """Load the session with its REMS proposal (a worker), then show the discharge."""

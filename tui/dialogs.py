@@ -148,6 +148,8 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
         self.refuse(error_message(error))
 
     def action_cancel(self) -> None:
+        if self.saving is not None:
+            return  # the save is under way: its outcome is shown here before closing
         self.dismiss(None)
 
 
@@ -653,17 +655,17 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_infusion")]
 
     def __init__(
-        self, view: SessionView, now: datetime, save: Callable[[InfusionEnd], Any]
+        self, view: SessionView, clock: Callable[[], datetime], save: Callable[[InfusionEnd], Any]
     ) -> None:
         super().__init__(save)
         self.view = view
-        self.now = now
+        self.clock = clock
 
     def compose(self) -> ComposeResult:
         view = self.view
         assert view.dosed_at is not None
         assert view.schedule is not None
-        running = minutes_between(view.dosed_at, self.now)
+        running = minutes_between(view.dosed_at, self.clock())
         with Vertical(id="dialog"):
             yield Label(
                 f"Infusion ended for {view.bay or ''} {view.patient}  (Enter saves, Esc cancels)",
@@ -689,7 +691,7 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
 
     def _ended_at(self) -> datetime:
         ago = whole_number(self.query_one("#ago", Input).value, "minutes ago", high=600) or 0
-        return self.now - timedelta(minutes=ago)
+        return self.clock() - timedelta(minutes=ago)
 
     @on(Input.Changed, "#ago")
     def _preview(self) -> None:
