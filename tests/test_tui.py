@@ -826,3 +826,33 @@ async def test_floor_keys_do_nothing_under_a_dialog(service):
         await pilot.press("enter", *"1234", "enter")
         await settle(pilot)
         assert len(app.screen_stack) == 1
+
+
+async def test_a_dialog_stays_open_while_its_save_is_under_way(service):
+    build_floor(service)
+    app = station(service)
+    release = threading.Event()
+    real_add_event = app.service.add_event
+
+    def slow_add_event(*args, **kwargs):
+        release.wait(10)
+        return real_add_event(*args, **kwargs)
+
+    app.service.add_event = slow_add_event
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("e")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#text", Input).focus()
+        await pilot.press(*"note while the database is slow", "enter")
+        await pilot.pause()
+        assert "saving" in form_error(app)
+        await pilot.press("enter", "escape")  # neither saves twice nor closes
+        await pilot.pause()
+        assert app.screen is screen
+        release.set()
+        await settle(pilot)
+        assert app.screen is not screen
+        assert len(service.session(app.selected().id).events) == 1
