@@ -50,16 +50,27 @@ def local_to_utc(naive: datetime, text: str | None = None) -> datetime:
     second = naive.replace(fold=1).astimezone(UTC)
     if first != second:
         wall = naive.replace(fold=0)
+        offsets = " or ".join(sorted({_with_offset(naive, moment) for moment in (first, second)}))
         if first.astimezone().replace(tzinfo=None) != wall:
             raise EntryError(
                 f"local time '{shown}' does not exist (the clocks went forward): give an offset,"
-                " e.g. 2026-03-08T03:30-04:00"
+                f" e.g. {offsets}"
             )
         raise EntryError(
             f"local time '{shown}' happens twice when the clocks go back: give an offset, "
-            "e.g. 2026-11-01T01:30-04:00"
+            f"e.g. {offsets}"
         )
     return first
+
+
+def _with_offset(naive: datetime, moment: datetime) -> str:
+    """``naive`` written with the UTC offset the local zone had at ``moment``."""
+    offset = moment.astimezone().utcoffset()
+    assert offset is not None
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{naive.isoformat(timespec='minutes')}{sign}{hours:02d}:{rest:02d}"
 
 
 def split_entry_time(line: str) -> tuple[str, str | None]:

@@ -486,3 +486,45 @@ def test_sqlite_has_no_other_clock(tmp_path):
     service = Service.open(str(tmp_path / "x.db"))
     assert service.clock_offset(service.clock()) is None
     service.close()
+
+
+def test_a_skip_reason_stays_once_a_late_reading_completes_the_check(service, clock):
+    sid = dosed(service, clock)
+    clock.set(at(41))
+    service.skip_check(sid, "+30 min", by="ana", reason="asleep")
+    clock.set(at(54))
+    service.record_reading(sid, "moaas 5 spo2 98", by="ana")  # only +30's late window holds it
+    check = next(c for c in service.session(sid).checks if c.label == "+30 min")
+    assert check.status.value == "done" and check.skip.reason == "asleep"
+
+
+def test_a_correction_may_not_move_a_reading_across_the_dosing_time(service, clock):
+    sid = dosed(service, clock)
+    baseline = service.session(sid).readings[0]
+    after = record_at(service, clock, sid, 40)
+    with pytest.raises(EntryError, match="across the dosing time"):
+        service.amend(after.id, "hr 71", by="ana", reason="time", at=at(-1))
+    with pytest.raises(EntryError, match="across the dosing time"):
+        service.amend(baseline.id, "hr 71", by="ana", reason="time", at=at(1))
+    assert service.amend(after.id, "hr 71", by="ana", reason="time", at=at(39)).measured_at == at(
+        39
+    )
+
+
+def test_given_but_empty_values_are_refused(service, clock):
+    sid = dosed(service, clock)
+    clock.set(at(30))
+    with pytest.raises(EntryError, match="empty"):
+        service.discharge(sid, by="ana", override_reason="x", escort="  ")
+    with pytest.raises(EntryError, match="empty"):
+        service.discharge(sid, by="ana", override_reason="")
+    with pytest.raises(EntryError, match="twice"):
+        start(service, patient="P7", meds=("maois", "maois"))
+
+
+def test_the_ready_minute_is_not_after_the_discharge(service, clock):
+    sid = good_session(service, clock)
+    clock.set(at(121))
+    with pytest.raises(EntryError, match="after the discharge"):
+        service.discharge(sid, by="ana", ready_minute=122)
+    assert service.discharge(sid, by="ana", ready_minute=121).ready_minute == 121

@@ -221,7 +221,7 @@ def test_discharge_when_gate_met_stores_rems_minute(service, clock):
 
 def test_override_needs_a_reason_and_stays_visible(service, clock):
     sid = start(service, dosed_at=at(-30))
-    with pytest.raises(GateNotMet):
+    with pytest.raises(EntryError, match="empty"):
         service.discharge(sid, by="ana", override_reason="   ")
     view = service.discharge(sid, by="ana", override_reason="patient left against advice")
     assert view.override_reason == "patient left against advice"

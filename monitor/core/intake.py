@@ -24,7 +24,19 @@ def parse_meds(text: str | None) -> tuple[str, ...] | None:
             f"medication {', '.join(unknown) or repr(text)} is not understood: give 'none' or a "
             f"comma list of {', '.join(MEDS)}"
         )
-    return tuple(dict.fromkeys(items))
+    return validate_meds(tuple(items))
+
+
+def validate_meds(meds: tuple[str, ...]) -> tuple[str, ...]:
+    """Each answer one of :data:`MEDS`, named once; ``()`` is "none"."""
+    unknown = [m for m in meds if m not in MEDS]
+    if unknown:
+        raise EntryError(
+            f"medication {', '.join(map(str, unknown))} is not understood: use {', '.join(MEDS)}"
+        )
+    if len(set(meds)) != len(meds):
+        raise EntryError("a medication is named twice: name each once")
+    return meds
 
 
 def expected_dose(protocol_key: str) -> float | None:

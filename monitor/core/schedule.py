@@ -440,12 +440,8 @@ def check_states(
         states += _scheduled(protocol, dosed_at, current, now, windows)
         states += _rechecks(dosed_at, current, now, windows)
         states.sort(key=lambda c: (c.due_at or dosed_at, c.kind is CheckKind.RECHECK))
-    return [
-        replace(s, skip=skips[s.label])
-        if s.label in skips and s.status is not CheckStatus.DONE
-        else s
-        for s in states
-    ]
+    # A reason stays with its check even if a late reading completes it after all.
+    return [replace(s, skip=skips[s.label]) if s.label in skips else s for s in states]
 
 
 def next_check(states: Sequence[CheckState]) -> CheckState | None:

@@ -41,12 +41,15 @@ TEXT_MAX = 500
 
 
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str | None:
-    """One line of printable text, at most 500 characters, trimmed; refused otherwise."""
+    """One line of printable text, at most 500 characters, trimmed; refused otherwise.
+
+    ``None`` is "not given" (refused only when ``required``); given but blank is refused.
+    """
+    if value is None and not required:
+        return None
     value = (value or "").strip()
     if not value:
-        if required:
-            raise EntryError(f"{what} is required: say it in a word or a sentence")
-        return None
+        raise EntryError(f"{what} is empty: say it in a word or a sentence")
     if len(value) > TEXT_MAX:
         raise EntryError(f"{what} is {len(value)} characters long: at most {TEXT_MAX}")
     if not value.isprintable():

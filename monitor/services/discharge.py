@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from monitor.core.gate import ready_to_leave_minute
+from monitor.core.gate import minutes_between, ready_to_leave_minute
 from monitor.core.intake import expected_dose
 from monitor.core.timing import check_discharged_at
 from monitor.errors import EntryError, GateNotMet, PermissionDenied, Refused
@@ -77,6 +77,13 @@ class DischargeServices(QueryServices):
             )
             if ready_minute is not None and not rems:
                 raise EntryError("the REMS ready minute is asked for esketamine sessions only")
+            if ready_minute is not None and row.dosed_at is not None:
+                stayed = minutes_between(row.dosed_at, when)
+                if ready_minute > stayed:
+                    raise EntryError(
+                        f"ready minute {ready_minute} is after the discharge (minute {stayed}): "
+                        "the patient was ready by the time they left at the latest"
+                    )
             row.discharged_at = when
             row.discharged_by_id = user.id
             row.override_reason = None if view.gate.ready else override

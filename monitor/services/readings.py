@@ -17,7 +17,7 @@ from monitor.core.entry import parse_entry
 from monitor.core.rules import evaluate
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
-from monitor.errors import NotFound, PermissionDenied, Refused
+from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
 from monitor.services.base import _Actor, _vitals_of, clean_text
 from monitor.services.queries import QueryServices
 from monitor.store import models as m
@@ -244,6 +244,13 @@ class ReadingServices(QueryServices):
             validate_vitals(merged)
             when = original.measured_at if at is None else self._utc(at, now)
             check_measured_at(when, now, row.started_at, row.discharged_at)
+            if row.dosed_at is not None and (when <= row.dosed_at) != (
+                original.measured_at <= row.dosed_at
+            ):
+                raise EntryError(
+                    "a correction may not move a reading across the dosing time (it was judged "
+                    "as before or after dosing): void it and record it again"
+                )
             reading = self._save_reading(
                 session, row, user, merged, when, now, corrects=original, reason=why
             )

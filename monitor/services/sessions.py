@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.core.gate import dosing_refusals
-from monitor.core.intake import MEDS, NAME_MAX, expected_dose
+from monitor.core.intake import MEDS, NAME_MAX, expected_dose, validate_meds
 from monitor.core.schedule import infusion_minutes
 from monitor.core.timing import check_dosed_at, check_infusion_end, check_started_at
 from monitor.errors import EntryError, GateNotMet, Refused
@@ -84,6 +84,8 @@ class SessionServices(QueryServices):
                     "esketamine needs the REMS medication answers (--meds none, or a comma list "
                     f"of {', '.join(MEDS)})"
                 )
+        if meds is not None:
+            meds = validate_meds(tuple(meds))
         if bay is not None and self.config.bays and bay not in self.config.bays:
             raise EntryError(f"bay '{bay}' is unknown: use one of {', '.join(self.config.bays)}")
         override = clean_text(dose_override_reason, "the dose override reason", required=False)
