@@ -392,11 +392,11 @@ def test_revision_2_commands(cli):
         "daughter",
         "--instructions-given",
         "--ready-minute",
-        "55",
+        "45",
     ).stdout
     assert "escort: daughter; no-driving instruction: given" in out
     shown = cli.json("session", "show", str(sid))["discharge"]
-    assert (shown["ready_minute"], shown["escort"]) == (55, "daughter")
+    assert (shown["ready_minute"], shown["escort"]) == (45, "daughter")
     assert shown["gate_at_discharge"]["ready"] is False
 
 
