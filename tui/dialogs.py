@@ -26,6 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
+from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
 from monitor.core.gate import GateItem, minutes_between
 from monitor.core.intake import MEDS, expected_dose
 from monitor.core.schedule import CheckState, CheckStatus, for_infusion, infusion_minutes
@@ -35,14 +36,6 @@ from tui.render import hm, severity_style
 
 Result = TypeVar("Result")
 
-#: The event types and severities the services accept (``monitor.store.models``; the station
-#: does not import the storage layer, and a test keeps the two the same).
-EVENT_TYPES: dict[str, tuple[str, ...]] = {
-    "note": (),
-    "adverse": ("nausea", "vomiting", "dizziness", "headache", "anxiety", "other"),
-    "intervention": ("antiemetic", "antihypertensive", "oxygen", "other"),
-}
-EVENT_SEVERITIES = ("mild", "moderate", "severe")
 #: How the REMS form names the medication classes.
 MED_LABELS = {
     "benzodiazepines": "benzodiazepines",

@@ -161,7 +161,7 @@ def for_infusion(protocol: Protocol, actual_min: int | None) -> Protocol:
         rebuilt = ketamine_iv(actual_min, after)
         return Protocol(
             protocol.key,
-            protocol.treatment,
+            rebuilt.treatment if protocol.treatment == generated.treatment else protocol.treatment,
             protocol.baseline,
             rebuilt.checks,
             rebuilt.minimum_observation_min,

@@ -24,7 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from monitor.core.events import EVENT_KINDS, EVENT_SEVERITIES, EVENT_TYPES
 from monitor.store.types import UTCDateTime
+
+__all__ = ["EVENT_KINDS", "EVENT_SEVERITIES", "EVENT_TYPES"]
 
 # Every constraint gets a name, so that batch migrations on SQLite can drop it.
 NAMING_CONVENTION = {
@@ -206,15 +209,6 @@ class CheckSkipRow(Base):
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[Moment]
     reason: Mapped[str] = mapped_column(Text)
-
-
-EVENT_KINDS = ("note", "adverse", "intervention")
-EVENT_TYPES = {
-    "note": (),
-    "adverse": ("nausea", "vomiting", "dizziness", "headache", "anxiety", "other"),
-    "intervention": ("antiemetic", "antihypertensive", "oxygen", "other"),
-}
-EVENT_SEVERITIES = ("mild", "moderate", "severe")
 
 
 class Event(Base):
