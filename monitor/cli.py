@@ -672,7 +672,7 @@ def _print_session(view: SessionView) -> None:
                 click.echo(f"    - {reason}")
         click.echo(
             f"  escort: {view.escort or 'not recorded'}; no-driving instruction: "
-            f"{'given' if view.instructions_given else 'not recorded'}"
+            f"{_instruction(view.instructions_given)}"
         )
     elif view.gate.ready:
         click.echo("ready to discharge")
@@ -731,10 +731,9 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
 @click.option("--override-reason", help="Discharge although the gate is not met, and why.")
 @click.option("--escort", help="Who accompanies the patient home, or 'none'.")
 @click.option(
-    "--instructions-given",
-    is_flag=True,
+    "--instructions-given/--instructions-not-given",
     default=None,
-    help="The no-driving instruction was given.",
+    help="Whether the no-driving instruction was given (absent: not recorded).",
 )
 @click.option(
     "--ready-minute",
@@ -770,13 +769,17 @@ def session_discharge(
             click.echo(f"  - {reason}")
     click.echo(
         f"escort: {view.escort or 'not recorded'}; no-driving instruction: "
-        f"{'given' if view.instructions_given else 'not recorded'}"
+        f"{_instruction(view.instructions_given)}"
     )
     if view.ready_minute is not None or view.ready_minute_proposed is not None:
         click.echo(
             f"REMS: ready to leave at minute {_or_dash(view.ready_minute)} "
             f"(proposed {_or_dash(view.ready_minute_proposed)}, by {view.ready_minute_by or '-'})"
         )
+
+
+def _instruction(given: bool | None) -> str:
+    return {True: "given", False: "NOT given", None: "not recorded"}[given]
 
 
 def _or_dash(value: object) -> str:

@@ -522,3 +522,21 @@ def test_odd_input_to_the_revision_2_commands_is_one_line_and_saves_nothing(db_u
     before = run("audit", str(sid)).stdout
     run.refused(*(a.format(sid=sid, rid=rid) for a in args))
     assert run("audit", str(sid)).stdout == before
+
+
+def test_the_no_driving_answer_no_is_kept_as_no(cli):
+    sid = start(cli)
+    out = cli(
+        "session",
+        "discharge",
+        str(sid),
+        "--by",
+        "ana",
+        "--override-reason",
+        "left",
+        "--escort",
+        "none",
+        "--instructions-not-given",
+    ).stdout
+    assert "no-driving instruction: NOT given" in out
+    assert cli.json("session", "show", str(sid))["discharge"]["instructions_given"] is False

@@ -155,6 +155,41 @@ async def test_record_with_preview_impossible_value_and_flags(service):
         assert "MRN-DONE" in floor_order(app)[:2]  # now among the unacknowledged high alarms
 
 
+async def test_a_burst_of_keys_after_r_lands_in_the_entry_line_not_on_the_floor(service):
+    """A paste or a scanner types faster than focus moves: every key is the reading's."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    ids = build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-DONE")
+        before = len(service.session(ids["ready"]).readings)
+        for character in "r126/80 hr 70 spo2 98 moaas 5 cadss 0":  # 'a', 'd', 'e' are keys too
+            app.post_message(events.Key(_character_to_key(character), character))
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        assert len(app.screen_stack) == 1  # no dialog opened by a stray 'a' or 'd'
+        saved = service.session(ids["ready"]).readings
+        assert len(saved) == before + 1
+        assert (saved[-1].vitals.systolic, saved[-1].vitals.cadss) == (126, 0)
+
+
+async def test_a_long_preview_is_shown_whole_above_the_footer(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("r", *"186/104 hr 95")
+        await pilot.pause()
+        preview = app.query_one("#entry-preview", Static)
+        assert "HR 95" in str(preview.content)  # the last flag of three lines
+        assert visible_at_80x24(app, "#entry-preview")
+        assert preview.region.height >= 2
+
+
 async def test_a_refused_reading_keeps_the_entry_line_and_says_why(service):
     ids = build_floor(service)
     app = station(service)

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
@@ -436,8 +436,31 @@ class StationApp(App[None]):
     # -- actions -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The floor's keys work on the floor only, not under a dialog (one dialog at a time)."""
-        return not (action in FLOOR_ACTIONS and len(self.screen_stack) > 1)
+        """The floor's keys work on the floor only: not under a dialog (one dialog at a time)
+        and not while the entry line is open (what is typed there is a reading)."""
+        if action not in FLOOR_ACTIONS:
+            return True
+        return len(self.screen_stack) == 1 and not self.query_one(EntryBar).display
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed right after `r`, before the entry line has taken the focus (a paste, a
+        barcode scanner, a fast typist), belong to the line, never to the floor."""
+        bar = self.query_one(EntryBar)
+        if not bar.display or len(self.screen_stack) > 1:
+            return
+        field = bar.query_one("#entry-input", Input)
+        if field.has_focus:
+            return
+        if event.key == "enter":
+            field.focus()
+            field.post_message(Input.Submitted(field, field.value))
+        elif event.character and event.is_printable:
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def _need_user(self) -> UserView | None:
         if self.user is None:

@@ -384,7 +384,7 @@ class EventScreen(SavingDialog[NewEvent]):
                 yield Label("Serious?", classes="adverse")
                 yield Checkbox("serious AE", id="serious", compact=True, classes="adverse")
                 yield Label("What")
-                yield Input(id="text", compact=True, max_length=500, classes="wide")
+                yield Input(id="text", compact=True, classes="wide")
                 yield Label("When")
                 yield Input(placeholder="now", id="ago", compact=True, max_length=3)
                 yield Label("min ago (blank: now)", classes="hint wide")
@@ -507,7 +507,7 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
             yield self.error_line()
             yield Ticks(*options, id="alarms")
             yield Label(id="action-label")
-            yield Input(id="action", max_length=500)
+            yield Input(id="action")
 
     def on_mount(self) -> None:
         self._ticked()
@@ -581,7 +581,7 @@ class DoseScreen(SavingDialog[DoseGiven]):
             yield self.error_line()
             yield Static(self.view.treatment, id="treatment")
             yield Static(id="dosing-gate")
-            yield Input(placeholder="reason to dose anyway", id="override", max_length=500)
+            yield Input(placeholder="reason to dose anyway", id="override")
             yield Button("Dose given now", variant="success", id="dose-now", compact=True)
 
     def on_mount(self) -> None:
@@ -764,7 +764,6 @@ class DischargeScreen(SavingDialog[Discharge]):
                     placeholder="who takes the patient home, or none",
                     id="escort",
                     compact=True,
-                    max_length=500,
                     classes="wide",
                 )
                 yield Label("No driving")
@@ -798,7 +797,6 @@ class DischargeScreen(SavingDialog[Discharge]):
                     placeholder="why discharge with the gate not met",
                     id="override",
                     compact=True,
-                    max_length=500,
                     classes="wide override",
                 )
             with Horizontal(classes="buttons"):

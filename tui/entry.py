@@ -26,7 +26,7 @@ class EntryBar(Vertical):
     what was typed, until the app says the reading was saved."""
 
     DEFAULT_CSS = """
-    EntryBar { height: auto; dock: bottom; border-top: solid $accent; padding: 0 1; }
+    EntryBar { height: auto; border-top: solid $accent; padding: 0 1; }
     EntryBar #entry-title { color: $text-muted; }
     EntryBar #entry-preview { height: auto; min-height: 1; }
     """
