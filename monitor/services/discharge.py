@@ -94,6 +94,9 @@ class DischargeServices(QueryServices):
             row.ready_minute_by_id = user.id if row.ready_minute is not None else None
             record = gate_record(view.gate, schedule, self.config, when)
             row.gate_at_discharge = json.dumps(record, sort_keys=True)
+            # The database writes its own audit row of the change; the action's row, with
+            # who and why, follows it.
+            session.flush()
             self._audit(
                 session,
                 now,

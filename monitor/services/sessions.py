@@ -193,6 +193,9 @@ class SessionServices(QueryServices):
                 raise GateNotMet(refusals, what="dosing")
             row.dosed_at = dosed_at
             row.dose_override_reason = override if refusals else None
+            # The database writes its own audit row of the change; the action's row, with
+            # who and why, follows it.
+            session.flush()
             self._audit(
                 session,
                 now,
@@ -230,6 +233,9 @@ class SessionServices(QueryServices):
                 raise Refused(f"session {session_id} is discharged")
             ended = check_infusion_end(self._utc(at, now), now, row.dosed_at, row.discharged_at)
             row.infusion_ended_at = ended
+            # The database writes its own audit row of the change; the action's row, with
+            # who and why, follows it.
+            session.flush()
             self._audit(
                 session,
                 now,

@@ -63,6 +63,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     pin_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[Moment]
+    #: Refused PINs in a row; 5 lock the user until ``locked_until``.
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[OptionalMoment]
+    #: Set once: a disabled user can no longer act.
+    disabled_at: Mapped[OptionalMoment]
 
 
 class Patient(Base):

@@ -49,3 +49,261 @@ def drop_append_only(connection: Connection, table: str) -> None:
     else:
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+
+
+# -- revision 0004: a record no one can rewrite ------------------------------------------------
+#
+# Every table refuses DELETE. The append-only tables and patients refuse UPDATE. Sessions and
+# users change only by the legal transitions below, and each such change writes its own audit
+# row in the same statement. On SQLite an insert that would replace a row (REPLACE, INSERT OR
+# REPLACE) is refused before SQLite deletes the old row, which it does without DELETE triggers.
+
+#: Keys an insert could collide on, per table (SQLite's REPLACE deletes the row it collides with).
+UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "users": (("id",), ("name",)),
+    "patients": (("id",), ("identifier",)),
+    "treatment_sessions": (("id",),),
+    "readings": (("id",), ("corrects_id",)),
+    "flags": (("id",),),
+    "acknowledgements": (("id",), ("flag_id",)),
+    "sign_offs": (("id",), ("session_id",)),
+    "audit_log": (("id",),),
+    "voids": (("id",), ("reading_id",)),
+    "check_skips": (("id",), ("session_id", "label")),
+    "events": (("id",),),
+}
+#: Tables that refuse every UPDATE.
+FROZEN = ("patients",)
+
+SESSION_IMMUTABLE = (
+    "id",
+    "patient_id",
+    "protocol",
+    "dose_mg",
+    "weight_kg",
+    "lot",
+    "age",
+    "bay",
+    "started_at",
+    "started_by_id",
+    "first_treatment",
+    "dose_number",
+    "meds",
+)
+SESSION_DISCHARGE = (
+    "discharged_at",
+    "discharged_by_id",
+    "override_reason",
+    "escort",
+    "instructions_given",
+    "ready_minute_proposed",
+    "ready_minute",
+    "ready_minute_by_id",
+    "gate_at_discharge",
+)
+SESSION_TRANSITIONS = ("dosed_at", "dose_override_reason", "infusion_ended_at", *SESSION_DISCHARGE)
+USER_IMMUTABLE = ("id", "name", "created_at")
+USER_TRANSITIONS = ("pin_hash", "role", "failed_pins", "locked_until", "disabled_at")
+
+
+def _changed(dialect: str, column: str) -> str:
+    op = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+    return f"NEW.{column} {op} OLD.{column}"
+
+
+def _any(parts: list[str]) -> str:
+    return "(" + " OR ".join(parts) + ")"
+
+
+def session_refusal(dialect: str) -> str:
+    """True (SQL) for an UPDATE of a session that is not a legal transition."""
+    c = lambda column: _changed(dialect, column)  # noqa: E731 - a local shorthand
+    rules = [
+        # identity and what was given at the start never change
+        _any([c(col) for col in SESSION_IMMUTABLE]),
+        # dosing is set once, with its override reason
+        f"(OLD.dosed_at IS NOT NULL AND {_any([c('dosed_at'), c('dose_override_reason')])})",
+        f"(NEW.dosed_at IS NULL AND {c('dose_override_reason')})",
+        # the end of an infusion is set once, after dosing
+        f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_at')})",
+        "(NEW.infusion_ended_at IS NOT NULL AND NEW.dosed_at IS NULL)",
+        # discharge is set once, all its fields in the same statement, and then closed
+        f"(OLD.discharged_at IS NOT NULL AND {_any([c(col) for col in SESSION_TRANSITIONS])})",
+        f"(NEW.discharged_at IS NULL AND {_any([c(col) for col in SESSION_DISCHARGE])})",
+    ]
+    return _any(rules)
+
+
+def user_refusal(dialect: str) -> str:
+    """True (SQL) for an UPDATE of a user that is not a legal transition."""
+    c = lambda column: _changed(dialect, column)  # noqa: E731
+    return _any(
+        [
+            _any([c(col) for col in USER_IMMUTABLE]),
+            f"(OLD.disabled_at IS NOT NULL AND {c('disabled_at')})",
+            "NEW.role NOT IN ('nurse', 'supervisor')",
+        ]
+    )
+
+
+def _json(dialect: str, prefix: str, columns: tuple[str, ...]) -> str:
+    function = "json_object" if dialect == "sqlite" else "json_build_object"
+    pairs = ", ".join(f"'{col}', {prefix}.{col}" for col in columns)
+    return f"{function}({pairs})"
+
+
+def _sqlite_now() -> str:
+    # The UTC column's SQLite text form, microseconds included.
+    return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+def _audit_insert(
+    dialect: str, action: str, entity: str, session_id: str, columns: tuple[str, ...]
+) -> str:
+    at = _sqlite_now() if dialect == "sqlite" else "clock_timestamp()"
+    before = _json(dialect, "OLD", columns)
+    after = _json(dialect, "NEW", columns)
+    if dialect == "postgresql":
+        before, after = f"{before}::text", f"{after}::text"
+    return (
+        "INSERT INTO audit_log (at, user_name, action, session_id, entity, entity_id, before, "
+        f"after) VALUES ({at}, NULL, '{action}', {session_id}, '{entity}', NEW.id, {before}, "
+        f"{after})"
+    )
+
+
+_USER_AUDITED = ("role", "failed_pins", "locked_until", "disabled_at")
+
+
+def create_guards(connection: Connection) -> None:
+    """Every table's guards (revision 0004), on SQLite or PostgreSQL."""
+    dialect = connection.dialect.name
+    run = connection.exec_driver_sql
+    if dialect == "sqlite":
+        for table, keys in UNIQUE_KEYS.items():
+            collide = " OR ".join(
+                "EXISTS (SELECT 1 FROM {t} WHERE {w})".format(
+                    t=table,
+                    w=" AND ".join(f"{col} = NEW.{col}" for col in key),
+                )
+                for key in keys
+            )
+            run(
+                f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {collide} "
+                f"BEGIN SELECT RAISE(ABORT, 'monitor: an insert that would replace a row of "
+                f"{table} is refused: the record is never rewritten'); END"
+            )
+        # One active session per patient: a REPLACE on that partial index would delete it.
+        run(
+            "CREATE TRIGGER treatment_sessions_no_replace_active BEFORE INSERT ON "
+            "treatment_sessions WHEN NEW.discharged_at IS NULL AND EXISTS (SELECT 1 FROM "
+            "treatment_sessions WHERE patient_id = NEW.patient_id AND discharged_at IS NULL) "
+            "BEGIN SELECT RAISE(ABORT, 'monitor: the patient already has an active session'); END"
+        )
+        for table in ("users", "patients", "treatment_sessions"):
+            run(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN SELECT "
+                f"RAISE(ABORT, 'monitor: DELETE on {table} refused: the record is never "
+                "deleted'); END"
+            )
+        for table in FROZEN:
+            run(
+                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT "
+                f"RAISE(ABORT, 'monitor: UPDATE on {table} refused'); END"
+            )
+        run(
+            "CREATE TRIGGER treatment_sessions_transitions BEFORE UPDATE ON treatment_sessions "
+            f"WHEN {session_refusal(dialect)} BEGIN SELECT RAISE(ABORT, 'monitor: this change "
+            "to a session is refused: dosing, infusion end and discharge are set once, the "
+            "rest never changes'); END"
+        )
+        run(
+            "CREATE TRIGGER treatment_sessions_audit AFTER UPDATE ON treatment_sessions BEGIN "
+            + _audit_insert(dialect, "db.session.update", "session", "NEW.id", SESSION_TRANSITIONS)
+            + "; END"
+        )
+        run(
+            f"CREATE TRIGGER users_transitions BEFORE UPDATE ON users WHEN {user_refusal(dialect)} "
+            "BEGIN SELECT RAISE(ABORT, 'monitor: this change to a user is refused: only the PIN, "
+            "role, lock and disabling change'); END"
+        )
+        run(
+            "CREATE TRIGGER users_audit AFTER UPDATE ON users BEGIN "
+            + _audit_insert(dialect, "db.user.update", "user", "NULL", _USER_AUDITED)
+            + "; END"
+        )
+        return
+    if dialect != "postgresql":  # pragma: no cover - only the two supported backends
+        raise RuntimeError(f"no guards for {dialect}")
+    run(PG_FUNCTION)
+    run(
+        "CREATE OR REPLACE FUNCTION monitor_never_deleted() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'monitor: %% on %% refused: the record is never deleted', "
+        "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+    )
+    for table in ("users", "patients", "treatment_sessions"):
+        run(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE "
+            "FUNCTION monitor_never_deleted()"
+        )
+        run(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION monitor_never_deleted()"
+        )
+    for table in FROZEN:
+        run(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
+            "FUNCTION monitor_append_only()"
+        )
+    for table, refusal, audit, what in (
+        (
+            "treatment_sessions",
+            session_refusal(dialect),
+            _audit_insert(dialect, "db.session.update", "session", "NEW.id", SESSION_TRANSITIONS),
+            "dosing, infusion end and discharge are set once, the rest never changes",
+        ),
+        (
+            "users",
+            user_refusal(dialect),
+            _audit_insert(dialect, "db.user.update", "user", "NULL", _USER_AUDITED),
+            "only the PIN, role, lock and disabling change",
+        ),
+    ):
+        run(
+            f"CREATE OR REPLACE FUNCTION monitor_{table}_transitions() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN IF {refusal} THEN RAISE EXCEPTION 'monitor: this "
+            f"change to %% is refused: {what}', TG_TABLE_NAME USING ERRCODE = "
+            f"'insufficient_privilege'; END IF; {audit}; RETURN NEW; END $$"
+        )
+        run(
+            f"CREATE TRIGGER {table}_transitions BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
+            f"FUNCTION monitor_{table}_transitions()"
+        )
+
+
+def drop_guards(connection: Connection) -> None:
+    """Remove the revision-0004 guards (for a downgrade)."""
+    run = connection.exec_driver_sql
+    if connection.dialect.name == "sqlite":
+        names = [f"{t}_no_replace" for t in UNIQUE_KEYS] + [
+            "treatment_sessions_no_replace_active",
+            "users_no_delete",
+            "patients_no_delete",
+            "treatment_sessions_no_delete",
+            "patients_no_update",
+            "treatment_sessions_transitions",
+            "treatment_sessions_audit",
+            "users_transitions",
+            "users_audit",
+        ]
+        for name in names:
+            run(f"DROP TRIGGER IF EXISTS {name}")
+        return
+    for table in ("users", "patients", "treatment_sessions"):
+        run(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+        run(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+    run("DROP TRIGGER IF EXISTS patients_no_update ON patients")
+    for table in ("treatment_sessions", "users"):
+        run(f"DROP TRIGGER IF EXISTS {table}_transitions ON {table}")
+        run(f"DROP FUNCTION IF EXISTS monitor_{table}_transitions()")
+    run("DROP FUNCTION IF EXISTS monitor_never_deleted()")

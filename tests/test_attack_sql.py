@@ -1,0 +1,178 @@
+"""The record refuses every way of rewriting it, in the database itself, on both backends:
+UPDATE, DELETE, REPLACE, INSERT OR REPLACE, ON CONFLICT DO UPDATE, TRUNCATE, MERGE and a
+cascade through a parent, on every table; sessions and users change only by the legal
+transitions, each with its own audit row."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from monitor.store.engine import make_engine
+from tests.helpers import at
+
+OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
+
+#: A column of each table to try to change, and a value different from any stored.
+TARGETS = {
+    "users": ("name", "'mallory'"),
+    "patients": ("identifier", "'OTHER'"),
+    "treatment_sessions": ("age", "99"),
+    "readings": ("systolic", "299"),
+    "flags": ("severity", "'low'"),
+    "acknowledgements": ("action", "'nothing'"),
+    "sign_offs": ("meaning", "'nothing'"),
+    "audit_log": ("action", "'nothing'"),
+    "voids": ("reason", "'nothing'"),
+    "check_skips": ("reason", "'nothing'"),
+    "events": ("text", "'nothing'"),
+}
+
+
+@pytest.fixture
+def record(service, clock):
+    """A database holding a row in every table: a signed session and an active one."""
+    clock.set(at(-40))
+    sid = service.start_session(patient="P1", protocol="esketamine-84", by="ana", age=50, meds=())
+    clock.set(at(-5))
+    service.record_reading(sid, OK, by="ana")
+    clock.set(at(0))
+    service.record_dose(sid, by="ana")
+    high = None
+    for minute in (15, 30, 40, 60, 90, 118):
+        clock.set(at(minute))
+        reading = service.record_reading(sid, OK, by="ana")
+        if minute == 30:
+            high = service.record_reading(sid, "85/50 hr 70", by="ana")
+            service.void(high.id, by="ana", reason="wrong patient")
+    clock.set(at(100))
+    service.add_event(sid, kind="note", by="ana", text="calm")
+    clock.set(at(121))
+    service.discharge(sid, by="ana", escort="none")
+    service.sign(sid, by="sam", pin="9999")
+    clock.set(at(200))
+    other = service.start_session(patient="P2", protocol="ketamine-im", by="ana")
+    clock.set(at(205))
+    flagged = service.record_reading(other, "85/50 hr 70", by="ana")
+    service.acknowledge(flagged.flags[0].id, by="ana", action="legs raised")
+    service.record_dose(other, by="ana", override_reason="test")
+    clock.set(at(300))
+    service.skip_check(other, "+15 min", by="ana", reason="asleep")
+    del reading, high
+    engine = make_engine(str(service.engine.url.render_as_string(hide_password=False)))
+    yield engine
+    engine.dispose()
+
+
+def snapshot(engine) -> dict[str, list]:
+    with engine.connect() as c:
+        return {
+            table: [tuple(r) for r in c.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+            for table in TARGETS
+        }
+
+
+def refused(engine, sql: str) -> None:
+    with (
+        pytest.raises(Exception, match=r"(monitor|refused|UNIQUE|unique|cannot truncate)"),
+        engine.begin() as c,
+    ):
+        c.execute(text(sql))
+
+
+def statements(dialect: str, table: str) -> list[str]:
+    column, value = TARGETS[table]
+    first = f"(SELECT MIN(id) FROM {table})"
+    forms = [
+        f"UPDATE {table} SET {column} = {value}",
+        f"DELETE FROM {table}",
+        f"DELETE FROM {table} WHERE id = {first}",
+    ]
+    if dialect == "sqlite":
+        forms += [
+            f"REPLACE INTO {table} SELECT * FROM {table} WHERE id = {first}",
+            f"INSERT OR REPLACE INTO {table} SELECT * FROM {table} WHERE id = {first}",
+            f"INSERT INTO {table} SELECT * FROM {table} WHERE id = {first} "
+            f"ON CONFLICT(id) DO UPDATE SET {column} = {value}",
+        ]
+    else:
+        forms += [
+            f"INSERT INTO {table} SELECT * FROM {table} WHERE id = {first} "
+            f"ON CONFLICT (id) DO UPDATE SET {column} = {value}",
+            f"TRUNCATE {table}",
+            f"TRUNCATE {table} CASCADE",
+            f"MERGE INTO {table} t USING (SELECT {first} AS id) s ON t.id = s.id "
+            f"WHEN MATCHED THEN UPDATE SET {column} = {value}",
+            f"MERGE INTO {table} t USING (SELECT {first} AS id) s ON t.id = s.id "
+            "WHEN MATCHED THEN DELETE",
+        ]
+    return forms
+
+
+def test_every_statement_form_on_every_table_is_refused(record):
+    engine = record
+    before = snapshot(engine)
+    assert all(before.values()), {t: len(rows) for t, rows in before.items()}
+    tried = 0
+    for table in TARGETS:
+        for sql in statements(engine.dialect.name, table):
+            refused(engine, sql)
+            tried += 1
+    assert snapshot(engine) == before
+    assert tried >= 60
+
+
+def test_replace_on_a_unique_column_cannot_delete_the_row_it_collides_with(record):
+    """SQLite's REPLACE deletes whatever row shares a unique value, not only the key."""
+    engine = record
+    if engine.dialect.name != "sqlite":
+        pytest.skip("REPLACE is SQLite's")
+    before = snapshot(engine)
+    for sql in (
+        "INSERT OR REPLACE INTO acknowledgements (id, flag_id, by_id, at, action) "
+        "SELECT 999, flag_id, by_id, at, 'rewritten' FROM acknowledgements LIMIT 1",
+        "INSERT OR REPLACE INTO users (id, name, role, pin_hash, created_at, failed_pins) "
+        "SELECT 999, name, 'supervisor', 'x', created_at, 0 FROM users LIMIT 1",
+        "INSERT OR REPLACE INTO sign_offs (id, session_id, by_id, at, meaning) "
+        "SELECT 999, session_id, by_id, at, 'forged' FROM sign_offs LIMIT 1",
+        "INSERT OR REPLACE INTO treatment_sessions (id, patient_id, protocol, started_at, "
+        "started_by_id) SELECT 999, patient_id, protocol, started_at, started_by_id "
+        "FROM treatment_sessions WHERE discharged_at IS NULL",
+    ):
+        refused(engine, sql)
+    assert snapshot(engine) == before
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE treatment_sessions SET discharged_at = NULL",  # reopen a signed session
+        "UPDATE treatment_sessions SET override_reason = 'x' WHERE discharged_at IS NULL",
+        "UPDATE treatment_sessions SET dosed_at = started_at WHERE dosed_at IS NOT NULL",
+        "UPDATE treatment_sessions SET dose_override_reason = NULL",
+        "UPDATE treatment_sessions SET patient_id = 2 WHERE patient_id = 1",
+        "UPDATE treatment_sessions SET protocol = 'ketamine-iv'",
+        "UPDATE treatment_sessions SET ready_minute = 1 WHERE discharged_at IS NOT NULL",
+        "UPDATE treatment_sessions SET gate_at_discharge = NULL",
+        "UPDATE treatment_sessions SET infusion_ended_at = started_at WHERE discharged_at IS NOT NULL",
+        "UPDATE users SET name = 'mallory'",
+        "UPDATE users SET created_at = NULL",
+        "UPDATE patients SET identifier = 'OTHER'",
+    ],
+)
+def test_illegal_transitions_are_refused(record, sql):
+    before = snapshot(record)
+    refused(record, sql)
+    assert snapshot(record) == before
+
+
+def test_a_legal_transition_writes_its_own_audit_row(record):
+    engine = record
+    with engine.begin() as c:
+        c.execute(text("UPDATE users SET role = 'supervisor' WHERE name = 'bo'"))
+    with engine.connect() as c:
+        row = c.execute(
+            text("SELECT action, entity, before, after FROM audit_log ORDER BY id DESC LIMIT 1")
+        ).one()
+    assert (row.action, row.entity) == ("db.user.update", "user")
+    assert '"nurse"' in row.before and '"supervisor"' in row.after
