@@ -97,7 +97,7 @@ def build(db: str) -> None:
     from monitor.services import Service, with_clock
 
     service = Service.open(db)
-    service.add_user("bench", "nurse", "1234")
+    service.add_user("bench", "supervisor", "1234")
     now = service.now()
     for n in range(40):
         dosed = now - timedelta(minutes=5 + 2 * n)

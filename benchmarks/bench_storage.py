@@ -173,7 +173,7 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="monitor-bench-")
     db = args.db or str(Path(folder) / "bench.db")
     service = Service.open(db)
-    service.add_user("bench", "nurse", "1234")
+    service.add_user("bench", "supervisor", "1234")
     result: dict[str, object] = {"backend": service.engine.dialect.name}
     result.update(bench_record(service, args.records))
     now = datetime.now(UTC)

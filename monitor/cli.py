@@ -6,7 +6,9 @@ user can cause is one ``error: ...`` line on stderr and exit status 2, with noth
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -130,16 +132,65 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2))
 
 
-def _read_pin(pin_stdin: bool, confirm: bool) -> str:
+PIN_ENV = "MONITOR_PIN"
+
+
+class _Stdin:
+    """Standard input's lines, read once (several PINs may come from it)."""
+
+    lines: list[str] | None = None
+
+    @classmethod
+    def take(cls, what: str) -> str:
+        if cls.lines is None:
+            cls.lines = sys.stdin.read().splitlines()
+        if not cls.lines:
+            raise Refused(f"--pin-stdin: standard input has no line for {what}")
+        return cls.lines.pop(0).strip()
+
+
+def _secret(
+    what: str, *, pin_stdin: bool, env: bool, confirm: bool = False, env_first: bool = False
+) -> str:
+    """A PIN from stdin (--pin-stdin), else MONITOR_PIN (when ``env``; first when
+    ``env_first``), else a prompt on a terminal; refused otherwise, so that nothing acts
+    without its PIN."""
+    if env_first and os.environ.get(PIN_ENV):
+        return os.environ[PIN_ENV]
     if pin_stdin:
-        lines = sys.stdin.read().splitlines()
-        if not lines:
-            raise Refused("--pin-stdin: no PIN on standard input")
-        pin = lines[0].strip()
-        if confirm and len(lines) > 1 and lines[1].strip() and lines[1].strip() != pin:
-            raise Refused("--pin-stdin: the second line does not match the first")
+        pin = _Stdin.take(what)
+        if confirm and _Stdin.take(f"{what} (again)") != pin:
+            raise Refused("--pin-stdin: the new PIN's two lines differ")
         return pin
-    return click.prompt("PIN", hide_input=True, confirmation_prompt=confirm)
+    if env and os.environ.get(PIN_ENV):
+        return os.environ[PIN_ENV]
+    if sys.stdin.isatty():
+        return str(click.prompt(what, hide_input=True, confirmation_prompt=confirm))
+    raise Refused(
+        f"{what} is needed: give it with --pin-stdin (first line of standard input), "
+        f"{PIN_ENV}, or at a terminal"
+    )
+
+
+def acting(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Authenticate ``--by`` with that user's PIN before the command runs (interface.md:
+    every command that acts as a user needs the PIN). Adds ``--pin-stdin``."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        pin_stdin = kwargs.pop("pin_stdin")
+        context = click.get_current_context().find_object(Context)
+        assert context is not None
+        pin = _secret(f"PIN for {kwargs['by']}", pin_stdin=pin_stdin, env=True)
+        context.service.authenticate(kwargs["by"], pin)
+        return command(*args, **kwargs)
+
+    return click.option(
+        "--pin-stdin",
+        is_flag=True,
+        help=f"Read the PIN of --by from standard input's first line (else {PIN_ENV}, else a "
+        "prompt).",
+    )(run)
 
 
 @click.group(invoke_without_command=True)
@@ -277,13 +328,64 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["nurse", "supervisor"]), required=True)
-@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input's first line.")
+@click.option("--by", help="The supervisor adding the user (not for the first user, a supervisor).")
+@click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help="Read from standard input: the new PIN, the same again, then (with --by) the "
+    f"supervisor's PIN unless {PIN_ENV} gives it.",
+)
 @pass_context
-def user_add(context: Context, name: str, role: str, pin_stdin: bool) -> None:
-    """Add a user; the PIN is read from a prompt (or stdin) and kept only as a hash."""
-    pin = _read_pin(pin_stdin, confirm=True)
-    created = context.service.add_user(name, role, pin)
+def user_add(context: Context, name: str, role: str, by: str | None, pin_stdin: bool) -> None:
+    """Add a user with a PIN of 4-12 digits, kept only as a hash. The first user of a database
+    must be a supervisor; after that a supervisor adds users (--by)."""
+    pin = _secret(f"new PIN for {name} (4-12 digits)", pin_stdin=pin_stdin, env=False, confirm=True)
+    if by is not None:
+        supervisor_pin = _secret(f"PIN for {by}", pin_stdin=pin_stdin, env=True, env_first=True)
+        context.service.authenticate(by, supervisor_pin)
+    created = context.service.add_user(name, role, pin, by=by)
     click.echo(f"added {created.role} {created.name}")
+
+
+@user.command("unlock")
+@click.argument("name")
+@click.option("--by", required=True, help="The supervisor.")
+@acting
+@pass_context
+def user_unlock(context: Context, name: str, by: str) -> None:
+    """Lift a PIN lockout (5 refused PINs in a row lock a user for 15 min)."""
+    context.service.unlock_user(name, by=by)
+    click.echo(f"user {name} unlocked")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--by", required=True, help="The supervisor.")
+@acting
+@pass_context
+def user_disable(context: Context, name: str, by: str) -> None:
+    """Disable a user for good: they can no longer sign in or act; their records stay."""
+    context.service.disable_user(name, by=by)
+    click.echo(f"user {name} disabled")
+
+
+@user.command("set-pin")
+@click.argument("name")
+@click.option("--by", required=True, help="The user themself, or a supervisor.")
+@click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help="Read from standard input: the new PIN, the same again, then the PIN of --by unless "
+    f"{PIN_ENV} gives it.",
+)
+@pass_context
+def user_set_pin(context: Context, name: str, by: str, pin_stdin: bool) -> None:
+    """Set a user's PIN (4-12 digits): your own, or anyone's as a supervisor."""
+    pin = _secret(f"new PIN for {name} (4-12 digits)", pin_stdin=pin_stdin, env=False, confirm=True)
+    by_pin = _secret(f"PIN for {by}", pin_stdin=pin_stdin, env=True, env_first=True)
+    context.service.authenticate(by, by_pin)
+    context.service.set_pin(name, pin, by=by)
+    click.echo(f"PIN of {name} set")
 
 
 @user.command("list")
@@ -344,6 +446,7 @@ def session() -> None:
     help="REMS concomitant medication: none, or a comma list of benzodiazepines, "
     "sedative-hypnotics, psychostimulants, maois (required for esketamine).",
 )
+@acting
 @pass_context
 def session_start(
     context: Context,
@@ -392,6 +495,7 @@ def session_start(
     "--override-reason",
     help="Dose although the baseline is not done or a before-dosing flag is not reviewed, and why.",
 )
+@acting
 @pass_context
 def session_dose(
     context: Context, session_id: int, by: str, at: str | None, override_reason: str | None
@@ -412,6 +516,7 @@ def session_dose(
 @click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording it.")
 @click.option("--at", "at", help="When the infusion ended (ISO 8601 or '5 min ago'); default now.")
+@acting
 @pass_context
 def session_infusion_end(context: Context, session_id: int, by: str, at: str | None) -> None:
     """IV: when the infusion actually ended; the checks after it and the minimum move."""
@@ -445,6 +550,7 @@ def _print_reading(reading: ReadingView) -> None:
 @click.option("--by", required=True, help="The user recording the reading.")
 @click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
+@acting
 @pass_context
 def record(
     context: Context,
@@ -476,6 +582,7 @@ def record(
     "--replace", is_flag=True, help="The entry is the whole reading: unnamed measures are cleared."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the correction as JSON.")
+@acting
 @pass_context
 def amend(
     context: Context,
@@ -504,6 +611,7 @@ def amend(
 @click.argument("reading_id", type=ID)
 @click.option("--by", required=True, help="The user voiding it.")
 @click.option("--reason", required=True, help="Why, e.g. 'entered in error: wrong patient'.")
+@acting
 @pass_context
 def void(context: Context, reading_id: int, by: str, reason: str) -> None:
     """Void a reading entered in error: it stays, struck through, and counts for nothing; its
@@ -539,6 +647,7 @@ def event() -> None:
 )
 @click.option("--serious", is_flag=True, help="Adverse events: a serious adverse event.")
 @click.option("--at", "at", help="When it happened (ISO 8601 or '5 min ago'); default now.")
+@acting
 @pass_context
 def event_add(
     context: Context,
@@ -575,6 +684,7 @@ def check() -> None:
 @click.argument("label")
 @click.option("--by", required=True, help="The user recording it.")
 @click.option("--reason", required=True, help="Why it was not done, e.g. 'patient asleep'.")
+@acting
 @pass_context
 def check_skip(context: Context, session_id: int, label: str, by: str, reason: str) -> None:
     """Record why an overdue or missed check was not done (LABEL as `session show` lists it,
@@ -595,6 +705,7 @@ def flag() -> None:
 @click.argument("flag_id", type=ID)
 @click.option("--by", required=True, help="The user acknowledging it.")
 @click.option("--action", required=True, help="What was done, in a word or a sentence.")
+@acting
 @pass_context
 def flag_ack(context: Context, flag_id: int, by: str, action: str) -> None:
     """Acknowledge a flag with what was done."""
@@ -741,6 +852,7 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
     help="REMS: when would the patient have been ready without the 2-hour minimum (minutes "
     "after dosing; default the proposal).",
 )
+@acting
 @pass_context
 def session_discharge(
     context: Context,
@@ -793,16 +905,33 @@ def review() -> None:
 
 @review.command("sign")
 @click.argument("session_id", type=ID)
-@click.option("--by", required=True)
-@click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input's first line.")
+@click.option("--by", required=True, help="The supervisor signing.")
+@click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help=f"Read the PIN from standard input's first line (else {PIN_ENV}).",
+)
 @pass_context
 def review_sign(context: Context, session_id: int, by: str, pin_stdin: bool) -> None:
     """Sign off ("reviewed") a discharged session: supervisors only, PIN checked."""
-    pin = _read_pin(pin_stdin, confirm=False)
+    pin = _secret(f"PIN for {by}", pin_stdin=pin_stdin, env=True)
     view = context.service.sign(session_id, by=by, pin=pin)
     click.echo(
         f"session {view.id} reviewed: signed by {view.signed_by} at {_local(view.signed_at)}"
     )
+
+
+@review.command("reopen")
+@click.argument("session_id", type=ID)
+@click.option("--by", required=True, help="The supervisor reopening it.")
+@click.option("--reason", required=True, help="Why the signed record must change.")
+@acting
+@pass_context
+def review_reopen(context: Context, session_id: int, by: str, reason: str) -> None:
+    """Withdraw a sign-off (kept, with the reason) so the record can be corrected and signed
+    again."""
+    context.service.reopen(session_id, by=by, reason=reason)
+    click.echo(f"session {session_id} reopened by {by}: {reason}")
 
 
 @cli.command()

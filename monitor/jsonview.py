@@ -140,7 +140,11 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "ready_minute_by": view.ready_minute_by,
             "gate_at_discharge": view.gate_at_discharge,
         },
-        "review": {"signed_by": view.signed_by, "signed_at": iso(view.signed_at), "reopened": []},
+        "review": {
+            "signed_by": view.signed_by,
+            "signed_at": iso(view.signed_at),
+            "reopened": [{"by": r.by, "at": iso(r.at), "reason": r.reason} for r in view.reopened],
+        },
     }
 
 

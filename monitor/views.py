@@ -55,6 +55,15 @@ class VoidView:
 
 
 @dataclass(frozen=True)
+class ReopenView:
+    """A withdrawn sign-off: who reopened the session, when, and why."""
+
+    by: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class EventView:
     """A note, an adverse event or an intervention."""
 
@@ -150,6 +159,8 @@ class SessionView:
     events: tuple[EventView, ...] = ()
     #: Why dosing may not go ahead now (empty once dosed, or when it may).
     dosing_refusals: tuple[str, ...] = ()
+    #: Sign-offs withdrawn so that the record could be corrected, oldest first.
+    reopened: tuple[ReopenView, ...] = ()
     #: Reasons recorded for checks not done, by check label.
     skips: dict[str, CheckSkip] = field(default_factory=dict)
 

@@ -143,8 +143,8 @@ def clock() -> FakeClock:
 def service(db_url, clock) -> Iterator[Service]:
     """The services on a fresh database, with a nurse ``ana`` and a supervisor ``sam``."""
     svc = Service.open(db_url, clock=clock)
-    svc.add_user("ana", "nurse", "1234")
-    svc.add_user("bo", "nurse", "2345")
-    svc.add_user("sam", "supervisor", "9999")
+    svc.add_user("sam", "supervisor", "9999")  # the first user of a database is a supervisor
+    svc.add_user("ana", "nurse", "1234", by="sam")
+    svc.add_user("bo", "nurse", "2345", by="sam")
     yield svc
     svc.close()

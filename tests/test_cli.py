@@ -14,15 +14,24 @@ import pytest
 MONITOR = [sys.executable, "-m", "monitor"]
 
 
+#: The test users' PINs: a command acting `--by` one of them gets it in MONITOR_PIN.
+PINS = {"ana": "1234", "sam": "9999", "bo": "2222"}
+
+
 class Cli:
-    """Runs `monitor` against one database."""
+    """Runs `monitor` against one database, as the user named by `--by` (with their PIN)."""
 
     def __init__(self, db: str) -> None:
         self.db = db
 
-    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True):
+    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True, pin: bool = True):
         env = {**os.environ, "MONITOR_DB": self.db}
         env.pop("MONITOR_CONFIG", None)
+        env.pop("MONITOR_PIN", None)
+        if pin and "--by" in args:
+            by = args[args.index("--by") + 1]
+            if by in PINS:
+                env["MONITOR_PIN"] = PINS[by]
         result = subprocess.run(
             [*MONITOR, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
         )
@@ -50,8 +59,8 @@ def ago(minutes: float) -> str:
 @pytest.fixture
 def cli(db_url) -> Cli:
     run = Cli(db_url)
-    run("user", "add", "ana", "--role", "nurse", "--pin-stdin", stdin="1234\n1234\n")
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n")
+    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
+    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
     return run
 
 
@@ -109,7 +118,7 @@ def test_a_whole_session_from_the_command_line(cli):
     assert "only a supervisor" in cli.refused(
         "review", "sign", str(sid), "--by", "ana", "--pin-stdin", stdin="1234\n"
     )
-    assert "wrong PIN" in cli.refused(
+    assert "name or PIN not accepted" in cli.refused(
         "review", "sign", str(sid), "--by", "sam", "--pin-stdin", stdin="0000\n"
     )
     cli("review", "sign", str(sid), "--by", "sam", "--pin-stdin", stdin="9999\n")
@@ -163,7 +172,7 @@ def test_amend_from_the_command_line(cli):
     old, new = shown["readings"]
     assert old["superseded_by"] == new["id"] and old["heart_rate"] == 150
     assert new["heart_rate"] == 105
-    cli("user", "add", "bo", "--role", "nurse", "--pin-stdin", stdin="2222\n")
+    cli("user", "add", "bo", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="2222\n2222\n")
     assert "did not record" in cli.refused(
         "amend", str(new["id"]), "hr 100", "--by", "bo", "--reason", "x"
     )
@@ -174,7 +183,7 @@ def test_amend_from_the_command_line(cli):
     [
         (("record", "{sid}", "hr 400", "--by", "ana"), "'hr 400'"),
         (("record", "{sid}", "pulse", "80", "--by", "ana"), "'pulse'"),
-        (("record", "{sid}", "120/80", "--by", "nobody"), "unknown user"),
+        (("record", "{sid}", "120/80", "--by", "nobody"), "name or PIN not accepted"),
         (("record", "9999", "120/80", "--by", "ana"), "no session 9999"),
         (("record", "{sid}", "120/80", "--by", "ana", "--at", "yesterday-ish"), "not understood"),
         (("record", "{sid}", "120/80", "--by", "ana", "--at", "in 1 hour"), "not understood"),
@@ -185,8 +194,8 @@ def test_amend_from_the_command_line(cli):
         ),
         (("flag", "ack", "777", "--by", "ana", "--action", "x"), "no flag 777"),
         (("amend", "777", "hr 80", "--by", "ana", "--reason", "x"), "no reading 777"),
-        (("user", "add", "ana", "--role", "nurse", "--pin-stdin"), "already exists"),
-        (("user", "add", "zed", "--role", "doctor", "--pin-stdin"), "doctor"),
+        (("user", "add", "ana", "--role", "nurse", "--by", "sam"), "already exists"),
+        (("user", "add", "zed", "--role", "doctor", "--by", "sam"), "doctor"),
         (("review", "sign", "{sid}", "--by", "sam", "--pin-stdin"), "still active"),
     ],
 )
@@ -195,7 +204,9 @@ def test_refusals_are_one_line_exit_2_and_save_nothing(cli, args, says):
     before = cli("audit").stdout
     args = tuple(a.format(sid=sid) for a in args)
     assert says in cli.refused(*args, stdin="9999\n9999\n")
-    assert cli("audit").stdout == before
+    # Nothing saved; a refused PIN is audited (and nothing else).
+    after = [line for line in cli("audit").stdout.splitlines() if "auth.refused" not in line]
+    assert after == before.splitlines()
 
 
 def test_future_measurement_is_refused(cli):
@@ -516,7 +527,7 @@ def test_clock_change_local_times_are_refused(cli, local, says):
 )
 def test_odd_input_to_the_revision_2_commands_is_one_line_and_saves_nothing(db_url, args):
     run = Cli(db_url)
-    run("user", "add", "ana", "--role", "nurse", "--pin-stdin", stdin="1234\n1234\n")
+    run("user", "add", "ana", "--role", "supervisor", "--pin-stdin", stdin="1234\n1234\n")
     sid = start(run)
     rid = run.json("record", str(sid), "120/80", "--by", "ana")["id"]
     before = run("audit", str(sid)).stdout

@@ -237,7 +237,7 @@ def test_sign_off_supervisors_only_with_their_pin(service, clock):
     service.discharge(sid, by="ana", override_reason="test")
     with pytest.raises(PermissionDenied, match="only a supervisor"):
         service.sign(sid, by="ana", pin="1234")
-    with pytest.raises(PermissionDenied, match="wrong PIN"):
+    with pytest.raises(PermissionDenied, match="name or PIN not accepted"):
         service.sign(sid, by="sam", pin="0000")
     view = service.sign(sid, by="sam", pin="9999")
     assert (view.signed_by, view.signed_at) == ("sam", clock())
@@ -253,9 +253,9 @@ def test_users_pin_is_hashed_and_checked(service):
     with pytest.raises(PermissionDenied):
         service.authenticate("ana", "4321")
     with pytest.raises(Refused, match="already exists"):
-        service.add_user("ana", "nurse", "1111")
+        service.add_user("ana", "nurse", "1111", by="sam")
     with pytest.raises(EntryError, match="4 to 12 digits"):
-        service.add_user("cy", "nurse", "12")
+        service.add_user("cy", "nurse", "12", by="sam")
 
 
 def test_session_json_has_the_interface_shape(service, clock):

@@ -46,6 +46,14 @@ DEFAULT_SOURCE = "default"
 
 
 @dataclass(frozen=True)
+class Security:
+    """PIN lockout: this many refused PINs in a row lock a user for ``lockout_min``."""
+
+    lockout_after: int = 5
+    lockout_min: int = 15
+
+
+@dataclass(frozen=True)
 class ClinicConfig:
     """Everything clinical that a clinic may configure."""
 
@@ -54,6 +62,7 @@ class ClinicConfig:
     windows: Windows = field(default_factory=Windows)
     discharge: DischargeCriteria = field(default_factory=DischargeCriteria)
     bays: tuple[str, ...] = ()
+    security: Security = field(default_factory=Security)
     #: Where each overridden value came from, by dotted key; absent means the default.
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -220,11 +229,18 @@ def config_from_mapping(
     Raises :class:`ConfigError` naming the key for anything unknown or invalid.
     """
     base = base or ClinicConfig()
-    _unknown("", data, {"thresholds", "protocols", "windows", "discharge", "bays"})
+    _unknown("", data, {"thresholds", "protocols", "windows", "discharge", "bays", "security"})
     sources = dict(base.sources)
     thresholds, windows, discharge = base.thresholds, base.windows, base.discharge
     protocols = dict(base.protocols)
     bays = base.bays
+    security = base.security
+    if "security" in data:
+        security = _int_fields(
+            "security", _table("security", data["security"]), security, sources, source
+        )
+        if security.lockout_after < 1 or security.lockout_min < 1:
+            raise ConfigError("config: security.lockout_after and lockout_min must be at least 1")
     if "thresholds" in data:
         thresholds = _thresholds(
             _table("thresholds", data["thresholds"]), thresholds, sources, source
@@ -248,7 +264,7 @@ def config_from_mapping(
             raise ConfigError('config: bays must be a list of names, e.g. ["Bay 1", "Bay 2"]')
         bays = tuple(value)
         sources["bays"] = source
-    return ClinicConfig(thresholds, protocols, windows, discharge, bays, sources)
+    return ClinicConfig(thresholds, protocols, windows, discharge, bays, security, sources)
 
 
 def _show(value: Any) -> str:
@@ -267,6 +283,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
         ("thresholds.rise", config.thresholds.rise),
         ("windows", config.windows),
         ("discharge", config.discharge),
+        ("security", config.security),
     ):
         for f in fields(target):
             if f.type in ("int", int):

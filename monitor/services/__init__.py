@@ -30,12 +30,12 @@ __all__ = ["ROLES", "Clock", "Service", "ServiceBase", "utc_now", "with_clock"]
 
 
 class Service(
-    UserServices,
     SessionServices,
     ReadingServices,
     FlagServices,
     EventServices,
     DischargeServices,
+    UserServices,
     QueryServices,
 ):
     """Everything a nurse or supervisor can do, on one database."""

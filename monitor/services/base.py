@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, select, text
+from sqlalchemy import Engine, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals, validate_measured_at
-from monitor.errors import EntryError, NotFound, Refused
+from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
@@ -159,6 +159,8 @@ class ServiceBase:
         user = session.scalar(select(m.User).where(m.User.name == name))
         if user is None:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
+        if user.disabled_at is not None:
+            raise PermissionDenied(f"user '{name}' is disabled")
         return user
 
     def _actor(self, session: Session, name: str) -> _Actor:
@@ -211,14 +213,23 @@ class ServiceBase:
 
     @staticmethod
     def _signed(session: Session, session_id: int) -> bool:
-        return (
-            session.scalar(select(m.SignOff.id).where(m.SignOff.session_id == session_id))
-            is not None
+        """Signed while it has more sign-offs than reopenings (they alternate)."""
+        signs = session.scalar(
+            select(func.count()).select_from(m.SignOff).where(m.SignOff.session_id == session_id)
         )
+        reopenings = session.scalar(
+            select(func.count())
+            .select_from(m.Reopening)
+            .where(m.Reopening.session_id == session_id)
+        )
+        return (signs or 0) > (reopenings or 0)
 
     def _refuse_if_signed(self, session: Session, session_id: int, what: str) -> None:
         if self._signed(session, session_id):
-            raise Refused(f"session {session_id} is signed off: it takes no new {what}")
+            raise Refused(
+                f"session {session_id} is signed off: it takes no new {what} until a "
+                "supervisor reopens it (`monitor review reopen`)"
+            )
 
     @staticmethod
     def _utc(when: datetime | None, now: datetime) -> datetime:

@@ -9,21 +9,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import select
-
 from monitor.core.gate import minutes_between, ready_to_leave_minute
 from monitor.core.intake import expected_dose
 from monitor.core.timing import check_discharged_at
 from monitor.errors import EntryError, GateNotMet, PermissionDenied, Refused
 from monitor.judge import gate_record, observations
-from monitor.pins import verify_pin
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
+from monitor.services.users import UserServices
 from monitor.store import models as m
 from monitor.views import SessionView
 
 
-class DischargeServices(QueryServices):
+class DischargeServices(UserServices, QueryServices):
     """Discharging a session and a supervisor's sign-off."""
 
     def discharge(
@@ -122,18 +120,18 @@ class DischargeServices(QueryServices):
             return self._views(session, [row], as_of=when)[0]
 
     def sign(self, session_id: int, *, by: str, pin: str) -> SessionView:
-        """A supervisor's sign-off ("reviewed") of a discharged session; the PIN is checked."""
+        """A supervisor's sign-off ("reviewed") of a discharged session; the PIN is checked
+        again (audited and counted like every PIN)."""
+        self.authenticate(by, pin)
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
             if user.role != "supervisor":
                 raise PermissionDenied(f"{user.name} is a nurse: only a supervisor can sign off")
-            if not verify_pin(pin, user.pin_hash):
-                raise PermissionDenied(f"wrong PIN for {user.name}")
             row = self._session_row(session, session_id, lock=True)
             if row.discharged_at is None:
                 raise Refused(f"session {session_id} is still active: discharge it first")
-            if session.scalar(select(m.SignOff.id).where(m.SignOff.session_id == row.id)):
+            if self._signed(session, row.id):
                 raise Refused(f"session {session_id} is already signed off")
             session.add(m.SignOff(session_id=row.id, by_id=user.id, at=now, meaning="reviewed"))
             self._audit(
@@ -145,6 +143,32 @@ class DischargeServices(QueryServices):
                 row.id,
                 session_id=row.id,
                 after={"signed_by": user.name, "meaning": "reviewed"},
+            )
+            session.flush()
+            return self._views(session, [row], as_of=row.discharged_at)[0]
+
+    def reopen(self, session_id: int, *, by: str, reason: str) -> SessionView:
+        """A supervisor withdraws a sign-off, with the reason (kept), so that the record can be
+        corrected; it must then be signed again."""
+        why = clean_text(reason, "the reason for reopening (--reason)")
+        now = self.now()
+        with self._action() as session:
+            user = self._user(session, by)
+            if user.role != "supervisor":
+                raise PermissionDenied(f"{user.name} is a nurse: only a supervisor reopens")
+            row = self._session_row(session, session_id, lock=True)
+            if not self._signed(session, row.id):
+                raise Refused(f"session {session_id} is not signed off: nothing to reopen")
+            session.add(m.Reopening(session_id=row.id, by_id=user.id, at=now, reason=why))
+            self._audit(
+                session,
+                now,
+                user,
+                "session.reopen",
+                "session",
+                row.id,
+                session_id=row.id,
+                reason=why,
             )
             session.flush()
             return self._views(session, [row], as_of=row.discharged_at)[0]

@@ -26,6 +26,7 @@ from monitor.views import (
     EventView,
     FlagView,
     ReadingView,
+    ReopenView,
     SessionSummary,
     SessionView,
     VoidView,
@@ -159,16 +160,20 @@ class QueryServices(ServiceBase):
         under the configuration stored with it. ``propose`` computes the REMS proposal of an
         active esketamine session up to now (it tries every moment, so only on request)."""
         loaded = self._load(session, [r.id for r in rows])
-        signoffs = (
-            {
-                s.session_id: s
-                for s in session.scalars(
-                    select(m.SignOff).where(m.SignOff.session_id.in_([r.id for r in rows]))
+        ids = [r.id for r in rows]
+        signs: dict[int, list[m.SignOff]] = defaultdict(list)
+        reopenings: dict[int, list[ReopenView]] = defaultdict(list)
+        if ids:
+            for given in session.scalars(
+                select(m.SignOff).where(m.SignOff.session_id.in_(ids)).order_by(m.SignOff.id)
+            ):
+                signs[given.session_id].append(given)
+            for again in session.scalars(
+                select(m.Reopening).where(m.Reopening.session_id.in_(ids)).order_by(m.Reopening.id)
+            ):
+                reopenings[again.session_id].append(
+                    ReopenView(loaded.users.get(again.by_id, "?"), again.at, again.reason)
                 )
-            }
-            if rows
-            else {}
-        )
         now = self.now() if as_of is None or propose else as_of
         views = []
         for row in rows:
@@ -200,7 +205,8 @@ class QueryServices(ServiceBase):
                     criteria=config.discharge,
                     windows=config.windows,
                 )
-            sign = signoffs.get(row.id)
+            signed = len(signs[row.id]) > len(reopenings[row.id])
+            sign = signs[row.id][-1] if signed else None
             views.append(
                 SessionView(
                     id=row.id,
@@ -239,6 +245,7 @@ class QueryServices(ServiceBase):
                     events=tuple(loaded.events.get(row.id, [])),
                     dosing_refusals=tuple(refusals),
                     skips=skips,
+                    reopened=tuple(reopenings[row.id]),
                 )
             )
         return views
@@ -274,7 +281,12 @@ class QueryServices(ServiceBase):
             if active_only:
                 query = query.where(m.TreatmentSession.discharged_at.is_(None))
             rows = list(session.scalars(query))
-            signed = set(session.scalars(select(m.SignOff.session_id)))
+            counts: dict[int, int] = defaultdict(int)
+            for session_id in session.scalars(select(m.SignOff.session_id)):
+                counts[session_id] += 1
+            for session_id in session.scalars(select(m.Reopening.session_id)):
+                counts[session_id] -= 1
+            signed = {sid for sid, n in counts.items() if n > 0}
             return [
                 SessionSummary(
                     id=r.id,

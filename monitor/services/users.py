@@ -1,35 +1,75 @@
-"""The users: adding nurses and supervisors, listing them, checking a PIN."""
+"""The users: adding nurses and supervisors, checking a PIN, locking, unlocking, disabling.
+
+Every refused PIN is audited, and a user refused ``security.lockout_after`` times in a row (5)
+is locked for ``security.lockout_min`` (15 min) or until a supervisor unlocks them. An unknown
+name, a wrong PIN, a locked and a disabled user all get the same refusal, so that names and
+roles cannot be probed. The refusal is its own transaction: it is kept even though the action
+it guarded never runs.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from monitor.errors import EntryError, PermissionDenied, Refused
-from monitor.pins import hash_pin, validate_pin, verify_pin
+from monitor.pins import dummy_verify, hash_pin, validate_pin, verify_pin
 from monitor.services.base import ServiceBase
 from monitor.store import models as m
 from monitor.views import UserView
 
 ROLES = ("nurse", "supervisor")
+#: The one refusal for a name or PIN that is not accepted, whatever the cause.
+NOT_ACCEPTED = "name or PIN not accepted"
+NAME_MAX = 64
+
+
+def _valid_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise EntryError(f"a user name is one line of 1 to {NAME_MAX} printable characters")
+    return name
+
+
+def _view(user: m.User) -> UserView:
+    return UserView(user.id, user.name, user.role)
 
 
 class UserServices(ServiceBase):
     """Users and their PINs."""
 
     def add_user(self, name: str, role: str, pin: str, *, by: str | None = None) -> UserView:
-        """Add a nurse or supervisor with a PIN (kept only as a scrypt hash)."""
-        name = name.strip()
-        if not name:
-            raise EntryError("a user needs a name")
+        """Add a nurse or supervisor with a PIN (kept only as a scrypt hash).
+
+        The first user of a database must be a supervisor; after that only a supervisor
+        (``by``, authenticated by the caller) adds users.
+        """
+        name = _valid_name(name)
         if role not in ROLES:
             raise EntryError(f"role '{role}' is unknown: use nurse or supervisor")
         validate_pin(pin)
         now = self.now()
         with self._action() as session:
-            actor = self._user(session, by) if by else None
+            count = session.scalar(select(func.count()).select_from(m.User)) or 0
+            actor = None
+            if count == 0:
+                if role != "supervisor":
+                    raise PermissionDenied(
+                        "the first user of a database must be a supervisor (--role supervisor)"
+                    )
+            else:
+                if by is None:
+                    raise PermissionDenied("only a supervisor adds users: give --by SUPERVISOR")
+                actor = self._user(session, by)
+                if actor.role != "supervisor" or actor.disabled_at is not None:
+                    raise PermissionDenied(f"{actor.name} may not add users: a supervisor does")
             if session.scalar(select(m.User.id).where(m.User.name == name)) is not None:
                 raise Refused(f"user '{name}' already exists")
-            user = m.User(name=name, role=role, pin_hash=hash_pin(pin), created_at=now)
+            user = m.User(
+                name=name, role=role, pin_hash=hash_pin(pin), created_at=now, failed_pins=0
+            )
             session.add(user)
             session.flush()
             self._audit(
@@ -41,18 +81,108 @@ class UserServices(ServiceBase):
                 user.id,
                 after={"name": name, "role": role},
             )
-            return UserView(user.id, user.name, user.role)
+            return _view(user)
 
     def users(self) -> list[UserView]:
-        """Every user, by name."""
+        """Every user who may act, by name."""
         with self._read() as session:
-            rows = session.scalars(select(m.User).order_by(m.User.name))
-            return [UserView(u.id, u.name, u.role) for u in rows]
+            rows = session.scalars(
+                select(m.User).where(m.User.disabled_at.is_(None)).order_by(m.User.name)
+            )
+            return [_view(u) for u in rows]
+
+    def has_users(self) -> bool:
+        """True once the database has its first user."""
+        with self._read() as session:
+            return bool(session.scalar(select(func.count()).select_from(m.User)))
 
     def authenticate(self, name: str, pin: str) -> UserView:
-        """The user if the PIN matches; otherwise a refusal that does not say which was wrong."""
-        with self._read() as session:
-            user = session.scalar(select(m.User).where(m.User.name == name))
-            if user is None or not verify_pin(pin, user.pin_hash):
-                raise PermissionDenied("wrong user or PIN")
-            return UserView(user.id, user.name, user.role)
+        """The user if the PIN matches and the user may act; otherwise the one refusal, audited
+        and counted toward the lockout."""
+        now = self.now()
+        security = self.config.security
+        refusal: str | None = None
+        with self._action() as session:
+            user = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+            if user is None:
+                dummy_verify(pin)  # the same time as a real check
+                refusal = "unknown user"
+            elif user.disabled_at is not None:
+                dummy_verify(pin)
+                refusal = "disabled"
+            elif user.locked_until is not None and user.locked_until > now:
+                dummy_verify(pin)
+                refusal = "locked"
+            elif not verify_pin(pin, user.pin_hash):
+                refusal = "wrong PIN"
+                user.failed_pins = (user.failed_pins or 0) + 1
+                if user.failed_pins >= security.lockout_after:
+                    user.locked_until = now + timedelta(minutes=security.lockout_min)
+                    refusal = f"wrong PIN; locked for {security.lockout_min} min"
+                session.flush()
+            if refusal is None and user is not None:
+                if user.failed_pins or user.locked_until is not None:
+                    user.failed_pins = 0
+                    user.locked_until = None
+                    session.flush()
+                return _view(user)
+            self._audit(
+                session,
+                now,
+                None,
+                "auth.refused",
+                "user",
+                user.id if user is not None else None,
+                after={"name": name[:NAME_MAX], "why": refusal},
+            )
+        raise PermissionDenied(NOT_ACCEPTED)
+
+    def _supervisor_acts_on(self, session: Session, by: str, name: str) -> tuple[m.User, m.User]:
+        actor = self._user(session, by)
+        if actor.role != "supervisor":
+            raise PermissionDenied(f"{actor.name} is not a supervisor: a supervisor does this")
+        target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+        if target is None:
+            raise Refused(f"no user '{name}'")
+        return actor, target
+
+    def unlock_user(self, name: str, *, by: str) -> UserView:
+        """A supervisor lifts a PIN lockout."""
+        now = self.now()
+        with self._action() as session:
+            actor, target = self._supervisor_acts_on(session, by, name)
+            target.failed_pins = 0
+            target.locked_until = None
+            session.flush()
+            self._audit(session, now, actor, "user.unlock", "user", target.id)
+            return _view(target)
+
+    def disable_user(self, name: str, *, by: str) -> UserView:
+        """A supervisor disables a user for good (the user stays in the record)."""
+        now = self.now()
+        with self._action() as session:
+            actor, target = self._supervisor_acts_on(session, by, name)
+            if target.disabled_at is not None:
+                raise Refused(f"user '{name}' is already disabled")
+            target.disabled_at = now
+            session.flush()
+            self._audit(session, now, actor, "user.disable", "user", target.id)
+            return _view(target)
+
+    def set_pin(self, name: str, pin: str, *, by: str) -> UserView:
+        """A user sets their own PIN; a supervisor sets anyone's."""
+        validate_pin(pin)
+        now = self.now()
+        with self._action() as session:
+            actor = self._user(session, by)
+            target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+            if target is None:
+                raise Refused(f"no user '{name}'")
+            if target.id != actor.id and actor.role != "supervisor":
+                raise PermissionDenied("a nurse sets only her own PIN: a supervisor sets others'")
+            target.pin_hash = hash_pin(pin)
+            target.failed_pins = 0
+            target.locked_until = None
+            session.flush()
+            self._audit(session, now, actor, "user.set_pin", "user", target.id)
+            return _view(target)

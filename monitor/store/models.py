@@ -141,6 +141,7 @@ class Reading(Base):
     __tablename__ = "readings"
     __table_args__ = (
         Index("ix_readings_session_measured", "session_id", "measured_at"),
+        Index("uq_readings_client_key", "client_key", unique=True),
         CheckConstraint(
             " OR ".join(f"{name} IS NOT NULL" for name in MEASURE_COLUMNS), name="any_measure"
         ),
@@ -163,6 +164,8 @@ class Reading(Base):
     #: The reading this one corrects; the corrected one is then superseded.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"), unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The client's key for this entry: a retry with the same key returns this reading.
+    client_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Flag(Base):
@@ -238,15 +241,30 @@ class Event(Base):
 
 
 class SignOff(Base):
-    """A supervisor's signature on a discharged session."""
+    """A supervisor's signature on a discharged session. A session signed, reopened and
+    signed again has two; it is signed while its latest sign-off is newer than any reopening."""
 
     __tablename__ = "sign_offs"
+    __table_args__ = (Index("ix_sign_offs_session", "session_id", "id"),)
 
     id: Mapped[Id]
-    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[Moment]
     meaning: Mapped[str] = mapped_column(String(40))
+
+
+class Reopening(Base):
+    """A supervisor's withdrawal of a sign-off, with the reason: kept, never removed."""
+
+    __tablename__ = "reopenings"
+    __table_args__ = (Index("ix_reopenings_session", "session_id", "id"),)
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class AuditEntry(Base):
@@ -277,4 +295,5 @@ APPEND_ONLY_TABLES = (
     "voids",
     "check_skips",
     "events",
+    "reopenings",
 )
