@@ -17,7 +17,8 @@ from monitor.services import Service, with_clock
 from monitor.views import ReadingView
 
 #: (name, role, PIN) of the demo users.
-DEMO_USERS = (("ana", "nurse", "1111"), ("ben", "nurse", "2222"), ("sam", "supervisor", "9999"))
+#: The supervisor comes first: the first user of a database is a supervisor, who adds the rest.
+DEMO_USERS = (("sam", "supervisor", "9999"), ("ana", "nurse", "1111"), ("ben", "nurse", "2222"))
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def build_demo(service: Service) -> DemoResult:
     existing = {u.name for u in service.users()}
     for name, role, pin in DEMO_USERS:
         if name not in existing:
-            service.add_user(name, role, pin)
+            service.add_user(name, role, pin, by=None if role == "supervisor" else "sam")
     now = service.now()
     sessions: list[int] = []
 

@@ -30,8 +30,7 @@ class Cli:
         env.pop("MONITOR_PIN", None)
         if pin and "--by" in args:
             by = args[args.index("--by") + 1]
-            if by in PINS:
-                env["MONITOR_PIN"] = PINS[by]
+            env["MONITOR_PIN"] = PINS.get(by, "0000")
         result = subprocess.run(
             [*MONITOR, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
         )
@@ -194,8 +193,8 @@ def test_amend_from_the_command_line(cli):
         ),
         (("flag", "ack", "777", "--by", "ana", "--action", "x"), "no flag 777"),
         (("amend", "777", "hr 80", "--by", "ana", "--reason", "x"), "no reading 777"),
-        (("user", "add", "ana", "--role", "nurse", "--by", "sam"), "already exists"),
-        (("user", "add", "zed", "--role", "doctor", "--by", "sam"), "doctor"),
+        (("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin"), "already exists"),
+        (("user", "add", "zed", "--role", "doctor", "--by", "sam", "--pin-stdin"), "doctor"),
         (("review", "sign", "{sid}", "--by", "sam", "--pin-stdin"), "still active"),
     ],
 )
@@ -428,7 +427,7 @@ def test_iv_infusion_end_from_the_command_line(cli):
 )
 def test_clock_change_local_times_are_refused(cli, local, says):
     sid = start(cli)
-    env = {**os.environ, "MONITOR_DB": cli.db, "TZ": "America/New_York"}
+    env = {**os.environ, "MONITOR_DB": cli.db, "TZ": "America/New_York", "MONITOR_PIN": "1234"}
     result = subprocess.run(
         [*MONITOR, "record", str(sid), "120/80", "--by", "ana", "--at", local],
         capture_output=True,
