@@ -550,6 +550,11 @@ def _print_reading(reading: ReadingView) -> None:
 @click.option("--by", required=True, help="The user recording the reading.")
 @click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
+@click.option(
+    "--key",
+    help="Your key for this entry (e.g. a UUID): sent again after a lost reply, it returns the "
+    "reading first saved instead of a duplicate.",
+)
 @acting
 @pass_context
 def record(
@@ -559,10 +564,11 @@ def record(
     by: str,
     at: str | None,
     as_json: bool,
+    key: str | None,
 ) -> None:
     """Save one reading, e.g. `monitor record 3 "142/88 hr 76 spo2 98" --by ana`."""
     reading = context.service.record_reading(
-        session_id, " ".join(entry), by=by, measured_at=_time(at, context)
+        session_id, " ".join(entry), by=by, measured_at=_time(at, context), key=key
     )
     if as_json:
         from monitor.jsonview import reading_json

@@ -7,10 +7,12 @@ Recording a reading is the hot path, so its statements are built once here.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.entry import parse_entry
@@ -24,6 +26,8 @@ from monitor.store import models as m
 from monitor.store.types import UTCDateTime
 from monitor.views import FlagView, ReadingView
 
+#: A client's key for an entry (a UUID, a gateway's message id).
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Built once: a reading that corrects another.
 _NEWER = aliased(m.Reading)
 
@@ -85,6 +89,7 @@ class ReadingServices(QueryServices):
         *,
         corrects: m.Reading | None = None,
         reason: str | None = None,
+        key: str | None = None,
     ) -> ReadingView:
         """Judge the flags as of now (the dosing time known now) and save reading and flags."""
         before = row.dosed_at is None or measured_at <= row.dosed_at
@@ -109,6 +114,7 @@ class ReadingServices(QueryServices):
                 "before_dosing": before,
                 "corrects_id": corrects.id if corrects else None,
                 "reason": reason,
+                "client_key": key,
                 **vitals.as_dict(),
             },
         ).scalar_one()
@@ -152,9 +158,47 @@ class ReadingServices(QueryServices):
         *,
         by: str,
         measured_at: datetime | None = None,
+        key: str | None = None,
     ) -> ReadingView:
-        """Parse, validate, flag and save one reading with its audit row, in one transaction."""
+        """Parse, validate, flag and save one reading with its audit row, in one transaction.
+
+        ``key`` is the client's key for this entry: saving again with the same key (a retry
+        after a lost reply) returns the reading first saved instead of a duplicate.
+        """
         vitals = parse_entry(entry) if isinstance(entry, str) else validate_vitals(entry)
+        if key is not None and not _KEY.fullmatch(key):
+            raise EntryError("a reading's key is 1-64 letters, digits, '.', '_', ':' or '-'")
+        if key is not None and (earlier := self._keyed(session_id, key)) is not None:
+            return earlier
+        try:
+            return self._record(session_id, vitals, by, measured_at, key)
+        except IntegrityError:
+            # Another save with this key won the race: it is the reading.
+            if key is not None and (earlier := self._keyed(session_id, key)) is not None:
+                return earlier
+            raise
+
+    def _keyed(self, session_id: int, key: str) -> ReadingView | None:
+        """The reading saved with ``key``, if any (refused if it belongs to another session)."""
+        with self._read() as session:
+            found = session.execute(
+                select(m.Reading.id, m.Reading.session_id).where(m.Reading.client_key == key)
+            ).first()
+            if found is None:
+                return None
+            if found.session_id != session_id:
+                raise Refused(f"key {key!r} was used for a reading of another session")
+            row = self._session_row(session, session_id)
+            return self._views(session, [row])[0].reading(found.id)
+
+    def _record(
+        self,
+        session_id: int,
+        vitals: Vitals,
+        by: str,
+        measured_at: datetime | None,
+        key: str | None,
+    ) -> ReadingView:
         now = self.now()
         when = self._utc(measured_at, now)
         with self._action() as session:
@@ -170,7 +214,7 @@ class ReadingServices(QueryServices):
             if row.discharged_at is not None:
                 raise Refused(f"session {session_id} is discharged: no more readings")
             check_measured_at(when, now, row.started_at, row.discharged_at)
-            reading = self._save_reading(session, row, user, vitals, when, now)
+            reading = self._save_reading(session, row, user, vitals, when, now, key=key)
             self._audit(
                 session,
                 now,
