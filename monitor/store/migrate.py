@@ -134,19 +134,89 @@ def backup_sqlite(path: Path, revision: str | None) -> Path:
 
 
 def upgrade(url: str) -> UpgradeResult:
-    """Migrate to the newest schema; an SQLite file with data is copied aside first."""
+    """Migrate to the newest schema; an SQLite file with data is copied aside first.
+
+    Refused, with nothing changed and no backup, for a database newer than this monitor and
+    for one that holds tables but is not monitor's. On PostgreSQL the station role is
+    (re)granted each time (:func:`grant_station_role`).
+    """
     engine = make_engine(url)
     try:
         before = current_revision(engine)
         has_tables = _has_tables(engine)
     finally:
         engine.dispose()
-    if before == SCHEMA_HEAD:
-        return UpgradeResult(before, SCHEMA_HEAD, None)
-    path = sqlite_path(url)
-    backup = backup_sqlite(path, before) if path is not None and has_tables else None
-    run_upgrade(url)
+    if before is not None and before != SCHEMA_HEAD and before not in _known_revisions(url):
+        raise Refused(
+            f"this database is at schema revision {before}, newer than this monitor knows "
+            f"({SCHEMA_HEAD}): upgrade monitor; nothing was changed"
+        )
+    if before is None and has_tables:
+        raise Refused(
+            "this database holds tables but is not a monitor database: nothing was changed; "
+            "name a monitor database or a new, empty one"
+        )
+    backup = None
+    if before != SCHEMA_HEAD:
+        path = sqlite_path(url)
+        backup = backup_sqlite(path, before) if path is not None and has_tables else None
+        run_upgrade(url)
+    if url.startswith("postgresql"):
+        grant_station_role(url)
     return UpgradeResult(before, SCHEMA_HEAD, backup)
+
+
+#: The PostgreSQL role stations and the command line connect as: it reads and inserts, and
+#: updates only the columns whose transitions the triggers check. It owns nothing, so it can
+#: neither disable a trigger nor alter a table.
+STATION_ROLE = "monitor_station"
+_STATION_UPDATES = {
+    "treatment_sessions": (
+        "dosed_at",
+        "dose_override_reason",
+        "infusion_ended_at",
+        "discharged_at",
+        "discharged_by_id",
+        "override_reason",
+        "escort",
+        "instructions_given",
+        "ready_minute_proposed",
+        "ready_minute",
+        "ready_minute_by_id",
+        "gate_at_discharge",
+    ),
+    "users": ("pin_hash", "failed_pins", "locked_until", "disabled_at"),
+}
+
+
+def grant_station_role(url: str, role: str = STATION_ROLE) -> None:
+    """Create (if need be) the station role and grant it exactly what stations need."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+            exists = connection.exec_driver_sql(
+                "SELECT 1 FROM pg_roles WHERE rolname = %(role)s", {"role": role}
+            ).first()
+            if exists is None:
+                try:
+                    connection.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+                except ProgrammingError:
+                    raise Refused(
+                        f"cannot create the station role {role}: run `monitor db upgrade` as a "
+                        f"user with CREATEROLE, or create it: CREATE ROLE {role} LOGIN PASSWORD ..."
+                    ) from None
+            run = connection.exec_driver_sql
+            run(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"')
+            run(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+            run(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+            run(f'GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO "{role}"')
+            run(f'REVOKE INSERT ON alembic_version FROM "{role}"')
+            run(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+            for table, columns in _STATION_UPDATES.items():
+                run(f'GRANT UPDATE ({", ".join(columns)}) ON {table} TO "{role}"')
+    finally:
+        engine.dispose()
 
 
 def check(url: str) -> None:
