@@ -81,8 +81,11 @@ class Context:
         """The services on the chosen database, its schema checked or created."""
         if self._service is None:
             from monitor.services import Service
+            from monitor.store.engine import file_warnings
 
-            self._service = Service.open(self.db, self.config)
+            for warning in file_warnings(self.db):
+                click.echo(f"warning: {warning}", err=True)
+            self._service = Service.open(self.db, self.config, create=False)
         return self._service
 
     def close(self) -> None:
@@ -248,12 +251,26 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
         db = str(path)
     service = Service.open(db, context.config)
     try:
-        result = build_demo(service)
+        if service.has_users() and not service.is_demo():
+            raise Refused(
+                f"{db} holds records that are not a demo's: `monitor demo` writes only to a new "
+                "database or one it made (leave out --db and MONITOR_DB for the demo's own file)"
+            )
+        if service.has_users():
+            # A demo it made before: kept as it is (the record is never rewritten).
+            active = len(service.active_sessions())
+            click.echo(f"Demo clinic already in {db}: {active} sessions in observation")
+        else:
+            result = build_demo(service)
+            click.echo(
+                f"Demo clinic ready: {len(result.sessions)} sessions in observation, in {db}"
+            )
     finally:
         service.close()
-    click.echo(f"Demo clinic ready: {len(result.sessions)} sessions in observation, in {db}")
+    from monitor.demo import DEMO_USERS
+
     click.echo("Users (name, role, PIN):")
-    for name, role, pin in result.users:
+    for name, role, pin in DEMO_USERS:
         click.echo(f"  {name:<5} {role:<10} {pin}")
     shown = f'"{db}"' if " " in db else db
     click.echo(f"Open it with:  monitor --db {shown}")
@@ -298,7 +315,7 @@ def db_current(context: Context) -> None:
     from monitor.store.engine import make_engine
     from monitor.store.migrate import SCHEMA_HEAD, current_revision
 
-    engine = make_engine(context.db)
+    engine = make_engine(context.db, create=False)
     try:
         revision = current_revision(engine)
     finally:
@@ -991,6 +1008,7 @@ def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the command; refusals become one line and exit status 2."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
+    _Stdin.lines = None  # a new command reads standard input anew
     try:
         return cli.main(args=argv, prog_name="monitor", standalone_mode=False)
     except GateNotMet as error:

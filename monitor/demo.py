@@ -38,6 +38,8 @@ def default_demo_path() -> Path:
 
 def build_demo(service: Service) -> DemoResult:
     """Fill ``service``'s database with the demo clinic (users are added once)."""
+    if not service.has_users():
+        service.mark_demo()
     existing = {u.name for u in service.users()}
     for name, role, pin in DEMO_USERS:
         if name not in existing:

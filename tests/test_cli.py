@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,28 +20,65 @@ MONITOR = [sys.executable, "-m", "monitor"]
 PINS = {"ana": "1234", "sam": "9999", "bo": "2222"}
 
 
+def run_in_process(args: list[str], stdin: str | None, env: dict[str, str]):
+    """`monitor ARGS` run in this process (as `python -m monitor` would run it, without the
+    0.5 s start of a new interpreter): exit status, stdout and stderr. Anything but a clean
+    exit (a traceback) propagates and fails the test."""
+    from monitor import cli as command_line
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_stdin = dict(os.environ), sys.stdin
+    os.environ.clear()
+    os.environ.update(env)
+    sys.stdin = io.StringIO(stdin or "")
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                command_line.main(list(args))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.stdin = saved_stdin
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 class Cli:
-    """Runs `monitor` against one database, as the user named by `--by` (with their PIN)."""
+    """Runs `monitor` against one database, as the user named by `--by` (with their PIN).
+
+    In this process by default (fast); ``process=True`` starts a real `python -m monitor`."""
 
     def __init__(self, db: str) -> None:
         self.db = db
 
-    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True, pin: bool = True):
+    def __call__(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        ok: bool = True,
+        pin: bool = True,
+        process: bool = False,
+    ):
         env = {**os.environ, "MONITOR_DB": self.db}
         env.pop("MONITOR_CONFIG", None)
         env.pop("MONITOR_PIN", None)
         if pin and "--by" in args:
             by = args[args.index("--by") + 1]
             env["MONITOR_PIN"] = PINS.get(by, "0000")
-        result = subprocess.run(
-            [*MONITOR, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
-        )
+        if process:
+            result = subprocess.run(
+                [*MONITOR, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+            )
+        else:
+            result = run_in_process(list(args), stdin, env)
         if ok:
             assert result.returncode == 0, result.stderr
         return result
 
-    def refused(self, *args: str, stdin: str | None = None) -> str:
-        result = self(*args, stdin=stdin, ok=False)
+    def refused(self, *args: str, stdin: str | None = None, pin: bool = True) -> str:
+        result = self(*args, stdin=stdin, ok=False, pin=pin)
         assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
@@ -234,8 +273,10 @@ def test_db_commands(cli):
 def test_new_sqlite_file_is_made_private_and_migrated(tmp_path):
     path = tmp_path / "sub" / "station.db"
     run = Cli(str(path))
+    assert "upgraded empty database" in run("db", "upgrade").stdout
     assert run("session", "list").stdout == ""
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
 
 
 def test_config_show_names_sources(tmp_path):
@@ -290,11 +331,57 @@ def test_demo_makes_a_live_floor_in_its_own_database(tmp_path):
     assert len(run.json("session", "list", "--active")) == 6
 
 
-def test_demo_into_a_named_database(tmp_path):
+def test_demo_into_a_named_database_and_never_into_a_real_one(tmp_path):
     run = Cli(str(tmp_path / "clinic.db"))
     out = run("demo").stdout
     assert str(tmp_path / "clinic.db") in out
     assert len(run.json("session", "list")) == 6
+    again = run("demo").stdout  # a demo it made: kept as it is, not doubled
+    assert "already" in again and len(run.json("session", "list")) == 6
+    real = Cli(str(tmp_path / "real.db"))
+    real("db", "upgrade")
+    real("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
+    assert "not a demo's" in real.refused("demo")
+    assert real.json("session", "list") == []
+
+
+def test_files_a_mistyped_path_an_empty_file_and_a_wide_mode(tmp_path):
+    typo = Cli(str(tmp_path / "no" / "such.db"))
+    assert "no database at" in typo.refused("session", "list")
+    assert not (tmp_path / "no").exists()
+    empty = tmp_path / "empty.db"
+    empty.touch(mode=0o600)
+    assert "empty (0 bytes)" in Cli(str(empty)).refused("session", "list")
+    made = Cli(str(tmp_path / "new" / "deep" / "m.db"))
+    made("db", "upgrade")
+    for folder in (tmp_path / "new", tmp_path / "new" / "deep"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    os.chmod(tmp_path / "new" / "deep" / "m.db", 0o644)
+    result = made("session", "list")
+    assert "warning: database file" in result.stderr and "chmod 600" in result.stderr
+
+
+def test_a_command_without_its_pin_is_refused(cli):
+    sid = start(cli)
+    refusal = cli.refused("record", str(sid), "120/80", "--by", "ana", pin=False)
+    assert "PIN for ana is needed" in refusal
+
+
+def test_a_newer_database_is_refused_without_a_backup(tmp_path):
+    run = Cli(str(tmp_path / "n.db"))
+    run("db", "upgrade")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "n.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert "newer than this monitor" in run.refused("db", "upgrade")
+    assert "newer" in run.refused("session", "list")
+    assert not list(tmp_path.glob("*.bak"))
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    os.chmod(other, 0o600)
+    assert "not a monitor database" in Cli(str(other)).refused("db", "upgrade")
 
 
 def baseline_and_dose(cli: Cli, sid: int, dosed_ago: float) -> None:

@@ -16,7 +16,7 @@ def open_station(context: headless.Context) -> None:
     """Run the station on the context's database and configuration."""
     from tui.app import make_app
 
-    make_app(db=context.db, config=context.config).run()
+    make_app(service=context.service).run()
 
 
 @headless.cli.command("tui")

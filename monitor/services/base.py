@@ -105,10 +105,16 @@ class ServiceBase:
 
     @classmethod
     def open(
-        cls, db: str | None = None, config: ClinicConfig | None = None, clock: Clock = utc_now
+        cls,
+        db: str | None = None,
+        config: ClinicConfig | None = None,
+        clock: Clock = utc_now,
+        *,
+        create: bool = True,
     ) -> Self:
-        """Open ``--db`` (URL, file path or the default), creating or refusing its schema."""
-        engine = make_engine(db)
+        """Open ``--db`` (URL, file path or the default), creating or refusing its schema;
+        ``create=False`` refuses a missing SQLite file other than the default."""
+        engine = make_engine(db, create=create)
         ensure_schema(engine)
         return cls(engine, config, clock)
 

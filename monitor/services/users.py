@@ -96,6 +96,19 @@ class UserServices(ServiceBase):
         with self._read() as session:
             return bool(session.scalar(select(func.count()).select_from(m.User)))
 
+    def is_demo(self) -> bool:
+        """True when ``monitor demo`` made this database (its first audit row says so)."""
+        with self._read() as session:
+            first = session.scalar(select(m.AuditEntry.action).order_by(m.AuditEntry.id))
+            return first == "demo.create"
+
+    def mark_demo(self) -> None:
+        """Mark a new, empty database as the demo's own (before anything else is written)."""
+        with self._action() as session:
+            if session.scalar(select(func.count()).select_from(m.AuditEntry)):
+                raise Refused("only a new, empty database can become a demo")
+            self._audit(session, self.now(), None, "demo.create", "database", None)
+
     def authenticate(self, name: str, pin: str) -> UserView:
         """The user if the PIN matches and the user may act; otherwise the one refusal, audited
         and counted toward the lockout."""

@@ -48,9 +48,22 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents with mode 0700 (only the user can enter)."""
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    for parent in reversed(missing):
+        parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(parent, 0o700)
+
+
 def create_private_file(path: Path) -> None:
-    """Create ``path`` with mode 0600 if it does not exist (a new SQLite file or an export)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` with mode 0600 if it does not exist (a new SQLite file or an export),
+    in folders of mode 0700 where they are created."""
+    private_folder(path.parent)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -77,11 +90,26 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(db: str | None = None, *, foreign_keys: bool = True, **kwargs: Any) -> Engine:
+def file_warnings(db: str | None) -> list[str]:
+    """What a user should hear about an SQLite file: readable by others."""
+    path = sqlite_path(resolve_url(db))
+    if path is None or not path.exists():
+        return []
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return [f"database file {path} can be read by others (mode {mode:04o}): chmod 600 {path}"]
+    return []
+
+
+def make_engine(
+    db: str | None = None, *, foreign_keys: bool = True, create: bool = True, **kwargs: Any
+) -> Engine:
     """An engine for ``--db`` (URL, file path or the default SQLite file).
 
-    A new SQLite file is created with mode 0600, in WAL mode with ``synchronous=FULL``,
-    foreign keys on and a busy timeout.
+    A new SQLite file is created with mode 0600 (in folders of mode 0700), in WAL mode with
+    ``synchronous=FULL``, foreign keys on and a busy timeout. With ``create=False`` a missing
+    file is refused unless it is the default file (a mistyped path must not open an empty
+    station); an empty (0-byte) file is always refused.
     """
     url = resolve_url(db)
     try:
@@ -95,6 +123,13 @@ def make_engine(db: str | None = None, *, foreign_keys: bool = True, **kwargs: A
     if path is not None:
         if path.is_dir():
             raise Refused(f"--db {path} is a folder: name a file")
+        if path.exists() and path.stat().st_size == 0:
+            raise Refused(f"database file {path} is empty (0 bytes): remove it or name a new path")
+        if not path.exists() and not create and path != default_db_path().resolve():
+            raise Refused(
+                f"no database at {path}: check the path, or create one there with "
+                "`monitor db upgrade`"
+            )
         try:
             create_private_file(path)
         except OSError as error:
