@@ -20,7 +20,7 @@ import click
 
 from monitor.config_file import CONFIG_ENV, load_config
 from monitor.core.config import ClinicConfig, describe
-from monitor.errors import GateNotMet, Refused
+from monitor.errors import Refused
 
 if TYPE_CHECKING:
     from monitor.services import Service
@@ -1004,33 +1004,41 @@ def _one_line(error: BaseException) -> str:
     return text[0] if text else error.__class__.__name__
 
 
+def printable(text: str) -> str:
+    """``text`` as one printable line: a newline, an escape or any control character a user
+    typed is shown escaped, so that no input can forge a line of output."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _refuse(message: str, status: int = EXIT_REFUSED) -> None:
+    click.echo(f"error: {printable(message)}", err=True)
+    sys.exit(status)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the command; refusals become one line and exit status 2."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     _Stdin.lines = None  # a new command reads standard input anew
+    args = list(sys.argv[1:] if argv is None else argv)
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            _refuse(f"argument {arg!r} is not valid UTF-8 text")
     try:
-        return cli.main(args=argv, prog_name="monitor", standalone_mode=False)
-    except GateNotMet as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_REFUSED)
+        return cli.main(args=args, prog_name="monitor", standalone_mode=False)
     except Refused as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_REFUSED)
+        _refuse(str(error))
     except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        sys.exit(EXIT_REFUSED)
+        _refuse("aborted")
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()}", err=True)
-        sys.exit(EXIT_REFUSED)
+        _refuse(error.format_message())
     except OperationalError as error:
-        click.echo(
-            f"error: the database cannot be used: {_one_line(error.orig or error)}", err=True
-        )
-        sys.exit(EXIT_FAILED)
+        _refuse(f"the database cannot be used: {_one_line(error.orig or error)}", EXIT_FAILED)
     except DBAPIError as error:
-        click.echo(f"error: the database refused: {_one_line(error.orig or error)}", err=True)
-        sys.exit(EXIT_FAILED)
+        _refuse(f"the database refused: {_one_line(error.orig or error)}", EXIT_FAILED)
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -406,6 +406,14 @@ async def test_discharge_override_needs_a_reason(service):
         assert "write why the patient leaves anyway" in form_error(app)
         assert visible_at_80x24(app, "#form-error")
         await pilot.press(*"transferred to ED", "enter")
+        assert "type your PIN" in form_error(app)  # an override is signed
+        screen.query_one("#override-pin", Input).focus()
+        await pilot.press(*"0000", "enter")
+        await settle(pilot)
+        assert "name or PIN not accepted" in form_error(app)
+        assert screen.query_one("#override", Input).value == "transferred to ED"
+        screen.query_one("#override-pin", Input).value = ""
+        await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["overdue"])
         assert view.status == "discharged"
@@ -436,7 +444,9 @@ async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_pla
         override = screen.query_one("#override", Input)
         assert override.display and override.has_focus
         assert screen.query_one("#escort", Input).value == "daughter"
-        await pilot.press(*"ward transfer, prescriber aware", "enter")
+        await pilot.press(*"ward transfer, prescriber aware")
+        screen.query_one("#override-pin", Input).focus()
+        await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["ready"])
         assert view.status == "discharged"
@@ -571,6 +581,8 @@ async def test_dose_with_the_gate_not_met_needs_a_written_reason(service):
         await pilot.press("enter")
         assert "needs a written reason" in form_error(app)
         await pilot.press(*"prescriber reviewed BP, proceed", "enter")
+        assert screen.query_one("#override-pin", Input).has_focus  # an override is signed
+        await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["predose"])
         assert view.dosed_at == NOW
@@ -599,7 +611,7 @@ async def test_dose_refused_after_the_floor_loaded_asks_for_a_reason_in_place(se
         assert "no longer met" in form_error(app)
         assert screen.query_one("#override", Input).display
         assert "HR 135" in str(screen.query_one("#dosing-gate").content)
-        await pilot.press(*"prescriber aware", "enter")
+        await pilot.press(*"prescriber aware", "enter", *"1234", "enter")
         await settle(pilot)
         assert service.session(sid).dose_override_reason == "prescriber aware"
 

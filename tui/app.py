@@ -497,7 +497,11 @@ class StationApp(App[None]):
         self.save(
             "Reading saved",
             lambda: self.service.record_reading(
-                event.session_id, event.entry, by=user.name, measured_at=event.measured_at
+                event.session_id,
+                event.entry,
+                by=user.name,
+                measured_at=event.measured_at,
+                key=event.key,
             ),
             done=done,
             failed=bar.refused,
@@ -612,6 +616,8 @@ class StationApp(App[None]):
         service = self.service
 
         def save(form: DoseGiven) -> None:
+            if form.override_reason:
+                service.authenticate(name, form.pin or "")  # an override is signed
             service.record_dose(view.id, by=name, override_reason=form.override_reason)
 
         def closed(form: DoseGiven | None) -> None:
@@ -669,6 +675,8 @@ class StationApp(App[None]):
         service = self.service
 
         def save(form: Discharge) -> None:
+            if form.override_reason:
+                service.authenticate(name, form.pin or "")  # an override is signed
             service.discharge(
                 view.id,
                 by=name,

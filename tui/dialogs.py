@@ -556,9 +556,11 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
 
 @dataclass(frozen=True)
 class DoseGiven:
-    """The dose given now; an override reason when the dosing gate is not met."""
+    """The dose given now; an override reason, signed with the user's PIN, when the dosing
+    gate is not met."""
 
     override_reason: str | None
+    pin: str | None = None
 
 
 class DoseScreen(SavingDialog[DoseGiven]):
@@ -582,6 +584,12 @@ class DoseScreen(SavingDialog[DoseGiven]):
             yield Static(self.view.treatment, id="treatment")
             yield Static(id="dosing-gate")
             yield Input(placeholder="reason to dose anyway", id="override")
+            yield Input(
+                placeholder="your PIN: an override is signed",
+                id="override-pin",
+                password=True,
+                max_length=12,
+            )
             yield Button("Dose given now", variant="success", id="dose-now", compact=True)
 
     def on_mount(self) -> None:
@@ -595,9 +603,13 @@ class DoseScreen(SavingDialog[DoseGiven]):
             text = Text("Dosing gate not met:\n", style="bold red")
             for reason in self.refusals:
                 text.append(f"[ ] {reason}\n", style="red")
-            text.append("To dose anyway, write why (kept in the record); Enter records the dose.")
+            text.append(
+                "To dose anyway, write why (kept in the record), then your PIN; Enter records "
+                "the dose."
+            )
             gate.update(text)
             override.display = True
+            self.query_one("#override-pin", Input).display = True
             button.display = False
             override.focus()
         else:
@@ -609,6 +621,7 @@ class DoseScreen(SavingDialog[DoseGiven]):
                 )
             )
             override.display = False
+            self.query_one("#override-pin", Input).display = False
             button.focus()
 
     def refused(self, error: BaseException | None) -> None:
@@ -629,7 +642,19 @@ class DoseScreen(SavingDialog[DoseGiven]):
         if not event.value.strip():
             self.refuse("dosing with the gate not met needs a written reason")
             return
-        self.submit(DoseGiven(event.value.strip()))
+        self.query_one("#override-pin", Input).focus()
+
+    @on(Input.Submitted, "#override-pin")
+    def _override_signed(self, event: Input.Submitted) -> None:
+        reason = self.query_one("#override", Input).value.strip()
+        if not reason:
+            self.refuse("dosing with the gate not met needs a written reason")
+            self.query_one("#override", Input).focus()
+            return
+        if not event.value:
+            self.refuse("an override is signed: type your PIN")
+            return
+        self.submit(DoseGiven(reason, event.value))
 
 
 # -- infusion end ---------------------------------------------------------------------------
@@ -736,6 +761,8 @@ class Discharge:
     escort: str
     instructions_given: bool
     ready_minute: int | None
+    #: The user's PIN, asked again to sign an override.
+    pin: str | None = None
 
 
 class DischargeScreen(SavingDialog[Discharge]):
@@ -797,7 +824,16 @@ class DischargeScreen(SavingDialog[Discharge]):
                     placeholder="why discharge with the gate not met",
                     id="override",
                     compact=True,
-                    classes="wide override",
+                    classes="override",
+                )
+                yield Label("Your PIN", classes="override")
+                yield Input(
+                    placeholder="signs it",
+                    id="override-pin",
+                    compact=True,
+                    password=True,
+                    max_length=12,
+                    classes="override",
                 )
             with Horizontal(classes="buttons"):
                 yield Button("Discharge", variant="success", id="discharge", compact=True)
@@ -831,12 +867,15 @@ class DischargeScreen(SavingDialog[Discharge]):
             ready_minute = whole_number(
                 self.query_one("#ready-minute", Input).value, "the REMS ready minute", high=1440
             )
-        override = None
+        override = pin = None
         if not self.gate_ready:
             override = self.query_one("#override", Input).value.strip()
             if not override:
                 raise ValueError("the gate is not met: write why the patient leaves anyway")
-        return Discharge(override, escort, bool(instructions), ready_minute)
+            pin = self.query_one("#override-pin", Input).value
+            if not pin:
+                raise ValueError("an override is signed: type your PIN")
+        return Discharge(override, escort, bool(instructions), ready_minute, pin)
 
     def _discharge(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,8 @@ class EntryBar(Vertical):
         session_id: int
         entry: str
         measured_at: datetime | None
+        #: This entry's key: a retry of the same line after a lost reply saves it once.
+        key: str
 
     class Closed(Message):
         """The nurse closed the entry line."""
@@ -50,6 +53,9 @@ class EntryBar(Vertical):
         self.session: SessionView | None = None
         #: A reading is being saved: Enter again does not save it twice.
         self.saving = False
+        #: The key of the line as typed now: kept for a retry of the same line, new when the
+        #: line changes (a corrected line is a new entry, never the old reading).
+        self.key = uuid.uuid4().hex
 
     def compose(self) -> ComposeResult:
         yield Static(id="entry-title")
@@ -70,6 +76,7 @@ class EntryBar(Vertical):
         field.value = ""
         self.query_one("#entry-preview", Static).update("")
         self.saving = False
+        self.key = uuid.uuid4().hex
         self.display = True
         field.focus()
 
@@ -106,6 +113,7 @@ class EntryBar(Vertical):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self.key = uuid.uuid4().hex
         target = self.query_one("#entry-preview", Static)
         if not event.value.strip() or self.session is None:
             target.update("")
@@ -128,7 +136,7 @@ class EntryBar(Vertical):
             return
         self.saving = True
         self.query_one("#entry-preview", Static).update(Text("saving…", style="dim"))
-        self.post_message(self.Submitted(self.session.id, entry, measured_at))
+        self.post_message(self.Submitted(self.session.id, entry, measured_at, self.key))
 
     def key_escape(self) -> None:
         self.close()
