@@ -133,8 +133,8 @@ def test_replace_on_a_unique_column_cannot_delete_the_row_it_collides_with(recor
         "SELECT 999, flag_id, by_id, at, 'rewritten' FROM acknowledgements LIMIT 1",
         "INSERT OR REPLACE INTO users (id, name, role, pin_hash, created_at, failed_pins) "
         "SELECT 999, name, 'supervisor', 'x', created_at, 0 FROM users LIMIT 1",
-        "INSERT OR REPLACE INTO sign_offs (id, session_id, by_id, at, meaning) "
-        "SELECT 999, session_id, by_id, at, 'forged' FROM sign_offs LIMIT 1",
+        "INSERT OR REPLACE INTO voids (id, reading_id, by_id, at, reason) "
+        "SELECT 999, reading_id, by_id, at, 'rewritten' FROM voids LIMIT 1",
         "INSERT OR REPLACE INTO treatment_sessions (id, patient_id, protocol, started_at, "
         "started_by_id) SELECT 999, patient_id, protocol, started_at, started_by_id "
         "FROM treatment_sessions WHERE discharged_at IS NULL",

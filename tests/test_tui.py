@@ -84,7 +84,7 @@ async def test_sign_in_checks_the_pin_and_header_shows_the_user(service):
         await pilot.press("enter", *"0000", "enter")
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        assert "wrong user or PIN" in str(app.screen.query_one("#sign-in-error", Static).content)
+        assert "name or PIN not accepted" in str(app.screen.query_one("#sign-in-error", Static).content)
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         assert app.user is not None and app.user.name == "ana"
