@@ -40,21 +40,25 @@ def check_started_at(when: datetime, now: datetime) -> datetime:
     return when
 
 
+def _within_session(
+    what: str, when: datetime, now: datetime, started_at: datetime, discharged_at: datetime | None
+) -> datetime:
+    _not_ahead(what, when, now)
+    if when < started_at - BEFORE_START:
+        raise EntryError(
+            f"{what} {_hm(when)} is more than 2 h before the session began "
+            f"({_hm(started_at)}): check the date and time"
+        )
+    if discharged_at is not None and when > discharged_at:
+        raise EntryError(f"{what} {_hm(when)} is after the discharge ({_hm(discharged_at)})")
+    return when
+
+
 def check_measured_at(
     when: datetime, now: datetime, started_at: datetime, discharged_at: datetime | None
 ) -> datetime:
     """A measurement time: not ahead, not over 2 h before the start, not after discharge."""
-    _not_ahead("measurement time", when, now)
-    if when < started_at - BEFORE_START:
-        raise EntryError(
-            f"measurement time {_hm(when)} is more than 2 h before the session began "
-            f"({_hm(started_at)}): check the date and time"
-        )
-    if discharged_at is not None and when > discharged_at:
-        raise EntryError(
-            f"measurement time {_hm(when)} is after the discharge ({_hm(discharged_at)})"
-        )
-    return when
+    return _within_session("measurement time", when, now, started_at, discharged_at)
 
 
 def check_dosed_at(
@@ -108,14 +112,7 @@ def check_event_at(
     when: datetime, now: datetime, started_at: datetime, discharged_at: datetime | None
 ) -> datetime:
     """When a note, adverse event or intervention happened: the bounds of a measurement."""
-    _not_ahead("event time", when, now)
-    if when < started_at - BEFORE_START:
-        raise EntryError(
-            f"event time {_hm(when)} is more than 2 h before the session began ({_hm(started_at)})"
-        )
-    if discharged_at is not None and when > discharged_at:
-        raise EntryError(f"event time {_hm(when)} is after the discharge ({_hm(discharged_at)})")
-    return when
+    return _within_session("event time", when, now, started_at, discharged_at)
 
 
 def is_late_entry(measured_at: datetime, recorded_at: datetime) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from monitor.errors import Refused
 from monitor.store.engine import create_private_file, make_engine, sqlite_path
+from monitor.store.triggers import SESSION_TRANSITIONS, USER_TRANSITIONS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -171,21 +172,9 @@ def upgrade(url: str) -> UpgradeResult:
 #: neither disable a trigger nor alter a table.
 STATION_ROLE = "monitor_station"
 _STATION_UPDATES = {
-    "treatment_sessions": (
-        "dosed_at",
-        "dose_override_reason",
-        "infusion_ended_at",
-        "discharged_at",
-        "discharged_by_id",
-        "override_reason",
-        "escort",
-        "instructions_given",
-        "ready_minute_proposed",
-        "ready_minute",
-        "ready_minute_by_id",
-        "gate_at_discharge",
-    ),
-    "users": ("pin_hash", "failed_pins", "locked_until", "disabled_at"),
+    # Exactly the columns whose transitions the triggers check (monitor.store.triggers).
+    "treatment_sessions": SESSION_TRANSITIONS,
+    "users": tuple(c for c in USER_TRANSITIONS if c != "role"),
 }
 
 
