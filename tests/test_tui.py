@@ -84,7 +84,9 @@ async def test_sign_in_checks_the_pin_and_header_shows_the_user(service):
         await pilot.press("enter", *"0000", "enter")
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        assert "name or PIN not accepted" in str(app.screen.query_one("#sign-in-error", Static).content)
+        assert "name or PIN not accepted" in str(
+            app.screen.query_one("#sign-in-error", Static).content
+        )
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         assert app.user is not None and app.user.name == "ana"
@@ -174,6 +176,38 @@ async def test_a_burst_of_keys_after_r_lands_in_the_entry_line_not_on_the_floor(
         saved = service.session(ids["ready"]).readings
         assert len(saved) == before + 1
         assert (saved[-1].vitals.systolic, saved[-1].vitals.cadss) == (126, 0)
+
+
+async def test_a_reading_whose_reply_was_lost_is_kept_and_saved_once_on_retry(service, monkeypatch):
+    from contextlib import contextmanager
+
+    ids = build_floor(service)
+    app = station(service)
+    real_action = app.service._action
+
+    @contextmanager
+    def committed_then_lost():
+        with real_action() as session:
+            yield session
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-DONE")
+        before = len(service.session(ids["ready"]).readings)
+        monkeypatch.setattr(app.service, "_action", committed_then_lost)
+        await pilot.press("r", *"128/80 hr 71", "enter")
+        await settle(pilot)
+        bar = app.query_one(EntryBar)
+        assert bar.display  # kept for a retry
+        assert "NOT saved" in str(app.query_one("#entry-preview", Static).content)
+        assert visible_at_80x24(app, "#entry-preview")
+        monkeypatch.undo()
+        await pilot.press("enter")  # the same line, the same key
+        await settle(pilot)
+        assert not bar.display
+        saved = service.session(ids["ready"]).readings
+        assert len(saved) == before + 1  # saved once, not twice
 
 
 async def test_a_long_preview_is_shown_whole_above_the_footer(service):

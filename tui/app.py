@@ -504,7 +504,8 @@ class StationApp(App[None]):
                 key=event.key,
             ),
             done=done,
-            failed=bar.refused,
+            # The line stays, with its key: Enter again saves it once, never twice.
+            failed=lambda message: bar.refused(f"NOT saved: {message} (Enter tries again)"),
         )
 
     @on(EntryBar.Closed)
