@@ -270,7 +270,14 @@ class StationApp(App[None]):
         self._set_status(None)
         self.refresh_floor()
 
+    def _floor_gone(self) -> bool:
+        """The floor's widgets are gone: the station is shutting down, and a late timer or
+        worker result has nothing left to draw on."""
+        return not self.query("#floor")
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if self._floor_gone():
+            return
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh" and isinstance(worker.result, Loaded):
@@ -368,6 +375,11 @@ class StationApp(App[None]):
     # -- drawing -----------------------------------------------------------------------
 
     def tick(self) -> None:
+        if self._floor_gone():
+            return
+        self._tick()
+
+    def _tick(self) -> None:
         """Every second: judge and redraw from the clock, say how old the data is, and ring
         while a high alarm is open."""
         self.redraw()
@@ -396,6 +408,11 @@ class StationApp(App[None]):
         return [alarm_text(row.alarm, self.flash), *(padded(cell) for cell in shown)]
 
     def redraw(self) -> None:
+        if self._floor_gone():
+            return
+        self._redraw()
+
+    def _redraw(self) -> None:
         """Draw the floor from the latest data at the app clock's now, keeping the cursor."""
         table = self.query_one("#floor", DataTable)
         selected = self.selected_id()
