@@ -273,7 +273,7 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
     for name, role, pin in DEMO_USERS:
         click.echo(f"  {name:<5} {role:<10} {pin}")
     shown = f'"{db}"' if " " in db else db
-    click.echo(f"Open it with:  monitor --db {shown}")
+    click.echo(f"Open it with:  {_command_name()} --db {shown}")
     if open_after:
         context.db = db
         open_station(context)
@@ -911,6 +911,15 @@ def session_discharge(
             f"REMS: ready to leave at minute {_or_dash(view.ready_minute)} "
             f"(proposed {_or_dash(view.ready_minute_proposed)}, by {view.ready_minute_by or '-'})"
         )
+
+
+def _command_name() -> str:
+    """How this monitor was started (``.venv/bin/monitor``), for commands it suggests."""
+    invoked = sys.argv[0] if sys.argv else ""
+    if os.path.basename(invoked) == "monitor":
+        relative = os.path.relpath(invoked)
+        return relative if not relative.startswith("..") else invoked
+    return "monitor"
 
 
 def _instruction(given: bool | None) -> str:
