@@ -583,7 +583,7 @@ def record(
     as_json: bool,
     key: str | None,
 ) -> None:
-    """Save one reading, e.g. `monitor record 3 "142/88 hr 76 spo2 98" --by ana`."""
+    """Save one reading (quick entry, e.g. "142/88 hr 76 spo2 98") and print its flags."""
     reading = context.service.record_reading(
         session_id, " ".join(entry), by=by, measured_at=_time(at, context), key=key
     )
@@ -825,7 +825,7 @@ def _print_session(view: SessionView) -> None:
 
 @session.command("show")
 @click.argument("session_id", type=ID)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def session_show(context: Context, session_id: int, as_json: bool) -> None:
     """One session: checks, readings, flags, the discharge gate and the review."""
@@ -840,7 +840,7 @@ def session_show(context: Context, session_id: int, as_json: bool) -> None:
 
 @session.command("list")
 @click.option("--active", is_flag=True, help="Only sessions in observation.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def session_list(context: Context, active: bool, as_json: bool) -> None:
     """Sessions, newest first."""
@@ -850,11 +850,13 @@ def session_list(context: Context, active: bool, as_json: bool) -> None:
 
         _echo_json([summary_json(r) for r in rows])
         return
+    if rows:
+        click.echo("id\tpatient\tprotocol\tbay\tstatus\tdosed")
     for r in rows:
         signed = " signed" if r.signed else ""
         click.echo(
-            f"{r.id}\t{r.patient}\t{r.protocol}\t{r.bay or '-'}\t{r.status}{signed}\t"
-            f"dosed {_local(r.dosed_at)}"
+            f"{r.id}\t{printable(r.patient)}\t{r.protocol}\t{printable(r.bay or '-')}\t"
+            f"{r.status}{signed}\t{_local(r.dosed_at)}"
         )
 
 
@@ -968,7 +970,7 @@ def review_reopen(context: Context, session_id: int, by: str, reason: str) -> No
 
 @cli.command()
 @click.argument("session_id", type=ID, required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
 def audit(context: Context, session_id: int | None, as_json: bool) -> None:
     """The audit trail: who, when, what, before/after, reason."""
@@ -1000,12 +1002,20 @@ def audit(context: Context, session_id: int | None, as_json: bool) -> None:
             where = f"{where} {a.entity} {a.entity_id}".strip()
         line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}"
         if a.before:
-            line += f"  before {a.before}"
+            line += f"  before {_readable_json(a.before)}"
         if a.after:
-            line += f"  after {a.after}"
+            line += f"  after {_readable_json(a.after)}"
         if a.reason:
             line += f"  reason: {a.reason}"
-        click.echo(line)
+        click.echo(printable(line))
+
+
+def _readable_json(stored: str) -> str:
+    """Stored JSON as people read it: 'Zoë', not 'Zo\\u00eb'."""
+    try:
+        return json.dumps(json.loads(stored), ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        return stored
 
 
 def _one_line(error: BaseException) -> str:

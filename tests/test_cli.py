@@ -637,3 +637,14 @@ def test_the_no_driving_answer_no_is_kept_as_no(cli):
     ).stdout
     assert "no-driving instruction: NOT given" in out
     assert cli.json("session", "show", str(sid))["discharge"]["instructions_given"] is False
+
+
+def test_session_list_has_headers_and_audit_reads_as_typed(cli):
+    sid = start(cli, "--patient", "Zoë-1")
+    cli("event", "add", str(sid), "--kind", "note", "--by", "ana", "O₂ 2 L/min by nasal cannula")
+    listed = cli("session", "list").stdout.splitlines()
+    assert listed[0].split("\t") == ["id", "patient", "protocol", "bay", "status", "dosed"]
+    assert "Zoë-1" in listed[1]
+    trail = cli("audit", str(sid)).stdout
+    assert "O₂ 2 L/min" in trail and "\\u" not in trail
+    assert "quick entry" in cli("record", "--help").stdout
