@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.config import ClinicConfig
@@ -136,3 +136,28 @@ def stored_judgement(
         discharge=DischargeCriteria(**record["config"]["discharge"]),
     )
     return gate, schedule, config
+
+
+def next_change(view: SessionView, windows: Windows) -> datetime | None:
+    """The next moment from ``view.as_of`` on at which the passing of time alone changes its
+    checks or gate (a window opening or closing, the minimum observation reached); ``None``
+    when nothing more changes until new data arrives. Until then its judgement stands."""
+    if view.dosed_at is None or view.schedule is None:
+        return None
+    offsets = (-windows.early_min, windows.on_time_min, windows.late_min)
+    moments = [
+        check.due_at + timedelta(minutes=offset)
+        for check in view.checks
+        if check.due_at is not None
+        for offset in offsets
+    ]
+    minimum = view.dosed_at + timedelta(minutes=view.schedule.minimum_observation_min)
+    moments.append(minimum)
+    if view.as_of < minimum:
+        # The gate names the minutes since dosing until the minimum is reached.
+        elapsed = (view.as_of - view.dosed_at) // timedelta(minutes=1)
+        moments.append(view.dosed_at + timedelta(minutes=elapsed + 1))
+    # A status changes at a window's opening and just after its end: judged exactly at an end,
+    # the judgement stands only for that instant.
+    later = [m for m in moments if m >= view.as_of]
+    return min(later) if later else None

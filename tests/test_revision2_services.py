@@ -528,3 +528,26 @@ def test_the_ready_minute_is_not_after_the_discharge(service, clock):
     with pytest.raises(EntryError, match="after the discharge"):
         service.discharge(sid, by="ana", ready_minute=122)
     assert service.discharge(sid, by="ana", ready_minute=121).ready_minute == 121
+
+
+def test_a_judgement_stands_until_the_next_change_the_station_waits_for(service, clock):
+    """The station reuses a session's judgement until `next_change`: judging again at any
+    moment before it gives the same checks and gate."""
+    from monitor.judge import next_change, rejudge
+
+    sid = dosed(service, clock, protocol="ketamine-iv")
+    for minute, entry in ((20, OK), (40, "182/96 hr 80 spo2 98 moaas 5 cadss 0"), (65, OK)):
+        record_at(service, clock, sid, minute, entry)
+    clock.set(at(66))
+    view = service.session(sid)
+    config = service.config
+    moment = at(66)
+    judged = rejudge(view, moment, config)
+    until = next_change(judged, config.windows)
+    while moment < at(260):
+        moment += timedelta(seconds=7)
+        fresh = rejudge(view, moment, config)
+        if until is not None and moment >= until:
+            judged, until = fresh, next_change(fresh, config.windows)
+            continue
+        assert (fresh.checks, fresh.gate) == (judged.checks, judged.gate), moment
