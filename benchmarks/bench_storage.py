@@ -161,7 +161,13 @@ def add_history(service: Service, readings: int, per_session: int = 20) -> float
             )
         print(f"history: {first + count}/{sessions} sessions", file=sys.stderr, end="\r")
     print(file=sys.stderr)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does on a live server soon after a bulk load: fresh statistics, so
+        # the planner uses the indexes (measured without, the dashboard took twice as long).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+    return elapsed
 
 
 def main() -> None:

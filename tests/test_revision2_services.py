@@ -477,6 +477,11 @@ def test_postgres_now_is_the_database_clock(pg_template):
         offset = service.clock_offset(service.clock())
         assert offset is not None and abs(offset) < 5
         assert abs(service.clock_offset(service.clock() - timedelta(seconds=60)) - 60) < 5
+        service.add_user("sam", "supervisor", "9999")
+        sid = service.start_session(patient="P", protocol="ketamine-im", by="sam")
+        reading = service.record_reading(sid, "120/80", by="sam")  # timed by the server
+        assert abs((reading.measured_at - service.database_now()).total_seconds()) < 5
+        assert reading.recorded_at == reading.measured_at
         service.close()
     finally:
         drop_pg_database(name)

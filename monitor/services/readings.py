@@ -8,10 +8,10 @@ Recording a reading is the hot path, so its statements are built once here.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -47,6 +47,15 @@ _SESSION_FOR_READING = (
     )
     .where(m.TreatmentSession.id == bindparam("session_id"))
     .with_for_update()
+)
+# On PostgreSQL "now" is the server's clock: read it with the session row, in the same round trip.
+_SESSION_FOR_READING_SERVER_CLOCK = (
+    select(
+        *_SESSION_FOR_READING.selected_columns,
+        func.clock_timestamp().label("server_now"),
+    )
+    .where(m.TreatmentSession.id == bindparam("session_id"))
+    .with_for_update(of=m.TreatmentSession)
 )
 _BASELINE = (
     select(*(_READINGS.c[name] for name in m.MEASURE_COLUMNS))
@@ -199,18 +208,17 @@ class ReadingServices(QueryServices):
         measured_at: datetime | None,
         key: str | None,
     ) -> ReadingView:
-        now = self.now()
-        when = self._utc(measured_at, now)
         with self._action() as session:
             user = self._actor(session, by)
             # The row lock (PostgreSQL) orders this reading against a discharge in progress.
-            row = (
-                session.connection()
-                .execute(_SESSION_FOR_READING, {"session_id": session_id})
-                .first()
+            statement = (
+                _SESSION_FOR_READING_SERVER_CLOCK if self._server_clock else _SESSION_FOR_READING
             )
+            row = session.connection().execute(statement, {"session_id": session_id}).first()
             if row is None:
                 raise NotFound(f"no session {session_id}: see `monitor session list`")
+            now = row.server_now.astimezone(UTC) if self._server_clock else self.now()
+            when = self._utc(measured_at, now)
             if row.discharged_at is not None:
                 raise Refused(f"session {session_id} is discharged: no more readings")
             check_measured_at(when, now, row.started_at, row.discharged_at)
