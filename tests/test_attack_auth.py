@@ -145,3 +145,12 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
     ]
     listed = {s.id: s.signed for s in service.list_sessions()}
     assert listed[sid] is True
+
+
+def test_a_user_disabled_elsewhere_stops_recording_at_once(service, clock):
+    sid = service.start_session(patient="P", protocol="ketamine-im", by="bo")
+    service.record_reading(sid, "120/80", by="bo")  # this station has recorded as bo before
+    other_station = Service(service.engine, service.config, clock)
+    other_station.disable_user("bo", by="sam")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        service.record_reading(sid, "120/80", by="bo")

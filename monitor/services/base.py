@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import Engine, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
@@ -29,6 +29,9 @@ from monitor.views import FlagView
 
 Clock = Callable[[], datetime]
 _INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
+_ACTOR = select(m.User.id, m.User.name, m.User.role, m.User.disabled_at).where(
+    m.User.name == bindparam("name")
+)
 
 
 def utc_now() -> datetime:
@@ -83,7 +86,7 @@ def _flag_view(
 
 @dataclass(frozen=True)
 class _Actor:
-    """Who is acting: users are never changed or removed, so this may be cached."""
+    """Who is acting, as the record path reads it."""
 
     id: int
     name: str
@@ -98,7 +101,6 @@ class ServiceBase:
         self.write_engine = writer(engine)
         self.config = config or ClinicConfig()
         self.clock = clock
-        self._actors: dict[str, _Actor] = {}
         # "Now" is the database's clock when the database is a server, so that stations whose
         # clocks differ still agree (clinical.md, "Times"); an injected clock (tests) wins.
         self._server_clock = engine.dialect.name == "postgresql" and clock is utc_now
@@ -170,11 +172,14 @@ class ServiceBase:
         return user
 
     def _actor(self, session: Session, name: str) -> _Actor:
-        actor = self._actors.get(name)
-        if actor is None:
-            user = self._user(session, name)
-            actor = self._actors[name] = _Actor(user.id, user.name, user.role)
-        return actor
+        """The acting user by a plain Core select (the hot path), read every time: a user
+        disabled at another station stops acting here at once."""
+        row = session.connection().execute(_ACTOR, {"name": name}).first()
+        if row is None:
+            raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
+        if row.disabled_at is not None:
+            raise PermissionDenied(f"user '{name}' is disabled")
+        return _Actor(row.id, row.name, row.role)
 
     @staticmethod
     def _session_row(
