@@ -937,3 +937,12 @@ async def test_a_dialog_stays_open_while_its_save_is_under_way(service):
         await settle(pilot)
         assert app.screen is not screen
         assert len(service.session(app.selected().id).events) == 1
+
+
+async def test_escape_at_the_first_sign_in_leaves_the_station(service):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.return_code == 0  # the station was asked to exit

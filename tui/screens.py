@@ -49,7 +49,7 @@ _STATUS_STYLE = {
 class SignInScreen(ModalScreen[UserView]):
     """Pick your user and type your PIN; everything saved after carries that user."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_sign_in")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel or quit", id="cancel_sign_in")]
 
     def __init__(self, users: list[UserView], authenticate, allow_cancel: bool) -> None:
         super().__init__()
@@ -110,8 +110,12 @@ class SignInScreen(ModalScreen[UserView]):
             pin.focus()
 
     def action_cancel(self) -> None:
+        """Esc keeps the user already signed in; with nobody signed in it leaves the station
+        (there is nothing else to do without a PIN)."""
         if self.allow_cancel:
             self.dismiss(None)
+        else:
+            self.app.exit()
 
 
 class DetailScreen(ModalScreen[None]):
