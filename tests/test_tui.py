@@ -946,3 +946,33 @@ async def test_escape_at_the_first_sign_in_leaves_the_station(service):
         await pilot.press("escape")
         await pilot.pause()
         assert app.return_code == 0  # the station was asked to exit
+
+
+async def test_question_mark_shows_every_key_and_home_end_move_the_cursor(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        order = floor_order(app)
+        await pilot.press("end")
+        assert app.selected().patient == order[-1]
+        await pilot.press("home")
+        assert app.selected().patient == order[0]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = str(app.screen.query_one("#key-help", Static).content)
+        for key in ("r", "a", "e", "Enter", "n", "d", "i", "x", "u", "q", "Home/End"):
+            assert f"{key}  " in help_text or f" {key} " in help_text, key
+        assert visible_at_80x24(app, "#key-help")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+
+
+async def test_home_in_a_text_field_still_moves_the_text_cursor(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("r", *"hr 70", "home", *"120/80 ")
+        assert app.query_one("#entry-input", Input).value == "120/80 hr 70"

@@ -51,7 +51,7 @@ from tui.dialogs import (
 )
 from tui.entry import EntryBar
 from tui.render import PROTOCOL_SHORT, alarm_text, hm, padded, truncate, value_text
-from tui.screens import DetailScreen, SignInScreen
+from tui.screens import DetailScreen, HelpScreen, SignInScreen
 
 #: (key, label, width) of the floor table; widths keep the whole row within 80 columns.
 #: Each width counts the one space that separates the column from the one before.
@@ -88,6 +88,9 @@ FLOOR_ACTIONS = frozenset(
         "infusion_end",
         "discharge",
         "switch_user",
+        "help",
+        "first_row",
+        "last_row",
     }
 )
 
@@ -132,6 +135,9 @@ class StationApp(App[None]):
         Binding("x", "discharge", "Discharge", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help", show=False),
+        Binding("home", "first_row", "First", id="first_row", show=False, priority=True),
+        Binding("end", "last_row", "Last", id="last_row", show=False, priority=True),
     ]
 
     user: reactive[UserView | None] = reactive(None)
@@ -730,6 +736,19 @@ class StationApp(App[None]):
                 self.saved(f"{view.patient} discharged")
 
         self.push_screen(DischargeScreen(view, save), closed)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_first_row(self) -> None:
+        table = self.query_one("#floor", DataTable)
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        table = self.query_one("#floor", DataTable)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
 
     def action_detail(self) -> None:
         if view := self._need_selection():

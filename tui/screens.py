@@ -118,6 +118,44 @@ class SignInScreen(ModalScreen[UserView]):
             self.app.exit()
 
 
+#: The station's keys, as the help screen lists them.
+KEY_HELP = (
+    ("r", "record a reading for the selected patient (one line, e.g. 142/88 hr 76 spo2 98)"),
+    ("a", "alarms: acknowledge flags with what was done; say why a check was not done"),
+    ("e", "note, adverse event or intervention"),
+    ("Enter", "session detail: schedule, readings, events, the session and its gate"),
+    ("n", "new session"),
+    ("d", "dose given now (the dosing gate; an override needs a reason and your PIN)"),
+    ("i", "IV: the infusion ended"),
+    ("x", "discharge (the gate; escort, no-driving instruction, REMS minute)"),
+    ("u", "switch user"),
+    ("Up/Down, Home/End", "choose a patient"),
+    ("?", "this help"),
+    ("q", "quit (in a text field, Esc closes the field first)"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the station on one screen."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="close_help"),
+        Binding("question_mark", "close", "Close", show=False, id="close_help_again"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for key, does in KEY_HELP:
+            text.append(f"{key:>18}  ", style="bold")
+            text.append(f"{does}\n")
+        with Vertical(id="dialog"):
+            yield Label("Keys  (Esc closes)", classes="title")
+            yield Static(text, id="key-help")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
 class DetailScreen(ModalScreen[None]):
     """One session: its schedule, every reading, its events, the session's facts and gate, and
     a BP/HR chart."""
