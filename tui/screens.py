@@ -118,6 +118,14 @@ class SignInScreen(ModalScreen[UserView]):
             self.app.exit()
 
 
+def whole_minute_ticks(low: int, high: int) -> list[int]:
+    """Axis ticks in whole minutes at a round step (5, 10, 15, 30 ...), at most 7 of them."""
+    span = max(high - low, 1)
+    step = next((s for s in (5, 10, 15, 30, 60, 120, 240) if span / s <= 6), 480)
+    start = (low // step) * step
+    return list(range(start, high + step, step))
+
+
 #: The station's keys, as the help screen lists them.
 KEY_HELP = (
     ("r", "record a reading for the selected patient (one line, e.g. 142/88 hr 76 spo2 98)"),
@@ -375,6 +383,9 @@ class DetailScreen(ModalScreen[None]):
                 plt.hline(band.low, "red")
         if view.dosed_at is not None:
             plt.vline(0, "magenta")
+        minutes = [m for xs, _ in series.values() for m in xs] + ([0] if view.dosed_at else [])
+        if minutes:
+            plt.xticks([float(t) for t in whole_minute_ticks(min(minutes), max(minutes))])
         plt.xlabel("min since dose (dose at 0)")
         plot.refresh()
 
