@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from monitor.core.vitals import MAX_FUTURE
 from monitor.errors import EntryError
 
-#: A time may be at most this far ahead of now (a station's clock may run a little behind).
-MAX_AHEAD = timedelta(minutes=2)
+#: A time may be at most this far ahead of now (a station's clock may run a little behind):
+#: the measurement-time limit of the impossible values (clinical.md).
+MAX_AHEAD = MAX_FUTURE
 #: A session entered from paper may have begun at most this long ago.
 MAX_START_BACK = timedelta(days=7)
 #: Readings and dosing may be at most this long before the session began.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
 from monitor.core.rules import Severity
-from monitor.core.vitals import Measure, Vitals, validate_measured_at
+from monitor.core.vitals import Measure, Vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
@@ -250,17 +250,3 @@ class ServiceBase:
         if when.tzinfo is None:
             raise ValueError("times given to the services must be timezone-aware")
         return when.astimezone(UTC)
-
-    def _check_time(self, when: datetime | None, now: datetime, what: str) -> datetime:
-        if when is None:
-            return now
-        if when.tzinfo is None:
-            raise ValueError(f"{what} must be timezone-aware")
-        when = when.astimezone(UTC)
-        try:
-            return validate_measured_at(when, now)
-        except EntryError:
-            raise EntryError(
-                f"{what} {when.isoformat(timespec='minutes')} is in the future: "
-                "it may be at most 2 min ahead of now"
-            ) from None
