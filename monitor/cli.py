@@ -270,7 +270,7 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
     from monitor.demo import DEMO_USERS
 
     click.echo("Users (name, role, PIN):")
-    for name, role, pin in DEMO_USERS:
+    for name, role, pin in sorted(DEMO_USERS):  # the order of the station's sign-in list
         click.echo(f"  {name:<5} {role:<10} {pin}")
     shown = f'"{db}"' if " " in db else db
     click.echo(f"Open it with:  {_command_name()} --db {shown}")

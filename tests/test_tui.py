@@ -355,21 +355,34 @@ async def test_floor_keeps_counting_while_the_database_is_unreachable(service):
         app.refresh_floor()
         await settle(pilot)
         status = app.query_one("#status", Static)
-        assert status.display and "database error" in str(status.content)
-        assert "OLD" not in str(status.content)  # not yet 10 s
-        app.refresh_floor()  # the next attempt fails the same way: no second toast
+        since = f"{NOW.astimezone():%H:%M:%S}"
+        calm = f"database unreachable since {since} \N{EM DASH} showing data from {since}"
+        assert status.display and str(status.content) == calm
+        assert visible_at_80x24(app, "#status")
+        moments[0] = NOW + timedelta(seconds=4)
+        app.refresh_floor()  # the next attempt fails the same way: the same line, no toast
         await settle(pilot)
-        assert sum("database error" in n.message for n in app._notifications) == 1
+        assert str(status.content) == calm
+        assert not app._notifications
         moments[0] = NOW + timedelta(minutes=10)
         app.tick()
         high = row_of(app, "MRN-HIGH")
         assert high.since_dose == "0:52"
         assert row_of(app, "MRN-LATE").next_text == "+15 missed"
         text = status.content
-        assert "DATA 10 min 00 s OLD" in str(text)
+        assert (
+            str(text)
+            == f" DATA 10 min 00 s OLD (loaded {since}) database unreachable since {since}"
+        )
+        assert len(str(text)) <= 78  # 80 columns less the line's padding
         assert any("red" in str(span.style) for span in text.spans)
         await pilot.press("r")
         assert app.query_one(EntryBar).display
+        await pilot.press("escape")
+        app.service.engine = service.engine  # the database is back
+        app.refresh_floor()
+        await settle(pilot)
+        assert "unreachable" not in str(status.content)
 
 
 async def test_a_station_clock_off_the_database_clock_is_flagged(service):
@@ -976,3 +989,105 @@ async def test_home_in_a_text_field_still_moves_the_text_cursor(service):
         await sign_in(pilot)
         await pilot.press("r", *"hr 70", "home", *"120/80 ")
         assert app.query_one("#entry-input", Input).value == "120/80 hr 70"
+
+
+async def test_q_at_the_first_sign_in_leaves_the_station_but_types_in_the_pin(service):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "q")  # in the PIN field, q is a character, not Quit
+        await pilot.pause()
+        assert app.return_code is None
+        assert app.screen.query_one("#pin", Input).value == "q"
+        await pilot.press("escape")  # Esc leaves the field first ...
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.press("q")  # ... and then q quits
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+def footer_keys(app) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [f"{k.key_display} {k.description}" for k in app.query(FooterKey)]
+
+
+async def test_the_footer_shows_every_floor_key_including_enter_at_80_columns(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.pause()
+        shown = footer_keys(app)
+        for key in ("⏎", "r", "a", "e", "n", "d", "i", "x", "u", "?", "q"):
+            assert any(item.startswith(f"{key} ") for item in shown), (key, shown)
+        assert sum(len(item) + 1 for item in shown) - 1 <= 80, shown
+
+
+async def test_q_quits_from_the_detail_and_the_help_but_never_from_a_form(service):
+    build_floor(service)
+    for keys, quits in ((("enter",), True), (("question_mark",), True), (("n",), False)):
+        app = station(service)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot)
+            await pilot.press(*keys)
+            await settle(pilot)
+            await pilot.press("tab", "q")  # a form's typed work is never lost to a stray q
+            await pilot.pause()
+            assert (app.return_code == 0) is quits, keys
+
+
+async def test_a_wider_terminal_shows_the_next_check_whole(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        table = app.query_one("#floor", DataTable)
+        long = "BP rechk overdue 16m"  # the longest next-check text the floor writes
+        assert table.columns["next"].width >= len(long) + 1
+        for row in app.rows:
+            cell = table.get_cell(str(row.session_id), "next")
+            assert str(cell).strip() == row.next_text
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert sum(column.width for column in table.columns.values()) <= 80
+
+
+async def test_the_discharge_checklist_names_each_condition_once_and_ticks_without_colour(
+    service,
+):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, DischargeScreen)
+        lines = str(app.screen.query_one("#checklist", Static).content).splitlines()
+        assert len(lines) == len(app.screen.view.gate.items)
+        assert len(set(lines)) == len(lines)
+        assert all(line.startswith(("[x] ", "[ ] ")) for line in lines)
+
+
+async def test_the_acknowledge_list_gives_each_flag_its_reading_time_and_empty_unticked_boxes(
+    service,
+):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        await pilot.press("a")
+        await settle(pilot)
+        ticks = app.screen.query_one("#alarms", SelectionList)
+        view = app.screen.view
+        measured = {r.id: f"{r.measured_at.astimezone():%H:%M}" for r in view.readings}
+        for index, flag in enumerate(sorted(view.unacknowledged(), key=lambda f: -f.severity.rank)):
+            assert measured[flag.reading_id] in str(ticks.get_option_at_index(index).prompt)
+        boxes = [ticks.render_line(y).text[:3] for y in range(ticks.option_count)]
+        ticked = [ticks.get_option_at_index(i).value in ticks.selected for i in range(len(boxes))]
+        assert any(ticked) and not all(ticked)
+        for box, on in zip(boxes, ticked, strict=True):
+            assert box[1] == ("X" if on else " "), boxes

@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 from monitor.core.config import ClinicConfig
 from monitor.floor import COLUMNS, FloorRow, floor
 from monitor.judge import next_change, rejudge
-from monitor.services import Service, utc_now
+from monitor.services import Service, unreachable, utc_now
 from monitor.views import SessionView, UserView
 from tui.dialogs import (
     Acknowledgement,
@@ -70,6 +70,22 @@ FLOOR_COLUMNS = (
     ("cadss", "C", 3),
     ("ready", "", 6),
 )
+#: Where a terminal wider than 80 columns gives its spare width: (column, at most this much).
+GROWS = (("next", 8), ("patient", 8), ("bay", 6))
+
+
+def floor_widths(columns: int) -> dict[str, int]:
+    """The floor's column widths on a terminal ``columns`` wide: 80 columns fit the whole row,
+    and a wider one lets the next check, the patient and the bay show more."""
+    widths = {key: width for key, _, width in FLOOR_COLUMNS}
+    spare = max(0, columns - 80)
+    for key, most in GROWS:
+        grow = min(most, spare)
+        widths[key] += grow
+        spare -= grow
+    return widths
+
+
 BELL_EVERY_SECONDS = 5.0
 #: After this long without a successful load the station says, in red, how old its data is.
 STALE_AFTER_SECONDS = 10.0
@@ -118,6 +134,18 @@ def age_text(seconds: float) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
+class FloorTable(DataTable[Any]):
+    """The floor: one row per patient. Enter opens the highlighted patient's detail, and the
+    footer says so (DataTable's own Enter binding is hidden)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="floor_detail")]
+
+    def on_resize(self) -> None:
+        app = self.app
+        if isinstance(app, StationApp):
+            app.fit_floor(app.size.width)
+
+
 class StationApp(App[None]):
     """The nurses' station."""
 
@@ -128,14 +156,13 @@ class StationApp(App[None]):
         Binding("r", "record", "Record", id="record"),
         Binding("a", "acknowledge", "Ack", id="acknowledge"),
         Binding("e", "event", "Event", id="event"),
-        Binding("enter", "detail", "Detail", id="detail", show=True),
         Binding("n", "new_session", "New", id="new_session"),
         Binding("d", "dose", "Dose", id="dose"),
         Binding("i", "infusion_end", "IV end", id="infusion_end"),
-        Binding("x", "discharge", "Discharge", id="discharge"),
+        Binding("x", "discharge", "Disch", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
+        Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("question_mark", "help", "Help", id="help", show=False),
         Binding("home", "first_row", "First", id="first_row", show=False, priority=True),
         Binding("end", "last_row", "Last", id="last_row", show=False, priority=True),
     ]
@@ -176,12 +203,15 @@ class StationApp(App[None]):
         self.clock_offset: float | None = None
         self._clock_checked_at = float("-inf")
         self._stale: str | None = None
+        #: When the database was first found unreachable in the outage going on, if any.
+        self._outage_since: datetime | None = None
         self._last_bell = 0.0
         self._saves: dict[Worker[Any], _Save] = {}
         #: A session to put the cursor on once it appears (one just started).
         self._select_next: int | None = None
         #: What the floor table shows now: (row key, cells) in order.
         self._drawn: list[tuple[str, list[Any]]] = []
+        self._widths = floor_widths(80)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -189,18 +219,17 @@ class StationApp(App[None]):
         yield Header(icon="+")
         yield Static(id="status")
         yield Static(id="clock-warning")
-        table: DataTable[Any] = DataTable(id="floor", cursor_type="row", cell_padding=0)
+        table = FloorTable(id="floor", cursor_type="row", cell_padding=0)
         yield table
         yield Static("No patients in observation. Press n to start a session.", id="empty")
         yield EntryBar(self.config.thresholds, self.clock)
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#floor", DataTable)
         # Keep each cell's own colours under the cursor: a flagged value must stay visible.
         table.cursor_foreground_priority = "renderable"
-        for key, label, width in FLOOR_COLUMNS:
-            table.add_column(padded(label) if label else "", key=key, width=width)
+        self._add_columns(table)
         self.query_one(EntryBar).display = False
         self.query_one("#clock-warning", Static).display = False
         self.watch_user(None)
@@ -304,9 +333,14 @@ class StationApp(App[None]):
             message = error_message(worker.error)
             if failed is not None and failed.failed:
                 failed.failed(message)
-            repeated = worker.name == "refresh" and message == self.last_error
+            if worker.name == "refresh" and unreachable(worker.error) is not None:
+                # An outage is one calm line that stays, not a toast per refresh.
+                if self._outage_since is None:
+                    self._outage_since = self.clock()
+                self._set_status(None)
+                return
             self._set_status(message)
-            if not repeated:  # an outage says so once, not every 2 s
+            if worker.name != "refresh" or failed is None:
                 self.notify(message, severity="error", timeout=8)
 
     def _loaded(self, loaded: Loaded) -> None:
@@ -325,6 +359,9 @@ class StationApp(App[None]):
             gc.freeze()
         if self.last_error and self.last_error.startswith("database"):
             self.last_error = None
+        if self._outage_since is not None:
+            self._outage_since = None
+            self._show_status()
         self.redraw()
         if self._select_next is not None and str(self._select_next) in self._row_keys():
             table = self.query_one("#floor", DataTable)
@@ -344,6 +381,15 @@ class StationApp(App[None]):
         text = Text()
         if self._stale:
             text.append(self._stale, style="bold white on red")
+        if self._outage_since is not None:
+            since = f"database unreachable since {self._outage_since.astimezone():%H:%M:%S}"
+            if self._stale:  # the red data age already says when the data is from
+                text.append(since, style="bold red")
+            elif self.loaded_at:
+                shown = f"{self.loaded_at.astimezone():%H:%M:%S}"
+                text.append(f"{since} \N{EM DASH} showing data from {shown}", style="bold red")
+            else:
+                text.append(f"{since} \N{EM DASH} no data loaded yet", style="bold red")
         if self.last_error:
             if text:
                 text.append("  ")
@@ -402,16 +448,33 @@ class StationApp(App[None]):
             self._last_bell = time.monotonic()
             self.bell()
 
+    def _add_columns(self, table: DataTable[Any]) -> None:
+        self._widths = floor_widths(self.size.width)
+        for key, label, _ in FLOOR_COLUMNS:
+            table.add_column(padded(label) if label else "", key=key, width=self._widths[key])
+
+    def fit_floor(self, columns: int) -> None:
+        """A wider or narrower terminal: the columns take the new width at once."""
+        if self._floor_gone() or floor_widths(columns) == self._widths:
+            return
+        table = self.query_one("#floor", DataTable)
+        if not table.columns:
+            return  # not mounted yet: on_mount lays the columns out at this size
+        table.clear(columns=True)
+        self._add_columns(table)
+        self._drawn = []
+        self._redraw()
+
     def _cells(self, row: FloorRow) -> list[Any]:
         next_style = "bold yellow" if row.overdue else ""
         ready = Text("ready", style="bold green") if row.ready else Text("")
         values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
         shown: list[str | Text] = [
-            truncate(row.bay, 6),
-            truncate(row.patient, 9),
+            truncate(row.bay, self._widths["bay"] - 1),
+            truncate(row.patient, self._widths["patient"] - 1),
             PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
             row.since_dose,
-            Text(truncate(row.next_text, 16), style=next_style),
+            Text(truncate(row.next_text, self._widths["next"] - 1), style=next_style),
             *values,
             ready,
         ]

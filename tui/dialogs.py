@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -23,6 +24,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
@@ -31,6 +33,7 @@ from monitor.core.gate import GateItem, minutes_between
 from monitor.core.intake import MEDS, expected_dose
 from monitor.core.schedule import CheckState, CheckStatus, for_infusion, infusion_minutes
 from monitor.errors import GateNotMet, Refused
+from monitor.services import unreachable
 from monitor.views import FlagView, SessionView
 from tui.render import hm, severity_style
 
@@ -51,6 +54,9 @@ def error_message(error: BaseException | None) -> str:
     """A failed save as one line a nurse can act on."""
     if isinstance(error, Refused):
         return f"refused: {error}"
+    cause = unreachable(error)
+    if cause is not None:
+        return f"database unreachable ({cause})"
     line = str(error).strip().splitlines()[0] if error and str(error).strip() else ""
     return f"database error ({type(error).__name__}): {line}"
 
@@ -89,6 +95,19 @@ class Ticks(SelectionList[str]):
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted())
+
+    def render_line(self, y: int) -> Strip:
+        """Textual draws ``X`` in ticked and unticked boxes alike (colour tells them apart):
+        an unticked box here is empty, so the difference survives without colour."""
+        strip = super().render_line(y)
+        segments = list(strip)
+        index = self.scroll_offset.y + y
+        if len(segments) < 4 or index >= self.option_count:
+            return strip
+        if self.get_option_at_index(index).value not in self.selected:
+            box = segments[1]
+            segments[1] = Segment(" " * len(box.text), box.style, box.control)
+        return Strip(segments, strip.cell_length)
 
 
 class SavingDialog(ModalScreen[Result], Generic[Result]):
@@ -480,16 +499,23 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
         urgent = [f for f in flags if f.severity.needs_action]
         low = [f for f in flags if not f.severity.needs_action]
 
+        measured = {reading.id: reading.measured_at for reading in self.view.readings}
+
         def flag_option(flag: FlagView) -> tuple[Text, str, bool]:
+            # The reading's time: the same low flag ("MOAA/S 4") can stand open several times.
             text = Text(
-                f"{flag.severity.symbol:<3} {flag.message}", style=severity_style(flag.severity)
+                f"{flag.severity.symbol:<3} {hm(measured.get(flag.reading_id))} {flag.message}",
+                style=severity_style(flag.severity),
             )
             return text, f"flag:{flag.id}", flag.severity.needs_action
 
         options = [flag_option(f) for f in urgent]
         options += [
             (
-                Text(f"!!  {check_alarm_text(c, self.view.as_of)}", style="bold yellow"),
+                Text(
+                    f"!!  {hm(c.due_at)} {check_alarm_text(c, self.view.as_of)}",
+                    style="bold yellow",
+                ),
                 f"check:{c.label}",
                 # Ticked by default only when no flag is: one sentence rarely says both what
                 # was done about a flag and why a check was not done.

@@ -49,7 +49,11 @@ _STATUS_STYLE = {
 class SignInScreen(ModalScreen[UserView]):
     """Pick your user and type your PIN; everything saved after carries that user."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel or quit", id="cancel_sign_in")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel or quit", id="cancel_sign_in"),
+        # A modal screen does not inherit the app's keys; in the PIN field q is typed.
+        Binding("q", "app.quit", "Quit", id="quit_at_sign_in"),
+    ]
 
     def __init__(self, users: list[UserView], authenticate, allow_cancel: bool) -> None:
         super().__init__()
@@ -110,9 +114,14 @@ class SignInScreen(ModalScreen[UserView]):
             pin.focus()
 
     def action_cancel(self) -> None:
-        """Esc keeps the user already signed in; with nobody signed in it leaves the station
-        (there is nothing else to do without a PIN)."""
-        if self.allow_cancel:
+        """Esc in the PIN field goes back to the names (so that q then quits); on the names it
+        keeps the user already signed in, or with nobody signed in leaves the station (there
+        is nothing else to do without a PIN)."""
+        pin = self.query_one("#pin", Input)
+        if pin.has_focus and self.users:
+            pin.value = ""
+            self.query_one("#users", OptionList).focus()
+        elif self.allow_cancel:
             self.dismiss(None)
         else:
             self.app.exit()
@@ -148,6 +157,7 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="close_help"),
+        Binding("q", "app.quit", "Quit", id="quit_from_help"),
         Binding("question_mark", "close", "Close", show=False, id="close_help_again"),
     ]
 
@@ -168,7 +178,10 @@ class DetailScreen(ModalScreen[None]):
     """One session: its schedule, every reading, its events, the session's facts and gate, and
     a BP/HR chart."""
 
-    BINDINGS = [Binding("escape", "close", "Back", id="close_detail")]
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="close_detail"),
+        Binding("q", "app.quit", "Quit", id="quit_from_detail"),
+    ]
 
     def __init__(self, view: SessionView, thresholds: Thresholds) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ Every user action is one transaction with its audit row in it; reads return plai
 
 from __future__ import annotations
 
-from monitor.services.base import Clock, ServiceBase, utc_now
+from monitor.services.base import Clock, ServiceBase, unreachable, utc_now
 from monitor.services.discharge import DischargeServices
 from monitor.services.events import EventServices
 from monitor.services.flags import FlagServices
@@ -26,7 +26,7 @@ from monitor.services.readings import ReadingServices
 from monitor.services.sessions import SessionServices
 from monitor.services.users import ROLES, UserServices
 
-__all__ = ["ROLES", "Clock", "Service", "ServiceBase", "utc_now", "with_clock"]
+__all__ = ["ROLES", "Clock", "Service", "ServiceBase", "unreachable", "utc_now", "with_clock"]
 
 
 class Service(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Self, cast
 
 from sqlalchemy import Engine, Table, bindparam, func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
@@ -41,6 +42,15 @@ def utc_now() -> datetime:
 
 #: Free text a user types (reasons, actions, notes, escort): one line, at most this long.
 TEXT_MAX = 500
+
+
+def unreachable(error: BaseException | None) -> str | None:
+    """Why the database could not be reached or used (server down, connection lost, file
+    locked), in one short line; ``None`` when ``error`` is something else."""
+    if not isinstance(error, OperationalError):
+        return None
+    cause = str(error.orig or error).strip().splitlines()
+    return cause[0][:80] if cause else "no reason given"
 
 
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str | None:
