@@ -333,14 +333,19 @@ class StationApp(App[None]):
             message = error_message(worker.error)
             if failed is not None and failed.failed:
                 failed.failed(message)
-            if worker.name == "refresh" and unreachable(worker.error) is not None:
-                # An outage is one calm line that stays, not a toast per refresh.
+            if unreachable(worker.error) is not None:
+                # An outage is one calm line that stays, not a toast per refresh; a save
+                # that failed says "NOT saved" where it was typed.
                 if self._outage_since is None:
                     self._outage_since = self.clock()
                 self._set_status(None)
+                if worker.name == "save" and not (failed is not None and failed.failed):
+                    self.notify(f"NOT saved: {message}", severity="error", timeout=8)
                 return
+            repeated = worker.name == "refresh" and message == self.last_error
             self._set_status(message)
-            if worker.name != "refresh" or failed is None:
+            # A save that failed says so where it was typed; a toast would cover it.
+            if not (failed is not None and failed.failed) and not repeated:
                 self.notify(message, severity="error", timeout=8)
 
     def _loaded(self, loaded: Loaded) -> None:

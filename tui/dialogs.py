@@ -54,9 +54,8 @@ def error_message(error: BaseException | None) -> str:
     """A failed save as one line a nurse can act on."""
     if isinstance(error, Refused):
         return f"refused: {error}"
-    cause = unreachable(error)
-    if cause is not None:
-        return f"database unreachable ({cause})"
+    if unreachable(error) is not None:
+        return "database unreachable"  # the cause is for the administrator, not the nurse
     line = str(error).strip().splitlines()[0] if error and str(error).strip() else ""
     return f"database error ({type(error).__name__}): {line}"
 
