@@ -12,19 +12,21 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.config_file import CONFIG_ENV, load_config
-from monitor.core.config import ClinicConfig, describe
 from monitor.errors import Refused
 
+# Nothing heavier than the standard library and click is imported before the arguments are
+# parsed (`monitor --help` starts as fast as Python itself); each command imports what it uses.
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+
+    from monitor.core.config import ClinicConfig
     from monitor.services import Service
-    from monitor.views import ReadingView, SessionView
+    from monitor.views import AuditView, ReadingView, SessionSummary, SessionView
 
 EXIT_REFUSED = 2
 EXIT_FAILED = 1
@@ -60,19 +62,23 @@ WHOLE = _AsciiNumber("whole number", r"-?[0-9]{1,6}", int, -(10**6), 10**6)
 DECIMAL = _AsciiNumber("number", r"[0-9]{1,6}(\.[0-9]{1,3})?", float, 0, 10**6)
 
 
-@dataclass
 class Context:
-    """What every command gets: the options given, resolved when first needed."""
+    """What every command gets: the options given, resolved when first needed.
 
-    db: str | None
-    config_path: str | None
-    _config: ClinicConfig | None = None
-    _service: Service | None = field(default=None, repr=False)
+    (A plain class: ``dataclasses`` alone would add a fifth to ``monitor --help``'s start.)"""
+
+    def __init__(self, db: str | None, config_path: str | None) -> None:
+        self.db = db
+        self.config_path = config_path
+        self._config: ClinicConfig | None = None
+        self._service: Service | None = None
 
     @property
     def config(self) -> ClinicConfig:
         """The clinic configuration in force (loaded once)."""
         if self._config is None:
+            from monitor.config_file import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 
@@ -145,11 +151,18 @@ class _Stdin:
 
     @classmethod
     def take(cls, what: str) -> str:
-        if cls.lines is None:
-            cls.lines = sys.stdin.read().splitlines()
-        if not cls.lines:
+        # One line at a time, from the byte layer where there is one: after the PIN,
+        # `record --stdin` reads the entries from the same place, as they come.
+        source = getattr(sys.stdin, "buffer", sys.stdin)
+        line = source.readline()
+        if not line:
             raise Refused(f"--pin-stdin: standard input has no line for {what}")
-        return cls.lines.pop(0).strip()
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Refused(f"--pin-stdin: the line for {what} is not UTF-8 text") from None
+        return line.strip()
 
 
 def _secret(
@@ -203,7 +216,7 @@ def acting(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--config",
     "config_path",
-    envvar=CONFIG_ENV,
+    envvar="MONITOR_CONFIG",  # monitor.config_file.CONFIG_ENV
     help="Clinic configuration file (TOML) [env MONITOR_CONFIG].",
 )
 @click.version_option(package_name="monitor")
@@ -423,6 +436,8 @@ def config_group() -> None:
 @pass_context
 def config_show(context: Context, as_json: bool) -> None:
     """The thresholds and schedules in force, and where each came from."""
+    from monitor.core.config import describe
+
     rows = describe(context.config)
     if as_json:
         _echo_json([{"key": k, "value": json.loads(v), "source": s} for k, v, s in rows])
@@ -563,14 +578,21 @@ def _print_reading(reading: ReadingView) -> None:
 
 @cli.command()
 @click.argument("session_id", type=ID)
-@click.argument("entry", nargs=-1, required=True)
+@click.argument("entry", nargs=-1)
 @click.option("--by", required=True, help="The user recording the reading.")
 @click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
 @click.option(
     "--key",
     help="Your key for this entry (e.g. a UUID): sent again after a lost reply, it returns the "
-    "reading first saved instead of a duplicate.",
+    "reading first saved instead of a duplicate. With --stdin, line N gets the key KEY:N.",
+)
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Batch: one 'ENTRY [@ TIME]' per line of standard input (after the PIN line with "
+    "--pin-stdin), each saved or refused on its own, one result line each.",
 )
 @acting
 @pass_context
@@ -582,8 +604,17 @@ def record(
     at: str | None,
     as_json: bool,
     key: str | None,
+    from_stdin: bool,
 ) -> None:
-    """Save one reading (quick entry, e.g. "142/88 hr 76 spo2 98") and print its flags."""
+    """Save one reading (quick entry, e.g. "142/88 hr 76 spo2 98") and print its flags;
+    or, with --stdin, one reading per line of standard input."""
+    if from_stdin:
+        if entry or at:
+            raise Refused("record --stdin takes the entries from standard input: no ENTRY or --at")
+        _record_lines(context, session_id, by, as_json, key)
+        return
+    if not entry:
+        raise Refused('record needs an ENTRY (e.g. "142/88 hr 76") or --stdin')
     reading = context.service.record_reading(
         session_id, " ".join(entry), by=by, measured_at=_time(at, context), key=key
     )
@@ -593,6 +624,61 @@ def record(
         _echo_json(reading_json(reading))
     else:
         _print_reading(reading)
+
+
+def _record_lines(
+    context: Context, session_id: int, by: str, as_json: bool, key: str | None
+) -> None:
+    """``record --stdin``: each line saved or refused on its own (its own transaction and
+    audit row), one result line each, as the lines arrive; exit 2 if any line was refused."""
+    from monitor.core.entry import format_entry
+    from monitor.jsonview import reading_json
+    from monitor.timeparse import split_entry_time
+
+    service = context.service
+    saved = refused = 0
+    # Bytes where there are bytes: a line that is not UTF-8 is refused on its own.
+    source = getattr(sys.stdin, "buffer", sys.stdin)
+    for number, raw in enumerate(source, start=1):
+        try:
+            line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).rstrip("\r\n")
+            text, when = split_entry_time(line)
+            if not text:
+                raise Refused("empty line: nothing to record")
+            reading = service.record_reading(
+                session_id,
+                text,
+                by=by,
+                measured_at=_time(when, context),
+                key=None if key is None else f"{key}:{number}",
+            )
+        except (Refused, UnicodeDecodeError) as error:
+            refused += 1
+            message = (
+                printable(str(error))
+                if isinstance(error, Refused)
+                else "the line is not UTF-8 text"
+            )
+            if as_json:
+                click.echo(json.dumps({"line": number, "saved": False, "error": message}))
+            else:
+                click.echo(f"line {number}: refused: {message}")
+            continue
+        saved += 1
+        if as_json:
+            click.echo(
+                json.dumps({"line": number, "saved": True, "reading": reading_json(reading)})
+            )
+        else:
+            flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
+            click.echo(
+                f"line {number}: reading {reading.id} at {_local(reading.measured_at)}: "
+                f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "")
+            )
+        sys.stdout.flush()  # a gateway reads each result as its line is done
+    click.echo(f"{saved} saved, {refused} refused", err=True)
+    if refused:
+        sys.exit(EXIT_REFUSED)
 
 
 @cli.command()
@@ -838,25 +924,125 @@ def session_show(context: Context, session_id: int, as_json: bool) -> None:
         _print_session(view)
 
 
+#: How many sessions `session list` shows unless --limit says otherwise (the newest).
+SESSION_PAGE = 100
+
+
+class _PageSize(click.ParamType):
+    """A number of rows, in ASCII digits: at least one, at most a database integer."""
+
+    name = "whole number"
+    most = 2**31 - 1
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and re.fullmatch(r"[0-9]{1,40}", value.strip()):
+            number = int(value.strip())
+        else:
+            shown = repr(value) if len(str(value)) <= 40 else repr(str(value)[:40]) + "..."
+            self.fail(f"{shown} is not a whole number of rows (digits 0-9)", param, ctx)
+        if not 1 <= number <= self.most:
+            self.fail(f"{number} rows is out of range: 1 to {self.most}", param, ctx)
+        return number
+
+
+LIMIT = _PageSize()
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+FROM_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone is its midnight"
+TO_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone takes in that whole day"
+
+
+def _period(
+    context: Context, since: str | None, until: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """``--from`` and ``--to`` as aware UTC times (either may be absent); a ``--to`` that is
+    a date alone takes in that whole day, so ``--from D --to D`` is the day D."""
+    start, end = _time(since, context), _time(until, context)
+    if until is not None and end is not None and _DATE_ONLY.fullmatch(until.strip()):
+        from datetime import date, timedelta
+
+        from monitor.timeparse import MAX_YEAR
+
+        next_day = date.fromisoformat(until.strip()) + timedelta(days=1)
+        following = _time(next_day.isoformat(), context) if next_day.year <= MAX_YEAR else None
+        end = None if following is None else following - timedelta(microseconds=1)
+    return start, end
+
+
+def _write(chunks: Iterable[str]) -> None:
+    """Text to standard output as it is made, never gathered into one string; a reader that
+    stops early (`| head`) ends the command quietly instead of with a traceback."""
+    out = sys.stdout
+    try:
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        # Python would fail again flushing at exit: point standard output at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        sys.exit(0)
+
+
+def _json_array(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array written one element (one line) at a time."""
+    separator = "[\n  "
+    for value in objects:
+        yield separator + json.dumps(value)
+        separator = ",\n  "
+    yield "[]\n" if separator.startswith("[") else "\n]\n"
+
+
+def _session_lines(rows: Iterable[SessionSummary]) -> Iterator[str]:
+    header = "id\tpatient\tprotocol\tbay\tstatus\tdosed\n"
+    for r in rows:
+        yield header
+        header = ""
+        signed = " signed" if r.signed else ""
+        yield (
+            f"{r.id}\t{printable(r.patient)}\t{r.protocol}\t{printable(r.bay or '-')}\t"
+            f"{r.status}{signed}\t{_local(r.dosed_at)}\n"
+        )
+
+
 @session.command("list")
 @click.option("--active", is_flag=True, help="Only sessions in observation.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--from", "since", help=f"Only sessions started at or after this time ({FROM_HELP})")
+@click.option("--to", "until", help=f"Only sessions started at or before this time ({TO_HELP})")
+@click.option(
+    "--limit",
+    type=LIMIT,
+    default=SESSION_PAGE,
+    show_default=True,
+    help="Show the newest N sessions (a page); stderr says when there are more.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as a JSON array, one object a line.")
 @pass_context
-def session_list(context: Context, active: bool, as_json: bool) -> None:
-    """Sessions, newest first."""
-    rows = context.service.list_sessions(active_only=active)
-    if as_json:
-        from monitor.jsonview import summary_json
+def session_list(
+    context: Context,
+    active: bool,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Sessions, newest first, a page at a time: the newest 100 (--limit), of a period of
+    start times (--from/--to) if given."""
+    from monitor.jsonview import summary_json
 
-        _echo_json([summary_json(r) for r in rows])
-        return
-    if rows:
-        click.echo("id\tpatient\tprotocol\tbay\tstatus\tdosed")
-    for r in rows:
-        signed = " signed" if r.signed else ""
+    start, end = _period(context, since, until)
+    service = context.service
+    with service.session_page(active_only=active, since=start, until=end, limit=limit) as page:
+        if as_json:
+            _write(_json_array(summary_json(r) for r in page.rows))
+        else:
+            _write(_session_lines(page.rows))
+        more = page.more
+    if more:
         click.echo(
-            f"{r.id}\t{printable(r.patient)}\t{r.protocol}\t{printable(r.bay or '-')}\t"
-            f"{r.status}{signed}\t{_local(r.dosed_at)}"
+            f"note: the newest {limit} sessions are shown and there are more: see them with "
+            "--limit N (more at once) or --from/--to (a period)",
+            err=True,
         )
 
 
@@ -968,46 +1154,78 @@ def review_reopen(context: Context, session_id: int, by: str, reason: str) -> No
     click.echo(f"session {session_id} reopened by {by}: {reason}")
 
 
+def _stored_json(stored: str | None) -> Any:
+    """A stored before/after value as JSON data (kept as text if it is not JSON)."""
+    if not stored:
+        return None
+    try:
+        return json.loads(stored)
+    except ValueError:
+        return stored
+
+
+def _audit_json(a: AuditView) -> str:
+    return (
+        json.dumps(
+            {
+                "id": a.id,
+                "at": a.at.isoformat(),
+                "user": a.user,
+                "action": a.action,
+                "session_id": a.session_id,
+                "entity": a.entity,
+                "entity_id": a.entity_id,
+                "before": _stored_json(a.before),
+                "after": _stored_json(a.after),
+                "reason": a.reason,
+            }
+        )
+        + "\n"
+    )
+
+
+def _audit_text(a: AuditView) -> str:
+    where = f"session {a.session_id}" if a.session_id else ""
+    if a.entity != "session":
+        where = f"{where} {a.entity} {a.entity_id}".strip()
+    line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}"
+    if a.before:
+        line += f"  before {_readable_json(a.before)}"
+    if a.after:
+        line += f"  after {_readable_json(a.after)}"
+    if a.reason:
+        line += f"  reason: {a.reason}"
+    return printable(line) + "\n"
+
+
 @cli.command()
 @click.argument("session_id", type=ID, required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--from", "since", help=f"Only rows at or after this time ({FROM_HELP})")
+@click.option("--to", "until", help=f"Only rows at or before this time ({TO_HELP})")
+@click.option("--limit", type=LIMIT, help="Only the newest N rows (still oldest first).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @pass_context
-def audit(context: Context, session_id: int | None, as_json: bool) -> None:
-    """The audit trail: who, when, what, before/after, reason."""
-    from monitor.jsonview import iso
-
-    rows = context.service.audit(session_id)
-    if as_json:
-        _echo_json(
-            [
-                {
-                    "id": a.id,
-                    "at": iso(a.at),
-                    "user": a.user,
-                    "action": a.action,
-                    "session_id": a.session_id,
-                    "entity": a.entity,
-                    "entity_id": a.entity_id,
-                    "before": json.loads(a.before) if a.before else None,
-                    "after": json.loads(a.after) if a.after else None,
-                    "reason": a.reason,
-                }
-                for a in rows
-            ]
+def audit(
+    context: Context,
+    session_id: int | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """The audit trail, oldest first: who, when, what, before/after, reason. Written as it
+    is read, so a trail of any length takes little memory."""
+    start, end = _period(context, since, until)
+    service = context.service
+    with service.audit_page(session_id, since=start, until=end, limit=limit) as page:
+        _write(map(_audit_json if as_json else _audit_text, page.rows))
+        more = page.more
+    if more:
+        click.echo(
+            f"note: the newest {limit} rows are shown and there are earlier ones: see them "
+            "with a larger --limit or with --to",
+            err=True,
         )
-        return
-    for a in rows:
-        where = f"session {a.session_id}" if a.session_id else ""
-        if a.entity != "session":
-            where = f"{where} {a.entity} {a.entity_id}".strip()
-        line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}"
-        if a.before:
-            line += f"  before {_readable_json(a.before)}"
-        if a.after:
-            line += f"  after {_readable_json(a.after)}"
-        if a.reason:
-            line += f"  reason: {a.reason}"
-        click.echo(printable(line))
 
 
 def _readable_json(stored: str) -> str:
@@ -1036,8 +1254,6 @@ def _refuse(message: str, status: int = EXIT_REFUSED) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the command; refusals become one line and exit status 2."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
     _Stdin.lines = None  # a new command reads standard input anew
     args = list(sys.argv[1:] if argv is None else argv)
     for arg in args:
@@ -1053,10 +1269,15 @@ def main(argv: list[str] | None = None) -> Any:
         _refuse("aborted")
     except click.ClickException as error:
         _refuse(error.format_message())
-    except OperationalError as error:
-        _refuse(f"the database cannot be used: {_one_line(error.orig or error)}", EXIT_FAILED)
-    except DBAPIError as error:
-        _refuse(f"the database refused: {_one_line(error.orig or error)}", EXIT_FAILED)
+    except Exception as error:
+        # A database error can only come from a command that imported SQLAlchemy already.
+        exc = sys.modules.get("sqlalchemy.exc")
+        if exc is None or not isinstance(error, exc.DBAPIError):
+            raise
+        cause = _one_line(error.orig or error)
+        if isinstance(error, exc.OperationalError):
+            _refuse(f"the database cannot be used: {cause}", EXIT_FAILED)
+        _refuse(f"the database refused: {cause}", EXIT_FAILED)
     return None
 
 

@@ -1,0 +1,150 @@
+"""`monitor record ID --stdin`: batch entry for gateways, each line saved or refused on its own
+(interface.md), on both databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+
+from sqlalchemy import create_engine, func, select
+
+from monitor.store import models as m
+from tests.test_cli import MONITOR, PINS, Cli, start
+from tests.test_cli import cli as cli  # the fixture: a database with sam and ana
+
+LINES = "120/80 hr 70\nhr 0\n\n130/85 @ 2 min ago\nbp 999/80\n150/95 hr 80 spo2 97\n"
+
+
+def readings_of(db: str, session_id: int) -> int:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                select(func.count())
+                .select_from(m.Reading)
+                .where(m.Reading.session_id == session_id)
+            )
+    finally:
+        engine.dispose()
+
+
+def test_each_line_is_saved_or_refused_on_its_own_with_a_result_line(cli: Cli):
+    sid = start(cli)
+    result = cli("record", str(sid), "--stdin", "--by", "ana", stdin=LINES, ok=False)
+    assert result.returncode == 2  # some lines were refused
+    out = result.stdout.splitlines()
+    assert len(out) == 6
+    assert out[0].startswith("line 1: reading ")
+    assert out[1].startswith("line 2: refused: ") and "HR 0 is impossible" in out[1]
+    assert out[2] == "line 3: refused: empty line: nothing to record"
+    assert out[3].startswith("line 4: reading ")
+    assert out[4].startswith("line 5: refused: ")
+    assert out[5].startswith("line 6: reading ")
+    assert result.stderr.strip() == "3 saved, 3 refused"
+    assert readings_of(cli.db, sid) == 3
+
+
+def test_json_results_one_object_per_line_and_a_clean_batch_exits_0(cli: Cli):
+    sid = start(cli)
+    result = cli("record", str(sid), "--stdin", "--json", "--by", "ana", stdin="120/80\nhr 72\n")
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["line"], o["saved"]) for o in objects] == [(1, True), (2, True)]
+    assert objects[1]["reading"]["heart_rate"] == 72
+    assert objects[0]["reading"]["systolic"] == 120
+
+
+def test_a_batch_sent_again_with_the_same_key_saves_nothing_twice(cli: Cli):
+    sid = start(cli)
+    first = cli(
+        "record", str(sid), "--stdin", "--key", "gw-7", "--by", "ana", stdin=LINES, ok=False
+    )
+    again = cli(
+        "record", str(sid), "--stdin", "--key", "gw-7", "--by", "ana", stdin=LINES, ok=False
+    )
+    assert readings_of(cli.db, sid) == 3
+    saved = [line for line in first.stdout.splitlines() if ": reading " in line]
+    assert saved == [line for line in again.stdout.splitlines() if ": reading " in line]
+
+
+def test_the_pin_comes_from_the_first_line_with_pin_stdin(cli: Cli):
+    sid = start(cli)
+    cli(
+        "record",
+        str(sid),
+        "--stdin",
+        "--by",
+        "ana",
+        "--pin-stdin",
+        stdin="1234\n120/80\n",
+        pin=False,
+    )
+    assert readings_of(cli.db, sid) == 1
+    said = cli.refused(
+        "record",
+        str(sid),
+        "--stdin",
+        "--by",
+        "ana",
+        "--pin-stdin",
+        stdin="0000\n120/80\n",
+        pin=False,
+    )
+    assert "not accepted" in said
+    assert readings_of(cli.db, sid) == 1
+
+
+def test_entry_and_stdin_together_or_neither_are_refused(cli: Cli):
+    sid = start(cli)
+    assert "no ENTRY" in cli.refused("record", str(sid), "120/80", "--stdin", "--by", "ana")
+    assert "needs an ENTRY" in cli.refused("record", str(sid), "--by", "ana")
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone_in_a_real_process(cli: Cli):
+    sid = start(cli)
+    env = {**os.environ, "MONITOR_DB": cli.db, "MONITOR_PIN": PINS["ana"]}
+    env.pop("MONITOR_CONFIG", None)
+    result = subprocess.run(
+        [*MONITOR, "record", str(sid), "--stdin", "--by", "ana"],
+        input=b"120/80\n\xff\xfe hr 70\n130/85\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    out = result.stdout.decode().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert out[1] == "line 2: refused: the line is not UTF-8 text"
+    assert b"Traceback" not in result.stderr
+    assert readings_of(cli.db, sid) == 2
+
+
+def test_each_result_comes_as_its_line_is_done_not_at_the_end(cli: Cli):
+    """A gateway writes a line and reads its result before it writes the next one."""
+    sid = start(cli)
+    env = {**os.environ, "MONITOR_DB": cli.db, "MONITOR_PIN": PINS["ana"]}
+    env.pop("MONITOR_CONFIG", None)
+    env.pop("PYTHONUNBUFFERED", None)
+    process = subprocess.Popen(
+        [*MONITOR, "record", str(sid), "--stdin", "--by", "ana"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    watchdog = threading.Timer(120, process.kill)  # a hang fails the test instead of CI
+    watchdog.start()
+    try:
+        assert process.stdin and process.stdout
+        answers = []
+        for entry in (b"120/80\n", b"hr 0\n", b"125/82\n"):
+            process.stdin.write(entry)
+            process.stdin.flush()
+            answers.append(process.stdout.readline().decode())
+        process.stdin.close()
+        assert process.wait() == 2
+    finally:
+        watchdog.cancel()
+    assert answers[0].startswith("line 1: reading ")
+    assert answers[1].startswith("line 2: refused")
+    assert answers[2].startswith("line 3: reading ")
