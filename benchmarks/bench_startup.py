@@ -1,0 +1,190 @@
+"""Start-up benchmark (issue #10): whole processes, interleaved pairs; prints one JSON line.
+
+- help_ratio: wall time of ``monitor --help`` (the installed console script) over
+  ``python -c pass`` with the same interpreter (target <= 3);
+- record_ratio: wall time of ``monitor record ID ENTRY --by USER`` (PIN from MONITOR_PIN) on a
+  prepared SQLite file, over a bare script that imports SQLAlchemy, makes an engine on a copy
+  of the same kind of file (WAL, synchronous=FULL, foreign keys on), inserts one reading row
+  and commits (target <= 1.3);
+- pin_check_ms (for reading the record figure): one scrypt PIN check, which every command
+  acting as a user pays and the bare script does not.
+
+Each ratio is the median of per-pair ratios B/A, A and B run back to back, alternating which
+goes first, after a warm-up (benchmarks/pairs.py).
+
+    .venv/bin/python benchmarks/bench_startup.py [--pairs 21] [--dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from pairs import child_env, emit, interleave, ratio_text, spread  # noqa: E402
+
+PYTHON = sys.executable
+MONITOR = str(Path(PYTHON).with_name("monitor"))
+PIN = "1234"
+USER = "bench"
+
+#: The bare side of the record ratio: SQLAlchemy Core, one row, one commit, on the same kind
+#: of file as the product's (the WAL mode is stored in the file; the rest is per connection).
+BARE_RECORD = """
+import sys
+from datetime import UTC, datetime
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, create_engine, event
+
+engine = create_engine("sqlite:///" + sys.argv[1])
+
+@event.listens_for(engine, "connect")
+def pragmas(connection, _record):
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+readings = Table(
+    "readings",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer),
+    Column("measured_at", DateTime),
+    Column("recorded_at", DateTime),
+    Column("recorded_by_id", Integer),
+    Column("systolic", Integer),
+    Column("diastolic", Integer),
+    Column("heart_rate", Integer),
+    Column("spo2", Integer),
+    Column("before_dosing", Boolean),
+)
+now = datetime.now(UTC).replace(tzinfo=None)
+with engine.begin() as connection:
+    connection.execute(
+        readings.insert(),
+        {
+            "session_id": int(sys.argv[2]),
+            "measured_at": now,
+            "recorded_at": now,
+            "recorded_by_id": int(sys.argv[3]),
+            "systolic": 120,
+            "diastolic": 80,
+            "heart_rate": 70,
+            "spo2": 98,
+            "before_dosing": False,
+        },
+    )
+print("saved")
+"""
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Wall time of one whole process (it must succeed)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def prepare(folder: Path) -> tuple[Path, Path, int, int]:
+    """An SQLite file with a user and an active session, and a copy of it for the bare side."""
+    from monitor.services import Service
+
+    db = folder / "record.db"
+    service = Service.open(str(db))
+    service.add_user(USER, "supervisor", PIN)
+    sid = service.start_session(patient="MRN-START", protocol="ketamine-iv", by=USER)
+    service.record_dose(sid, by=USER, override_reason="benchmark: no baseline")
+    user_id = service.users()[0].id
+    service.close()  # the last connection checkpoints the WAL into the file
+    copy = folder / "bare.db"
+    shutil.copy(db, copy)
+    os.chmod(copy, 0o600)
+    return db, copy, sid, user_id
+
+
+def pin_check_seconds(samples: int = 5) -> list[float]:
+    from monitor.pins import hash_pin, verify_pin
+
+    stored = hash_pin(PIN)
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        verify_pin(PIN, stored)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=21)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--dir", default=None, help="where the SQLite files go (default: the temp folder, /tmp)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="each pair on stderr")
+    args = parser.parse_args()
+    if not Path(MONITOR).exists():
+        raise SystemExit(f"no console script at {MONITOR}: pip install -e . in this venv")
+    folder = Path(tempfile.mkdtemp(prefix="monitor-bench-startup-", dir=args.dir))
+    try:
+        db, copy, sid, user_id = prepare(folder)
+        env = child_env(MONITOR_PIN=PIN)
+        label = "help" if args.verbose else ""
+        help_figure = interleave(
+            lambda: run([PYTHON, "-c", "pass"], env),
+            lambda: run([MONITOR, "--help"], env),
+            pairs=args.pairs,
+            warmup=args.warmup,
+            label=label,
+        )
+        entry = "120/80 hr 70 spo2 98"
+        record_figure = interleave(
+            lambda: run([PYTHON, "-c", BARE_RECORD, str(copy), str(sid), str(user_id)], env),
+            lambda: run([MONITOR, "--db", str(db), "record", str(sid), entry, "--by", USER], env),
+            pairs=args.pairs,
+            warmup=args.warmup,
+            label="record" if args.verbose else "",
+        )
+        pin = spread(pin_check_seconds(), scale=1000, digits=1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    result = {
+        "benchmark": "startup",
+        "python": sys.version.split()[0],
+        "help": help_figure,
+        "help_ratio": help_figure["ratio"],
+        "record": record_figure,
+        "record_ratio": record_figure["ratio"],
+        "pin_check_ms": pin["median"],
+    }
+    emit(
+        result,
+        [
+            ("figure", "median (min-max)", "target"),
+            ("python -c pass, ms", f"{help_figure['a_ms']}", ""),
+            ("monitor --help, ms", f"{help_figure['b_ms']}", ""),
+            ("help ratio", ratio_text(help_figure), "<= 3"),
+            ("bare Core insert script, ms", f"{record_figure['a_ms']}", ""),
+            ("monitor record, ms", f"{record_figure['b_ms']}", ""),
+            ("record ratio", ratio_text(record_figure), "<= 1.3"),
+            ("one scrypt PIN check, ms", f"{pin['median']}", ""),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
