@@ -12,15 +12,18 @@ Every user action is one transaction with its audit row in it; reads return plai
 - :mod:`~monitor.services.flags`: acknowledging flags, explaining checks not done
 - :mod:`~monitor.services.events`: notes, adverse events, interventions
 - :mod:`~monitor.services.discharge`: discharge and sign-off
-- :mod:`~monitor.services.queries`: the reads
+- :mod:`~monitor.services.queries`: the reads of sessions
+- :mod:`~monitor.services.history`: the audit trail and the list of sessions, paged and streamed
 """
 
 from __future__ import annotations
 
 from monitor.services.base import Clock, ServiceBase, unreachable, utc_now
+from monitor.services.changes import ChangeServices
 from monitor.services.discharge import DischargeServices
 from monitor.services.events import EventServices
 from monitor.services.flags import FlagServices
+from monitor.services.history import HistoryServices
 from monitor.services.queries import QueryServices
 from monitor.services.readings import ReadingServices
 from monitor.services.sessions import SessionServices
@@ -37,6 +40,8 @@ class Service(
     DischargeServices,
     UserServices,
     QueryServices,
+    HistoryServices,
+    ChangeServices,
 ):
     """Everything a nurse or supervisor can do, on one database."""
 

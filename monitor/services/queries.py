@@ -1,7 +1,8 @@
-"""The reads: sessions as plain views (readings, flags, checks, gate), summaries, the audit.
+"""The reads: sessions as plain views (readings, flags, checks, gate).
 
 Reads return plain dataclasses (:mod:`monitor.views`), loaded with a fixed number of queries
-however many readings a session has.
+however many readings a session has. The audit trail and the list of sessions, which grow with
+the whole history, are paged and streamed by :mod:`monitor.services.history`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ from monitor.judge import judge, observations, stored_judgement
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
 from monitor.store import models as m
 from monitor.views import (
-    AuditView,
     EventView,
     FlagView,
     ReadingView,
     ReopenView,
-    SessionSummary,
     SessionView,
     VoidView,
 )
@@ -50,7 +49,7 @@ class _Loaded:
 
 
 class QueryServices(ServiceBase):
-    """Sessions, summaries and the audit trail, read as plain views."""
+    """Sessions read as plain views."""
 
     def _load(self, session: Session, session_ids: Sequence[int]) -> _Loaded:
         readings: dict[int, list[m.Reading]] = defaultdict(list)
@@ -273,54 +272,3 @@ class QueryServices(ServiceBase):
                 )
             )
             return self._views(session, rows)
-
-    def list_sessions(self, *, active_only: bool = False) -> list[SessionSummary]:
-        """Sessions, newest first."""
-        with self._read() as session:
-            query = select(m.TreatmentSession).order_by(m.TreatmentSession.id.desc())
-            if active_only:
-                query = query.where(m.TreatmentSession.discharged_at.is_(None))
-            rows = list(session.scalars(query))
-            counts: dict[int, int] = defaultdict(int)
-            for session_id in session.scalars(select(m.SignOff.session_id)):
-                counts[session_id] += 1
-            for session_id in session.scalars(select(m.Reopening.session_id)):
-                counts[session_id] -= 1
-            signed = {sid for sid, n in counts.items() if n > 0}
-            return [
-                SessionSummary(
-                    id=r.id,
-                    patient=r.patient.identifier,
-                    protocol=r.protocol,
-                    bay=r.bay,
-                    status="active" if r.discharged_at is None else "discharged",
-                    started_at=r.started_at,
-                    dosed_at=r.dosed_at,
-                    discharged_at=r.discharged_at,
-                    signed=r.id in signed,
-                )
-                for r in rows
-            ]
-
-    def audit(self, session_id: int | None = None) -> list[AuditView]:
-        """The audit trail of one session, or all of it, oldest first."""
-        with self._read() as session:
-            query = select(m.AuditEntry).order_by(m.AuditEntry.id)
-            if session_id is not None:
-                self._session_row(session, session_id)
-                query = query.where(m.AuditEntry.session_id == session_id)
-            return [
-                AuditView(
-                    a.id,
-                    a.at,
-                    a.user_name,
-                    a.action,
-                    a.session_id,
-                    a.entity,
-                    a.entity_id,
-                    a.before,
-                    a.after,
-                    a.reason,
-                )
-                for a in session.scalars(query)
-            ]

@@ -86,6 +86,8 @@ class TreatmentSession(Base):
     __tablename__ = "treatment_sessions"
     __table_args__ = (
         Index("ix_treatment_sessions_active", "discharged_at", "id"),
+        # `session list --from/--to`: a period of start times, whatever the history.
+        Index("ix_treatment_sessions_started", "started_at"),
         # Only one active session per patient (clinical.md revision 2).
         Index(
             "uq_treatment_sessions_one_active",
@@ -271,7 +273,11 @@ class AuditEntry(Base):
     """The append-only audit trail: who did what, when, before and after, and why."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_session", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_session", "session_id", "id"),
+        # `audit --from/--to`: a period of the trail, whatever its length.
+        Index("ix_audit_log_at", "at"),
+    )
 
     id: Mapped[Id]
     at: Mapped[Moment]
