@@ -118,6 +118,8 @@ COMMANDS = [
     ["review", "reopen", "{}", "--by", "sam", "--reason", "{}"],
     ["user", "unlock", "{}", "--by", "sam"],
     ["audit", "{}"],
+    ["audit", "{}", "--from", "{}", "--to", "{}", "--limit", "{}", "--json"],
+    ["session", "list", "--active", "--from", "{}", "--to", "{}", "--limit", "{}"],
     ["{}"],
 ]
 
