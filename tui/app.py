@@ -12,7 +12,9 @@ red, how old its data is, and a station clock more than 30 s off the database's 
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +88,9 @@ def floor_widths(columns: int) -> dict[str, int]:
     return widths
 
 
+#: Even with nothing saved, the floor is read whole this often (a change made behind the
+#: services' back, such as a restored backup, shows within a minute).
+FULL_RELOAD_SECONDS = 60.0
 BELL_EVERY_SECONDS = 5.0
 #: After this long without a successful load the station says, in red, how old its data is.
 STALE_AFTER_SECONDS = 10.0
@@ -115,13 +120,16 @@ FLOOR_ACTIONS = frozenset(
 class Loaded:
     """What one refresh brought back from the database."""
 
-    views: list[SessionView]
+    views: list[SessionView] | None
     #: The station clock when the data was read.
     at: datetime
     #: Whether the database clock was asked this time, and how far ahead of ours it is
     #: (``None``: a file database, no other clock).
     clock_checked: bool = False
     clock_offset: float | None = None
+    #: The record's version (the newest audit id) the views were read at. ``views`` is
+    #: ``None`` when it had not moved since the last load: nothing to reload.
+    mark: int | None = None
 
 
 def age_text(seconds: float) -> str:
@@ -175,7 +183,7 @@ class StationApp(App[None]):
         service: Service,
         *,
         clock: Callable[[], datetime] = utc_now,
-        refresh_seconds: float = 2.0,
+        refresh_seconds: float = 1.0,
         flash: bool = True,
         bell: bool = True,
     ) -> None:
@@ -205,6 +213,10 @@ class StationApp(App[None]):
         self._stale: str | None = None
         #: When the database was first found unreachable in the outage going on, if any.
         self._outage_since: datetime | None = None
+        #: The record's version the views on screen were read at, and when (monotonic).
+        self._mark: int | None = None
+        self._full_load_at = float("-inf")
+        self._stop_listening = threading.Event()
         self._last_bell = 0.0
         self._saves: dict[Worker[Any], _Save] = {}
         #: A session to put the cursor on once it appears (one just started).
@@ -236,7 +248,28 @@ class StationApp(App[None]):
         self.set_interval(self.refresh_seconds, self.refresh_floor)
         self.set_interval(1.0, self.tick)
         self.refresh_floor()
+        self._listen()
         self.sign_in()
+
+    def _listen(self) -> None:
+        """On PostgreSQL, a thread waits for the database's notification of a change and asks
+        for a refresh at once (another station's save shows within a second); the regular
+        cheap question stays as the fallback."""
+        if not self.service.can_listen():
+            return
+
+        def changed() -> None:
+            if not self._stop_listening.is_set():
+                self.call_from_thread(self.refresh_floor)
+
+        def run() -> None:
+            with contextlib.suppress(Exception):  # a lost connection: the question remains
+                self.service.listen(changed, self._stop_listening)
+
+        threading.Thread(target=run, name="monitor-listen", daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self._stop_listening.set()
 
     # -- users -------------------------------------------------------------------------
 
@@ -271,11 +304,17 @@ class StationApp(App[None]):
         service, clock = self.service, self.clock
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
 
+        known = self._mark
+        full_due = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
+
         def load() -> Loaded:
-            views = service.active_sessions()
+            # The cheap question first: has anything been saved since the last load? Read
+            # before the views, so that a save in between is caught by the next question.
+            mark = service.change_mark()
+            views = None if mark == known and not full_due else service.active_sessions()
             at = clock()
             offset = service.clock_offset(clock()) if check_clock else None
-            return Loaded(views, at, check_clock, offset)
+            return Loaded(views, at, check_clock, offset, mark)
 
         self.run_worker(
             load,
@@ -349,9 +388,12 @@ class StationApp(App[None]):
                 self.notify(message, severity="error", timeout=8)
 
     def _loaded(self, loaded: Loaded) -> None:
-        self.views = {v.id: v for v in loaded.views}
-        for view in loaded.views:  # judged as they were loaded: good until time changes them
-            self._judgements[view.id] = (view, view, next_change(view, self.config.windows))
+        if loaded.views is not None:
+            self._mark = loaded.mark
+            self._full_load_at = time.monotonic()
+            self.views = {v.id: v for v in loaded.views}
+            for view in loaded.views:  # judged as loaded: good until time changes them
+                self._judgements[view.id] = (view, view, next_change(view, self.config.windows))
         self.loaded_at = loaded.at
         if loaded.clock_checked:
             self._clock_checked_at = time.monotonic()
@@ -842,7 +884,7 @@ def make_app(
     clock: Callable[[], datetime] = utc_now,
     *,
     service: Service | None = None,
-    refresh_seconds: float = 2.0,
+    refresh_seconds: float = 1.0,
     flash: bool = True,
     bell: bool = True,
 ) -> StationApp:

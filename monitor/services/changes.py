@@ -1,0 +1,57 @@
+"""Has anything changed? The cheap question an idle station asks instead of reloading.
+
+Every change anyone saves is one transaction with its audit row (:mod:`monitor.services.base`),
+and the database's own guards write audit rows for the transitions they allow. So the newest
+audit id is a version of the whole record: a station reloads only when it moved. On PostgreSQL
+an insert into the audit trail also sends a notification on :data:`CHANNEL` (migration 0006),
+which :meth:`ChangeServices.listen` waits for, so that another station's save shows at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from monitor.services.base import ServiceBase
+from monitor.store import models as m
+
+#: The PostgreSQL notification channel of changes to the record.
+CHANNEL = "monitor_changes"
+
+_NEWEST = select(func.max(m.AuditEntry.id))
+
+
+class ChangeServices(ServiceBase):
+    """The record's version, and notifications of new versions."""
+
+    def change_mark(self) -> int:
+        """The newest audit row's id (0 for an empty trail): it grows with every change."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(_NEWEST).scalar() or 0)
+
+    def can_listen(self) -> bool:
+        """Whether the database pushes changes (PostgreSQL) or must be asked (SQLite)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def listen(
+        self,
+        on_change: Callable[[], None],
+        stop: threading.Event,
+        ready: Callable[[], None] | None = None,
+    ) -> None:
+        """PostgreSQL: call ``on_change`` for each notification of a change until ``stop`` is
+        set (checked every second), on a connection of its own; ``ready`` once listening.
+        Blocks: run it in a thread. A lost connection raises; the caller keeps asking
+        :meth:`change_mark` meanwhile."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            if ready is not None:
+                ready()
+            while not stop.is_set():
+                for _ in conn.notifies(timeout=1.0, stop_after=1):
+                    on_change()
