@@ -12,7 +12,7 @@ active sessions (SQLite in a temporary folder, or ``--db URL``, an empty databas
 - idle: signed in (through the keys, as a nurse does), no input, CPU time of the station
   process (utime + stime of /proc/PID/stat, all its threads) over ``--idle-seconds``, as % of
   one core (target <= 0.5 %), the bytes it wrote to the terminal meanwhile, and its peak RSS
-  (VmHWM; the earlier target < 250 MB);
+  (VmHWM; the earlier target < 250 MB); then the bare DataTable app the same way, for scale;
 - delay: the worst event-loop delay seen by a 5 ms timer inside the station (a subclass, in
   the same pty, signed in through the keys) over 12 s from mount, first load included: what a
   key press would wait (target < 50 ms); ``--delay-runs`` runs;
@@ -305,7 +305,15 @@ def startup(db: str, env: dict[str, str], pairs: int, warmup: int, verbose: bool
 
 
 def idle(db: str, env: dict[str, str], seconds: float, settle: float) -> dict:
-    terminal = open_station(db, env)
+    """The station signed in and left alone, then the bare DataTable app the same way."""
+    station = _idle(open_station(db, env), "MRN-", seconds, settle)
+    bare = Terminal([PYTHON, "-c", BARE], env)
+    wait_for(bare, lambda t: t.lines_with("ROW-") >= ROWS_SHOWN, "rows")
+    station["bare_datatable"] = _idle(bare, "ROW-", seconds, settle)
+    return station
+
+
+def _idle(terminal: Terminal, marker: str, seconds: float, settle: float) -> dict:
     try:
         pump([terminal], settle)  # the sign-in toast goes, the first refreshes pass
         cpu, written, start = terminal.cpu_seconds(), terminal.written, time.perf_counter()
@@ -313,7 +321,7 @@ def idle(db: str, env: dict[str, str], seconds: float, settle: float) -> dict:
         cpu = terminal.cpu_seconds() - cpu
         elapsed = time.perf_counter() - start
         written = terminal.written - written
-        shown = terminal.lines_with("MRN-")
+        shown = terminal.lines_with(marker)
         rss = terminal.peak_rss_mb()
     finally:
         terminal.kill()
@@ -443,6 +451,8 @@ def measure(
             (f"idle CPU over {i['seconds']} s, % of a core", f"{i['cpu_percent']}", "<= 0.5"),
             ("idle output to the terminal, bytes/s", f"{i['terminal_bytes_per_s']}", ""),
             ("peak RSS, MB", f"{i['peak_rss_mb']}", "< 250"),
+            ("bare DataTable app idle CPU, %", f"{i['bare_datatable']['cpu_percent']}", ""),
+            ("bare DataTable app peak RSS, MB", f"{i['bare_datatable']['peak_rss_mb']}", ""),
         ]
     if "delay" in modes:
         d = delay(db, env, args.delay_runs, folder)
