@@ -403,7 +403,7 @@ def main() -> None:
     parser.add_argument("--db", help="an empty database's URL (default: a temporary SQLite file)")
     parser.add_argument("--pairs", type=int, default=21)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=6.0, help="after sign-in, before idle")
     parser.add_argument("--delay-runs", type=int, default=3)
     parser.add_argument("--events", type=int, default=15)
