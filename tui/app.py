@@ -12,6 +12,7 @@ red, how old its data is, and a station clock more than 30 s off the database's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import threading
@@ -216,7 +217,10 @@ class StationApp(App[None]):
         #: The record's version the views on screen were read at, and when (monotonic).
         self._mark: int | None = None
         self._full_load_at = float("-inf")
-        self._stop_listening = threading.Event()
+        self._stop_watching = threading.Event()
+        #: When the watcher last found the data on screen still current (set from its thread).
+        self._confirmed_at: datetime | None = None
+        self._floor_table: DataTable[Any] | None = None
         self._last_bell = 0.0
         self._saves: dict[Worker[Any], _Save] = {}
         #: A session to put the cursor on once it appears (one just started).
@@ -224,6 +228,7 @@ class StationApp(App[None]):
         #: What the floor table shows now: (row key, cells) in order.
         self._drawn: list[tuple[str, list[Any]]] = []
         self._widths = floor_widths(80)
+        self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
 
     # -- layout ------------------------------------------------------------------------
 
@@ -245,31 +250,72 @@ class StationApp(App[None]):
         self.query_one(EntryBar).display = False
         self.query_one("#clock-warning", Static).display = False
         self.watch_user(None)
-        self.set_interval(self.refresh_seconds, self.refresh_floor)
+        self._floor_table = table
+        self._event_loop = asyncio.get_running_loop()
         self.set_interval(1.0, self.tick)
         self.refresh_floor()
+        self._watch()
         self._listen()
         self.sign_in()
 
+    def _poke(self) -> None:
+        """From another thread: ask for a refresh on the event loop, without waiting."""
+        if self._stop_watching.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self._event_loop.call_soon_threadsafe(self._refresh_if_open)
+
+    def _refresh_if_open(self) -> None:
+        if not self._floor_gone():
+            self.refresh_floor()
+
+    def _watch(self) -> None:
+        """A thread asks the database the cheap question every ``refresh_seconds`` (has the
+        newest audit id moved?) and pokes the event loop only when the floor must reload: a
+        change, a failure or the end of one, the minute's full reload, the database clock's
+        half-minute check. While nothing changes the loop hears nothing: the data is marked
+        fresh by a plain attribute."""
+        service, clock, stop = self.service, self.clock, self._stop_watching
+
+        def due() -> bool:
+            now = time.monotonic()
+            return now - self._full_load_at >= FULL_RELOAD_SECONDS or (
+                service.can_listen() and now - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
+            )
+
+        def run() -> None:
+            failing = False
+            while not stop.wait(self.refresh_seconds):
+                try:
+                    mark = service.change_mark()
+                except Exception:  # the refresh it pokes says what went wrong, once
+                    if not failing:
+                        failing = True
+                        self._poke()
+                    continue
+                if failing or mark != self._mark or due():
+                    failing = False
+                    self._poke()
+                else:
+                    self._confirmed_at = clock()
+
+        threading.Thread(target=run, name="monitor-watch", daemon=True).start()
+
     def _listen(self) -> None:
         """On PostgreSQL, a thread waits for the database's notification of a change and asks
-        for a refresh at once (another station's save shows within a second); the regular
-        cheap question stays as the fallback."""
+        for a refresh at once (another station's save shows within a second); the watcher's
+        question stays as the fallback."""
         if not self.service.can_listen():
             return
 
-        def changed() -> None:
-            if not self._stop_listening.is_set():
-                self.call_from_thread(self.refresh_floor)
-
         def run() -> None:
             with contextlib.suppress(Exception):  # a lost connection: the question remains
-                self.service.listen(changed, self._stop_listening)
+                self.service.listen(self._poke, self._stop_watching)
 
         threading.Thread(target=run, name="monitor-listen", daemon=True).start()
 
     def on_unmount(self) -> None:
-        self._stop_listening.set()
+        self._stop_watching.set()
 
     # -- users -------------------------------------------------------------------------
 
@@ -348,8 +394,8 @@ class StationApp(App[None]):
 
     def _floor_gone(self) -> bool:
         """The floor's widgets are gone: the station is shutting down, and a late timer or
-        worker result has nothing left to draw on."""
-        return not self.query("#floor")
+        worker result has nothing left to draw on. (Asked every second: no DOM query.)"""
+        return self._floor_table is None or not self._floor_table.is_attached
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if self._floor_gone():
@@ -409,11 +455,18 @@ class StationApp(App[None]):
         if self._outage_since is not None:
             self._outage_since = None
             self._show_status()
-        self.redraw()
+        if loaded.views is not None:
+            self.redraw()
         if self._select_next is not None and str(self._select_next) in self._row_keys():
             table = self.query_one("#floor", DataTable)
             table.move_cursor(row=table.get_row_index(str(self._select_next)), animate=False)
             self._select_next = None
+
+    @property
+    def fresh_at(self) -> datetime | None:
+        """When the data on screen was last known current: loaded, or found unchanged."""
+        moments = [m for m in (self.loaded_at, self._confirmed_at) if m is not None]
+        return max(moments) if moments else None
 
     def _row_keys(self) -> list[str]:
         return [key for key, _ in self._drawn]
@@ -432,8 +485,8 @@ class StationApp(App[None]):
             since = f"database unreachable since {self._outage_since.astimezone():%H:%M:%S}"
             if self._stale:  # the red data age already says when the data is from
                 text.append(since, style="bold red")
-            elif self.loaded_at:
-                shown = f"{self.loaded_at.astimezone():%H:%M:%S}"
+            elif self.fresh_at:
+                shown = f"{self.fresh_at.astimezone():%H:%M:%S}"
                 text.append(f"{since} \N{EM DASH} showing data from {shown}", style="bold red")
             else:
                 text.append(f"{since} \N{EM DASH} no data loaded yet", style="bold red")
@@ -462,7 +515,7 @@ class StationApp(App[None]):
 
     def _show_data_age(self) -> None:
         """Say how old the data is once no load has succeeded for 10 s."""
-        since = self.loaded_at or self._opened_at
+        since = self.fresh_at or self._opened_at
         age = (self.clock() - since).total_seconds()
         stale = None
         if age > STALE_AFTER_SECONDS:
@@ -513,6 +566,29 @@ class StationApp(App[None]):
         self._redraw()
 
     def _cells(self, row: FloorRow) -> list[Any]:
+        """The row's cells, built again only when what they show changed (every second the
+        floor is judged again; most seconds nothing on a row changes)."""
+        shows = (
+            row.bay,
+            row.patient,
+            row.protocol,
+            row.since_dose,
+            row.next_text,
+            row.overdue,
+            row.ready,
+            row.alarm,
+            tuple(row.cells.values()),
+            self.flash,
+            tuple(self._widths.values()),
+        )
+        cached = self._cell_cache.get(row.session_id)
+        if cached is not None and cached[0] == shows:
+            return cached[1]
+        cells = self._build_cells(row)
+        self._cell_cache[row.session_id] = (shows, cells)
+        return cells
+
+    def _build_cells(self, row: FloorRow) -> list[Any]:
         next_style = "bold yellow" if row.overdue else ""
         ready = Text("ready", style="bold green") if row.ready else Text("")
         values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
@@ -540,6 +616,7 @@ class StationApp(App[None]):
         self.judged = {v.id: self._judged_at(v, now) for v in self.views.values()}
         for gone in set(self._judgements) - set(self.judged):
             del self._judgements[gone]
+            self._cell_cache.pop(gone, None)
         self.rows = floor(list(self.judged.values()), now)
         drawn = [(str(row.session_id), self._cells(row)) for row in self.rows]
         if [key for key, _ in drawn] == [key for key, _ in self._drawn]:
