@@ -14,6 +14,9 @@
 
     .venv/bin/python benchmarks/bench_storage.py [--db URL] [--history 1000000] [--pairs 21]
 
+Each sample starts from a collected heap (``gc.collect()``, untimed), so that garbage one side
+left is not collected on the other side's time.
+
 Without --db it uses SQLite files in temporary folders. A PostgreSQL --db must name an empty
 database (never the shared ``postgres`` one: ``createdb -h 127.0.0.1 -U postgres
 bench_storage``); the script fills it, makes a second database ``<name>_hist`` from it as a
@@ -23,6 +26,7 @@ template for the history side, and drops that one at the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import subprocess
@@ -65,6 +69,7 @@ def bench_record(db: str, pairs: int, warmup: int, batch: int, label: str) -> di
     bare_session = _new_session(service, next(counter))
 
     def bare() -> float:
+        gc.collect()
         start = time.perf_counter()
         for i in range(batch):
             now = datetime.now(UTC)
@@ -87,6 +92,7 @@ def bench_record(db: str, pairs: int, warmup: int, batch: int, label: str) -> di
 
     def through_service() -> float:
         sid = _new_session(service, next(counter))  # a session of realistic length each time
+        gc.collect()
         start = time.perf_counter()
         for i in range(batch):
             service.record_reading(sid, f"{120 + i % 40}/80 hr {60 + i % 50} spo2 97", by=USER)
@@ -339,6 +345,7 @@ def bench_dashboard(base: str, hist: str, pairs: int, warmup: int, label: str) -
     def read(service: Service, times: int = 3) -> float:
         """The mean of ``times`` reads (one read is short enough for a preemption to
         swamp it on a shared machine)."""
+        gc.collect()
         start = time.perf_counter()
         for _ in range(times):
             views = service.active_sessions()
