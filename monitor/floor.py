@@ -9,6 +9,7 @@ statuses and countdowns advance from the clock between loads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from monitor.core.rules import Flag, Severity, Thresholds, evaluate
 from monitor.core.schedule import RECHECK_PREFIX, CheckState, CheckStatus, next_check
 from monitor.core.vitals import Measure, Vitals
 from monitor.judge import rejudge
-from monitor.views import ReadingView, SessionView
+from monitor.views import FlagView, ReadingView, SessionView
 
 #: The measures shown on the floor, BP as one column.
 COLUMNS = ("bp", "hr", "spo2", "rr", "moaas", "cadss")
@@ -121,16 +122,47 @@ def next_check_text(check: CheckState | None, now: datetime) -> str:
     return f"{label} in {-minutes}m"
 
 
-def floor_row(view: SessionView, now: datetime) -> FloorRow:
-    """The dashboard row of one session at ``now`` (as judged in ``view``)."""
-    check_alarms = view.check_alarms()
-    shown = check_alarms[0] if check_alarms else next_check(view.checks)
-    open_flags = view.open_flags()
+@dataclass(frozen=True)
+class RowBasis:
+    """What a row shows that depends on the judged session only, not on the moment: the
+    station works it out once per judgement and only the countdowns every second."""
+
+    check_alarms: tuple[CheckState, ...]
+    shown: CheckState | None
+    open_flags: tuple[FlagView, ...]
+    cells: dict[str, Cell]
+    alarms: tuple[Severity, ...]
+
+
+def row_basis(view: SessionView) -> RowBasis:
+    """The moment-independent part of ``view``'s row."""
+    check_alarms = tuple(view.check_alarms())
+    open_flags = tuple(view.open_flags())
     cells = latest_values(view)
     alarms = [f.severity for f in open_flags]
     if check_alarms:
         alarms.append(Severity.MEDIUM)
     alarms += [c.severity for c in cells.values() if c.severity is Severity.LOW]
+    return RowBasis(
+        check_alarms=check_alarms,
+        shown=check_alarms[0] if check_alarms else next_check(view.checks),
+        open_flags=open_flags,
+        cells=cells,
+        alarms=tuple(alarms),
+    )
+
+
+def floor_row(view: SessionView, now: datetime, basis: RowBasis | None = None) -> FloorRow:
+    """The dashboard row of one session at ``now`` (as judged in ``view``); ``basis`` is
+    :func:`row_basis` of the same ``view`` when the caller kept it."""
+    basis = basis or row_basis(view)
+    check_alarms, shown, open_flags, cells = (
+        basis.check_alarms,
+        basis.shown,
+        basis.open_flags,
+        basis.cells,
+    )
+    alarms = list(basis.alarms)
     since = "-" if view.dosed_at is None else _clock_text(minutes_between(view.dosed_at, now))
     return FloorRow(
         session_id=view.id,
@@ -156,12 +188,16 @@ def floor_row(view: SessionView, now: datetime) -> FloorRow:
 
 
 def floor(
-    views: list[SessionView], now: datetime, config: ClinicConfig | None = None
+    views: list[SessionView],
+    now: datetime,
+    config: ClinicConfig | None = None,
+    basis_of: Callable[[SessionView], RowBasis] = row_basis,
 ) -> list[FloorRow]:
-    """Every active session, most urgent first, judged at ``now`` when ``config`` is given."""
+    """Every active session, most urgent first, judged at ``now`` when ``config`` is given;
+    ``basis_of`` may answer from a cache of :func:`row_basis`."""
     if config is not None:
         views = [rejudge(v, now, config) for v in views]
-    rows = [floor_row(v, now) for v in views]
+    rows = [floor_row(v, now, basis_of(v)) for v in views]
 
     def urgency(row: FloorRow) -> tuple[int, int, float, int]:
         due = row.next_check.due_at if row.next_check and row.next_check.due_at else None

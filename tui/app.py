@@ -33,7 +33,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
-from monitor.floor import COLUMNS, FloorRow, floor
+from monitor.floor import COLUMNS, FloorRow, RowBasis, floor, row_basis
 from monitor.judge import next_change, rejudge
 from monitor.services import Service, unreachable, utc_now
 from monitor.views import SessionView, UserView
@@ -90,8 +90,8 @@ def floor_widths(columns: int) -> dict[str, int]:
 
 
 #: Even with nothing saved, the floor is read whole this often (a change made behind the
-#: services' back, such as a restored backup, shows within a minute).
-FULL_RELOAD_SECONDS = 60.0
+#: services' back, such as a restored backup, shows within five minutes).
+FULL_RELOAD_SECONDS = 300.0
 BELL_EVERY_SECONDS = 5.0
 #: After this long without a successful load the station says, in red, how old its data is.
 STALE_AFTER_SECONDS = 10.0
@@ -229,6 +229,7 @@ class StationApp(App[None]):
         self._drawn: list[tuple[str, list[Any]]] = []
         self._widths = floor_widths(80)
         self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
+        self._bases: dict[int, tuple[SessionView, RowBasis]] = {}
 
     # -- layout ------------------------------------------------------------------------
 
@@ -617,12 +618,15 @@ class StationApp(App[None]):
         for gone in set(self._judgements) - set(self.judged):
             del self._judgements[gone]
             self._cell_cache.pop(gone, None)
-        self.rows = floor(list(self.judged.values()), now)
+            self._bases.pop(gone, None)
+        self.rows = floor(list(self.judged.values()), now, basis_of=self._basis)
         drawn = [(str(row.session_id), self._cells(row)) for row in self.rows]
         if [key for key, _ in drawn] == [key for key, _ in self._drawn]:
             # Same patients in the same order: touch only the cells that changed, so a
             # refresh repaints a few cells instead of the whole screen.
             for (key, cells), (_, before) in zip(drawn, self._drawn, strict=True):
+                if cells is before:  # the row's cells were reused: nothing on it changed
+                    continue
                 for (column, _, _), new, old in zip(FLOOR_COLUMNS, cells, before, strict=True):
                     if new != old:
                         table.update_cell(key, column, new)
@@ -634,6 +638,15 @@ class StationApp(App[None]):
                 table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
         self._drawn = drawn
         self.query_one("#empty", Static).display = not self.rows
+
+    def _basis(self, judged: SessionView) -> RowBasis:
+        """The moment-independent part of a row, kept while its judgement stands."""
+        kept = self._bases.get(judged.id)
+        if kept is not None and kept[0] is judged:
+            return kept[1]
+        basis = row_basis(judged)
+        self._bases[judged.id] = (judged, basis)
+        return basis
 
     def _judged_at(self, view: SessionView, now: datetime) -> SessionView:
         """``view`` judged at ``now``, reusing the last judgement of the same data until the
