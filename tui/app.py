@@ -218,6 +218,8 @@ class StationApp(App[None]):
         self._mark: int | None = None
         self._full_load_at = float("-inf")
         self._stop_watching = threading.Event()
+        #: Set while this station hears the database's notifications (PostgreSQL).
+        self._listening = threading.Event()
         #: When the watcher last found the data on screen still current (set from its thread).
         self._confirmed_at: datetime | None = None
         self._floor_table: DataTable[Any] | None = None
@@ -286,7 +288,8 @@ class StationApp(App[None]):
 
         def run() -> None:
             failing = False
-            while not stop.wait(self.refresh_seconds):
+            # With the database's notifications heard, the question is only the fallback.
+            while not stop.wait(self.refresh_seconds * (5 if self._listening.is_set() else 1)):
                 try:
                     mark = service.change_mark()
                 except Exception:  # the refresh it pokes says what went wrong, once
@@ -310,8 +313,10 @@ class StationApp(App[None]):
             return
 
         def run() -> None:
-            with contextlib.suppress(Exception):  # a lost connection: the question remains
-                self.service.listen(self._poke, self._stop_watching)
+            try:
+                self.service.listen(self._poke, self._stop_watching, ready=self._listening.set)
+            except Exception:  # a lost connection: the watcher's question remains, each second
+                self._listening.clear()
 
         threading.Thread(target=run, name="monitor-listen", daemon=True).start()
 

@@ -42,7 +42,7 @@ class ChangeServices(ServiceBase):
         ready: Callable[[], None] | None = None,
     ) -> None:
         """PostgreSQL: call ``on_change`` for each notification of a change until ``stop`` is
-        set (checked every second), on a connection of its own; ``ready`` once listening.
+        set (checked every 5 s), on a connection of its own; ``ready`` once listening.
         Blocks: run it in a thread. A lost connection raises; the caller keeps asking
         :meth:`change_mark` meanwhile."""
         import psycopg
@@ -53,5 +53,5 @@ class ChangeServices(ServiceBase):
             if ready is not None:
                 ready()
             while not stop.is_set():
-                for _ in conn.notifies(timeout=1.0, stop_after=1):
+                for _ in conn.notifies(timeout=5.0, stop_after=1):
                     on_change()
