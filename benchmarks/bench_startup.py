@@ -7,7 +7,9 @@
   of the same kind of file (WAL, synchronous=FULL, foreign keys on), inserts one reading row
   and commits (target <= 1.3);
 - pin_check_ms (for reading the record figure): one scrypt PIN check, which every command
-  acting as a user pays and the bare script does not.
+  acting as a user pays and the bare script does not;
+- batch_readings_per_s: ``monitor record ID --stdin`` saving 2,000 readings, the whole
+  process timed (5 runs; target >= 500 readings/s on SQLite).
 
 Each ratio is the median of per-pair ratios B/A, A and B run back to back, alternating which
 goes first, after a warm-up (benchmarks/pairs.py).
@@ -128,6 +130,29 @@ def pin_check_seconds(samples: int = 5) -> list[float]:
     return times
 
 
+def batch_rates(db: Path, sid: int, env: dict[str, str], lines: int, runs: int) -> list[float]:
+    """Readings per second of ``monitor record ID --stdin`` saving ``lines`` readings, the whole
+    process included (start-up, PIN check, one transaction and audit row per line)."""
+    text = "".join(
+        f"{110 + n % 50}/{70 + n % 20} hr {60 + n % 40} spo2 {95 + n % 5}\n" for n in range(lines)
+    ).encode()
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [MONITOR, "--db", str(db), "record", str(sid), "--stdin", "--by", USER],
+            input=text,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"record --stdin failed: {done.stderr.decode()[-500:]}")
+        rates.append(lines / elapsed)
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=21)
@@ -136,6 +161,7 @@ def main() -> None:
         "--dir", default=None, help="where the SQLite files go (default: the temp folder, /tmp)"
     )
     parser.add_argument("--verbose", action="store_true", help="each pair on stderr")
+    parser.add_argument("--batch-lines", type=int, default=2000, help="lines per record --stdin")
     args = parser.parse_args()
     if not Path(MONITOR).exists():
         raise SystemExit(f"no console script at {MONITOR}: pip install -e . in this venv")
@@ -160,6 +186,7 @@ def main() -> None:
             label="record" if args.verbose else "",
         )
         pin = spread(pin_check_seconds(), scale=1000, digits=1)
+        batch = spread(batch_rates(db, sid, env, args.batch_lines, 5), scale=1, digits=0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result = {
@@ -170,6 +197,7 @@ def main() -> None:
         "record": record_figure,
         "record_ratio": record_figure["ratio"],
         "pin_check_ms": pin["median"],
+        "batch_readings_per_s": batch,
     }
     emit(
         result,
@@ -182,6 +210,11 @@ def main() -> None:
             ("monitor record, ms", f"{record_figure['b_ms']}", ""),
             ("record ratio", ratio_text(record_figure), "<= 1.3"),
             ("one scrypt PIN check, ms", f"{pin['median']}", ""),
+            (
+                f"record --stdin, {args.batch_lines} lines, readings/s",
+                f"{batch['median']} ({batch['min']}-{batch['max']})",
+                ">= 500",
+            ),
         ],
     )
 
