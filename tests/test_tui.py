@@ -1118,3 +1118,19 @@ async def test_an_idle_station_asks_one_cheap_question_and_reloads_only_on_a_cha
         await settle(pilot)
         assert len(loads) == loaded + 1
         assert row_of(app, "MRN-PRE").cells["bp"].text == "133/81"
+
+
+async def test_the_garbage_collector_is_back_on_after_the_first_load_whatever_its_outcome(service):
+    import gc
+
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        assert gc.isenabled()  # the first load is in
+    broken = station(service)
+    broken.service.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    async with broken.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert gc.isenabled()  # the first load failed
+    assert gc.isenabled()

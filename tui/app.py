@@ -255,6 +255,7 @@ class StationApp(App[None]):
         self.watch_user(None)
         self._floor_table = table
         self._event_loop = asyncio.get_running_loop()
+        gc.disable()  # until the first load is in (see _loaded)
         self.set_interval(1.0, self.tick)
         self.refresh_floor()
         self._watch()
@@ -322,6 +323,7 @@ class StationApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_watching.set()
+        gc.enable()  # closed before its first load: never leave the process without it
 
     # -- users -------------------------------------------------------------------------
 
@@ -424,6 +426,8 @@ class StationApp(App[None]):
             message = error_message(worker.error)
             if failed is not None and failed.failed:
                 failed.failed(message)
+            if worker.name == "refresh":
+                gc.enable()  # the first load failed: the collector must not stay off
             if unreachable(worker.error) is not None:
                 # An outage is one calm line that stays, not a toast per refresh; a save
                 # that failed says "NOT saved" where it was typed.
@@ -454,8 +458,11 @@ class StationApp(App[None]):
         if not self._gc_frozen:
             self._gc_frozen = True
             # What is loaded by now lives as long as the app: keep it out of the
-            # garbage collector's way, so collections stay short while nurses type.
+            # garbage collector's way, so collections stay short while nurses type. (The
+            # collector was off until now: a full collection in the middle of the first load
+            # would stop the event loop for tens of milliseconds.)
             gc.freeze()
+            gc.enable()
         if self.last_error and self.last_error.startswith("database"):
             self.last_error = None
         if self._outage_since is not None:
