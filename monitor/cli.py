@@ -1281,5 +1281,20 @@ def main(argv: list[str] | None = None) -> Any:
     return None
 
 
+def _register_command_modules() -> None:
+    """Import every module of :mod:`monitor.commands`: each adds its commands to the groups
+    above."""
+    import importlib
+    import pkgutil
+
+    from monitor import commands
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        importlib.import_module(f"monitor.commands.{module}")
+
+
+_register_command_modules()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
