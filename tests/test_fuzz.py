@@ -120,6 +120,9 @@ COMMANDS = [
     ["audit", "{}"],
     ["audit", "{}", "--from", "{}", "--to", "{}", "--limit", "{}", "--json"],
     ["session", "list", "--active", "--from", "{}", "--to", "{}", "--limit", "{}"],
+    ["review", "list", "--from", "{}", "--to", "{}", "--nurse", "{}", "--limit", "{}"],
+    ["review", "list", "--protocol", "{}", "--late", "--late-entries", "--json"],
+    ["report", "--from", "{}", "--to", "{}", "--json"],
     ["{}"],
 ]
 

@@ -14,6 +14,8 @@ Every user action is one transaction with its audit row in it; reads return plai
 - :mod:`~monitor.services.discharge`: discharge and sign-off
 - :mod:`~monitor.services.queries`: the reads of sessions
 - :mod:`~monitor.services.history`: the audit trail and the list of sessions, paged and streamed
+- :mod:`~monitor.services.review`: the supervisor's review queue
+- :mod:`~monitor.services.report`: the quality summary
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from monitor.services.flags import FlagServices
 from monitor.services.history import HistoryServices
 from monitor.services.queries import QueryServices
 from monitor.services.readings import ReadingServices
+from monitor.services.report import ReportServices
+from monitor.services.review import ReviewServices
 from monitor.services.sessions import SessionServices
 from monitor.services.users import ROLES, UserServices
 
@@ -39,6 +43,8 @@ class Service(
     EventServices,
     DischargeServices,
     UserServices,
+    ReportServices,
+    ReviewServices,
     QueryServices,
     HistoryServices,
     ChangeServices,

@@ -1,0 +1,66 @@
+"""The arithmetic of the review queue and the quality summary: pure, no database.
+
+- :func:`median` is the usual one (the mean of the two middle values for an even count);
+- :func:`percentile` is the **nearest-rank** percentile: the smallest value with at least p %
+  of the values at or below it (rank ``ceil(p/100 * n)``), so it is always one of the values
+  and can be worked out by hand;
+- :func:`share` is a fraction of a whole, ``None`` for an empty whole.
+
+Severe BP is a high flag from the any-time bands above the limit (``systolic.high.above``:
+SBP >= 180 by default; ``diastolic.high.above``: DBP >= 110), by the rule ids the core emits
+(:mod:`monitor.core.rules`); a low SBP (``systolic.high.below``) is high too, but not "severe
+BP" in the esketamine sense of a hypertensive reaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+#: The rule ids of a severe BP rise (a hypertensive reaction).
+SEVERE_BP_RULES = frozenset({"systolic.high.above", "diastolic.high.above"})
+#: A REMS Patient Monitoring Form is due within this many calendar days of the treatment.
+REMS_DUE_DAYS = 7
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median, ``None`` for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank ``p``-th percentile (0 < p <= 100), ``None`` for no values."""
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile {p} is not within (0, 100]")
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return float(ordered[rank - 1])
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded to 3 decimals; ``None`` when ``whole`` is 0."""
+    return None if whole <= 0 else round(part / whole, 3)
+
+
+def minutes(start: datetime, end: datetime) -> float:
+    """Minutes from ``start`` to ``end``, to one decimal."""
+    return round((end - start) / timedelta(minutes=1), 1)
+
+
+def rems_due(treated_on: date) -> date:
+    """The last day a REMS form may be filed: 7 calendar days after the treatment date."""
+    return treated_on + timedelta(days=REMS_DUE_DAYS)
+
+
+def rems_overdue(treated_on: date, today: date) -> bool:
+    """True once the form's last day has passed."""
+    return today > rems_due(treated_on)
