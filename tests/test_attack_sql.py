@@ -26,6 +26,8 @@ TARGETS = {
     "voids": ("reason", "'nothing'"),
     "check_skips": ("reason", "'nothing'"),
     "events": ("text", "'nothing'"),
+    "rems_submissions": ("answers", "'{}'"),
+    "rems_corrections": ("reason", "'nothing'"),
 }
 
 
@@ -49,7 +51,9 @@ def record(service, clock):
     service.add_event(sid, kind="note", by="ana", text="calm")
     clock.set(at(121))
     service.discharge(sid, by="ana", escort="none")
+    service.rems_correct(sid, field="sedation", value=True, reason="drowsy", by="sam")
     service.sign(sid, by="sam", pin="9999")
+    service.rems_submit(sid, by="sam")
     clock.set(at(200))
     other = service.start_session(patient="P2", protocol="ketamine-im", by="ana")
     clock.set(at(205))
@@ -135,6 +139,8 @@ def test_replace_on_a_unique_column_cannot_delete_the_row_it_collides_with(recor
         "SELECT 999, name, 'supervisor', 'x', created_at, 0 FROM users LIMIT 1",
         "INSERT OR REPLACE INTO voids (id, reading_id, by_id, at, reason) "
         "SELECT 999, reading_id, by_id, at, 'rewritten' FROM voids LIMIT 1",
+        "INSERT OR REPLACE INTO rems_submissions (id, session_id, by_id, at, answers) "
+        "SELECT 999, session_id, by_id, at, '{}' FROM rems_submissions LIMIT 1",
         "INSERT OR REPLACE INTO treatment_sessions (id, patient_id, protocol, started_at, "
         "started_by_id) SELECT 999, patient_id, protocol, started_at, started_by_id "
         "FROM treatment_sessions WHERE discharged_at IS NULL",

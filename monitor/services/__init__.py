@@ -14,6 +14,7 @@ Every user action is one transaction with its audit row in it; reads return plai
 - :mod:`~monitor.services.discharge`: discharge and sign-off
 - :mod:`~monitor.services.queries`: the reads of sessions
 - :mod:`~monitor.services.history`: the audit trail and the list of sessions, paged and streamed
+- :mod:`~monitor.services.rems`: REMS forms of esketamine sessions, submitted and corrected
 - :mod:`~monitor.services.review`: the supervisor's review queue
 - :mod:`~monitor.services.report`: the quality summary
 """
@@ -28,6 +29,7 @@ from monitor.services.flags import FlagServices
 from monitor.services.history import HistoryServices
 from monitor.services.queries import QueryServices
 from monitor.services.readings import ReadingServices
+from monitor.services.rems import RemsServices
 from monitor.services.report import ReportServices
 from monitor.services.review import ReviewServices
 from monitor.services.sessions import SessionServices
@@ -48,6 +50,7 @@ class Service(
     QueryServices,
     HistoryServices,
     ChangeServices,
+    RemsServices,
 ):
     """Everything a nurse or supervisor can do, on one database."""
 

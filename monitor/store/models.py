@@ -269,6 +269,41 @@ class Reopening(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class RemsSubmission(Base):
+    """An esketamine session's REMS Patient Monitoring Form marked submitted: who, when, and
+    the answers as they stood (JSON). At most one per session; never changed."""
+
+    __tablename__ = "rems_submissions"
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    answers: Mapped[str] = mapped_column(Text)
+
+
+class RemsCorrection(Base):
+    """A supervisor's answer to a REMS proposal (sedation, dissociation, respiratory
+    depression), kept beside the proposal with the reason; a later one for the same field
+    replaces it on the form, and both stay."""
+
+    __tablename__ = "rems_corrections"
+    __table_args__ = (
+        Index("ix_rems_corrections_session", "session_id", "id"),
+        CheckConstraint(
+            "field IN ('sedation', 'dissociation', 'respiratory_depression')", name="field"
+        ),
+    )
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    field: Mapped[str] = mapped_column(String(30))
+    value: Mapped[bool] = mapped_column(Boolean)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class AuditEntry(Base):
     """The append-only audit trail: who did what, when, before and after, and why."""
 
@@ -302,4 +337,6 @@ APPEND_ONLY_TABLES = (
     "check_skips",
     "events",
     "reopenings",
+    "rems_submissions",
+    "rems_corrections",
 )

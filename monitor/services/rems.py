@@ -1,0 +1,302 @@
+"""REMS forms of esketamine sessions: the answers computed from the record
+(:mod:`monitor.core.rems`), "mark submitted", and a supervisor's corrections of the proposals.
+
+Submitting and correcting are supervisors' actions, each one transaction with its audit row.
+Marking a form submitted does not change the clinical record, so a signed-off session may still
+be marked submitted; a correction is a change to what the record says, so it is refused after
+sign-off (reopen first) and after the form was submitted (the form sent must match the record).
+A form is submitted at most once (the database refuses a second row).
+
+Reads load a batch of sessions at a time with a fixed number of queries, so a long list of due
+forms never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from typing import cast
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from monitor.core.gate import DischargeCriteria
+from monitor.core.rems import (
+    CORRECTABLE,
+    DUE_DAYS,
+    Correction,
+    RemsEvent,
+    RemsForm,
+    RemsInput,
+    Submission,
+    rems_form,
+)
+from monitor.core.schedule import Windows
+from monitor.errors import EntryError, PermissionDenied, Refused
+from monitor.judge import observations
+from monitor.services.base import ServiceBase, clean_text
+from monitor.services.queries import QueryServices
+from monitor.store import models as m
+from monitor.views import SessionView
+
+#: Sessions judged at a time when a list of forms is read.
+REMS_BATCH = 50
+_ESKETAMINE = m.TreatmentSession.protocol.like("esketamine-%")
+
+
+@dataclass(frozen=True)
+class RemsPage:
+    """A list of forms (read as they are computed) and whether a limit left some out."""
+
+    forms: Iterator[RemsForm]
+    more: bool
+
+
+def rems_input(
+    view: SessionView,
+    corrections: Sequence[Correction] = (),
+    submission: Submission | None = None,
+    *,
+    criteria: DischargeCriteria | None = None,
+    windows: Windows | None = None,
+) -> RemsInput:
+    """A session view as the REMS core reads it."""
+    return RemsInput(
+        session_id=view.id,
+        patient=view.patient,
+        protocol=view.protocol,
+        dose_mg=view.dose_mg,
+        lot=view.lot,
+        first_treatment=view.first_treatment,
+        meds=view.meds,
+        dosed_at=view.dosed_at,
+        discharged_at=view.discharged_at,
+        readings=observations(view.readings),
+        events=tuple(RemsEvent(e.kind, e.type, e.serious, e.at, e.text) for e in view.events),
+        ready_minute=view.ready_minute,
+        ready_minute_proposed=view.ready_minute_proposed,
+        ready_minute_by=view.ready_minute_by,
+        schedule=view.schedule,
+        criteria=criteria,
+        windows=windows,
+        corrections=tuple(corrections),
+        submission=submission,
+    )
+
+
+class RemsServices(ServiceBase):
+    """REMS forms: read, mark submitted, correct a proposal."""
+
+    #: The zone of the treatment date (None: this machine's local zone).
+    rems_zone: tzinfo | None = None
+
+    def today(self) -> date:
+        """Today's local date, by the service clock."""
+        return self.now().astimezone(self.rems_zone).date()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _rems_extras(
+        self, session: Session, ids: Sequence[int]
+    ) -> tuple[dict[int, list[Correction]], dict[int, Submission]]:
+        users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
+        corrections: dict[int, list[Correction]] = defaultdict(list)
+        submissions: dict[int, Submission] = {}
+        if not ids:
+            return corrections, submissions
+        for c in session.scalars(
+            select(m.RemsCorrection)
+            .where(m.RemsCorrection.session_id.in_(ids))
+            .order_by(m.RemsCorrection.id)
+        ):
+            corrections[c.session_id].append(
+                Correction(c.field, c.value, users.get(c.by_id, "?"), c.at, c.reason)
+            )
+        for s in session.scalars(
+            select(m.RemsSubmission).where(m.RemsSubmission.session_id.in_(ids))
+        ):
+            submissions[s.session_id] = Submission(users.get(s.by_id, "?"), s.at)
+        return corrections, submissions
+
+    def _forms(self, session: Session, rows: Sequence[m.TreatmentSession]) -> list[RemsForm]:
+        # The reads of sessions are QueryServices'; Service composes both.
+        views = QueryServices._views(cast(QueryServices, self), session, rows)
+        corrections, submissions = self._rems_extras(session, [r.id for r in rows])
+        now = self.now()
+        forms = []
+        for view in views:
+            given = rems_input(
+                view,
+                corrections.get(view.id, ()),
+                submissions.get(view.id),
+                criteria=self.config.discharge,
+                windows=self.config.windows,
+            )
+            forms.append(rems_form(given, now=now, zone=self.rems_zone))
+        return forms
+
+    @staticmethod
+    def _esketamine_row(session: Session, row: m.TreatmentSession) -> None:
+        if not row.protocol.startswith("esketamine-"):
+            raise Refused(
+                f"session {row.id} is {row.protocol}: REMS forms are for esketamine sessions"
+            )
+
+    def rems(self, session_id: int) -> RemsForm:
+        """One esketamine session's REMS form as of now."""
+        with self._read() as session:
+            row = self._session_row(session, session_id)
+            self._esketamine_row(session, row)
+            return self._forms(session, [row])[0]
+
+    def rems_list(self, *, due: bool = False, limit: int | None = None) -> RemsPage:
+        """The forms of dosed esketamine sessions. ``due``: those not yet submitted whose due
+        date is within the next 7 days or past, oldest first; otherwise every form, newest
+        first, the newest ``limit`` (all when None). Read a batch of sessions at a time."""
+        today = self.today()
+        query = select(m.TreatmentSession.id).where(
+            _ESKETAMINE, m.TreatmentSession.dosed_at.is_not(None)
+        )
+        if due:
+            # Due within 7 days means treated by today (local): a day of margin on the UTC
+            # side, then the exact date on each form.
+            horizon = self.now() + timedelta(days=1)
+            query = query.where(
+                ~exists().where(m.RemsSubmission.session_id == m.TreatmentSession.id),
+                m.TreatmentSession.dosed_at <= horizon,
+            ).order_by(m.TreatmentSession.dosed_at, m.TreatmentSession.id)
+        else:
+            query = query.order_by(m.TreatmentSession.dosed_at.desc(), m.TreatmentSession.id.desc())
+        if limit is not None:
+            query = query.limit(limit + 1)
+        with self._read() as session:
+            ids = list(session.scalars(query))
+        more = limit is not None and len(ids) > limit
+        if more:
+            ids = ids[:limit]
+
+        def forms() -> Iterator[RemsForm]:
+            for start in range(0, len(ids), REMS_BATCH):
+                chunk = ids[start : start + REMS_BATCH]
+                with self._read() as session:
+                    rows = list(
+                        session.scalars(
+                            select(m.TreatmentSession).where(m.TreatmentSession.id.in_(chunk))
+                        )
+                    )
+                    rows.sort(key=lambda r: chunk.index(r.id))
+                    for form in self._forms(session, rows):
+                        if due and (
+                            form.due_date is None or (form.due_date - today).days > DUE_DAYS
+                        ):
+                            continue
+                        yield form
+
+        return RemsPage(forms(), more)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def rems_submit(self, session_id: int, *, by: str) -> RemsForm:
+        """Mark a session's REMS form submitted (a supervisor): who, when, and the answers as
+        they stand are kept. Refused while the patient is in observation, and a second time."""
+        now = self.now()
+        with self._action() as session:
+            user = self._user(session, by)
+            if user.role != "supervisor":
+                raise PermissionDenied(
+                    f"{user.name} is a nurse: only a supervisor marks a REMS form submitted"
+                )
+            row = self._session_row(session, session_id, lock=True)
+            self._esketamine_row(session, row)
+            if row.dosed_at is None:
+                raise Refused(f"session {session_id} has no dose recorded: there is no form")
+            if row.discharged_at is None:
+                raise Refused(f"session {session_id} is still in observation: discharge it first")
+            earlier = session.scalar(
+                select(m.RemsSubmission).where(m.RemsSubmission.session_id == row.id)
+            )
+            if earlier is not None:
+                who = session.get(m.User, earlier.by_id)
+                raise Refused(
+                    f"the REMS form of session {session_id} was already marked submitted by "
+                    f"{who.name if who else '?'} at {earlier.at.isoformat(timespec='minutes')}"
+                )
+            form = self._forms(session, [row])[0]
+            today = now.astimezone(self.rems_zone).date()
+            answers = form.as_json(today)
+            submission = m.RemsSubmission(
+                session_id=row.id,
+                by_id=user.id,
+                at=now,
+                answers=json.dumps(answers, sort_keys=True),
+            )
+            session.add(submission)
+            session.flush()
+            self._audit(
+                session,
+                now,
+                user,
+                "rems.submit",
+                "rems_submission",
+                submission.id,
+                session_id=row.id,
+                after={"submitted_by": user.name, "missing": answers["missing"]},
+            )
+            return self._forms(session, [row])[0]
+
+    def rems_correct(
+        self, session_id: int, *, field: str, value: bool, reason: str, by: str
+    ) -> RemsForm:
+        """A supervisor's answer replacing a proposal (sedation, dissociation, respiratory
+        depression), with the reason; kept beside the proposal."""
+        if field not in CORRECTABLE:
+            raise EntryError(f"field '{field}' cannot be corrected: use {', '.join(CORRECTABLE)}")
+        why = clean_text(reason, "the reason for the correction (--reason)")
+        assert why is not None
+        now = self.now()
+        with self._action() as session:
+            user = self._user(session, by)
+            if user.role != "supervisor":
+                raise PermissionDenied(
+                    f"{user.name} is a nurse: only a supervisor corrects a REMS answer"
+                )
+            row = self._session_row(session, session_id, lock=True)
+            self._esketamine_row(session, row)
+            if row.dosed_at is None:
+                raise Refused(f"session {session_id} has no dose recorded: there is no form")
+            self._refuse_if_signed(session, row.id, "REMS correction")
+            if session.scalar(
+                select(m.RemsSubmission.id).where(m.RemsSubmission.session_id == row.id)
+            ):
+                raise Refused(
+                    f"the REMS form of session {session_id} is already submitted: a correction "
+                    "would no longer match the form sent"
+                )
+            form = self._forms(session, [row])[0]
+            current = form.answer(field)
+            if current.value is value:
+                raise Refused(
+                    f"{field} is already '{'yes' if value else 'no'}' ({current.source}): "
+                    "nothing to correct"
+                )
+            correction = m.RemsCorrection(
+                session_id=row.id, field=field, value=value, by_id=user.id, at=now, reason=why
+            )
+            session.add(correction)
+            session.flush()
+            self._audit(
+                session,
+                now,
+                user,
+                "rems.correct",
+                "rems_correction",
+                correction.id,
+                session_id=row.id,
+                before={field: current.value, "proposal": current.proposal},
+                after={field: value},
+                reason=why,
+            )
+            return self._forms(session, [row])[0]
