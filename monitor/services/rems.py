@@ -139,7 +139,7 @@ class RemsServices(ServiceBase):
         return forms
 
     @staticmethod
-    def _esketamine_row(session: Session, row: m.TreatmentSession) -> None:
+    def _esketamine_row(row: m.TreatmentSession) -> None:
         if not row.protocol.startswith("esketamine-"):
             raise Refused(
                 f"session {row.id} is {row.protocol}: REMS forms are for esketamine sessions"
@@ -149,7 +149,7 @@ class RemsServices(ServiceBase):
         """One esketamine session's REMS form as of now."""
         with self._read() as session:
             row = self._session_row(session, session_id)
-            self._esketamine_row(session, row)
+            self._esketamine_row(row)
             return self._forms(session, [row])[0]
 
     def rems_list(self, *, due: bool = False, limit: int | None = None) -> RemsPage:
@@ -210,7 +210,7 @@ class RemsServices(ServiceBase):
                     f"{user.name} is a nurse: only a supervisor marks a REMS form submitted"
                 )
             row = self._session_row(session, session_id, lock=True)
-            self._esketamine_row(session, row)
+            self._esketamine_row(row)
             if row.dosed_at is None:
                 raise Refused(f"session {session_id} has no dose recorded: there is no form")
             if row.discharged_at is None:
@@ -264,7 +264,7 @@ class RemsServices(ServiceBase):
                     f"{user.name} is a nurse: only a supervisor corrects a REMS answer"
                 )
             row = self._session_row(session, session_id, lock=True)
-            self._esketamine_row(session, row)
+            self._esketamine_row(row)
             if row.dosed_at is None:
                 raise Refused(f"session {session_id} has no dose recorded: there is no form")
             self._refuse_if_signed(session, row.id, "REMS correction")
