@@ -123,9 +123,11 @@ def test_the_figures_of_a_period_worked_out_by_hand(service, clock, clinic):
     assert report.adverse_events == 3 and report.serious_adverse_events == 1
     assert report.adverse_by_type == {"headache": 1, "nausea": 1, "vomiting": 1}
     # REMS: the one esketamine session, discharged 2026-11-10, due 2026-11-17, past due on
-    # 2026-11-18; whether it was submitted is not recorded yet.
+    # 2026-11-18 and not submitted: overdue. Once a supervisor marks it submitted, it is not.
     assert report.rems_past_due == 1
-    assert report.rems_overdue is None and report.rems_note and "not available" in report.rems_note
+    assert report.rems_overdue == 1
+    service.rems_submit(clinic["worked"], by="sam")
+    assert service.quality_report(SINCE, UNTIL).rems_overdue == 0
 
 
 def test_a_form_is_past_due_only_after_its_seventh_day(service, clock, clinic):
@@ -180,14 +182,14 @@ def test_the_report_on_the_command_line(clinic, db_url):
         "by_type": {"headache": 1, "nausea": 1, "vomiting": 1},
     }
     # Today is long after 2026-11-17: the esketamine form is past due.
-    assert shown["rems"]["past_due"] == 1 and shown["rems"]["overdue"] is None
+    assert shown["rems"]["past_due"] == 1 and shown["rems"]["overdue"] == 1
     assert shown["from"] == "2026-11-10T00:00:00+00:00"
     text = cli("report", "--from", "2026-11-10", "--to", "2026-11-12").stdout
     assert "sessions: 3 (esketamine-84 1, ketamine-im 2)" in text
     assert "on time 14 (87.5 %), late 1 (6.2 %), missed 1 (6.2 %)" in text
     assert "median 12 min, 90th percentile 20 min (over 3); unacknowledged 1" in text
     assert "adverse events: 3 (headache 1, nausea 1, vomiting 1); serious 1" in text
-    assert "REMS forms overdue: not available" in text
+    assert "REMS forms overdue: 1 (of 1 past their due date)" in text
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.core.quality import median, percentile, rems_overdue, share
 from monitor.services.history import check_page
 from monitor.services.review import ReviewServices, SessionFacts, discharged_between
+from monitor.store import models as m
 
 #: Why the REMS figure may be missing.
 REMS_NOT_AVAILABLE = (
@@ -86,10 +88,14 @@ class ReportServices(ReviewServices):
     """The quality summary."""
 
     def _rems_submitted(self, session: Session, ids: list[int]) -> set[int] | None:
-        """Hook: which of these esketamine sessions have their REMS form marked submitted;
-        ``None`` while the database records no submissions (then the overdue figure is "not
-        available"). To be answered by the REMS services once they store submissions."""
-        return None
+        """Which of these esketamine sessions have their REMS form marked submitted
+        (``rems submit``); ``None`` would make the overdue figure "not available"."""
+        if not ids:
+            return set()
+        found = session.scalars(
+            select(m.RemsSubmission.session_id).where(m.RemsSubmission.session_id.in_(ids))
+        )
+        return set(found)
 
     def quality_report(self, since: datetime | None, until: datetime | None) -> QualityReport:
         """The figures of the sessions discharged within ``since``..``until`` (aware times,
