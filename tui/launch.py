@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import cli as headless
+from tui import serve as _serve  # noqa: F401  (adds `monitor serve`)
 
 
 def open_station(context: headless.Context) -> None:
