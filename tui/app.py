@@ -276,7 +276,7 @@ class StationApp(App[None]):
     def _watch(self) -> None:
         """A thread asks the database the cheap question every ``refresh_seconds`` (has the
         newest audit id moved?) and pokes the event loop only when the floor must reload: a
-        change, a failure or the end of one, the minute's full reload, the database clock's
+        change, a failure or the end of one, the periodic full reload, the database clock's
         half-minute check. While nothing changes the loop hears nothing: the data is marked
         fresh by a plain attribute."""
         service, clock, stop = self.service, self.clock, self._stop_watching
