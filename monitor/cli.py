@@ -145,9 +145,7 @@ PIN_ENV = "MONITOR_PIN"
 
 
 class _Stdin:
-    """Standard input's lines, read once (several PINs may come from it)."""
-
-    lines: list[str] | None = None
+    """Standard input, read a line at a time (several PINs, then entries, may come from it)."""
 
     @classmethod
     def take(cls, what: str) -> str:
@@ -1254,7 +1252,6 @@ def _refuse(message: str, status: int = EXIT_REFUSED) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the command; refusals become one line and exit status 2."""
-    _Stdin.lines = None  # a new command reads standard input anew
     args = list(sys.argv[1:] if argv is None else argv)
     for arg in args:
         try:

@@ -428,7 +428,7 @@ class StationApp(App[None]):
                 failed.failed(message)
             if worker.name == "refresh":
                 gc.enable()  # the first load failed: the collector must not stay off
-            if unreachable(worker.error) is not None:
+            if unreachable(worker.error):
                 # An outage is one calm line that stays, not a toast per refresh; a save
                 # that failed says "NOT saved" where it was typed.
                 if self._outage_since is None:

@@ -44,13 +44,10 @@ def utc_now() -> datetime:
 TEXT_MAX = 500
 
 
-def unreachable(error: BaseException | None) -> str | None:
-    """Why the database could not be reached or used (server down, connection lost, file
-    locked), in one short line; ``None`` when ``error`` is something else."""
-    if not isinstance(error, OperationalError):
-        return None
-    cause = str(error.orig or error).strip().splitlines()
-    return cause[0][:80] if cause else "no reason given"
+def unreachable(error: BaseException | None) -> bool:
+    """Whether ``error`` says the database could not be reached or used (server down,
+    connection lost, file locked)."""
+    return isinstance(error, OperationalError)
 
 
 def clean_text(value: str | None, what: str, *, required: bool = True) -> str | None:
