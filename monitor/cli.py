@@ -1201,6 +1201,8 @@ def _audit_text(a: AuditView) -> str:
 @click.option("--from", "since", help=f"Only rows at or after this time ({FROM_HELP})")
 @click.option("--to", "until", help=f"Only rows at or before this time ({TO_HELP})")
 @click.option("--limit", type=LIMIT, help="Only the newest N rows (still oldest first).")
+@click.option("--user", help='Only the rows of this user ("": those the database wrote).')
+@click.option("--action", help="Only this action (reading.record) or group (reading).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @pass_context
 def audit(
@@ -1209,13 +1211,17 @@ def audit(
     since: str | None,
     until: str | None,
     limit: int | None,
+    user: str | None,
+    action: str | None,
     as_json: bool,
 ) -> None:
     """The audit trail, oldest first: who, when, what, before/after, reason. Written as it
     is read, so a trail of any length takes little memory."""
     start, end = _period(context, since, until)
     service = context.service
-    with service.audit_page(session_id, since=start, until=end, limit=limit) as page:
+    with service.audit_page(
+        session_id, since=start, until=end, limit=limit, user=user, action=action
+    ) as page:
         _write(map(_audit_json if as_json else _audit_text, page.rows))
         more = page.more
     if more:
