@@ -29,7 +29,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
@@ -53,6 +53,7 @@ from tui.dialogs import (
     error_message,
 )
 from tui.entry import EntryBar
+from tui.inputs import Input
 from tui.render import PROTOCOL_SHORT, alarm_text, hm, padded, truncate, value_text
 from tui.screens import DetailScreen, HelpScreen, SignInScreen
 
@@ -145,9 +146,16 @@ def age_text(seconds: float) -> str:
 
 class FloorTable(DataTable[Any]):
     """The floor: one row per patient. Enter opens the highlighted patient's detail, and the
-    footer says so (DataTable's own Enter binding is hidden)."""
+    footer says so (DataTable's own Enter binding is hidden). Home and End go to the first and
+    last patient. They are the table's keys, not the app's priority keys: a priority key is
+    taken as it arrives, so in a burst such as `r`, `hr 70`, Home, `120/80 ` the Home moved
+    the floor's cursor before the `r` had opened the entry line it was typed for."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="floor_detail")]
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="floor_detail"),
+        Binding("home", "app.first_row", "First", id="first_row", show=False),
+        Binding("end", "app.last_row", "Last", id="last_row", show=False),
+    ]
 
     def on_resize(self) -> None:
         app = self.app
@@ -172,8 +180,6 @@ class StationApp(App[None]):
         Binding("u", "switch_user", "User", id="switch_user"),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("home", "first_row", "First", id="first_row", show=False, priority=True),
-        Binding("end", "last_row", "Last", id="last_row", show=False, priority=True),
     ]
 
     user: reactive[UserView | None] = reactive(None)
@@ -698,21 +704,24 @@ class StationApp(App[None]):
             return True
         return len(self.screen_stack) == 1 and not self.query_one(EntryBar).display
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         """Keys typed right after `r`, before the entry line has taken the focus (a paste, a
-        barcode scanner, a fast typist), belong to the line, never to the floor."""
+        barcode scanner, a fast typist), belong to the line, never to the floor: a letter is
+        typed there and an editing key (Backspace, the arrows, Enter) edits it, each in its
+        turn (tui/inputs.py says why the turn matters)."""
         bar = self.query_one(EntryBar)
         if not bar.display or len(self.screen_stack) > 1:
             return
         field = bar.query_one("#entry-input", Input)
-        if field.has_focus:
+        if self.focused is field:
             return
-        if event.key == "enter":
-            field.focus()
-            field.post_message(Input.Submitted(field, field.value))
-        elif event.character and event.is_printable:
+        if event.character and event.is_printable:
             field.focus()
             field.insert_text_at_cursor(event.character)
+        elif editing := field._bindings.key_to_bindings.get(event.key):
+            field.focus()
+            for binding in editing:
+                await self.run_action(binding.action, field)
         else:
             return
         event.stop()

@@ -25,7 +25,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.strip import Strip
-from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Button, Checkbox, Label, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
@@ -35,6 +35,7 @@ from monitor.core.schedule import CheckState, CheckStatus, for_infusion, infusio
 from monitor.errors import GateNotMet, Refused
 from monitor.services import unreachable
 from monitor.views import FlagView, SessionView
+from tui.inputs import Input
 from tui.render import hm, severity_style
 
 Result = TypeVar("Result")

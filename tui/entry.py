@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from monitor.core.entry import format_entry, parse_entry
 from monitor.core.rules import Thresholds
@@ -19,6 +19,7 @@ from monitor.errors import Refused
 from monitor.floor import preview_flags
 from monitor.timeparse import parse_time, split_entry_time
 from monitor.views import SessionView
+from tui.inputs import Input
 from tui.render import severity_style
 
 

@@ -16,7 +16,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import (
     DataTable,
-    Input,
     Label,
     OptionList,
     Static,
@@ -34,6 +33,7 @@ from monitor.core.vitals import Measure
 from monitor.errors import Refused
 from monitor.views import SessionView, UserView
 from tui.dialogs import MED_LABELS, checklist
+from tui.inputs import Input
 from tui.render import hm, severity_style
 
 #: Measures as a nurse reads them in the schedule.

@@ -1,0 +1,46 @@
+"""The station's text field: Textual's ``Input`` with every key applied in the order typed.
+
+Textual 8.2.8 inserts a printable key in the field's own handler, but runs the field's editing
+keys (Backspace, Delete, the arrows, Home, End, Enter) as bindings only once the key has
+bubbled up to the app. When keys arrive in one burst (a fast typist, a paste of keystrokes, a
+terminal over SSH, a station busy for a moment) the letters typed after a Backspace are
+inserted first and the Backspace then deletes the last of them: ``120/81``, Backspace, ``0``
+became ``120/810`` instead of ``120/80``, and a corrected PIN was refused. A Tab in a burst
+moved the focus only after the following letters had gone into the field it left.
+
+This field runs every non-printable key's binding at once, in its place in the sequence, and
+hands a key that reaches it after the focus has left it (a Tab or Enter before it in the same
+burst moved the focus) to the widget that has the focus now. Every text field of the station
+is this class (``tests/test_code_style.py`` checks).
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input as TextualInput
+
+__all__ = ["Input"]
+
+
+class Input(TextualInput):
+    """A text field whose keys take effect in the order they were typed."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.app.focused is not self:
+            # The focus moved (a key before this one in the same burst): the key belongs
+            # to wherever the focus is now, as it would have had it been typed slower.
+            event.stop()
+            event.prevent_default()
+            target = self.app.focused or self.screen
+            if target is not self:
+                follow = events.Key(event.key, event.character)
+                follow._set_forwarded()
+                target.post_message(follow)
+            return
+        if event.is_printable:
+            return  # Textual's own handler inserts it, now
+        # Textual's App._check_bindings is what the key would reach once bubbled up: the
+        # focused widget's bindings first, then its parents', the screen's and the app's.
+        if await self.app._check_bindings(event.key):
+            event.stop()
+            event.prevent_default()
