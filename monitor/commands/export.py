@@ -1,0 +1,126 @@
+"""`monitor export`: the PDF record, the chart, CSV, JSON Lines and FHIR (issue #12).
+
+Read-only and, like `session show`, without `--by`: whoever can read the database can export
+it (README, "Exports"). The work is :func:`monitor.export.export`'s, which the station calls
+too; this module turns options into a selection and shows a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor import cli as base
+
+if TYPE_CHECKING:
+    from monitor.export import Progress
+
+# The lists live in monitor.export, which this module must not import at the top (`monitor
+# --help` stays fast); tests/test_export.py holds the two equal.
+FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
+WHATS = ("readings", "events")
+
+
+@contextmanager
+def _progress_bar(show: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on standard error (count and time left) when it is a terminal;
+    nothing otherwise (a script's log stays clean)."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("sessions"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("export", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+@base.cli.command("export")
+@click.argument("session_ids", nargs=-1, type=base.ID)
+@click.option("--from", "since", help=f"Sessions started at or after this time ({base.FROM_HELP})")
+@click.option("--to", "until", help=f"Sessions started at or before this time ({base.TO_HELP})")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    required=True,
+    help="pdf: the session record; png/svg: one session's chart; csv: a row per reading "
+    "(or event, with --what events); json: a session show --json object per line; fhir: a "
+    "FHIR R4 Bundle per line.",
+)
+@click.option(
+    "--what",
+    type=click.Choice(WHATS),
+    help="With --format csv: readings (default), or events, acknowledgements and check skips.",
+)
+@click.option("-o", "--output", "path", required=True, help="The file to write (mode 0600).")
+@click.option("--overwrite", is_flag=True, help="Replace the file if it exists.")
+@click.option("--clinic", help="The clinic's name on the PDF (default: the configuration's).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on standard error (default: when it is a terminal).",
+)
+@base.pass_context
+def export_command(
+    context: base.Context,
+    session_ids: tuple[int, ...],
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    what: str | None,
+    path: str,
+    overwrite: bool,
+    clinic: str | None,
+    progress: bool | None,
+) -> None:
+    """Export sessions, by id and/or started within --from/--to, to one file written
+    atomically with mode 0600 (an existing file is kept unless --overwrite)."""
+    from monitor.export import Selection, export
+
+    if clinic is not None:
+        from monitor.services.base import clean_text
+
+        clinic = clean_text(clinic, "--clinic")
+    start, end = base._period(context, since, until)
+    selection = Selection(ids=tuple(session_ids), since=start, until=end)
+    show = sys.stderr.isatty() if progress is None else progress
+    with _progress_bar(show) as update:
+        result = export(
+            context.service,
+            selection,
+            fmt,
+            path,
+            what=what,
+            progress=update,
+            overwrite=overwrite,
+            clinic=clinic,
+        )
+    click.echo(result.summary())

@@ -1,0 +1,338 @@
+"""Exports for charts (issue #12): the PDF session record, the chart alone (PNG, SVG), CSV of
+readings or of events, JSON Lines of ``session show --json``, FHIR R4 Bundles.
+
+One implementation for both faces: ``monitor export`` (:mod:`monitor.commands.export`) and
+the station (:func:`export_session`) call :func:`export`. It is headless (no screen), reads
+through the services, and imports matplotlib, fpdf2 and fhir.resources only when a format
+needs them (each costs 100-350 ms to import).
+
+What every export promises:
+
+- **the selection and nothing else**: sessions named by id and/or started within a period;
+  an unknown id is refused before any file is made;
+- **streamed**: sessions are read a batch at a time and written as they come (the PDF, which
+  fpdf2 builds in memory, holds at most :data:`monitor.export.pdf.MOST_SESSIONS` sessions);
+- **atomic, private files** (:mod:`monitor.export.files`): a temporary file in the same folder,
+  synced, then renamed; mode 0600, a created folder 0700; an existing file is replaced only
+  with ``overwrite``; a failure leaves no file at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor.errors import EntryError, Refused
+
+if TYPE_CHECKING:
+    from monitor.services import Service
+    from monitor.views import SessionView
+
+FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
+WHATS = ("readings", "events")
+#: Formats that draw one session's chart alone.
+CHART_FORMATS = ("png", "svg")
+#: File name endings the station uses for each format.
+SUFFIXES = {
+    "csv": ".csv",
+    "json": ".jsonl",
+    "fhir": ".ndjson",
+    "pdf": ".pdf",
+    "png": ".png",
+    "svg": ".svg",
+}
+#: Sessions read at a time: the CSV of readings reads plain rows; the others judge sessions.
+CSV_BATCH = 500
+VIEW_BATCH = 50
+PDF_BATCH = 10
+#: When the configuration names no clinic.
+NO_CLINIC = "clinic name not configured"
+
+#: Told after each batch: sessions done so far, sessions in all.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which sessions to export: the ids named and/or those started within ``since``..
+    ``until`` (aware times, both included; either end may be open)."""
+
+    ids: tuple[int, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def has_period(self) -> bool:
+        """True when a period was given."""
+        return self.since is not None or self.until is not None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote."""
+
+    path: Path
+    format: str
+    what: str | None
+    sessions: int
+    #: Readings or events (csv), sessions (json), Observations (fhir), pages (pdf), 1 chart.
+    items: int
+    unit: str
+    bytes: int
+    seconds: float
+
+    def summary(self) -> str:
+        """One line: ``exported 3 sessions (36 readings) to out.csv``."""
+        noun = "session" if self.sessions == 1 else "sessions"
+        return f"exported {self.sessions} {noun} ({self.items} {self.unit}) to {self.path}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The sessions of a selection: how many, and their ids in order, a batch at a time."""
+
+    total: int
+    batches: Callable[[int], Iterator[list[int]]]
+
+
+def _plan(service: Service, selection: Selection) -> _Plan:
+    from monitor.services import exports as reads
+
+    named = sorted(set(selection.ids))
+    if not named and not selection.has_period:
+        raise EntryError("say what to export: session ids, or --from/--to (a period)")
+    reads.refuse_unknown(service, named)
+    if not selection.has_period:
+
+        def named_only(size: int) -> Iterator[list[int]]:
+            for start in range(0, len(named), size):
+                yield named[start : start + size]
+
+        return _Plan(len(named), named_only)
+    period = reads.Period(selection.since, selection.until)
+    in_both = reads.in_period(service, named, period) if named else set()
+    extra = [i for i in named if i not in in_both]
+    total = reads.count_in_period(service, period) + len(extra)
+
+    def merged(size: int) -> Iterator[list[int]]:
+        # The period's ids (read a batch at a time) and the named ids outside it, in id order.
+        batch: list[int] = []
+        others = iter(extra)
+        pending = next(others, None)
+        for sid in reads.ids_in_period(service, period):
+            while pending is not None and pending < sid:
+                batch.append(pending)
+                pending = next(others, None)
+            batch.append(sid)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        while pending is not None:
+            batch.append(pending)
+            pending = next(others, None)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return _Plan(total, merged)
+
+
+def _check_request(fmt: str, what: str | None, total: int) -> None:
+    if fmt not in FORMATS:
+        raise EntryError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if what is not None and what not in WHATS:
+        raise EntryError(f"--what {what!r}: use readings or events")
+    if what == "events" and fmt != "csv":
+        raise EntryError("--what events is a kind of CSV: give --format csv with it")
+    if fmt in CHART_FORMATS and total != 1:
+        raise EntryError(
+            f"--format {fmt} draws one session's chart and the selection holds {total} "
+            "sessions: name one session (or export a PDF, which holds each chart)"
+        )
+    if fmt == "pdf" and total == 0:
+        raise EntryError("no session is in the selection: there is no record to print")
+    from monitor.export.pdf import MOST_SESSIONS
+
+    if fmt == "pdf" and total > MOST_SESSIONS:
+        raise EntryError(
+            f"the selection holds {total} sessions and one PDF holds at most {MOST_SESSIONS}: "
+            "export a shorter period, or the data as csv/json/fhir"
+        )
+
+
+def _database_files(service: Service) -> tuple[Path, ...]:
+    url = service.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return (Path(url.database).resolve(),)
+    return ()
+
+
+def export(
+    service: Service,
+    selection: Selection,
+    fmt: str,
+    path: str | Path,
+    *,
+    what: str | None = None,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    clinic: str | None = None,
+) -> ExportResult:
+    """Export the sessions of ``selection`` as ``fmt`` to the file ``path``.
+
+    ``what`` (csv only): ``readings`` (default) or ``events``. ``progress`` is told after each
+    batch how many sessions are done of how many. ``clinic`` names the clinic on the PDF
+    (default: the configuration's name, if it has one). Everything a user can get wrong (an
+    unknown id, a period that ends before it starts, a format that cannot hold the
+    selection, a path that is a folder, exists or cannot be written) is refused with
+    :class:`~monitor.errors.Refused` before any file appears."""
+    from monitor.export.files import atomic_file, check_target
+
+    started = time.perf_counter()
+    if fmt not in FORMATS:
+        _check_request(fmt, what, 0)
+    target = check_target(path, overwrite=overwrite, protected=_database_files(service))
+    plan = _plan(service, selection)
+    _check_request(fmt, what, plan.total)
+    done = 0
+
+    def tick(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, plan.total)
+
+    if progress is not None:
+        progress(0, plan.total)
+    kind = what or ("readings" if fmt == "csv" else None)
+    with atomic_file(target, overwrite=overwrite) as out:
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic)
+        size = out.tell()
+    return ExportResult(
+        path=target,
+        format=fmt,
+        what=kind,
+        sessions=plan.total,
+        items=items,
+        unit=unit,
+        bytes=size,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _views(
+    service: Service, plan: _Plan, size: int, tick: Callable[[int], None]
+) -> Iterator[SessionView]:
+    from monitor.services.exports import session_views
+
+    for ids in plan.batches(size):
+        yield from session_views(service, ids)
+        tick(len(ids))
+
+
+def _write(
+    service: Service,
+    plan: _Plan,
+    fmt: str,
+    what: str | None,
+    out: Any,
+    tick: Callable[[int], None],
+    clinic: str | None,
+) -> tuple[int, str]:
+    if fmt == "csv" and what == "readings":
+        from monitor.export.csv_out import READING_COLUMNS, CsvWriter, reading_record
+        from monitor.services.exports import reading_rows
+
+        writer = CsvWriter(out, READING_COLUMNS)
+        count = 0
+        for ids in plan.batches(CSV_BATCH):
+            count += writer.write(map(reading_record, reading_rows(service, ids)))
+            tick(len(ids))
+        return count, "readings"
+    if fmt == "csv":
+        from monitor.export.csv_out import EVENT_COLUMNS, CsvWriter, event_records
+
+        writer = CsvWriter(out, EVENT_COLUMNS)
+        count = 0
+        for view in _views(service, plan, VIEW_BATCH, tick):
+            count += writer.write(event_records(view))
+        return count, "events"
+    if fmt == "json":
+        from monitor.export.json_out import write_sessions
+
+        return write_sessions(out, _views(service, plan, VIEW_BATCH, tick)), "sessions"
+    if fmt == "fhir":
+        from monitor.export.fhir import write_bundles
+
+        views = _views(service, plan, VIEW_BATCH, tick)
+        return write_bundles(out, views, service.now()), "observations"
+    if fmt in CHART_FORMATS:
+        from monitor.export.chart import render
+
+        [view] = list(_views(service, plan, 1, tick))
+        out.write(render(view, service.config.thresholds, fmt))
+        return 1, "chart"
+    return _pdf(service, plan, out, tick, clinic), "pages"
+
+
+def _pdf(
+    service: Service, plan: _Plan, out: Any, tick: Callable[[int], None], clinic: str | None
+) -> int:
+    from monitor.export.pdf import write_records
+    from monitor.services.exports import rems_forms, session_views
+
+    def batches() -> Iterator[tuple[Sequence[SessionView], dict[int, Any]]]:
+        for ids in plan.batches(PDF_BATCH):
+            views = session_views(service, ids)
+            yield views, rems_forms(service, views)
+
+    name = clinic or getattr(service.config, "clinic_name", None) or NO_CLINIC
+    return write_records(
+        out,
+        batches(),
+        clinic=name,
+        exported_at=service.now(),
+        thresholds=service.config.thresholds,
+        today=service.today(),
+        done=tick,
+    )
+
+
+def default_folder() -> Path:
+    """Where the station writes exports: ``monitor-exports`` in the user's documents folder."""
+    from platformdirs import user_documents_path
+
+    return user_documents_path() / "monitor-exports"
+
+
+def export_session(
+    service: Service,
+    session_id: int,
+    fmt: str = "pdf",
+    *,
+    folder: Path | None = None,
+    clinic: str | None = None,
+) -> ExportResult:
+    """The station's export of one session (its detail view and review mode): ``fmt`` (default
+    the PDF record) to a new file ``session-<id>-<YYYYmmdd-HHMMSS>.<ext>`` in ``folder``
+    (default :func:`default_folder`, made 0700 if missing), never replacing a file. Blocking
+    (a one-session PDF takes about half a second): call it from a thread worker. Refusals
+    are :class:`~monitor.errors.Refused` with a message to show as it is."""
+    if fmt not in FORMATS:
+        raise EntryError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    where = folder if folder is not None else default_folder()
+    stamp = service.now().astimezone().strftime("%Y%m%d-%H%M%S")
+    base = f"session-{session_id}-{stamp}"
+    for attempt in range(1, 100):
+        name = base + ("" if attempt == 1 else f"-{attempt}") + SUFFIXES[fmt]
+        if not (where / name).exists():
+            break
+    else:
+        raise Refused(f"{where} already holds 99 exports of session {session_id} this second")
+    return export(service, Selection(ids=(session_id,)), fmt, where / name, clinic=clinic)

@@ -1,0 +1,74 @@
+"""Small formatting shared by the export formats: times, yes/no, flags in words."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from monitor.core.rules import Severity
+
+
+class FlagLike(Protocol):
+    """A flag with its acknowledgement (:class:`monitor.views.FlagView` or the CSV's row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def acknowledged_by(self) -> str | None: ...
+    @property
+    def action(self) -> str | None: ...
+
+
+def iso(moment: datetime | None) -> str:
+    """ISO 8601 with its offset (times are kept in UTC: ``+00:00``), or empty."""
+    return "" if moment is None else moment.isoformat()
+
+
+def yes_no(value: bool | None) -> str:
+    """``yes``, ``no``, or empty when not recorded."""
+    return "" if value is None else ("yes" if value else "no")
+
+
+def minutes_after(start: datetime | None, moment: datetime) -> float | None:
+    """Minutes from ``start`` (the dose) to ``moment``, negative before; None without one."""
+    if start is None:
+        return None
+    return (moment - start).total_seconds() / 60
+
+
+def flag_text(flag: FlagLike) -> str:
+    """``!!! high: SBP 182 >= 180: severe elevation (flag 12, systolic.high.above)``."""
+    return (
+        f"{flag.severity.symbol} {flag.severity.value}: {flag.message} "
+        f"(flag {flag.id}, {flag.rule})"
+    )
+
+
+def ack_text(flag: FlagLike) -> str:
+    """``flag 12: acknowledged by ana at 2026-11-27T09:42:00+00:00: rechecked`` or
+    ``flag 12: not acknowledged``."""
+    if flag.acknowledged_at is None:
+        return f"flag {flag.id}: not acknowledged"
+    return (
+        f"flag {flag.id}: acknowledged by {flag.acknowledged_by} at "
+        f"{iso(flag.acknowledged_at)}: {flag.action}"
+    )
+
+
+def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time in this machine's local time, or ``-``."""
+    return "-" if moment is None else moment.astimezone().strftime(pattern)
+
+
+def safe_name(text: str, most: int = 40) -> str:
+    """``text`` reduced to letters, digits, ``-`` and ``_`` (ASCII), for a file name."""
+    kept = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in text)
+    return kept.strip("-")[:most] or "x"

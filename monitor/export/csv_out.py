@@ -1,0 +1,233 @@
+"""CSV exports: one row per reading (``--what readings``), or one row per event,
+acknowledgement and check skip (``--what events``).
+
+The columns below are the stable contract (README, "Exports"): new columns may be added at the
+end, none is renamed, moved or removed. UTF-8 (no byte-order mark), a header row, RFC 4180
+quoting (``csv`` module, ``\\r\\n`` line ends), empty for "none". Times are ISO 8601 with their
+offset (stored in UTC, so ``+00:00``), exactly as ``session show --json`` gives them. Flags and
+acknowledgements are in the reading's own row, one line each inside the cell (free text is one
+line, so a line break can only separate two flags).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from monitor.export.common import ack_text, flag_text, iso, minutes_after, yes_no
+
+if TYPE_CHECKING:
+    from monitor.services.exports import ReadingRow
+    from monitor.views import SessionView
+
+READING_COLUMNS = (
+    "session_id",
+    "patient",
+    "protocol",
+    "reading_id",
+    "measured_at",
+    "recorded_at",
+    "recorded_by",
+    "minutes_after_dosing",
+    "before_dosing",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "resp_rate",
+    "moaas",
+    "cadss",
+    "status",
+    "superseded_by",
+    "corrects",
+    "correction_reason",
+    "voided_by",
+    "voided_at",
+    "void_reason",
+    "late_entry",
+    "highest_flag",
+    "flags",
+    "acknowledgements",
+)
+
+EVENT_COLUMNS = (
+    "session_id",
+    "patient",
+    "protocol",
+    "kind",
+    "at",
+    "recorded_at",
+    "by",
+    "minutes_after_dosing",
+    "type",
+    "severity",
+    "serious",
+    "text",
+    "flag_id",
+    "reading_id",
+    "flag",
+    "check",
+)
+
+#: ``status`` of a reading.
+IN_FORCE, SUPERSEDED, VOIDED = "in force", "superseded", "voided"
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _minutes(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def reading_status(superseded_by: int | None, voided: bool) -> str:
+    """``voided`` (entered in error), ``superseded`` (by a correction) or ``in force``."""
+    if voided:
+        return VOIDED
+    return SUPERSEDED if superseded_by is not None else IN_FORCE
+
+
+def reading_record(r: ReadingRow) -> list[Any]:
+    """One CSV row of a reading, in :data:`READING_COLUMNS` order."""
+    from monitor.core.timing import is_late_entry
+
+    flags = r.flags
+    highest = max(flags, key=lambda f: f.severity.rank).severity.value if flags else ""
+    v = r.vitals
+    return [
+        r.session_id,
+        r.patient,
+        r.protocol,
+        r.id,
+        r.measured_at.isoformat(),
+        r.recorded_at.isoformat(),
+        r.recorded_by,
+        _minutes(minutes_after(r.dosed_at, r.measured_at)),
+        "yes" if r.before_dosing else "no",
+        _blank(v.systolic),
+        _blank(v.diastolic),
+        _blank(v.heart_rate),
+        _blank(v.spo2),
+        _blank(v.resp_rate),
+        _blank(v.moaas),
+        _blank(v.cadss),
+        reading_status(r.superseded_by, r.voided_at is not None),
+        _blank(r.superseded_by),
+        _blank(r.corrects),
+        _blank(r.reason),
+        _blank(r.voided_by),
+        iso(r.voided_at),
+        _blank(r.void_reason),
+        "yes" if is_late_entry(r.measured_at, r.recorded_at) else "no",
+        highest,
+        "\n".join(flag_text(f) for f in flags),
+        "\n".join(ack_text(f) for f in flags),
+    ]
+
+
+def event_records(view: SessionView) -> list[list[Any]]:
+    """The rows of one session for ``--what events``, in time order: its notes, adverse
+    events and interventions, the acknowledgements of its flags, the checks not done with
+    their reason, and the reasons for overriding the dosing or discharge gate."""
+    head = [view.id, view.patient, view.protocol]
+    found: list[tuple[Any, int, list[Any]]] = []
+
+    def add(kind: str, at: Any, recorded: Any, by: Any, order: int, **rest: Any) -> None:
+        found.append(
+            (
+                at,
+                order,
+                [
+                    *head,
+                    kind,
+                    iso(at),
+                    iso(recorded),
+                    _blank(by),
+                    _minutes(minutes_after(view.dosed_at, at)),
+                    _blank(rest.get("type")),
+                    _blank(rest.get("severity")),
+                    rest.get("serious", ""),
+                    _blank(rest.get("text")),
+                    _blank(rest.get("flag_id")),
+                    _blank(rest.get("reading_id")),
+                    _blank(rest.get("flag")),
+                    _blank(rest.get("check")),
+                ],
+            )
+        )
+
+    for e in view.events:
+        add(
+            e.kind,
+            e.at,
+            e.recorded_at,
+            e.by,
+            e.id,
+            type=e.type,
+            severity=e.severity,
+            serious=yes_no(e.serious),
+            text=e.text,
+        )
+    for reading in view.readings:
+        for f in reading.flags:
+            if f.acknowledged_at is not None:
+                add(
+                    "acknowledgement",
+                    f.acknowledged_at,
+                    None,
+                    f.acknowledged_by,
+                    f.id,
+                    severity=f.severity.value,
+                    text=f.action,
+                    flag_id=f.id,
+                    reading_id=reading.id,
+                    flag=f.message,
+                )
+    for check in view.checks:
+        skip = check.skip
+        if skip is None:
+            continue
+        if check.label == "baseline" and skip.reason == view.dose_override_reason:
+            continue  # the dosing override's reason, written below as what it is
+        add("check skip", skip.at, None, skip.by, 0, text=skip.reason, check=check.label)
+    if view.dose_override_reason and view.dosed_at is not None:
+        add("dosing override", view.dosed_at, None, None, 0, text=view.dose_override_reason)
+    if view.override_reason and view.discharged_at is not None:
+        add(
+            "discharge override",
+            view.discharged_at,
+            None,
+            view.discharged_by,
+            0,
+            text=view.override_reason,
+        )
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [row for _, _, row in found]
+
+
+class CsvWriter:
+    """Rows to a binary file as UTF-8 CSV, a chunk of rows at a time."""
+
+    def __init__(self, out: Any, columns: Iterable[str]) -> None:
+        self._out = out
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer)
+        self._csv.writerow(columns)
+        self._flush()
+
+    def _flush(self) -> None:
+        self._out.write(self._buffer.getvalue().encode("utf-8"))
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def write(self, rows: Iterator[list[Any]] | list[list[Any]]) -> int:
+        """Write rows; returns how many."""
+        before = 0
+        for row in rows:
+            self._csv.writerow(row)
+            before += 1
+        self._flush()
+        return before

@@ -1,0 +1,280 @@
+"""FHIR R4 export: one ``collection`` Bundle per session of vital-signs Observations, one
+Bundle per line (NDJSON, as FHIR bulk data writes resources).
+
+Mapping (README, "Exports"):
+
+- a reading's BP is a panel (LOINC 85354-9) with systolic (8480-6) and diastolic (8462-4)
+  components in ``mm[Hg]``; heart rate 8867-4 and respiratory rate 9279-1 in ``/min``; SpO2
+  59408-5 (with 2708-6, which the R4 vital-signs profile asks for) in ``%``; category
+  ``vital-signs``. MOAA/S and CADSS have no LOINC code: an Observation with a text code,
+  category ``survey``, an integer value.
+- interpretation from the reading's flags on that measure, the most severe one: a high flag
+  above / below its band ``HH`` / ``LL``, a medium or low one ``H`` / ``L``, a before-dosing
+  review limit ``H``, a rise from the baseline ``A`` (abnormal: the value itself may be
+  normal). For the BP panel each component carries its own, the panel the most severe.
+- status: a reading in force ``final``, or ``corrected`` when it is the correction of another;
+  a voided reading and a reading a correction superseded are ``entered-in-error`` (both
+  withdrawn, so that a consumer counting values counts the correction alone), each with a note
+  saying which it is and why.
+- the patient is referenced by identifier only (``subject.identifier``, system
+  ``urn:monitor:patient``); the recording user is the performer by display name; flags and
+  their acknowledgements, late entries and corrections are notes.
+
+Every Bundle is validated with ``fhir.resources``' R4B models before it is written (R4B's
+Observation and Bundle match R4 for these elements); a Bundle that does not validate stops the
+export and leaves no file.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from monitor.export.common import ack_text, flag_text, iso
+
+if TYPE_CHECKING:
+    from monitor.views import FlagView, ReadingView, SessionView
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+PATIENT_SYSTEM = "urn:monitor:patient"
+SESSION_SYSTEM = "urn:monitor:session"
+READING_SYSTEM = "urn:monitor:reading"
+_NAMESPACE = uuid.UUID("6f1c3d3e-2b7a-5d4e-9c1a-7e0b3f2a9d41")
+
+_INTERPRETATIONS = {
+    "HH": "Critical high",
+    "LL": "Critical low",
+    "H": "High",
+    "L": "Low",
+    "A": "Abnormal",
+}
+_RANK = {"HH": 3, "LL": 3, "H": 2, "L": 2, "A": 1}
+
+#: measure -> (observation id suffix, LOINC codings, UCUM unit, unit display)
+_SIMPLE: dict[str, tuple[str, list[tuple[str, str]], str, str]] = {
+    "heart_rate": ("hr", [("8867-4", "Heart rate")], "/min", "beats/minute"),
+    "spo2": (
+        "spo2",
+        [
+            ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+            ("2708-6", "Oxygen saturation in Arterial blood"),
+        ],
+        "%",
+        "%",
+    ),
+    "resp_rate": ("rr", [("9279-1", "Respiratory rate")], "/min", "breaths/minute"),
+}
+_SCORES = {
+    "moaas": ("moaas", "MOAA/S (Modified Observer's Assessment of Alertness/Sedation) score"),
+    "cadss": ("cadss", "CADSS (Clinician-Administered Dissociative States Scale) total score"),
+}
+
+
+def interpretation_code(flag: FlagView) -> str:
+    """The v3 ObservationInterpretation code of one flag (``HH``, ``LL``, ``H``, ``L``,
+    ``A``)."""
+    if flag.rule.startswith("bp.rise."):
+        return "A"
+    if flag.rule.startswith("bp.predose."):
+        return "H"
+    below = flag.rule.endswith(".below")
+    if flag.severity.value == "high":
+        return "LL" if below else "HH"
+    return "L" if below else "H"
+
+
+def _interpretation(flags: Iterable[FlagView]) -> list[dict[str, Any]] | None:
+    codes = [interpretation_code(f) for f in flags]
+    if not codes:
+        return None
+    code = max(codes, key=lambda c: _RANK[c])
+    return [
+        {
+            "coding": [{"system": INTERPRETATION, "code": code, "display": _INTERPRETATIONS[code]}],
+            "text": _INTERPRETATIONS[code],
+        }
+    ]
+
+
+def _category(code: str, display: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": CATEGORY, "code": code, "display": display}]}]
+
+
+def _loinc(codes: list[tuple[str, str]], text: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {
+        "coding": [{"system": LOINC, "code": c, "display": d} for c, d in codes]
+    }
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def _quantity(value: int, code: str, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+def _status(reading: ReadingView) -> str:
+    if reading.voided is not None or reading.superseded_by is not None:
+        return "entered-in-error"
+    return "corrected" if reading.corrects is not None else "final"
+
+
+def _notes(reading: ReadingView, flags: Iterable[FlagView]) -> list[dict[str, Any]]:
+    texts = []
+    if reading.voided is not None:
+        v = reading.voided
+        texts.append(f"voided (entered in error) by {v.by} at {iso(v.at)}: {v.reason}")
+    if reading.superseded_by is not None:
+        texts.append(f"superseded by the correction in reading {reading.superseded_by}")
+    if reading.corrects is not None:
+        texts.append(f"corrects reading {reading.corrects}: {reading.reason}")
+    if reading.late_entry:
+        texts.append(f"late entry: saved {iso(reading.recorded_at)}")
+    for f in flags:
+        texts.append(f"{flag_text(f)}; {ack_text(f)}")
+    return [{"text": t} for t in texts]
+
+
+def _observation(
+    view: SessionView, reading: ReadingView, kind: str, flags: list[FlagView], **body: Any
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"reading-{reading.id}-{kind}",
+        "identifier": [{"system": READING_SYSTEM, "value": f"{reading.id}-{kind}"}],
+        "status": _status(reading),
+        **body,
+        "subject": {
+            "type": "Patient",
+            "identifier": {"system": PATIENT_SYSTEM, "value": view.patient},
+        },
+        "effectiveDateTime": iso(reading.measured_at),
+        "issued": iso(reading.recorded_at),
+        "performer": [{"display": reading.recorded_by}],
+    }
+    interpretation = _interpretation(flags)
+    if interpretation and "component" not in body:
+        resource["interpretation"] = interpretation
+    notes = _notes(reading, flags)
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def observations(view: SessionView, reading: ReadingView) -> list[dict[str, Any]]:
+    """The Observations of one reading (one per measure present; BP as one panel)."""
+    vitals = reading.vitals
+    by_measure: dict[str, list[FlagView]] = {}
+    for f in reading.flags:
+        by_measure.setdefault(f.measure, []).append(f)
+    found = []
+    if vitals.systolic is not None or vitals.diastolic is not None:
+        components = []
+        bp_flags: list[FlagView] = []
+        for measure, code, display in (
+            ("systolic", "8480-6", "Systolic blood pressure"),
+            ("diastolic", "8462-4", "Diastolic blood pressure"),
+        ):
+            value = getattr(vitals, measure)
+            if value is None:
+                continue
+            component: dict[str, Any] = {
+                "code": _loinc([(code, display)]),
+                "valueQuantity": _quantity(value, "mm[Hg]", "mmHg"),
+            }
+            flags = by_measure.get(measure, [])
+            bp_flags += flags
+            interpretation = _interpretation(flags)
+            if interpretation:
+                component["interpretation"] = interpretation
+            components.append(component)
+        panel = _observation(
+            view,
+            reading,
+            "bp",
+            bp_flags,
+            category=_category("vital-signs", "Vital Signs"),
+            code=_loinc(
+                [("85354-9", "Blood pressure panel with all children optional")], "Blood pressure"
+            ),
+            component=components,
+        )
+        interpretation = _interpretation(bp_flags)
+        if interpretation:
+            panel["interpretation"] = interpretation
+        found.append(panel)
+    for measure, (kind, codes, unit_code, unit) in _SIMPLE.items():
+        value = getattr(vitals, measure)
+        if value is None:
+            continue
+        found.append(
+            _observation(
+                view,
+                reading,
+                kind,
+                by_measure.get(measure, []),
+                category=_category("vital-signs", "Vital Signs"),
+                code=_loinc(codes),
+                valueQuantity=_quantity(value, unit_code, unit),
+            )
+        )
+    for measure, (kind, text) in _SCORES.items():
+        value = getattr(vitals, measure)
+        if value is None:
+            continue
+        found.append(
+            _observation(
+                view,
+                reading,
+                kind,
+                by_measure.get(measure, []),
+                category=_category("survey", "Survey"),
+                code={"text": text},
+                valueInteger=value,
+            )
+        )
+    return found
+
+
+def bundle(view: SessionView, timestamp: datetime) -> dict[str, Any]:
+    """One session's Bundle (type ``collection``) of every reading's Observations."""
+    entries = []
+    for reading in view.readings:
+        for resource in observations(view, reading):
+            key = f"session/{view.id}/{resource['id']}"
+            entries.append(
+                {"fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}", "resource": resource}
+            )
+    return {
+        "resourceType": "Bundle",
+        "id": f"session-{view.id}",
+        "identifier": {"system": SESSION_SYSTEM, "value": str(view.id)},
+        "type": "collection",
+        "timestamp": iso(timestamp),
+        "entry": entries,
+    }
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Refuse a Bundle the R4B models do not accept (a bug of ours: the export stops)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(data)
+
+
+def write_bundles(out: BinaryIO, views: Iterable[SessionView], timestamp: datetime) -> int:
+    """Write one validated Bundle per session, one per line; returns the Observations
+    written."""
+    count = 0
+    for view in views:
+        data = bundle(view, timestamp)
+        validate(data)
+        out.write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
+        count += len(data["entry"])
+    return count

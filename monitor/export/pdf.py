@@ -1,0 +1,683 @@
+"""The PDF session record (fpdf2): one or more A4 pages per session, a session after another.
+
+Each record holds, in this order: the session (clinic, patient, protocol, dose, lot, first
+treatment, the medication answers, start / dosing / infusion end / discharge times, total
+minutes monitored, who recorded); the chart (:mod:`monitor.export.chart`); the readings with
+their flags and acknowledgements (a correction's original and a voided reading struck through,
+with the reason; late entries marked); the checks with their status; the events; the discharge
+(the gate stored at discharge or the override reason, escort, instructions, REMS minute);
+for esketamine the REMS form's answers; the review.
+
+On every page of a record: a header with the clinic, the patient and the session; a red
+"IN PROGRESS" band while the patient is not discharged; "NOT YET REVIEWED" across the page
+until a supervisor signs, and then the sign-off (name, time, meaning) in the footer.
+
+Text is set in DejaVu Sans (the TTF matplotlib ships), so patient ids and reasons in any
+script DejaVu covers print as typed; times are this machine's local time, the zone named in
+the header. The whole document is built in memory (fpdf2 writes it at the end), so one file
+holds at most :data:`MOST_SESSIONS` sessions.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from monitor.core.rules import Severity
+from monitor.export.common import local, minutes_after
+from monitor.export.csv_out import reading_status
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+    from monitor.core.rems import Answer, RemsForm
+    from monitor.core.rules import Thresholds
+    from monitor.views import FlagView, ReadingView, SessionView
+
+#: Sessions one PDF may hold: fpdf2 keeps the whole document in memory until it is written.
+MOST_SESSIONS = 200
+FONT = "dejavu"
+MARGIN = 12.0
+BODY = 9.0
+SMALL = 8.0
+#: RGB of each severity on paper (red, amber, cyan; darkened for print).
+INK = {
+    Severity.HIGH: (183, 28, 28),
+    Severity.MEDIUM: (176, 106, 0),
+    Severity.LOW: (0, 121, 134),
+}
+GREY = (110, 110, 110)
+BLACK = (0, 0, 0)
+
+
+def _font_folder() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def _when(moment: datetime | None) -> str:
+    return local(moment, "%Y-%m-%d %H:%M")
+
+
+def _hm(moment: datetime | None) -> str:
+    return local(moment, "%H:%M")
+
+
+def _zone(moment: datetime) -> str:
+    shown = moment.astimezone()
+    return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
+
+
+def _minute(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.0f}"
+
+
+def _yes_no(value: bool | None, unknown: str = "not recorded") -> str:
+    return unknown if value is None else ("yes" if value else "no")
+
+
+def _bp(reading: ReadingView) -> str:
+    v = reading.vitals
+    if v.systolic is None and v.diastolic is None:
+        return ""
+    return f"{v.systolic if v.systolic is not None else '-'}/" + (
+        f"{v.diastolic if v.diastolic is not None else '-'}"
+    )
+
+
+def _value(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def monitored_minutes(view: SessionView) -> tuple[int | None, bool]:
+    """Minutes from the first reading to the discharge (or to now while in observation), and
+    whether the patient is still in observation."""
+    if not view.readings:
+        return None, view.discharged_at is None
+    first = min(r.measured_at for r in view.readings)
+    end = view.discharged_at or view.as_of
+    return max(0, round((end - first).total_seconds() / 60)), view.discharged_at is None
+
+
+def recorders(view: SessionView) -> str:
+    """Who recorded what: started, readings, events, acknowledgements, discharge."""
+    parts = [f"started by {view.started_by}"]
+    readers = sorted({r.recorded_by for r in view.readings})
+    if readers:
+        parts.append(f"readings by {', '.join(readers)}")
+    ackers = sorted(
+        {f.acknowledged_by for r in view.readings for f in r.flags if f.acknowledged_by}
+    )
+    if ackers:
+        parts.append(f"flags acknowledged by {', '.join(ackers)}")
+    writers = sorted({e.by for e in view.events})
+    if writers:
+        parts.append(f"events by {', '.join(writers)}")
+    if view.discharged_by:
+        parts.append(f"discharged by {view.discharged_by}")
+    return "; ".join(parts)
+
+
+def _meds(view: SessionView) -> str:
+    if view.meds is None:
+        return "not asked"
+    return ", ".join(view.meds) if view.meds else "none"
+
+
+class _Record:
+    """Draws session records onto one fpdf2 document."""
+
+    def __init__(self, clinic: str, exported_at: datetime, thresholds: Thresholds) -> None:
+        from fpdf import FPDF
+
+        record = self
+
+        class Document(FPDF):
+            def header(self) -> None:
+                record.header()
+
+            def footer(self) -> None:
+                record.footer()
+
+        self.pdf: FPDF = Document(orientation="P", unit="mm", format="A4")
+        pdf = self.pdf
+        folder = _font_folder()
+        pdf.add_font(FONT, "", str(folder / "DejaVuSans.ttf"))
+        pdf.add_font(FONT, "B", str(folder / "DejaVuSans-Bold.ttf"))
+        pdf.add_font(FONT, "I", str(folder / "DejaVuSans-Oblique.ttf"))
+        pdf.add_font(FONT, "BI", str(folder / "DejaVuSans-BoldOblique.ttf"))
+        pdf.set_margins(MARGIN, MARGIN, MARGIN)
+        pdf.set_auto_page_break(True, margin=16)
+        # A token no patient id or reason can contain: fpdf2 replaces its page-count alias
+        # wherever it appears in the text of a page.
+        self.total_alias = "{pages-" + secrets.token_hex(8) + "}"
+        pdf.alias_nb_pages(self.total_alias)
+        pdf.set_creation_date(exported_at)
+        pdf.set_producer("monitor")
+        pdf.set_creator("monitor export")
+        self.clinic = clinic
+        self.exported_at = exported_at
+        self.thresholds = thresholds
+        self.view: SessionView | None = None
+        #: The record whose first page is being added (the header switches to it).
+        self.pending: SessionView | None = None
+        self.first_page = 1
+        self.pages = 0
+
+    # -- every page ----------------------------------------------------------------
+
+    def header(self) -> None:
+        pdf = self.pdf
+        if self.pending is not None:
+            # A new record's first page: the footer of the page before was the last record's.
+            self.view, self.pending = self.pending, None
+            self.first_page = pdf.page_no()
+        if self.view is None:
+            return
+        # Fonts and colours set here must not leak into the page's content.
+        with pdf.local_context():
+            self._header(self.view)
+
+    def _header(self, view: SessionView) -> None:
+        pdf = self.pdf
+        if view.signed_by is None:
+            self._watermark("NOT YET REVIEWED")
+        pdf.set_text_color(*BLACK)
+        pdf.set_font(FONT, "B", 11)
+        pdf.cell(pdf.epw * 0.6, 6, self.clinic, new_x="RIGHT", new_y="TOP")
+        pdf.set_font(FONT, "", BODY)
+        pdf.cell(
+            0, 6, f"Session record · session {view.id}", align="R", new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_font(FONT, "", BODY)
+        moment = view.dosed_at or view.started_at
+        pdf.cell(
+            0,
+            5,
+            f"Patient {view.patient} · {view.protocol} ({view.treatment}) · "
+            f"{local(moment, '%Y-%m-%d')} · times in {_zone(moment)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        if view.discharged_at is None:
+            pdf.set_fill_color(183, 28, 28)
+            pdf.set_text_color(255, 255, 255)
+            pdf.set_font(FONT, "B", 10)
+            pdf.cell(
+                0,
+                6.5,
+                f"IN PROGRESS: not discharged; the record as of {_when(view.as_of)}",
+                fill=True,
+                align="C",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            pdf.set_text_color(*BLACK)
+        pdf.set_draw_color(120, 120, 120)
+        pdf.set_line_width(0.3)
+        pdf.line(MARGIN, pdf.get_y() + 1, pdf.w - MARGIN, pdf.get_y() + 1)
+        pdf.ln(3)
+
+    def _watermark(self, text: str) -> None:
+        pdf = self.pdf
+        with pdf.local_context():
+            pdf.set_font(FONT, "B", 54)
+            pdf.set_text_color(244, 204, 204)
+            width = pdf.get_string_width(text)
+            x, y = pdf.w / 2, pdf.h / 2
+            with pdf.rotation(angle=55, x=x, y=y):
+                pdf.text(x - width / 2, y + 8, text)
+
+    def footer(self) -> None:
+        if self.view is None:
+            return
+        with self.pdf.local_context():
+            self._footer(self.view)
+
+    def _footer(self, view: SessionView) -> None:
+        pdf = self.pdf
+        pdf.set_y(-13)
+        pdf.set_draw_color(120, 120, 120)
+        pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
+        pdf.ln(1)
+        if view.signed_by is None:
+            pdf.set_font(FONT, "B", SMALL)
+            pdf.set_text_color(*INK[Severity.HIGH])
+            state = "NOT YET REVIEWED"
+            if view.discharged_at is None:
+                state += " · IN PROGRESS"
+        else:
+            pdf.set_font(FONT, "B", SMALL)
+            pdf.set_text_color(*BLACK)
+            state = f"Reviewed: signed by {view.signed_by} at {_when(view.signed_at)} (reviewed)"
+        pdf.cell(pdf.epw * 0.62, 5, state, new_x="RIGHT", new_y="TOP")
+        pdf.set_font(FONT, "", SMALL)
+        pdf.set_text_color(*GREY)
+        page = pdf.page_no() - self.first_page + 1
+        pdf.cell(
+            0,
+            5,
+            f"session {view.id} p. {page} · page {pdf.page_no()} of {self.total_alias} · "
+            f"exported {_when(self.exported_at)}",
+            align="R",
+        )
+        pdf.set_text_color(*BLACK)
+
+    # -- a record ---------------------------------------------------------------------
+
+    def session(self, view: SessionView, form: RemsForm | None, today: Any) -> None:
+        """Draw one session's record from a new page."""
+        self.pending = view
+        self.pdf.add_page()
+        self.pdf.set_font(FONT, "", BODY)
+        self._facts(view)
+        self._chart(view)
+        self._readings(view)
+        self._checks(view)
+        self._events(view)
+        self._discharge(view)
+        if form is not None:
+            self._rems(form, today)
+        self._review(view)
+        self.pages += self.pdf.page_no() - self.first_page + 1
+
+    def _title(self, text: str) -> None:
+        pdf = self.pdf
+        if pdf.will_page_break(22):
+            pdf.add_page()
+        pdf.ln(2)
+        pdf.set_font(FONT, "B", 10.5)
+        pdf.set_text_color(*BLACK)
+        pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", BODY)
+
+    def _pairs(self, rows: Sequence[tuple[str, str]], columns: int = 2) -> None:
+        """Label/value pairs, ``columns`` pairs a row."""
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        label = FontFace(emphasis="B", color=(70, 70, 70))
+        widths = (27, 66) * columns
+        with pdf.table(
+            col_widths=widths,
+            width=pdf.epw,
+            first_row_as_headings=False,
+            borders_layout="HORIZONTAL_LINES",
+            text_align="LEFT",
+            line_height=4.6,
+            padding=(0.6, 1, 0.6, 1),
+        ) as table:
+            for start in range(0, len(rows), columns):
+                row = table.row()
+                chunk = list(rows[start : start + columns])
+                for name, value in chunk:
+                    row.cell(name, style=label)
+                    row.cell(value)
+                for _ in range(columns - len(chunk)):
+                    row.cell("")
+                    row.cell("")
+
+    def _facts(self, view: SessionView) -> None:
+        minutes, ongoing = monitored_minutes(view)
+        shown = "-" if minutes is None else f"{minutes} min" + (" so far" if ongoing else "")
+        dosed = _when(view.dosed_at) if view.dosed_at else "not dosed"
+        if view.dose_override_reason:
+            dosed += f" (dosing gate overridden: {view.dose_override_reason})"
+        discharged = (
+            f"{_when(view.discharged_at)} by {view.discharged_by}"
+            if view.discharged_at
+            else "not discharged"
+        )
+        weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
+        rows = [
+            ("Patient", view.patient),
+            ("Protocol", f"{view.protocol} ({view.treatment})"),
+            ("Dose", f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"),
+            ("Lot", view.lot or "-"),
+            ("First treatment", _yes_no(view.first_treatment)),
+            ("Dose number", str(view.dose_number) if view.dose_number else "-"),
+            ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
+            ("Bay", view.bay or "-"),
+            ("Medication", _meds(view)),
+            ("Started", f"{_when(view.started_at)} by {view.started_by}"),
+            ("Dosed", dosed),
+            ("Infusion end", _when(view.infusion_ended_at) if view.infusion_ended_at else "-"),
+            ("Discharged", discharged),
+            ("Monitored", shown),
+        ]
+        self._pairs(rows)
+        pdf = self.pdf
+        pdf.set_font(FONT, "", SMALL)
+        pdf.multi_cell(0, 4, f"Recorded by: {recorders(view)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", BODY)
+
+    def _chart(self, view: SessionView) -> None:
+        from monitor.export.chart import IN_PDF, render
+
+        pdf = self.pdf
+        height = pdf.epw * IN_PDF.height / IN_PDF.width
+        if pdf.will_page_break(height + 2):
+            pdf.add_page()
+        png = render(view, self.thresholds, "png", IN_PDF)
+        pdf.ln(1)
+        pdf.image(io.BytesIO(png), x=MARGIN, w=pdf.epw, h=height)
+        pdf.ln(1)
+
+    def _readings(self, view: SessionView) -> None:
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        self._title(f"Readings ({len(view.readings)})")
+        if not view.readings:
+            pdf.cell(0, 5, "no readings recorded", new_x="LMARGIN", new_y="NEXT")
+            return
+        origin = view.dosed_at
+        heads = ("#", "time", "min", "BP", "HR", "SpO2", "RR", "M", "C", "by", "notes")
+        widths = (10, 12, 11, 18, 10, 12, 9, 8, 9, 16, pdf.epw - 115)
+        struck = FontFace(emphasis="S", color=GREY)
+        pdf.set_font(FONT, "", BODY)
+        with pdf.table(
+            col_widths=widths,
+            width=pdf.epw,
+            text_align=("RIGHT", "LEFT", "RIGHT", *(["RIGHT"] * 6), "LEFT", "LEFT"),
+            line_height=4.4,
+            padding=(0.5, 0.8, 0.5, 0.8),
+            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
+            borders_layout="SINGLE_TOP_LINE",
+        ) as table:
+            table.row(heads)
+            for reading in view.readings:
+                status = reading_status(reading.superseded_by, reading.voided is not None)
+                style = struck if status != "in force" else None
+                flagged = {f.measure: f for f in reading.flags}
+                row = table.row()
+                v = reading.vitals
+                values = [
+                    (str(reading.id), None),
+                    (_hm(reading.measured_at), None),
+                    (_minute(minutes_after(origin, reading.measured_at)), None),
+                    (_bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
+                    (_value(v.heart_rate), flagged.get("heart_rate")),
+                    (_value(v.spo2), flagged.get("spo2")),
+                    (_value(v.resp_rate), flagged.get("resp_rate")),
+                    (_value(v.moaas), flagged.get("moaas")),
+                    (_value(v.cadss), flagged.get("cadss")),
+                    (reading.recorded_by, None),
+                ]
+                for text, flag in values:
+                    if style is not None:
+                        row.cell(text, style=style)
+                    elif flag is not None:
+                        worst = max(
+                            (f for f in reading.flags if f.measure == flag.measure),
+                            key=lambda f: f.severity.rank,
+                        )
+                        row.cell(text, style=FontFace(emphasis="B", color=INK[worst.severity]))
+                    else:
+                        row.cell(text)
+                row.cell(_reading_notes(reading, status))
+                for f in reading.flags:
+                    flag_row = table.row()
+                    flag_row.cell("")
+                    flag_row.cell(
+                        _flag_line(f),
+                        colspan=len(heads) - 1,
+                        style=FontFace(
+                            emphasis="B" if f.acknowledged_at is None else None,
+                            color=INK[f.severity],
+                            size_pt=SMALL,
+                        ),
+                    )
+
+    def _checks(self, view: SessionView) -> None:
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        self._title("Checks")
+        if not view.checks:
+            pdf.cell(0, 5, "no checks", new_x="LMARGIN", new_y="NEXT")
+            return
+        with pdf.table(
+            col_widths=(34, 26, 26, 26, pdf.epw - 112),
+            width=pdf.epw,
+            text_align="LEFT",
+            line_height=4.4,
+            padding=(0.5, 0.8, 0.5, 0.8),
+            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
+            borders_layout="SINGLE_TOP_LINE",
+        ) as table:
+            table.row(("check", "due", "status", "done at", "note"))
+            for check in view.checks:
+                status = check.status.value + (" (late)" if check.late else "")
+                notes = []
+                if check.pre_discharge:
+                    notes.append("pre-discharge check")
+                if check.skip is not None:
+                    notes.append(
+                        f"not done: {check.skip.reason} ({check.skip.by}, {_hm(check.skip.at)})"
+                    )
+                elif check.is_alarm:
+                    notes.append("alarm: no reason recorded")
+                style = None
+                if check.status.value == "missed" or check.is_alarm:
+                    style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
+                row = table.row()
+                row.cell(check.label)
+                row.cell(_hm(check.due_at) if check.due_at else "at dosing")
+                row.cell(status, style=style)
+                row.cell(_hm(check.done_at) if check.done_at else "")
+                row.cell("; ".join(notes))
+
+    def _events(self, view: SessionView) -> None:
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        self._title(f"Events ({len(view.events)})")
+        if not view.events:
+            pdf.cell(
+                0, 5, "no notes, adverse events or interventions", new_x="LMARGIN", new_y="NEXT"
+            )
+            return
+        with pdf.table(
+            col_widths=(14, 10, 42, 18, pdf.epw - 84),
+            width=pdf.epw,
+            text_align="LEFT",
+            line_height=4.4,
+            padding=(0.5, 0.8, 0.5, 0.8),
+            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
+            borders_layout="SINGLE_TOP_LINE",
+        ) as table:
+            table.row(("time", "min", "what", "by", "text"))
+            for e in view.events:
+                details = [d for d in (e.severity, "serious" if e.serious else None) if d]
+                what = " ".join(p for p in (e.kind, e.type) if p)
+                if details:
+                    what += f" ({', '.join(details)})"
+                late = ""
+                if (e.recorded_at - e.at).total_seconds() > 600:
+                    late = f" [entered {_hm(e.recorded_at)}]"
+                style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
+                row = table.row()
+                row.cell(_hm(e.at))
+                row.cell(_minute(minutes_after(view.dosed_at, e.at)))
+                row.cell(what, style=style)
+                row.cell(e.by)
+                row.cell(e.text + late)
+
+    def _discharge(self, view: SessionView) -> None:
+        pdf = self.pdf
+        self._title("Discharge")
+        lines: list[tuple[str, tuple[int, int, int]]] = []
+        if view.discharged_at is None:
+            gate = view.gate
+            if gate.ready:
+                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: ready.", BLACK))
+            else:
+                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: not ready:", BLACK))
+                lines += [(f"  - {reason}", INK[Severity.MEDIUM]) for reason in gate.reasons]
+        else:
+            lines.append(
+                (f"Discharged {_when(view.discharged_at)} by {view.discharged_by}.", BLACK)
+            )
+            stored = view.gate_at_discharge
+            if stored is None:
+                lines.append(
+                    ("Gate at discharge: not stored (discharged before revision 2).", GREY)
+                )
+            elif stored.get("ready"):
+                lines.append(("Gate at discharge: met.", BLACK))
+            else:
+                lines.append(("Gate at discharge: NOT met:", INK[Severity.HIGH]))
+                lines += [(f"  - {r}", INK[Severity.HIGH]) for r in stored.get("reasons", [])]
+            if view.override_reason:
+                lines.append((f"Gate overridden: {view.override_reason}", INK[Severity.HIGH]))
+            lines.append((f"Escort: {view.escort or 'not recorded'}", BLACK))
+            instructions = {True: "given", False: "NOT given", None: "not recorded"}
+            lines.append(
+                (f"No-driving instruction: {instructions[view.instructions_given]}", BLACK)
+            )
+        if view.ready_minute is not None or view.ready_minute_proposed is not None:
+            confirmed = "-" if view.ready_minute is None else f"minute {view.ready_minute}"
+            by = f" by {view.ready_minute_by}" if view.ready_minute_by else ""
+            proposed = (
+                "-"
+                if view.ready_minute_proposed is None
+                else f"minute {view.ready_minute_proposed}"
+            )
+            lines.append((f"REMS ready to leave at: {confirmed}{by} (proposed: {proposed})", BLACK))
+        for text, colour in lines:
+            pdf.set_text_color(*colour)
+            pdf.multi_cell(0, 4.6, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*BLACK)
+
+    def _rems(self, form: RemsForm, today: Any) -> None:
+        self._title("REMS Patient Monitoring Form: answers from the record")
+        meds = ", ".join(
+            f"{name} {_yes_no(answer, 'not asked')}" for name, answer in form.meds.items()
+        )
+        rows = [
+            ("First treatment", _yes_no(form.first_treatment)),
+            ("Medication", meds),
+            ("Dose / lot", f"{form.dose or '-'} / {form.lot or '-'}"),
+            ("Treatment date", str(form.treatment_date or "-")),
+            (
+                "Minutes monitored",
+                "-"
+                if form.minutes_monitored is None
+                else f"{form.minutes_monitored} (to {form.monitored_until})",
+            ),
+            ("BP before dosing", str(form.bp_before or "-")),
+            ("BP near 40 min", str(form.bp_at_40 or "-")),
+            ("BP before the end", str(form.bp_end or "-")),
+            ("Vitals OK before", _answer(form.vitals_ok_before)),
+            ("Vitals OK at end", _answer(form.vitals_ok_end)),
+            ("Sedation", _answer(form.sedation)),
+            ("Dissociation", _answer(form.dissociation)),
+            ("Resp. depression", _answer(form.respiratory_depression)),
+            ("Serious AEs", "; ".join(form.serious_adverse_events) or "none"),
+            (
+                "Ready at minute",
+                "-" if form.ready_minute is None else str(form.ready_minute),
+            ),
+            ("Due / status", f"{form.due_date or '-'} / {form.status(today)}"),
+            ("Missing", "; ".join(form.missing) or "nothing"),
+        ]
+        self._pairs(rows)
+
+    def _review(self, view: SessionView) -> None:
+        pdf = self.pdf
+        self._title("Review")
+        for again in view.reopened:
+            pdf.multi_cell(
+                0,
+                4.6,
+                f"Sign-off withdrawn by {again.by} at {_when(again.at)}: {again.reason}",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+        if view.signed_by is None:
+            pdf.set_font(FONT, "B", 10)
+            pdf.set_text_color(*INK[Severity.HIGH])
+            pdf.cell(0, 6, "NOT YET REVIEWED", new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.set_font(FONT, "B", 10)
+            pdf.cell(
+                0,
+                6,
+                f"Signed by {view.signed_by} at {_when(view.signed_at)}; meaning: reviewed",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+        pdf.set_text_color(*BLACK)
+        pdf.set_font(FONT, "", BODY)
+
+    def output(self, out: BinaryIO) -> None:
+        with warnings.catch_warnings():
+            # Glyphs DejaVu Sans lacks (CJK, emoji) print as blanks; fpdf2's warning about
+            # them is no use to someone exporting a record.
+            warnings.simplefilter("ignore")
+            out.write(bytes(self.pdf.output()))
+
+
+def _answer(answer: Answer) -> str:
+    value = _yes_no(answer.value, "unknown")
+    if answer.correction is not None:
+        c = answer.correction
+        return f"{value} (corrected by {c.by}: {c.reason}; proposed {_yes_no(answer.proposal)})"
+    evidence = f": {'; '.join(answer.evidence)}" if answer.evidence else ""
+    return f"{value} (proposal{evidence})"
+
+
+def _reading_notes(reading: ReadingView, status: str) -> str:
+    notes = []
+    if reading.voided is not None:
+        v = reading.voided
+        notes.append(f"VOIDED by {v.by} {_hm(v.at)}: {v.reason}")
+    if reading.superseded_by is not None:
+        notes.append(f"corrected: superseded by #{reading.superseded_by}")
+    if reading.corrects is not None:
+        notes.append(f"corrects #{reading.corrects}: {reading.reason}")
+    if reading.late_entry:
+        notes.append(f"LATE ENTRY, saved {_hm(reading.recorded_at)}")
+    if reading.before_dosing:
+        notes.append("before dosing")
+    del status
+    return "; ".join(notes)
+
+
+def _flag_line(flag: FlagView) -> str:
+    head = f"{flag.severity.symbol} {flag.message}"
+    if flag.acknowledged_at is None:
+        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
+    else:
+        tail = f"acknowledged by {flag.acknowledged_by} {_hm(flag.acknowledged_at)}: {flag.action}"
+    return f"{head}  →  {tail}"
+
+
+def write_records(
+    out: BinaryIO,
+    batches: Iterable[tuple[Sequence[SessionView], dict[int, RemsForm]]],
+    *,
+    clinic: str,
+    exported_at: datetime,
+    thresholds: Thresholds,
+    today: Any,
+    done: Any = None,
+) -> int:
+    """Draw every session's record and write the PDF; returns the number of pages."""
+    record = _Record(clinic, exported_at, thresholds)
+    for views, forms in batches:
+        for view in views:
+            record.session(view, forms.get(view.id), today)
+        if done is not None:
+            done(len(views))
+    record.output(out)
+    return record.pages
