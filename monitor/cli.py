@@ -634,7 +634,7 @@ def _record_lines(
     from monitor.timeparse import split_entry_time
 
     service = context.service
-    saved = refused = 0
+    saved = again = refused = 0
     # Bytes where there are bytes: a line that is not UTF-8 is refused on its own.
     source = getattr(sys.stdin, "buffer", sys.stdin)
     for number, raw in enumerate(source, start=1):
@@ -643,7 +643,7 @@ def _record_lines(
             text, when = split_entry_time(line)
             if not text:
                 raise Refused("empty line: nothing to record")
-            reading = service.record_reading(
+            recorded = service.record_reading_once(
                 session_id,
                 text,
                 by=by,
@@ -662,10 +662,20 @@ def _record_lines(
             else:
                 click.echo(f"line {number}: refused: {message}")
             continue
-        saved += 1
+        reading = recorded.reading
+        if recorded.saved_now:
+            saved += 1
+        else:
+            again += 1
         if as_json:
+            result = {"line": number, "saved": True, "reading": reading_json(reading)}
+            if not recorded.saved_now:
+                result["already_saved"] = True
+            click.echo(json.dumps(result))
+        elif not recorded.saved_now:
             click.echo(
-                json.dumps({"line": number, "saved": True, "reading": reading_json(reading)})
+                f"line {number}: already saved as reading {reading.id} (key "
+                f"{key}:{number}); not saved again"
             )
         else:
             flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
@@ -674,7 +684,8 @@ def _record_lines(
                 f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "")
             )
         sys.stdout.flush()  # a gateway reads each result as its line is done
-    click.echo(f"{saved} saved, {refused} refused", err=True)
+    already = f", {again} already saved (same key)" if again else ""
+    click.echo(f"{saved} saved{already}, {refused} refused", err=True)
     if refused:
         sys.exit(EXIT_REFUSED)
 

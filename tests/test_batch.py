@@ -64,8 +64,28 @@ def test_a_batch_sent_again_with_the_same_key_saves_nothing_twice(cli: Cli):
         "record", str(sid), "--stdin", "--key", "gw-7", "--by", "ana", stdin=LINES, ok=False
     )
     assert readings_of(cli.db, sid) == 3
-    saved = [line for line in first.stdout.splitlines() if ": reading " in line]
-    assert saved == [line for line in again.stdout.splitlines() if ": reading " in line]
+    saved = [line.split(":")[0] for line in first.stdout.splitlines() if ": reading " in line]
+    repeated = [line for line in again.stdout.splitlines() if "already saved" in line]
+    assert [line.split(":")[0] for line in repeated] == saved
+    assert all("not saved again" in line and "(key gw-7:" in line for line in repeated)
+    # The summary of the re-sent batch does not count the old readings as saved.
+    assert "0 saved, 3 already saved (same key)" in again.stderr
+    objects = [
+        json.loads(line)
+        for line in cli(
+            "record",
+            str(sid),
+            "--stdin",
+            "--key",
+            "gw-7",
+            "--json",
+            "--by",
+            "ana",
+            stdin=LINES,
+            ok=False,
+        ).stdout.splitlines()
+    ]
+    assert [o.get("already_saved") for o in objects if o["saved"]] == [True, True, True]
 
 
 def test_the_pin_comes_from_the_first_line_with_pin_stdin(cli: Cli):

@@ -8,6 +8,7 @@ Recording a reading is the hot path, so its statements are built once here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -66,6 +67,15 @@ _BASELINE = (
     .where(~exists().where(m.Void.reading_id == _READINGS.c.id))
     .order_by(_READINGS.c.measured_at, _READINGS.c.id)
 )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A reading asked to be saved, and whether this call saved it (``False``: a save with
+    the same key had saved it before)."""
+
+    reading: ReadingView
+    saved_now: bool
 
 
 class ReadingServices(QueryServices):
@@ -174,17 +184,32 @@ class ReadingServices(QueryServices):
         ``key`` is the client's key for this entry: saving again with the same key (a retry
         after a lost reply) returns the reading first saved instead of a duplicate.
         """
+        return self.record_reading_once(
+            session_id, entry, by=by, measured_at=measured_at, key=key
+        ).reading
+
+    def record_reading_once(
+        self,
+        session_id: int,
+        entry: str | Vitals,
+        *,
+        by: str,
+        measured_at: datetime | None = None,
+        key: str | None = None,
+    ) -> Recorded:
+        """:meth:`record_reading`, saying whether this call saved the reading or found it
+        saved already under ``key`` (a re-sent batch must not report its lines as new)."""
         vitals = parse_entry(entry) if isinstance(entry, str) else validate_vitals(entry)
         if key is not None and not _KEY.fullmatch(key):
             raise EntryError("a reading's key is 1-64 letters, digits, '.', '_', ':' or '-'")
         if key is not None and (earlier := self._keyed(session_id, key)) is not None:
-            return earlier
+            return Recorded(earlier, saved_now=False)
         try:
-            return self._record(session_id, vitals, by, measured_at, key)
+            return Recorded(self._record(session_id, vitals, by, measured_at, key), saved_now=True)
         except IntegrityError:
             # Another save with this key won the race: it is the reading.
             if key is not None and (earlier := self._keyed(session_id, key)) is not None:
-                return earlier
+                return Recorded(earlier, saved_now=False)
             raise
 
     def _keyed(self, session_id: int, key: str) -> ReadingView | None:
