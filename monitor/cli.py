@@ -32,6 +32,16 @@ EXIT_REFUSED = 2
 EXIT_FAILED = 1
 
 
+#: ASCII digits of any length (a number too long for its pattern is out of range, not "not a
+#: number").
+_DIGITS = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _plain(number: float) -> str:
+    """2147483647, 0.5: a bound as people write it."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
 class _AsciiNumber(click.ParamType):
     """A number in ASCII digits only (``int()`` and ``float()`` also take other scripts'
     digits, such as ``١٢٠``), within a range: an id never overflows a database integer."""
@@ -41,16 +51,20 @@ class _AsciiNumber(click.ParamType):
         self._pattern = re.compile(pattern)
         self._convert = convert
         self._low, self._high = low, high
+        self._range = f"{_plain(low)} to {_plain(high)}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and self._pattern.fullmatch(value.strip()):
             number = self._convert(value.strip())
+        elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+            shown = value.strip() if len(value.strip()) <= 20 else value.strip()[:20] + "…"
+            self.fail(f"{shown} is out of range ({self._range})", param, ctx)
         else:
             self.fail(f"{value!r} is not a {self.name}", param, ctx)
         if not self._low <= number <= self._high:
-            self.fail(f"{value} is out of range ({self._low:g} to {self._high:g})", param, ctx)
+            self.fail(f"{value} is out of range ({self._range})", param, ctx)
         return number
 
 

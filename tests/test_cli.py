@@ -648,3 +648,20 @@ def test_session_list_has_headers_and_audit_reads_as_typed(cli):
     trail = cli("audit", str(sid)).stdout
     assert "O₂ 2 L/min" in trail and "\\u" not in trail
     assert "quick entry" in cli("record", "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("99999999999", "99999999999 is out of range (1 to 2147483647)"),
+        ("2147483648", "2147483648 is out of range (1 to 2147483647)"),
+        ("0", "0 is out of range (1 to 2147483647)"),
+        ("9" * 5000, "99999999999999999999… is out of range"),
+        ("١٢", "'١٢' is not a whole number"),
+        ("12a", "'12a' is not a whole number"),
+    ],
+)
+def test_an_id_too_big_is_out_of_range_not_not_a_number(cli, value, says):
+    message = cli.refused("session", "show", value)
+    assert says in message
+    assert len(message.splitlines()) == 1
