@@ -112,13 +112,23 @@ class LogEntry:
         return "\n".join("".join(part.text for part in line) for line in self.lines)
 
 
-def clock_text(moment: datetime | None) -> str:
-    """A moment as local ``HH:MM``, or ``-``."""
-    return "-" if moment is None else moment.astimezone().strftime("%H:%M")
+def clock_text(moment: datetime | None, day_of: datetime | None = None) -> str:
+    """A moment as local ``HH:MM`` (``-`` for none); ``27 Nov 12:40`` when it falls on
+    another local day than ``day_of``."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    if day_of is not None and local.date() != day_of.astimezone().date():
+        return local.strftime("%d %b %H:%M")
+    return local.strftime("%H:%M")
 
 
 def _minutes_text(value: float) -> str:
-    return f"{value:g} min"
+    """``12 min``, ``2.5 min``; ``9 h 51 min`` from an hour up."""
+    if value < 60:
+        return f"{value:g} min"
+    whole = round(value)
+    return f"{whole // 60} h {whole % 60:02d} min"
 
 
 def _yes_no(value: bool | None, *, missing: str = "not recorded") -> str:
@@ -221,7 +231,8 @@ def _reading(reading: ReadingView) -> LogEntry:
             (
                 Part("LATE ENTRY", Role.WARN),
                 Part(
-                    f": saved {clock_text(reading.recorded_at)}, {_minutes_text(late)} after "
+                    f": saved {clock_text(reading.recorded_at, reading.measured_at)}, "
+                    f"{_minutes_text(late)} after "
                     "it was measured",
                     Role.NOTE,
                 ),
@@ -232,7 +243,8 @@ def _reading(reading: ReadingView) -> LogEntry:
             (
                 Part(f"correction of #{reading.corrects}", Role.WARN),
                 Part(
-                    f" by {reading.recorded_by} at {clock_text(reading.recorded_at)}: "
+                    f" by {reading.recorded_by} at "
+                    f"{clock_text(reading.recorded_at, reading.measured_at)}: "
                     f"{reading.reason or '-'}",
                     Role.NOTE,
                 ),
@@ -245,7 +257,10 @@ def _reading(reading: ReadingView) -> LogEntry:
         lines.append(
             (
                 Part("VOIDED", Role.ALERT),
-                Part(f" by {void.by} at {clock_text(void.at)}: {void.reason}", Role.NOTE),
+                Part(
+                    f" by {void.by} at {clock_text(void.at, reading.measured_at)}: {void.reason}",
+                    Role.NOTE,
+                ),
             )
         )
     for flag in reading.flags:
@@ -254,8 +269,9 @@ def _reading(reading: ReadingView) -> LogEntry:
             waited = minutes(reading.recorded_at, flag.acknowledged_at)
             line.append(
                 Part(
-                    f"  acknowledged {clock_text(flag.acknowledged_at)} by "
-                    f"{flag.acknowledged_by}, {_minutes_text(waited)} after the flag",
+                    f"  ack {clock_text(flag.acknowledged_at, reading.recorded_at)} "
+                    f"{flag.acknowledged_by}, "
+                    f"after {_minutes_text(waited)}",
                     Role.OK,
                 )
             )
@@ -283,13 +299,13 @@ def _acknowledgements(reading: ReadingView) -> Iterable[LogEntry]:
             EntryKind.ACK,
             (
                 (
-                    Part("Flag acknowledged", Role.OK),
-                    Part(f" {_minutes_text(waited)} after it was raised: "),
+                    Part("Acknowledged", Role.OK),
+                    Part(f" after {_minutes_text(waited)}: "),
                     Part(flag.action or "-", Role.STRONG),
                 ),
                 (
                     Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity]),
-                    Part(f" (reading #{reading.id})", Role.NOTE),
+                    Part(f" (#{reading.id})", Role.NOTE),
                 ),
             ),
             by=flag.acknowledged_by,
@@ -336,7 +352,7 @@ def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
             (
                 Part("not done: ", Role.NOTE),
                 Part(check.skip.reason, Role.STRONG),
-                Part(f" ({check.skip.by}, {clock_text(check.skip.at)})", Role.NOTE),
+                Part(f" ({check.skip.by}, {clock_text(check.skip.at, check.due_at)})", Role.NOTE),
             )
         )
     moment = at or (check.skip.at if check.skip else None)
@@ -358,7 +374,7 @@ def _event(event: EventView) -> LogEntry:
         lines.append(
             (
                 Part("LATE ENTRY", Role.WARN),
-                Part(f": written {clock_text(event.recorded_at)}", Role.NOTE),
+                Part(f": written {clock_text(event.recorded_at, event.at)}", Role.NOTE),
             )
         )
     return LogEntry(event.at, EntryKind.EVENT, tuple(lines), by=event.by)

@@ -111,6 +111,7 @@ FLOOR_ACTIONS = frozenset(
         "infusion_end",
         "discharge",
         "switch_user",
+        "review",
         "help",
         "first_row",
         "last_row",
@@ -178,6 +179,8 @@ class StationApp(App[None]):
         Binding("i", "infusion_end", "IV end", id="infusion_end"),
         Binding("x", "discharge", "Disch", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
+        # Not in the footer (full at 80 columns): the help screen lists it.
+        Binding("v", "review", "Review", id="review", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -347,6 +350,8 @@ class StationApp(App[None]):
             if user is not None:
                 self.user = user
                 self.notify(f"Signed in as {user.name}")
+                if user.role == "supervisor" and len(self.screen_stack) == 1:
+                    self.action_review()  # a supervisor comes to the station to review
 
         self.push_screen(
             SignInScreen(users, self.service.authenticate, allow_cancel=self.user is not None),
@@ -355,6 +360,23 @@ class StationApp(App[None]):
 
     def action_switch_user(self) -> None:
         self.sign_in()
+
+    def action_review(self) -> None:
+        """Review mode (supervisors only): the queue of sessions to review and sign off."""
+        from tui.review import FOR_SUPERVISORS, ReviewScreen
+
+        if not (user := self._need_user()):
+            return
+        if user.role != "supervisor":
+            self.notify(FOR_SUPERVISORS, severity="warning")
+            return
+        self.push_screen(ReviewScreen(self.service, user, clock=self.clock))
+
+    @property
+    def record_mark(self) -> int | None:
+        """The record's version (the newest audit id) the floor was last read at: it moves
+        with every save, here or at another station (review mode reloads on it)."""
+        return self._mark
 
     # -- data --------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ dialogs that save (new session, event, acknowledge, dose, infusion end, discharg
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -146,6 +148,7 @@ KEY_HELP = (
     ("i", "IV: the infusion ended"),
     ("x", "discharge (the gate; escort, no-driving instruction, REMS minute)"),
     ("u", "switch user"),
+    ("v", "review: sessions to review and sign off (supervisors)"),
     ("Up/Down, Home/End", "choose a patient"),
     ("?", "this help"),
     ("q", "quit (in a text field, Esc closes the field first)"),
@@ -360,47 +363,48 @@ class DetailScreen(ModalScreen[None]):
     def _draw_chart(self) -> None:
         from textual_plotext import PlotextPlot
 
-        plot = self.query_one("#chart", PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        view = self.view
-        origin = view.dosed_at or (view.readings[0].measured_at if view.readings else None)
-        plt.title("SBP / DBP / HR against minutes since dose")
-        if origin is None:
-            return
-        series: dict[Measure, tuple[list[int], list[int]]] = {
-            Measure.SYSTOLIC: ([], []),
-            Measure.DIASTOLIC: ([], []),
-            Measure.HEART_RATE: ([], []),
-        }
-        for reading in view.in_force:
-            minute = minutes_between(origin, reading.measured_at)
-            for measure, (xs, ys) in series.items():
-                value = reading.vitals.get(measure)
-                if value is not None:
-                    xs.append(minute)
-                    ys.append(value)
-        for (measure, (xs, ys)), colour in zip(
-            series.items(), ("red", "blue", "green"), strict=True
-        ):
-            if xs:
-                plt.plot(xs, ys, label=measure.abbreviation, color=colour, marker="dot")
-        high_sbp = [
-            b
-            for b in self.thresholds.absolute.bands[Measure.SYSTOLIC].get(Severity.HIGH, ())
-            if b.low
-        ]
-        for band in high_sbp:
-            if band.low is not None:
-                plt.hline(band.low, "red")
-        if view.dosed_at is not None:
-            plt.vline(0, "magenta")
-        minutes = [m for xs, _ in series.values() for m in xs] + ([0] if view.dosed_at else [])
-        if minutes:
-            plt.xticks([float(t) for t in whole_minute_ticks(min(minutes), max(minutes))])
-        plt.xlabel("min since dose (dose at 0)")
-        plot.refresh()
+        draw_session_chart(self.query_one("#chart", PlotextPlot), self.view, self.thresholds)
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def draw_session_chart(plot: Any, view: SessionView, thresholds: Thresholds) -> None:
+    """SBP, DBP and HR of the readings in force against minutes since the dose, with the
+    high SBP limit and the dose marked, on a textual-plotext ``plot`` (the detail view's chart,
+    also beside the review log)."""
+    plt = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    origin = view.dosed_at or (view.readings[0].measured_at if view.readings else None)
+    plt.title("SBP / DBP / HR against minutes since dose")
+    if origin is None:
+        return
+    series: dict[Measure, tuple[list[int], list[int]]] = {
+        Measure.SYSTOLIC: ([], []),
+        Measure.DIASTOLIC: ([], []),
+        Measure.HEART_RATE: ([], []),
+    }
+    for reading in view.in_force:
+        minute = minutes_between(origin, reading.measured_at)
+        for measure, (xs, ys) in series.items():
+            value = reading.vitals.get(measure)
+            if value is not None:
+                xs.append(minute)
+                ys.append(value)
+    for (measure, (xs, ys)), colour in zip(series.items(), ("red", "blue", "green"), strict=True):
+        if xs:
+            plt.plot(xs, ys, label=measure.abbreviation, color=colour, marker="dot")
+    high_sbp = [
+        b for b in thresholds.absolute.bands[Measure.SYSTOLIC].get(Severity.HIGH, ()) if b.low
+    ]
+    for band in high_sbp:
+        if band.low is not None:
+            plt.hline(band.low, "red")
+    if view.dosed_at is not None:
+        plt.vline(0, "magenta")
+    minutes = [m for xs, _ in series.values() for m in xs] + ([0] if view.dosed_at else [])
+    if minutes:
+        plt.xticks([float(t) for t in whole_minute_ticks(min(minutes), max(minutes))])
+    plt.xlabel("min since dose (dose at 0)")
+    plot.refresh()
