@@ -7,14 +7,33 @@ the product never imports the TUI.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from monitor import cli as headless
+from monitor.errors import Refused
 from tui import serve as _serve  # noqa: F401  (adds `monitor serve`)
+
+
+def needs_terminal() -> str | None:
+    """Why the station cannot open here, if it cannot: it draws on a terminal and reads keys
+    from it (a station started from a script or a pipe would wait for keys no one can type).
+    A station in a browser (``monitor serve``) runs on textual-serve's driver instead."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return (
+            "the station needs a terminal (standard input and output are not one here); "
+            "for scripts use the commands in `monitor --help`"
+        )
+    return None
 
 
 def open_station(context: headless.Context) -> None:
     """Run the station on the context's database and configuration."""
+    if problem := needs_terminal():
+        raise Refused(problem)
     from tui.app import make_app
 
     make_app(service=context.service).run()
