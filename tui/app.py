@@ -241,6 +241,8 @@ class StationApp(App[None]):
         self._widths = floor_widths(80)
         self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
         self._bases: dict[int, tuple[SessionView, RowBasis]] = {}
+        #: Where `p` writes a session's PDF record (None: the export package's default folder).
+        self.export_folder: Path | None = None
 
     # -- layout ------------------------------------------------------------------------
 

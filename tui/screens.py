@@ -35,6 +35,7 @@ from monitor.core.vitals import Measure
 from monitor.errors import Refused
 from monitor.views import SessionView, UserView
 from tui.dialogs import MED_LABELS, checklist
+from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.inputs import Input
 from tui.render import hm, severity_style
 
@@ -177,12 +178,13 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(ExportKey, ModalScreen[None]):
     """One session: its schedule, every reading, its events, the session's facts and gate, and
-    a BP/HR chart."""
+    a BP/HR chart; `p` writes its PDF record."""
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="close_detail"),
+        EXPORT_BINDING,
         Binding("q", "app.quit", "Quit", id="quit_from_detail"),
     ]
 
@@ -190,6 +192,10 @@ class DetailScreen(ModalScreen[None]):
         super().__init__()
         self.view = view
         self.thresholds = thresholds
+        self.export_session_id = view.id
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self._export_done(event)
 
     def compose(self) -> ComposeResult:
         view = self.view
@@ -197,9 +203,10 @@ class DetailScreen(ModalScreen[None]):
             dose = f" {view.dose_mg:g} mg" if view.dose_mg else ""
             yield Label(
                 f"{view.bay or '-'}  {view.patient}  {view.protocol}{dose}  "
-                f"dosed {hm(view.dosed_at)}  {view.status}  (Esc back)",
+                f"dosed {hm(view.dosed_at)}  {view.status}  (Esc back, p PDF)",
                 classes="title",
             )
+            yield Static(id="export-line")
             with TabbedContent():
                 with TabPane("Schedule", id="tab-schedule"):
                     yield DataTable(id="schedule", cursor_type="row", zebra_stripes=True)
