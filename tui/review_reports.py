@@ -378,6 +378,16 @@ def describe_change(row: AuditView) -> str:
             kept = {k: v for k, v in after.items() if k not in _VITALS}
             return f"{format_entry(Vitals(**vitals))} → {_fields(kept, day)}"
         return "; ".join(parts) or "no change"
+    if isinstance(after, dict) and {"kind", "text"} <= after.keys():
+        # A note, adverse event or intervention: as the nurse said it.
+        said = [str(after[k]) for k in ("type", "severity") if after.get(k)]
+        if after.get("serious"):
+            said.append("SERIOUS")
+        head = " ".join([str(after["kind"]), *said])
+        return f"{head}: {after['text']}"
+    if isinstance(after, dict) and {"action", "message"} <= after.keys():
+        # An acknowledgement: the flag, then what was done.
+        return f"{after['message']} → {after['action']}"
     if isinstance(after, dict):
         return _fields(after, day)
     if isinstance(before, dict):
