@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -87,6 +87,26 @@ class SignInScreen(ModalScreen[UserView]):
     @on(OptionList.OptionSelected, "#users")
     def _to_pin(self) -> None:
         self.query_one("#pin", Input).focus()
+
+    async def on_key(self, event: events.Key) -> None:
+        """A PIN typed straight after the name's Enter, before the PIN field has the focus,
+        is the PIN, not keys lost on the list: a digit reaching the screen goes into the PIN
+        field (a PIN is digits only, so `q` still quits from the list), and once it holds
+        something Backspace, the arrows and Enter edit or submit it, each in its turn."""
+        if not self.users:
+            return
+        pin = self.query_one("#pin", Input)
+        if event.character and event.character in "0123456789" and event.is_printable:
+            pin.focus()
+            pin.insert_text_at_cursor(event.character)
+        elif pin.value and (editing := pin._bindings.key_to_bindings.get(event.key)):
+            pin.focus()
+            for binding in editing:
+                await self.app.run_action(binding.action, pin)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     @on(Input.Submitted, "#pin")
     def _check(self, event: Input.Submitted) -> None:
