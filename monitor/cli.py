@@ -1211,11 +1211,13 @@ def _audit_text(a: AuditView) -> str:
     where = f"session {a.session_id}" if a.session_id else ""
     if a.entity != "session":
         where = f"{where} {a.entity} {a.entity_id}".strip()
-    line = f"{_local(a.at)}  {a.user or '-'}  {a.action}  {where}"
-    if a.before:
-        line += f"  before {_readable_json(a.before)}"
-    if a.after:
-        line += f"  after {_readable_json(a.after)}"
+    # A row the database's own trigger wrote (a set-once column changed) names no user.
+    line = f"{_local(a.at)}  {a.user or '(database)'}  {a.action}  {where}"
+    before, after = _changed_only(a.before, a.after)
+    if before:
+        line += f"  before {before}"
+    if after:
+        line += f"  after {after}"
     if a.reason:
         line += f"  reason: {a.reason}"
     return printable(line) + "\n"
@@ -1257,12 +1259,23 @@ def audit(
         )
 
 
-def _readable_json(stored: str) -> str:
-    """Stored JSON as people read it: 'Zoë', not 'Zo\\u00eb'."""
+def _changed_only(before: str | None, after: str | None) -> tuple[str | None, str | None]:
+    """Before and after as people read them; when both are objects, only the fields that
+    changed (a trigger's row copies the whole session row: the change was lost in it).
+    ``--json`` keeps them whole."""
     try:
-        return json.dumps(json.loads(stored), ensure_ascii=False, sort_keys=True)
+        old, new = json.loads(before or "null"), json.loads(after or "null")
     except ValueError:
-        return stored
+        return before, after
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        old = {k: old[k] for k in keys if k in old}
+        new = {k: new[k] for k in keys if k in new}
+    shown = [
+        None if stored is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        for stored, value in ((before, old), (after, new))
+    ]
+    return shown[0], shown[1]
 
 
 def _one_line(error: BaseException) -> str:

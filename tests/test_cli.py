@@ -650,6 +650,21 @@ def test_session_list_has_headers_and_audit_reads_as_typed(cli):
     assert "quick entry" in cli("record", "--help").stdout
 
 
+def test_audit_text_names_the_database_and_shows_only_what_a_trigger_row_changed(cli):
+    sid = start(cli)
+    cli("record", str(sid), "120/80 hr 70 spo2 98 moaas 5 cadss 0", "--by", "ana")
+    cli("session", "dose", str(sid), "--by", "ana")
+    rows = [line for line in cli("audit", str(sid)).stdout.splitlines() if "db.session" in line]
+    assert rows, "the dose changes a set-once column through its trigger"
+    for row in rows:
+        assert "  (database)  db.session." in row
+        assert '"discharged_at"' not in row  # unchanged fields left out
+        assert 'before {"dosed_at": null}' in row
+    whole = [json.loads(line) for line in cli("audit", str(sid), "--json").stdout.splitlines()]
+    trigger = next(row for row in whole if row["action"].startswith("db.session"))
+    assert "discharged_at" in trigger["before"]  # --json keeps the stored row whole
+
+
 @pytest.mark.parametrize(
     ("value", "says"),
     [
