@@ -465,3 +465,59 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
     view = service.session(ids["session"])
     assert view.signed_by is None and [r.reason for r in view.reopened] == ["late entry to check"]
     assert view.reopened[0].at == NOW - timedelta(0)
+
+
+async def test_a_correction_may_give_the_measurement_time_with_at(service):
+    ids = worked_session(service, reviewed=False)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        await open_log(pilot, "MRN-WORK")
+        await highlight_reading(pilot, ids["late"])
+        await pilot.press("c")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, CorrectScreen)
+        dialog.query_one("#entry", Input).value = "138/84 hr 72 spo2 98 rr 14 moaas 5 @ 10:28"
+        await pilot.pause()
+        preview = str(dialog.query_one("#correct-preview", Static).content)
+        assert "measured 10:28" in preview and "cadss" not in preview, preview
+        dialog.query_one("#reason", Input).focus()
+        await pilot.press(*"measured two minutes earlier", "enter", *"9999", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionLogScreen), form_error(app)
+    corrected = [r for r in service.session(ids["session"]).readings if r.corrects == ids["late"]]
+    assert len(corrected) == 1
+    assert corrected[0].measured_at == at(88) and corrected[0].vitals.cadss is None
+
+
+def footer_keys(app) -> list[str]:
+    from textual.widgets._footer import FooterKey
+
+    return [f"{k.key_display} {k.description}" for k in app.screen.query(FooterKey)]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_footers_show_every_review_key_within_80_columns(service):
+    for patient, minute in (("P1", 10), ("P2", 20), ("P3", 30), ("P4", 40), ("P5", 50)):
+        quick_session(service, patient, minute)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, pin="9999", user_index=SAM)
+        await pilot.press("escape")
+        sam = UserView(1, "sam", "supervisor")
+        app.push_screen(ReviewScreen(app.service, sam, clock=lambda: NOW, page_size=2))
+        await settle(pilot)
+        await pilot.press("right_square_bracket")  # page 2 of 3: both ways
+        await settle(pilot)
+        shown = footer_keys(app)
+        for key in ("⏎", "/", "[", "]", "t", "f", "s", "?", "esc", "q"):
+            assert any(item.startswith(f"{key} ") for item in shown), (key, shown)
+        assert sum(len(item) + 1 for item in shown) - 1 <= 80, shown
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SessionLogScreen)
+        shown = footer_keys(app)
+        for key in ("v", "c", "s", "o", "t", "?", "esc", "q"):
+            assert any(item.startswith(f"{key} ") for item in shown), (key, shown)
+        assert sum(len(item) + 1 for item in shown) - 1 <= 80, shown

@@ -15,6 +15,7 @@ only once the save succeeded, keeping what was typed until then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -300,7 +301,7 @@ class ReviewScreen(Screen[None]):
         Binding("s", "summary", "Summary", id="review_summary"),
         Binding("g", "reload", "Reload", id="review_reload", show=False),
         Binding("f5", "reload", "Reload", id="review_reload_f5", show=False),
-        Binding("question_mark", "help", "Keys", id="review_help", show=False),
+        Binding("question_mark", "help", "Keys", key_display="?", id="review_help"),
         Binding("escape", "leave", "Floor", id="review_leave"),
     ]
 
@@ -743,7 +744,7 @@ def entry_text(entry: LogEntry) -> Table:
         text = Text()
         for part in line:
             text.append(part.text, style=ROLE_STYLE[part.role])
-        if index == 0 and entry.by:
+        if index == 0 and entry.by and f"by {entry.by}" not in text.plain:
             text.append(f"  by {entry.by}", style="italic")
         grid.add_row(clock_text(entry.at) if index == 0 else "", text)
     return grid
@@ -798,7 +799,7 @@ class SessionLogScreen(Screen[None]):
         Binding("f5", "reload", "Reload", id="log_reload_f5", show=False),
         Binding("right", "tab(1)", "Chart", id="log_next_tab", show=False),
         Binding("left", "tab(-1)", "Log", id="log_prev_tab", show=False),
-        Binding("question_mark", "help", "Keys", id="log_help", show=False),
+        Binding("question_mark", "help", "Keys", key_display="?", id="log_help"),
         Binding("escape", "leave", "Back", id="log_leave"),
     ]
 
@@ -962,15 +963,21 @@ class SessionLogScreen(Screen[None]):
         reading = self._reading_to_change("correct")
         if reading is None:
             return
-        service, name, clock = self.service, self.user.name, self.clock
+        service, name = self.service, self.user.name
 
         def save(form: Correction) -> None:
             service.authenticate(name, form.pin)  # a correction is signed
-            at = parse_time(form.at_text, clock()) if form.at_text else None
-            service.amend(reading.id, form.entry, by=name, reason=form.reason, at=at, replace=True)
+            service.amend(
+                reading.id,
+                form.entry,
+                by=name,
+                reason=form.reason,
+                at=form.measured_at,
+                replace=True,
+            )
 
         self.app.push_screen(
-            CorrectScreen(reading, save),
+            CorrectScreen(reading, self.clock, save),
             lambda form: self._saved(f"Reading #{reading.id} corrected") if form else None,
         )
 
@@ -1177,18 +1184,41 @@ class Correction:
     """A reading as it should have been (the whole line), why, and the PIN."""
 
     entry: str
-    at_text: str | None
+    #: The corrected measurement time (``None``: the original's).
+    measured_at: datetime | None
     reason: str
     pin: str = field(repr=False)
+
+
+_CLOCK_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def measured_time(text: str, reading: ReadingView, now: datetime) -> datetime:
+    """The measurement time typed after ``@``: ``10:28`` on the reading's own (local) day,
+    or anything ``record --at`` takes (ISO 8601, ``5 min ago``); EntryError otherwise."""
+    clock = _CLOCK_TIME.fullmatch(text.strip())
+    if clock is None:
+        return parse_time(text, now)
+    hour, minute = int(clock[1]), int(clock[2])
+    if hour > 23 or minute > 59:
+        raise EntryError(f"time '{text}' is not a time of day (00:00 to 23:59)")
+    day = reading.measured_at.astimezone().date()
+    return local_to_utc(datetime(day.year, day.month, day.day, hour, minute))  # noqa: DTZ001
 
 
 class CorrectScreen(_SignedDialog):
     """Correct a reading: the line as it should have been (every value; ``@ TIME`` corrects
     the measurement time) and why. The original stays, struck through, with its flags."""
 
-    def __init__(self, reading: ReadingView, save: Callable[[Correction], Any]) -> None:
+    def __init__(
+        self,
+        reading: ReadingView,
+        clock: Callable[[], datetime],
+        save: Callable[[Correction], Any],
+    ) -> None:
         super().__init__(save)
         self.reading = reading
+        self.clock = clock
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="form"):
@@ -1225,24 +1255,34 @@ class CorrectScreen(_SignedDialog):
     def _preview(self) -> None:
         """What will be saved: the whole line as typed (a value left out is left out)."""
         target = self.query_one("#correct-preview", Static)
-        entry, when = split_entry_time(self.query_one("#entry", Input).value)
         try:
-            values = format_entry(parse_entry(entry))
-        except (EntryError, ValueError) as error:
+            entry, when = self._entry()
+        except ValueError as error:
             target.update(Text(str(error), style="bold red"))
             return
         text = Text("Saves: ")
-        text.append(values, style="bold")
-        text.append(f" measured {when}" if when else " at the original time")
+        text.append(format_entry(parse_entry(entry)), style="bold")
+        if when is None:
+            text.append(" at the original time")
+        else:
+            text.append(f" measured {clock_text(when, self.reading.measured_at)}")
         target.update(text)
 
-    def form(self) -> Correction:
+    def _entry(self) -> tuple[str, datetime | None]:
+        """The line as typed and its measurement time; ValueError says what is wrong."""
         entry, when = split_entry_time(self.query_one("#entry", Input).value)
         try:
             parse_entry(entry)
+            return entry, measured_time(when, self.reading, self.clock()) if when else None
         except (EntryError, ValueError) as error:
-            self.query_one("#entry", Input).focus()
             raise ValueError(str(error)) from None
+
+    def form(self) -> Correction:
+        try:
+            entry, when = self._entry()
+        except ValueError:
+            self.query_one("#entry", Input).focus()
+            raise
         return Correction(entry, when, self.reason("a correction"), self.pin())
 
 
