@@ -521,3 +521,29 @@ async def test_the_footers_show_every_review_key_within_80_columns(service):
         for key in ("v", "c", "s", "o", "t", "?", "esc", "q"):
             assert any(item.startswith(f"{key} ") for item in shown), (key, shown)
         assert sum(len(item) + 1 for item in shown) - 1 <= 80, shown
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_desks_screens_open_from_the_queue_and_the_log_and_close_with_escape(service):
+    from tui.review_reports import AuditScreen, QualityScreen, RemsScreen
+
+    ids = worked_session(service, reviewed=False)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        queue = app.screen
+        for key, kind in (("t", AuditScreen), ("f", RemsScreen), ("s", QualityScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, kind), key
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is queue, key
+        log = await open_log(pilot, "MRN-WORK")
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        assert app.screen.filter.session_id == ids["session"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is log

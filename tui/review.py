@@ -491,27 +491,18 @@ class ReviewScreen(Screen[None]):
         self.app.push_screen(FilterScreen(self.filter, self.users, protocols, self.clock), chosen)
 
     def action_audit(self) -> None:
-        try:
-            from tui.review_reports import AuditScreen
-        except ImportError:
-            self.notify("The audit trail view is not available yet", severity="warning")
-            return
+        from tui.review_reports import AuditScreen
+
         self.app.push_screen(AuditScreen(self.service))
 
     def action_rems(self) -> None:
-        try:
-            from tui.review_reports import RemsScreen
-        except ImportError:
-            self.notify("The REMS forms view is not available yet", severity="warning")
-            return
+        from tui.review_reports import RemsScreen
+
         self.app.push_screen(RemsScreen(self.service, self.user))
 
     def action_summary(self) -> None:
-        try:
-            from tui.review_reports import QualityScreen
-        except ImportError:
-            self.notify("The quality summary is not available yet", severity="warning")
-            return
+        from tui.review_reports import QualityScreen
+
         self.app.push_screen(QualityScreen(self.service, self.clock))
 
     def action_help(self) -> None:
@@ -1025,11 +1016,8 @@ class SessionLogScreen(Screen[None]):
         )
 
     def action_audit(self) -> None:
-        try:
-            from tui.review_reports import AuditScreen
-        except ImportError:
-            self.notify("The audit trail view is not available yet", severity="warning")
-            return
+        from tui.review_reports import AuditScreen
+
         self.app.push_screen(AuditScreen(self.service, session_id=self.session_id))
 
     def action_reload(self) -> None:
