@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 from textual.widgets import DataTable, Input, Select, Static
 
+from monitor.errors import Refused
 from monitor.services import Service, with_clock
 from monitor.services.history import AUDIT_PAGE
 from monitor.views import UserView
@@ -27,6 +28,7 @@ from tui.review_reports import (
     RemsScreen,
     RemsSubmitDialog,
     audit_detail,
+    audit_user,
     describe_change,
     local_day,
     parse_period,
@@ -284,6 +286,26 @@ def test_trigger_rows_and_reading_rows_read_as_people_read_them(service, clinic)
     assert describe_change(dose) == "dosed at - → 09:00; dosing gate none"
     ack = next(r for r in rows if r.action == "flag.acknowledge")
     assert "rechecked, prescriber informed" in describe_change(ack)
+
+
+def test_a_correction_a_refused_pin_and_an_event_read_plainly(service, clinic):
+    later = with_clock(service, lambda: NOW)
+    later.rems_correct(
+        clinic["sedated"], field="sedation", value=False, reason="was asleep", by="sam"
+    )
+    with pytest.raises(Refused):
+        later.authenticate("sam", "0000")
+    trail = later.audit()
+    correction = next(r for r in trail if r.action == "rems.correct")
+    assert describe_change(correction) == "sedation yes → no (proposal yes)"
+    assert audit_user(correction) == "sam"
+    refused = next(r for r in trail if r.action == "auth.refused")
+    assert audit_user(refused) == "(no user)"
+    counted = next(r for r in trail if r.action == "db.user.update")
+    assert audit_user(counted) == "(database)"
+    assert describe_change(counted) == "failed pins 0 → 1"
+    event = next(r for r in trail if r.action == "event.adverse")
+    assert describe_change(event) == "adverse nausea mild: nauseous"
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -574,6 +596,19 @@ async def test_a_nurse_can_neither_mark_submitted_nor_correct(service, clinic):
         assert "Only a supervisor marks a REMS form submitted" in status(pilot)
     form = service.rems(clinic["high"])
     assert form.submission is None and not form.corrections
+
+
+async def test_a_form_in_observation_is_not_offered_for_submission(service, clinic):
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "9999", 2)
+        screen = await rems_screen(pilot, service)
+        select(pilot, screen, clinic["today"])
+        await pilot.press("m")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        assert "MRN-NOW is still in observation" in status(pilot)
+    assert service.rems(clinic["today"]).submission is None
 
 
 async def test_the_services_refuse_a_nurse_even_past_the_screen(service, clinic):

@@ -48,6 +48,8 @@ from tui.render import padded, truncate
 
 #: How the trail names a row the database's own triggers wrote (it has no user).
 DATABASE_USER = "(database)"
+#: ... and another row without a user (a refused sign-in, the demo's creation).
+NO_USER = "(no user)"
 #: Actions and groups the action filter suggests as one types (any other action also works).
 KNOWN_ACTIONS = (
     "auth",
@@ -265,7 +267,8 @@ class AuditFilter:
         elif self.session_id is None:
             parts.append("the whole trail")
         if self.user is not None:
-            parts.append(f"by {DATABASE_USER if self.user == BY_DATABASE else self.user}")
+            who = f"{DATABASE_USER} or {NO_USER}" if self.user == BY_DATABASE else self.user
+            parts.append(f"by {who}")
         if self.action is not None:
             parts.append(self.action)
         return " · ".join(parts)
@@ -362,28 +365,32 @@ def describe_change(row: AuditView) -> str:
     day = row.at.astimezone().date()
     before, after = _parsed(row.before), _parsed(row.after)
     if isinstance(before, dict) and isinstance(after, dict):
-        parts = []
+        parts, context = [], []
         for key in dict.fromkeys([*before, *after]):
             old, new = before.get(key), after.get(key)
-            if key in before and old == new:
-                continue
             name = key.replace("_", " ")
-            if key not in before:
+            if key not in after:
+                # Said for the record beside the change (a correction's proposal).
+                context.append(f"{name} {_shown(old, day)}")
+            elif key not in before:
                 parts.append(f"{name} {_shown(new, day)}")
-            else:
+            elif old != new:
                 parts.append(f"{name} {_shown(old, day)} → {_shown(new, day)}")
+        said = "; ".join(parts)
+        if context:
+            said = f"{said} ({'; '.join(context)})".strip()
         vitals = {k: v for k, v in before.items() if k in _VITALS and isinstance(v, int)}
         if vitals and not any(k in _VITALS for k in after):
             # A void: the reading as it was, then what became of it.
             kept = {k: v for k, v in after.items() if k not in _VITALS}
             return f"{format_entry(Vitals(**vitals))} → {_fields(kept, day)}"
-        return "; ".join(parts) or "no change"
+        return said or "no change"
     if isinstance(after, dict) and {"kind", "text"} <= after.keys():
         # A note, adverse event or intervention: as the nurse said it.
-        said = [str(after[k]) for k in ("type", "severity") if after.get(k)]
+        words = [str(after[k]) for k in ("type", "severity") if after.get(k)]
         if after.get("serious"):
-            said.append("SERIOUS")
-        head = " ".join([str(after["kind"]), *said])
+            words.append("SERIOUS")
+        head = " ".join([str(after["kind"]), *words])
         return f"{head}: {after['text']}"
     if isinstance(after, dict) and {"action", "message"} <= after.keys():
         # An acknowledgement: the flag, then what was done.
@@ -396,8 +403,11 @@ def describe_change(row: AuditView) -> str:
 
 
 def audit_user(row: AuditView) -> str:
-    """Who wrote the row: a user, or the database itself (its triggers)."""
-    return row.user if row.user is not None else DATABASE_USER
+    """Who wrote the row: a user, the database itself (its triggers' ``db.*`` rows), or
+    nobody signed in (a refused PIN)."""
+    if row.user is not None:
+        return row.user
+    return DATABASE_USER if row.action.startswith("db.") else NO_USER
 
 
 def audit_detail(row: AuditView) -> Text:
@@ -494,7 +504,7 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
         if current.day is not None:
             since = until = current.day.isoformat()
         users: list[tuple[str, str]] = [(u, u) for u in self.users]
-        users.append((DATABASE_USER + " its own rows", BY_DATABASE))
+        users.append((f"{DATABASE_USER} or {NO_USER}", BY_DATABASE))
         with Vertical(id="dialog", classes="form"):
             yield Label("Audit filter  (Tab moves, Enter reads, Esc cancels)", classes="title")
             yield self.error_line()
@@ -832,6 +842,8 @@ class RemsLoaded:
     due_only: bool
 
 
+#: How the REMS form says the patient is still in observation (monitor.core.rems).
+NOT_DISCHARGED = "not discharged"
 #: The list shows at most this many forms when it shows all of them (newest first).
 REMS_ALL_LIMIT = 200
 
@@ -1335,6 +1347,12 @@ class RemsScreen(DeskScreen):
         if form.submission is not None:
             self.say(
                 f"Already submitted: by {form.submission.by}, {when(form.submission.at)}.",
+                "error",
+            )
+            return
+        if NOT_DISCHARGED in form.missing:
+            self.say(
+                f"{form.patient} is still in observation: the form is submitted after discharge.",
                 "error",
             )
             return
