@@ -547,3 +547,42 @@ async def test_the_desks_screens_open_from_the_queue_and_the_log_and_close_with_
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is log
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_unreachable_database_is_one_line_and_a_dialog_keeps_what_was_typed(service):
+    from sqlalchemy import create_engine
+
+    ids = worked_session(service, reviewed=False)
+    app = review_station(service, refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        await open_log(pilot, "MRN-WORK")
+        await highlight_reading(pilot, ids["late"])
+        await pilot.press("v")
+        await settle(pilot)
+        engine, write_engine = app.service.engine, app.service.write_engine
+        app.service.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+        app.service.write_engine = app.service.engine
+        await pilot.press(*"wrong chart", "enter", *"9999", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, VoidScreen)
+        assert form_error(app) == "database unreachable"
+        assert app.screen.query_one("#reason", Input).value == "wrong chart"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        status = app.screen.query_one("#log-status", Static)
+        assert status.display
+        assert "Log not loaded: database unreachable (g tries again)" in str(status.content)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Queue not loaded: database unreachable (g tries again)" in str(
+            app.screen.query_one("#review-status", Static).content
+        )
+        app.service.engine, app.service.write_engine = engine, write_engine
+        await pilot.press("g")
+        await settle(pilot)
+        assert queue_patients(app) == ["MRN-WORK"]
+        assert "Page 1" in str(app.screen.query_one("#review-status", Static).content)
