@@ -529,8 +529,7 @@ async def test_a_supervisor_marks_a_form_submitted_after_a_wrong_pin(service, cl
         assert "name or PIN not accepted" in texts(pilot, "#form-error")
         assert service.rems(clinic["high"]).submission is None
         pin = dialog.query_one("#rems-pin", Input)
-        assert pin.value == "0000"  # kept until the save succeeds
-        pin.value = ""
+        assert pin.value == "" and pin.has_focus  # a refused PIN is cleared, to type again
         await pilot.press(*"9999", "enter")
         await settle(pilot)
         assert pilot.app.screen is screen
@@ -566,10 +565,9 @@ async def test_a_supervisor_corrects_a_proposal_with_a_reason(service, clinic):
         await settle(pilot)
         assert pilot.app.screen is dialog
         assert "name or PIN not accepted" in texts(pilot, "#form-error")
-        assert reason.value == "roused at once, was asleep"
-        dialog.query_one("#rems-pin", Input).value = "9999"
-        dialog.query_one("#rems-pin", Input).focus()
-        await pilot.press("enter")
+        assert reason.value == "roused at once, was asleep"  # kept; the PIN is cleared
+        assert dialog.query_one("#rems-pin", Input).has_focus
+        await pilot.press(*"9999", "enter")
         await settle(pilot)
         assert pilot.app.screen is screen
         form = service.rems(clinic["sedated"])

@@ -1000,7 +1000,24 @@ class RemsSubmit:
     pin: str
 
 
-class RemsSubmitDialog(SavingDialog[RemsSubmit]):
+class _SignedDialog(SavingDialog[Any]):
+    """A dialog signed with the PIN: a refused PIN is cleared for typing again (as review
+    mode's dialogs do); everything else typed stays."""
+
+    def refused(self, error: BaseException | None) -> None:
+        super().refused(error)
+        if "PIN" in str(error):
+            pin = self.query_one("#rems-pin", Input)
+            pin.value = ""
+            pin.focus()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The dialog shows its refusals itself (SavingDialog's handler, which Textual runs
+        # after this one): the station must not toast them too.
+        event.stop()
+
+
+class RemsSubmitDialog(_SignedDialog):
     """Mark a form submitted: the form's state, what is still missing, and the PIN again."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_rems_submit")]
@@ -1046,11 +1063,6 @@ class RemsSubmitDialog(SavingDialog[RemsSubmit]):
             return
         self.submit(RemsSubmit(event.value))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The dialog shows its refusals itself (SavingDialog's handler, which Textual runs
-        # after this one): the station must not toast them too.
-        event.stop()
-
 
 @dataclass(frozen=True)
 class RemsFix:
@@ -1062,7 +1074,7 @@ class RemsFix:
     pin: str
 
 
-class RemsCorrectDialog(SavingDialog[RemsFix]):
+class RemsCorrectDialog(_SignedDialog):
     """Correct a proposal (sedation, dissociation, respiratory depression): the answer now and
     its evidence, the new answer, the reason (kept beside the proposal) and the PIN."""
 
@@ -1160,11 +1172,6 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
             self.refuse(str(error))
             return
         self.submit(fix)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The dialog shows its refusals itself (SavingDialog's handler, which Textual runs
-        # after this one): the station must not toast them too.
-        event.stop()
 
 
 class RemsScreen(DeskScreen):
