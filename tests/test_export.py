@@ -258,6 +258,24 @@ def test_csv_of_readings_reads_back_as_session_show_says(service, clinic, outdir
     assert all(re.search(r"T\d\d:\d\d:\d\d(\.\d+)?\+00:00$", r["measured_at"]) for r in rows)
 
 
+def test_csv_times_with_microseconds_and_a_late_entry_at_exactly_ten_minutes(
+    service, clock, outdir
+):
+    sid = active(service, clock, day=0)
+    odd = at(17) + timedelta(microseconds=123456)
+    clock.set(odd + timedelta(minutes=10))  # saved exactly 10 min later: not late
+    service.record_reading(sid, "spo2 97", by="bo", measured_at=odd)
+    clock.set(at(27, 0) + timedelta(microseconds=123457))
+    service.record_reading(sid, "spo2 96", by="bo", measured_at=odd)  # 1 µs more: late
+    out = outdir / "micro.csv"
+    export(service, Selection(ids=(sid,)), "csv", out)
+    rows = read_csv(out)
+    assert rows == expected_reading_rows(shown(service, sid))
+    timed = [r for r in rows if r["measured_at"].startswith("2026-11-27T09:17:00.123456")]
+    assert [r["late_entry"] for r in timed] == ["no", "yes"]
+    assert timed[0]["measured_at"] == "2026-11-27T09:17:00.123456+00:00"
+
+
 def test_csv_keeps_odd_text_exactly_in_utf8(service, clinic, outdir):
     out = outdir / "odd.csv"
     export(service, Selection(ids=(clinic["unsigned"],)), "csv", out)
@@ -462,7 +480,7 @@ def test_pdf_records_say_in_progress_and_not_yet_reviewed_on_every_page(service,
     assert not any("IN PROGRESS" in page for page in signed + open_)
     assert not any("NOT YET REVIEWED" in page for page in signed)
     whole = "\n".join(signed)
-    assert "signed by sam" in whole and "reviewed" in whole
+    assert "signed off by sam" in whole and "meaning: reviewed" in whole
     for words in (
         "MRN-0042",
         "esketamine-84",
@@ -735,14 +753,19 @@ def test_monitor_help_does_not_load_the_export_libraries():
 
 
 def test_the_progress_bar_shows_a_count_and_time_left():
-    from monitor.commands.export import _progress_bar
-
-    buffer = io.StringIO()
     from rich.console import Console
 
-    with _progress_bar(True) as update:
+    from monitor.commands.export import _progress_bar
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with _progress_bar(True, console) as update:
         assert update is not None
+        update(0, 10)
         update(3, 10)
-    del buffer, Console
+        console.file.flush()
+        console.print()  # a refresh of the live display
+    shown = screen.getvalue()
+    assert "3/10" in shown and "sessions" in shown and "left" in shown
     with _progress_bar(False) as update:
         assert update is None

@@ -17,6 +17,8 @@ import click
 from monitor import cli as base
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from monitor.export import Progress
 
 # The lists live in monitor.export, which this module must not import at the top (`monitor
@@ -26,7 +28,7 @@ WHATS = ("readings", "events")
 
 
 @contextmanager
-def _progress_bar(show: bool) -> Iterator[Progress | None]:
+def _progress_bar(show: bool, console: Console | None = None) -> Iterator[Progress | None]:
     """A rich progress bar on standard error (count and time left) when it is a terminal;
     nothing otherwise (a script's log stays clean)."""
     if not show:
@@ -50,7 +52,7 @@ def _progress_bar(show: bool) -> Iterator[Progress | None]:
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console or Console(stderr=True),
         transient=True,
     )
     task = bar.add_task("export", total=None)

@@ -246,13 +246,14 @@ def _write(
     clinic: str | None,
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
-        from monitor.export.csv_out import READING_COLUMNS, CsvWriter, reading_record
-        from monitor.services.exports import reading_rows
+        from monitor.export.csv_out import READING_COLUMNS, CsvWriter
+        from monitor.services.exports import reading_table
 
         writer = CsvWriter(out, READING_COLUMNS)
         count = 0
         for ids in plan.batches(CSV_BATCH):
-            count += writer.write(map(reading_record, reading_rows(service, ids)))
+            for rows in reading_table(service, ids):
+                count += writer.write(rows)
             tick(len(ids))
         return count, "readings"
     if fmt == "csv":

@@ -20,7 +20,7 @@ class FlagLike(Protocol):
     @property
     def message(self) -> str: ...
     @property
-    def acknowledged_at(self) -> datetime | None: ...
+    def acknowledged_at(self) -> datetime | str | None: ...
     @property
     def acknowledged_by(self) -> str | None: ...
     @property
@@ -55,12 +55,11 @@ def flag_text(flag: FlagLike) -> str:
 def ack_text(flag: FlagLike) -> str:
     """``flag 12: acknowledged by ana at 2026-11-27T09:42:00+00:00: rechecked`` or
     ``flag 12: not acknowledged``."""
-    if flag.acknowledged_at is None:
+    at = flag.acknowledged_at
+    if at is None:
         return f"flag {flag.id}: not acknowledged"
-    return (
-        f"flag {flag.id}: acknowledged by {flag.acknowledged_by} at "
-        f"{iso(flag.acknowledged_at)}: {flag.action}"
-    )
+    shown = at if isinstance(at, str) else iso(at)  # the CSV's rows carry it written out
+    return f"flag {flag.id}: acknowledged by {flag.acknowledged_by} at {shown}: {flag.action}"
 
 
 def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -13,44 +13,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from monitor.export.common import ack_text, flag_text, iso, minutes_after, yes_no
+from monitor.export.common import iso, minutes_after, yes_no
+
+# The readings' rows are made by the read itself (monitor.services.exports.reading_table):
+# a hundred thousand of them are one export. Their columns are the contract.
+from monitor.services.exports import IN_FORCE, READING_COLUMNS, SUPERSEDED, VOIDED
+
+__all__ = ["EVENT_COLUMNS", "READING_COLUMNS", "CsvWriter", "event_records", "reading_status"]
 
 if TYPE_CHECKING:
-    from monitor.services.exports import ReadingRow
     from monitor.views import SessionView
-
-READING_COLUMNS = (
-    "session_id",
-    "patient",
-    "protocol",
-    "reading_id",
-    "measured_at",
-    "recorded_at",
-    "recorded_by",
-    "minutes_after_dosing",
-    "before_dosing",
-    "systolic",
-    "diastolic",
-    "heart_rate",
-    "spo2",
-    "resp_rate",
-    "moaas",
-    "cadss",
-    "status",
-    "superseded_by",
-    "corrects",
-    "correction_reason",
-    "voided_by",
-    "voided_at",
-    "void_reason",
-    "late_entry",
-    "highest_flag",
-    "flags",
-    "acknowledgements",
-)
 
 EVENT_COLUMNS = (
     "session_id",
@@ -71,9 +46,6 @@ EVENT_COLUMNS = (
     "check",
 )
 
-#: ``status`` of a reading.
-IN_FORCE, SUPERSEDED, VOIDED = "in force", "superseded", "voided"
-
 
 def _blank(value: Any) -> Any:
     return "" if value is None else value
@@ -88,44 +60,6 @@ def reading_status(superseded_by: int | None, voided: bool) -> str:
     if voided:
         return VOIDED
     return SUPERSEDED if superseded_by is not None else IN_FORCE
-
-
-def reading_record(r: ReadingRow) -> list[Any]:
-    """One CSV row of a reading, in :data:`READING_COLUMNS` order."""
-    from monitor.core.timing import is_late_entry
-
-    flags = r.flags
-    highest = max(flags, key=lambda f: f.severity.rank).severity.value if flags else ""
-    v = r.vitals
-    return [
-        r.session_id,
-        r.patient,
-        r.protocol,
-        r.id,
-        r.measured_at.isoformat(),
-        r.recorded_at.isoformat(),
-        r.recorded_by,
-        _minutes(minutes_after(r.dosed_at, r.measured_at)),
-        "yes" if r.before_dosing else "no",
-        _blank(v.systolic),
-        _blank(v.diastolic),
-        _blank(v.heart_rate),
-        _blank(v.spo2),
-        _blank(v.resp_rate),
-        _blank(v.moaas),
-        _blank(v.cadss),
-        reading_status(r.superseded_by, r.voided_at is not None),
-        _blank(r.superseded_by),
-        _blank(r.corrects),
-        _blank(r.reason),
-        _blank(r.voided_by),
-        iso(r.voided_at),
-        _blank(r.void_reason),
-        "yes" if is_late_entry(r.measured_at, r.recorded_at) else "no",
-        highest,
-        "\n".join(flag_text(f) for f in flags),
-        "\n".join(ack_text(f) for f in flags),
-    ]
 
 
 def event_records(view: SessionView) -> list[list[Any]]:
@@ -223,11 +157,8 @@ class CsvWriter:
         self._buffer.seek(0)
         self._buffer.truncate()
 
-    def write(self, rows: Iterator[list[Any]] | list[list[Any]]) -> int:
+    def write(self, rows: Sequence[Sequence[Any]]) -> int:
         """Write rows; returns how many."""
-        before = 0
-        for row in rows:
-            self._csv.writerow(row)
-            before += 1
+        self._csv.writerows(rows)
         self._flush()
-        return before
+        return len(rows)

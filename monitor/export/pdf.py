@@ -188,8 +188,6 @@ class _Record:
 
     def _header(self, view: SessionView) -> None:
         pdf = self.pdf
-        if view.signed_by is None:
-            self._watermark("NOT YET REVIEWED")
         pdf.set_text_color(*BLACK)
         pdf.set_font(FONT, "B", 11)
         pdf.cell(pdf.epw * 0.6, 6, self.clinic, new_x="RIGHT", new_y="TOP")
@@ -227,10 +225,12 @@ class _Record:
         pdf.ln(3)
 
     def _watermark(self, text: str) -> None:
+        """``text`` across the page, over everything on it (drawn last, see-through), so
+        that no chart or table can hide it."""
         pdf = self.pdf
-        with pdf.local_context():
+        with pdf.local_context(fill_opacity=0.22):
             pdf.set_font(FONT, "B", 54)
-            pdf.set_text_color(244, 204, 204)
+            pdf.set_text_color(*INK[Severity.HIGH])
             width = pdf.get_string_width(text)
             x, y = pdf.w / 2, pdf.h / 2
             with pdf.rotation(angle=55, x=x, y=y):
@@ -244,10 +244,12 @@ class _Record:
 
     def _footer(self, view: SessionView) -> None:
         pdf = self.pdf
-        pdf.set_y(-13)
+        if view.signed_by is None:
+            self._watermark("NOT YET REVIEWED")
+        pdf.set_y(-14)
         pdf.set_draw_color(120, 120, 120)
         pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
-        pdf.ln(1)
+        pdf.ln(0.8)
         if view.signed_by is None:
             pdf.set_font(FONT, "B", SMALL)
             pdf.set_text_color(*INK[Severity.HIGH])
@@ -257,16 +259,19 @@ class _Record:
         else:
             pdf.set_font(FONT, "B", SMALL)
             pdf.set_text_color(*BLACK)
-            state = f"Reviewed: signed by {view.signed_by} at {_when(view.signed_at)} (reviewed)"
-        pdf.cell(pdf.epw * 0.62, 5, state, new_x="RIGHT", new_y="TOP")
-        pdf.set_font(FONT, "", SMALL)
+            state = (
+                f"Reviewed: signed off by {view.signed_by} at {_when(view.signed_at)}; "
+                "meaning: reviewed"
+            )
+        pdf.cell(0, 4.5, state, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", 7)
         pdf.set_text_color(*GREY)
         page = pdf.page_no() - self.first_page + 1
         pdf.cell(
             0,
-            5,
-            f"session {view.id} p. {page} · page {pdf.page_no()} of {self.total_alias} · "
-            f"exported {_when(self.exported_at)}",
+            3.5,
+            f"session {view.id}, its page {page} · page {pdf.page_no()} of {self.total_alias} "
+            f"in this file · exported {_when(self.exported_at)} by monitor",
             align="R",
         )
         pdf.set_text_color(*BLACK)
@@ -446,7 +451,7 @@ class _Record:
             pdf.cell(0, 5, "no checks", new_x="LMARGIN", new_y="NEXT")
             return
         with pdf.table(
-            col_widths=(34, 26, 26, 26, pdf.epw - 112),
+            col_widths=(38, 24, 26, 24, pdf.epw - 112),
             width=pdf.epw,
             text_align="LEFT",
             line_height=4.4,
