@@ -150,10 +150,9 @@ class _Record:
         self.pdf: FPDF = Document(orientation="P", unit="mm", format="A4")
         pdf = self.pdf
         folder = _font_folder()
+        # Regular and bold only: each face costs fpdf2 a quarter of a second to read.
         pdf.add_font(FONT, "", str(folder / "DejaVuSans.ttf"))
         pdf.add_font(FONT, "B", str(folder / "DejaVuSans-Bold.ttf"))
-        pdf.add_font(FONT, "I", str(folder / "DejaVuSans-Oblique.ttf"))
-        pdf.add_font(FONT, "BI", str(folder / "DejaVuSans-BoldOblique.ttf"))
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_auto_page_break(True, margin=16)
         # A token no patient id or reason can contain: fpdf2 replaces its page-count alias
