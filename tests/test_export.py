@@ -520,6 +520,35 @@ def test_a_pdf_of_a_long_record_runs_over_pages_and_each_page_says_it(service, c
     assert all("IN PROGRESS" in p and "NOT YET REVIEWED" in p and "ACTIVE-1" in p for p in pages)
 
 
+def test_a_session_without_readings_prints_charts_and_bundles(service, clock, outdir):
+    clock.set(at(0, 5))
+    sid = service.start_session(patient="EMPTY-1", protocol="ketamine-im", by="ana")
+    for fmt in ("pdf", "png", "svg", "fhir", "csv", "json"):
+        export(service, Selection(ids=(sid,)), fmt, outdir / f"empty.{fmt}")
+    from fhir.resources.R4B.bundle import Bundle
+
+    [bundle] = _bundles(outdir / "empty.fhir")
+    Bundle.model_validate(bundle)
+    assert "entry" not in bundle
+    pages = pdf_pages(outdir / "empty.pdf")
+    assert all("IN PROGRESS" in p for p in pages) and "no readings recorded" in pages[0]
+
+
+def test_a_long_clinic_name_or_patient_id_is_kept_within_the_page(service, clock, outdir):
+    clock.set(at(0, 5))
+    long_id = "P" + "x" * 63
+    sid = service.start_session(patient=long_id, protocol="esketamine-84", by="ana", age=40,
+                                meds=(), lot="L" * 64)  # fmt: skip
+    out = outdir / "long.pdf"
+    export(service, Selection(ids=(sid,)), "pdf", out, clinic="C" * 80)
+    assert long_id in "".join(pdf_pages(out)[0].split())
+    with pytest.raises(EntryError, match="at most 80"):
+        export(service, Selection(ids=(sid,)), "pdf", outdir / "x.pdf", clinic="C" * 81)
+    with pytest.raises(EntryError, match="out of range"):
+        export(service, Selection(ids=(2**31,)), "csv", outdir / "x.csv")
+    assert sorted(p.name for p in outdir.iterdir()) == ["long.pdf"]
+
+
 # -- the selection --------------------------------------------------------------------------
 
 

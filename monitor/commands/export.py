@@ -107,10 +107,6 @@ def export_command(
     atomically with mode 0600 (an existing file is kept unless --overwrite)."""
     from monitor.export import Selection, export
 
-    if clinic is not None:
-        from monitor.services.base import clean_text
-
-        clinic = clean_text(clinic, "--clinic")
     start, end = base._period(context, since, until)
     selection = Selection(ids=tuple(session_ids), since=start, until=end)
     show = sys.stderr.isatty() if progress is None else progress

@@ -51,6 +51,10 @@ VIEW_BATCH = 50
 PDF_BATCH = 10
 #: When the configuration names no clinic.
 NO_CLINIC = "clinic name not configured"
+#: A clinic's name on the PDF: one printable line at most this long (it heads every page).
+CLINIC_MAX = 80
+#: Session ids are database integers.
+ID_MAX = 2**31 - 1
 
 #: Told after each batch: sessions done so far, sessions in all.
 Progress = Callable[[int, int], None]
@@ -88,7 +92,8 @@ class ExportResult:
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
         noun = "session" if self.sessions == 1 else "sessions"
-        return f"exported {self.sessions} {noun} ({self.items} {self.unit}) to {self.path}"
+        what = "" if self.unit == "sessions" else f" ({self.items} {self.unit})"
+        return f"exported {self.sessions} {noun}{what} to {self.path}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ def _plan(service: Service, selection: Selection) -> _Plan:
     named = sorted(set(selection.ids))
     if not named and not selection.has_period:
         raise EntryError("say what to export: session ids, or --from/--to (a period)")
+    wrong = [i for i in named if not 1 <= i <= ID_MAX]
+    if wrong:
+        raise EntryError(f"session id {wrong[0]} is out of range (1 to {ID_MAX})")
     reads.refuse_unknown(service, named)
     if not selection.has_period:
 
@@ -166,6 +174,16 @@ def _check_request(fmt: str, what: str | None, total: int) -> None:
         )
 
 
+def _clinic_name(clinic: str) -> str:
+    from monitor.services.base import clean_text
+
+    name = clean_text(clinic, "--clinic (the clinic's name)")
+    assert name is not None
+    if len(name) > CLINIC_MAX:
+        raise EntryError(f"--clinic is {len(name)} characters long: at most {CLINIC_MAX}")
+    return name
+
+
 def _database_files(service: Service) -> tuple[Path, ...]:
     url = service.engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
@@ -197,6 +215,8 @@ def export(
     started = time.perf_counter()
     if fmt not in FORMATS:
         _check_request(fmt, what, 0)
+    if clinic is not None:
+        clinic = _clinic_name(clinic)
     target = check_target(path, overwrite=overwrite, protected=_database_files(service))
     plan = _plan(service, selection)
     _check_request(fmt, what, plan.total)

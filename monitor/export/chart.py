@@ -94,7 +94,8 @@ def _limits(values: list[int], measure: Measure, span: int) -> tuple[float, floa
         return middle - span / 2, middle + span / 2
     bottom, top = float(min(values)), float(max(values))
     pad = max(5.0, (top - bottom) * 0.15)
-    bottom, top = bottom - pad, top + pad
+    # More room above: a flag's symbol is written over its point.
+    bottom, top = bottom - pad, top + 2 * pad
     if top - bottom < span:
         grow = (span - (top - bottom)) / 2
         bottom, top = bottom - grow, top + grow
@@ -175,7 +176,7 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
     fig.subplots_adjust(
         left=0.75 / size.width,
         right=1 - 0.15 / size.width,
-        top=1 - 0.35 / size.height,
+        top=1 - 0.5 / size.height,
         bottom=0.95 / size.height,
         hspace=0.12,
     )
@@ -199,9 +200,11 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
     axes[-1].set_xlabel(f"minutes since {origin}", fontsize=8)
     status = "in progress" if view.discharged_at is None else "discharged"
     fig.suptitle(
-        f"Session {view.id}  ·  patient {view.patient}  ·  {view.protocol}  ·  "
-        f"{local(view.dosed_at or view.started_at, '%Y-%m-%d')}  ·  {status}",
+        f"Session {view.id}  ·  {view.protocol}  ·  "
+        f"{local(view.dosed_at or view.started_at, '%Y-%m-%d')}  ·  {status}\n"
+        f"patient {view.patient}",
         fontsize=9,
+        linespacing=1.3,
     )
     key = [
         Line2D([], [], color="#333333", marker="o", ms=3.5, lw=1.4, label="in force"),

@@ -251,14 +251,16 @@ def bundle(view: SessionView, timestamp: datetime) -> dict[str, Any]:
             entries.append(
                 {"fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}", "resource": resource}
             )
-    return {
+    data: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": f"session-{view.id}",
         "identifier": {"system": SESSION_SYSTEM, "value": str(view.id)},
         "type": "collection",
         "timestamp": iso(timestamp),
-        "entry": entries,
     }
+    if entries:  # FHIR JSON has no empty arrays: a session without readings has no entry
+        data["entry"] = entries
+    return data
 
 
 def validate(data: dict[str, Any]) -> None:
@@ -276,5 +278,5 @@ def write_bundles(out: BinaryIO, views: Iterable[SessionView], timestamp: dateti
         data = bundle(view, timestamp)
         validate(data)
         out.write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
-        count += len(data["entry"])
+        count += len(data.get("entry", ()))
     return count

@@ -188,15 +188,17 @@ class _Record:
     def _header(self, view: SessionView) -> None:
         pdf = self.pdf
         pdf.set_text_color(*BLACK)
-        pdf.set_font(FONT, "B", 11)
-        pdf.cell(pdf.epw * 0.6, 6, self.clinic, new_x="RIGHT", new_y="TOP")
+        top = pdf.get_y()
         pdf.set_font(FONT, "", BODY)
-        pdf.cell(
-            0, 6, f"Session record · session {view.id}", align="R", new_x="LMARGIN", new_y="NEXT"
-        )
+        pdf.set_xy(MARGIN + pdf.epw * 0.62, top)
+        pdf.cell(pdf.epw * 0.38, 6, f"Session record · session {view.id}", align="R")
+        pdf.set_xy(MARGIN, top)
+        pdf.set_font(FONT, "B", 11)
+        # A long name wraps within its part of the line rather than run under the right one.
+        pdf.multi_cell(pdf.epw * 0.62, 6, self.clinic, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", BODY)
         moment = view.dosed_at or view.started_at
-        pdf.cell(
+        pdf.multi_cell(
             0,
             5,
             f"Patient {view.patient} · {view.protocol} ({view.treatment}) · "
