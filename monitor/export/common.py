@@ -65,9 +65,3 @@ def ack_text(flag: FlagLike) -> str:
 def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) time in this machine's local time, or ``-``."""
     return "-" if moment is None else moment.astimezone().strftime(pattern)
-
-
-def safe_name(text: str, most: int = 40) -> str:
-    """``text`` reduced to letters, digits, ``-`` and ``_`` (ASCII), for a file name."""
-    kept = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in text)
-    return kept.strip("-")[:most] or "x"

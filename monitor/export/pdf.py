@@ -429,7 +429,7 @@ class _Record:
                         row.cell(text, style=FontFace(emphasis="B", color=INK[worst.severity]))
                     else:
                         row.cell(text)
-                row.cell(_reading_notes(reading, status))
+                row.cell(_reading_notes(reading))
                 for f in reading.flags:
                     flag_row = table.row()
                     flag_row.cell("")
@@ -642,7 +642,7 @@ def _answer(answer: Answer) -> str:
     return f"{value} (proposal{evidence})"
 
 
-def _reading_notes(reading: ReadingView, status: str) -> str:
+def _reading_notes(reading: ReadingView) -> str:
     notes = []
     if reading.voided is not None:
         v = reading.voided
@@ -655,7 +655,6 @@ def _reading_notes(reading: ReadingView, status: str) -> str:
         notes.append(f"LATE ENTRY, saved {_hm(reading.recorded_at)}")
     if reading.before_dosing:
         notes.append("before dosing")
-    del status
     return "; ".join(notes)
 
 
