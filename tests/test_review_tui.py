@@ -518,7 +518,7 @@ async def test_the_footers_show_every_review_key_within_80_columns(service):
         await settle(pilot)
         assert isinstance(app.screen, SessionLogScreen)
         shown = footer_keys(app)
-        for key in ("v", "c", "s", "o", "t", "?", "esc", "q"):
+        for key in ("v", "c", "s", "o", "t", "p", "?", "esc", "q"):
             assert any(item.startswith(f"{key} ") for item in shown), (key, shown)
         assert sum(len(item) + 1 for item in shown) - 1 <= 80, shown
 
@@ -586,3 +586,22 @@ async def test_an_unreachable_database_is_one_line_and_a_dialog_keeps_what_was_t
         await settle(pilot)
         assert queue_patients(app) == ["MRN-WORK"]
         assert "Page 1" in str(app.screen.query_one("#review-status", Static).content)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_p_on_the_log_writes_the_sessions_pdf_and_says_where(service, tmp_path):
+    worked_session(service, reviewed=False)
+    app = review_station(service)
+    app.export_folder = tmp_path / "exports"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        screen = await open_log(pilot, "MRN-WORK")
+        await pilot.press("p")
+        await settle(pilot)
+        said = str(screen.query_one("#export-line", Static).content)
+        written = list((tmp_path / "exports").iterdir())
+        assert len(written) == 1, said
+        assert said == f"PDF saved: {written[0]}"
+        assert written[0].read_bytes().startswith(b"%PDF-")
+        assert screen.query_one("#export-line").region.bottom <= 23
+        assert app.screen is screen

@@ -53,6 +53,7 @@ from monitor.sessionlog import EntryKind, LogEntry, Role, clock_text, session_lo
 from monitor.timeparse import local_to_utc, parse_time, split_entry_time
 from monitor.views import ReadingView, SessionView, UserView
 from tui.dialogs import SavingDialog, Ticks, error_message
+from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.inputs import Input
 from tui.render import PROTOCOL_SHORT, truncate
 
@@ -336,7 +337,6 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "monitor: review"
-        self.sub_title = f"{self.user.name} ({self.user.role})"
         table = self.query_one("#queue", DataTable)
         table.cursor_foreground_priority = "renderable"
         for key, label, width in QUEUE_COLUMNS:
@@ -536,6 +536,7 @@ LOG_HELP = (
     ("s", "sign off as reviewed (your PIN)"),
     ("o", "reopen a signed session (reason, your PIN)"),
     ("t", "this session's audit trail"),
+    ("p", "write its PDF record (exports folder)"),
     ("Left/Right", "the log / the chart"),
     ("g  F5", "read the session again"),
     ("Esc", "back to the queue"),
@@ -775,9 +776,9 @@ def log_title(view: SessionView) -> Text:
     return title
 
 
-class SessionLogScreen(Screen[None]):
+class SessionLogScreen(ExportKey, Screen[None]):
     """One session's whole story in time order, and its chart; a supervisor voids or corrects
-    a reading, signs the session off or reopens it."""
+    a reading, signs the session off or reopens it; `p` writes its PDF record."""
 
     CSS_PATH = CSS
     BINDINGS = [
@@ -786,6 +787,7 @@ class SessionLogScreen(Screen[None]):
         Binding("s", "sign", "Sign off", id="log_sign"),
         Binding("o", "reopen", "Reopen", id="log_reopen"),
         Binding("t", "audit", "Audit", id="log_audit"),
+        EXPORT_BINDING,
         Binding("g", "reload", "Reload", id="log_reload", show=False),
         Binding("f5", "reload", "Reload", id="log_reload_f5", show=False),
         Binding("right", "tab(1)", "Chart", id="log_next_tab", show=False),
@@ -809,10 +811,12 @@ class SessionLogScreen(Screen[None]):
         self.clock = clock
         self.loaded: LoadedLog | None = None
         self._mark: object = None
+        self.export_session_id = session_id
 
     def compose(self) -> ComposeResult:
         yield Header(icon="+")
         yield Static(f"#{self.session_id}  loading…", id="log-title")
+        yield Static(id="export-line")
         with TabbedContent(id="log-tabs"):
             with TabPane("Log", id="tab-log"):
                 yield OptionList(id="log")
@@ -825,7 +829,6 @@ class SessionLogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "monitor: review"
-        self.sub_title = f"{self.user.name} ({self.user.role})"
         self.query_one("#log-status", Static).display = False
         self._mark = getattr(self.app, "record_mark", None)
         self.set_interval(1.0, self._watch_record)
@@ -852,7 +855,7 @@ class SessionLogScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.name != "log-load":
+        if self._export_done(event) or worker.name != "log-load":
             return
         if event.state is WorkerState.SUCCESS and isinstance(worker.result, LoadedLog):
             self._show(worker.result)
