@@ -223,7 +223,7 @@ class DetailScreen(ExportKey, ModalScreen[None]):
             dose = f" {view.dose_mg:g} mg" if view.dose_mg else ""
             yield Label(
                 f"{view.bay or '-'}  {view.patient}  {view.protocol}{dose}  "
-                f"dosed {hm(view.dosed_at)}  {view.status}  (Esc back, p PDF)",
+                f"dosed {hm(view.dosed_at)}  {view.status}  (Esc, p PDF)",
                 classes="title",
             )
             yield Static(id="export-line")
