@@ -139,3 +139,13 @@ def test_unknown_protocol_lists_the_known_ones():
 
 def test_thresholds_default_matches_clinic_default():
     assert ClinicConfig().thresholds == Thresholds()
+
+
+def test_the_clinic_name_prints_on_exports_and_is_one_short_line():
+    config = config_from_mapping({"clinic_name": "  Riverside Clinic  "}, "clinic.toml")
+    assert config.clinic_name == "Riverside Clinic"
+    assert ("clinic_name", "Riverside Clinic", "clinic.toml") in describe(config)
+    assert ClinicConfig().clinic_name is None
+    for bad in ("", "   ", "two\nlines", "x" * 81, 42, ["a"]):
+        with pytest.raises(ConfigError, match="clinic_name must be one line"):
+            config_from_mapping({"clinic_name": bad}, "clinic.toml")

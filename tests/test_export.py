@@ -549,6 +549,21 @@ def test_a_long_clinic_name_or_patient_id_is_kept_within_the_page(service, clock
     assert sorted(p.name for p in outdir.iterdir()) == ["long.pdf"]
 
 
+def test_the_configured_clinic_name_heads_the_record(service, clinic, outdir):
+    from dataclasses import replace
+
+    from monitor.services import Service
+
+    named = Service(
+        service.engine, replace(service.config, clinic_name="Riverside Ω"), service.clock
+    )
+    out = outdir / "named.pdf"
+    export(named, Selection(ids=(clinic["worked"],)), "pdf", out)
+    assert all("Riverside Ω" in page for page in pdf_pages(out))
+    export(named, Selection(ids=(clinic["worked"],)), "pdf", outdir / "given.pdf", clinic="Other")
+    assert "Other" in pdf_pages(outdir / "given.pdf")[0]  # --clinic wins over the configuration
+
+
 # -- the selection --------------------------------------------------------------------------
 
 

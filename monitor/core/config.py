@@ -6,6 +6,7 @@ validates what is in it, with messages that name the key and the problem, and re
 each value in force came from.
 
 ```toml
+clinic_name = "Riverside Clinic"  # on the printed session record (monitor export)
 bays = ["Bay 1", "Bay 2"]
 [thresholds.heart_rate]          # systolic, diastolic, heart_rate, spo2, resp_rate, moaas, cadss
 high = ["<=40", ">=131"]         # bands: "<=N", ">=N", "<N", ">N", "N-M", "N"
@@ -53,6 +54,10 @@ class Security:
     lockout_min: int = 15
 
 
+#: The longest clinic name the printed record takes (as `monitor export --clinic`).
+CLINIC_NAME_MAX = 80
+
+
 @dataclass(frozen=True)
 class ClinicConfig:
     """Everything clinical that a clinic may configure."""
@@ -63,6 +68,8 @@ class ClinicConfig:
     discharge: DischargeCriteria = field(default_factory=DischargeCriteria)
     bays: tuple[str, ...] = ()
     security: Security = field(default_factory=Security)
+    #: The clinic's name, printed on every exported session record (None: not configured).
+    clinic_name: str | None = None
     #: Where each overridden value came from, by dotted key; absent means the default.
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -229,7 +236,11 @@ def config_from_mapping(
     Raises :class:`ConfigError` naming the key for anything unknown or invalid.
     """
     base = base or ClinicConfig()
-    _unknown("", data, {"thresholds", "protocols", "windows", "discharge", "bays", "security"})
+    _unknown(
+        "",
+        data,
+        {"thresholds", "protocols", "windows", "discharge", "bays", "security", "clinic_name"},
+    )
     sources = dict(base.sources)
     thresholds, windows, discharge = base.thresholds, base.windows, base.discharge
     protocols = dict(base.protocols)
@@ -264,7 +275,24 @@ def config_from_mapping(
             raise ConfigError('config: bays must be a list of names, e.g. ["Bay 1", "Bay 2"]')
         bays = tuple(value)
         sources["bays"] = source
-    return ClinicConfig(thresholds, protocols, windows, discharge, bays, security, sources)
+    clinic_name = base.clinic_name
+    if "clinic_name" in data:
+        value = data["clinic_name"]
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or len(value) > CLINIC_NAME_MAX
+            or not value.isprintable()
+        ):
+            raise ConfigError(
+                f"config: clinic_name must be one line of 1-{CLINIC_NAME_MAX} printable "
+                'characters, e.g. clinic_name = "Riverside Clinic"'
+            )
+        clinic_name = value.strip()
+        sources["clinic_name"] = source
+    return ClinicConfig(
+        thresholds, protocols, windows, discharge, bays, security, clinic_name, sources
+    )
 
 
 def _show(value: Any) -> str:
@@ -306,6 +334,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
             )
         )
     rows.append(("bays", list(config.bays)))
+    rows.append(("clinic_name", config.clinic_name))
 
     def source_of(key: str) -> str:
         if key in config.sources:
