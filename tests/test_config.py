@@ -144,7 +144,7 @@ def test_thresholds_default_matches_clinic_default():
 def test_the_clinic_name_prints_on_exports_and_is_one_short_line():
     config = config_from_mapping({"clinic_name": "  Riverside Clinic  "}, "clinic.toml")
     assert config.clinic_name == "Riverside Clinic"
-    assert ("clinic_name", "Riverside Clinic", "clinic.toml") in describe(config)
+    assert ("clinic_name", '"Riverside Clinic"', "clinic.toml") in describe(config)
     assert ClinicConfig().clinic_name is None
     for bad in ("", "   ", "two\nlines", "x" * 81, 42, ["a"]):
         with pytest.raises(ConfigError, match="clinic_name must be one line"):
