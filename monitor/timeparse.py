@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from monitor.core.entry import cut
 from monitor.errors import EntryError
 
 _AGO = re.compile(r"^\s*([0-9]{1,4})\s*(m|min|mins|minute|minutes)?\s*ago\s*$", re.IGNORECASE)
@@ -30,12 +31,12 @@ def parse_time(text: str, now: datetime) -> datetime:
         )
     except ValueError:
         raise EntryError(
-            f"time '{text}' is not understood: use ISO 8601 (2026-11-27T09:00 or "
+            f"time '{cut(text)}' is not understood: use ISO 8601 (2026-11-27T09:00 or "
             "2026-11-27T09:00+00:00), 'now' or '5 min ago'"
         ) from None
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise EntryError(
-            f"time '{text}' is out of range: give a year from {MIN_YEAR} to {MAX_YEAR}"
+            f"time '{cut(text)}' is out of range: give a year from {MIN_YEAR} to {MAX_YEAR}"
         )
     if moment.tzinfo is None:
         moment = local_to_utc(moment, text)  # local time, as interface.md says

@@ -171,3 +171,24 @@ def test_parse_accepts_any_order_and_case(vitals):
             pairs.append(f"{tokens[i]}={tokens[i + 1]}")
             i += 2
     assert parse_entry(" ".join(reversed(pairs))) == vitals
+
+
+@pytest.mark.parametrize(
+    "entry", ["9" * 3000, "hr " + "9" * 3000, "x" * 3000, "140/" + "9" * 3000, "spo2=" + "9" * 3000]
+)
+def test_a_huge_refused_token_is_cut_in_its_message(entry):
+    """A pasted screenful must not fill the station's screen and hide the floor's alarms."""
+    with pytest.raises(EntryError) as refused:
+        parse_entry(entry)
+    assert len(str(refused.value)) < 160
+    assert "…" in str(refused.value)
+
+
+def test_a_huge_refused_time_is_cut_in_its_message():
+    from datetime import UTC, datetime
+
+    from monitor.timeparse import parse_time
+
+    with pytest.raises(EntryError) as refused:
+        parse_time("9" * 3000 + " min ago", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    assert len(str(refused.value)) < 200

@@ -30,6 +30,20 @@ _AROUND_EQUALS = re.compile(r"\s*=\s*")
 _AROUND_SLASH = re.compile(r"(?<=[0-9])\s*/\s*(?=[0-9])")
 
 
+#: A refused token longer than this is shown cut in its message (a pasted screenful of digits
+#: must not fill the station's screen and hide the floor's alarms).
+SHOWN_TOKEN_MAX = 24
+
+
+def cut(text: str) -> str:
+    """``text`` as a refusal shows it: at most SHOWN_TOKEN_MAX characters, then '…'."""
+    return text if len(text) <= SHOWN_TOKEN_MAX else text[:SHOWN_TOKEN_MAX] + "…"
+
+
+def _quoted(token: str) -> str:
+    return f"'{cut(token)}'"
+
+
 def _range_text(measure: Measure) -> str:
     low, high = POSSIBLE_RANGES[measure]
     return f"{low}-{high}"
@@ -38,7 +52,7 @@ def _range_text(measure: Measure) -> str:
 def _whole_number(token: str, text: str, measure: Measure) -> int:
     if not _WHOLE.match(text):
         raise EntryError(
-            f"'{token}': {measure.abbreviation} needs a whole number "
+            f"{_quoted(token)}: {measure.abbreviation} needs a whole number "
             f"(accepted {_range_text(measure)})"
         )
     low, high = POSSIBLE_RANGES[measure]
@@ -46,7 +60,7 @@ def _whole_number(token: str, text: str, measure: Measure) -> int:
     value = int(text) if len(text) <= 6 else high + 1
     if not low <= value <= high:
         raise EntryError(
-            f"'{token}': {measure.abbreviation} {text} is impossible "
+            f"{_quoted(token)}: {measure.abbreviation} {cut(text)} is impossible "
             f"(accepted {_range_text(measure)})"
         )
     return value
@@ -56,14 +70,14 @@ def _blood_pressure(token: str, text: str) -> tuple[int, int]:
     match = _BP.match(text)
     if not match:
         raise EntryError(
-            f"'{token}': blood pressure is written systolic/diastolic, e.g. 142/88 "
+            f"{_quoted(token)}: blood pressure is written systolic/diastolic, e.g. 142/88 "
             f"(systolic {_range_text(Measure.SYSTOLIC)}, "
             f"diastolic {_range_text(Measure.DIASTOLIC)})"
         )
     systolic = _whole_number(token, match.group(1), Measure.SYSTOLIC)
     diastolic = _whole_number(token, match.group(2), Measure.DIASTOLIC)
     if diastolic >= systolic:
-        raise EntryError(f"'{token}': diastolic must be below systolic")
+        raise EntryError(f"{_quoted(token)}: diastolic must be below systolic")
     return systolic, diastolic
 
 
@@ -80,7 +94,7 @@ def parse_entry(line: str) -> Vitals:
 
     def put(measure: Measure, value: int, token: str) -> None:
         if measure.value in values:
-            raise EntryError(f"'{token}': {measure.abbreviation} is given twice")
+            raise EntryError(f"{_quoted(token)}: {measure.abbreviation} is given twice")
         values[measure.value] = value
 
     index = 0
@@ -97,11 +111,11 @@ def parse_entry(line: str) -> Vitals:
         if key != "bp" and key not in KEYWORDS:
             if _WHOLE.match(token) or "/" in token:
                 raise EntryError(
-                    f"'{token}': a number needs a keyword before it "
+                    f"{_quoted(token)}: a number needs a keyword before it "
                     "(hr, spo2, rr, moaas, cadss) or is a BP written S/D"
                 )
             raise EntryError(
-                f"'{token}': unknown word; use S/D for blood pressure and "
+                f"{_quoted(token)}: unknown word; use S/D for blood pressure and "
                 "hr, spo2, rr, moaas, cadss"
             )
         shown = token
@@ -120,7 +134,7 @@ def parse_entry(line: str) -> Vitals:
                 if measure_for_range
                 else "written S/D, e.g. 142/88"
             )
-            raise EntryError(f"'{token}': missing number after {word} ({accepted})")
+            raise EntryError(f"{_quoted(token)}: missing number after {word} ({accepted})")
         if key == "bp":
             systolic, diastolic = _blood_pressure(shown, value_text)
             put(Measure.SYSTOLIC, systolic, shown)
