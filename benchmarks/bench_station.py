@@ -232,6 +232,11 @@ def open_station(db: str, env: dict[str, str], argv: list[str] | None = None) ->
     pump([terminal], 0.3)
     terminal.send(PIN + "\r")
     wait_for(terminal, signed_in, "signed-in header")
+    # The user is a supervisor (the fixture's dosing overrides need one), who lands in review
+    # mode: Esc goes back to the floor, which is what is measured.
+    wait_for(terminal, lambda t: "monitor: review" in t.text(), "review mode")
+    terminal.send("\x1b")
+    wait_for(terminal, lambda t: floor_shown(t) and "monitor: review" not in t.text(), "floor")
     return terminal
 
 
