@@ -288,7 +288,8 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
         else:
             result = build_demo(service)
             click.echo(
-                f"Demo clinic ready: {len(result.sessions)} sessions in observation, in {db}"
+                f"Demo clinic ready: {len(result.sessions)} sessions in observation and "
+                f"{len(result.earlier)} discharged for review mode (sign in as sam), in {db}"
             )
     finally:
         service.close()

@@ -9,7 +9,7 @@ dose follows a complete baseline, as the dosing gate asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,8 +25,11 @@ DEMO_USERS = (("sam", "supervisor", "9999"), ("ana", "nurse", "1111"), ("ben", "
 class DemoResult:
     """What the demo made, for the message that tells how to open it."""
 
+    #: The sessions in observation.
     sessions: list[int]
     users: tuple[tuple[str, str, str], ...]
+    #: Earlier, discharged sessions (review mode, REMS forms, the quality summary).
+    earlier: list[int] = field(default_factory=list)
 
 
 def default_demo_path() -> Path:
@@ -161,4 +164,49 @@ def build_demo(service: Service) -> DemoResult:
     record(sid, 35, "moaas 4 spo2 96")
     record(sid, 5, "148/86 hr 70 spo2 97 rr 12 moaas 4 cadss 3", by="ben")
 
-    return DemoResult(sessions, DEMO_USERS)
+    # Earlier sessions for review mode (sam): discharged, with their stories.
+    active = len(sessions)
+
+    def observed(sid: int, dosed: float, at_40: str, first: str = "moaas 4 spo2 97") -> None:
+        """Baseline, dose and every check of an esketamine session dosed ``dosed`` min ago."""
+        record(sid, dosed + 6, "130/80 hr 72 spo2 98 rr 14 moaas 5 cadss 0")
+        dose(sid, dosed)
+        record(sid, dosed - 15, first)
+        record(sid, dosed - 30, "moaas 5 spo2 97")
+        flagged = record(sid, dosed - 40, at_40)
+        ack_all(flagged, dosed - 48, "rechecked, prescriber informed", by="ben")
+        record(sid, dosed - 56, "148/88 hr 80 spo2 98")
+        record(sid, dosed - 60, "moaas 5 spo2 98")
+        record(sid, dosed - 90, "138/84 hr 74 spo2 98 rr 14 moaas 5 cadss 1")
+
+    yesterday = 24 * 60 + 180  # dosed at about this time of the day before
+
+    # Yesterday: a severe BP rise at +40, acknowledged after 8 min; discharged when the gate
+    # was met. Not yet signed off.
+    sid = session(yesterday + 10, "MRN-20101", "esketamine-84", "Bay 1", 52, False, 3, meds=())
+    observed(sid, yesterday, "186/100 hr 88 spo2 97 rr 15 moaas 5 cadss 8")
+    record(sid, yesterday - 120, "130/80 hr 72 spo2 98 rr 14 moaas 5 cadss 0")
+    back(yesterday - 122).discharge(sid, by="ben", escort="daughter", instructions_given=True)
+
+    # Yesterday: first treatment, discharged before the 2 h by override (transferred).
+    sid = session(
+        yesterday + 70, "MRN-20102", "esketamine-56", "Bay 3", 34, True, 1, meds=("maois",)
+    )
+    observed(sid, yesterday + 60, "176/96 hr 84 spo2 97 rr 14 moaas 5 cadss 3")
+    back(yesterday - 45).discharge(
+        sid,
+        by="ana",
+        override_reason="transferred to the emergency department for BP review",
+        escort="ambulance crew",
+        instructions_given=True,
+    )
+
+    # Four days ago: a quiet session, discharged and signed off by sam.
+    days_ago = 4 * 24 * 60
+    sid = session(days_ago + 10, "MRN-20103", "esketamine-84", "Bay 2", 61, False, 12, meds=())
+    observed(sid, days_ago, "136/84 hr 74 spo2 98 rr 14 moaas 5 cadss 2")
+    record(sid, days_ago - 120, "128/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0")
+    back(days_ago - 122).discharge(sid, by="ana", escort="husband", instructions_given=True)
+    back(days_ago - 1440).sign(sid, by="sam", pin="9999")
+
+    return DemoResult(sessions[:active], DEMO_USERS, sessions[active:])

@@ -335,9 +335,9 @@ def test_demo_into_a_named_database_and_never_into_a_real_one(tmp_path):
     run = Cli(str(tmp_path / "clinic.db"))
     out = run("demo").stdout
     assert str(tmp_path / "clinic.db") in out
-    assert len(run.json("session", "list")) == 6
+    assert len(run.json("session", "list")) == 9  # 6 in observation, 3 discharged for review
     again = run("demo").stdout  # a demo it made: kept as it is, not doubled
-    assert "already" in again and len(run.json("session", "list")) == 6
+    assert "already" in again and len(run.json("session", "list")) == 9
     real = Cli(str(tmp_path / "real.db"))
     real("db", "upgrade")
     real("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
