@@ -710,3 +710,27 @@ async def test_an_unreachable_database_is_one_line_and_the_screen_stays(service,
         await open_screen(pilot, QualityScreen(broken, lambda: NOW))
         assert isinstance(pilot.app.screen, QualityScreen)
         assert status(pilot) == "database unreachable: r tries again"
+
+
+async def test_an_empty_week_says_which_keys_change_it(service, clinic):
+    """The status line is plain text: '[ and ]' were once eaten as markup."""
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "9999", 2)
+        await open_screen(pilot, QualityScreen(with_clock(service, lambda: NOW), lambda: NOW))
+        for _ in range(4):
+            await pilot.press("left_square_bracket")
+            await settle(pilot)
+        assert "[ and ] change the week" in status(pilot)
+
+
+async def test_the_station_has_no_command_palette(service):
+    """Ctrl+P's theme switch changed the alarm colours; its screenshot saved patient data."""
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screens = len(pilot.app.screen_stack)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert len(pilot.app.screen_stack) == screens
+        assert not pilot.app.ENABLE_COMMAND_PALETTE

@@ -167,6 +167,10 @@ class FloorTable(DataTable[Any]):
 class StationApp(App[None]):
     """The nurses' station."""
 
+    # No Ctrl+P command palette: its theme switch changed the alarm colours of the floor, and
+    # its screenshot wrote patient data to a file (a newcomer's trial found both).
+    ENABLE_COMMAND_PALETTE = False
+
     # Absolute, so that subclasses defined elsewhere (benchmarks, tests) find it too.
     CSS_PATH = Path(__file__).with_name("station.tcss")
     TITLE = "monitor"

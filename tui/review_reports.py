@@ -216,7 +216,8 @@ class DeskScreen(Screen[Any]):
     def say(self, message: str | Text, kind: str = "") -> None:
         """Show ``message`` on the status line; ``kind`` is ``error``, ``done`` or plain."""
         line = self.query_one("#desk-status", Static)
-        line.update(message)
+        # Plain text, never markup: a message may hold '[' (keys, a patient id, a reason).
+        line.update(Text(message) if isinstance(message, str) else message)
         line.set_class(kind == "error", "-error")
         line.set_class(kind == "done", "-done")
 
