@@ -33,16 +33,16 @@ def test_a_reply_lost_after_the_commit_then_a_retry_saves_once(service, monkeypa
     class LostReplyError(Exception):
         pass
 
-    real_action = service._action
+    real_action = service._plain_action  # recording a reading's transaction
 
     @contextmanager
     def committed_then_lost():
-        with real_action() as session:
-            yield session
+        with real_action() as connection:
+            yield connection
         # COMMIT has returned: the reading is saved, but the caller never hears of it.
         raise LostReplyError("the connection dropped after COMMIT")
 
-    monkeypatch.setattr(service, "_action", committed_then_lost)
+    monkeypatch.setattr(service, "_plain_action", committed_then_lost)
     with pytest.raises(LostReplyError):
         service.record_reading(sid, OK, by="ana", key="gw-77")
     monkeypatch.undo()

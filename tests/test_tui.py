@@ -183,19 +183,19 @@ async def test_a_reading_whose_reply_was_lost_is_kept_and_saved_once_on_retry(se
 
     ids = build_floor(service)
     app = station(service)
-    real_action = app.service._action
+    real_action = app.service._plain_action  # recording a reading's transaction
 
     @contextmanager
     def committed_then_lost():
-        with real_action() as session:
-            yield session
+        with real_action() as connection:
+            yield connection
         raise ConnectionError("server closed the connection unexpectedly")
 
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         await select(pilot, "MRN-DONE")
         before = len(service.session(ids["ready"]).readings)
-        monkeypatch.setattr(app.service, "_action", committed_then_lost)
+        monkeypatch.setattr(app.service, "_plain_action", committed_then_lost)
         await pilot.press("r", *"128/80 hr 71", "enter")
         await settle(pilot)
         bar = app.query_one(EntryBar)

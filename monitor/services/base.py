@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,11 @@ def _flag_view(
         by,
         action,
     )
+
+
+def connection_of(session: Session | Connection) -> Connection:
+    """The connection a statement runs on, in an ORM session's transaction or a plain one."""
+    return session if isinstance(session, Connection) else session.connection()
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,14 @@ class ServiceBase:
         with self._write() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _plain_action(self) -> Iterator[Connection]:
+        """:meth:`_action` for the hot path (recording a reading): the same write transaction
+        on a plain connection, without the ORM session's bookkeeping (a third of a save's
+        CPU time on a fast disk)."""
+        with self.write_engine.begin() as connection:
+            yield connection
+
     @staticmethod
     def _user(session: Session, name: str) -> m.User:
         user = session.scalar(select(m.User).where(m.User.name == name))
@@ -178,10 +191,10 @@ class ServiceBase:
             raise PermissionDenied(f"user '{name}' is disabled")
         return user
 
-    def _actor(self, session: Session, name: str) -> _Actor:
+    def _actor(self, session: Session | Connection, name: str) -> _Actor:
         """The acting user by a plain Core select (the hot path), read every time: a user
         disabled at another station stops acting here at once."""
-        row = session.connection().execute(_ACTOR, {"name": name}).first()
+        row = connection_of(session).execute(_ACTOR, {"name": name}).first()
         if row is None:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
         if row.disabled_at is not None:
@@ -202,7 +215,7 @@ class ServiceBase:
 
     @staticmethod
     def _audit(
-        session: Session,
+        session: Session | Connection,
         at: datetime,
         user: m.User | _Actor | None,
         action: str,
@@ -214,7 +227,7 @@ class ServiceBase:
         after: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
-        session.connection().execute(
+        connection_of(session).execute(
             _INSERT_AUDIT,
             {
                 "at": at,

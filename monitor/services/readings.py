@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select
+from sqlalchemy import Connection, Table, bindparam, exists, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -21,7 +21,7 @@ from monitor.core.rules import evaluate
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
-from monitor.services.base import _Actor, _vitals_of, clean_text
+from monitor.services.base import _Actor, _vitals_of, clean_text, connection_of
 from monitor.services.queries import QueryServices
 from monitor.store import models as m
 from monitor.store.types import UTCDateTime
@@ -38,6 +38,8 @@ _READINGS = cast(Table, m.Reading.__table__)
 _FLAGS = cast(Table, m.Flag.__table__)
 _INSERT_READING = _READINGS.insert().returning(_READINGS.c.id)
 _INSERT_FLAGS = _FLAGS.insert().returning(_FLAGS.c.id, sort_by_parameter_order=True)
+# The session's row and the acting user's, in one round trip: the user is read every time (a
+# user disabled at another station stops acting here at once).
 _SESSION_FOR_READING = (
     select(
         m.TreatmentSession.id,
@@ -45,18 +47,20 @@ _SESSION_FOR_READING = (
         m.TreatmentSession.discharged_at,
         m.TreatmentSession.age,
         m.TreatmentSession.started_at,
+        m.User.id.label("user_id"),
+        m.User.name.label("user_name"),
+        m.User.role.label("user_role"),
+        m.User.disabled_at.label("user_disabled_at"),
     )
+    .select_from(m.TreatmentSession)
+    .join(m.User, true())
     .where(m.TreatmentSession.id == bindparam("session_id"))
-    .with_for_update()
+    .where(m.User.name == bindparam("name"))
+    .with_for_update(of=m.TreatmentSession)
 )
 # On PostgreSQL "now" is the server's clock: read it with the session row, in the same round trip.
-_SESSION_FOR_READING_SERVER_CLOCK = (
-    select(
-        *_SESSION_FOR_READING.selected_columns,
-        func.clock_timestamp().label("server_now"),
-    )
-    .where(m.TreatmentSession.id == bindparam("session_id"))
-    .with_for_update(of=m.TreatmentSession)
+_SESSION_FOR_READING_SERVER_CLOCK = _SESSION_FOR_READING.add_columns(
+    func.clock_timestamp().label("server_now")
 )
 _BASELINE = (
     select(*(_READINGS.c[name] for name in m.MEASURE_COLUMNS))
@@ -82,11 +86,11 @@ class ReadingServices(QueryServices):
     """Recording and correcting readings."""
 
     @staticmethod
-    def _baseline(session: Session, row: Any, excluding: int | None = None) -> Vitals:
+    def _baseline(session: Session | Connection, row: Any, excluding: int | None = None) -> Vitals:
         """The latest pre-dose value of each measure, from readings in force."""
         if row.dosed_at is None:
             return Vitals()
-        values = session.connection().execute(
+        values = connection_of(session).execute(
             _BASELINE,
             {"session_id": row.id, "dosed_at": row.dosed_at, "excluding": excluding or -1},
         )
@@ -99,7 +103,7 @@ class ReadingServices(QueryServices):
 
     def _save_reading(
         self,
-        session: Session,
+        session: Session | Connection,
         row: m.TreatmentSession | Any,
         user: m.User | _Actor,
         vitals: Vitals,
@@ -122,7 +126,7 @@ class ReadingServices(QueryServices):
             baseline=baseline,
             thresholds=self.config.thresholds,
         )
-        connection = session.connection()
+        connection = connection_of(session)
         reading_id = connection.execute(
             _INSERT_READING,
             {
@@ -233,15 +237,18 @@ class ReadingServices(QueryServices):
         measured_at: datetime | None,
         key: str | None,
     ) -> ReadingView:
-        with self._action() as session:
-            user = self._actor(session, by)
+        with self._plain_action() as session:
             # The row lock (PostgreSQL) orders this reading against a discharge in progress.
             statement = (
                 _SESSION_FOR_READING_SERVER_CLOCK if self._server_clock else _SESSION_FOR_READING
             )
-            row = session.connection().execute(statement, {"session_id": session_id}).first()
+            row = session.execute(statement, {"session_id": session_id, "name": by}).first()
             if row is None:
+                self._actor(session, by)  # an unknown or disabled user is refused as such
                 raise NotFound(f"no session {session_id}: see `monitor session list`")
+            if row.user_disabled_at is not None:
+                raise PermissionDenied(f"user '{by}' is disabled")
+            user = _Actor(row.user_id, row.user_name, row.user_role)
             now = row.server_now.astimezone(UTC) if self._server_clock else self.now()
             when = self._utc(measured_at, now)
             if row.discharged_at is not None:
