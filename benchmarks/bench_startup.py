@@ -9,7 +9,12 @@
 - pin_check_ms (for reading the record figure): one scrypt PIN check, which every command
   acting as a user pays and the bare script does not;
 - batch_readings_per_s: ``monitor record ID --stdin`` saving 2,000 readings, the whole
-  process timed (5 runs; target >= 500 readings/s on SQLite).
+  process timed (5 runs; target >= 500 readings/s on SQLite);
+- imports_ms (for reading both ratios): whole processes that only import, run round-robin
+  after a warm-up, each the median of as many rounds as pairs: ``pass``, ``import click``
+  (the floor of any click command line), ``import sqlalchemy`` (what the bare script
+  imports), ``import sqlalchemy.orm``, ``import monitor.services`` (what ``monitor record``
+  imports: the ORM, the models, the services and the clinical core).
 
 Each ratio is the median of per-pair ratios B/A, A and B run back to back, alternating which
 goes first, after a warm-up (benchmarks/pairs.py).
@@ -153,6 +158,27 @@ def batch_rates(db: Path, sid: int, env: dict[str, str], lines: int, runs: int) 
     return rates
 
 
+#: What a process imports, alone: the parts of the two ratios' difference.
+IMPORTS = {
+    "pass": "pass",
+    "click": "import click",
+    "sqlalchemy": "import sqlalchemy",
+    "sqlalchemy_orm": "import sqlalchemy.orm",
+    "monitor_services": "import monitor.services",
+}
+
+
+def import_times(env: dict[str, str], rounds: int, warmup: int) -> dict[str, dict]:
+    """Each import alone as a whole process, the kinds taking turns (round-robin)."""
+    samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
+    for i in range(warmup + rounds):
+        for name, code in IMPORTS.items():
+            elapsed = run([PYTHON, "-c", code], env)
+            if i >= warmup:
+                samples[name].append(elapsed)
+    return {name: spread(times, scale=1000, digits=1) for name, times in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=21)
@@ -187,6 +213,7 @@ def main() -> None:
         )
         pin = spread(pin_check_seconds(), scale=1000, digits=1)
         batch = spread(batch_rates(db, sid, env, args.batch_lines, 5), scale=1, digits=0)
+        imports = import_times(env, args.pairs, args.warmup)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result = {
@@ -198,6 +225,7 @@ def main() -> None:
         "record_ratio": record_figure["ratio"],
         "pin_check_ms": pin["median"],
         "batch_readings_per_s": batch,
+        "imports_ms": imports,
     }
     emit(
         result,
@@ -215,8 +243,16 @@ def main() -> None:
                 f"{batch['median']} ({batch['min']}-{batch['max']})",
                 ">= 500",
             ),
+            *(
+                (f"a process that runs `{IMPORTS[name]}`, ms", _spread_text(figure), "")
+                for name, figure in imports.items()
+            ),
         ],
     )
+
+
+def _spread_text(figure: dict) -> str:
+    return f"{figure['median']} ({figure['min']}-{figure['max']})"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ active sessions (SQLite in a temporary folder, or ``--db URL``, an empty databas
   5 lines with a patient id: the floor loads in a worker and is drawn under the sign-in
   dialog, whose own arrival is timed too), over a bare Textual app showing one DataTable of 40
   rows measured the same way (until 5 of its rows are on the screen); interleaved pairs;
-  target ratio <= 2 (moonshot 1.3);
+  target ratio <= 2 (moonshot 1.3). For reading it: whole processes that only import what
+  each imports before its first frame (the bare app: Textual's App and DataTable; the
+  station: ``tui.app``, and ``monitor.services`` alone), round-robin, medians;
 - idle: signed in (through the keys, as a nurse does), no input, CPU time of the station
   process (utime + stime of /proc/PID/stat, all its threads) over ``--idle-seconds``, as % of
   one core (target <= 0.5 %), the bytes it wrote to the terminal meanwhile, and its peak RSS
@@ -41,6 +43,7 @@ import select
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import termios
@@ -306,7 +309,27 @@ def startup(db: str, env: dict[str, str], pairs: int, warmup: int, verbose: bool
         bare, station, pairs=pairs, warmup=warmup, label="startup" if verbose else ""
     )
     figure["station_sign_in_ms"] = spread(sign_in_after[-pairs:], scale=1000, digits=1)
+    figure["imports_ms"] = import_times(env, pairs, warmup)
     return figure
+
+
+#: What each side imports before its first frame, alone in a process.
+IMPORTS = {
+    "bare_app": "from textual.app import App; from textual.widgets import DataTable",
+    "station": "import tui.app",
+    "services": "import monitor.services",
+}
+
+
+def import_times(env: dict[str, str], rounds: int, warmup: int) -> dict[str, dict]:
+    samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
+    for i in range(warmup + rounds):
+        for name, code in IMPORTS.items():
+            start = time.perf_counter()
+            subprocess.run([PYTHON, "-c", code], env=env, check=True)
+            if i >= warmup:
+                samples[name].append(time.perf_counter() - start)
+    return {name: spread(times, scale=1000, digits=1) for name, times in samples.items()}
 
 
 def idle(db: str, env: dict[str, str], seconds: float, settle: float) -> dict:
@@ -446,6 +469,10 @@ def measure(
             ("station, floor rows on screen, ms", f"{s['b_ms']}", ""),
             ("startup ratio", ratio_text(s), "<= 2 (moonshot 1.3)"),
             ("station, sign-in dialog drawn, ms", f"{s['station_sign_in_ms']['median']}", ""),
+            *(
+                (f"a process that imports {name}'s modules, ms", _spread_text(figure), "")
+                for name, figure in s["imports_ms"].items()
+            ),
         ]
     if "idle" in modes:
         i = idle(db, env, args.idle_seconds, args.settle)
