@@ -15,12 +15,13 @@ from logging.config import fileConfig
 from alembic import context
 
 from monitor.store.engine import make_engine
-from monitor.store.models import Base
+from monitor.store.models import Base, add_partial_indexes
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+add_partial_indexes()  # compared with the database's, as every other index
 target_metadata = Base.metadata
 PG_MIGRATION_LOCK = 815_001
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from monitor.store.engine import make_engine
+from monitor.store.models import ONE_ACTIVE_INDEX
 from tests.helpers import at
 
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
@@ -182,3 +183,35 @@ def test_a_legal_transition_writes_its_own_audit_row(record):
         ).one()
     assert (row.action, row.entity) == ("db.user.update", "user")
     assert '"nurse"' in row.before and '"supervisor"' in row.after
+
+
+def test_a_second_active_session_for_a_patient_is_refused_by_the_database(record):
+    """The partial unique index (one active session per patient) is in the schema, though
+    the models name it only where they are compared with the migrations."""
+    from sqlalchemy import inspect
+
+    engine = record
+    with engine.connect() as c:
+        columns = [
+            col["name"]
+            for col in inspect(c).get_columns("treatment_sessions")
+            if col["name"] != "id"
+        ]
+        active = c.execute(
+            text("SELECT id FROM treatment_sessions WHERE discharged_at IS NULL")
+        ).scalar_one()
+        indexes = {i["name"]: i for i in inspect(c).get_indexes("treatment_sessions")}
+    assert indexes[ONE_ACTIVE_INDEX]["unique"]
+    listed = ", ".join(columns)
+    before = snapshot(engine)
+    with (
+        pytest.raises(Exception, match=r"UNIQUE|unique|already has an active session"),
+        engine.begin() as c,
+    ):
+        c.execute(
+            text(
+                f"INSERT INTO treatment_sessions ({listed}) "
+                f"SELECT {listed} FROM treatment_sessions WHERE id = {active}"
+            )
+        )
+    assert snapshot(engine) == before
