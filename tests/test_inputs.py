@@ -123,3 +123,36 @@ async def test_keys_typed_with_r_in_one_burst_edit_the_entry_line_in_order(servi
         burst(app, *keys)
         await settle(pilot)
         assert app.query_one("#entry-input", Input).value == expected
+
+
+async def test_a_paste_of_several_lines_is_refused_not_cut_to_its_first():
+    """Textual's field keeps a paste's first line and drops the rest: two readings pasted into
+    the entry line would have saved one. A field takes one line; several are refused aloud."""
+    app = TwoFields(Input)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        first = app.query_one("#first", Input)
+        first.post_message(events.Paste("120/80 hr 70\n135/85 hr 72\n"))
+        await pilot.pause()
+        assert first.value == ""
+        assert any("2 lines pasted" in n.message for n in app._notifications)
+        first.post_message(events.Paste("\n120/80 hr 70\n"))  # one line, with its newlines
+        await pilot.pause()
+        assert first.value == "120/80 hr 70"
+
+
+async def test_a_pin_field_takes_digits_only():
+    from tui.inputs import pin_input
+
+    class PinApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield pin_input("PIN", "pin")
+
+    app = PinApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        burst(app, "12a3 4")
+        await pilot.pause()
+        await pilot.pause()
+        pin = app.query_one("#pin", Input)
+        assert pin.value == "1234" and pin.password and pin.max_length == 12

@@ -362,11 +362,16 @@ async def test_void_through_the_dialog_refuses_a_blank_reason_and_a_wrong_pin(se
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, VoidScreen)
-        await pilot.press("enter", *"9999", "enter")  # no reason
+        await pilot.press("enter")  # no reason: the cursor stays where the reason goes
+        await settle(pilot)
+        assert "say why" in form_error(app)
+        assert app.screen.query_one("#reason", Input).has_focus
+        app.screen.query_one("#pin", Input).focus()
+        await pilot.press(*"9999", "enter")  # saved without a reason: refused
         await settle(pilot)
         assert "say why" in form_error(app)
         assert app.screen.query_one("#pin", Input).value == "9999"
-        app.screen.query_one("#reason", Input).focus()
+        assert app.screen.query_one("#reason", Input).has_focus
         await pilot.press(*"typed on the wrong chart", "enter")
         app.screen.query_one("#pin", Input).value = ""
         await pilot.press(*"0000", "enter")  # a wrong PIN
@@ -376,7 +381,7 @@ async def test_void_through_the_dialog_refuses_a_blank_reason_and_a_wrong_pin(se
         assert app.screen.query_one("#reason", Input).value == "typed on the wrong chart"
         assert app.screen.query_one("#pin", Input).value == ""
         assert app.screen.query_one("#pin", Input).has_focus
-        await pilot.press(*"9999", "enter")
+        await pilot.press(*"99x9.9", "enter")  # a PIN is digits only: the rest is not typed
         await settle(pilot)
         assert isinstance(app.screen, SessionLogScreen)
         assert "VOIDED by sam at 14:00: typed on the wrong chart" in "\n".join(log_lines(app))
@@ -452,12 +457,11 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, ReopenScreen)
-        await pilot.press("enter", *"9999", "enter")  # no reason
+        await pilot.press("enter")  # no reason: said, and the cursor stays there
         await settle(pilot)
         assert "say why" in form_error(app)
-        assert dialog.query_one("#pin", Input).value == "9999"
-        dialog.query_one("#reason", Input).focus()
-        await pilot.press(*"late entry to check", "enter", "enter")
+        assert dialog.query_one("#reason", Input).has_focus
+        await pilot.press(*"late entry to check", "enter", *"9999", "enter")
         await settle(pilot)
         assert app.screen is screen
         assert "NOT SIGNED OFF" in str(screen.query_one("#log-title", Static).content)

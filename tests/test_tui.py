@@ -459,7 +459,8 @@ async def test_discharge_override_needs_a_reason(service):
         await settle(pilot)
         assert "name or PIN not accepted" in form_error(app)
         assert screen.query_one("#override", Input).value == "transferred to ED"
-        screen.query_one("#override-pin", Input).value = ""
+        pin = screen.query_one("#override-pin", Input)
+        assert pin.value == "" and pin.has_focus  # a refused PIN is cleared, to type again
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["overdue"])
@@ -997,10 +998,10 @@ async def test_q_at_the_first_sign_in_leaves_the_station_but_types_in_the_pin(se
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("enter", "q")  # in the PIN field, q is a character, not Quit
+        await pilot.press("enter", "q", "1", "x", "2")  # in the PIN field, q is not Quit
         await pilot.pause()
         assert app.return_code is None
-        assert app.screen.query_one("#pin", Input).value == "q"
+        assert app.screen.query_one("#pin", Input).value == "12"  # a PIN is digits only
         await pilot.press("escape")  # Esc leaves the field first ...
         await pilot.pause()
         assert app.return_code is None

@@ -35,7 +35,7 @@ from monitor.core.schedule import CheckState, CheckStatus, for_infusion, infusio
 from monitor.errors import GateNotMet, Refused
 from monitor.services import unreachable
 from monitor.views import FlagView, SessionView
-from tui.inputs import Input
+from tui.inputs import Input, pin_input
 from tui.render import hm, severity_style
 
 Result = TypeVar("Result")
@@ -113,6 +113,10 @@ class Ticks(SelectionList[str]):
 class SavingDialog(ModalScreen[Result], Generic[Result]):
     """A dialog that saves through the services in a worker and closes only on success."""
 
+    #: The id of the PIN field of a dialog that is signed: a refused PIN empties that field (and
+    #: only it) and puts the cursor there; everything else typed stays.
+    PIN_FIELD: str | None = None
+
     def __init__(self, save: Callable[[Result], Any]) -> None:
         super().__init__()
         self._saver = save
@@ -158,11 +162,19 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
     def refused(self, error: BaseException | None) -> None:
         """The services refused the save (or the database failed): say so in the dialog."""
         self.refuse(error_message(error))
+        if self.PIN_FIELD is not None and "PIN" in str(error):
+            pin = self.query_one(f"#{self.PIN_FIELD}", Input)
+            pin.value = ""
+            pin.focus()
 
     def action_cancel(self) -> None:
         if self.saving is not None:
             return  # the save is under way: its outcome is shown here before closing
         self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
 
 
 # -- new session ----------------------------------------------------------------------------
@@ -339,10 +351,6 @@ class NewSessionScreen(SavingDialog[NewSession]):
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
         self._start()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -594,6 +602,7 @@ class DoseScreen(SavingDialog[DoseGiven]):
     reason to dose anyway (kept in the record)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_dose")]
+    PIN_FIELD = "override-pin"
 
     def __init__(self, view: SessionView, save: Callable[[DoseGiven], Any]) -> None:
         super().__init__(save)
@@ -610,12 +619,7 @@ class DoseScreen(SavingDialog[DoseGiven]):
             yield Static(self.view.treatment, id="treatment")
             yield Static(id="dosing-gate")
             yield Input(placeholder="reason to dose anyway", id="override")
-            yield Input(
-                placeholder="your PIN: an override is signed",
-                id="override-pin",
-                password=True,
-                max_length=12,
-            )
+            yield pin_input("your PIN: an override is signed", "override-pin")
             yield Button("Dose given now", variant="success", id="dose-now", compact=True)
 
     def on_mount(self) -> None:
@@ -797,6 +801,7 @@ class DischargeScreen(SavingDialog[Discharge]):
     written reason when the gate is not met."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_discharge")]
+    PIN_FIELD = "override-pin"
 
     def __init__(self, view: SessionView, save: Callable[[Discharge], Any]) -> None:
         super().__init__(save)
@@ -853,14 +858,7 @@ class DischargeScreen(SavingDialog[Discharge]):
                     classes="override",
                 )
                 yield Label("Your PIN", classes="override")
-                yield Input(
-                    placeholder="signs it",
-                    id="override-pin",
-                    compact=True,
-                    password=True,
-                    max_length=12,
-                    classes="override",
-                )
+                yield pin_input("signs it", "override-pin", compact=True, classes="override")
             with Horizontal(classes="buttons"):
                 yield Button("Discharge", variant="success", id="discharge", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -930,7 +928,3 @@ class DischargeScreen(SavingDialog[Discharge]):
     @on(Button.Pressed, "#discharge")
     def _discharge_pressed(self) -> None:
         self._discharge()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()

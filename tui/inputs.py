@@ -19,7 +19,7 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input as TextualInput
 
-__all__ = ["Input"]
+__all__ = ["Input", "pin_input"]
 
 
 class Input(TextualInput):
@@ -44,3 +44,40 @@ class Input(TextualInput):
         if await self.app._check_bindings(event.key):
             event.stop()
             event.prevent_default()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Textual's field keeps the first line of a paste and drops the rest without a word:
+        # two readings pasted into the entry line would save one. Several lines are refused.
+        event.stop()
+        event.prevent_default()
+        lines = [line for line in event.text.splitlines() if line.strip()]
+        if not lines:
+            return
+        if len(lines) > 1:
+            self.app.bell()
+            self.notify(
+                f"{len(lines)} lines pasted, nothing typed: a field takes one line, "
+                "paste them one at a time",
+                severity="warning",
+            )
+            return
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(lines[0])
+        else:
+            self.replace(lines[0], *self.selection)
+
+
+#: PINs are 4-12 digits (interface.md): a PIN field takes digits only.
+PIN_DIGITS = r"[0-9]*"
+
+
+def pin_input(placeholder: str, id: str, **options: object) -> Input:
+    """A PIN field: hidden, digits only, at most 12 of them."""
+    return Input(
+        placeholder=placeholder,
+        id=id,
+        password=True,
+        max_length=12,
+        restrict=PIN_DIGITS,
+        **options,  # type: ignore[arg-type]
+    )

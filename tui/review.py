@@ -54,7 +54,7 @@ from monitor.timeparse import local_to_utc, parse_time, split_entry_time
 from monitor.views import ReadingView, SessionView, UserView
 from tui.dialogs import SavingDialog, Ticks, error_message
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.inputs import Input
+from tui.inputs import Input, pin_input
 from tui.render import PROTOCOL_SHORT, truncate
 
 CSS = Path(__file__).with_name("review.tcss")
@@ -1055,28 +1055,15 @@ def reading_text(reading: ReadingView) -> Text:
 
 
 class _SignedDialog(SavingDialog[Any]):
-    """A dialog whose save is signed with the PIN: a refused PIN empties the PIN field (and
-    only it) and puts the cursor there."""
+    """A dialog whose save is signed with the PIN (its last field)."""
 
     CSS_PATH = CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_review_dialog")]
-
-    def refused(self, error: BaseException | None) -> None:
-        super().refused(error)
-        if "PIN" in str(error):
-            pin = self.query_one("#pin", Input)
-            pin.value = ""
-            pin.focus()
+    PIN_FIELD = "pin"
 
     def pin_field(self) -> Input:
         """The PIN field every one of these dialogs ends with."""
-        return Input(
-            placeholder="your PIN: this is signed",
-            id="pin",
-            password=True,
-            compact=True,
-            max_length=12,
-        )
+        return pin_input("your PIN: this is signed", "pin", compact=True)
 
     def reason(self, what: str) -> str:
         """The reason typed; ValueError when blank."""
@@ -1109,7 +1096,12 @@ class _SignedDialog(SavingDialog[Any]):
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
         # Enter in a field before the PIN moves on to the next field; in the PIN it saves.
+        # A blank reason keeps the cursor where the reason goes.
+        if event.input.id == "reason" and not event.value.strip():
+            self.refuse("say why, in a word or a sentence, then Enter")
+            return
         if event.input.id != "pin":
+            self.refuse("")
             self.focus_next()
             return
         self._submit_form()
@@ -1117,10 +1109,6 @@ class _SignedDialog(SavingDialog[Any]):
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
         self._submit_form()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from monitor.services.report import QualityReport
 from monitor.timeparse import MAX_YEAR, parse_time
 from monitor.views import AuditView, UserView
 from tui.dialogs import SavingDialog, error_message
-from tui.inputs import Input
+from tui.inputs import Input, pin_input
 from tui.render import padded, truncate
 
 #: How the trail names a row the database's own triggers wrote (it has no user).
@@ -1001,16 +1001,11 @@ class RemsSubmit:
     pin: str
 
 
-class _SignedDialog(SavingDialog[Any]):
-    """A dialog signed with the PIN: a refused PIN is cleared for typing again (as review
-    mode's dialogs do); everything else typed stays."""
+class _SignedRemsDialog(SavingDialog[Any]):
+    """A REMS dialog signed with the PIN (a refused PIN is cleared, as in every signed
+    dialog; everything else typed stays)."""
 
-    def refused(self, error: BaseException | None) -> None:
-        super().refused(error)
-        if "PIN" in str(error):
-            pin = self.query_one("#rems-pin", Input)
-            pin.value = ""
-            pin.focus()
+    PIN_FIELD = "rems-pin"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The dialog shows its refusals itself (SavingDialog's handler, which Textual runs
@@ -1018,7 +1013,7 @@ class _SignedDialog(SavingDialog[Any]):
         event.stop()
 
 
-class RemsSubmitDialog(_SignedDialog):
+class RemsSubmitDialog(_SignedRemsDialog):
     """Mark a form submitted: the form's state, what is still missing, and the PIN again."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_rems_submit")]
@@ -1047,12 +1042,7 @@ class RemsSubmitDialog(_SignedDialog):
                     facts.append(f"  {item}\n", style="yellow")
             facts.append("Who and when are kept with the answers as they stand now.")
             yield Static(facts, id="rems-submit-facts")
-            yield Input(
-                placeholder="your PIN: marking submitted is signed",
-                id="rems-pin",
-                password=True,
-                max_length=12,
-            )
+            yield pin_input("your PIN: marking submitted is signed", "rems-pin")
 
     def on_mount(self) -> None:
         self.query_one("#rems-pin", Input).focus()
@@ -1075,7 +1065,7 @@ class RemsFix:
     pin: str
 
 
-class RemsCorrectDialog(_SignedDialog):
+class RemsCorrectDialog(_SignedRemsDialog):
     """Correct a proposal (sedation, dissociation, respiratory depression): the answer now and
     its evidence, the new answer, the reason (kept beside the proposal) and the PIN."""
 
@@ -1123,13 +1113,7 @@ class RemsCorrectDialog(_SignedDialog):
                     classes="wide",
                 )
                 yield Label("Your PIN")
-                yield Input(
-                    placeholder="signs it",
-                    id="rems-pin",
-                    compact=True,
-                    password=True,
-                    max_length=12,
-                )
+                yield pin_input("signs it", "rems-pin", compact=True)
             yield Static(id="rems-now")
 
     def on_mount(self) -> None:

@@ -36,7 +36,7 @@ from monitor.errors import Refused
 from monitor.views import SessionView, UserView
 from tui.dialogs import MED_LABELS, checklist
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.inputs import Input
+from tui.inputs import Input, pin_input
 from tui.render import hm, severity_style
 
 #: Measures as a nurse reads them in the schedule.
@@ -76,7 +76,7 @@ class SignInScreen(ModalScreen[UserView]):
             yield OptionList(
                 *[Option(f"{u.name}  ({u.role})", id=u.name) for u in self.users], id="users"
             )
-            yield Input(placeholder="PIN", password=True, id="pin")
+            yield pin_input("PIN", "pin")
             yield Static(id="sign-in-error", classes="error")
 
     def on_mount(self) -> None:
