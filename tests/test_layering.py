@@ -54,3 +54,26 @@ def test_a_command_on_sqlite_loads_no_postgresql_dialect():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "False"
+
+
+def test_the_command_line_imports_only_click_before_parsing():
+    """`monitor --help` (and every command, until its arguments are parsed) imports nothing
+    heavier than the standard library and click (issue #10: start-up)."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['monitor', '--help']\n"
+        "import tui.launch\n"
+        "try:\n"
+        "    tui.launch.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(n.split('.')[0] for n in sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "Usage: monitor" in done.stdout
+    loaded = set(done.stderr.split())
+    heavy = {"sqlalchemy", "alembic", "textual", "rich", "psycopg", "fpdf", "matplotlib"}
+    assert not loaded & heavy, loaded & heavy
+    assert "fhir" not in loaded and "platformdirs" not in loaded
