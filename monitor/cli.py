@@ -848,6 +848,7 @@ def flag_ack(context: Context, flag_id: int, by: str, action: str) -> None:
 
 def _print_session(view: SessionView) -> None:
     from monitor.core.entry import format_entry
+    from monitor.core.schedule import status_text
 
     click.echo(
         f"session {view.id}  patient {view.patient}  {view.protocol} ({view.treatment})  "
@@ -874,9 +875,8 @@ def _print_session(view: SessionView) -> None:
         late = " (late)" if c.late else ""
         alarm = "  ALARM" if c.is_alarm else ""
         measures = " ".join(m.value for m in c.measures)
-        click.echo(
-            f"  {c.label:<20} {_local(c.due_at):<16}  {c.status.value}{late}{alarm}  [{measures}]"
-        )
+        status = status_text(c, view.discharged_at)
+        click.echo(f"  {c.label:<20} {_local(c.due_at):<16}  {status}{late}{alarm}  [{measures}]")
         if c.skip:
             click.echo(f"      not done: {c.skip.reason} ({c.skip.by}, {_local(c.skip.at)})")
     click.echo("readings:")

@@ -22,6 +22,7 @@ from monitor.core.schedule import (
     CheckState,
     Protocol,
     Windows,
+    at_discharge,
     check_states,
 )
 from monitor.core.vitals import CheckMeasure
@@ -53,10 +54,14 @@ def judge(
     skips: Mapping[str, CheckSkip],
     now: datetime,
     config: ClinicConfig,
+    discharged_at: datetime | None = None,
 ) -> tuple[list[CheckState], GateResult]:
-    """The checks and the discharge gate at ``now`` over every saved reading."""
+    """The checks and the discharge gate at ``now`` over every saved reading; judged at or
+    after ``discharged_at``, the checks are the closed record's (:func:`at_discharge`)."""
     seen = observations(readings)
     checks = check_states(schedule, dosed_at, seen, now, config.windows, skips=skips)
+    if discharged_at is not None and now >= discharged_at:
+        checks = at_discharge(checks)
     gate = evaluate_gate(
         schedule,
         dosed_at,

@@ -319,8 +319,9 @@ def _worth_telling(check: CheckState) -> bool:
 
 
 def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
-    """A check's outcome at its moment: done (on time or late) when it was done; missed, or
-    not done by the discharge, at its due time (or the discharge, if that came first)."""
+    """A check's outcome at its moment: done (on time or late) when it was done; missed at its
+    due time (or the discharge, if that came first); on a discharged session, a check not yet
+    due when it ended was not reached (the rule: ``monitor.core.schedule.at_discharge``)."""
     if check.kind is CheckKind.BASELINE:
         name = "Baseline check"
     elif check.kind is CheckKind.RECHECK:
@@ -340,10 +341,14 @@ def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
             line += [Part(" done", Role.OK), Part(" on time" + due, Role.NOTE)]
     elif check.status is CheckStatus.MISSED:
         line += [Part(" MISSED", Role.ALERT), Part(due, Role.NOTE)]
-    elif discharged_at is not None:
-        line += [Part(" not done before the discharge", Role.WARN), Part(due, Role.NOTE)]
-        if at is None or discharged_at < at:
+        if discharged_at is not None and at is not None and discharged_at < at:
             at = discharged_at
+    elif discharged_at is not None:
+        line += [
+            Part(" not reached: discharged before it was due", Role.NOTE),
+            Part(due, Role.NOTE),
+        ]
+        at = discharged_at
     else:
         line += [Part(f" {check.status.value}", Role.WARN), Part(due, Role.NOTE)]
     lines: list[Line] = [tuple(line)]

@@ -351,3 +351,30 @@ def test_the_command_line_filters_and_pages(service, floor, db_url):
 )
 def test_odd_options_are_one_line_exit_2(service, db_url, args, says):
     assert says in Cli(db_url).refused("review", "list", *args)
+
+
+def test_a_check_left_open_by_the_discharge_is_missed_everywhere(service, clock):
+    """One rule for a closed record (monitor.core.schedule.at_discharge): discharged at +50,
+    +15 had closed (missed), +30 was overdue and +40 due (missed: the patient left before
+    them), +60, +90 and +120 were not yet due (not reached). The queue, the session's checks
+    and the explanation after discharge all read it so."""
+    t0 = day(0)
+    clock.set(t0)
+    sid = service.start_session(patient="E1", protocol="esketamine-84", by="ana", age=40, meds=())
+    clock.set(t0 + timedelta(minutes=1))
+    service.record_reading(sid, FULL, by="ana")
+    dosed = clock.set(t0 + timedelta(minutes=5))
+    service.record_dose(sid, by="ana")
+    clock.set(dosed + timedelta(minutes=50))
+    service.discharge(sid, by="ana", override_reason="called away: family emergency")
+    row = next(r for r in service.review_queue().rows if r.id == sid)
+    assert (row.checks_missed, row.checks_open) == (3, 3)
+    statuses = {c.label: c.status.value for c in service.session(sid).checks}
+    assert [statuses[k] for k in ("+15 min", "+30 min", "+40 min")] == ["missed"] * 3
+    assert [statuses[k] for k in ("+60 min", "+90 min", "+120 min")] == ["upcoming"] * 3
+    clock.set(dosed + timedelta(minutes=70))
+    # Due when the patient left, so missed: it can be explained after the discharge.
+    explained = service.skip_check(sid, "+40 min", by="ana", reason="patient left early")
+    assert explained.status.value == "missed" and explained.skip is not None
+    with pytest.raises(Exception, match="upcoming"):
+        service.skip_check(sid, "+90 min", by="ana", reason="never due")

@@ -9,10 +9,12 @@ from monitor.core.schedule import (
     CheckSpec,
     CheckStatus,
     Protocol,
+    at_discharge,
     check_states,
     default_protocols,
     ketamine_iv,
     next_check,
+    status_text,
 )
 from monitor.core.vitals import CheckMeasure
 from tests.helpers import DOSED, Floor, at
@@ -270,3 +272,26 @@ def test_late_recheck_is_done_late():
 def test_without_readings_every_check_is_missed_but_the_pre_discharge_check():
     states = table("esketamine-84", (), 200)
     assert [s.status.value for s in states] == ["missed"] * 6 + ["overdue"]
+
+
+@pytest.mark.parametrize(
+    ("ended", "label", "judged", "closed", "words"),
+    [
+        (125, "+90 min", "missed", "missed", "missed"),  # its window closed before
+        (119, "+120 min", "due", "missed", "missed"),  # due when the patient left
+        (105, "+90 min", "overdue", "missed", "missed"),  # overdue when the patient left
+        (105, "+120 min", "upcoming", "upcoming", "not reached"),  # not yet due
+        (110, "+120 min", "upcoming", "upcoming", "not reached"),  # window opens at +115
+    ],
+)
+def test_a_discharged_sessions_checks_have_one_reading(ended, label, judged, closed, words):
+    """One rule for a closed record (at_discharge): a check not done is missed once its window
+    had opened when the session ended, and not reached before."""
+    states = table("esketamine-84", [], now_min=ended)
+    assert status_of(label, states)[0] == judged
+    kept = at_discharge(states)
+    check = next(c for c in kept if c.label == label)
+    assert check.status.value == closed
+    assert status_text(check, at(ended)) == words
+    assert status_text(check, None) == closed  # an active session's words are the status
+    assert check.is_alarm == (closed == "missed")  # missed and unexplained: review shows it

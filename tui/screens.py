@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 from monitor.core.entry import format_entry
 from monitor.core.gate import GateItem, minutes_between
 from monitor.core.rules import Severity, Thresholds
-from monitor.core.schedule import CheckState, CheckStatus
+from monitor.core.schedule import CheckState, CheckStatus, status_text
 from monitor.core.vitals import Measure
 from monitor.errors import Refused
 from monitor.views import SessionView, UserView
@@ -365,9 +365,8 @@ class DetailScreen(ExportKey, ModalScreen[None]):
             out.append_text(checklist(view.gate.items))
         return out
 
-    @staticmethod
-    def _status(check: CheckState) -> Text:
-        status = check.status.value
+    def _status(self, check: CheckState) -> Text:
+        status = status_text(check, self.view.discharged_at)
         if check.status is CheckStatus.DONE:
             status = f"done {hm(check.done_at)}" + (" late" if check.late else "")
         text = Text(status, style=_STATUS_STYLE.get(check.status, ""))

@@ -444,6 +444,37 @@ def check_states(
     return [replace(s, skip=skips[s.label]) if s.label in skips else s for s in states]
 
 
+def at_discharge(states: Sequence[CheckState]) -> list[CheckState]:
+    """A discharged session's checks as its record keeps them, judged at the discharge.
+
+    One rule for every view of a closed record (log, sign-off, ``session show``, exports,
+    review counts): a check done is done (on time or late); a check not done whose window had
+    opened is **missed**, whether its window had closed (missed already) or was still open
+    when the patient left (due or overdue then: the observation ended before it was done, the
+    pre-discharge check included); a check not yet due stays **upcoming**, which a closed record
+    reads as *not reached*. A session never dosed keeps its baseline as it was.
+    """
+    return [
+        replace(s, status=CheckStatus.MISSED)
+        if s.status in (CheckStatus.DUE, CheckStatus.OVERDUE) and s.due_at is not None
+        else s
+        for s in states
+    ]
+
+
+def not_reached(check: CheckState) -> bool:
+    """Of a discharged session's checks (:func:`at_discharge`): not yet due when it ended."""
+    return check.status is CheckStatus.UPCOMING
+
+
+def status_text(check: CheckState, discharged_at: datetime | None) -> str:
+    """A check's status in words: as judged, except that on a discharged session a check not
+    yet due when it ended reads "not reached" (:func:`at_discharge`)."""
+    if discharged_at is not None and not_reached(check):
+        return "not reached"
+    return check.status.value
+
+
 def next_check(states: Sequence[CheckState]) -> CheckState | None:
     """The check a nurse should do next: the earliest still pending."""
     pending = [s for s in states if s.pending]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
+from monitor.core.schedule import status_text
 from monitor.export.common import local, minutes_after
 from monitor.export.csv_out import reading_status
 
@@ -462,7 +463,7 @@ class _Record:
         ) as table:
             table.row(("check", "due", "status", "done at", "note"))
             for check in view.checks:
-                status = check.status.value + (" (late)" if check.late else "")
+                status = status_text(check, view.discharged_at) + (" (late)" if check.late else "")
                 notes = []
                 if check.pre_discharge:
                     notes.append("pre-discharge check")

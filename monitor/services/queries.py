@@ -189,7 +189,9 @@ class QueryServices(ServiceBase):
                 skips["baseline"] = CheckSkip(
                     loaded.users.get(row.started_by_id, "?"), row.dosed_at, row.dose_override_reason
                 )
-            checks, gate = judge(schedule, row.dosed_at, readings, skips, moment, config)
+            checks, gate = judge(
+                schedule, row.dosed_at, readings, skips, moment, config, row.discharged_at
+            )
             if stored is not None:
                 gate = stored_gate
             seen = observations(readings)
