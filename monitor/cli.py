@@ -619,8 +619,8 @@ def record(
     key: str | None,
     from_stdin: bool,
 ) -> None:
-    """Save one reading (quick entry, e.g. "142/88 hr 76 spo2 98") and print its flags;
-    or, with --stdin, one reading per line of standard input."""
+    """Save one reading, in quick entry ("142/88 hr 76 spo2 98"), and print its flags; or,
+    with --stdin, one reading per line of standard input."""
     if from_stdin:
         if entry or at:
             raise Refused("record --stdin takes the entries from standard input: no ENTRY or --at")
@@ -628,9 +628,15 @@ def record(
         return
     if not entry:
         raise Refused('record needs an ENTRY (e.g. "142/88 hr 76") or --stdin')
-    reading = context.service.record_reading(
+    recorded = context.service.record_reading_once(
         session_id, " ".join(entry), by=by, measured_at=_time(at, context), key=key
     )
+    reading = recorded.reading
+    if not recorded.saved_now:
+        # A retry after a lost reply: say so, on stderr (stdout stays the reading, as before).
+        click.echo(
+            f"note: already saved as reading {reading.id} (key {key!r}): not saved again", err=True
+        )
     if as_json:
         from monitor.jsonview import reading_json
 

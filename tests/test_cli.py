@@ -680,3 +680,18 @@ def test_an_id_too_big_is_out_of_range_not_not_a_number(cli, value, says):
     message = cli.refused("session", "show", value)
     assert says in message
     assert len(message.splitlines()) == 1
+
+
+def test_record_sent_again_with_its_key_says_it_was_already_saved(cli):
+    sid = start(cli)
+    first = cli("record", str(sid), "150/95 hr 80", "--by", "ana", "--key", "gw-1")
+    assert "already saved" not in first.stderr
+    again = cli("record", str(sid), "150/95 hr 80", "--by", "ana", "--key", "gw-1")
+    assert again.stdout == first.stdout  # the reading first saved, as before
+    assert "already saved as reading" in again.stderr and "not saved again" in again.stderr
+
+
+def test_the_record_command_summary_is_whole_in_the_help(cli):
+    out = cli("--help").stdout
+    line = next(x for x in out.splitlines() if x.strip().startswith("record "))
+    assert "quick entry" in line and not line.rstrip().endswith("e.g.")  # not cut at "e.g."
