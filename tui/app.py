@@ -779,6 +779,8 @@ class StationApp(App[None]):
 
     def action_record(self) -> None:
         if self._need_user() and (view := self._need_selection()):
+            # A notice still showing ("Signed in as ...") sits over the entry line at 80x24.
+            self.clear_notifications()
             self.query_one(EntryBar).open_for(view)
 
     @on(EntryBar.Submitted)

@@ -855,7 +855,8 @@ class DischargeScreen(SavingDialog[Discharge]):
                     placeholder="why discharge with the gate not met",
                     id="override",
                     compact=True,
-                    classes="override",
+                    # The whole row: the reason is read back before it is signed.
+                    classes="override wide",
                 )
                 yield Label("Your PIN", classes="override")
                 yield pin_input("signs it", "override-pin", compact=True, classes="override")
