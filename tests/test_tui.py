@@ -1135,3 +1135,17 @@ async def test_the_garbage_collector_is_back_on_after_the_first_load_whatever_it
         await settle(pilot)
         assert gc.isenabled()  # the first load failed
     assert gc.isenabled()
+
+
+async def test_opening_the_entry_line_clears_a_notice_that_would_cover_it(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)  # (it clears its own notice)
+        app.notify("Signed in as ana")
+        await pilot.pause()
+        assert list(app._notifications)
+        await pilot.press("r")
+        await pilot.pause()
+        assert not list(app._notifications)
+        assert app.query_one(EntryBar).display
