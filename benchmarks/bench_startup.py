@@ -38,7 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from pairs import child_env, emit, interleave, ratio_text, spread  # noqa: E402
+from pairs import child_env, emit, import_times, interleave, ratio_text, spread  # noqa: E402
 
 PYTHON = sys.executable
 MONITOR = str(Path(PYTHON).with_name("monitor"))
@@ -168,17 +168,6 @@ IMPORTS = {
 }
 
 
-def import_times(env: dict[str, str], rounds: int, warmup: int) -> dict[str, dict]:
-    """Each import alone as a whole process, the kinds taking turns (round-robin)."""
-    samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
-    for i in range(warmup + rounds):
-        for name, code in IMPORTS.items():
-            elapsed = run([PYTHON, "-c", code], env)
-            if i >= warmup:
-                samples[name].append(elapsed)
-    return {name: spread(times, scale=1000, digits=1) for name, times in samples.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=21)
@@ -213,7 +202,7 @@ def main() -> None:
         )
         pin = spread(pin_check_seconds(), scale=1000, digits=1)
         batch = spread(batch_rates(db, sid, env, args.batch_lines, 5), scale=1, digits=0)
-        imports = import_times(env, args.pairs, args.warmup)
+        imports = import_times(IMPORTS, env, args.pairs, args.warmup)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result = {

@@ -14,7 +14,8 @@ active sessions (SQLite in a temporary folder, or ``--db URL``, an empty databas
 - idle: signed in (through the keys, as a nurse does), no input, CPU time of the station
   process (utime + stime of /proc/PID/stat, all its threads) over ``--idle-seconds``, as % of
   one core (target <= 0.5 %), the bytes it wrote to the terminal meanwhile, and its peak RSS
-  (VmHWM; the earlier target < 250 MB); then the bare DataTable app the same way, for scale;
+  (VmHWM; the earlier target < 250 MB), and the clock ticks of the event loop (the main
+  thread) and of each other thread; then the bare DataTable app the same way, for scale;
 - delay: the worst event-loop delay seen by a 5 ms timer inside the station (a subclass, in
   the same pty, signed in through the keys) over 12 s from mount, first load included: what a
   key press would wait (target < 50 ms); ``--delay-runs`` runs;
@@ -43,7 +44,6 @@ import select
 import shutil
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import termios
@@ -58,7 +58,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import pyte  # noqa: E402  (the bench extra: pip install -e ".[bench]")
-from pairs import child_env, emit, interleave, ratio_text, spread  # noqa: E402
+from pairs import child_env, emit, import_times, interleave, ratio_text, spread  # noqa: E402
 
 PYTHON = sys.executable
 MONITOR = str(Path(PYTHON).with_name("monitor"))
@@ -164,6 +164,15 @@ class Terminal:
         """utime + stime of the process, all threads, in seconds."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def thread_ticks(self) -> dict[int, int]:
+        """utime + stime of each live thread, in clock ticks, by thread id."""
+        ticks = {}
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks[int(task.name)] = int(fields[11]) + int(fields[12])
+        return ticks
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -309,7 +318,7 @@ def startup(db: str, env: dict[str, str], pairs: int, warmup: int, verbose: bool
         bare, station, pairs=pairs, warmup=warmup, label="startup" if verbose else ""
     )
     figure["station_sign_in_ms"] = spread(sign_in_after[-pairs:], scale=1000, digits=1)
-    figure["imports_ms"] = import_times(env, pairs, warmup)
+    figure["imports_ms"] = import_times(IMPORTS, env, pairs, warmup)
     return figure
 
 
@@ -319,17 +328,6 @@ IMPORTS = {
     "station": "import tui.app",
     "services": "import monitor.services",
 }
-
-
-def import_times(env: dict[str, str], rounds: int, warmup: int) -> dict[str, dict]:
-    samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
-    for i in range(warmup + rounds):
-        for name, code in IMPORTS.items():
-            start = time.perf_counter()
-            subprocess.run([PYTHON, "-c", code], env=env, check=True)
-            if i >= warmup:
-                samples[name].append(time.perf_counter() - start)
-    return {name: spread(times, scale=1000, digits=1) for name, times in samples.items()}
 
 
 def idle(db: str, env: dict[str, str], seconds: float, settle: float) -> dict:
@@ -345,8 +343,10 @@ def _idle(terminal: Terminal, marker: str, seconds: float, settle: float) -> dic
     try:
         pump([terminal], settle)  # the sign-in toast goes, the first refreshes pass
         cpu, written, start = terminal.cpu_seconds(), terminal.written, time.perf_counter()
+        threads = terminal.thread_ticks()
         pump([terminal], seconds)
         cpu = terminal.cpu_seconds() - cpu
+        after = terminal.thread_ticks()
         elapsed = time.perf_counter() - start
         written = terminal.written - written
         shown = terminal.lines_with(marker)
@@ -360,6 +360,14 @@ def _idle(terminal: Terminal, marker: str, seconds: float, settle: float) -> dic
         "terminal_bytes_per_s": round(written / elapsed),
         "rows_on_screen": shown,
         "peak_rss_mb": round(rss, 1),
+        # Where the idle time went: the event loop (the main thread) and each other thread,
+        # largest first, in clock ticks over the same seconds.
+        "ticks_event_loop": after.get(terminal.pid, 0) - threads.get(terminal.pid, 0),
+        "ticks_other_threads": sorted(
+            (t - threads.get(tid, 0) for tid, t in after.items() if tid != terminal.pid),
+            reverse=True,
+        ),
+        "clock_ticks_per_s": os.sysconf("SC_CLK_TCK"),
     }
 
 
@@ -483,7 +491,18 @@ def measure(
             (f"idle CPU over {i['seconds']} s, % of a core", f"{i['cpu_percent']}", "<= 0.5"),
             ("idle output to the terminal, bytes/s", f"{i['terminal_bytes_per_s']}", ""),
             ("peak RSS, MB", f"{i['peak_rss_mb']}", "< 250"),
+            (
+                "idle ticks: event loop / other threads",
+                f"{i['ticks_event_loop']} / {i['ticks_other_threads']}",
+                "",
+            ),
             ("bare DataTable app idle CPU, %", f"{i['bare_datatable']['cpu_percent']}", ""),
+            (
+                "bare app idle ticks: event loop / other threads",
+                f"{i['bare_datatable']['ticks_event_loop']} / "
+                f"{i['bare_datatable']['ticks_other_threads']}",
+                "",
+            ),
             ("bare DataTable app peak RSS, MB", f"{i['bare_datatable']['peak_rss_mb']}", ""),
         ]
     if "delay" in modes:

@@ -108,6 +108,24 @@ def spread(samples: list[float], scale: float = 1.0, digits: int = 2) -> dict[st
     }
 
 
+def import_times(
+    imports: dict[str, str], env: dict[str, str], rounds: int, warmup: int
+) -> dict[str, dict[str, float]]:
+    """Each of ``imports`` (name: Python code) alone as a whole process with this interpreter,
+    the kinds taking turns (round-robin) after ``warmup`` rounds: the median (min-max) ms of
+    each, to read a start-up ratio by."""
+    import subprocess
+
+    samples: dict[str, list[float]] = {name: [] for name in imports}
+    for i in range(warmup + rounds):
+        for name, code in imports.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, check=True)
+            if i >= warmup:
+                samples[name].append(time.perf_counter() - start)
+    return {name: spread(times, scale=1000, digits=1) for name, times in samples.items()}
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 3 if seconds < 0.01 else 1)
 
