@@ -27,6 +27,11 @@ class PermissionDenied(Refused):
     """The user's role or PIN does not allow this."""
 
 
+class PinRefused(PermissionDenied):
+    """A name and PIN that were not accepted (an unknown name, a wrong PIN, a locked or disabled
+    user: one refusal, so names cannot be probed). A signed dialog empties its PIN field on it."""
+
+
 class GateNotMet(Refused):
     """Discharge (or dosing) refused because its gate is not met; an override reason would
     let it go ahead."""

@@ -32,7 +32,7 @@ from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
 from monitor.core.gate import GateItem, minutes_between
 from monitor.core.intake import MEDS, expected_dose
 from monitor.core.schedule import CheckState, CheckStatus, for_infusion, infusion_minutes
-from monitor.errors import GateNotMet, Refused
+from monitor.errors import GateNotMet, PinRefused, Refused
 from monitor.services import unreachable
 from monitor.views import FlagView, SessionView
 from tui.inputs import Input, pin_input
@@ -162,7 +162,7 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
     def refused(self, error: BaseException | None) -> None:
         """The services refused the save (or the database failed): say so in the dialog."""
         self.refuse(error_message(error))
-        if self.PIN_FIELD is not None and "PIN" in str(error):
+        if self.PIN_FIELD is not None and isinstance(error, PinRefused):
             pin = self.query_one(f"#{self.PIN_FIELD}", Input)
             pin.value = ""
             pin.focus()

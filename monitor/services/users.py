@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.errors import EntryError, PermissionDenied, Refused
+from monitor.errors import EntryError, PermissionDenied, PinRefused, Refused
 from monitor.pins import dummy_verify, hash_pin, validate_pin, verify_pin
 from monitor.services.base import ServiceBase
 from monitor.store import models as m
@@ -148,7 +148,7 @@ class UserServices(ServiceBase):
                 user.id if user is not None else None,
                 after={"name": name[:NAME_MAX], "why": refusal},
             )
-        raise PermissionDenied(NOT_ACCEPTED)
+        raise PinRefused(NOT_ACCEPTED)
 
     def _supervisor_acts_on(self, session: Session, by: str, name: str) -> tuple[m.User, m.User]:
         actor = self._user(session, by)
