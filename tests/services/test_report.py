@@ -9,8 +9,8 @@ import pytest
 
 from monitor.core.quality import median, percentile, rems_due, rems_overdue, share
 from monitor.errors import EntryError
-from tests.test_cli import Cli
-from tests.test_review_queue import FULL, day, visit, worked
+from tests.cli.test_cli import Cli
+from tests.services.test_review_queue import FULL, day, visit, worked
 
 #: The period of the summary: days 0 to 2 (2026-11-10 .. 2026-11-12), on the discharge time.
 SINCE = datetime(2026, 11, 10, 0, 0, tzinfo=UTC)

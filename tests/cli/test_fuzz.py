@@ -14,7 +14,7 @@ from monitor.core.entry import parse_entry
 from monitor.errors import Refused
 from monitor.services import Service
 from monitor.timeparse import parse_time, split_entry_time
-from tests.test_cli import PINS, run_in_process
+from tests.cli.test_cli import PINS, run_in_process
 
 NASTY = [
     "",

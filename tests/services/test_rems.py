@@ -14,10 +14,10 @@ from monitor.core.rems import due_date, treatment_date
 from monitor.errors import PermissionDenied, Refused
 from monitor.services import with_clock
 from monitor.store.engine import make_engine
+from tests.cli.test_cli import ago, cli, start  # noqa: F401 - the `cli` fixture
 from tests.helpers import DOSED
-from tests.test_cli import ago, cli, start  # noqa: F401 - the `cli` fixture
-from tests.test_migrations import empty_url, migrate_to, populate  # noqa: F401 - a fixture
-from tests.test_pg_roles import station_url  # noqa: F401 - a fixture
+from tests.store.test_migrations import empty_url, migrate_to, populate  # noqa: F401 - a fixture
+from tests.store.test_pg_roles import station_url  # noqa: F401 - a fixture
 
 FULL = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
 CALM = [

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from monitor.errors import EntryError, NotFound
-from tests.test_cli import Cli, start
+from tests.cli.test_cli import Cli, start
 
 OK = "120/80 hr 70 spo2 98"
 

@@ -25,7 +25,7 @@ from monitor.store import models as m
 from monitor.store import writelock
 from monitor.store.engine import make_engine, writer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 # A process that takes the write lock (BEGIN IMMEDIATE and one uncommitted reading), says

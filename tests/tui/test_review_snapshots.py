@@ -2,7 +2,7 @@
 session's log and chart, and the void, correct, sign-off and reopen dialogs (clock frozen, no
 flashing, no cursor blink).
 
-Update on purpose with ``pytest -n 0 tests/test_review_snapshots.py --snapshot-update`` and
+Update on purpose with ``pytest -n 0 tests/tui/test_review_snapshots.py --snapshot-update`` and
 look at them.
 """
 
@@ -12,15 +12,15 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from monitor.sessionlog import EntryKind
+from tests.present.test_sessionlog import worked_session
 from tests.station import no_blink, settle, sign_in
-from tests.test_review_tui import (
+from tests.tui.test_review_tui import (
     SAM,
     highlight_reading,
     open_log,
     quick_session,
     review_station,
 )
-from tests.test_sessionlog import worked_session
 from tui.review import SessionLogScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -10,7 +10,7 @@ import pytest
 
 import monitor.services.review as review_module
 from monitor.errors import ConfigError, EntryError, NotFound
-from tests.test_cli import Cli
+from tests.cli.test_cli import Cli
 
 FULL = "120/80 hr 70 spo2 98 moaas 5 cadss 0"
 
@@ -285,7 +285,7 @@ def test_only_the_pages_sessions_are_loaded_and_judged(service, floor, monkeypat
 def test_sqlite_chooses_candidates_by_the_discharge_index(service, floor):
     if service.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's planner")
-    from tests.test_history import plans
+    from tests.services.test_history import plans
 
     found = plans(service, lambda: service.review_queue(since=day(1), until=day(3), limit=2))
     candidates = [p for p in found if "treatment_sessions" in p and "ix_" in p]

@@ -1,6 +1,6 @@
 """SVG snapshots of each station screen at 80x24, clock frozen, no flashing, no cursor blink.
 
-Update on purpose with ``pytest tests/test_snapshots.py --snapshot-update`` and look at them.
+Update on purpose with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and look at them.
 """
 
 from __future__ import annotations

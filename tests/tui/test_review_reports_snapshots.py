@@ -1,7 +1,7 @@
 """SVG snapshots of the supervisor's desk at 80x24 (the audit view, the REMS tracker and its
 dialogs, the quality summary), the clocks frozen at Friday 27 Nov 2026 10:00, no cursor blink.
 
-Update on purpose with ``pytest tests/test_review_reports_snapshots.py -n 0 --snapshot-update``
+Update on purpose with ``pytest tests/tui/test_review_reports_snapshots.py -n 0 --snapshot-update``
 and look at them.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from monitor.services import with_clock
 from monitor.services.history import AUDIT
 from tests.station import no_blink, settle, sign_in
-from tests.test_review_reports_tui import NOW, SAM, desk, desk_app
+from tests.tui.test_review_reports_tui import NOW, SAM, desk, desk_app
 from tui.review_reports import AuditFilter, AuditScreen, QualityScreen, RemsScreen, local_day
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

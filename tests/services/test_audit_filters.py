@@ -16,7 +16,7 @@ from sqlalchemy import insert, text
 
 from monitor.errors import EntryError, NotFound
 from monitor.services.history import AUDIT, BY_DATABASE
-from tests.test_cli import Cli, start
+from tests.cli.test_cli import Cli, start
 
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
 

@@ -24,8 +24,8 @@ from monitor.errors import EntryError, NotFound, Refused
 from monitor.export import FORMATS, WHATS, Selection, export, export_session
 from monitor.export.csv_out import EVENT_COLUMNS, READING_COLUMNS
 from monitor.jsonview import session_json
+from tests.cli.test_cli import Cli
 from tests.helpers import DOSED
-from tests.test_cli import Cli
 
 FULL = "128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0"
 ODD = 'Zoë Ωmega-ك-😀 "q",; =1+1'

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from monitor.store import models as m
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -11,8 +11,8 @@ import threading
 from sqlalchemy import create_engine, func, select
 
 from monitor.store import models as m
-from tests.test_cli import MONITOR, PINS, Cli, start
-from tests.test_cli import cli as cli  # the fixture: a database with sam and ana
+from tests.cli.test_cli import MONITOR, PINS, Cli, start
+from tests.cli.test_cli import cli as cli  # the fixture: a database with sam and ana
 
 LINES = "120/80 hr 70\nhr 0\n\n130/85 @ 2 min ago\nbp 999/80\n150/95 hr 80 spo2 97\n"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORE_MODULES = sorted(
     f"monitor.core.{p.stem}"
     for p in (ROOT / "monitor" / "core").glob("*.py")

@@ -15,8 +15,8 @@ from monitor.services import Service, with_clock
 from monitor.sessionlog import EntryKind
 from monitor.views import UserView
 from tests.helpers import at
+from tests.present.test_sessionlog import worked_session
 from tests.station import settle, sign_in, station
-from tests.test_sessionlog import worked_session
 from tui.dialogs import Ticks
 from tui.review import (
     CorrectScreen,
