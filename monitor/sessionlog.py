@@ -27,46 +27,10 @@ from enum import StrEnum
 
 from monitor.core.entry import format_entry
 from monitor.core.quality import minutes
-from monitor.core.rules import Severity
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus
 from monitor.core.timing import is_late_entry
+from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
 from monitor.views import AuditView, EventView, ReadingView, SessionView
-
-
-class Role(StrEnum):
-    """How a piece of a log line is meant to be read (each face picks its own style)."""
-
-    PLAIN = "plain"
-    #: The main fact of the line (values, what was done).
-    STRONG = "strong"
-    #: No longer in force: a corrected reading's original values, a voided reading.
-    STRUCK = "struck"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    #: Done, acknowledged, gate met, reviewed.
-    OK = "ok"
-    #: Late, a late entry, an override, a reopening.
-    WARN = "warn"
-    #: Missed, not acknowledged, voided, a serious adverse event, gate not met.
-    ALERT = "alert"
-    #: Who, when and why.
-    NOTE = "note"
-
-
-#: The role of each flag severity.
-SEVERITY_ROLE = {Severity.HIGH: Role.HIGH, Severity.MEDIUM: Role.MEDIUM, Severity.LOW: Role.LOW}
-
-
-@dataclass(frozen=True)
-class Part:
-    """A piece of text and how it is meant to be read."""
-
-    text: str
-    role: Role = Role.PLAIN
-
-
-Line = tuple[Part, ...]
 
 
 class EntryKind(StrEnum):

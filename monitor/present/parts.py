@@ -1,0 +1,52 @@
+"""The pieces every story is made of: text with a role, so each face styles it its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from monitor.core.rules import Severity
+
+
+class Role(StrEnum):
+    """How a piece of a line is meant to be read (each face picks its own style)."""
+
+    PLAIN = "plain"
+    #: A heading of a part of the story.
+    HEADING = "heading"
+    #: The main fact of the line (values, what was done).
+    STRONG = "strong"
+    #: No longer in force: a corrected reading's original values, a voided reading.
+    STRUCK = "struck"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    #: Done, acknowledged, gate met, reviewed.
+    OK = "ok"
+    #: Late, a late entry, an override, a reopening.
+    WARN = "warn"
+    #: Missed, not acknowledged, voided, a serious adverse event, gate not met.
+    ALERT = "alert"
+    #: Who, when and why.
+    NOTE = "note"
+
+
+#: The role of each flag severity.
+SEVERITY_ROLE = {Severity.HIGH: Role.HIGH, Severity.MEDIUM: Role.MEDIUM, Severity.LOW: Role.LOW}
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of text and how it is meant to be read."""
+
+    text: str
+    role: Role = Role.PLAIN
+
+
+#: One line of a story: its pieces in order.
+Line = tuple[Part, ...]
+
+
+def plain(line: Line) -> str:
+    """A line as plain text."""
+    return "".join(part.text for part in line)
