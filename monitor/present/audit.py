@@ -24,6 +24,7 @@ from typing import Any
 from monitor.core.entry import format_entry
 from monitor.core.vitals import Vitals
 from monitor.present.parts import Line, Part, Role
+from monitor.present.quality import local_minute, when
 from monitor.views import AuditView
 
 #: How a row the database's own triggers wrote is signed (it has no user).
@@ -233,20 +234,11 @@ def audit_story(row: AuditView) -> AuditStory:
     )
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _when(moment: datetime, *, seconds: bool = False) -> str:
-    """A moment as local time with its day: ``Fri 27 Nov 2026 16:28``."""
-    return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")
-
-
 def text_line(story: AuditStory) -> Line:
     """The command line's line (``monitor audit``): local time to the minute, who, the
     action, where, before and after (only what changed) as JSON, the reason."""
     line: list[Part] = [
-        Part(f"{_local(story.at)}  "),
+        Part(f"{local_minute(story.at)}  "),
         story.who,
         Part(f"  {story.action}  {story.where}"),
     ]
@@ -270,7 +262,7 @@ def detail_lines(story: AuditStory) -> tuple[Line, ...]:
     """The row in short, for a panel: ``#id`` and the moment to the second, who and the
     action, where; what changed; the reason."""
     head: Line = (
-        Part(f"#{story.id} {_when(story.at, seconds=True)}  ", Role.STRONG),
+        Part(f"#{story.id} {when(story.at, seconds=True)}  ", Role.STRONG),
         Part(f"{story.who.text}  {story.action}", Role.STRONG),
         *((Part(f"  {story.where}"),) if story.where else ()),
     )

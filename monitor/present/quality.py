@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from monitor.services.report import QualityReport
 
 
+# Row, plural, local_minute and when are shared by the stories (monitor.present.rems and
+# monitor.present.audit import them from here); their place is monitor.present.parts.
+
+
 @dataclass(frozen=True)
 class Row:
     """A labelled fact of a story: the label, the value, and lines under it (evidence, the
@@ -40,8 +44,16 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _local(moment: datetime | None) -> str:
+def local_minute(moment: datetime | None) -> str:
+    """A moment as local ``2026-11-27 16:28`` (``-`` for none), as the command line gives
+    times."""
     return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def when(moment: datetime, *, seconds: bool = False) -> str:
+    """A moment as local time with its day, as the station gives times:
+    ``Fri 27 Nov 2026 16:28``."""
+    return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")
 
 
 def _percent(value: float | None) -> str:
@@ -67,8 +79,8 @@ def _alert_if(count: int, text: str) -> Part:
 def quality_story(report: QualityReport) -> QualityStory:
     """Every figure of the quality summary of ``report``'s period."""
     r = report
-    until = _local(r.until) if r.until else "the end"
-    title = (Part(f"Quality summary: sessions discharged {_local(r.since)} to {until}"),)
+    until = local_minute(r.until) if r.until else "the end"
+    title = (Part(f"Quality summary: sessions discharged {local_minute(r.since)} to {until}"),)
     by_protocol = _counted(r.by_protocol)
     rows = [_row("Sessions", f"{r.sessions}" + (f": {by_protocol}" if by_protocol else ""))]
     if r.checks:
@@ -80,7 +92,7 @@ def quality_story(report: QualityReport) -> QualityStory:
                 _alert_if(
                     r.checks_missed, f"missed {r.checks_missed} ({_percent(r.share_missed)})"
                 ),
-                f", not reached by discharge {r.checks_open}",
+                f", not reached {r.checks_open}",
             )
         )
     else:
@@ -89,7 +101,7 @@ def quality_story(report: QualityReport) -> QualityStory:
         rows.append(
             _row(
                 "High flag → ack",
-                f"{plural(r.high_flags, 'high flag')}: median {_minutes(r.high_ack_median_min)}, "
+                f"median {_minutes(r.high_ack_median_min)}, "
                 f"90th percentile {_minutes(r.high_ack_p90_min)} "
                 f"({r.high_acknowledged} acknowledged, ",
                 _alert_if(r.high_unacknowledged, f"{r.high_unacknowledged} never"),
@@ -125,7 +137,7 @@ def quality_story(report: QualityReport) -> QualityStory:
         rows.append(
             _row(
                 "REMS forms overdue",
-                f"{r.rems_note or 'not available'} ({r.rems_past_due} past their due date)",
+                r.rems_note or "not available",
             )
         )
     else:

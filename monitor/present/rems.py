@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from monitor.core.rems import DUE_DAYS, MED_QUESTIONS, Answer, BloodPressure, RemsForm
 from monitor.present.parts import Line, Part, Role
-from monitor.present.quality import Row
+from monitor.present.quality import Row, when
 
 #: Where an answer read from the record comes from, and a proposal.
 FROM_RECORD = "from the record"
@@ -61,10 +61,6 @@ class TrackerRow:
     missing: Part
     #: ``2: no lot number`` (how many and the first), or ``-``.
     missing_short: Part
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _yes_no(value: bool | None, unknown: str = "not answered") -> str:
@@ -114,7 +110,7 @@ def _answer(label: str, answer: Answer, source: str) -> Row:
         c = answer.correction
         value.append(
             Part(
-                f"  (corrected by {c.by} at {_local(c.at)}: {c.reason}; proposed "
+                f"  corrected by {c.by} {when(c.at)}: {c.reason} (proposal "
                 f"{_yes_no(answer.proposal, 'unknown')})",
                 Role.WARN,
             )
@@ -151,11 +147,12 @@ def _ready(form: RemsForm) -> str:
 
 
 def _monitored(form: RemsForm) -> Part:
+    """From the first reading in force to the discharge, or to now while the patient is
+    still in observation (:func:`monitor.core.rems.rems_form`)."""
     if form.minutes_monitored is None:
         return Part("no reading yet")
-    if form.monitored_until == "discharge":
-        return Part(f"{form.minutes_monitored} (first reading to discharge)")
-    return Part(f"{form.minutes_monitored} (first reading to now: not discharged)", Role.WARN)
+    role = Role.PLAIN if form.monitored_until == "discharge" else Role.WARN
+    return Part(f"{form.minutes_monitored} (to {form.monitored_until})", role)
 
 
 def rems_story(form: RemsForm, today: date) -> RemsStory:
@@ -173,7 +170,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         Row("Status", (status_part(form, today),)),
         Row(
             "Submitted",
-            (Part(f"by {submission.by}, {_local(submission.at)}", Role.OK),)
+            (Part(f"by {submission.by}, {when(submission.at)}", Role.OK),)
             if submission is not None
             else (Part("not yet"),),
         ),
@@ -229,7 +226,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         corrections = tuple(
             (
                 Part(f"{c.field} → {_yes_no(c.value)}", Role.STRONG),
-                Part(f" by {c.by} at {_local(c.at)}: {c.reason}", Role.NOTE),
+                Part(f" by {c.by} {when(c.at)}: {c.reason}", Role.NOTE),
             )
             for c in form.corrections
         )
