@@ -1,214 +1,40 @@
-"""The observation floor as the station shows it: one row per active session, most urgent first.
+"""The floor's rows, kept importable here for the station: the story itself is told in
+:mod:`monitor.present.floor` (docs/station.md, "The floor").
 
-Plain functions over :class:`SessionView`; the TUI draws them, tests read them headless.
-Urgency: unacknowledged high alarms first, then medium alarms (open medium flags, overdue
-checks, missed checks nobody has explained), then by the next check's due time. The floor
-judges each session again at the moment it is drawn (:func:`monitor.judge.rejudge`), so
-statuses and countdowns advance from the clock between loads.
+:func:`preview_flags` is a rule, not a story: it stays here until the core holds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.core.config import ClinicConfig
-from monitor.core.gate import minutes_between
-from monitor.core.rules import Flag, Severity, Thresholds, evaluate
-from monitor.core.schedule import RECHECK_PREFIX, CheckState, CheckStatus, next_check
-from monitor.core.vitals import Measure, Vitals
-from monitor.judge import rejudge
-from monitor.views import FlagView, ReadingView, SessionView
+from monitor.core.rules import Flag, Thresholds, evaluate
+from monitor.core.vitals import Vitals
+from monitor.present.floor import (
+    COLUMNS,
+    Cell,
+    FloorRow,
+    RowBasis,
+    floor,
+    floor_row,
+    latest_values,
+    next_check_text,
+    row_basis,
+)
+from monitor.views import SessionView
 
-#: The measures shown on the floor, BP as one column.
-COLUMNS = ("bp", "hr", "spo2", "rr", "moaas", "cadss")
-_COLUMN_MEASURES = {
-    "bp": (Measure.SYSTOLIC, Measure.DIASTOLIC),
-    "hr": (Measure.HEART_RATE,),
-    "spo2": (Measure.SPO2,),
-    "rr": (Measure.RESP_RATE,),
-    "moaas": (Measure.MOAAS,),
-    "cadss": (Measure.CADSS,),
-}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A latest value as text, with the worst flag it carried."""
-
-    text: str
-    severity: Severity | None
-
-
-@dataclass(frozen=True)
-class FloorRow:
-    """One active session on the station."""
-
-    session_id: int
-    bay: str
-    patient: str
-    protocol: str
-    dosed_at: datetime | None
-    since_dose: str
-    next_check: CheckState | None
-    next_text: str
-    cells: dict[str, Cell]
-    alarm: Severity | None
-    high_unacknowledged: bool
-    overdue: bool
-    ready: bool
-    open_flags: int
-    #: An open medium flag, an overdue check or a missed check nobody has explained.
-    medium_alarm: bool = False
-
-    @property
-    def alarm_mark(self) -> str:
-        """``!!!``, ``!!``, ``!`` or nothing."""
-        return self.alarm.symbol if self.alarm else ""
-
-
-def _latest_reading_with(readings: list[ReadingView], measure: Measure) -> ReadingView | None:
-    found = None
-    for reading in readings:  # in time order
-        if reading.vitals.get(measure) is not None:
-            found = reading
-    return found
-
-
-def _worst(severities: list[Severity]) -> Severity | None:
-    return max(severities, key=lambda s: s.rank) if severities else None
-
-
-def latest_values(view: SessionView) -> dict[str, Cell]:
-    """The latest value of each floor column, with the worst flag it carried."""
-    readings = sorted(view.in_force, key=lambda r: (r.measured_at, r.id))
-    cells: dict[str, Cell] = {}
-    for column, measures in _COLUMN_MEASURES.items():
-        reading = _latest_reading_with(readings, measures[0])
-        if reading is None:
-            cells[column] = Cell("-", None)
-            continue
-        names = {m.value for m in measures}
-        severity = _worst([f.severity for f in reading.flags if f.measure in names])
-        values = [reading.vitals.get(m) for m in measures]
-        cells[column] = Cell("/".join(str(v) for v in values), severity)
-    return cells
-
-
-def _clock_text(minutes: int) -> str:
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60}:{minutes % 60:02d}"
-
-
-def next_check_text(check: CheckState | None, now: datetime) -> str:
-    """``+40 in 3m``, ``+40 due``, ``+40 due 2m ago``, ``+15 overdue 16m``, ``+15 missed``,
-    ``baseline due``, or ``-``."""
-    if check is None:
-        return "-"
-    label = check.label.removesuffix(" min")
-    if check.label.startswith(RECHECK_PREFIX):
-        label = "BP rechk"
-    if check.due_at is None:
-        return f"{label} due"
-    minutes = minutes_between(check.due_at, now)
-    if check.status is CheckStatus.MISSED:
-        return f"{label} missed"
-    if check.status is CheckStatus.OVERDUE:
-        return f"{label} overdue {minutes}m"
-    if check.status is CheckStatus.DUE:
-        return f"{label} due" if minutes <= 0 else f"{label} due {minutes}m ago"
-    return f"{label} in {-minutes}m"
-
-
-@dataclass(frozen=True)
-class RowBasis:
-    """What a row shows that depends on the judged session only, not on the moment: the
-    station works it out once per judgement and only the countdowns every second."""
-
-    check_alarms: tuple[CheckState, ...]
-    shown: CheckState | None
-    open_flags: tuple[FlagView, ...]
-    cells: dict[str, Cell]
-    alarms: tuple[Severity, ...]
-
-
-def row_basis(view: SessionView) -> RowBasis:
-    """The moment-independent part of ``view``'s row."""
-    check_alarms = tuple(view.check_alarms())
-    open_flags = tuple(view.open_flags())
-    cells = latest_values(view)
-    alarms = [f.severity for f in open_flags]
-    if check_alarms:
-        alarms.append(Severity.MEDIUM)
-    alarms += [c.severity for c in cells.values() if c.severity is Severity.LOW]
-    return RowBasis(
-        check_alarms=check_alarms,
-        shown=check_alarms[0] if check_alarms else next_check(view.checks),
-        open_flags=open_flags,
-        cells=cells,
-        alarms=tuple(alarms),
-    )
-
-
-def floor_row(view: SessionView, now: datetime, basis: RowBasis | None = None) -> FloorRow:
-    """The dashboard row of one session at ``now`` (as judged in ``view``); ``basis`` is
-    :func:`row_basis` of the same ``view`` when the caller kept it."""
-    basis = basis or row_basis(view)
-    check_alarms, shown, open_flags, cells = (
-        basis.check_alarms,
-        basis.shown,
-        basis.open_flags,
-        basis.cells,
-    )
-    alarms = list(basis.alarms)
-    since = "-" if view.dosed_at is None else _clock_text(minutes_between(view.dosed_at, now))
-    return FloorRow(
-        session_id=view.id,
-        bay=view.bay or "-",
-        patient=view.patient,
-        protocol=view.protocol,
-        dosed_at=view.dosed_at,
-        since_dose=since,
-        next_check=shown,
-        next_text=(
-            "awaiting dose"
-            if shown is None and view.dosed_at is None
-            else next_check_text(shown, now)
-        ),
-        cells=cells,
-        alarm=_worst(alarms),
-        high_unacknowledged=any(f.severity is Severity.HIGH for f in open_flags),
-        overdue=bool(check_alarms),
-        ready=view.gate.ready,
-        open_flags=len(open_flags),
-        medium_alarm=bool(check_alarms) or any(f.severity is Severity.MEDIUM for f in open_flags),
-    )
-
-
-def floor(
-    views: list[SessionView],
-    now: datetime,
-    config: ClinicConfig | None = None,
-    basis_of: Callable[[SessionView], RowBasis] = row_basis,
-) -> list[FloorRow]:
-    """Every active session, most urgent first, judged at ``now`` when ``config`` is given;
-    ``basis_of`` may answer from a cache of :func:`row_basis`."""
-    if config is not None:
-        views = [rejudge(v, now, config) for v in views]
-    rows = [floor_row(v, now, basis_of(v)) for v in views]
-
-    def urgency(row: FloorRow) -> tuple[int, int, float, int]:
-        due = row.next_check.due_at if row.next_check and row.next_check.due_at else None
-        return (
-            0 if row.high_unacknowledged else 1,
-            0 if row.medium_alarm else 1,
-            due.timestamp() if due else float("-inf") if row.dosed_at is None else float("inf"),
-            row.session_id,
-        )
-
-    return sorted(rows, key=urgency)
+__all__ = [
+    "COLUMNS",
+    "Cell",
+    "FloorRow",
+    "RowBasis",
+    "floor",
+    "floor_row",
+    "latest_values",
+    "next_check_text",
+    "preview_flags",
+    "row_basis",
+]
 
 
 def preview_flags(

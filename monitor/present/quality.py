@@ -1,0 +1,161 @@
+"""The quality summary told once: its title and a labelled row per figure (docs/interface.md,
+``monitor report``; docs/clinical.md, the quality figures).
+
+The command line prints each row as ``label: value``, the station draws the labels and values
+in two columns, an export prints them as pairs; none of them words a figure again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from monitor.present.parts import Line, Part, Role
+
+if TYPE_CHECKING:
+    from monitor.services.report import QualityReport
+
+
+# Row, plural, local_minute and when are shared by the stories (monitor.present.rems and
+# monitor.present.audit import them from here); their place is monitor.present.parts.
+
+
+@dataclass(frozen=True)
+class Row:
+    """A labelled fact of a story: the label, the value, and lines under it (evidence, the
+    items of a list)."""
+
+    label: str
+    value: Line
+    notes: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityStory:
+    """The summary's title (its period) and one row per figure."""
+
+    title: Line
+    rows: tuple[Row, ...]
+
+
+def plural(count: int, word: str) -> str:
+    """``1 session``, ``2 sessions``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def local_minute(moment: datetime | None) -> str:
+    """A moment as local ``2026-11-27 16:28`` (``-`` for none), as the command line gives
+    times."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def when(moment: datetime, *, seconds: bool = False) -> str:
+    """A moment as local time with its day, as the station gives times:
+    ``Fri 27 Nov 2026 16:28``."""
+    return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} min"
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.items())
+
+
+def _row(label: str, *value: Part | str) -> Row:
+    return Row(label, tuple(p if isinstance(p, Part) else Part(p) for p in value))
+
+
+def _alert_if(count: int, text: str) -> Part:
+    return Part(text, Role.ALERT if count else Role.PLAIN)
+
+
+def quality_story(report: QualityReport) -> QualityStory:
+    """Every figure of the quality summary of ``report``'s period."""
+    r = report
+    until = local_minute(r.until) if r.until else "the end"
+    title = (Part(f"Quality summary: sessions discharged {local_minute(r.since)} to {until}"),)
+    by_protocol = _counted(r.by_protocol)
+    rows = [_row("Sessions", f"{r.sessions}" + (f": {by_protocol}" if by_protocol else ""))]
+    if r.checks:
+        rows.append(
+            _row(
+                "Checks after dosing",
+                f"{r.checks}: on time {r.checks_on_time} ({_percent(r.share_on_time)}), "
+                f"late {r.checks_late} ({_percent(r.share_late)}), ",
+                _alert_if(
+                    r.checks_missed, f"missed {r.checks_missed} ({_percent(r.share_missed)})"
+                ),
+                f", not reached {r.checks_open}",
+            )
+        )
+    else:
+        rows.append(_row("Checks after dosing", "none"))
+    if r.high_flags:
+        rows.append(
+            _row(
+                "High flag → ack",
+                f"median {_minutes(r.high_ack_median_min)}, "
+                f"90th percentile {_minutes(r.high_ack_p90_min)} "
+                f"({r.high_acknowledged} acknowledged, ",
+                _alert_if(r.high_unacknowledged, f"{r.high_unacknowledged} never"),
+                ")",
+            )
+        )
+    else:
+        rows.append(_row("High flag → ack", "no high flags"))
+    rows.append(
+        _row(
+            "Severe BP",
+            f"{plural(r.severe_bp_sessions, 'session')} with a high flag on SBP or DBP above "
+            "its limit",
+        )
+    )
+    rows.append(_row("Override discharges", f"{r.override_discharges}"))
+    rows.append(
+        _row(
+            "Late entries",
+            f"{plural(r.late_entries, 'reading')} in {plural(r.late_entry_sessions, 'session')}",
+        )
+    )
+    types = _counted(r.adverse_by_type)
+    rows.append(
+        _row(
+            "Adverse events",
+            f"{r.adverse_events} (",
+            _alert_if(r.serious_adverse_events, f"{r.serious_adverse_events} serious"),
+            ")" + (f": {types}" if types else ""),
+        )
+    )
+    if r.rems_overdue is None:
+        rows.append(
+            _row(
+                "REMS forms overdue",
+                r.rems_note or "not available",
+            )
+        )
+    else:
+        rows.append(
+            _row(
+                "REMS forms overdue",
+                _alert_if(r.rems_overdue, f"{r.rems_overdue} not marked submitted"),
+                f", of {r.rems_past_due} past their due date",
+            )
+        )
+    return QualityStory(title, tuple(rows))
+
+
+def text_lines(story: QualityStory) -> tuple[Line, ...]:
+    """The story as lines of text: the title, then ``label: value`` a row a line (the notes
+    of a row indented under it)."""
+    lines: list[Line] = [story.title]
+    for row in story.rows:
+        lines.append((Part(f"{row.label}: "), *row.value))
+        lines.extend((Part("  "), *note) for note in row.notes)
+    return tuple(lines)
