@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from monitor.views import AuditView
 
 
-def stored_json(stored: str | None) -> Any:
+def _stored_json(stored: str | None) -> Any:
     """A stored before/after value as JSON data (kept as text if it is not JSON)."""
     if not stored:
         return None
@@ -23,6 +23,7 @@ def stored_json(stored: str | None) -> Any:
 
 
 def audit_json(a: AuditView) -> str:
+    """One row as a line of JSON (JSON Lines), before/after whole."""
     return (
         json.dumps(
             {
@@ -33,8 +34,8 @@ def audit_json(a: AuditView) -> str:
                 "session_id": a.session_id,
                 "entity": a.entity,
                 "entity_id": a.entity_id,
-                "before": stored_json(a.before),
-                "after": stored_json(a.after),
+                "before": _stored_json(a.before),
+                "after": _stored_json(a.after),
                 "reason": a.reason,
             }
         )
@@ -43,12 +44,13 @@ def audit_json(a: AuditView) -> str:
 
 
 def audit_text(a: AuditView) -> str:
+    """One row as one printable line: who, when, what, what changed, why."""
     where = f"session {a.session_id}" if a.session_id else ""
     if a.entity != "session":
         where = f"{where} {a.entity} {a.entity_id}".strip()
     # A row the database's own trigger wrote (a set-once column changed) names no user.
     line = f"{local(a.at)}  {a.user or '(database)'}  {a.action}  {where}"
-    before, after = changed_only(a.before, a.after)
+    before, after = _changed_only(a.before, a.after)
     if before:
         line += f"  before {before}"
     if after:
@@ -58,7 +60,7 @@ def audit_text(a: AuditView) -> str:
     return printable(line) + "\n"
 
 
-def changed_only(before: str | None, after: str | None) -> tuple[str | None, str | None]:
+def _changed_only(before: str | None, after: str | None) -> tuple[str | None, str | None]:
     """Before and after as people read them; when both are objects, only the fields that
     changed (a trigger's row copies the whole session row: the change was lost in it).
     ``--json`` keeps them whole."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 def yes(value: bool | None) -> str:
+    """An answer as the form prints it: ``yes``, ``no`` or ``-`` (not known)."""
     return {True: "yes", False: "no", None: "-"}[value]
 
 
@@ -34,6 +35,7 @@ def _row(form: RemsForm, today: date) -> str:
 
 
 def form_lines(forms: Iterable[RemsForm], today: date) -> Iterator[str]:
+    """``monitor rems``: a header and one tab-separated line per form (nothing if none)."""
     header = "session\tpatient\ttreated\tdue\tstatus\tmissing\n"
     for form in forms:
         yield header
@@ -56,6 +58,7 @@ def _answer(name: str, answer: Answer) -> str:
 
 
 def print_form(form: RemsForm, today: date) -> None:
+    """``rems show``: one form's answers, each with its source, and what is missing."""
     from monitor.core.rems import MED_QUESTIONS
 
     echo = click.echo

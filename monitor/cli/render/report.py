@@ -71,6 +71,7 @@ def _counted(counts: dict[str, int]) -> str:
 
 
 def report_lines(r: QualityReport) -> Iterator[str]:
+    """The summary as lines of text, one per measure."""
     yield (
         f"Quality summary: sessions discharged {local(r.since)} to "
         f"{local(r.until) if r.until else 'the end'}\n"

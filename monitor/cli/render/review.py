@@ -49,6 +49,7 @@ def _minutes(value: float | None) -> str:
 
 
 def queue_lines(rows: Iterable[SessionFacts]) -> Iterator[str]:
+    """``review list``: a header and one tab-separated line per session (nothing if none)."""
     header = (
         "id\tpatient\tprotocol\tdischarged\tflags H/M/L\thigh ack max\tchecks late/missed\t"
         "late entries\tadverse\toverride\tsigned\n"

@@ -20,14 +20,17 @@ def _mg(dose: float | None) -> str:
 
 
 def instruction(given: bool | None) -> str:
+    """Whether the no-driving instruction was given, in words."""
     return {True: "given", False: "NOT given", None: "not recorded"}[given]
 
 
 def or_dash(value: object) -> str:
+    """A value, or ``-`` when there is none."""
     return "-" if value is None else str(value)
 
 
 def print_session(view: SessionView) -> None:
+    """``session show``: the whole story of a session as lines of text."""
     from monitor.core.entry import format_entry
     from monitor.core.schedule import status_text
 
