@@ -220,6 +220,15 @@ def json_array(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
     yield "[]\n" if separator.startswith("[") else "\n]\n"
 
 
+def note_more_sessions(limit: int) -> None:
+    """Say on standard error that a page of the newest ``limit`` sessions left older ones out."""
+    click.echo(
+        f"note: the newest {limit} sessions are shown and there are more: see them with "
+        "--limit N (more at once) or --from/--to (a period)",
+        err=True,
+    )
+
+
 def command_name() -> str:
     """How this monitor was started (``.venv/bin/monitor``), for commands it suggests."""
     invoked = sys.argv[0] if sys.argv else ""

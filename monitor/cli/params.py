@@ -77,6 +77,18 @@ class PageSize(click.ParamType):
 #: ``--limit``: how many rows a page holds.
 LIMIT = PageSize()
 
+
+def newest_sessions(default: int) -> Any:
+    """The ``--limit`` option of a list of sessions shown a page at a time, newest first."""
+    return click.option(
+        "--limit",
+        type=LIMIT,
+        default=default,
+        show_default=True,
+        help="Show the newest N sessions (a page); stderr says when there are more.",
+    )
+
+
 YES_NO = click.Choice(["yes", "no"])
 
 

@@ -12,12 +12,13 @@ from monitor.cli.output import (
     acting,
     json_array,
     local,
+    note_more_sessions,
     pass_context,
     period,
     secret,
     write,
 )
-from monitor.cli.params import ID, LIMIT
+from monitor.cli.params import ID, newest_sessions
 from monitor.cli.render.review import facts_json, queue_lines
 
 
@@ -72,13 +73,7 @@ PAGE = 50
 @click.option("--late", is_flag=True, help="Only sessions with a check done late or missed.")
 @click.option("--late-entries", is_flag=True, help="Only sessions with a reading saved late.")
 @click.option("--adverse", is_flag=True, help="Only sessions with an adverse event.")
-@click.option(
-    "--limit",
-    type=LIMIT,
-    default=PAGE,
-    show_default=True,
-    help="Show the newest N sessions (a page); stderr says when there are more.",
-)
+@newest_sessions(PAGE)
 @click.option("--json", "as_json", is_flag=True, help="Print as a JSON array, one object a line.")
 @pass_context
 def review_list(
@@ -119,8 +114,4 @@ def review_list(
     else:
         write(queue_lines(page.rows))
     if page.more:
-        click.echo(
-            f"note: the newest {limit} sessions are shown and there are more: see them with "
-            "--limit N (more at once) or --from/--to (a period)",
-            err=True,
-        )
+        note_more_sessions(limit)

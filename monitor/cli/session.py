@@ -17,12 +17,13 @@ from monitor.cli.output import (
     json_array,
     local,
     moment,
+    note_more_sessions,
     pass_context,
     period,
     printable,
     write,
 )
-from monitor.cli.params import DECIMAL, ID, LIMIT, WHOLE, YES_NO, yes_no
+from monitor.cli.params import DECIMAL, ID, WHOLE, YES_NO, newest_sessions, yes_no
 from monitor.cli.render.session import instruction, or_dash, print_session
 
 if TYPE_CHECKING:
@@ -174,13 +175,7 @@ def _session_lines(rows: Iterable[SessionSummary]) -> Iterator[str]:
 @click.option("--active", is_flag=True, help="Only sessions in observation.")
 @click.option("--from", "since", help=f"Only sessions started at or after this time ({FROM_HELP})")
 @click.option("--to", "until", help=f"Only sessions started at or before this time ({TO_HELP})")
-@click.option(
-    "--limit",
-    type=LIMIT,
-    default=SESSION_PAGE,
-    show_default=True,
-    help="Show the newest N sessions (a page); stderr says when there are more.",
-)
+@newest_sessions(SESSION_PAGE)
 @click.option("--json", "as_json", is_flag=True, help="Print as a JSON array, one object a line.")
 @pass_context
 def session_list(
@@ -204,11 +199,7 @@ def session_list(
             write(_session_lines(page.rows))
         more = page.more
     if more:
-        click.echo(
-            f"note: the newest {limit} sessions are shown and there are more: see them with "
-            "--limit N (more at once) or --from/--to (a period)",
-            err=True,
-        )
+        note_more_sessions(limit)
 
 
 @session.command("discharge")
