@@ -1,8 +1,9 @@
 """The ``monitor`` console script: the headless command line plus the station.
 
-``monitor`` and ``monitor tui`` open the station; every other command is
-:mod:`monitor.cli`'s. Living here keeps the dependency one way: the TUI imports the product,
-the product never imports the TUI.
+``monitor`` and ``monitor tui`` open the station, ``monitor serve`` serves it to browsers
+(:mod:`tui.serve`); every other command is :mod:`monitor.cli`'s. Living here keeps the
+dependency one way: the TUI imports the product, the product never imports the TUI. The
+station's commands are named as strings and loaded when used, as the product's are.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import os
 import sys
 from typing import Any
 
-from monitor import cli as headless
+import click
+
+from monitor.cli import main as headless_main
+from monitor.cli import make_cli
+from monitor.cli.output import Context, pass_context
 from monitor.errors import Refused
-from tui import serve as _serve  # noqa: F401  (adds `monitor serve`)
 
 
 def needs_terminal() -> str | None:
@@ -30,7 +34,7 @@ def needs_terminal() -> str | None:
     return None
 
 
-def open_station(context: headless.Context) -> None:
+def open_station(context: Context) -> None:
     """Run the station on the context's database and configuration."""
     if problem := needs_terminal():
         raise Refused(problem)
@@ -39,19 +43,23 @@ def open_station(context: headless.Context) -> None:
     make_app(service=context.service).run()
 
 
-@headless.cli.command("tui")
-@headless.pass_context
-def tui_command(context: headless.Context) -> None:
+@click.command("tui")
+@pass_context
+def tui_command(context: Context) -> None:
     """The station: a dashboard of every patient in observation."""
     open_station(context)
 
 
-headless.STATION = open_station
+#: The ``monitor`` command: the headless root group with the station and its commands.
+cli = make_cli(
+    {"tui": "tui.launch:tui_command", "serve": "tui.serve:serve_command"},
+    station="tui.launch:open_station",
+)
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``monitor`` command."""
-    return headless.main(argv)
+    return headless_main(argv, cli)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from monitor import cli as headless
+from monitor.cli.output import Context, pass_context
 from monitor.errors import Refused
 
 #: The title textual-serve shows on its page before the station starts.
@@ -92,7 +92,7 @@ def check_port_free(host: str, port: int) -> None:
         raise Refused(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-def hand_down(context: headless.Context) -> None:
+def hand_down(context: Context) -> None:
     """Give the station processes this command's database and configuration.
 
     Through the environment textual-serve copies into each of them, not their command line:
@@ -105,7 +105,7 @@ def hand_down(context: headless.Context) -> None:
             os.environ.pop(name, None)
 
 
-@headless.cli.command("serve")
+@click.command("serve")
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -121,8 +121,8 @@ def hand_down(context: headless.Context) -> None:
     help="The address browsers use to reach this server (behind a proxy, or when --host is "
     "0.0.0.0); default http://HOST:PORT.",
 )
-@headless.pass_context
-def serve_command(context: headless.Context, host: str, port: int, public_url: str | None) -> None:
+@pass_context
+def serve_command(context: Context, host: str, port: int, public_url: str | None) -> None:
     """The station in a browser: each page opened runs a station of its own (sign in with name
     and PIN). Ctrl+C stops the server and its stations."""
     # Open the database once here, so a wrong --db is one error now, not a dead page later.

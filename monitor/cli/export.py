@@ -1,8 +1,8 @@
-"""`monitor export`: the PDF record, the chart, CSV, JSON Lines and FHIR (issue #12).
+"""``monitor export``: the PDF record, the chart, CSV, JSON Lines and FHIR (docs/exports.md).
 
-Read-only and, like `session show`, without `--by`: whoever can read the database can export
-it (README, "Exports"). The work is :func:`monitor.export.export`'s, which the station calls
-too; this module turns options into a selection and shows a progress bar on a terminal.
+Read-only and, like ``session show``, without ``--by``: whoever can read the database can
+export it. The work is :func:`monitor.export.export`'s, which the station calls too; this
+module turns options into a selection and shows a progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor import cli as base
+from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period
+from monitor.cli.params import ID
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from monitor.export import Progress
 
 # The lists live in monitor.export, which this module must not import at the top (`monitor
-# --help` stays fast); tests/test_export.py holds the two equal.
+# --help` stays fast); tests/export/test_export.py holds the two equal.
 FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
 WHATS = ("readings", "events")
 
@@ -64,10 +65,10 @@ def _progress_bar(show: bool, console: Console | None = None) -> Iterator[Progre
         yield update
 
 
-@base.cli.command("export")
-@click.argument("session_ids", nargs=-1, type=base.ID)
-@click.option("--from", "since", help=f"Sessions started at or after this time ({base.FROM_HELP})")
-@click.option("--to", "until", help=f"Sessions started at or before this time ({base.TO_HELP})")
+@click.command("export")
+@click.argument("session_ids", nargs=-1, type=ID)
+@click.option("--from", "since", help=f"Sessions started at or after this time ({FROM_HELP})")
+@click.option("--to", "until", help=f"Sessions started at or before this time ({TO_HELP})")
 @click.option(
     "--format",
     "fmt",
@@ -90,9 +91,9 @@ def _progress_bar(show: bool, console: Console | None = None) -> Iterator[Progre
     default=None,
     help="Show a progress bar on standard error (default: when it is a terminal).",
 )
-@base.pass_context
+@pass_context
 def export_command(
-    context: base.Context,
+    context: Context,
     session_ids: tuple[int, ...],
     since: str | None,
     until: str | None,
@@ -107,7 +108,7 @@ def export_command(
     atomically with mode 0600 (an existing file is kept unless --overwrite)."""
     from monitor.export import Selection, export
 
-    start, end = base._period(context, since, until)
+    start, end = period(context, since, until)
     selection = Selection(ids=tuple(session_ids), since=start, until=end)
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(show) as update:

@@ -1,17 +1,12 @@
-"""`monitor report`: the quality summary for supervisors (issue #11).
-
-Read-only and, as interface.md gives it, without `--by`: like `session show` and `audit`, it
-reads what anyone with access to the database may read.
-"""
+"""The quality summary as ``monitor report`` prints it: one JSON object, or lines of text
+(docs/interface.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from monitor import cli as base
+from monitor.cli.output import local
 
 if TYPE_CHECKING:
     from monitor.services.report import QualityReport
@@ -75,10 +70,11 @@ def _counted(counts: dict[str, int]) -> str:
     return ", ".join(f"{key} {n}" for key, n in counts.items()) or "none"
 
 
-def _lines(r: QualityReport) -> Iterator[str]:
+def report_lines(r: QualityReport) -> Iterator[str]:
+    """The summary as lines of text, one per measure."""
     yield (
-        f"Quality summary: sessions discharged {base._local(r.since)} to "
-        f"{base._local(r.until) if r.until else 'the end'}\n"
+        f"Quality summary: sessions discharged {local(r.since)} to "
+        f"{local(r.until) if r.until else 'the end'}\n"
     )
     yield f"sessions: {r.sessions} ({_counted(r.by_protocol)})\n"
     yield (
@@ -102,20 +98,3 @@ def _lines(r: QualityReport) -> Iterator[str]:
         yield f"REMS forms overdue: {r.rems_note} ({r.rems_past_due} past their due date)\n"
     else:
         yield f"REMS forms overdue: {r.rems_overdue} (of {r.rems_past_due} past their due date)\n"
-
-
-@base.cli.command("report")
-@click.option("--from", "since", required=True, help=f"Discharged at or after ({base.FROM_HELP})")
-@click.option("--to", "until", required=True, help=f"Discharged at or before ({base.TO_HELP})")
-@click.option("--json", "as_json", is_flag=True, help="Print as one JSON object.")
-@base.pass_context
-def report(context: base.Context, since: str, until: str, as_json: bool) -> None:
-    """The quality summary of the sessions discharged in a period: sessions by protocol, checks
-    on time / late / missed, minutes to acknowledge high flags (median, 90th percentile),
-    severe BP, overrides, late entries, adverse events by type, REMS forms overdue."""
-    start, end = base._period(context, since, until)
-    summary = context.service.quality_report(start, end)
-    if as_json:
-        base._echo_json(report_json(summary))
-    else:
-        base._write(_lines(summary))

@@ -1,0 +1,45 @@
+"""``monitor audit``: the audit trail, of one session or all (docs/interface.md)."""
+
+from __future__ import annotations
+
+import click
+
+from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period, write
+from monitor.cli.params import ID, LIMIT
+from monitor.cli.render.audit import audit_json, audit_text
+
+
+@click.command()
+@click.argument("session_id", type=ID, required=False)
+@click.option("--from", "since", help=f"Only rows at or after this time ({FROM_HELP})")
+@click.option("--to", "until", help=f"Only rows at or before this time ({TO_HELP})")
+@click.option("--limit", type=LIMIT, help="Only the newest N rows (still oldest first).")
+@click.option("--user", help='Only the rows of this user ("": those the database wrote).')
+@click.option("--action", help="Only this action (reading.record) or group (reading).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@pass_context
+def audit(
+    context: Context,
+    session_id: int | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    user: str | None,
+    action: str | None,
+    as_json: bool,
+) -> None:
+    """The audit trail, oldest first: who, when, what, before/after, reason. Written as it
+    is read, so a trail of any length takes little memory."""
+    start, end = period(context, since, until)
+    service = context.service
+    with service.audit_page(
+        session_id, since=start, until=end, limit=limit, user=user, action=action
+    ) as page:
+        write(map(audit_json if as_json else audit_text, page.rows))
+        more = page.more
+    if more:
+        click.echo(
+            f"note: the newest {limit} rows are shown and there are earlier ones: see them "
+            "with a larger --limit or with --to",
+            err=True,
+        )

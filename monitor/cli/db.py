@@ -1,0 +1,59 @@
+"""``monitor db``: schema migrations (docs/storage.md)."""
+
+from __future__ import annotations
+
+import click
+
+from monitor.cli.output import Context, pass_context
+
+
+@click.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+def _url(context: Context) -> str:
+    from monitor.store.engine import resolve_url
+
+    return resolve_url(context.db)
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(context: Context) -> None:
+    """Migrate to the newest schema (an SQLite file is backed up first)."""
+    from monitor.store.migrate import upgrade
+
+    result = upgrade(_url(context))
+    if result.before == result.after:
+        click.echo(f"already at the newest schema ({result.after})")
+        return
+    click.echo(f"upgraded {result.before or 'empty database'} -> {result.after}")
+    if result.backup:
+        click.echo(f"backup: {result.backup}")
+
+
+@db.command("current")
+@pass_context
+def db_current(context: Context) -> None:
+    """The schema revision of the database, and the newest this monitor knows."""
+    from monitor.store.engine import make_engine
+    from monitor.store.migrate import SCHEMA_HEAD, current_revision
+
+    engine = make_engine(context.db, create=False)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    state = "up to date" if revision == SCHEMA_HEAD else "behind: run `monitor db upgrade`"
+    click.echo(f"{revision or 'none'} (newest {SCHEMA_HEAD}; {state})")
+
+
+@db.command("check")
+@pass_context
+def db_check(context: Context) -> None:
+    """Refuse when the models and the migrations disagree."""
+    from monitor.store.migrate import check
+
+    check(_url(context))
+    click.echo("models and migrations agree")

@@ -1,0 +1,238 @@
+"""What every command of the command line shares (docs/interface.md): the :class:`Context`,
+``--by`` with its PIN (:func:`acting`), typed times and periods, and the output (local times,
+JSON, lines written as they are made, one printable line per value).
+
+Nothing heavier than the standard library and click is imported before the arguments are
+parsed (`monitor --help` starts as fast as Python itself); each helper imports what it uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from monitor.errors import Refused
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+
+    from monitor.core.config import ClinicConfig
+    from monitor.services import Service
+
+#: Exit status of a refusal a user can cause (one ``error: ...`` line, nothing saved).
+EXIT_REFUSED = 2
+#: Exit status of a database that cannot be used or refused the change.
+EXIT_FAILED = 1
+
+PIN_ENV = "MONITOR_PIN"
+
+FROM_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone is its midnight"
+TO_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone takes in that whole day"
+
+
+class Context:
+    """What every command gets: the options given, resolved when first needed, and the
+    station of this entry point, if it has one ("module:function", loaded when opened).
+
+    (A plain class: ``dataclasses`` alone would add a fifth to ``monitor --help``'s start.)"""
+
+    def __init__(self, db: str | None, config_path: str | None, station: str | None = None) -> None:
+        self.db = db
+        self.config_path = config_path
+        self.station = station
+        self._config: ClinicConfig | None = None
+        self._service: Service | None = None
+
+    @property
+    def config(self) -> ClinicConfig:
+        """The clinic configuration in force (loaded once)."""
+        if self._config is None:
+            from monitor.config_file import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def service(self) -> Service:
+        """The services on the chosen database, its schema checked or created."""
+        if self._service is None:
+            from monitor.services import Service
+            from monitor.store.engine import file_warnings
+
+            for warning in file_warnings(self.db):
+                click.echo(f"warning: {warning}", err=True)
+            self._service = Service.open(self.db, self.config, create=False)
+        return self._service
+
+    def open_station(self) -> None:
+        """Open the station on this context, or say that this entry point has none (the
+        headless product knows no screen: the ``monitor`` console script names one)."""
+        if self.station is None:
+            raise Refused("this entry point has no station: run the `monitor` command to open it")
+        from monitor.cli.lazy import load
+
+        load(self.station)(self)
+
+    def close(self) -> None:
+        """Release the database."""
+        if self._service is not None:
+            self._service.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def moment(text: str | None, context: Context) -> datetime | None:
+    """A typed time, relative to the service's "now" (the database's clock on PostgreSQL)."""
+    if text is None:
+        return None
+    from monitor.timeparse import parse_time
+
+    return parse_time(text, context.service.now())
+
+
+def period(
+    context: Context, since: str | None, until: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """``--from`` and ``--to`` as aware UTC times (either may be absent), as
+    :func:`monitor.periods.parse_period` reads them: ``--from D --to D`` is the day D."""
+    if since is None and until is None:
+        return None, None
+    from monitor.periods import parse_period
+
+    return parse_period(since, until, context.service.now())
+
+
+# -- --by and its PIN ----------------------------------------------------------------------
+
+
+class _Stdin:
+    """Standard input, read a line at a time (several PINs, then entries, may come from it)."""
+
+    @classmethod
+    def take(cls, what: str) -> str:
+        # One line at a time, from the byte layer where there is one: after the PIN,
+        # `record --stdin` reads the entries from the same place, as they come.
+        source = getattr(sys.stdin, "buffer", sys.stdin)
+        line = source.readline()
+        if not line:
+            raise Refused(f"--pin-stdin: standard input has no line for {what}")
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Refused(f"--pin-stdin: the line for {what} is not UTF-8 text") from None
+        return line.strip()
+
+
+def secret(
+    what: str, *, pin_stdin: bool, env: bool, confirm: bool = False, env_first: bool = False
+) -> str:
+    """A PIN from stdin (--pin-stdin), else MONITOR_PIN (when ``env``; first when
+    ``env_first``), else a prompt on a terminal; refused otherwise, so that nothing acts
+    without its PIN."""
+    if env_first and os.environ.get(PIN_ENV):
+        return os.environ[PIN_ENV]
+    if pin_stdin:
+        pin = _Stdin.take(what)
+        if confirm and _Stdin.take(f"{what} (again)") != pin:
+            raise Refused("--pin-stdin: the new PIN's two lines differ")
+        return pin
+    if env and os.environ.get(PIN_ENV):
+        return os.environ[PIN_ENV]
+    if sys.stdin.isatty():
+        return str(click.prompt(what, hide_input=True, confirmation_prompt=confirm))
+    raise Refused(
+        f"{what} is needed: give it with --pin-stdin (first line of standard input), "
+        f"{PIN_ENV}, or at a terminal"
+    )
+
+
+def acting(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Authenticate ``--by`` with that user's PIN before the command runs (docs/interface.md:
+    every command that acts as a user needs the PIN). Adds ``--pin-stdin``."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        pin_stdin = kwargs.pop("pin_stdin")
+        context = click.get_current_context().find_object(Context)
+        assert context is not None
+        pin = secret(f"PIN for {kwargs['by']}", pin_stdin=pin_stdin, env=True)
+        context.service.authenticate(kwargs["by"], pin)
+        return command(*args, **kwargs)
+
+    return click.option(
+        "--pin-stdin",
+        is_flag=True,
+        help=f"Read the PIN of --by from standard input's first line (else {PIN_ENV}, else a "
+        "prompt).",
+    )(run)
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def local(at: datetime | None) -> str:
+    """A moment as local time to the minute (``2026-11-27 09:00``), or ``-``."""
+    if at is None:
+        return "-"
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def printable(text: str) -> str:
+    """``text`` as one printable line: a newline, an escape or any control character a user
+    typed is shown escaped, so that no input can forge a line of output."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def echo_json(value: Any) -> None:
+    """One JSON value, indented."""
+    click.echo(json.dumps(value, indent=2))
+
+
+def write(chunks: Iterable[str]) -> None:
+    """Text to standard output as it is made, never gathered into one string; a reader that
+    stops early (`| head`) ends the command quietly instead of with a traceback."""
+    out = sys.stdout
+    try:
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        # Python would fail again flushing at exit: point standard output at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        sys.exit(0)
+
+
+def json_array(objects: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array written one element (one line) at a time."""
+    separator = "[\n  "
+    for value in objects:
+        yield separator + json.dumps(value)
+        separator = ",\n  "
+    yield "[]\n" if separator.startswith("[") else "\n]\n"
+
+
+def note_more_sessions(limit: int) -> None:
+    """Say on standard error that a page of the newest ``limit`` sessions left older ones out."""
+    click.echo(
+        f"note: the newest {limit} sessions are shown and there are more: see them with "
+        "--limit N (more at once) or --from/--to (a period)",
+        err=True,
+    )
+
+
+def command_name() -> str:
+    """How this monitor was started (``.venv/bin/monitor``), for commands it suggests."""
+    invoked = sys.argv[0] if sys.argv else ""
+    if os.path.basename(invoked) == "monitor":
+        relative = os.path.relpath(invoked)
+        return relative if not relative.startswith("..") else invoked
+    return "monitor"

@@ -1,0 +1,213 @@
+"""``monitor record``, ``amend`` and ``void``: readings saved, corrected and voided
+(docs/interface.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.output import (
+    EXIT_REFUSED,
+    Context,
+    acting,
+    echo_json,
+    local,
+    moment,
+    pass_context,
+    printable,
+)
+from monitor.cli.params import ID
+from monitor.errors import Refused
+
+if TYPE_CHECKING:
+    from monitor.views import ReadingView
+
+
+def _print_reading(reading: ReadingView) -> None:
+    from monitor.core.entry import format_entry
+
+    note = f" (corrects reading {reading.corrects})" if reading.corrects else ""
+    click.echo(
+        f"reading {reading.id} at {local(reading.measured_at)}: "
+        f"{format_entry(reading.vitals)}{note}"
+    )
+    if not reading.flags:
+        click.echo("  no flags")
+    for flag in reading.flags:
+        click.echo(
+            f"  {flag.severity.symbol:<3} {flag.severity.value:<6} {flag.message}  [flag {flag.id}]"
+        )
+
+
+@click.command()
+@click.argument("session_id", type=ID)
+@click.argument("entry", nargs=-1)
+@click.option("--by", required=True, help="The user recording the reading.")
+@click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
+@click.option(
+    "--key",
+    help="Your key for this entry (e.g. a UUID): sent again after a lost reply, it returns the "
+    "reading first saved instead of a duplicate. With --stdin, line N gets the key KEY:N.",
+)
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Batch: one 'ENTRY [@ TIME]' per line of standard input (after the PIN line with "
+    "--pin-stdin), each saved or refused on its own, one result line each.",
+)
+@acting
+@pass_context
+def record(
+    context: Context,
+    session_id: int,
+    entry: tuple[str, ...],
+    by: str,
+    at: str | None,
+    as_json: bool,
+    key: str | None,
+    from_stdin: bool,
+) -> None:
+    """Save one reading, in quick entry ("142/88 hr 76 spo2 98"), and print its flags; or,
+    with --stdin, one reading per line of standard input."""
+    if from_stdin:
+        if entry or at:
+            raise Refused("record --stdin takes the entries from standard input: no ENTRY or --at")
+        _record_lines(context, session_id, by, as_json, key)
+        return
+    if not entry:
+        raise Refused('record needs an ENTRY (e.g. "142/88 hr 76") or --stdin')
+    recorded = context.service.record_reading_once(
+        session_id, " ".join(entry), by=by, measured_at=moment(at, context), key=key
+    )
+    reading = recorded.reading
+    if not recorded.saved_now:
+        # A retry after a lost reply: say so, on stderr (stdout stays the reading, as before).
+        click.echo(
+            f"note: already saved as reading {reading.id} (key {key!r}): not saved again", err=True
+        )
+    if as_json:
+        from monitor.jsonview import reading_json
+
+        echo_json(reading_json(reading))
+    else:
+        _print_reading(reading)
+
+
+def _record_lines(
+    context: Context, session_id: int, by: str, as_json: bool, key: str | None
+) -> None:
+    """``record --stdin``: each line saved or refused on its own (its own transaction and
+    audit row), one result line each, as the lines arrive; exit 2 if any line was refused."""
+    from monitor.core.entry import format_entry
+    from monitor.jsonview import reading_json
+    from monitor.timeparse import split_entry_time
+
+    service = context.service
+    saved = again = refused = 0
+    # Bytes where there are bytes: a line that is not UTF-8 is refused on its own.
+    source = getattr(sys.stdin, "buffer", sys.stdin)
+    for number, raw in enumerate(source, start=1):
+        try:
+            line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).rstrip("\r\n")
+            text, when = split_entry_time(line)
+            if not text:
+                raise Refused("empty line: nothing to record")
+            recorded = service.record_reading_once(
+                session_id,
+                text,
+                by=by,
+                measured_at=moment(when, context),
+                key=None if key is None else f"{key}:{number}",
+            )
+        except (Refused, UnicodeDecodeError) as error:
+            refused += 1
+            message = (
+                printable(str(error))
+                if isinstance(error, Refused)
+                else "the line is not UTF-8 text"
+            )
+            if as_json:
+                click.echo(json.dumps({"line": number, "saved": False, "error": message}))
+            else:
+                click.echo(f"line {number}: refused: {message}")
+            continue
+        reading = recorded.reading
+        if recorded.saved_now:
+            saved += 1
+        else:
+            again += 1
+        if as_json:
+            result = {"line": number, "saved": True, "reading": reading_json(reading)}
+            if not recorded.saved_now:
+                result["already_saved"] = True
+            click.echo(json.dumps(result))
+        elif not recorded.saved_now:
+            click.echo(
+                f"line {number}: already saved as reading {reading.id} (key "
+                f"{key}:{number}); not saved again"
+            )
+        else:
+            flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
+            click.echo(
+                f"line {number}: reading {reading.id} at {local(reading.measured_at)}: "
+                f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "")
+            )
+        sys.stdout.flush()  # a gateway reads each result as its line is done
+    already = f", {again} already saved (same key)" if again else ""
+    click.echo(f"{saved} saved{already}, {refused} refused", err=True)
+    if refused:
+        sys.exit(EXIT_REFUSED)
+
+
+@click.command()
+@click.argument("reading_id", type=ID)
+@click.argument("entry", nargs=-1, required=True)
+@click.option("--by", required=True, help="The user correcting it.")
+@click.option("--reason", required=True, help="Why the reading is corrected.")
+@click.option("--at", "at", help="The corrected measurement time (default: the original's).")
+@click.option(
+    "--replace", is_flag=True, help="The entry is the whole reading: unnamed measures are cleared."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the correction as JSON.")
+@acting
+@pass_context
+def amend(
+    context: Context,
+    reading_id: int,
+    entry: tuple[str, ...],
+    by: str,
+    reason: str,
+    at: str | None,
+    replace: bool,
+    as_json: bool,
+) -> None:
+    """Correct a reading; the original stays, superseded, with its flags. Unnamed measures keep
+    their values unless --replace."""
+    reading = context.service.amend(
+        reading_id, " ".join(entry), by=by, reason=reason, at=moment(at, context), replace=replace
+    )
+    if as_json:
+        from monitor.jsonview import reading_json
+
+        echo_json(reading_json(reading))
+    else:
+        _print_reading(reading)
+
+
+@click.command()
+@click.argument("reading_id", type=ID)
+@click.option("--by", required=True, help="The user voiding it.")
+@click.option("--reason", required=True, help="Why, e.g. 'entered in error: wrong patient'.")
+@acting
+@pass_context
+def void(context: Context, reading_id: int, by: str, reason: str) -> None:
+    """Void a reading entered in error: it stays, struck through, and counts for nothing; its
+    open flags are acknowledged with the reason."""
+    reading = context.service.void(reading_id, by=by, reason=reason)
+    assert reading.voided is not None
+    click.echo(f"reading {reading.id} voided by {reading.voided.by}: {reading.voided.reason}")
