@@ -1,7 +1,7 @@
 """Exports for charts (issue #12): the PDF session record, the chart alone (PNG, SVG), CSV of
 readings or of events, JSON Lines of ``session show --json``, FHIR R4 Bundles.
 
-One implementation for both faces: ``monitor export`` (:mod:`monitor.commands.export`) and
+One implementation for both faces: ``monitor export`` (:mod:`monitor.cli.export`) and
 the station (:func:`export_session`) call :func:`export`. It is headless (no screen), reads
 through the services, and imports matplotlib, fpdf2 and fhir.resources only when a format
 needs them (each costs 100-350 ms to import).

@@ -778,7 +778,7 @@ def test_unicode_patient_ids_export_in_every_format(run, clinic, outdir):
 
 
 def test_the_command_and_the_package_agree_on_formats():
-    from monitor.commands import export as command
+    from monitor.cli import export as command
 
     assert command.FORMATS == FORMATS and command.WHATS == WHATS
 
@@ -796,7 +796,7 @@ def test_monitor_help_does_not_load_the_export_libraries():
 def test_the_progress_bar_shows_a_count_and_time_left():
     from rich.console import Console
 
-    from monitor.commands.export import _progress_bar
+    from monitor.cli.export import _progress_bar
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=100)

@@ -39,7 +39,7 @@ def test_wheel_ships_the_migrations(wheel):
 
 def test_wheel_ships_the_packages_and_the_command(wheel):
     names = set(wheel.namelist())
-    assert "monitor/cli.py" in names and "monitor/core/rules.py" in names
+    assert "monitor/cli/root.py" in names and "monitor/core/rules.py" in names
     assert "tui/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "monitor = tui.launch:main" in wheel.read(entry_points).decode()
