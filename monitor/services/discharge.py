@@ -11,8 +11,9 @@ from datetime import datetime
 
 from monitor.core.gate import minutes_between, ready_to_leave_minute
 from monitor.core.intake import expected_dose
+from monitor.core.review import SUPERVISOR, reopen_refusal, sign_refusal
 from monitor.core.timing import check_discharged_at
-from monitor.errors import EntryError, GateNotMet, PermissionDenied, Refused
+from monitor.errors import EntryError, GateNotMet, Refused
 from monitor.judge import gate_record, observations
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
@@ -126,13 +127,21 @@ class DischargeServices(UserServices, QueryServices):
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(f"{user.name} is a nurse: only a supervisor can sign off")
-            row = self._session_row(session, session_id, lock=True)
-            if row.discharged_at is None:
-                raise Refused(f"session {session_id} is still active: discharge it first")
-            if self._signed(session, row.id):
-                raise Refused(f"session {session_id} is already signed off")
+            row = (
+                self._session_row(session, session_id, lock=True)
+                if user.role == SUPERVISOR
+                else None
+            )
+            refusal = sign_refusal(
+                session_id,
+                user=user.name,
+                role=user.role,
+                discharged=row is not None and row.discharged_at is not None,
+                signed=row is not None and self._signed(session, row.id),
+            )
+            if refusal is not None:
+                raise refusal.error()
+            assert row is not None
             session.add(m.SignOff(session_id=row.id, by_id=user.id, at=now, meaning="reviewed"))
             self._audit(
                 session,
@@ -154,11 +163,20 @@ class DischargeServices(UserServices, QueryServices):
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(f"{user.name} is a nurse: only a supervisor reopens")
-            row = self._session_row(session, session_id, lock=True)
-            if not self._signed(session, row.id):
-                raise Refused(f"session {session_id} is not signed off: nothing to reopen")
+            row = (
+                self._session_row(session, session_id, lock=True)
+                if user.role == SUPERVISOR
+                else None
+            )
+            refusal = reopen_refusal(
+                session_id,
+                user=user.name,
+                role=user.role,
+                signed=row is not None and self._signed(session, row.id),
+            )
+            if refusal is not None:
+                raise refusal.error()
+            assert row is not None
             session.add(m.Reopening(session_id=row.id, by_id=user.id, at=now, reason=why))
             self._audit(
                 session,
