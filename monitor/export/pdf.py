@@ -23,15 +23,26 @@ from __future__ import annotations
 import io
 import secrets
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from monitor.core.observations import reading_status
 from monitor.core.rules import Severity
 from monitor.core.schedule import status_text
 from monitor.export.common import local, minutes_after
-from monitor.export.csv_out import reading_status
+from monitor.present.parts import Line, Role, plain
+from monitor.present.record import (
+    NoteKind,
+    ReadingNote,
+    discharge_lines,
+    event_late,
+    reading_notes,
+    recorders,
+    review_lines,
+    session_facts,
+)
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -96,41 +107,6 @@ def _bp(reading: ReadingView) -> str:
 
 def _value(value: int | None) -> str:
     return "" if value is None else str(value)
-
-
-def monitored_minutes(view: SessionView) -> tuple[int | None, bool]:
-    """Minutes from the first reading to the discharge (or to now while in observation), and
-    whether the patient is still in observation."""
-    if not view.readings:
-        return None, view.discharged_at is None
-    first = min(r.measured_at for r in view.readings)
-    end = view.discharged_at or view.as_of
-    return max(0, round((end - first).total_seconds() / 60)), view.discharged_at is None
-
-
-def recorders(view: SessionView) -> str:
-    """Who recorded what: started, readings, events, acknowledgements, discharge."""
-    parts = [f"started by {view.started_by}"]
-    readers = sorted({r.recorded_by for r in view.readings})
-    if readers:
-        parts.append(f"readings by {', '.join(readers)}")
-    ackers = sorted(
-        {f.acknowledged_by for r in view.readings for f in r.flags if f.acknowledged_by}
-    )
-    if ackers:
-        parts.append(f"flags acknowledged by {', '.join(ackers)}")
-    writers = sorted({e.by for e in view.events})
-    if writers:
-        parts.append(f"events by {', '.join(writers)}")
-    if view.discharged_by:
-        parts.append(f"discharged by {view.discharged_by}")
-    return "; ".join(parts)
-
-
-def _meds(view: SessionView) -> str:
-    if view.meds is None:
-        return "not asked"
-    return ", ".join(view.meds) if view.meds else "none"
 
 
 class _Record:
@@ -333,34 +309,7 @@ class _Record:
                     row.cell("")
 
     def _facts(self, view: SessionView) -> None:
-        minutes, ongoing = monitored_minutes(view)
-        shown = "-" if minutes is None else f"{minutes} min" + (" so far" if ongoing else "")
-        dosed = _when(view.dosed_at) if view.dosed_at else "not dosed"
-        if view.dose_override_reason:
-            dosed += f" (dosing gate overridden: {view.dose_override_reason})"
-        discharged = (
-            f"{_when(view.discharged_at)} by {view.discharged_by}"
-            if view.discharged_at
-            else "not discharged"
-        )
-        weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
-        rows = [
-            ("Patient", view.patient),
-            ("Protocol", f"{view.protocol} ({view.treatment})"),
-            ("Dose", f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"),
-            ("Lot", view.lot or "-"),
-            ("First treatment", _yes_no(view.first_treatment)),
-            ("Dose number", str(view.dose_number) if view.dose_number else "-"),
-            ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
-            ("Bay", view.bay or "-"),
-            ("Medication", _meds(view)),
-            ("Started", f"{_when(view.started_at)} by {view.started_by}"),
-            ("Dosed", dosed),
-            ("Infusion end", _when(view.infusion_ended_at) if view.infusion_ended_at else "-"),
-            ("Discharged", discharged),
-            ("Monitored", shown),
-        ]
-        self._pairs(rows)
+        self._pairs(session_facts(view))
         pdf = self.pdf
         pdf.set_font(FONT, "", SMALL)
         pdf.multi_cell(0, 4, f"Recorded by: {recorders(view)}", new_x="LMARGIN", new_y="NEXT")
@@ -508,9 +457,7 @@ class _Record:
                 what = " ".join(p for p in (e.kind, e.type) if p)
                 if details:
                     what += f" ({', '.join(details)})"
-                late = ""
-                if (e.recorded_at - e.at).total_seconds() > 600:
-                    late = f" [entered {_hm(e.recorded_at)}]"
+                late = f" [entered {_hm(e.recorded_at)}]" if event_late(e) else ""
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
                 row.cell(_hm(e.at))
@@ -522,47 +469,9 @@ class _Record:
     def _discharge(self, view: SessionView) -> None:
         pdf = self.pdf
         self._title("Discharge")
-        lines: list[tuple[str, tuple[int, int, int]]] = []
-        if view.discharged_at is None:
-            gate = view.gate
-            if gate.ready:
-                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: ready.", BLACK))
-            else:
-                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: not ready:", BLACK))
-                lines += [(f"  - {reason}", INK[Severity.MEDIUM]) for reason in gate.reasons]
-        else:
-            lines.append(
-                (f"Discharged {_when(view.discharged_at)} by {view.discharged_by}.", BLACK)
-            )
-            stored = view.gate_at_discharge
-            if stored is None:
-                lines.append(
-                    ("Gate at discharge: not stored (discharged before revision 2).", GREY)
-                )
-            elif stored.get("ready"):
-                lines.append(("Gate at discharge: met.", BLACK))
-            else:
-                lines.append(("Gate at discharge: NOT met:", INK[Severity.HIGH]))
-                lines += [(f"  - {r}", INK[Severity.HIGH]) for r in stored.get("reasons", [])]
-            if view.override_reason:
-                lines.append((f"Gate overridden: {view.override_reason}", INK[Severity.HIGH]))
-            lines.append((f"Escort: {view.escort or 'not recorded'}", BLACK))
-            instructions = {True: "given", False: "NOT given", None: "not recorded"}
-            lines.append(
-                (f"No-driving instruction: {instructions[view.instructions_given]}", BLACK)
-            )
-        if view.ready_minute is not None or view.ready_minute_proposed is not None:
-            confirmed = "-" if view.ready_minute is None else f"minute {view.ready_minute}"
-            by = f" by {view.ready_minute_by}" if view.ready_minute_by else ""
-            proposed = (
-                "-"
-                if view.ready_minute_proposed is None
-                else f"minute {view.ready_minute_proposed}"
-            )
-            lines.append((f"REMS ready to leave at: {confirmed}{by} (proposed: {proposed})", BLACK))
-        for text, colour in lines:
-            pdf.set_text_color(*colour)
-            pdf.multi_cell(0, 4.6, text, new_x="LMARGIN", new_y="NEXT")
+        for line in discharge_lines(view):
+            pdf.set_text_color(*_ink(line))
+            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
 
     def _rems(self, form: RemsForm, today: Any) -> None:
@@ -602,27 +511,12 @@ class _Record:
     def _review(self, view: SessionView) -> None:
         pdf = self.pdf
         self._title("Review")
-        for again in view.reopened:
-            pdf.multi_cell(
-                0,
-                4.6,
-                f"Sign-off withdrawn by {again.by} at {_when(again.at)}: {again.reason}",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
-        if view.signed_by is None:
-            pdf.set_font(FONT, "B", 10)
-            pdf.set_text_color(*INK[Severity.HIGH])
-            pdf.cell(0, 6, "NOT YET REVIEWED", new_x="LMARGIN", new_y="NEXT")
-        else:
-            pdf.set_font(FONT, "B", 10)
-            pdf.cell(
-                0,
-                6,
-                f"Signed by {view.signed_by} at {_when(view.signed_at)}; meaning: reviewed",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
+        *withdrawn, verdict = review_lines(view)
+        for line in withdrawn:
+            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "B", 10)
+        pdf.set_text_color(*_ink(verdict))
+        pdf.cell(0, 6, plain(verdict), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
         pdf.set_font(FONT, "", BODY)
 
@@ -643,20 +537,27 @@ def _answer(answer: Answer) -> str:
     return f"{value} (proposal{evidence})"
 
 
+#: How the PDF words each of a reading's notes (:func:`monitor.present.record.reading_notes`).
+_NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
+    NoteKind.LATE: lambda n: f"LATE ENTRY, saved {_hm(n.at)}",
+    NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
+    NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
+    NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {_hm(n.at)}: {n.reason}",
+    NoteKind.BEFORE_DOSING: lambda n: "before dosing",
+}
+
+
 def _reading_notes(reading: ReadingView) -> str:
-    notes = []
-    if reading.voided is not None:
-        v = reading.voided
-        notes.append(f"VOIDED by {v.by} {_hm(v.at)}: {v.reason}")
-    if reading.superseded_by is not None:
-        notes.append(f"corrected: superseded by #{reading.superseded_by}")
-    if reading.corrects is not None:
-        notes.append(f"corrects #{reading.corrects}: {reading.reason}")
-    if reading.late_entry:
-        notes.append(f"LATE ENTRY, saved {_hm(reading.recorded_at)}")
-    if reading.before_dosing:
-        notes.append("before dosing")
-    return "; ".join(notes)
+    """The reading's notes in its row's last cell."""
+    return "; ".join(_NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
+
+
+def _ink(line: Line) -> tuple[int, int, int]:
+    """The colour of a line of the story on paper, by its first piece's role."""
+    role = line[0].role if line else Role.PLAIN
+    return {Role.WARN: INK[Severity.MEDIUM], Role.ALERT: INK[Severity.HIGH], Role.NOTE: GREY}.get(
+        role, BLACK
+    )
 
 
 def _flag_line(flag: FlagView) -> str:
