@@ -4,6 +4,7 @@ at the start, the dosing gate and the dosing time, and the actual end of an IV i
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -47,28 +48,21 @@ class SessionServices(QueryServices):
         """
         clean_name(patient, "a patient identifier", required=True)
         chosen = self.config.protocol(protocol)
+        asked: dict[str, Any] = dict(
+            dose_mg=dose_mg,
+            weight_kg=weight_kg,
+            age=age,
+            bay=bay,
+            lot=lot,
+            first_treatment=first_treatment,
+            dose_number=dose_number,
+        )
         request = check_intake(
-            SessionRequest(
-                patient=patient,
-                protocol=chosen.key,
-                dose_mg=dose_mg,
-                weight_kg=weight_kg,
-                age=age,
-                bay=bay,
-                lot=lot,
-                first_treatment=first_treatment,
-                dose_number=dose_number,
-                meds=meds,
-            ),
+            SessionRequest(patient=patient, protocol=chosen.key, meds=meds, **asked),
             self.config.bays,
         )
-        patient_id, bay, lot, dose_mg, meds = (
-            request.patient,
-            request.bay,
-            request.lot,
-            request.dose_mg,
-            request.meds,
-        )
+        patient_id, meds = request.patient, request.meds
+        kept = {key: getattr(request, key) for key in asked}
         assert patient_id is not None
         override = clean_text(dose_override_reason, "the dose override reason", required=False)
         now = self.now()
@@ -99,18 +93,12 @@ class SessionServices(QueryServices):
             row = m.TreatmentSession(
                 patient_id=person.id,
                 protocol=chosen.key,
-                dose_mg=dose_mg,
-                weight_kg=weight_kg,
-                lot=lot,
-                age=age,
-                bay=bay,
                 started_at=begun,
                 started_by_id=user.id,
                 dosed_at=dosed_at,
                 dose_override_reason=override if dosed_at is not None else None,
-                first_treatment=first_treatment,
-                dose_number=dose_number,
                 meds=None if meds is None else (",".join(meds) or "none"),
+                **kept,
             )
             session.add(row)
             try:
@@ -128,11 +116,11 @@ class SessionServices(QueryServices):
                 after={
                     "patient": patient_id,
                     "protocol": chosen.key,
-                    "dose_mg": dose_mg,
+                    "dose_mg": kept["dose_mg"],
                     "weight_kg": weight_kg,
                     "age": age,
-                    "bay": bay,
-                    "lot": lot,
+                    "bay": kept["bay"],
+                    "lot": kept["lot"],
                     "started_at": begun.isoformat(),
                     "dosed_at": dosed_at.isoformat() if dosed_at else None,
                     "first_treatment": first_treatment,
