@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import secrets
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -32,16 +32,30 @@ from monitor.core.observations import reading_status
 from monitor.core.rules import Severity
 from monitor.core.schedule import status_text
 from monitor.export.common import local, minutes_after
-from monitor.present.parts import Line, Role, plain
+from monitor.export.pdf_text import (
+    BLACK,
+    GREY,
+    INK,
+    bp,
+    flag_line,
+    hm,
+    ink,
+    minute,
+    notes_cell,
+    number,
+    zone,
+)
+from monitor.present.parts import plain
 from monitor.present.record import (
-    NoteKind,
-    ReadingNote,
     discharge_lines,
     event_late,
-    reading_notes,
     recorders,
     review_lines,
     session_facts,
+    when_text,
+)
+from monitor.present.record import (
+    yes_no as _yes_no,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +63,7 @@ if TYPE_CHECKING:
 
     from monitor.core.rems import Answer, RemsForm
     from monitor.core.rules import Thresholds
-    from monitor.views import FlagView, ReadingView, SessionView
+    from monitor.views import SessionView
 
 #: Sessions one PDF may hold: fpdf2 keeps the whole document in memory until it is written.
 MOST_SESSIONS = 200
@@ -57,56 +71,12 @@ FONT = "dejavu"
 MARGIN = 12.0
 BODY = 9.0
 SMALL = 8.0
-#: RGB of each severity on paper (red, amber, cyan; darkened for print).
-INK = {
-    Severity.HIGH: (183, 28, 28),
-    Severity.MEDIUM: (176, 106, 0),
-    Severity.LOW: (0, 121, 134),
-}
-GREY = (110, 110, 110)
-BLACK = (0, 0, 0)
 
 
 def _font_folder() -> Path:
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-def _when(moment: datetime | None) -> str:
-    return local(moment, "%Y-%m-%d %H:%M")
-
-
-def _hm(moment: datetime | None) -> str:
-    return local(moment, "%H:%M")
-
-
-def _zone(moment: datetime) -> str:
-    shown = moment.astimezone()
-    return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
-
-
-def _minute(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:+.0f}"
-
-
-def _yes_no(value: bool | None, unknown: str = "not recorded") -> str:
-    return unknown if value is None else ("yes" if value else "no")
-
-
-def _bp(reading: ReadingView) -> str:
-    v = reading.vitals
-    if v.systolic is None and v.diastolic is None:
-        return ""
-    return f"{v.systolic if v.systolic is not None else '-'}/" + (
-        f"{v.diastolic if v.diastolic is not None else '-'}"
-    )
-
-
-def _value(value: int | None) -> str:
-    return "" if value is None else str(value)
 
 
 class _Record:
@@ -179,7 +149,7 @@ class _Record:
             0,
             5,
             f"Patient {view.patient} · {view.protocol} ({view.treatment}) · "
-            f"{local(moment, '%Y-%m-%d')} · times in {_zone(moment)}",
+            f"{local(moment, '%Y-%m-%d')} · times in {zone(moment)}",
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -190,7 +160,7 @@ class _Record:
             pdf.cell(
                 0,
                 6.5,
-                f"IN PROGRESS: not discharged; the record as of {_when(view.as_of)}",
+                f"IN PROGRESS: not discharged; the record as of {when_text(view.as_of)}",
                 fill=True,
                 align="C",
                 new_x="LMARGIN",
@@ -238,7 +208,7 @@ class _Record:
             pdf.set_font(FONT, "B", SMALL)
             pdf.set_text_color(*BLACK)
             state = (
-                f"Reviewed: signed off by {view.signed_by} at {_when(view.signed_at)}; "
+                f"Reviewed: signed off by {view.signed_by} at {when_text(view.signed_at)}; "
                 "meaning: reviewed"
             )
         pdf.cell(0, 4.5, state, new_x="LMARGIN", new_y="NEXT")
@@ -249,7 +219,7 @@ class _Record:
             0,
             3.5,
             f"session {view.id}, its page {page} · page {pdf.page_no()} of {self.total_alias} "
-            f"in this file · exported {_when(self.exported_at)} by monitor",
+            f"in this file · exported {when_text(self.exported_at)} by monitor",
             align="R",
         )
         pdf.set_text_color(*BLACK)
@@ -358,14 +328,14 @@ class _Record:
                 v = reading.vitals
                 values = [
                     (str(reading.id), None),
-                    (_hm(reading.measured_at), None),
-                    (_minute(minutes_after(origin, reading.measured_at)), None),
-                    (_bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
-                    (_value(v.heart_rate), flagged.get("heart_rate")),
-                    (_value(v.spo2), flagged.get("spo2")),
-                    (_value(v.resp_rate), flagged.get("resp_rate")),
-                    (_value(v.moaas), flagged.get("moaas")),
-                    (_value(v.cadss), flagged.get("cadss")),
+                    (hm(reading.measured_at), None),
+                    (minute(minutes_after(origin, reading.measured_at)), None),
+                    (bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
+                    (number(v.heart_rate), flagged.get("heart_rate")),
+                    (number(v.spo2), flagged.get("spo2")),
+                    (number(v.resp_rate), flagged.get("resp_rate")),
+                    (number(v.moaas), flagged.get("moaas")),
+                    (number(v.cadss), flagged.get("cadss")),
                     (reading.recorded_by, None),
                 ]
                 for text, flag in values:
@@ -379,12 +349,12 @@ class _Record:
                         row.cell(text, style=FontFace(emphasis="B", color=INK[worst.severity]))
                     else:
                         row.cell(text)
-                row.cell(_reading_notes(reading))
+                row.cell(notes_cell(reading))
                 for f in reading.flags:
                     flag_row = table.row()
                     flag_row.cell("")
                     flag_row.cell(
-                        _flag_line(f),
+                        flag_line(f),
                         colspan=len(heads) - 1,
                         style=FontFace(
                             emphasis="B" if f.acknowledged_at is None else None,
@@ -418,7 +388,7 @@ class _Record:
                     notes.append("pre-discharge check")
                 if check.skip is not None:
                     notes.append(
-                        f"not done: {check.skip.reason} ({check.skip.by}, {_hm(check.skip.at)})"
+                        f"not done: {check.skip.reason} ({check.skip.by}, {hm(check.skip.at)})"
                     )
                 elif check.is_alarm:
                     notes.append("alarm: no reason recorded")
@@ -427,9 +397,9 @@ class _Record:
                     style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
                 row = table.row()
                 row.cell(check.label)
-                row.cell(_hm(check.due_at) if check.due_at else "at dosing")
+                row.cell(hm(check.due_at) if check.due_at else "at dosing")
                 row.cell(status, style=style)
-                row.cell(_hm(check.done_at) if check.done_at else "")
+                row.cell(hm(check.done_at) if check.done_at else "")
                 row.cell("; ".join(notes))
 
     def _events(self, view: SessionView) -> None:
@@ -457,11 +427,11 @@ class _Record:
                 what = " ".join(p for p in (e.kind, e.type) if p)
                 if details:
                     what += f" ({', '.join(details)})"
-                late = f" [entered {_hm(e.recorded_at)}]" if event_late(e) else ""
+                late = f" [entered {hm(e.recorded_at)}]" if event_late(e) else ""
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
-                row.cell(_hm(e.at))
-                row.cell(_minute(minutes_after(view.dosed_at, e.at)))
+                row.cell(hm(e.at))
+                row.cell(minute(minutes_after(view.dosed_at, e.at)))
                 row.cell(what, style=style)
                 row.cell(e.by)
                 row.cell(e.text + late)
@@ -470,7 +440,7 @@ class _Record:
         pdf = self.pdf
         self._title("Discharge")
         for line in discharge_lines(view):
-            pdf.set_text_color(*_ink(line))
+            pdf.set_text_color(*ink(line))
             pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
 
@@ -515,7 +485,7 @@ class _Record:
         for line in withdrawn:
             pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "B", 10)
-        pdf.set_text_color(*_ink(verdict))
+        pdf.set_text_color(*ink(verdict))
         pdf.cell(0, 6, plain(verdict), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
         pdf.set_font(FONT, "", BODY)
@@ -535,38 +505,6 @@ def _answer(answer: Answer) -> str:
         return f"{value} (corrected by {c.by}: {c.reason}; proposed {_yes_no(answer.proposal)})"
     evidence = f": {'; '.join(answer.evidence)}" if answer.evidence else ""
     return f"{value} (proposal{evidence})"
-
-
-#: How the PDF words each of a reading's notes (:func:`monitor.present.record.reading_notes`).
-_NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
-    NoteKind.LATE: lambda n: f"LATE ENTRY, saved {_hm(n.at)}",
-    NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
-    NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
-    NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {_hm(n.at)}: {n.reason}",
-    NoteKind.BEFORE_DOSING: lambda n: "before dosing",
-}
-
-
-def _reading_notes(reading: ReadingView) -> str:
-    """The reading's notes in its row's last cell."""
-    return "; ".join(_NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
-
-
-def _ink(line: Line) -> tuple[int, int, int]:
-    """The colour of a line of the story on paper, by its first piece's role."""
-    role = line[0].role if line else Role.PLAIN
-    return {Role.WARN: INK[Severity.MEDIUM], Role.ALERT: INK[Severity.HIGH], Role.NOTE: GREY}.get(
-        role, BLACK
-    )
-
-
-def _flag_line(flag: FlagView) -> str:
-    head = f"{flag.severity.symbol} {flag.message}"
-    if flag.acknowledged_at is None:
-        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
-    else:
-        tail = f"acknowledged by {flag.acknowledged_by} {_hm(flag.acknowledged_at)}: {flag.action}"
-    return f"{head}  →  {tail}"
 
 
 def write_records(
