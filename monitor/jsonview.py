@@ -138,7 +138,9 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "ready_minute_proposed": view.ready_minute_proposed,
             "ready_minute": view.ready_minute,
             "ready_minute_by": view.ready_minute_by,
-            "gate_at_discharge": view.gate_at_discharge,
+            "gate_at_discharge": None
+            if view.stored_gate is None
+            else dict(view.stored_gate.record),
         },
         "review": {
             "signed_by": view.signed_by,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.config import ClinicConfig
-from monitor.core.gate import DischargeCriteria, GateItem, GateResult, evaluate_gate
+from monitor.core.gate import DischargeCriteria, GateResult, StoredGate, evaluate_gate
 from monitor.core.observations import Observation, RecordedFlag
 from monitor.core.rules import Flag
 from monitor.core.schedule import (
@@ -114,15 +114,9 @@ def gate_record(
     }
 
 
-def stored_judgement(
-    record: Mapping[str, Any],
-) -> tuple[GateResult, Protocol, ClinicConfig]:
+def stored_judgement(stored: StoredGate) -> tuple[GateResult, Protocol, ClinicConfig]:
     """The gate, schedule and configuration stored at discharge (:func:`gate_record`)."""
-    gate = GateResult(
-        ready=bool(record["ready"]),
-        reasons=tuple(record["reasons"]),
-        items=tuple(GateItem(i["label"], i["ok"], i["detail"]) for i in record.get("items", [])),
-    )
+    record = stored.record
     spec = record["config"]["protocol"]
     schedule = Protocol(
         key=spec["key"],
@@ -140,7 +134,7 @@ def stored_judgement(
         windows=Windows(**record["config"]["windows"]),
         discharge=DischargeCriteria(**record["config"]["discharge"]),
     )
-    return gate, schedule, config
+    return stored.result, schedule, config
 
 
 def next_change(view: SessionView, windows: Windows) -> datetime | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.core.gate import GateResult
+from monitor.core.gate import GateResult, StoredGate
 from monitor.core.rules import Severity
 from monitor.core.schedule import CheckSkip, CheckState, Protocol
 from monitor.core.timing import is_late_entry
@@ -154,8 +154,11 @@ class SessionView:
     instructions_given: bool | None = None
     ready_minute_proposed: int | None = None
     ready_minute_by: str | None = None
-    #: The gate stored at discharge (ready, reasons, configuration); None: not stored.
+    #: The gate stored at discharge as kept (ready, reasons, configuration), for the JSON
+    #: output; None: not stored. Read :attr:`stored_gate`, its typed value, instead.
     gate_at_discharge: dict[str, Any] | None = None
+    #: The gate stored at discharge, decoded once (None: not stored).
+    stored_gate: StoredGate | None = None
     events: tuple[EventView, ...] = ()
     #: Why dosing may not go ahead now (empty once dosed, or when it may).
     dosing_refusals: tuple[str, ...] = ()

@@ -11,9 +11,10 @@ high flag is left unacknowledged, those of corrected readings included.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.core.observations import Observation, chronological, in_force, latest_with
 from monitor.core.schedule import (
@@ -75,9 +76,64 @@ class GateResult:
     items: tuple[GateItem, ...] = ()
 
 
+@dataclass(frozen=True)
+class StoredGate:
+    """The discharge gate as it was stored with the session at discharge (docs/storage.md),
+    decoded once: its verdict, reasons and checklist, and the whole record as it was kept
+    (with the configuration it used), which the JSON output shows unchanged."""
+
+    result: GateResult
+    judged_at: datetime | None
+    record: Mapping[str, Any] = field(compare=False, repr=False)
+
+    @property
+    def ready(self) -> bool:
+        """The patient was ready to leave when the gate was judged."""
+        return self.result.ready
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why not, one reason a failing condition."""
+        return self.result.reasons
+
+    @property
+    def items(self) -> tuple[GateItem, ...]:
+        """The checklist (empty in records stored before it was kept)."""
+        return self.result.items
+
+    @classmethod
+    def decode(cls, record: Mapping[str, Any] | None) -> StoredGate | None:
+        """The stored record (``gate_at_discharge`` read as JSON); ``None`` when not stored."""
+        if record is None:
+            return None
+        judged = record.get("judged_at")
+        return cls(
+            GateResult(
+                ready=bool(record["ready"]),
+                reasons=tuple(str(r) for r in record["reasons"]),
+                items=tuple(
+                    GateItem(i["label"], i["ok"], i["detail"]) for i in record.get("items", [])
+                ),
+            ),
+            datetime.fromisoformat(judged) if judged else None,
+            record,
+        )
+
+
 def minutes_between(start: datetime, end: datetime) -> int:
     """Whole minutes elapsed from ``start`` to ``end`` (rounded down)."""
     return math.floor((end - start) / timedelta(minutes=1))
+
+
+def minutes_monitored(measured_in_force: Iterable[datetime], end: datetime) -> int | None:
+    """Total minutes monitored (docs/clinical.md, the REMS form): from the first reading in
+    force to the end of monitoring (the discharge, or now while in observation), whole minutes
+    rounded down; ``None`` with no reading in force, or one after ``end``. The one figure every
+    view and export shows."""
+    first = min(measured_in_force, default=None)
+    if first is None or end < first:
+        return None
+    return minutes_between(first, end)
 
 
 def minutes_after(start: datetime, end: datetime) -> int:

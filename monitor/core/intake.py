@@ -1,7 +1,11 @@
-"""What is asked when a session starts (clinical.md, "Recorded during a session"): the REMS
-form's concomitant medication, and the dose an esketamine protocol fixes."""
+"""What is asked when a session starts (docs/clinical.md, "Recorded during a session"): the
+REMS form's concomitant medication, the dose an esketamine protocol fixes, and what a new
+session needs (:func:`intake_refusals`), the one answer the services and every face ask."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from monitor.errors import EntryError
 
@@ -46,3 +50,115 @@ def expected_dose(protocol_key: str) -> float | None:
         if tail.isascii() and tail.isdigit():
             return float(tail)
     return None
+
+
+#: What a new session accepts (docs/clinical.md, "Recorded during a session").
+AGE_RANGE = (0, 130)
+DOSE_MAX_MG = 1000
+WEIGHT_RANGE_KG = (1, 400)
+DOSE_NUMBER_RANGE = (1, 1000)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """A new session as asked for, before anything is saved (the CLI's options, the
+    station's form): plain values, nothing looked up yet."""
+
+    patient: str | None
+    protocol: str
+    dose_mg: float | None = None
+    weight_kg: float | None = None
+    age: int | None = None
+    bay: str | None = None
+    lot: str | None = None
+    first_treatment: bool | None = None
+    dose_number: int | None = None
+    #: The REMS medication answers: () for "none"; None when not given.
+    meds: tuple[str, ...] | None = None
+
+
+def clean_name(value: str | None, what: str, *, required: bool = False) -> str | None:
+    """An identifier, bay or lot: stripped, one printable line of at most :data:`NAME_MAX`;
+    ``None`` when blank (refused when ``required``)."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise EntryError(f"{what} is required")
+        return None
+    if len(value) > NAME_MAX or not value.isprintable():
+        raise EntryError(f"{what} must be one line of at most {NAME_MAX} printable characters")
+    return value
+
+
+def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str]:
+    """Each reason the request is refused, in the order the service has always checked."""
+    for value, what, required in (
+        (request.patient, "a patient identifier", True),
+        (request.bay, "the bay", False),
+        (request.lot, "the lot number", False),
+    ):
+        try:
+            clean_name(value, what, required=required)
+        except EntryError as error:
+            yield str(error)
+    age, dose, weight, number = (
+        request.age,
+        request.dose_mg,
+        request.weight_kg,
+        request.dose_number,
+    )
+    if age is not None and not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
+        yield f"age {age} is impossible: accepted {AGE_RANGE[0]}-{AGE_RANGE[1]}"
+    if dose is not None and not 0 < dose <= DOSE_MAX_MG:
+        yield f"dose {dose:g} mg is impossible: accepted above 0 up to {DOSE_MAX_MG}"
+    if weight is not None and not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
+        low, high = WEIGHT_RANGE_KG
+        yield f"weight {weight:g} kg is impossible: accepted {low}-{high}"
+    if number is not None and not DOSE_NUMBER_RANGE[0] <= number <= DOSE_NUMBER_RANGE[1]:
+        low, high = DOSE_NUMBER_RANGE
+        yield f"dose number {number} is impossible: accepted {low}-{high}"
+    fixed = expected_dose(request.protocol)
+    if fixed is not None:
+        if dose is not None and dose != fixed:
+            yield (
+                f"{request.protocol} is a {fixed:g} mg dose, not {dose:g} mg: choose the "
+                "protocol that matches the dose"
+            )
+        if age is None:
+            yield "esketamine needs the patient's age (--age)"
+        if request.meds is None:
+            yield (
+                "esketamine needs the REMS medication answers (--meds none, or a comma list "
+                f"of {', '.join(MEDS)})"
+            )
+    if request.meds is not None:
+        try:
+            validate_meds(tuple(request.meds))
+        except EntryError as error:
+            yield str(error)
+    bay = (request.bay or "").strip()
+    if bay and bays and bay not in bays:
+        yield f"bay '{bay}' is unknown: use one of {', '.join(bays)}"
+
+
+def intake_refusals(request: SessionRequest, bays: Sequence[str] = ()) -> list[str]:
+    """Every reason a new session would be refused (empty: it may be opened). ``request``'s
+    protocol is a known key (the configuration refuses an unknown one first); ``bays`` are
+    the clinic's (empty: any bay). docs/clinical.md, "Recorded during a session"."""
+    return list(_intake_checks(request, bays))
+
+
+def check_intake(request: SessionRequest, bays: Sequence[str] = ()) -> SessionRequest:
+    """The request with its names cleaned, its esketamine dose filled in and its medication
+    answers checked; :class:`EntryError` with the first reason it is refused."""
+    for reason in _intake_checks(request, bays):
+        raise EntryError(reason)
+    fixed = expected_dose(request.protocol)
+    return replace(
+        request,
+        patient=clean_name(request.patient, "a patient identifier", required=True),
+        bay=clean_name(request.bay, "the bay"),
+        lot=clean_name(request.lot, "the lot number"),
+        dose_mg=fixed if fixed is not None else request.dose_mg,
+        meds=None if request.meds is None else tuple(request.meds),
+    )

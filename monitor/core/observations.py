@@ -56,6 +56,17 @@ class Observation:
         return any(f.flag.measure in bp and f.flag.severity.needs_action for f in self.flags)
 
 
+#: A reading's status, as the CSV's ``status`` column names it (docs/exports.md).
+IN_FORCE, SUPERSEDED, VOIDED = "in force", "superseded", "voided"
+
+
+def reading_status(superseded_by: int | None, voided: bool) -> str:
+    """``voided`` (entered in error), ``superseded`` (by a correction) or ``in force``."""
+    if voided:
+        return VOIDED
+    return SUPERSEDED if superseded_by is not None else IN_FORCE
+
+
 def in_force(readings: Iterable[Observation]) -> list[Observation]:
     """The readings that count for values and checks."""
     return [r for r in readings if r.in_force]

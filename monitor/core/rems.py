@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from monitor.core.gate import DischargeCriteria, evaluate_gate, minutes_between
+from monitor.core.gate import DischargeCriteria, evaluate_gate, minutes_monitored
 from monitor.core.observations import Observation, chronological, in_force
 from monitor.core.schedule import Protocol, Windows
 from monitor.core.vitals import Measure
@@ -326,8 +326,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
     if dosed is None:
         missing.append("dose not given")
 
-    first = current[0].measured_at if current else None
-    minutes = minutes_between(first, end) if first is not None and end >= first else None
+    minutes = minutes_monitored((r.measured_at for r in current), end)
     until = "discharge" if given.discharged_at is not None else "now"
     if given.discharged_at is None:
         missing.append("not discharged")

@@ -16,11 +16,12 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.observations import reading_status
 from monitor.export.common import iso, minutes_after, yes_no
 
 # The readings' rows are made by the read itself (monitor.services.exports.reading_table):
 # a hundred thousand of them are one export. Their columns are the contract.
-from monitor.services.exports import IN_FORCE, READING_COLUMNS, SUPERSEDED, VOIDED
+from monitor.services.exports import READING_COLUMNS
 
 __all__ = ["EVENT_COLUMNS", "READING_COLUMNS", "CsvWriter", "event_records", "reading_status"]
 
@@ -53,13 +54,6 @@ def _blank(value: Any) -> Any:
 
 def _minutes(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
-
-
-def reading_status(superseded_by: int | None, voided: bool) -> str:
-    """``voided`` (entered in error), ``superseded`` (by a correction) or ``in force``."""
-    if voided:
-        return VOIDED
-    return SUPERSEDED if superseded_by is not None else IN_FORCE
 
 
 def event_records(view: SessionView) -> list[list[Any]]:

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.export.common import ack_text, flag_text, iso
+from monitor.present.record import NoteKind, ReadingNote, reading_notes
 
 if TYPE_CHECKING:
     from monitor.views import FlagView, ReadingView, SessionView
@@ -125,19 +126,19 @@ def _status(reading: ReadingView) -> str:
     return "corrected" if reading.corrects is not None else "final"
 
 
+#: How FHIR words each of a reading's notes (:func:`monitor.present.record.reading_notes`);
+#: "before dosing" is the Observation's time against the dose's, not a note.
+_NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
+    NoteKind.LATE: lambda n: f"late entry: saved {iso(n.at)}",
+    NoteKind.CORRECTS: lambda n: f"corrects reading {n.other}: {n.reason}",
+    NoteKind.SUPERSEDED: lambda n: f"superseded by the correction in reading {n.other}",
+    NoteKind.VOIDED: lambda n: f"voided (entered in error) by {n.by} at {iso(n.at)}: {n.reason}",
+}
+
+
 def _notes(reading: ReadingView, flags: Iterable[FlagView]) -> list[dict[str, Any]]:
-    texts = []
-    if reading.voided is not None:
-        v = reading.voided
-        texts.append(f"voided (entered in error) by {v.by} at {iso(v.at)}: {v.reason}")
-    if reading.superseded_by is not None:
-        texts.append(f"superseded by the correction in reading {reading.superseded_by}")
-    if reading.corrects is not None:
-        texts.append(f"corrects reading {reading.corrects}: {reading.reason}")
-    if reading.late_entry:
-        texts.append(f"late entry: saved {iso(reading.recorded_at)}")
-    for f in flags:
-        texts.append(f"{flag_text(f)}; {ack_text(f)}")
+    texts = [_NOTE_TEXT[n.kind](n) for n in reading_notes(reading) if n.kind in _NOTE_TEXT]
+    texts += [f"{flag_text(f)}; {ack_text(f)}" for f in flags]
     return [{"text": t} for t in texts]
 
 

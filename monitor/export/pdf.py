@@ -28,17 +28,42 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from monitor.core.observations import reading_status
 from monitor.core.rules import Severity
 from monitor.core.schedule import status_text
 from monitor.export.common import local, minutes_after
-from monitor.export.csv_out import reading_status
+from monitor.export.pdf_text import (
+    BLACK,
+    GREY,
+    INK,
+    bp,
+    flag_line,
+    hm,
+    ink,
+    minute,
+    notes_cell,
+    number,
+    zone,
+)
+from monitor.present.parts import plain
+from monitor.present.record import (
+    discharge_lines,
+    event_late,
+    recorders,
+    review_lines,
+    session_facts,
+    when_text,
+)
+from monitor.present.record import (
+    yes_no as _yes_no,
+)
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
     from monitor.core.rems import Answer, RemsForm
     from monitor.core.rules import Thresholds
-    from monitor.views import FlagView, ReadingView, SessionView
+    from monitor.views import SessionView
 
 #: Sessions one PDF may hold: fpdf2 keeps the whole document in memory until it is written.
 MOST_SESSIONS = 200
@@ -46,91 +71,12 @@ FONT = "dejavu"
 MARGIN = 12.0
 BODY = 9.0
 SMALL = 8.0
-#: RGB of each severity on paper (red, amber, cyan; darkened for print).
-INK = {
-    Severity.HIGH: (183, 28, 28),
-    Severity.MEDIUM: (176, 106, 0),
-    Severity.LOW: (0, 121, 134),
-}
-GREY = (110, 110, 110)
-BLACK = (0, 0, 0)
 
 
 def _font_folder() -> Path:
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-def _when(moment: datetime | None) -> str:
-    return local(moment, "%Y-%m-%d %H:%M")
-
-
-def _hm(moment: datetime | None) -> str:
-    return local(moment, "%H:%M")
-
-
-def _zone(moment: datetime) -> str:
-    shown = moment.astimezone()
-    return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
-
-
-def _minute(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:+.0f}"
-
-
-def _yes_no(value: bool | None, unknown: str = "not recorded") -> str:
-    return unknown if value is None else ("yes" if value else "no")
-
-
-def _bp(reading: ReadingView) -> str:
-    v = reading.vitals
-    if v.systolic is None and v.diastolic is None:
-        return ""
-    return f"{v.systolic if v.systolic is not None else '-'}/" + (
-        f"{v.diastolic if v.diastolic is not None else '-'}"
-    )
-
-
-def _value(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-def monitored_minutes(view: SessionView) -> tuple[int | None, bool]:
-    """Minutes from the first reading to the discharge (or to now while in observation), and
-    whether the patient is still in observation."""
-    if not view.readings:
-        return None, view.discharged_at is None
-    first = min(r.measured_at for r in view.readings)
-    end = view.discharged_at or view.as_of
-    return max(0, round((end - first).total_seconds() / 60)), view.discharged_at is None
-
-
-def recorders(view: SessionView) -> str:
-    """Who recorded what: started, readings, events, acknowledgements, discharge."""
-    parts = [f"started by {view.started_by}"]
-    readers = sorted({r.recorded_by for r in view.readings})
-    if readers:
-        parts.append(f"readings by {', '.join(readers)}")
-    ackers = sorted(
-        {f.acknowledged_by for r in view.readings for f in r.flags if f.acknowledged_by}
-    )
-    if ackers:
-        parts.append(f"flags acknowledged by {', '.join(ackers)}")
-    writers = sorted({e.by for e in view.events})
-    if writers:
-        parts.append(f"events by {', '.join(writers)}")
-    if view.discharged_by:
-        parts.append(f"discharged by {view.discharged_by}")
-    return "; ".join(parts)
-
-
-def _meds(view: SessionView) -> str:
-    if view.meds is None:
-        return "not asked"
-    return ", ".join(view.meds) if view.meds else "none"
 
 
 class _Record:
@@ -203,7 +149,7 @@ class _Record:
             0,
             5,
             f"Patient {view.patient} · {view.protocol} ({view.treatment}) · "
-            f"{local(moment, '%Y-%m-%d')} · times in {_zone(moment)}",
+            f"{local(moment, '%Y-%m-%d')} · times in {zone(moment)}",
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -214,7 +160,7 @@ class _Record:
             pdf.cell(
                 0,
                 6.5,
-                f"IN PROGRESS: not discharged; the record as of {_when(view.as_of)}",
+                f"IN PROGRESS: not discharged; the record as of {when_text(view.as_of)}",
                 fill=True,
                 align="C",
                 new_x="LMARGIN",
@@ -262,7 +208,7 @@ class _Record:
             pdf.set_font(FONT, "B", SMALL)
             pdf.set_text_color(*BLACK)
             state = (
-                f"Reviewed: signed off by {view.signed_by} at {_when(view.signed_at)}; "
+                f"Reviewed: signed off by {view.signed_by} at {when_text(view.signed_at)}; "
                 "meaning: reviewed"
             )
         pdf.cell(0, 4.5, state, new_x="LMARGIN", new_y="NEXT")
@@ -273,7 +219,7 @@ class _Record:
             0,
             3.5,
             f"session {view.id}, its page {page} · page {pdf.page_no()} of {self.total_alias} "
-            f"in this file · exported {_when(self.exported_at)} by monitor",
+            f"in this file · exported {when_text(self.exported_at)} by monitor",
             align="R",
         )
         pdf.set_text_color(*BLACK)
@@ -333,34 +279,7 @@ class _Record:
                     row.cell("")
 
     def _facts(self, view: SessionView) -> None:
-        minutes, ongoing = monitored_minutes(view)
-        shown = "-" if minutes is None else f"{minutes} min" + (" so far" if ongoing else "")
-        dosed = _when(view.dosed_at) if view.dosed_at else "not dosed"
-        if view.dose_override_reason:
-            dosed += f" (dosing gate overridden: {view.dose_override_reason})"
-        discharged = (
-            f"{_when(view.discharged_at)} by {view.discharged_by}"
-            if view.discharged_at
-            else "not discharged"
-        )
-        weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
-        rows = [
-            ("Patient", view.patient),
-            ("Protocol", f"{view.protocol} ({view.treatment})"),
-            ("Dose", f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"),
-            ("Lot", view.lot or "-"),
-            ("First treatment", _yes_no(view.first_treatment)),
-            ("Dose number", str(view.dose_number) if view.dose_number else "-"),
-            ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
-            ("Bay", view.bay or "-"),
-            ("Medication", _meds(view)),
-            ("Started", f"{_when(view.started_at)} by {view.started_by}"),
-            ("Dosed", dosed),
-            ("Infusion end", _when(view.infusion_ended_at) if view.infusion_ended_at else "-"),
-            ("Discharged", discharged),
-            ("Monitored", shown),
-        ]
-        self._pairs(rows)
+        self._pairs(session_facts(view))
         pdf = self.pdf
         pdf.set_font(FONT, "", SMALL)
         pdf.multi_cell(0, 4, f"Recorded by: {recorders(view)}", new_x="LMARGIN", new_y="NEXT")
@@ -409,14 +328,14 @@ class _Record:
                 v = reading.vitals
                 values = [
                     (str(reading.id), None),
-                    (_hm(reading.measured_at), None),
-                    (_minute(minutes_after(origin, reading.measured_at)), None),
-                    (_bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
-                    (_value(v.heart_rate), flagged.get("heart_rate")),
-                    (_value(v.spo2), flagged.get("spo2")),
-                    (_value(v.resp_rate), flagged.get("resp_rate")),
-                    (_value(v.moaas), flagged.get("moaas")),
-                    (_value(v.cadss), flagged.get("cadss")),
+                    (hm(reading.measured_at), None),
+                    (minute(minutes_after(origin, reading.measured_at)), None),
+                    (bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
+                    (number(v.heart_rate), flagged.get("heart_rate")),
+                    (number(v.spo2), flagged.get("spo2")),
+                    (number(v.resp_rate), flagged.get("resp_rate")),
+                    (number(v.moaas), flagged.get("moaas")),
+                    (number(v.cadss), flagged.get("cadss")),
                     (reading.recorded_by, None),
                 ]
                 for text, flag in values:
@@ -430,12 +349,12 @@ class _Record:
                         row.cell(text, style=FontFace(emphasis="B", color=INK[worst.severity]))
                     else:
                         row.cell(text)
-                row.cell(_reading_notes(reading))
+                row.cell(notes_cell(reading))
                 for f in reading.flags:
                     flag_row = table.row()
                     flag_row.cell("")
                     flag_row.cell(
-                        _flag_line(f),
+                        flag_line(f),
                         colspan=len(heads) - 1,
                         style=FontFace(
                             emphasis="B" if f.acknowledged_at is None else None,
@@ -469,7 +388,7 @@ class _Record:
                     notes.append("pre-discharge check")
                 if check.skip is not None:
                     notes.append(
-                        f"not done: {check.skip.reason} ({check.skip.by}, {_hm(check.skip.at)})"
+                        f"not done: {check.skip.reason} ({check.skip.by}, {hm(check.skip.at)})"
                     )
                 elif check.is_alarm:
                     notes.append("alarm: no reason recorded")
@@ -478,9 +397,9 @@ class _Record:
                     style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
                 row = table.row()
                 row.cell(check.label)
-                row.cell(_hm(check.due_at) if check.due_at else "at dosing")
+                row.cell(hm(check.due_at) if check.due_at else "at dosing")
                 row.cell(status, style=style)
-                row.cell(_hm(check.done_at) if check.done_at else "")
+                row.cell(hm(check.done_at) if check.done_at else "")
                 row.cell("; ".join(notes))
 
     def _events(self, view: SessionView) -> None:
@@ -508,13 +427,11 @@ class _Record:
                 what = " ".join(p for p in (e.kind, e.type) if p)
                 if details:
                     what += f" ({', '.join(details)})"
-                late = ""
-                if (e.recorded_at - e.at).total_seconds() > 600:
-                    late = f" [entered {_hm(e.recorded_at)}]"
+                late = f" [entered {hm(e.recorded_at)}]" if event_late(e) else ""
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
-                row.cell(_hm(e.at))
-                row.cell(_minute(minutes_after(view.dosed_at, e.at)))
+                row.cell(hm(e.at))
+                row.cell(minute(minutes_after(view.dosed_at, e.at)))
                 row.cell(what, style=style)
                 row.cell(e.by)
                 row.cell(e.text + late)
@@ -522,47 +439,9 @@ class _Record:
     def _discharge(self, view: SessionView) -> None:
         pdf = self.pdf
         self._title("Discharge")
-        lines: list[tuple[str, tuple[int, int, int]]] = []
-        if view.discharged_at is None:
-            gate = view.gate
-            if gate.ready:
-                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: ready.", BLACK))
-            else:
-                lines.append((f"Not discharged. Gate as of {_when(view.as_of)}: not ready:", BLACK))
-                lines += [(f"  - {reason}", INK[Severity.MEDIUM]) for reason in gate.reasons]
-        else:
-            lines.append(
-                (f"Discharged {_when(view.discharged_at)} by {view.discharged_by}.", BLACK)
-            )
-            stored = view.gate_at_discharge
-            if stored is None:
-                lines.append(
-                    ("Gate at discharge: not stored (discharged before revision 2).", GREY)
-                )
-            elif stored.get("ready"):
-                lines.append(("Gate at discharge: met.", BLACK))
-            else:
-                lines.append(("Gate at discharge: NOT met:", INK[Severity.HIGH]))
-                lines += [(f"  - {r}", INK[Severity.HIGH]) for r in stored.get("reasons", [])]
-            if view.override_reason:
-                lines.append((f"Gate overridden: {view.override_reason}", INK[Severity.HIGH]))
-            lines.append((f"Escort: {view.escort or 'not recorded'}", BLACK))
-            instructions = {True: "given", False: "NOT given", None: "not recorded"}
-            lines.append(
-                (f"No-driving instruction: {instructions[view.instructions_given]}", BLACK)
-            )
-        if view.ready_minute is not None or view.ready_minute_proposed is not None:
-            confirmed = "-" if view.ready_minute is None else f"minute {view.ready_minute}"
-            by = f" by {view.ready_minute_by}" if view.ready_minute_by else ""
-            proposed = (
-                "-"
-                if view.ready_minute_proposed is None
-                else f"minute {view.ready_minute_proposed}"
-            )
-            lines.append((f"REMS ready to leave at: {confirmed}{by} (proposed: {proposed})", BLACK))
-        for text, colour in lines:
-            pdf.set_text_color(*colour)
-            pdf.multi_cell(0, 4.6, text, new_x="LMARGIN", new_y="NEXT")
+        for line in discharge_lines(view):
+            pdf.set_text_color(*ink(line))
+            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
 
     def _rems(self, form: RemsForm, today: Any) -> None:
@@ -602,27 +481,12 @@ class _Record:
     def _review(self, view: SessionView) -> None:
         pdf = self.pdf
         self._title("Review")
-        for again in view.reopened:
-            pdf.multi_cell(
-                0,
-                4.6,
-                f"Sign-off withdrawn by {again.by} at {_when(again.at)}: {again.reason}",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
-        if view.signed_by is None:
-            pdf.set_font(FONT, "B", 10)
-            pdf.set_text_color(*INK[Severity.HIGH])
-            pdf.cell(0, 6, "NOT YET REVIEWED", new_x="LMARGIN", new_y="NEXT")
-        else:
-            pdf.set_font(FONT, "B", 10)
-            pdf.cell(
-                0,
-                6,
-                f"Signed by {view.signed_by} at {_when(view.signed_at)}; meaning: reviewed",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
+        *withdrawn, verdict = review_lines(view)
+        for line in withdrawn:
+            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "B", 10)
+        pdf.set_text_color(*ink(verdict))
+        pdf.cell(0, 6, plain(verdict), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*BLACK)
         pdf.set_font(FONT, "", BODY)
 
@@ -641,31 +505,6 @@ def _answer(answer: Answer) -> str:
         return f"{value} (corrected by {c.by}: {c.reason}; proposed {_yes_no(answer.proposal)})"
     evidence = f": {'; '.join(answer.evidence)}" if answer.evidence else ""
     return f"{value} (proposal{evidence})"
-
-
-def _reading_notes(reading: ReadingView) -> str:
-    notes = []
-    if reading.voided is not None:
-        v = reading.voided
-        notes.append(f"VOIDED by {v.by} {_hm(v.at)}: {v.reason}")
-    if reading.superseded_by is not None:
-        notes.append(f"corrected: superseded by #{reading.superseded_by}")
-    if reading.corrects is not None:
-        notes.append(f"corrects #{reading.corrects}: {reading.reason}")
-    if reading.late_entry:
-        notes.append(f"LATE ENTRY, saved {_hm(reading.recorded_at)}")
-    if reading.before_dosing:
-        notes.append("before dosing")
-    return "; ".join(notes)
-
-
-def _flag_line(flag: FlagView) -> str:
-    head = f"{flag.severity.symbol} {flag.message}"
-    if flag.acknowledged_at is None:
-        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
-    else:
-        tail = f"acknowledged by {flag.acknowledged_by} {_hm(flag.acknowledged_at)}: {flag.action}"
-    return f"{head}  →  {tail}"
 
 
 def write_records(

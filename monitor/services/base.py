@@ -20,9 +20,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
+from monitor.core.review import signed_refusal
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals
-from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
+from monitor.errors import EntryError, NotFound, PermissionDenied
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
@@ -256,11 +257,9 @@ class ServiceBase:
         return (signs or 0) > (reopenings or 0)
 
     def _refuse_if_signed(self, session: Session, session_id: int, what: str) -> None:
-        if self._signed(session, session_id):
-            raise Refused(
-                f"session {session_id} is signed off: it takes no new {what} until a "
-                "supervisor reopens it (`monitor review reopen`)"
-            )
+        refusal = signed_refusal(session_id, what, signed=self._signed(session, session_id))
+        if refusal is not None:
+            raise refusal.error()
 
     @staticmethod
     def _utc(when: datetime | None, now: datetime) -> datetime:

@@ -7,12 +7,16 @@ saved reading at the discharge time, which may not be before the latest reading,
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from monitor.core.gate import minutes_between, ready_to_leave_minute
 from monitor.core.intake import expected_dose
+from monitor.core.review import SUPERVISOR, Refusal, reopen_refusal, sign_refusal
 from monitor.core.timing import check_discharged_at
-from monitor.errors import EntryError, GateNotMet, PermissionDenied, Refused
+from monitor.errors import EntryError, GateNotMet, Refused
 from monitor.judge import gate_record, observations
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
@@ -119,6 +123,24 @@ class DischargeServices(UserServices, QueryServices):
             session.flush()
             return self._views(session, [row], as_of=when)[0]
 
+    def _reviewed(
+        self,
+        session: Session,
+        session_id: int,
+        user: m.User,
+        rule: Callable[[m.TreatmentSession | None, bool], Refusal | None],
+    ) -> m.TreatmentSession:
+        """The session's row, locked, once the review ``rule`` (of the row and whether it is
+        signed off now) allows the action; a nurse is refused before the row is read."""
+        row = None
+        if user.role == SUPERVISOR:
+            row = self._session_row(session, session_id, lock=True)
+        refusal = rule(row, row is not None and self._signed(session, row.id))
+        if refusal is not None:
+            raise refusal.error()
+        assert row is not None
+        return row
+
     def sign(self, session_id: int, *, by: str, pin: str) -> SessionView:
         """A supervisor's sign-off ("reviewed") of a discharged session; the PIN is checked
         again (audited and counted like every PIN)."""
@@ -126,13 +148,18 @@ class DischargeServices(UserServices, QueryServices):
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(f"{user.name} is a nurse: only a supervisor can sign off")
-            row = self._session_row(session, session_id, lock=True)
-            if row.discharged_at is None:
-                raise Refused(f"session {session_id} is still active: discharge it first")
-            if self._signed(session, row.id):
-                raise Refused(f"session {session_id} is already signed off")
+            row = self._reviewed(
+                session,
+                session_id,
+                user,
+                lambda row, signed: sign_refusal(
+                    session_id,
+                    user=user.name,
+                    role=user.role,
+                    discharged=row is not None and row.discharged_at is not None,
+                    signed=signed,
+                ),
+            )
             session.add(m.SignOff(session_id=row.id, by_id=user.id, at=now, meaning="reviewed"))
             self._audit(
                 session,
@@ -154,11 +181,14 @@ class DischargeServices(UserServices, QueryServices):
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(f"{user.name} is a nurse: only a supervisor reopens")
-            row = self._session_row(session, session_id, lock=True)
-            if not self._signed(session, row.id):
-                raise Refused(f"session {session_id} is not signed off: nothing to reopen")
+            row = self._reviewed(
+                session,
+                session_id,
+                user,
+                lambda _, signed: reopen_refusal(
+                    session_id, user=user.name, role=user.role, signed=signed
+                ),
+            )
             session.add(m.Reopening(session_id=row.id, by_id=user.id, at=now, reason=why))
             self._audit(
                 session,

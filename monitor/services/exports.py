@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, DateTime, String, Table, func, select, type_coerce
 
+from monitor.core.observations import reading_status
 from monitor.core.rems import RemsForm, rems_form
 from monitor.core.rules import Severity
 from monitor.core.timing import LATE_ENTRY_AFTER
@@ -201,8 +202,6 @@ READING_COLUMNS = (
     "flags",
     "acknowledgements",
 )
-#: ``status`` of a reading.
-IN_FORCE, SUPERSEDED, VOIDED = "in force", "superseded", "voided"
 _RANK = {"high": 3, "medium": 2, "low": 1}
 
 
@@ -415,9 +414,7 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     resp_rate,
                     moaas,
                     cadss,
-                    VOIDED
-                    if voided_by is not None
-                    else (IN_FORCE if superseded_by is None else SUPERSEDED),
+                    reading_status(superseded_by, voided_by is not None),
                     superseded_by,
                     corrects,
                     reason,

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from monitor.core.gate import dosing_refusals, ready_to_leave_minute
+from monitor.core.gate import StoredGate, dosing_refusals, ready_to_leave_minute
 from monitor.core.intake import expected_dose, parse_meds
 from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
 from monitor.judge import judge, observations, stored_judgement
@@ -178,7 +178,9 @@ class QueryServices(ServiceBase):
         for row in rows:
             moment = as_of or row.discharged_at or now
             readings = self._reading_views(loaded, row.id)
-            stored = json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
+            stored = StoredGate.decode(
+                json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
+            )
             config = self.config
             schedule = self.schedule_of(row)
             if stored is not None:
@@ -242,7 +244,8 @@ class QueryServices(ServiceBase):
                     instructions_given=row.instructions_given,
                     ready_minute_proposed=proposed,
                     ready_minute_by=loaded.users.get(row.ready_minute_by_id or -1),
-                    gate_at_discharge=stored,
+                    gate_at_discharge=None if stored is None else dict(stored.record),
+                    stored_gate=stored,
                     events=tuple(loaded.events.get(row.id, [])),
                     dosing_refusals=tuple(refusals),
                     skips=skips,

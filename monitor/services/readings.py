@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.entry import parse_entry
+from monitor.core.review import change_refusal
 from monitor.core.rules import evaluate
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
@@ -278,18 +279,20 @@ class ReadingServices(QueryServices):
             raise NotFound(f"no reading {reading_id}")
         row = self._session_row(session, original.session_id, lock=True)
         newer = session.scalar(select(m.Reading.id).where(m.Reading.corrects_id == reading_id))
-        if newer is not None:
-            raise Refused(
-                f"reading {reading_id} was already corrected by reading {newer}: {what} {newer}"
-            )
-        if session.scalar(select(m.Void.id).where(m.Void.reading_id == reading_id)):
-            raise Refused(f"reading {reading_id} is voided: it counts for nothing already")
-        if user.role != "supervisor" and original.recorded_by_id != user.id:
-            raise PermissionDenied(
-                f"{user.name} is a nurse and did not record reading {reading_id}: "
-                "a supervisor must correct it"
-            )
-        self._refuse_if_signed(session, row.id, "correction or void")
+        voided = session.scalar(select(m.Void.id).where(m.Void.reading_id == reading_id))
+        refusal = change_refusal(
+            reading_id,
+            what,
+            user=user.name,
+            role=user.role,
+            recorded_it=original.recorded_by_id == user.id,
+            superseded_by=newer,
+            voided=voided is not None,
+            session_id=row.id,
+            signed=self._signed(session, row.id),
+        )
+        if refusal is not None:
+            raise refusal.error()
         return user, original, row
 
     def amend(

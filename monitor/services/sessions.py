@@ -4,29 +4,19 @@ at the start, the dosing gate and the dosing time, and the actual end of an IV i
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.core.gate import dosing_refusals
-from monitor.core.intake import MEDS, NAME_MAX, expected_dose, validate_meds
+from monitor.core.intake import SessionRequest, check_intake, clean_name
 from monitor.core.schedule import infusion_minutes
 from monitor.core.timing import check_dosed_at, check_infusion_end, check_started_at
-from monitor.errors import EntryError, GateNotMet, Refused
+from monitor.errors import GateNotMet, Refused
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
 from monitor.store import models as m
-
-
-def _name(value: str | None, what: str, *, required: bool = False) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            raise EntryError(f"{what} is required")
-        return None
-    if len(value) > NAME_MAX or not value.isprintable():
-        raise EntryError(f"{what} must be one line of at most {NAME_MAX} printable characters")
-    return value
 
 
 class SessionServices(QueryServices):
@@ -56,38 +46,24 @@ class SessionServices(QueryServices):
         dose is the protocol's. ``dosed_at`` (entry from paper) passes the dosing gate like
         :meth:`record_dose`: with no reading yet, only with ``dose_override_reason``.
         """
-        patient_id = _name(patient, "a patient identifier", required=True)
-        assert patient_id is not None
+        clean_name(patient, "a patient identifier", required=True)
         chosen = self.config.protocol(protocol)
-        bay = _name(bay, "the bay")
-        lot = _name(lot, "the lot number")
-        if age is not None and not 0 <= age <= 130:
-            raise EntryError(f"age {age} is impossible: accepted 0-130")
-        if dose_mg is not None and not 0 < dose_mg <= 1000:
-            raise EntryError(f"dose {dose_mg:g} mg is impossible: accepted above 0 up to 1000")
-        if weight_kg is not None and not 1 <= weight_kg <= 400:
-            raise EntryError(f"weight {weight_kg:g} kg is impossible: accepted 1-400")
-        if dose_number is not None and not 1 <= dose_number <= 1000:
-            raise EntryError(f"dose number {dose_number} is impossible: accepted 1-1000")
-        fixed = expected_dose(chosen.key)
-        if fixed is not None:
-            if dose_mg is not None and dose_mg != fixed:
-                raise EntryError(
-                    f"{chosen.key} is a {fixed:g} mg dose, not {dose_mg:g} mg: choose the "
-                    "protocol that matches the dose"
-                )
-            dose_mg = fixed
-            if age is None:
-                raise EntryError("esketamine needs the patient's age (--age)")
-            if meds is None:
-                raise EntryError(
-                    "esketamine needs the REMS medication answers (--meds none, or a comma list "
-                    f"of {', '.join(MEDS)})"
-                )
-        if meds is not None:
-            meds = validate_meds(tuple(meds))
-        if bay is not None and self.config.bays and bay not in self.config.bays:
-            raise EntryError(f"bay '{bay}' is unknown: use one of {', '.join(self.config.bays)}")
+        asked: dict[str, Any] = dict(
+            dose_mg=dose_mg,
+            weight_kg=weight_kg,
+            age=age,
+            bay=bay,
+            lot=lot,
+            first_treatment=first_treatment,
+            dose_number=dose_number,
+        )
+        request = check_intake(
+            SessionRequest(patient=patient, protocol=chosen.key, meds=meds, **asked),
+            self.config.bays,
+        )
+        patient_id, meds = request.patient, request.meds
+        kept = {key: getattr(request, key) for key in asked}
+        assert patient_id is not None
         override = clean_text(dose_override_reason, "the dose override reason", required=False)
         now = self.now()
         begun = check_started_at(self._utc(started_at, now), now)
@@ -117,18 +93,12 @@ class SessionServices(QueryServices):
             row = m.TreatmentSession(
                 patient_id=person.id,
                 protocol=chosen.key,
-                dose_mg=dose_mg,
-                weight_kg=weight_kg,
-                lot=lot,
-                age=age,
-                bay=bay,
                 started_at=begun,
                 started_by_id=user.id,
                 dosed_at=dosed_at,
                 dose_override_reason=override if dosed_at is not None else None,
-                first_treatment=first_treatment,
-                dose_number=dose_number,
                 meds=None if meds is None else (",".join(meds) or "none"),
+                **kept,
             )
             session.add(row)
             try:
@@ -146,11 +116,11 @@ class SessionServices(QueryServices):
                 after={
                     "patient": patient_id,
                     "protocol": chosen.key,
-                    "dose_mg": dose_mg,
+                    "dose_mg": kept["dose_mg"],
                     "weight_kg": weight_kg,
                     "age": age,
-                    "bay": bay,
-                    "lot": lot,
+                    "bay": kept["bay"],
+                    "lot": kept["lot"],
                     "started_at": begun.isoformat(),
                     "dosed_at": dosed_at.isoformat() if dosed_at else None,
                     "first_treatment": first_treatment,

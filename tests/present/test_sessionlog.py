@@ -1,5 +1,5 @@
-"""The session log (monitor.sessionlog): one session's story in time order, from the views the
-services read, on both databases."""
+"""The session log (monitor.present.session): one session's story in time order, from the
+views the services read, on both databases."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.present.parts import Part, Role
+from monitor.present.session import EntryKind, LogEntry, session_log
 from monitor.services import Service, with_clock
-from monitor.sessionlog import EntryKind, LogEntry, Part, Role, session_log
 from monitor.views import SessionView
 from tests.helpers import DOSED, at
 

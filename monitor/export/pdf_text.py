@@ -1,0 +1,91 @@
+"""How the PDF session record (:mod:`monitor.export.pdf`) words and colours what the story
+(:mod:`monitor.present.record`) tells: times, cells, a reading's notes, a flag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from monitor.core.rules import Severity
+from monitor.export.common import local
+from monitor.present.parts import Line, Role
+from monitor.present.record import NoteKind, ReadingNote, reading_notes
+
+if TYPE_CHECKING:
+    from monitor.views import FlagView, ReadingView
+
+#: RGB of each severity on paper (red, amber, cyan; darkened for print).
+INK = {
+    Severity.HIGH: (183, 28, 28),
+    Severity.MEDIUM: (176, 106, 0),
+    Severity.LOW: (0, 121, 134),
+}
+GREY = (110, 110, 110)
+BLACK = (0, 0, 0)
+
+
+def hm(moment: datetime | None) -> str:
+    """A stored time as local ``HH:MM``, or ``-``."""
+    return local(moment, "%H:%M")
+
+
+def zone(moment: datetime) -> str:
+    """The local zone at ``moment``: ``CET (UTC+01:00)``."""
+    shown = moment.astimezone()
+    return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
+
+
+def minute(value: float | None) -> str:
+    """Minutes after dosing, signed (``+40``); empty without a dose."""
+    if value is None:
+        return ""
+    return f"{value:+.0f}"
+
+
+def bp(reading: ReadingView) -> str:
+    """``184/102``, ``-/90``; empty without a BP."""
+    v = reading.vitals
+    if v.systolic is None and v.diastolic is None:
+        return ""
+    return f"{v.systolic if v.systolic is not None else '-'}/" + (
+        f"{v.diastolic if v.diastolic is not None else '-'}"
+    )
+
+
+def number(value: int | None) -> str:
+    """A value in a cell, empty for none."""
+    return "" if value is None else str(value)
+
+
+#: How the PDF words each of a reading's notes (:func:`monitor.present.record.reading_notes`).
+NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
+    NoteKind.LATE: lambda n: f"LATE ENTRY, saved {hm(n.at)}",
+    NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
+    NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
+    NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {hm(n.at)}: {n.reason}",
+    NoteKind.BEFORE_DOSING: lambda n: "before dosing",
+}
+
+
+def notes_cell(reading: ReadingView) -> str:
+    """The reading's notes in its row's last cell."""
+    return "; ".join(NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
+
+
+def ink(line: Line) -> tuple[int, int, int]:
+    """The colour of a line of the story on paper, by its first piece's role."""
+    role = line[0].role if line else Role.PLAIN
+    return {Role.WARN: INK[Severity.MEDIUM], Role.ALERT: INK[Severity.HIGH], Role.NOTE: GREY}.get(
+        role, BLACK
+    )
+
+
+def flag_line(flag: FlagView) -> str:
+    """A flag and its acknowledgement, under its reading."""
+    head = f"{flag.severity.symbol} {flag.message}"
+    if flag.acknowledged_at is None:
+        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
+    else:
+        tail = f"acknowledged by {flag.acknowledged_by} {hm(flag.acknowledged_at)}: {flag.action}"
+    return f"{head}  →  {tail}"

@@ -1,0 +1,225 @@
+"""A session's record, told once: its facts, who did what, each reading's notes, the minutes
+monitored, the discharge and the review, from the plain views the services hand back.
+
+The session log (:mod:`monitor.present.session`), the PDF, FHIR and CSV take these facts from
+here and only word them their own way (a PDF cell, a FHIR note, a line of the log): none of
+them decides again which notes a reading carries, how long a patient was monitored or what
+the gate stored at discharge said (docs/clinical.md, docs/exports.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from monitor.core.gate import minutes_monitored
+from monitor.core.timing import is_late_entry
+from monitor.present.parts import Line, Part, Role
+from monitor.views import EventView, ReadingView, SessionView
+
+
+def when_text(moment: datetime | None) -> str:
+    """A stored (UTC) time in this machine's local time, ``2026-11-27 09:40``, or ``-``."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def yes_no(value: bool | None, missing: str = "not recorded") -> str:
+    """``yes``, ``no``, or ``missing`` when not recorded."""
+    return missing if value is None else "yes" if value else "no"
+
+
+class NoteKind(StrEnum):
+    """What a note on a reading says, in the order the notes are told."""
+
+    #: Saved more than 10 min after it was measured (:func:`monitor.core.timing.is_late_entry`).
+    LATE = "late entry"
+    #: A correction: of which reading, by whom, when it was saved and why.
+    CORRECTS = "corrects"
+    #: Corrected: superseded by which reading.
+    SUPERSEDED = "superseded"
+    #: Voided (entered in error): by whom, when and why.
+    VOIDED = "voided"
+    #: Measured before dosing.
+    BEFORE_DOSING = "before dosing"
+
+
+@dataclass(frozen=True)
+class ReadingNote:
+    """One note on a reading: what, about which other reading, who, when and why."""
+
+    kind: NoteKind
+    at: datetime | None = None
+    by: str | None = None
+    reason: str | None = None
+    #: The reading it corrects, or the one that supersedes it.
+    other: int | None = None
+
+
+def reading_notes(reading: ReadingView) -> tuple[ReadingNote, ...]:
+    """Every note on ``reading``, in the order they are told: a late entry (at: when it was
+    saved), the reading it corrects, the one that corrected it, its void, before dosing."""
+    notes: list[ReadingNote] = []
+    if reading.late_entry:
+        notes.append(ReadingNote(NoteKind.LATE, reading.recorded_at))
+    if reading.corrects is not None:
+        notes.append(
+            ReadingNote(
+                NoteKind.CORRECTS,
+                reading.recorded_at,
+                reading.recorded_by,
+                reading.reason,
+                reading.corrects,
+            )
+        )
+    if reading.superseded_by is not None:
+        notes.append(ReadingNote(NoteKind.SUPERSEDED, other=reading.superseded_by))
+    if reading.voided is not None:
+        void = reading.voided
+        notes.append(ReadingNote(NoteKind.VOIDED, void.at, void.by, void.reason))
+    if reading.before_dosing:
+        notes.append(ReadingNote(NoteKind.BEFORE_DOSING))
+    return tuple(notes)
+
+
+def event_late(event: EventView) -> bool:
+    """A note or event written more than 10 min after it happened (the rule for readings)."""
+    return is_late_entry(event.at, event.recorded_at)
+
+
+@dataclass(frozen=True)
+class Monitored:
+    """The minutes monitored (:func:`monitor.core.gate.minutes_monitored`), and whether the
+    patient is still in observation (the figure then runs to the record's moment)."""
+
+    minutes: int | None
+    ongoing: bool
+
+    @property
+    def text(self) -> str:
+        """``126 min``, ``40 min so far``, or ``-`` with no reading in force."""
+        if self.minutes is None:
+            return "-"
+        return f"{self.minutes} min" + (" so far" if self.ongoing else "")
+
+
+def monitored(view: SessionView) -> Monitored:
+    """How long the patient was monitored: from the first reading in force to the discharge
+    (or the record's moment while in observation)."""
+    end = view.discharged_at or view.as_of
+    measured = (r.measured_at for r in view.readings if r.in_force)
+    return Monitored(minutes_monitored(measured, end), view.discharged_at is None)
+
+
+def recorders(view: SessionView) -> str:
+    """Who recorded what: started, readings, events, acknowledgements, discharge."""
+    parts = [f"started by {view.started_by}"]
+    readers = sorted({r.recorded_by for r in view.readings})
+    if readers:
+        parts.append(f"readings by {', '.join(readers)}")
+    ackers = sorted(
+        {f.acknowledged_by for r in view.readings for f in r.flags if f.acknowledged_by}
+    )
+    if ackers:
+        parts.append(f"flags acknowledged by {', '.join(ackers)}")
+    writers = sorted({e.by for e in view.events})
+    if writers:
+        parts.append(f"events by {', '.join(writers)}")
+    if view.discharged_by:
+        parts.append(f"discharged by {view.discharged_by}")
+    return "; ".join(parts)
+
+
+def meds_text(meds: tuple[str, ...] | None) -> str:
+    """The REMS medication answers: ``none``, the classes named, or ``not asked``."""
+    if meds is None:
+        return "not asked"
+    return ", ".join(meds) if meds else "none"
+
+
+def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
+    """The session's facts, label and value: patient, protocol, dose, lot, first treatment,
+    dose number, age and weight, bay, medication, who started, dosing (and its override),
+    infusion end, discharge and the minutes monitored."""
+    dosed = when_text(view.dosed_at) if view.dosed_at else "not dosed"
+    if view.dose_override_reason:
+        dosed += f" (dosing gate overridden: {view.dose_override_reason})"
+    discharged = (
+        f"{when_text(view.discharged_at)} by {view.discharged_by}"
+        if view.discharged_at
+        else "not discharged"
+    )
+    weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
+    return (
+        ("Patient", view.patient),
+        ("Protocol", f"{view.protocol} ({view.treatment})"),
+        ("Dose", f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"),
+        ("Lot", view.lot or "-"),
+        ("First treatment", yes_no(view.first_treatment)),
+        ("Dose number", str(view.dose_number) if view.dose_number else "-"),
+        ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
+        ("Bay", view.bay or "-"),
+        ("Medication", meds_text(view.meds)),
+        ("Started", f"{when_text(view.started_at)} by {view.started_by}"),
+        ("Dosed", dosed),
+        ("Infusion end", when_text(view.infusion_ended_at) if view.infusion_ended_at else "-"),
+        ("Discharged", discharged),
+        ("Monitored", monitored(view).text),
+    )
+
+
+def discharge_lines(view: SessionView) -> tuple[Line, ...]:
+    """The discharge: the gate as of now while in observation; once discharged, who and when,
+    the gate stored at discharge (its reasons when not met), the override, the escort and the
+    no-driving instruction; the REMS "ready to leave" minute when asked."""
+    lines: list[Line] = []
+    if view.discharged_at is None:
+        as_of = when_text(view.as_of)
+        if view.gate.ready:
+            lines.append((Part(f"Not discharged. Gate as of {as_of}: ready."),))
+        else:
+            lines.append((Part(f"Not discharged. Gate as of {as_of}: not ready:"),))
+            lines += [(Part(f"  - {reason}", Role.WARN),) for reason in view.gate.reasons]
+    else:
+        when = when_text(view.discharged_at)
+        lines.append((Part(f"Discharged {when} by {view.discharged_by}."),))
+        stored = view.stored_gate
+        if stored is None:
+            lines.append(
+                (Part("Gate at discharge: not stored (discharged before revision 2).", Role.NOTE),)
+            )
+        elif stored.ready:
+            lines.append((Part("Gate at discharge: met."),))
+        else:
+            lines.append((Part("Gate at discharge: NOT met:", Role.ALERT),))
+            lines += [(Part(f"  - {reason}", Role.ALERT),) for reason in stored.reasons]
+        if view.override_reason:
+            lines.append((Part(f"Gate overridden: {view.override_reason}", Role.ALERT),))
+        lines.append((Part(f"Escort: {view.escort or 'not recorded'}"),))
+        given = {True: "given", False: "NOT given", None: "not recorded"}
+        lines.append((Part(f"No-driving instruction: {given[view.instructions_given]}"),))
+    if view.ready_minute is not None or view.ready_minute_proposed is not None:
+        confirmed = "-" if view.ready_minute is None else f"minute {view.ready_minute}"
+        by = f" by {view.ready_minute_by}" if view.ready_minute_by else ""
+        proposed = (
+            "-" if view.ready_minute_proposed is None else f"minute {view.ready_minute_proposed}"
+        )
+        lines.append((Part(f"REMS ready to leave at: {confirmed}{by} (proposed: {proposed})"),))
+    return tuple(lines)
+
+
+def review_lines(view: SessionView) -> tuple[Line, ...]:
+    """The review: each sign-off withdrawn (who, when, why), then the sign-off in force, or
+    "NOT YET REVIEWED"."""
+    lines: list[Line] = [
+        (Part(f"Sign-off withdrawn by {again.by} at {when_text(again.at)}: {again.reason}"),)
+        for again in view.reopened
+    ]
+    if view.signed_by is None:
+        lines.append((Part("NOT YET REVIEWED", Role.ALERT),))
+    else:
+        signed = when_text(view.signed_at)
+        lines.append(
+            (Part(f"Signed by {view.signed_by} at {signed}; meaning: reviewed", Role.STRONG),)
+        )
+    return tuple(lines)

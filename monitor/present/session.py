@@ -1,0 +1,476 @@
+"""One session's whole story in time order, for review: the session log.
+
+Built from the plain views the services hand back (a :class:`~monitor.views.SessionView` and,
+when at hand, the session's audit rows), with no screen and no database: the station's review
+mode draws it, and an export can print the same entries. The facts it tells (a reading's notes,
+the gate stored at discharge) come from :mod:`monitor.present.record`, as the exports' do.
+
+Each :class:`LogEntry` is one thing that happened, at one moment: the session opened, a reading
+(its flags under it; a corrected one's values struck through, then its correction with who,
+when and why; a voided one struck through with who, when and why; a late entry marked), a
+flag acknowledged (with the minutes from the flag to it), a check done, done late, missed or
+not done (with the reason recorded), a note or event, the dose and the dosing gate (or its
+override), the end of an infusion, the discharge (the stored gate, escort, no-driving
+instruction, REMS minute), a REMS form submitted or corrected, a sign-off ("reviewed") and a
+reopening. Text comes in :class:`Part` pieces with a :class:`Role` saying how to show them
+(struck through, a high flag ...), so each face styles it its own way.
+
+Times in the text are local ``HH:MM``; the entries carry aware datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from monitor.core.entry import format_entry
+from monitor.core.quality import minutes
+from monitor.core.schedule import CheckKind, CheckState, CheckStatus
+from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
+from monitor.present.record import NoteKind, event_late, reading_notes, yes_no
+from monitor.views import AuditView, EventView, ReadingView, SessionView
+
+
+class EntryKind(StrEnum):
+    """What happened. The order here breaks ties between entries of the same moment."""
+
+    SESSION = "session"
+    READING = "reading"
+    CHECK = "check"
+    ACK = "ack"
+    EVENT = "event"
+    DOSE = "dose"
+    INFUSION_END = "infusion_end"
+    DISCHARGE = "discharge"
+    REMS = "rems"
+    SIGN = "sign"
+    REOPEN = "reopen"
+
+
+_RANK = {kind: rank for rank, kind in enumerate(EntryKind)}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One thing that happened: when, what (a headline and detail lines), and by whom."""
+
+    at: datetime
+    kind: EntryKind
+    lines: tuple[Line, ...]
+    by: str | None = None
+    #: The reading this entry is about (readings and acknowledgements of their flags).
+    reading_id: int | None = None
+    #: For a reading: still in force (neither corrected nor voided), so it may be corrected.
+    in_force: bool = False
+
+    @property
+    def headline(self) -> str:
+        """The first line as plain text."""
+        return "".join(part.text for part in self.lines[0]) if self.lines else ""
+
+    @property
+    def text(self) -> str:
+        """Every line as plain text."""
+        return "\n".join("".join(part.text for part in line) for line in self.lines)
+
+
+def clock_text(moment: datetime | None, day_of: datetime | None = None) -> str:
+    """A moment as local ``HH:MM`` (``-`` for none); ``27 Nov 12:40`` when it falls on
+    another local day than ``day_of``."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    if day_of is not None and local.date() != day_of.astimezone().date():
+        return local.strftime("%d %b %H:%M")
+    return local.strftime("%H:%M")
+
+
+def _minutes_text(value: float) -> str:
+    """``12 min``, ``2.5 min``; ``9 h 51 min`` from an hour up."""
+    if value < 60:
+        return f"{value:g} min"
+    whole = round(value)
+    return f"{whole // 60} h {whole % 60:02d} min"
+
+
+def session_log(view: SessionView, audit: Sequence[AuditView] = ()) -> list[LogEntry]:
+    """The session's story, oldest first (ties: the session, readings, checks,
+    acknowledgements, events, dosing, infusion end, discharge, REMS, sign-offs, reopenings).
+
+    ``audit`` (the session's audit rows, any order) adds who dosed and who ended the infusion,
+    every sign-off (the view holds only the one in force) and the REMS form's submission and
+    corrections; without it the sign-off in force comes from the view.
+    """
+    actions = {row.action: row for row in sorted(audit, key=lambda r: r.id)}
+    entries: list[LogEntry] = [_started(view)]
+    for reading in view.readings:
+        entries.append(_reading(reading))
+        entries.extend(_acknowledgements(reading))
+    entries.extend(
+        _check(check, view.discharged_at) for check in view.checks if _worth_telling(check)
+    )
+    entries.extend(_event(event) for event in view.events)
+    if view.dosed_at is not None:
+        entries.append(_dose(view, actions.get("session.dose")))
+    if view.infusion_ended_at is not None and view.dosed_at is not None:
+        ended = actions.get("session.infusion_end")
+        length = round(minutes(view.dosed_at, view.infusion_ended_at))
+        entries.append(
+            LogEntry(
+                view.infusion_ended_at,
+                EntryKind.INFUSION_END,
+                ((Part("Infusion ended", Role.STRONG), Part(f" after {length} min")),),
+                by=ended.user if ended else None,
+            )
+        )
+    if view.discharged_at is not None:
+        entries.append(_discharge(view))
+    entries.extend(_rems(audit))
+    entries.extend(_sign_offs(view, audit))
+    for again in view.reopened:
+        entries.append(
+            LogEntry(
+                again.at,
+                EntryKind.REOPEN,
+                (
+                    (
+                        Part("Sign-off withdrawn (reopened)", Role.WARN),
+                        Part(f": {again.reason}"),
+                    ),
+                ),
+                by=again.by,
+            )
+        )
+    # A stable sort: entries of one moment and kind keep the order they were told in.
+    return sorted(entries, key=lambda e: (e.at, _RANK[e.kind]))
+
+
+def _started(view: SessionView) -> LogEntry:
+    facts = [view.protocol]
+    if view.dose_mg is not None:
+        facts.append(f"{view.dose_mg:g} mg")
+    if view.weight_kg is not None:
+        facts.append(f"{view.weight_kg:g} kg")
+    if view.bay:
+        facts.append(view.bay)
+    if view.age is not None:
+        facts.append(f"age {view.age}")
+    if view.first_treatment is not None:
+        facts.append(f"first treatment {yes_no(view.first_treatment)}")
+    if view.dose_number is not None:
+        facts.append(f"dose no. {view.dose_number}")
+    if view.meds is not None:
+        facts.append(f"REMS medication: {', '.join(view.meds) or 'none'}")
+    if view.lot:
+        facts.append(f"lot {view.lot}")
+    return LogEntry(
+        view.started_at,
+        EntryKind.SESSION,
+        (
+            (Part("Session opened", Role.STRONG), Part(f" for {view.patient}")),
+            (Part(", ".join(facts), Role.NOTE),),
+        ),
+        by=view.started_by,
+    )
+
+
+def _reading(reading: ReadingView) -> LogEntry:
+    values = format_entry(reading.vitals) or "(no values)"
+    head: list[Part] = [
+        Part(f"#{reading.id} "),
+        Part(values, Role.STRONG if reading.in_force else Role.STRUCK),
+    ]
+    if reading.before_dosing:
+        head.append(Part("  before dosing", Role.NOTE))
+    lines: list[Line] = [tuple(head)]
+    for note in reading_notes(reading):
+        if note.kind is NoteKind.LATE:
+            late = minutes(reading.measured_at, reading.recorded_at)
+            lines.append(
+                (
+                    Part("LATE ENTRY", Role.WARN),
+                    Part(
+                        f": saved {clock_text(note.at, reading.measured_at)}, "
+                        f"{_minutes_text(late)} after it was measured",
+                        Role.NOTE,
+                    ),
+                )
+            )
+        elif note.kind is NoteKind.CORRECTS:
+            lines.append(
+                (
+                    Part(f"correction of #{note.other}", Role.WARN),
+                    Part(
+                        f" by {note.by} at {clock_text(note.at, reading.measured_at)}: "
+                        f"{note.reason or '-'}",
+                        Role.NOTE,
+                    ),
+                )
+            )
+        elif note.kind is NoteKind.SUPERSEDED:
+            lines.append((Part(f"corrected by #{note.other} (below)", Role.NOTE),))
+        elif note.kind is NoteKind.VOIDED:
+            lines.append(
+                (
+                    Part("VOIDED", Role.ALERT),
+                    Part(
+                        f" by {note.by} at {clock_text(note.at, reading.measured_at)}: "
+                        f"{note.reason}",
+                        Role.NOTE,
+                    ),
+                )
+            )
+    for flag in reading.flags:
+        line = [Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity])]
+        if flag.acknowledged_at is not None:
+            waited = minutes(reading.recorded_at, flag.acknowledged_at)
+            line.append(
+                Part(
+                    f"  ack {clock_text(flag.acknowledged_at, reading.recorded_at)} "
+                    f"{flag.acknowledged_by}, "
+                    f"after {_minutes_text(waited)}",
+                    Role.OK,
+                )
+            )
+        elif flag.severity.needs_action:
+            line.append(Part("  NOT acknowledged", Role.ALERT))
+        lines.append(tuple(line))
+    return LogEntry(
+        reading.measured_at,
+        EntryKind.READING,
+        tuple(lines),
+        by=reading.recorded_by,
+        reading_id=reading.id,
+        in_force=reading.in_force,
+    )
+
+
+def _acknowledgements(reading: ReadingView) -> Iterable[LogEntry]:
+    """Each acknowledged flag of ``reading``, at the moment it was acknowledged."""
+    for flag in reading.flags:
+        if flag.acknowledged_at is None:
+            continue
+        waited = minutes(reading.recorded_at, flag.acknowledged_at)
+        yield LogEntry(
+            flag.acknowledged_at,
+            EntryKind.ACK,
+            (
+                (
+                    Part("Acknowledged", Role.OK),
+                    Part(f" after {_minutes_text(waited)}: "),
+                    Part(flag.action or "-", Role.STRONG),
+                ),
+                (
+                    Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity]),
+                    Part(f" (#{reading.id})", Role.NOTE),
+                ),
+            ),
+            by=flag.acknowledged_by,
+            reading_id=reading.id,
+        )
+
+
+def _worth_telling(check: CheckState) -> bool:
+    """Every check with an outcome; a baseline only once the session was dosed or skipped."""
+    return check.due_at is not None or check.done_at is not None or check.skip is not None
+
+
+def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
+    """A check's outcome at its moment: done (on time or late) when it was done; missed at its
+    due time (or the discharge, if that came first); on a discharged session, a check not yet
+    due when it ended was not reached (the rule: ``monitor.core.schedule.at_discharge``)."""
+    if check.kind is CheckKind.BASELINE:
+        name = "Baseline check"
+    elif check.kind is CheckKind.RECHECK:
+        name = check.label
+    else:
+        name = f"Check {check.label}"
+    due = f" (due {clock_text(check.due_at)})" if check.due_at is not None else ""
+    line: list[Part] = [Part(name, Role.STRONG)]
+    at = check.due_at
+    if check.status is CheckStatus.DONE:
+        at = check.done_at
+        if check.kind is CheckKind.BASELINE:
+            line.append(Part(" done", Role.OK))
+        elif check.late:
+            line += [Part(" done "), Part("LATE", Role.WARN), Part(due, Role.NOTE)]
+        else:
+            line += [Part(" done", Role.OK), Part(" on time" + due, Role.NOTE)]
+    elif check.status is CheckStatus.MISSED:
+        line += [Part(" MISSED", Role.ALERT), Part(due, Role.NOTE)]
+        if discharged_at is not None and at is not None and discharged_at < at:
+            at = discharged_at
+    elif discharged_at is not None:
+        line += [
+            Part(" not reached: discharged before it was due", Role.NOTE),
+            Part(due, Role.NOTE),
+        ]
+        at = discharged_at
+    else:
+        line += [Part(f" {check.status.value}", Role.WARN), Part(due, Role.NOTE)]
+    lines: list[Line] = [tuple(line)]
+    if check.skip is not None:
+        lines.append(
+            (
+                Part("not done: ", Role.NOTE),
+                Part(check.skip.reason, Role.STRONG),
+                Part(f" ({check.skip.by}, {clock_text(check.skip.at, check.due_at)})", Role.NOTE),
+            )
+        )
+    moment = at or (check.skip.at if check.skip else None)
+    assert moment is not None  # _worth_telling keeps only checks with a moment
+    return LogEntry(moment, EntryKind.CHECK, tuple(lines))
+
+
+def _event(event: EventView) -> LogEntry:
+    what = {"adverse": "Adverse event", "intervention": "Intervention", "note": "Note"}.get(
+        event.kind, event.kind.capitalize()
+    )
+    role = Role.ALERT if event.serious else Role.WARN if event.kind == "adverse" else Role.STRONG
+    head = what + (f": {event.type}" if event.type else "")
+    details = [d for d in (event.severity, "SERIOUS" if event.serious else None) if d]
+    if details:
+        head += f" ({', '.join(details)})"
+    lines: list[Line] = [(Part(head, role), Part(f": {event.text}"))]
+    if event_late(event):
+        lines.append(
+            (
+                Part("LATE ENTRY", Role.WARN),
+                Part(f": written {clock_text(event.recorded_at, event.at)}", Role.NOTE),
+            )
+        )
+    return LogEntry(event.at, EntryKind.EVENT, tuple(lines), by=event.by)
+
+
+def _dose(view: SessionView, audited: AuditView | None) -> LogEntry:
+    assert view.dosed_at is not None
+    head: list[Part] = [Part("Dose given", Role.STRONG), Part(f": {view.treatment}")]
+    if view.dose_mg is not None and f"{view.dose_mg:g} mg" not in view.treatment:
+        head.append(Part(f", {view.dose_mg:g} mg"))
+    lines: list[Line] = [tuple(head)]
+    if view.dose_override_reason:
+        refused = _json_list(audited.after if audited else None, "dosing_gate")
+        lines.append(
+            (
+                Part("dosing gate OVERRIDDEN", Role.WARN),
+                Part(f": {view.dose_override_reason}"),
+            )
+        )
+        lines.extend((Part(f"[ ] {reason}", Role.NOTE),) for reason in refused)
+    else:
+        lines.append((Part("dosing gate met", Role.OK),))
+    return LogEntry(
+        view.dosed_at, EntryKind.DOSE, tuple(lines), by=audited.user if audited else None
+    )
+
+
+def _json_list(payload: str | None, key: str) -> list[str]:
+    """``payload[key]`` of an audit row's JSON as a list of strings (empty when absent)."""
+    if not payload:
+        return []
+    try:
+        value = json.loads(payload).get(key)
+    except (ValueError, AttributeError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _discharge(view: SessionView) -> LogEntry:
+    assert view.discharged_at is not None
+    stored = view.stored_gate
+    head: list[Part] = [Part("Discharged", Role.STRONG)]
+    if view.override_reason:
+        head += [Part(": gate NOT met, "), Part("OVERRIDDEN", Role.WARN)]
+        head.append(Part(f": {view.override_reason}"))
+    elif stored is not None and stored.ready:
+        head.append(Part(": gate met", Role.OK))
+    lines: list[Line] = [tuple(head)]
+    lines.append((Part("escort: "), Part(view.escort or "not recorded", Role.STRONG)))
+    lines.append((Part("no-driving instruction given: "), Part(yes_no(view.instructions_given))))
+    if view.ready_minute is not None or view.ready_minute_proposed is not None:
+        answer = "-" if view.ready_minute is None else str(view.ready_minute)
+        proposed = "-" if view.ready_minute_proposed is None else view.ready_minute_proposed
+        lines.append(
+            (
+                Part("REMS ready to leave at minute "),
+                Part(answer, Role.STRONG),
+                Part(
+                    f" (proposed {proposed}, answered by {view.ready_minute_by or '-'})", Role.NOTE
+                ),
+            )
+        )
+    if stored is None:
+        lines.append((Part("gate not stored (discharged before it was kept)", Role.NOTE),))
+    else:
+        verdict = "ready" if stored.ready else "not ready"
+        lines.append(
+            (Part(f"gate stored at discharge: {verdict}", Role.OK if stored.ready else Role.ALERT),)
+        )
+        for item in stored.items:
+            if item.ok:
+                lines.append((Part(f"[x] {item.label}", Role.OK),))
+            else:
+                lines.append((Part(f"[ ] {item.detail or item.label}", Role.ALERT),))
+    return LogEntry(view.discharged_at, EntryKind.DISCHARGE, tuple(lines), by=view.discharged_by)
+
+
+_REMS_FIELDS = {
+    "sedation": "sedation",
+    "dissociation": "dissociation",
+    "respiratory_depression": "respiratory depression",
+}
+
+
+def _rems(audit: Sequence[AuditView]) -> Iterable[LogEntry]:
+    """The REMS form marked submitted, and its proposals corrected, from the audit rows."""
+    for row in audit:
+        if row.action == "rems.submit":
+            yield LogEntry(
+                row.at,
+                EntryKind.REMS,
+                ((Part("REMS form marked submitted", Role.OK),),),
+                by=row.user,
+            )
+        elif row.action == "rems.correct":
+            after = json.loads(row.after) if row.after else {}
+            field = next((k for k in after if k in _REMS_FIELDS), None)
+            answer = "yes" if field and after[field] else "no"
+            what = _REMS_FIELDS.get(field or "", "an answer")
+            yield LogEntry(
+                row.at,
+                EntryKind.REMS,
+                (
+                    (
+                        Part("REMS answer corrected", Role.WARN),
+                        Part(f": {what} {answer}: {row.reason or '-'}"),
+                    ),
+                ),
+                by=row.user,
+            )
+
+
+def _sign_offs(view: SessionView, audit: Sequence[AuditView]) -> Iterable[LogEntry]:
+    """Every sign-off from the audit rows; without them, the one in force from the view."""
+    signed = [row for row in audit if row.action == "session.sign"]
+    if signed:
+        for row in signed:
+            yield _sign_off(row.at, row.user)
+    elif view.signed_at is not None:
+        yield _sign_off(view.signed_at, view.signed_by)
+
+
+def _sign_off(at: datetime, by: str | None) -> LogEntry:
+    return LogEntry(
+        at,
+        EntryKind.SIGN,
+        (
+            (
+                Part("Signed off", Role.OK),
+                Part(f": reviewed by {by or '-'} at {clock_text(at)}", Role.STRONG),
+            ),
+        ),
+        by=by,
+    )

@@ -1,0 +1,54 @@
+"""Minutes monitored, one figure (monitor.core.gate.minutes_monitored), and the gate stored at
+discharge decoded once (StoredGate)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.core.gate import GateItem, StoredGate, minutes_monitored
+
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def test_from_the_first_reading_to_the_end_rounded_down():
+    measured = [T0 + timedelta(minutes=5), T0 + timedelta(seconds=30)]
+    assert minutes_monitored(measured, T0 + timedelta(minutes=135)) == 134
+    assert minutes_monitored([], T0) is None
+    assert minutes_monitored([T0], T0 - timedelta(minutes=1)) is None
+
+
+@given(st.lists(st.integers(0, 10_000), min_size=1), st.integers(0, 20_000))
+def test_never_more_than_the_seconds_allow(offsets, end):
+    measured = [T0 + timedelta(seconds=s) for s in offsets]
+    found = minutes_monitored(measured, T0 + timedelta(seconds=end))
+    if end < min(offsets):
+        assert found is None
+    else:
+        assert found == (end - min(offsets)) // 60
+
+
+def test_the_stored_gate_decoded_once():
+    record = json.loads(
+        json.dumps(
+            {
+                "ready": False,
+                "reasons": ["SpO2 92 < 94"],
+                "items": [{"label": "SpO2 >= 94", "ok": False, "detail": "SpO2 92 < 94"}],
+                "judged_at": "2026-11-27T11:00:00+00:00",
+                "config": {},
+            }
+        )
+    )
+    stored = StoredGate.decode(record)
+    assert stored is not None
+    assert (stored.ready, stored.reasons) == (False, ("SpO2 92 < 94",))
+    assert stored.items == (GateItem("SpO2 >= 94", False, "SpO2 92 < 94"),)
+    assert stored.judged_at == datetime(2026, 11, 27, 11, tzinfo=UTC)
+    assert stored.record is record
+    assert StoredGate.decode(None) is None
+    old = StoredGate.decode({"ready": True, "reasons": []})
+    assert old is not None and old.items == () and old.judged_at is None

@@ -1,0 +1,129 @@
+"""A session's record told once (monitor.present.record): its facts, each reading's notes, the
+minutes monitored, the discharge and the review, which the PDF, FHIR and the log render."""
+
+from __future__ import annotations
+
+from monitor.present.parts import Role, plain
+from monitor.present.record import (
+    Monitored,
+    NoteKind,
+    ReadingNote,
+    discharge_lines,
+    monitored,
+    reading_notes,
+    recorders,
+    review_lines,
+    session_facts,
+    when_text,
+)
+from monitor.services import Service, with_clock
+from tests.helpers import at
+from tests.present.test_sessionlog import FULL, worked_session
+
+
+def test_the_facts_of_a_worked_session(service):
+    ids = worked_session(service)
+    view = service.session(ids["session"])
+    facts = dict(session_facts(view))
+    assert list(facts) == [
+        "Patient",
+        "Protocol",
+        "Dose",
+        "Lot",
+        "First treatment",
+        "Dose number",
+        "Age / weight",
+        "Bay",
+        "Medication",
+        "Started",
+        "Dosed",
+        "Infusion end",
+        "Discharged",
+        "Monitored",
+    ]
+    assert facts["Patient"] == "MRN-WORK"
+    assert facts["Dose"] == "84 mg" and facts["Lot"] == "L42"
+    assert (facts["First treatment"], facts["Dose number"]) == ("no", "5")
+    assert facts["Age / weight"] == "52 / -" and facts["Medication"] == "none"
+    assert facts["Started"] == f"{when_text(at(-30))} by ana"
+    assert facts["Discharged"] == f"{when_text(at(110))} by ana"
+    # From the baseline at -10 min to the discharge at +110: the voided reading is not counted.
+    assert facts["Monitored"] == "120 min"
+    assert recorders(view) == (
+        "started by ana; readings by ana, bo; flags acknowledged by ana, bo; events by ana; "
+        "discharged by ana"
+    )
+
+
+def test_each_readings_notes_told_once(service):
+    ids = worked_session(service)
+    view = service.session(ids["session"])
+
+    def notes(key: str) -> tuple[ReadingNote, ...]:
+        reading = view.reading(ids[key])
+        assert reading is not None
+        return reading_notes(reading)
+
+    assert [n.kind for n in notes("baseline")] == [NoteKind.BEFORE_DOSING]
+    assert notes("typo") == (ReadingNote(NoteKind.SUPERSEDED, other=ids["correction"]),)
+    (correction,) = notes("correction")
+    assert correction == ReadingNote(NoteKind.CORRECTS, at(62), "ana", "typo: 97", ids["typo"])
+    assert notes("wrong") == (ReadingNote(NoteKind.VOIDED, at(72), "bo", "wrong patient"),)
+    assert notes("late") == (ReadingNote(NoteKind.LATE, at(105)),)
+    assert notes("high") == ()
+
+
+def test_minutes_monitored_count_from_the_first_reading_in_force(service, clock):
+    """Issue #18: the PDF counted from any reading, voided ones included, and rounded; the
+    figure is the REMS form's (core.gate.minutes_monitored)."""
+
+    def when(minutes: float) -> Service:
+        return with_clock(service, lambda: at(minutes))
+
+    sid = when(-40).start_session(patient="P1", protocol="esketamine-56", by="ana", age=40, meds=())
+    wrong = when(-30).record_reading(sid, FULL, by="ana")
+    when(-29).void(wrong.id, by="ana", reason="wrong patient")
+    assert monitored(when(-20).session(sid)) == Monitored(None, True)
+    assert monitored(when(-20).session(sid)).text == "-"
+    when(-10.5).record_reading(sid, FULL, by="ana")
+    when(0).record_dose(sid, by="ana")
+    ongoing = monitored(when(30).session(sid))
+    assert ongoing == Monitored(40, True) and ongoing.text == "40 min so far"
+    when(124).discharge(sid, by="ana", override_reason="left early", escort="son")
+    done = monitored(service.session(sid))
+    assert done == Monitored(134, False) and done.text == "134 min"
+    rems = service.rems(sid)
+    assert rems.minutes_monitored == done.minutes
+
+
+def test_the_discharge_and_review_lines(service):
+    ids = worked_session(service)
+    view = service.session(ids["session"])
+    lines = discharge_lines(view)
+    texts = [plain(line) for line in lines]
+    assert texts[0] == f"Discharged {when_text(at(110))} by ana."
+    assert texts[1] == "Gate at discharge: NOT met:" and lines[1][0].role is Role.ALERT
+    assert view.stored_gate is not None
+    reasons = [f"  - {r}" for r in view.stored_gate.reasons]
+    assert texts[2 : 2 + len(reasons)] == reasons
+    assert texts[2 + len(reasons) :] == [
+        "Gate overridden: patient insisted on leaving, husband drives",
+        "Escort: husband",
+        "No-driving instruction: given",
+        "REMS ready to leave at: minute 72 by ana (proposed: minute 72)",
+    ]
+    review = [plain(line) for line in review_lines(view)]
+    assert review == [
+        f"Sign-off withdrawn by sam at {when_text(at(210))}: SpO2 correction to check",
+        f"Signed by sam at {when_text(at(220))}; meaning: reviewed",
+    ]
+
+
+def test_an_active_session_is_not_yet_reviewed_and_its_gate_is_as_of_now(service):
+    ids = worked_session(service, reviewed=False, patient="MRN-OPEN")
+    view = service.session(ids["session"])
+    (verdict,) = review_lines(view)
+    assert plain(verdict) == "NOT YET REVIEWED" and verdict[0].role is Role.ALERT
+    sid = service.start_session(patient="P2", protocol="ketamine-iv", by="ana", dose_mg=36)
+    first = plain(discharge_lines(service.session(sid))[0])
+    assert first.startswith("Not discharged. Gate as of ") and first.endswith("not ready:")
