@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from monitor.core.rems import Answer, BloodPressure, Correction, RemsForm, Submission
-from monitor.present.parts import Part, Role, plain
-from monitor.present.quality import Row
+from monitor.present.parts import Part, Role, Row, plain
 from monitor.present.rems import (
     TRACKER_HEADER,
     rems_story,
