@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from monitor.core.config import ClinicConfig
+    from monitor.present.parts import Line
     from monitor.services import Service
 
 #: Exit status of a refusal a user can cause (one ``error: ...`` line, nothing saved).
@@ -190,6 +191,15 @@ def printable(text: str) -> str:
     """``text`` as one printable line: a newline, an escape or any control character a user
     typed is shown escaped, so that no input can forge a line of output."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def story_text(lines: Iterable[Line]) -> Iterator[str]:
+    """The lines of a story (:mod:`monitor.present`) as printable lines of text: the command
+    line renders a story, it never words it again."""
+    from monitor.present.parts import plain
+
+    for line in lines:
+        yield printable(plain(line)) + "\n"
 
 
 def echo_json(value: Any) -> None:

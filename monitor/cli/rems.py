@@ -22,7 +22,8 @@ from monitor.cli.output import (
     write,
 )
 from monitor.cli.params import ID, LIMIT, YES_NO
-from monitor.cli.render.rems import form_lines, print_form, yes
+from monitor.cli.render.rems import form_lines, form_text
+from monitor.present.rems import yes_no
 
 #: How many forms plain ``rems`` lists unless --limit says otherwise (the newest).
 REMS_PAGE = 100
@@ -72,7 +73,7 @@ def rems_show(context: Context, session_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(form.as_json(today))
     else:
-        print_form(form, today)
+        write(form_text(form, today))
 
 
 @rems.command("submit")
@@ -116,7 +117,7 @@ def rems_correct(
     answer = form.answer(field)
     click.echo(
         printable(
-            f"session {session_id} {field}: {yes(answer.value)} (proposed "
-            f"{yes(answer.proposal)}), corrected by {by}: {reason}"
+            f"session {session_id} {field}: {yes_no(answer.value)} (proposed "
+            f"{yes_no(answer.proposal, 'unknown')}), corrected by {by}: {reason}"
         )
     )

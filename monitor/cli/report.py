@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.output import FROM_HELP, TO_HELP, Context, echo_json, pass_context, period, write
-from monitor.cli.render.report import report_json, report_lines
+from monitor.cli.render.report import report_json, report_text
 
 
 @click.command("report")
@@ -26,4 +26,4 @@ def report(context: Context, since: str, until: str, as_json: bool) -> None:
     if as_json:
         echo_json(report_json(summary))
     else:
-        write(report_lines(summary))
+        write(report_text(summary))

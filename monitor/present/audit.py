@@ -23,8 +23,7 @@ from typing import Any
 
 from monitor.core.entry import format_entry
 from monitor.core.vitals import Vitals
-from monitor.present.parts import Line, Part, Role
-from monitor.present.quality import local_minute, when
+from monitor.present.parts import Line, Part, Role, local_minute, when
 from monitor.views import AuditView
 
 #: How a row the database's own triggers wrote is signed (it has no user).
@@ -94,7 +93,8 @@ def changed_only(before: str | None, after: str | None) -> tuple[str | None, str
     return shown[0], shown[1]
 
 
-def _parsed(stored: str | None) -> Any:
+def parsed(stored: str | None) -> Any:
+    """A stored before/after value as JSON data (kept as text if it is not JSON)."""
     if stored is None:
         return None
     try:
@@ -130,7 +130,7 @@ def shown(value: Any, day: date) -> str:
     if isinstance(value, str) and value[:1] == "{":
         # A JSON document kept as text (the gate stored at discharge): its verdict on the
         # line, the whole of it in the row's full view.
-        document = _parsed(value)
+        document = parsed(value)
         if isinstance(document, dict) and isinstance(document.get("ready"), bool):
             return "ready" if document["ready"] else "not ready"
         return "{…}"
@@ -182,7 +182,7 @@ def change_text(row: AuditView) -> str:
     """What the row changed, on one line: ``name before → after`` for each field that differs
     (unchanged fields of a trigger's row left out), a new row's fields, times in local time."""
     day = row.at.astimezone().date()
-    before, after = _parsed(row.before), _parsed(row.after)
+    before, after = parsed(row.before), parsed(row.after)
     if isinstance(before, dict) and isinstance(after, dict):
         return _diff(before, after, day)
     if isinstance(after, dict) and {"kind", "text"} <= after.keys():
@@ -203,13 +203,13 @@ def change_text(row: AuditView) -> str:
 
 
 def _field_lines(stored: str | None, day: date) -> tuple[Line, ...]:
-    data = _parsed(stored)
+    data = parsed(stored)
     if not isinstance(data, dict):
         return () if data is None else ((Part(f"  {data}"),),)
     lines: list[Line] = []
     for key, value in data.items():
         if isinstance(value, str) and value[:1] == "{":
-            value = _parsed(value)  # a JSON document kept as text (the stored gate): all of it
+            value = parsed(value)  # a JSON document kept as text (the stored gate): all of it
         lines.append((Part(f"  {key.replace('_', ' ')}: {shown(value, day)}"),))
     return tuple(lines)
 

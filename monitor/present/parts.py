@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from monitor.core.rules import Severity
@@ -50,3 +51,30 @@ Line = tuple[Part, ...]
 def plain(line: Line) -> str:
     """A line as plain text."""
     return "".join(part.text for part in line)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A labelled fact of a story: the label, the value, and lines under it (evidence, the
+    items of a list)."""
+
+    label: str
+    value: Line
+    notes: tuple[Line, ...] = ()
+
+
+def plural(count: int, word: str) -> str:
+    """``1 session``, ``2 sessions``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def local_minute(moment: datetime | None) -> str:
+    """A moment as local ``2026-11-27 16:28`` (``-`` for none), as the command line gives
+    times."""
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def when(moment: datetime, *, seconds: bool = False) -> str:
+    """A moment as local time with its day, as the station gives times:
+    ``Fri 27 Nov 2026 16:28``."""
+    return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")

@@ -8,27 +8,12 @@ in two columns, an export prints them as pairs; none of them words a figure agai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from monitor.present.parts import Line, Part, Role
+from monitor.present.parts import Line, Part, Role, Row, local_minute, plural
 
 if TYPE_CHECKING:
     from monitor.services.report import QualityReport
-
-
-# Row, plural, local_minute and when are shared by the stories (monitor.present.rems and
-# monitor.present.audit import them from here); their place is monitor.present.parts.
-
-
-@dataclass(frozen=True)
-class Row:
-    """A labelled fact of a story: the label, the value, and lines under it (evidence, the
-    items of a list)."""
-
-    label: str
-    value: Line
-    notes: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,23 +22,6 @@ class QualityStory:
 
     title: Line
     rows: tuple[Row, ...]
-
-
-def plural(count: int, word: str) -> str:
-    """``1 session``, ``2 sessions``."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def local_minute(moment: datetime | None) -> str:
-    """A moment as local ``2026-11-27 16:28`` (``-`` for none), as the command line gives
-    times."""
-    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def when(moment: datetime, *, seconds: bool = False) -> str:
-    """A moment as local time with its day, as the station gives times:
-    ``Fri 27 Nov 2026 16:28``."""
-    return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")
 
 
 def _percent(value: float | None) -> str:
@@ -138,6 +106,7 @@ def quality_story(report: QualityReport) -> QualityStory:
             _row(
                 "REMS forms overdue",
                 r.rems_note or "not available",
+                f" ({r.rems_past_due} past their due date)",
             )
         )
     else:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from monitor.core.rems import DUE_DAYS, MED_QUESTIONS, Answer, BloodPressure, RemsForm
-from monitor.present.parts import Line, Part, Role
-from monitor.present.quality import Row, when
+from monitor.present.parts import Line, Part, Role, Row, when
 
 #: Where an answer read from the record comes from, and a proposal.
 FROM_RECORD = "from the record"
@@ -63,7 +62,8 @@ class TrackerRow:
     missing_short: Part
 
 
-def _yes_no(value: bool | None, unknown: str = "not answered") -> str:
+def yes_no(value: bool | None, unknown: str = "not answered") -> str:
+    """An answer: ``yes``, ``no``, or ``unknown`` when there is none."""
     return unknown if value is None else "yes" if value else "no"
 
 
@@ -105,13 +105,13 @@ def left_part(form: RemsForm, today: date) -> Part:
 
 
 def _answer(label: str, answer: Answer, source: str) -> Row:
-    value: list[Part] = [Part(_yes_no(answer.value, "unknown"), Role.STRONG)]
+    value: list[Part] = [Part(yes_no(answer.value, "unknown"), Role.STRONG)]
     if answer.correction is not None:
         c = answer.correction
         value.append(
             Part(
                 f"  corrected by {c.by} {when(c.at)}: {c.reason} (proposal "
-                f"{_yes_no(answer.proposal, 'unknown')})",
+                f"{yes_no(answer.proposal, 'unknown')})",
                 Role.WARN,
             )
         )
@@ -162,7 +162,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         Part("REMS Patient Monitoring Form", Role.HEADING),
         Part(f" · {form.patient} · session {form.session_id}"),
     )
-    first = [Part(_yes_no(form.first_treatment))]
+    first = [Part(yes_no(form.first_treatment))]
     if form.first_treatment:
         first.append(Part(" (enrolled in the REMS: the clinic answers)", Role.NOTE))
     submission = form.submission
@@ -188,7 +188,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
             (
                 Part(
                     " · ".join(
-                        f"{label} {_yes_no(form.meds.get(key))}" for key, label in MED_QUESTIONS
+                        f"{label} {yes_no(form.meds.get(key))}" for key, label in MED_QUESTIONS
                     )
                 ),
             ),
@@ -225,7 +225,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
     if len(form.corrections) > 1:
         corrections = tuple(
             (
-                Part(f"{c.field} → {_yes_no(c.value)}", Role.STRONG),
+                Part(f"{c.field} → {yes_no(c.value)}", Role.STRONG),
                 Part(f" by {c.by} {when(c.at)}: {c.reason}", Role.NOTE),
             )
             for c in form.corrections

@@ -11,6 +11,7 @@ from monitor.present.audit import (
     change_text,
     detail_lines,
     full_lines,
+    parsed,
     summary_line,
     text_line,
     who,
@@ -182,3 +183,10 @@ def test_events_acknowledgements_and_stored_gates_read_as_people_say_them():
         '2026-11-27 09:00  (database)  db.user.update    before {"failed_pins": 0}'
         '  after {"failed_pins": 1}'
     )
+
+
+def test_a_stored_value_is_read_as_json_and_kept_as_text_when_it_is_not():
+    assert parsed('{"dosed_at": null}') == {"dosed_at": None}
+    assert parsed("[1, 2]") == [1, 2]
+    assert parsed("not json") == "not json"
+    assert parsed(None) is None

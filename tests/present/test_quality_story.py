@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.present.parts import Part, Role, plain
-from monitor.present.quality import QualityStory, Row, quality_story, text_lines
+from monitor.present.parts import Part, Role, Row, plain
+from monitor.present.quality import QualityStory, quality_story, text_lines
 from monitor.services.report import QualityReport
 from tests.helpers import at
 
@@ -74,13 +74,13 @@ def test_an_empty_period_says_none_and_a_missing_rems_record_says_why():
             Row("Adverse events", (Part("0 ("), Part("0 serious"), Part(")"))),
             Row(
                 "REMS forms overdue",
-                (Part("submissions are not recorded"),),
+                (Part("submissions are not recorded"), Part(" (0 past their due date)")),
             ),
         ),
     )
     unknown = quality_story(QualityReport(since=None, until=None))
     assert plain(unknown.title) == "Quality summary: sessions discharged - to the end"
-    assert plain(unknown.rows[-1].value) == "not available"
+    assert plain(unknown.rows[-1].value) == "not available (0 past their due date)"
     none_overdue = quality_story(QualityReport(since=None, until=None, rems_overdue=0))
     assert none_overdue.rows[-1].value == (
         Part("0 not marked submitted"),

@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from monitor.core.rems import Answer, BloodPressure, Correction, RemsForm, Submission
-from monitor.present.parts import Part, Role, plain
-from monitor.present.quality import Row
+from monitor.present.parts import Part, Role, Row, plain
 from monitor.present.rems import (
     TRACKER_HEADER,
     rems_story,
@@ -16,6 +15,7 @@ from monitor.present.rems import (
     tracker_cells,
     tracker_row,
     tracker_rows,
+    yes_no,
 )
 from tests.helpers import DOSED, at
 
@@ -207,3 +207,8 @@ def test_the_tracker_rows_say_due_overdue_and_submitted():
     assert rows[1].status == Part("overdue (2 d)", Role.ALERT)
     assert rows[0].missing_short == Part("2: no lot number", Role.WARN)
     assert tracker_row(sent, TODAY).missing_short == Part("-")
+
+
+def test_an_answer_is_yes_no_or_says_it_is_not_known():
+    assert (yes_no(True), yes_no(False), yes_no(None)) == ("yes", "no", "not answered")
+    assert yes_no(None, "unknown") == "unknown"

@@ -415,8 +415,8 @@ def test_rems_from_the_command_line(cli):  # noqa: F811
     assert "due in" in table
 
     shown = cli("rems", "show", str(sid)).stdout
-    assert "dissociation: yes  (proposal)  [CADSS 6 at +40 min]" in shown
-    assert "minutes monitored: 135 (first reading to discharge)" in shown
+    assert "  Dissociation: yes  (proposal)\n    CADSS 6 at +40 min\n" in shown
+    assert "  Minutes monitored: 135 (to discharge)\n" in shown
 
     error = cli.refused(
         "rems", "correct", str(sid), "--field", "dissociation", "--value", "no",

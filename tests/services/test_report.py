@@ -185,11 +185,11 @@ def test_the_report_on_the_command_line(clinic, db_url):
     assert shown["rems"]["past_due"] == 1 and shown["rems"]["overdue"] == 1
     assert shown["from"] == "2026-11-10T00:00:00+00:00"
     text = cli("report", "--from", "2026-11-10", "--to", "2026-11-12").stdout
-    assert "sessions: 3 (esketamine-84 1, ketamine-im 2)" in text
+    assert "Sessions: 3: esketamine-84 1, ketamine-im 2" in text
     assert "on time 14 (87.5 %), late 1 (6.2 %), missed 1 (6.2 %)" in text
-    assert "median 12 min, 90th percentile 20 min (over 3); unacknowledged 1" in text
-    assert "adverse events: 3 (headache 1, nausea 1, vomiting 1); serious 1" in text
-    assert "REMS forms overdue: 1 (of 1 past their due date)" in text
+    assert "median 12 min, 90th percentile 20 min (3 acknowledged, 1 never)" in text
+    assert "Adverse events: 3 (1 serious): headache 1, nausea 1, vomiting 1" in text
+    assert "REMS forms overdue: 1 not marked submitted, of 1 past their due date" in text
 
 
 @pytest.mark.parametrize(
