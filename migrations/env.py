@@ -1,9 +1,9 @@
 """Alembic environment, shipped inside the wheel (``monitor db upgrade`` runs it).
 
-Two traps handled here (stack.md): SQLite batch migrations copy and drop tables, and with
-foreign keys ON the drop would cascade and silently delete child rows, so migrations run with
-foreign keys OFF and ``PRAGMA foreign_key_check`` must come back empty before commit; and two
-processes upgrading one new database at once must not both create the schema, so the
+Two traps handled here (docs/storage.md, "Migrations"): SQLite batch migrations copy and drop
+tables, and with foreign keys ON the drop would cascade and silently delete child rows, so
+migrations run with foreign keys OFF and ``PRAGMA foreign_key_check`` must come back empty before
+commit; and two processes upgrading one new database at once must not both create the schema, so the
 migration transaction takes a lock before Alembic reads the current version.
 """
 

@@ -39,7 +39,7 @@ def parse_time(text: str, now: datetime) -> datetime:
             f"time '{cut(text)}' is out of range: give a year from {MIN_YEAR} to {MAX_YEAR}"
         )
     if moment.tzinfo is None:
-        moment = local_to_utc(moment, text)  # local time, as interface.md says
+        moment = local_to_utc(moment, text)  # local time, as docs/interface.md, "Times", says
     return moment.astimezone(UTC)
 
 

@@ -1,6 +1,6 @@
 """The clinic configuration: the shipped defaults, and overrides read from a mapping.
 
-Every value is a configurable default, not clinical advice (clinical.md). The medical director
+Every value is a configurable default, not clinical advice (docs/clinical.md). The medical director
 overrides any of them in a TOML file; :mod:`monitor.config_file` reads the file, this module
 validates what is in it, with messages that name the key and the problem, and remembers where
 each value in force came from.

@@ -1,4 +1,4 @@
-"""Quick entry: one typed line to a set of vitals, and back (interface.md).
+"""Quick entry: one typed line to a set of vitals, and back (docs/interface.md, "Quick entry").
 
 ``142/88 hr 76 spo2 98 rr 14 moaas 5 cadss 3``: any subset, at least one measure; keywords in
 any case, as ``hr 76`` or ``hr=76``; ``S/D`` (optionally ``bp 142/88``) is blood pressure.

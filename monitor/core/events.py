@@ -1,5 +1,5 @@
-"""What may be recorded during a session besides vitals (clinical.md): notes, adverse events
-and interventions, with their types and severities."""
+"""What may be recorded during a session besides vitals (docs/clinical.md, "Recorded besides
+vitals"): notes, adverse events and interventions, with their types and severities."""
 
 from __future__ import annotations
 

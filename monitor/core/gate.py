@@ -1,4 +1,4 @@
-"""The discharge gate, the dosing gate and the REMS "ready to leave at" minute (clinical.md r2).
+"""The discharge gate, the dosing gate and the REMS "ready to leave at" minute (docs/clinical.md).
 
 The discharge gate is judged on every saved reading of the session. Ready only when all hold,
 each failing one a reason shown to the nurse: the minimum observation time has passed since

@@ -1,5 +1,5 @@
 """The REMS Patient Monitoring Form of an esketamine session, computed from the record
-(clinical.md, "REMS Patient Monitoring Form" and the sedation / dissociation / respiratory
+(docs/clinical.md, "The REMS Patient Monitoring Form" and the sedation / dissociation / respiratory
 depression proposals).
 
 Pure: the caller hands in plain values (:class:`RemsInput`); nothing is loaded here. The form's
@@ -33,7 +33,7 @@ MED_QUESTIONS = (
     ("psychostimulants", "psychostimulants"),
     ("maois", "MAOIs"),
 )
-#: Proposal thresholds (clinical.md): sedation MOAA/S <= 3; dissociation CADSS > 4;
+#: Proposal thresholds (docs/clinical.md): sedation MOAA/S <= 3; dissociation CADSS > 4;
 #: respiratory depression RR <= 8 or SpO2 <= 91, or an oxygen intervention.
 SEDATION_MOAAS_MAX = 3
 DISSOCIATION_CADSS_ABOVE = 4

@@ -1,4 +1,4 @@
-"""Threshold rules: which flags a reading raises (clinical.md, "Default thresholds").
+"""Threshold rules: which flags a reading raises (docs/clinical.md, "Thresholds and flags").
 
 Bounds are inclusive as written and each rule fires independently: a systolic of 185 that is
 also 45 above baseline raises both a high and a medium flag. Flags are evaluated once, when a
@@ -177,7 +177,7 @@ def _bands(**by_severity: list[str]) -> dict[Severity, tuple[Band, ...]]:
 
 
 def default_absolute() -> AbsoluteThresholds:
-    """The shipped absolute bands (clinical.md)."""
+    """The shipped absolute bands (docs/clinical.md, "Thresholds and flags")."""
     return AbsoluteThresholds(
         {
             Measure.SYSTOLIC: _bands(high=[">=180", "<=90"], medium=["91-100"], low=[]),

@@ -1,4 +1,5 @@
-"""Protocols, their check schedules, and the status of each check (clinical.md, revision 2).
+"""Protocols, their check schedules, and the status of each check (docs/clinical.md, "Check windows
+and statuses").
 
 A check is due at a number of minutes from dosing. It is *done* when the readings that serve
 it cover all its measures, at the time of the reading that completed it, and *late* if that

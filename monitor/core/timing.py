@@ -1,4 +1,4 @@
-"""The time rules of a session (clinical.md, "Times"): which moments may be recorded.
+"""The time rules of a session (docs/clinical.md, "Times"): which moments may be recorded.
 
 Pure functions over aware UTC datetimes; the caller passes "now" (the database's clock when
 the database is a server). Each refusal says which bound was crossed and what to do.
@@ -12,7 +12,7 @@ from monitor.core.vitals import MAX_FUTURE
 from monitor.errors import EntryError
 
 #: A time may be at most this far ahead of now (a station's clock may run a little behind):
-#: the measurement-time limit of the impossible values (clinical.md).
+#: the measurement-time limit of the impossible values (docs/clinical.md, "Impossible values").
 MAX_AHEAD = MAX_FUTURE
 #: A session entered from paper may have begun at most this long ago.
 MAX_START_BACK = timedelta(days=7)

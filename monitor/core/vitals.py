@@ -1,4 +1,5 @@
-"""Measures, a set of vitals, and the values refused as impossible (clinical.md).
+"""Measures, a set of vitals, and the values refused as impossible (docs/clinical.md, "Impossible
+values").
 
 An impossible value is refused: nothing is saved. A clinically alarming value is *not*
 impossible: it is saved and flagged by :mod:`monitor.core.rules`.
@@ -61,7 +62,7 @@ CHECK_MEASURE_COLUMNS: dict[CheckMeasure, tuple[Measure, ...]] = {
     CheckMeasure.CADSS: (Measure.CADSS,),
 }
 
-#: Inclusive ranges outside which a value is impossible (clinical.md).
+#: Inclusive ranges outside which a value is impossible (docs/clinical.md, "Impossible values").
 POSSIBLE_RANGES: dict[Measure, tuple[int, int]] = {
     Measure.SYSTOLIC: (50, 300),
     Measure.DIASTOLIC: (20, 200),
@@ -110,7 +111,8 @@ class Vitals:
 
 
 def validate_vitals(vitals: Vitals) -> Vitals:
-    """Refuse impossible values (clinical.md); return the vitals unchanged when possible."""
+    """Refuse impossible values (docs/clinical.md, "Impossible values"); return the vitals
+    unchanged when possible."""
     if vitals.is_empty():
         raise EntryError("no measure given: enter at least one, e.g. '142/88 hr 76'")
     for measure, value in vitals.items():

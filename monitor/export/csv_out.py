@@ -1,11 +1,11 @@
 """CSV exports: one row per reading (``--what readings``), or one row per event,
 acknowledgement and check skip (``--what events``).
 
-The columns below are the stable contract (README, "Exports"): new columns may be added at the
-end, none is renamed, moved or removed. UTF-8 (no byte-order mark), a header row, RFC 4180
-quoting (``csv`` module, ``\\r\\n`` line ends), empty for "none". Times are ISO 8601 with their
-offset (stored in UTC, so ``+00:00``), exactly as ``session show --json`` gives them. Flags and
-acknowledgements are in the reading's own row, one line each inside the cell (free text is one
+The columns below are the stable contract (docs/exports.md, "The CSV of readings"): new columns may
+be added at the end, none is renamed, moved or removed. UTF-8 (no byte-order mark), a header row,
+RFC 4180 quoting (``csv`` module, ``\\r\\n`` line ends), empty for "none". Times are ISO 8601 with
+their offset (stored in UTC, so ``+00:00``), exactly as ``session show --json`` gives them. Flags
+and acknowledgements are in the reading's own row, one line each inside the cell (free text is one
 line, so a line break can only separate two flags).
 """
 

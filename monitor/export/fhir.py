@@ -1,7 +1,7 @@
 """FHIR R4 export: one ``collection`` Bundle per session of vital-signs Observations, one
 Bundle per line (NDJSON, as FHIR bulk data writes resources).
 
-Mapping (README, "Exports"):
+Mapping (docs/exports.md, "FHIR R4"):
 
 - a reading's BP is a panel (LOINC 85354-9) with systolic (8480-6) and diastolic (8462-4)
   components in ``mm[Hg]``; heart rate 8867-4 and respiratory rate 9279-1 in ``/min``; SpO2

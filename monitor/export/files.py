@@ -1,5 +1,5 @@
-"""Export files written atomically, readable by their owner alone (interface.md: mode 0600, a
-created folder 0700).
+"""Export files written atomically, readable by their owner alone (docs/exports.md, "Files": mode
+0600, a created folder 0700).
 
 The content goes to a temporary file in the target's own folder (same file system, so the
 final rename is atomic), created with mode 0600 by :func:`tempfile.mkstemp`; it is flushed and

@@ -115,7 +115,7 @@ class ServiceBase:
         self.config = config or ClinicConfig()
         self.clock = clock
         # "Now" is the database's clock when the database is a server, so that stations whose
-        # clocks differ still agree (clinical.md, "Times"); an injected clock (tests) wins.
+        # clocks differ still agree (docs/clinical.md, "Times"); an injected clock (tests) wins.
         self._server_clock = engine.dialect.name == "postgresql" and clock is utc_now
 
     @classmethod

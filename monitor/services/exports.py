@@ -171,7 +171,8 @@ class FlagRow(NamedTuple):
     action: str | None
 
 
-#: The columns of the CSV of readings: the stable contract (README, "Exports"). New columns
+#: The columns of the CSV of readings: the stable contract (docs/exports.md, "The CSV of readings").
+#: New columns
 #: may be added at the end; none is renamed, moved or removed.
 READING_COLUMNS = (
     "session_id",

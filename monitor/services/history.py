@@ -1,5 +1,5 @@
 """History reads that cost the same whatever the size of the history: the audit trail and the
-list of sessions (interface.md: "they page and stream").
+list of sessions (docs/interface.md, "Times": they page and stream).
 
 A page is chosen by filters an index serves (a session, a time range, the active sessions) and
 a limit (the newest N rows). Its rows are read by plain Core selects, never as ORM objects, and

@@ -7,12 +7,13 @@ in no summary yet. The sessions are read by the discharge index a batch at a tim
 with the views ``session show`` builds (:mod:`monitor.services.review`); the cost follows the
 number of sessions in the period, and the memory only the number of high flags in it.
 
-Figures (README): sessions by protocol; the checks after dosing (schedule and BP rechecks) done
-on time, late, missed, and not reached by an early discharge, with their shares of all those
-checks; the minutes from a high flag (its reading saved) to its acknowledgement, median and
-nearest-rank 90th percentile, unacknowledged ones counted apart; sessions with a severe BP flag
-(:data:`monitor.core.quality.SEVERE_BP_RULES`); discharges by override; late entries (readings,
-and sessions with one); adverse events by type, and how many were serious; REMS forms overdue.
+Figures (docs/clinical.md, "Quality summary"): sessions by protocol; the checks after dosing
+(schedule and BP rechecks) done on time, late, missed, and not reached by an early discharge, with
+their shares of all those checks; the minutes from a high flag (its reading saved) to its
+acknowledgement, median and nearest-rank 90th percentile, unacknowledged ones counted apart;
+sessions with a severe BP flag (:data:`monitor.core.quality.SEVERE_BP_RULES`); discharges by
+override; late entries (readings, and sessions with one); adverse events by type, and how many were
+serious; REMS forms overdue.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ queries per batch). The filters that need that judgement ("late or missed checks
 entries") keep reading batches until the page is full or the period ends; a page with such a
 filter can therefore read more sessions than it shows (at most all those in the period).
 
-Decisions (README):
+Decisions (docs/interface.md, "The review queue"):
 
 - the period (``since``/``until``) is on the **discharge** time: the queue holds discharged
   sessions only, and a session enters it when it is discharged;
@@ -51,7 +51,7 @@ from monitor.views import SessionView
 REVIEW_BATCH = 200
 #: The page `review list` shows unless told otherwise.
 REVIEW_PAGE = 50
-#: A user name as typed: at most this long (interface.md).
+#: A user name as typed: at most this long (docs/interface.md, "Input limits").
 NAME_MAX = 64
 
 _READINGS = cast(Table, m.Reading.__table__)

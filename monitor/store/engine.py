@@ -1,4 +1,4 @@
-"""The engine factory: SQLite by default, PostgreSQL by URL (interface.md, stack.md).
+"""The engine factory: SQLite by default, PostgreSQL by URL (docs/storage.md, "Databases").
 
 An engine is made at start-up by the caller, never at import.
 """

@@ -131,7 +131,8 @@ class TreatmentSession(Base):
     patient: Mapped[Patient] = relationship(lazy="joined")
 
 
-#: Only one active session per patient (clinical.md revision 2): a partial unique index.
+#: Only one active session per patient (docs/clinical.md, "Recorded besides vitals"): a partial
+#: unique index.
 ONE_ACTIVE_INDEX = "uq_treatment_sessions_one_active"
 
 

@@ -1,5 +1,5 @@
 """`monitor record ID --stdin`: batch entry for gateways, each line saved or refused on its own
-(interface.md), on both databases."""
+(docs/interface.md, "Batch entry"), on both databases."""
 
 from __future__ import annotations
 

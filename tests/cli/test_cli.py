@@ -1,4 +1,4 @@
-"""The `monitor` command line as interface.md gives it, run as a real process on both backends."""
+"""The `monitor` command line as docs/interface.md gives it, run as a real process on both backends."""
 
 from __future__ import annotations
 

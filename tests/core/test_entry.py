@@ -1,4 +1,4 @@
-"""Quick entry (interface.md): the one-line syntax, its refusals, and round trips."""
+"""Quick entry (docs/interface.md): the one-line syntax, its refusals, and round trips."""
 
 from __future__ import annotations
 

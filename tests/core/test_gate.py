@@ -1,4 +1,4 @@
-"""The discharge gate and the REMS "ready to leave at" minute (clinical.md)."""
+"""The discharge gate and the REMS "ready to leave at" minute (docs/clinical.md)."""
 
 from __future__ import annotations
 

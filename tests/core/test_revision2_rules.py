@@ -1,5 +1,5 @@
 """Clinical revision 2 in the core: each rule of "Changes in revision 2", on both sides of its
-boundaries, and the worked examples of clinical.md."""
+boundaries, and the worked examples of docs/clinical.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Threshold rules (clinical.md, "Default thresholds"): every boundary on both sides."""
+"""Threshold rules (docs/clinical.md, "Thresholds and flags"): every boundary on both sides."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check schedules and windows (clinical.md, "Default check schedules")."""
+"""Check schedules and windows (docs/clinical.md, "Protocols and check schedules")."""
 
 from __future__ import annotations
 

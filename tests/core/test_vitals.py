@@ -1,4 +1,4 @@
-"""Impossible values (clinical.md): refused with a clear error, separate from flags."""
+"""Impossible values (docs/clinical.md): refused with a clear error, separate from flags."""
 
 from __future__ import annotations
 

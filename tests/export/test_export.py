@@ -175,7 +175,7 @@ def _ack_line(f: dict) -> str:
 
 
 def expected_reading_rows(shown: dict) -> list[dict[str, str]]:
-    """The CSV rows the README's column contract gives for a `session show --json` object."""
+    """The CSV rows docs/exports.md's column contract gives for a `session show --json` object."""
     from datetime import datetime
 
     rows = []

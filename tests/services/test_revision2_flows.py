@@ -49,7 +49,7 @@ def checks(service, sid) -> dict[str, tuple[str, bool]]:
     return {c["label"]: (c["status"], c["late"]) for c in shown["checks"]}
 
 
-# -- the worked examples of clinical.md, through session show --json ---------------------
+# -- the worked examples of docs/clinical.md, through session show --json ---------------------
 
 
 def test_worked_example_esketamine_through_the_services(service, clock):

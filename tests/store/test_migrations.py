@@ -1,5 +1,5 @@
 """Migrations on both backends: models and migrations agree, a new database is created at the
-newest schema, one behind is refused, and every migration keeps every row (stack.md's cascade
+newest schema, one behind is refused, and every migration keeps every row (docs/storage.md, "Migrations": the cascade
 trap)."""
 
 from __future__ import annotations

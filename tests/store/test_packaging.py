@@ -1,4 +1,4 @@
-"""The wheel carries what a non-editable install needs to migrate (stack.md)."""
+"""The wheel carries what a non-editable install needs to migrate (docs/storage.md, "Migrations")."""
 
 from __future__ import annotations
 
