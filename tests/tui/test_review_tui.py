@@ -1,4 +1,4 @@
-"""Review mode (tui/review.py), driven as a supervisor drives it (Textual Pilot), on real SQLite
+"""Review mode (tui/review/), driven as a supervisor drives it (Textual Pilot), on real SQLite
 and PostgreSQL databases: who may open it, the queue's filters and pages, one session's log,
 and voiding, correcting, signing off and reopening through the dialogs."""
 
