@@ -22,8 +22,6 @@ from tui.inputs import Input
 from tui.render import hm, severity_style
 from tui.ticks import Ticks
 
-# -- acknowledge ----------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Acknowledgement:

@@ -20,8 +20,6 @@ from tui.dialogs.base import SavingDialog, whole_number
 from tui.inputs import Input
 from tui.render import checklist
 
-# -- discharge ------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Discharge:

@@ -18,8 +18,6 @@ from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
 
-# -- dosing ---------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class DoseGiven:

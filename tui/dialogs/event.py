@@ -17,8 +17,6 @@ from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog, whole_number
 from tui.inputs import Input
 
-# -- events ---------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class NewEvent:

@@ -21,8 +21,6 @@ from tui.dialogs.base import SavingDialog, whole_number
 from tui.inputs import Input
 from tui.render import hm
 
-# -- infusion end ---------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class InfusionEnd:

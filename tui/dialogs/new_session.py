@@ -21,9 +21,6 @@ from tui.ticks import Ticks
 NONE = "none"
 
 
-# -- new session ----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class NewSession:
     """What the new-session form asks for (the dose is recorded later, with ``d``)."""

@@ -22,8 +22,6 @@ from tui.inputs import Input
 from tui.reports.audit_text import DATABASE_USER, KNOWN_ACTIONS, NO_USER
 from tui.reports.periods import period_text
 
-# -- audit -------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class AuditFilter:

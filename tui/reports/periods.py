@@ -11,9 +11,6 @@ from monitor.timeparse import MAX_YEAR, parse_time
 _DATE_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
 
 
-# -- shared ------------------------------------------------------------------------------------
-
-
 def local_day(day: date) -> tuple[datetime, datetime]:
     """A local calendar day as its first and last moment in UTC (a midnight the clock change
     skips or repeats is taken as the zone gives it)."""

@@ -9,8 +9,6 @@ from datetime import date, timedelta
 from monitor.services.report import QualityReport
 from tui.reports.periods import plural
 
-# -- quality -----------------------------------------------------------------------------------
-
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f} %"

@@ -23,8 +23,6 @@ from tui.reports.rems_form import RemsFormScreen
 from tui.reports.rems_submit import RemsSubmit, RemsSubmitDialog
 from tui.reports.rems_text import CORRECTION_LABELS, rems_days
 
-# -- REMS --------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class RemsLoaded:

@@ -8,8 +8,6 @@ from datetime import date, datetime, timedelta
 from monitor.errors import EntryError
 from monitor.timeparse import local_to_utc, parse_time
 
-# -- the filters ----------------------------------------------------------------------------
-
 #: The periods a supervisor picks from (on the discharge time), by key.
 PERIODS = (
     ("any", "any time"),

@@ -28,9 +28,6 @@ ROLE_STYLE = {
 }
 
 
-# -- one session's log ----------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class LoadedLog:
     """A session and its story, as read in a worker."""
@@ -93,9 +90,6 @@ def log_title(view: SessionView) -> Text:
     else:
         title.append("NOT SIGNED OFF", style="bold reverse yellow")
     return title
-
-
-# -- the dialogs of the log: void, correct, sign off, reopen --------------------------------
 
 
 def reading_text(reading: ReadingView) -> Text:

@@ -13,8 +13,6 @@ from textual.widgets import (
 from monitor.services.review import SessionFacts
 from tui.render import PROTOCOL_SHORT, truncate
 
-# -- the queue ------------------------------------------------------------------------------
-
 #: (key, label, width) of the queue; each width counts the space before the column.
 QUEUE_COLUMNS = (
     ("discharged", "Discharged", 13),
