@@ -69,7 +69,7 @@ class Input(TextualInput):
             self.replace(lines[0], *self.selection)
 
 
-#: PINs are 4-12 digits (interface.md): a PIN field takes digits only.
+#: PINs are 4-12 digits (docs/interface.md): a PIN field takes digits only.
 PIN_DIGITS = r"[0-9]*"
 
 

@@ -58,7 +58,7 @@ CORRECTION_LABELS = {
 
 
 def rems_form_lines(form: RemsForm, today: date) -> list[tuple[str, Text]]:
-    """Every answer of the REMS Patient Monitoring Form (clinical.md's list) with where it
+    """Every answer of the REMS Patient Monitoring Form (docs/clinical.md's list) with where it
     comes from, then what is missing, as (label, value) lines."""
     lines: list[tuple[str, Text]] = []
 
