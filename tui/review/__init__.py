@@ -22,3 +22,5 @@ PAGE = 50
 SUPERVISOR = "supervisor"
 #: The message a nurse gets for a key of review mode.
 FOR_SUPERVISORS = "Review mode is for supervisors"
+#: A dialog of review mode: the dialogs' frame, then review mode's own rules.
+DIALOG_CSS = [Path(__file__).parent.parent / "dialogs" / "dialogs.tcss", CSS]

@@ -26,7 +26,7 @@ from monitor.timeparse import local_to_utc, parse_time, split_entry_time
 from monitor.views import ReadingView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 from tui.review.log_text import reading_text
 
 
@@ -61,7 +61,7 @@ class CorrectScreen(SavingDialog[Correction]):
     """Correct a reading: the line as it should have been (every value; ``@ TIME`` corrects
     the measurement time) and why. The original stays, struck through, with its flags."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_correct")]
     ENTER_MOVES_ON = True
 

@@ -18,7 +18,7 @@ from textual.widgets import (
 from monitor.errors import EntryError
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 from tui.review.filters import PERIODS, QUESTIONS, ReviewFilter
 from tui.ticks import Ticks
 
@@ -26,7 +26,7 @@ from tui.ticks import Ticks
 class FilterScreen(SavingDialog[ReviewFilter]):
     """The queue's filters; Enter applies them, Esc leaves them as they were."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_review_filter")]
 
     def __init__(

@@ -13,7 +13,7 @@ from textual.widgets import (
     Static,
 )
 
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 
 #: The queue's keys and columns, as its help screen lists them ("" starts a heading).
 QUEUE_HELP = (
@@ -49,7 +49,7 @@ LOG_HELP = (
 class ReviewHelpScreen(ModalScreen[None]):
     """The keys of a review screen (and the queue's columns) on one screen."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [
         Binding("escape", "close", "Close", id="close_review_help"),
         Binding("question_mark", "close", "Close", show=False, id="close_review_help_again"),

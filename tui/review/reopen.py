@@ -19,7 +19,7 @@ from monitor.sessionlog import clock_text
 from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ReopenScreen(SavingDialog[Reopening]):
     """Withdraw a sign-off so the record can be corrected; the reason is kept, and the
     session must be signed off again."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_reopen")]
     ENTER_MOVES_ON = True
 

@@ -21,7 +21,7 @@ from monitor.sessionlog import clock_text
 from monitor.views import SessionView, UserView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SignScreen(SavingDialog[SignOff]):
     """Sign the session off: shows the name, the time and the meaning ("reviewed") before
     signing, and what is still open in the record."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_sign")]
     ENTER_MOVES_ON = True
 

@@ -18,7 +18,7 @@ from textual.widgets import (
 from monitor.views import ReadingView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.review import CSS
+from tui.review import DIALOG_CSS
 from tui.review.log_text import reading_text
 
 
@@ -34,7 +34,7 @@ class VoidScreen(SavingDialog[VoidForm]):
     """Void a reading ("entered in error"): it stays, struck through, and counts for nothing;
     its open flags are acknowledged with the reason."""
 
-    CSS_PATH = CSS
+    CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_void")]
     ENTER_MOVES_ON = True
 
