@@ -14,7 +14,7 @@ only once the save succeeded, keeping what was typed until then."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 CSS = Path(__file__).with_name("review.tcss")
 #: Sessions on one page of the queue (``monitor review list`` shows as many).
@@ -23,4 +23,4 @@ SUPERVISOR = "supervisor"
 #: The message a nurse gets for a key of review mode.
 FOR_SUPERVISORS = "Review mode is for supervisors"
 #: A dialog of review mode: the dialogs' frame, then review mode's own rules.
-DIALOG_CSS = [Path(__file__).parent.parent / "dialogs" / "dialogs.tcss", CSS]
+DIALOG_CSS: list[str | PurePath] = [Path(__file__).parent.parent / "dialogs" / "dialogs.tcss", CSS]
