@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
@@ -54,7 +54,7 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
     (:meth:`pin_field`): a refused PIN empties that field (and only it) and puts the cursor
     there; everything else typed stays."""
 
-    CSS_PATH = CSS
+    CSS_PATH: ClassVar[str | PurePath | list[str | PurePath] | None] = CSS
     #: The id of the PIN field of every signed dialog.
     PIN = "pin"
     #: Enter in a field moves on to the next one, and in the PIN field saves; a blank reason
