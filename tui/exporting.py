@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from tui.dialogs import error_message
+from tui.failures import error_message
 
 #: The key, on the session detail and in review mode's session log.
 EXPORT_BINDING = Binding("p", "export_pdf", "PDF", id="export_pdf")

@@ -16,10 +16,12 @@ is this class (``tests/test_code_style.py`` checks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import events
 from textual.widgets import Input as TextualInput
 
-__all__ = ["Input", "pin_input"]
+__all__ = ["Input", "pin_input", "take_early_key"]
 
 
 class Input(TextualInput):
@@ -67,7 +69,7 @@ class Input(TextualInput):
             self.replace(lines[0], *self.selection)
 
 
-#: PINs are 4-12 digits (interface.md): a PIN field takes digits only.
+#: PINs are 4-12 digits (docs/interface.md): a PIN field takes digits only.
 PIN_DIGITS = r"[0-9]*"
 
 
@@ -81,3 +83,28 @@ def pin_input(placeholder: str, id: str, **options: object) -> Input:
         restrict=PIN_DIGITS,
         **options,  # type: ignore[arg-type]
     )
+
+
+async def take_early_key(
+    field: Input,
+    event: events.Key,
+    *,
+    types: Callable[[str], bool] = lambda character: True,
+    edits: bool = True,
+) -> bool:
+    """A key typed before the focus reached ``field`` (a paste, a barcode scanner, a fast
+    typist) belongs to it: a printable key that ``types`` accepts is typed there and, when
+    ``edits``, an editing key (Backspace, the arrows, Enter) edits it, each in its turn. Returns
+    whether the key was taken (it then goes no further)."""
+    if event.character and event.is_printable and types(event.character):
+        field.focus()
+        field.insert_text_at_cursor(event.character)
+    elif edits and (editing := field._bindings.key_to_bindings.get(event.key)):
+        field.focus()
+        for binding in editing:
+            await field.app.run_action(binding.action, field)
+    else:
+        return False
+    event.stop()
+    event.prevent_default()
+    return True

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 
+from monitor.core.gate import GateItem
 from monitor.core.rules import Severity
 
 #: IEC 60601-1-8: high red, medium yellow (both flashing), low cyan steady.
@@ -69,3 +70,26 @@ PROTOCOL_SHORT = {
 def hm(moment: datetime | None) -> str:
     """A moment as local ``HH:MM``, or ``-``."""
     return "-" if moment is None else moment.astimezone().strftime("%H:%M")
+
+
+#: How the REMS form names the medication classes.
+MED_LABELS = {
+    "benzodiazepines": "benzodiazepines",
+    "sedative-hypnotics": "non-benzodiazepine sedative hypnotics",
+    "psychostimulants": "psychostimulants",
+    "maois": "MAOIs",
+}
+
+
+def checklist(items: tuple[GateItem, ...], *, failing_first: bool = False) -> Text:
+    """The gate as ticked and unticked lines; a failing one says why it fails."""
+    if failing_first:
+        items = tuple(sorted(items, key=lambda item: item.ok))
+    out = Text()
+    for item in items:
+        if item.ok:
+            out.append(f"[x] {item.label}\n", style="green")
+        else:
+            out.append(f"[ ] {item.detail or item.label}\n", style="bold red")
+    out.rstrip()
+    return out

@@ -15,7 +15,7 @@ from textual.widgets import Input as TextualInput
 
 from tests.station import build_floor, settle, sign_in, station
 from tui.inputs import Input
-from tui.screens import SignInScreen
+from tui.signin import SignInScreen
 
 KEY_NAMES = {"backspace", "delete", "left", "home", "end", "tab", "shift+tab", "enter"}
 

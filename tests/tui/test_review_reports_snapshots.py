@@ -16,7 +16,11 @@ from monitor.services import with_clock
 from monitor.services.history import AUDIT
 from tests.station import no_blink, settle, sign_in
 from tests.tui.test_review_reports_tui import NOW, SAM, desk, desk_app
-from tui.review_reports import AuditFilter, AuditScreen, QualityScreen, RemsScreen, local_day
+from tui.reports.audit import AuditScreen
+from tui.reports.audit_filter import AuditFilter
+from tui.reports.periods import local_day
+from tui.reports.quality import QualityScreen
+from tui.reports.rems import RemsScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 SIZE = (80, 24)

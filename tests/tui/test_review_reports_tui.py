@@ -18,23 +18,18 @@ from monitor.services import Service, with_clock
 from monitor.services.history import AUDIT_PAGE
 from monitor.views import UserView
 from tests.station import settle, sign_in, station
-from tui.review_reports import (
-    AuditFilterDialog,
-    AuditScreen,
-    QualityPeriodDialog,
-    QualityScreen,
-    RemsCorrectDialog,
-    RemsFormScreen,
-    RemsScreen,
-    RemsSubmitDialog,
-    audit_detail,
-    audit_user,
-    describe_change,
-    local_day,
-    parse_period,
-    quality_lines,
-    rems_form_lines,
-)
+from tui.reports.audit import AuditScreen
+from tui.reports.audit_filter import AuditFilterDialog
+from tui.reports.audit_text import audit_detail, audit_user, describe_change
+from tui.reports.periods import local_day, parse_period
+from tui.reports.quality import QualityScreen
+from tui.reports.quality_period import QualityPeriodDialog
+from tui.reports.quality_text import quality_lines
+from tui.reports.rems import RemsScreen
+from tui.reports.rems_correct import RemsCorrectDialog
+from tui.reports.rems_form import RemsFormScreen
+from tui.reports.rems_submit import RemsSubmitDialog
+from tui.reports.rems_text import rems_form_lines
 
 #: The supervisor's desk is looked at on Friday 27 Nov 2026, 10:00 UTC (the tests' zone).
 TODAY = date(2026, 11, 27)
@@ -528,7 +523,7 @@ async def test_a_supervisor_marks_a_form_submitted_after_a_wrong_pin(service, cl
         assert pilot.app.screen is dialog
         assert "name or PIN not accepted" in texts(pilot, "#form-error")
         assert service.rems(clinic["high"]).submission is None
-        pin = dialog.query_one("#rems-pin", Input)
+        pin = dialog.query_one("#pin", Input)
         assert pin.value == "" and pin.has_focus  # a refused PIN is cleared, to type again
         await pilot.press(*"9999", "enter")
         await settle(pilot)
@@ -566,7 +561,7 @@ async def test_a_supervisor_corrects_a_proposal_with_a_reason(service, clinic):
         assert pilot.app.screen is dialog
         assert "name or PIN not accepted" in texts(pilot, "#form-error")
         assert reason.value == "roused at once, was asleep"  # kept; the PIN is cleared
-        assert dialog.query_one("#rems-pin", Input).has_focus
+        assert dialog.query_one("#pin", Input).has_focus
         await pilot.press(*"9999", "enter")
         await settle(pilot)
         assert pilot.app.screen is screen

@@ -21,7 +21,7 @@ from tests.tui.test_review_tui import (
     quick_session,
     review_station,
 )
-from tui.review import SessionLogScreen
+from tui.review.log import SessionLogScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 SIZE = (80, 24)

@@ -1,4 +1,4 @@
-"""Review mode (tui/review.py), driven as a supervisor drives it (Textual Pilot), on real SQLite
+"""Review mode (tui/review/), driven as a supervisor drives it (Textual Pilot), on real SQLite
 and PostgreSQL databases: who may open it, the queue's filters and pages, one session's log,
 and voiding, correcting, signing off and reopening through the dialogs."""
 
@@ -17,16 +17,14 @@ from monitor.views import UserView
 from tests.helpers import at
 from tests.present.test_sessionlog import worked_session
 from tests.station import settle, sign_in, station
-from tui.dialogs import Ticks
-from tui.review import (
-    CorrectScreen,
-    FilterScreen,
-    ReopenScreen,
-    ReviewScreen,
-    SessionLogScreen,
-    SignScreen,
-    VoidScreen,
-)
+from tui.review.correct import CorrectScreen
+from tui.review.filter_dialog import FilterScreen
+from tui.review.log import SessionLogScreen
+from tui.review.queue import ReviewScreen
+from tui.review.reopen import ReopenScreen
+from tui.review.sign import SignScreen
+from tui.review.void import VoidScreen
+from tui.ticks import Ticks
 
 #: The station looks at the record the afternoon after the worked sessions.
 NOW = at(300)
@@ -529,7 +527,9 @@ async def test_the_footers_show_every_review_key_within_80_columns(service):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_the_desks_screens_open_from_the_queue_and_the_log_and_close_with_escape(service):
-    from tui.review_reports import AuditScreen, QualityScreen, RemsScreen
+    from tui.reports.audit import AuditScreen
+    from tui.reports.quality import QualityScreen
+    from tui.reports.rems import RemsScreen
 
     ids = worked_session(service, reviewed=False)
     app = review_station(service)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Select, SelectionList
 
 from monitor.services import with_clock
 from tests.station import NOW, build_floor, no_blink, settle, sign_in, station
-from tui.screens import DetailScreen
+from tui.detail.screen import DetailScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 SIZE = (80, 24)

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from tests.station import build_floor, settle, sign_in, station
-from tui.screens import DetailScreen
+from tui.detail.screen import DetailScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

@@ -10,22 +10,20 @@ import pytest
 from sqlalchemy import create_engine
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
+from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
 from monitor.core.rules import Severity
 from monitor.services import with_clock
 from monitor.store import models
 from tests.station import NOW, build_floor, settle, sign_in, station
-from tui.dialogs import (
-    EVENT_SEVERITIES,
-    EVENT_TYPES,
-    AcknowledgeScreen,
-    DischargeScreen,
-    DoseScreen,
-    EventScreen,
-    InfusionEndScreen,
-    NewSessionScreen,
-)
-from tui.entry import EntryBar
-from tui.screens import DetailScreen, SignInScreen
+from tui.detail.screen import DetailScreen
+from tui.dialogs.acknowledge import AcknowledgeScreen
+from tui.dialogs.discharge import DischargeScreen
+from tui.dialogs.dose import DoseScreen
+from tui.dialogs.event import EventScreen
+from tui.dialogs.infusion_end import InfusionEndScreen
+from tui.dialogs.new_session import NewSessionScreen
+from tui.floor.entry import EntryBar
+from tui.signin import SignInScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -454,12 +452,12 @@ async def test_discharge_override_needs_a_reason(service):
         assert visible_at_80x24(app, "#form-error")
         await pilot.press(*"transferred to ED", "enter")
         assert "type your PIN" in form_error(app)  # an override is signed
-        screen.query_one("#override-pin", Input).focus()
+        screen.query_one("#pin", Input).focus()
         await pilot.press(*"0000", "enter")
         await settle(pilot)
         assert "name or PIN not accepted" in form_error(app)
         assert screen.query_one("#override", Input).value == "transferred to ED"
-        pin = screen.query_one("#override-pin", Input)
+        pin = screen.query_one("#pin", Input)
         assert pin.value == "" and pin.has_focus  # a refused PIN is cleared, to type again
         await pilot.press(*"1234", "enter")
         await settle(pilot)
@@ -493,7 +491,7 @@ async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_pla
         assert override.display and override.has_focus
         assert screen.query_one("#escort", Input).value == "daughter"
         await pilot.press(*"ward transfer, prescriber aware")
-        screen.query_one("#override-pin", Input).focus()
+        screen.query_one("#pin", Input).focus()
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["ready"])
@@ -629,7 +627,7 @@ async def test_dose_with_the_gate_not_met_needs_a_written_reason(service):
         await pilot.press("enter")
         assert "needs a written reason" in form_error(app)
         await pilot.press(*"prescriber reviewed BP, proceed", "enter")
-        assert screen.query_one("#override-pin", Input).has_focus  # an override is signed
+        assert screen.query_one("#pin", Input).has_focus  # an override is signed
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["predose"])

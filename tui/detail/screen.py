@@ -1,17 +1,11 @@
-"""The station's screens that save nothing themselves: sign-in and the session detail.
-
-Attributes down, messages up: each screen gets plain data when built and returns what the nurse
-decided through ``dismiss``. Sign-in checks the PIN in its own worker before closing. The
-dialogs that save (new session, event, acknowledge, dose, infusion end, discharge) are in
-:mod:`tui.dialogs`.
-"""
+"""The session detail screen (Enter on the floor): everything about one patient, and `p` for
+the PDF record. It saves nothing; it gets plain data when built."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from rich.text import Text
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -19,25 +13,20 @@ from textual.screen import ModalScreen
 from textual.widgets import (
     DataTable,
     Label,
-    OptionList,
     Static,
     TabbedContent,
     TabPane,
 )
-from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from monitor.core.entry import format_entry
 from monitor.core.gate import GateItem, minutes_between
-from monitor.core.rules import Severity, Thresholds
+from monitor.core.rules import Thresholds
 from monitor.core.schedule import CheckState, CheckStatus, status_text
-from monitor.core.vitals import Measure
-from monitor.errors import Refused
-from monitor.views import SessionView, UserView
-from tui.dialogs import MED_LABELS, checklist
+from monitor.views import SessionView
+from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.inputs import Input, pin_input
-from tui.render import hm, severity_style
+from tui.render import MED_LABELS, checklist, hm, severity_style
 
 #: Measures as a nurse reads them in the schedule.
 _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
@@ -49,159 +38,11 @@ _STATUS_STYLE = {
 }
 
 
-class SignInScreen(ModalScreen[UserView]):
-    """Pick your user and type your PIN; everything saved after carries that user."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel or quit", id="cancel_sign_in"),
-        # A modal screen does not inherit the app's keys; in the PIN field q is typed.
-        Binding("q", "app.quit", "Quit", id="quit_at_sign_in"),
-    ]
-
-    def __init__(self, users: list[UserView], authenticate, allow_cancel: bool) -> None:
-        super().__init__()
-        self.users = users
-        self.authenticate = authenticate
-        self.allow_cancel = allow_cancel
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("Sign in: pick your name, type your PIN, Enter", classes="title")
-            if not self.users:
-                yield Static(
-                    "No users yet. Add one with `monitor user add NAME --role nurse`, "
-                    "or try `monitor demo`.",
-                    id="no-users",
-                )
-            yield OptionList(
-                *[Option(f"{u.name}  ({u.role})", id=u.name) for u in self.users], id="users"
-            )
-            yield pin_input("PIN", "pin")
-            yield Static(id="sign-in-error", classes="error")
-
-    def on_mount(self) -> None:
-        if self.users:
-            self.query_one("#users", OptionList).highlighted = 0
-        self.query_one("#users", OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#users")
-    def _to_pin(self) -> None:
-        self.query_one("#pin", Input).focus()
-
-    async def on_key(self, event: events.Key) -> None:
-        """A PIN typed straight after the name's Enter, before the PIN field has the focus,
-        is the PIN, not keys lost on the list: a digit reaching the screen goes into the PIN
-        field (a PIN is digits only, so `q` still quits from the list), and once it holds
-        something Backspace, the arrows and Enter edit or submit it, each in its turn."""
-        if not self.users:
-            return
-        pin = self.query_one("#pin", Input)
-        if event.character and event.character in "0123456789" and event.is_printable:
-            pin.focus()
-            pin.insert_text_at_cursor(event.character)
-        elif pin.value and (editing := pin._bindings.key_to_bindings.get(event.key)):
-            pin.focus()
-            for binding in editing:
-                await self.app.run_action(binding.action, pin)
-        else:
-            return
-        event.stop()
-        event.prevent_default()
-
-    @on(Input.Submitted, "#pin")
-    def _check(self, event: Input.Submitted) -> None:
-        options = self.query_one("#users", OptionList)
-        if options.highlighted is None or not self.users:
-            return
-        name = self.users[options.highlighted].name
-        pin = event.value
-        self.run_worker(
-            lambda: self.authenticate(name, pin),
-            thread=True,
-            group="sign-in",
-            name="sign-in",
-            exit_on_error=False,
-        )
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "sign-in":
-            return
-        if event.state is WorkerState.SUCCESS:
-            self.dismiss(event.worker.result)
-        elif event.state is WorkerState.ERROR:
-            error = event.worker.error
-            message = str(error) if isinstance(error, Refused) else f"cannot sign in: {error}"
-            self.query_one("#sign-in-error", Static).update(message)
-            pin = self.query_one("#pin", Input)
-            pin.value = ""
-            pin.focus()
-
-    def action_cancel(self) -> None:
-        """Esc in the PIN field goes back to the names (so that q then quits); on the names it
-        keeps the user already signed in, or with nobody signed in leaves the station (there
-        is nothing else to do without a PIN)."""
-        pin = self.query_one("#pin", Input)
-        if pin.has_focus and self.users:
-            pin.value = ""
-            self.query_one("#users", OptionList).focus()
-        elif self.allow_cancel:
-            self.dismiss(None)
-        else:
-            self.app.exit()
-
-
-def whole_minute_ticks(low: int, high: int) -> list[int]:
-    """Axis ticks in whole minutes at a round step (5, 10, 15, 30 ...), at most 7 of them."""
-    span = max(high - low, 1)
-    step = next((s for s in (5, 10, 15, 30, 60, 120, 240) if span / s <= 6), 480)
-    start = (low // step) * step
-    return list(range(start, high + step, step))
-
-
-#: The station's keys, as the help screen lists them.
-KEY_HELP = (
-    ("r", "record a reading for the selected patient (one line, e.g. 142/88 hr 76 spo2 98)"),
-    ("a", "alarms: acknowledge flags with what was done; say why a check was not done"),
-    ("e", "note, adverse event or intervention"),
-    ("Enter", "session detail: schedule, readings, events, the session and its gate"),
-    ("n", "new session"),
-    ("d", "dose given now (the dosing gate; an override needs a reason and your PIN)"),
-    ("i", "IV: the infusion ended"),
-    ("x", "discharge (the gate; escort, no-driving instruction, REMS minute)"),
-    ("u", "switch user"),
-    ("v", "review: sessions to review and sign off (supervisors)"),
-    ("Up/Down, Home/End", "choose a patient"),
-    ("?", "this help"),
-    ("q", "quit (in a text field, Esc closes the field first)"),
-)
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key of the station on one screen."""
-
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="close_help"),
-        Binding("q", "app.quit", "Quit", id="quit_from_help"),
-        Binding("question_mark", "close", "Close", show=False, id="close_help_again"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        text = Text()
-        for key, does in KEY_HELP:
-            text.append(f"{key:>18}  ", style="bold")
-            text.append(f"{does}\n")
-        with Vertical(id="dialog"):
-            yield Label("Keys  (Esc closes)", classes="title")
-            yield Static(text, id="key-help")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-
 class DetailScreen(ExportKey, ModalScreen[None]):
     """One session: its schedule, every reading, its events, the session's facts and gate, and
     a BP/HR chart; `p` writes its PDF record."""
 
+    CSS_PATH = Path(__file__).with_name("detail.tcss")
     BINDINGS = [
         Binding("escape", "close", "Back", id="close_detail"),
         EXPORT_BINDING,
@@ -393,44 +234,3 @@ class DetailScreen(ExportKey, ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def draw_session_chart(plot: Any, view: SessionView, thresholds: Thresholds) -> None:
-    """SBP, DBP and HR of the readings in force against minutes since the dose, with the
-    high SBP limit and the dose marked, on a textual-plotext ``plot`` (the detail view's chart,
-    also beside the review log)."""
-    plt = plot.plt
-    plt.clear_data()
-    plt.clear_figure()
-    origin = view.dosed_at or (view.readings[0].measured_at if view.readings else None)
-    plt.title("SBP / DBP / HR against minutes since dose")
-    if origin is None:
-        return
-    series: dict[Measure, tuple[list[int], list[int]]] = {
-        Measure.SYSTOLIC: ([], []),
-        Measure.DIASTOLIC: ([], []),
-        Measure.HEART_RATE: ([], []),
-    }
-    for reading in view.in_force:
-        minute = minutes_between(origin, reading.measured_at)
-        for measure, (xs, ys) in series.items():
-            value = reading.vitals.get(measure)
-            if value is not None:
-                xs.append(minute)
-                ys.append(value)
-    for (measure, (xs, ys)), colour in zip(series.items(), ("red", "blue", "green"), strict=True):
-        if xs:
-            plt.plot(xs, ys, label=measure.abbreviation, color=colour, marker="dot")
-    high_sbp = [
-        b for b in thresholds.absolute.bands[Measure.SYSTOLIC].get(Severity.HIGH, ()) if b.low
-    ]
-    for band in high_sbp:
-        if band.low is not None:
-            plt.hline(band.low, "red")
-    if view.dosed_at is not None:
-        plt.vline(0, "magenta")
-    minutes = [m for xs, _ in series.values() for m in xs] + ([0] if view.dosed_at else [])
-    if minutes:
-        plt.xticks([float(t) for t in whole_minute_ticks(min(minutes), max(minutes))])
-    plt.xlabel("min since dose (dose at 0)")
-    plot.refresh()

@@ -1,0 +1,1 @@
+"""The session detail: one patient's readings, checks, flags, gate and chart."""

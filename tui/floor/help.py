@@ -1,0 +1,55 @@
+"""The station's keys, as its help screen (`?`) lists them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Label,
+    Static,
+)
+
+from tui.dialogs.base import CSS as DIALOG_CSS
+
+#: The station's keys, as the help screen lists them.
+KEY_HELP = (
+    ("r", "record a reading for the selected patient (one line, e.g. 142/88 hr 76 spo2 98)"),
+    ("a", "alarms: acknowledge flags with what was done; say why a check was not done"),
+    ("e", "note, adverse event or intervention"),
+    ("Enter", "session detail: schedule, readings, events, the session and its gate"),
+    ("n", "new session"),
+    ("d", "dose given now (the dosing gate; an override needs a reason and your PIN)"),
+    ("i", "IV: the infusion ended"),
+    ("x", "discharge (the gate; escort, no-driving instruction, REMS minute)"),
+    ("u", "switch user"),
+    ("v", "review: sessions to review and sign off (supervisors)"),
+    ("Up/Down, Home/End", "choose a patient"),
+    ("?", "this help"),
+    ("q", "quit (in a text field, Esc closes the field first)"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the station on one screen."""
+
+    CSS_PATH = DIALOG_CSS
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="close_help"),
+        Binding("q", "app.quit", "Quit", id="quit_from_help"),
+        Binding("question_mark", "close", "Close", show=False, id="close_help_again"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for key, does in KEY_HELP:
+            text.append(f"{key:>18}  ", style="bold")
+            text.append(f"{does}\n")
+        with Vertical(id="dialog"):
+            yield Label("Keys  (Esc closes)", classes="title")
+            yield Static(text, id="key-help")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

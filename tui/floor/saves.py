@@ -1,0 +1,168 @@
+"""What each dialog of the floor saves: the service call behind it, with the user bound.
+
+The app hands a dialog one of these callables (attributes down); the dialog runs it in its own
+worker and closes once it succeeded. Each runs in a worker thread: no widget is touched here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.services import Service
+from monitor.views import SessionView
+from tui.dialogs.acknowledge import Acknowledgement
+from tui.dialogs.discharge import Discharge
+from tui.dialogs.dose import DoseGiven
+from tui.dialogs.event import NewEvent
+from tui.dialogs.infusion_end import InfusionEnd
+from tui.dialogs.new_session import NewSession
+from tui.render import hm
+
+
+@dataclass(frozen=True)
+class PendingSave:
+    """A save of the app in progress: what to say when it succeeds, and whom to tell."""
+
+    note: str
+    done: Callable[[], None] | None = None
+    failed: Callable[[str], None] | None = None
+
+
+def acknowledge(
+    service: Service, name: str, view: SessionView
+) -> Callable[[Acknowledgement], None]:
+    """Acknowledge the flags ticked and explain the checks ticked."""
+    done_flags: set[int] = set()
+    done_checks: set[str] = set()
+
+    def save(ack: Acknowledgement) -> None:
+        # A retry after a partial failure does not repeat what was already saved.
+        flags = [f for f in ack.flag_ids if f not in done_flags]
+        if flags:
+            service.acknowledge_many(flags, by=name, action=ack.action)
+            done_flags.update(flags)
+        for label in ack.check_labels:
+            if label not in done_checks:
+                service.skip_check(view.id, label, by=name, reason=ack.action)
+                done_checks.add(label)
+
+    return save
+
+
+def event(
+    service: Service, clock: Callable[[], datetime], name: str, view: SessionView
+) -> Callable[[NewEvent], None]:
+    """Add a note, an intervention or an adverse event."""
+
+    def save(form: NewEvent) -> None:
+        at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
+        service.add_event(
+            view.id,
+            kind=form.kind,
+            by=name,
+            text=form.text,
+            type=form.type,
+            severity=form.severity,
+            serious=form.serious,
+            at=at,
+        )
+
+    return save
+
+
+def new_session(service: Service, name: str, started: list[int]) -> Callable[[NewSession], None]:
+    """Start a session; its id is appended to ``started``."""
+
+    def save(form: NewSession) -> None:
+        started.append(
+            service.start_session(
+                patient=form.patient,
+                protocol=form.protocol,
+                by=name,
+                dose_mg=form.dose_mg,
+                weight_kg=form.weight_kg,
+                age=form.age,
+                bay=form.bay,
+                lot=form.lot,
+                first_treatment=form.first_treatment,
+                dose_number=form.dose_number,
+                meds=form.meds,
+            )
+        )
+
+    return save
+
+
+def dose(service: Service, name: str, view: SessionView) -> Callable[[DoseGiven], None]:
+    """Record the dose (an override of the dosing gate is signed)."""
+
+    def save(form: DoseGiven) -> None:
+        if form.override_reason:
+            service.authenticate(name, form.pin or "")  # an override is signed
+        service.record_dose(view.id, by=name, override_reason=form.override_reason)
+
+    return save
+
+
+def infusion_end(
+    service: Service, clock: Callable[[], datetime], name: str, view: SessionView
+) -> Callable[[InfusionEnd], None]:
+    """Record when the infusion ended (the checks move)."""
+
+    def save(form: InfusionEnd) -> None:
+        at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
+        service.record_infusion_end(view.id, by=name, at=at)
+
+    return save
+
+
+def discharge(service: Service, name: str, view: SessionView) -> Callable[[Discharge], None]:
+    """Discharge the patient (an override of the gate is signed)."""
+
+    def save(form: Discharge) -> None:
+        if form.override_reason:
+            service.authenticate(name, form.pin or "")  # an override is signed
+        service.discharge(
+            view.id,
+            by=name,
+            override_reason=form.override_reason,
+            escort=form.escort,
+            instructions_given=form.instructions_given,
+            ready_minute=form.ready_minute,
+        )
+
+    return save
+
+
+def acknowledged(ack: Acknowledgement) -> str:
+    """What the floor says once flags were acknowledged and checks explained."""
+    parts = []
+    if ack.flag_ids:
+        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged")
+    if ack.check_labels:
+        parts.append(f"{len(ack.check_labels)} check(s) explained")
+    return ", ".join(parts)
+
+
+def event_saved(form: NewEvent, view: SessionView) -> str:
+    """What the floor says once an event was saved."""
+    what = {"adverse": "Adverse event"}.get(form.kind, form.kind.capitalize())
+    return f"{what} saved for {view.patient}"
+
+
+def dose_recorded(form: DoseGiven, view: SessionView) -> str:
+    """What the floor says once the dose was recorded."""
+    overridden = " (dosing gate overridden)" if form.override_reason else ""
+    return f"Dose recorded for {view.patient}{overridden}"
+
+
+def infusion_end_refusal(view: SessionView) -> str | None:
+    """Why the infusion end cannot be recorded for ``view`` now (None: it can)."""
+    if view.schedule is None or view.schedule.infusion_min is None:
+        return f"{view.patient} is not on an IV infusion"
+    if view.dosed_at is None:
+        return "Record the start of the infusion first (d)"
+    if view.infusion_ended_at is not None:
+        return f"The infusion end is already recorded ({hm(view.infusion_ended_at)})"
+    return None

@@ -1,0 +1,177 @@
+"""The floor table: one row per patient, its columns and their widths at any terminal size.
+
+The app sets the rows (attributes down); the table draws them, touching only the cells that
+changed, and lays its columns out again when the terminal's width changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from monitor.floor import COLUMNS, FloorRow
+from tui.render import PROTOCOL_SHORT, alarm_text, padded, truncate, value_text
+
+#: (key, label, width) of the floor table; widths keep the whole row within 80 columns.
+#: Each width counts the one space that separates the column from the one before.
+FLOOR_COLUMNS = (
+    ("alarm", "", 3),
+    ("bay", "Bay", 7),
+    ("patient", "Patient", 10),
+    ("protocol", "Proto", 6),
+    ("since", "Dose+", 5),
+    ("next", "Next check", 17),
+    ("bp", "BP", 8),
+    ("hr", "HR", 4),
+    ("spo2", "SpO2", 5),
+    ("rr", "RR", 3),
+    ("moaas", "M", 2),
+    ("cadss", "C", 3),
+    ("ready", "", 6),
+)
+#: Where a terminal wider than 80 columns gives its spare width: (column, at most this much).
+GROWS = (("next", 8), ("patient", 8), ("bay", 6))
+
+
+def floor_widths(columns: int) -> dict[str, int]:
+    """The floor's column widths on a terminal ``columns`` wide: 80 columns fit the whole row,
+    and a wider one lets the next check, the patient and the bay show more."""
+    widths = {key: width for key, _, width in FLOOR_COLUMNS}
+    spare = max(0, columns - 80)
+    for key, most in GROWS:
+        grow = min(most, spare)
+        widths[key] += grow
+        spare -= grow
+    return widths
+
+
+class FloorTable(DataTable[Any]):
+    """The floor: one row per patient. Enter opens the highlighted patient's detail, and the
+    footer says so (DataTable's own Enter binding is hidden). Home and End go to the first and
+    last patient. They are the table's keys, not the app's priority keys: a priority key is
+    taken as it arrives, so in a burst such as `r`, `hr 70`, Home, `120/80 ` the Home moved
+    the floor's cursor before the `r` had opened the entry line it was typed for."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="floor_detail"),
+        Binding("home", "app.first_row", "First", id="first_row", show=False),
+        Binding("end", "app.last_row", "Last", id="last_row", show=False),
+    ]
+
+    def __init__(self, *, flash: bool = True, **options: Any) -> None:
+        """``flash=False`` shows alarms steady (snapshots)."""
+        super().__init__(cursor_type="row", cell_padding=0, **options)
+        self.flash = flash
+        #: The rows drawn last, in order.
+        self.floor_rows: list[FloorRow] = []
+        #: What the table shows now: (row key, cells) in order.
+        self._drawn: list[tuple[str, list[Any]]] = []
+        self._widths = floor_widths(80)
+        self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
+
+    def on_mount(self) -> None:
+        # Keep each cell's own colours under the cursor: a flagged value must stay visible.
+        self.cursor_foreground_priority = "renderable"
+        self._add_columns(self.app.size.width)
+
+    def on_resize(self) -> None:
+        """A wider or narrower terminal: the columns take the new width at once."""
+        columns = self.app.size.width
+        if not self.columns or floor_widths(columns) == self._widths:
+            return  # not mounted yet: on_mount lays the columns out at this size
+        self.clear(columns=True)
+        self._add_columns(columns)
+        self._drawn = []
+        self.draw(self.floor_rows)
+
+    def _add_columns(self, columns: int) -> None:
+        self._widths = floor_widths(columns)
+        for key, label, _ in FLOOR_COLUMNS:
+            self.add_column(padded(label) if label else "", key=key, width=self._widths[key])
+
+    @property
+    def row_keys(self) -> list[str]:
+        """The keys (session ids) of the rows drawn, in order."""
+        return [key for key, _ in self._drawn]
+
+    def selected_id(self) -> int | None:
+        """The session under the cursor, if any."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+        return int(key) if key is not None else None
+
+    def select(self, session_id: int) -> bool:
+        """Put the cursor on a session's row, if it is drawn."""
+        if str(session_id) not in self.row_keys:
+            return False
+        self.move_cursor(row=self.get_row_index(str(session_id)), animate=False)
+        return True
+
+    def forget(self, session_ids: set[int]) -> None:
+        """Sessions gone from the floor: their cached cells go too."""
+        for gone in session_ids:
+            self._cell_cache.pop(gone, None)
+
+    def draw(self, rows: list[FloorRow]) -> None:
+        """Show ``rows``, keeping the cursor on the session it was on."""
+        selected = self.selected_id()
+        self.floor_rows = rows
+        drawn = [(str(row.session_id), self._cells(row)) for row in rows]
+        if [key for key, _ in drawn] == self.row_keys:
+            # Same patients in the same order: touch only the cells that changed, so a
+            # refresh repaints a few cells instead of the whole screen.
+            for (key, cells), (_, before) in zip(drawn, self._drawn, strict=True):
+                if cells is before:  # the row's cells were reused: nothing on it changed
+                    continue
+                for (column, _, _), new, old in zip(FLOOR_COLUMNS, cells, before, strict=True):
+                    if new != old:
+                        self.update_cell(key, column, new)
+        else:
+            self.clear()
+            for key, cells in drawn:
+                self.add_row(*cells, key=key)
+            if selected is not None and str(selected) in self.rows:
+                self.move_cursor(row=self.get_row_index(str(selected)), animate=False)
+        self._drawn = drawn
+
+    def _cells(self, row: FloorRow) -> list[Any]:
+        """The row's cells, built again only when what they show changed (every second the
+        floor is judged again; most seconds nothing on a row changes)."""
+        shows = (
+            row.bay,
+            row.patient,
+            row.protocol,
+            row.since_dose,
+            row.next_text,
+            row.overdue,
+            row.ready,
+            row.alarm,
+            tuple(row.cells.values()),
+            self.flash,
+            tuple(self._widths.values()),
+        )
+        cached = self._cell_cache.get(row.session_id)
+        if cached is not None and cached[0] == shows:
+            return cached[1]
+        cells = self._build_cells(row)
+        self._cell_cache[row.session_id] = (shows, cells)
+        return cells
+
+    def _build_cells(self, row: FloorRow) -> list[Any]:
+        next_style = "bold yellow" if row.overdue else ""
+        ready = Text("ready", style="bold green") if row.ready else Text("")
+        values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
+        shown: list[str | Text] = [
+            truncate(row.bay, self._widths["bay"] - 1),
+            truncate(row.patient, self._widths["patient"] - 1),
+            PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
+            row.since_dose,
+            Text(truncate(row.next_text, self._widths["next"] - 1), style=next_style),
+            *values,
+            ready,
+        ]
+        return [alarm_text(row.alarm, self.flash), *(padded(cell) for cell in shown)]

@@ -1,0 +1,113 @@
+"""The quality summary screen: a week (`[`/`]`) or any period."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from monitor.services import Service
+from monitor.services.report import QualityReport
+from tui.reports.desk import DeskScreen, lines_grid
+from tui.reports.quality_period import QualityPeriod, QualityPeriodDialog
+from tui.reports.quality_text import quality_lines, week_of
+
+
+@dataclass(frozen=True)
+class QualityLoaded:
+    """A summary as read, with the period it is of."""
+
+    period: QualityPeriod
+    report: QualityReport
+
+
+class QualityScreen(DeskScreen):
+    """The quality summary of the sessions discharged in a period: last week (Monday to
+    Sunday, local time) at first, ``[``/``]`` the week before/after, ``p`` any period."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="quality_close"),
+        Binding(
+            "left_square_bracket", "week(-1)", "Prev week", key_display="[", id="quality_previous"
+        ),
+        Binding("right_square_bracket", "week(1)", "Next week", key_display="]", id="quality_next"),
+        Binding("p", "period", "Period", id="quality_period"),
+        Binding("r", "reload", "Reload", id="quality_reload"),
+        Binding("f5", "reload", "Reload", show=False, id="quality_reload_f5"),
+        Binding("q", "app.quit", "Quit", id="quality_quit"),
+    ]
+
+    def __init__(self, service: Service, clock: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.service = service
+        self.clock = clock
+        this_week = week_of(clock().astimezone().date())
+        self.period = QualityPeriod.for_week(this_week - timedelta(days=7))
+        self.report: QualityReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.title_line()
+        yield self.status_line()
+        with VerticalScroll(classes="desk-scroll", id="quality-scroll"):
+            yield lines_grid(
+                [(label, "") for label, _ in quality_lines(QualityReport(None, None))], "quality"
+            )
+        yield Footer(show_command_palette=False, compact=True)
+
+    def on_mount(self) -> None:
+        self._title()
+        self.say("reading…")
+        self.action_reload()
+
+    def _title(self) -> None:
+        self.query_one("#desk-title", Static).update(
+            f"Quality summary · discharged {self.period.describe()}"
+        )
+
+    def action_reload(self) -> None:
+        service, period = self.service, self.period
+
+        def work() -> QualityLoaded:
+            return QualityLoaded(period, service.quality_report(period.since, period.until))
+
+        self.load(work, "quality")
+
+    def loaded(self, name: str, result: Any) -> None:
+        if not isinstance(result, QualityLoaded) or result.period != self.period:
+            return
+        self.report = result.report
+        for i, (_, value) in enumerate(quality_lines(result.report)):
+            self.query_one(f"#quality-value-{i}", Static).update(value)
+        if result.report.sessions:
+            self.say("Sessions discharged in the period: their figures are final at discharge.")
+        else:
+            self.say("No session was discharged in this period: [ and ] change the week.")
+
+    def action_week(self, step: int) -> None:
+        self.period = QualityPeriod.for_week(self.period.week + timedelta(days=7 * step))
+        self._title()
+        self.say("reading…")
+        self.action_reload()
+
+    def action_period(self) -> None:
+        service = self.service
+        read: list[QualityLoaded] = []
+
+        def save(period: QualityPeriod) -> None:
+            # The summary is read in the dialog's worker: a failure shows there, with the
+            # period typed kept.
+            read.append(QualityLoaded(period, service.quality_report(period.since, period.until)))
+
+        def closed(period: QualityPeriod | None) -> None:
+            if period is not None and read:
+                self.period = period
+                self._title()
+                self.loaded("quality", read[-1])
+
+        self.app.push_screen(QualityPeriodDialog(self.period, self.clock, save), closed)

@@ -1,0 +1,102 @@
+"""One session's log as the review screen shows it: lines, options, its title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets.option_list import Option
+
+from monitor.core.entry import format_entry
+from monitor.services import Service
+from monitor.sessionlog import LogEntry, Role, clock_text, session_log
+from monitor.views import ReadingView, SessionView
+
+#: How each role of a log line looks: colour is never the only cue (the text says it too).
+ROLE_STYLE = {
+    Role.PLAIN: "",
+    Role.STRONG: "bold",
+    Role.STRUCK: "strike",
+    Role.HIGH: "bold red",
+    Role.MEDIUM: "bold yellow",
+    Role.LOW: "cyan",
+    Role.OK: "green",
+    Role.WARN: "bold yellow",
+    Role.ALERT: "bold red",
+    Role.NOTE: "italic",
+}
+
+
+@dataclass(frozen=True)
+class LoadedLog:
+    """A session and its story, as read in a worker."""
+
+    view: SessionView
+    entries: tuple[LogEntry, ...]
+
+
+def load_log(service: Service, session_id: int) -> LoadedLog:
+    """The session as of its discharge and its log with every sign-off (runs in a worker)."""
+    view = service.session(session_id)
+    return LoadedLog(view, tuple(session_log(view, service.audit(session_id))))
+
+
+def entry_text(entry: LogEntry) -> Table:
+    """A log entry as the station shows it: the time, then the headline and who, with its
+    detail lines under the headline; a long line wraps under its own text, not the time."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=5, no_wrap=True, style="bold")
+    grid.add_column(ratio=1)
+    for index, line in enumerate(entry.lines):
+        text = Text()
+        for part in line:
+            text.append(part.text, style=ROLE_STYLE[part.role])
+        if index == 0 and entry.by and f"by {entry.by}" not in text.plain:
+            text.append(f"  by {entry.by}", style="italic")
+        grid.add_row(clock_text(entry.at) if index == 0 else "", text)
+    return grid
+
+
+def log_options(entries: tuple[LogEntry, ...]) -> list[Option]:
+    """The log's lines: each entry (its index as id), under a line naming its local day
+    whenever the day changes (a sign-off days later is not read as the same day's)."""
+    options: list[Option] = []
+    day = None
+    for index, entry in enumerate(entries):
+        local = entry.at.astimezone().date()
+        if local != day:
+            day = local
+            options.append(Option(Text(f"── {local:%a %d %b %Y} ──", style="bold"), disabled=True))
+        options.append(Option(entry_text(entry), id=str(index)))
+    return options
+
+
+def log_title(view: SessionView) -> Text:
+    """The session in one line, ending with whether it is signed off."""
+    title = Text(f"#{view.id} {view.patient}  {view.protocol}", style="bold")
+    if view.bay:
+        title.append(f"  {view.bay}")
+    if view.discharged_at is not None:
+        title.append(f"  {view.discharged_at.astimezone():%d %b %Y}")
+    title.append("  ")
+    if view.signed_by:
+        title.append(
+            f"reviewed by {view.signed_by} {clock_text(view.signed_at, view.discharged_at)}",
+            style="bold green",
+        )
+    elif view.discharged_at is None:
+        title.append("in observation", style="bold yellow")
+    else:
+        title.append("NOT SIGNED OFF", style="bold reverse yellow")
+    return title
+
+
+def reading_text(reading: ReadingView) -> Text:
+    """A reading in one line with its flags: what a supervisor is about to change."""
+    out = Text(f"#{reading.id} {clock_text(reading.measured_at)}  ", style="bold")
+    out.append(format_entry(reading.vitals) or "(no values)", style="bold")
+    out.append(f"  recorded by {reading.recorded_by}", style="italic")
+    for flag in reading.flags:
+        out.append(f"\n  {flag.severity.symbol} {flag.message}")
+    return out
