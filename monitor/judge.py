@@ -15,7 +15,7 @@ from typing import Any
 from monitor.core.config import ClinicConfig
 from monitor.core.gate import DischargeCriteria, GateResult, StoredGate, evaluate_gate
 from monitor.core.observations import Observation, RecordedFlag
-from monitor.core.rules import Flag
+from monitor.core.rules import Flag, Thresholds, evaluate
 from monitor.core.schedule import (
     CheckSkip,
     CheckSpec,
@@ -25,7 +25,7 @@ from monitor.core.schedule import (
     at_discharge,
     check_states,
 )
-from monitor.core.vitals import CheckMeasure
+from monitor.core.vitals import CheckMeasure, Vitals
 from monitor.views import ReadingView, SessionView
 
 
@@ -160,3 +160,26 @@ def next_change(view: SessionView, windows: Windows) -> datetime | None:
     # the judgement stands only for that instant.
     later = [m for m in moments if m >= view.as_of]
     return min(later) if later else None
+
+
+def preview_flags(
+    view: SessionView, vitals: Vitals, measured_at: datetime, thresholds: Thresholds
+) -> list[Flag]:
+    """The flags a reading would raise if saved now (what the services will judge): before
+    dosing against the thresholds alone, after it against the baseline of the readings in
+    force measured up to dosing (docs/clinical.md)."""
+    before = view.dosed_at is None or measured_at <= view.dosed_at
+    baseline: dict[str, int] = {}
+    if view.dosed_at is not None:
+        for reading in sorted(view.in_force, key=lambda r: (r.measured_at, r.id)):
+            if reading.measured_at <= view.dosed_at:
+                baseline.update(
+                    {k: v for k, v in reading.vitals.as_dict().items() if v is not None}
+                )
+    return evaluate(
+        vitals,
+        before_dosing=before,
+        age=view.age,
+        baseline=Vitals(**baseline),
+        thresholds=thresholds,
+    )

@@ -28,8 +28,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
-from monitor.floor import FloorRow, floor
 from monitor.judge import rejudge
+from monitor.present.floor import FloorRow, floor
 from monitor.services import Service, unreachable, utc_now
 from monitor.views import SessionView, UserView
 from tui.collector import Collector

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from monitor.core.gate import GateItem
 from monitor.core.rules import Severity
+from monitor.present.parts import SEVERITY_ROLE, Part, Role
 
 #: IEC 60601-1-8: high red, medium yellow (both flashing), low cyan steady.
 _STEADY = {Severity.HIGH: "bold red", Severity.MEDIUM: "bold yellow", Severity.LOW: "cyan"}
@@ -18,29 +19,34 @@ _FLASH = {
     Severity.MEDIUM: "bold black on yellow blink",
     Severity.LOW: "cyan",
 }
+#: The severity a role of the floor's alarm mark stands for.
+_ROLE_SEVERITY = {role: severity for severity, role in SEVERITY_ROLE.items()}
 
 
-def alarm_text(severity: Severity | None, flash: bool) -> Text:
-    """The alarm marker: ``!!!`` high, ``!!`` medium (flashing), ``!`` low (steady)."""
-    if severity is None:
+def alarm_text(mark: Part, flash: bool) -> Text:
+    """The alarm mark: ``!!!`` high, ``!!`` medium (flashing), ``!`` low (steady)."""
+    severity = _ROLE_SEVERITY.get(mark.role)
+    if severity is None or not mark.text:
         return Text("")
     style = _FLASH[severity] if flash else _STEADY[severity]
-    return Text(severity.symbol, style=style)
+    return Text(mark.text, style=style)
 
 
-#: Values on the floor: colour plus a cue that survives without colour (reverse video for
-#: high, bold underline for medium, underline for low); the row's alarm column carries the
-#: symbol count.
-_VALUE = {
-    Severity.HIGH: "bold reverse red",
-    Severity.MEDIUM: "bold underline yellow",
-    Severity.LOW: "underline cyan",
+#: The floor's cells by role: values in colour plus a cue that survives without colour
+#: (reverse video for high, bold underline for medium, underline for low; the row's alarm
+#: column carries the symbol count); an overdue check in yellow, ``ready`` in green.
+_CELL = {
+    Role.HIGH: "bold reverse red",
+    Role.MEDIUM: "bold underline yellow",
+    Role.LOW: "underline cyan",
+    Role.WARN: "bold yellow",
+    Role.OK: "bold green",
 }
 
 
-def value_text(text: str, severity: Severity | None) -> Text:
-    """A latest value styled by the worst flag it carried."""
-    return Text(text, style=_VALUE[severity] if severity else "")
+def cell_text(part: Part, text: str | None = None) -> Text:
+    """A cell of the floor styled by its role; ``text`` when it is shown shortened."""
+    return Text(part.text if text is None else text, style=_CELL.get(part.role, ""))
 
 
 def padded(cell: str | Text) -> Text:

@@ -1,11 +1,13 @@
 """The floor told once (monitor.present.floor): a row per active session, most urgent first,
-its cells with roles; monitor.floor still answers for the station."""
+its cells with roles; the station imports it from there, and the preview of a reading's flags is
+a rule of monitor.judge."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 
-from monitor import floor as kept
+from monitor import judge
 from monitor.core.entry import parse_entry
 from monitor.core.gate import GateResult
 from monitor.core.rules import Severity
@@ -153,9 +155,7 @@ def test_the_next_check_reads_as_the_station_says_it():
     assert story.floor_row(HIGH, NOW + timedelta(hours=2)).since_dose == "2:50"
 
 
-def test_monitor_floor_still_answers_for_the_station():
-    assert kept.floor is story.floor
-    assert kept.FloorRow is story.FloorRow
-    assert kept.row_basis is story.row_basis
-    assert kept.COLUMNS == COLUMNS
-    assert callable(kept.preview_flags)
+def test_the_floor_is_told_in_one_place_and_the_preview_is_a_rule():
+    assert importlib.util.find_spec("monitor.floor") is None
+    assert story.COLUMNS == COLUMNS
+    assert callable(judge.preview_flags)

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from monitor.core.entry import format_entry, parse_entry
 from monitor.core.rules import Thresholds
 from monitor.errors import Refused
-from monitor.floor import preview_flags
+from monitor.judge import preview_flags
 from monitor.timeparse import parse_time, split_entry_time
 from monitor.views import SessionView
 from tui.inputs import Input

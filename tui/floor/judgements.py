@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor.core.config import ClinicConfig
-from monitor.floor import RowBasis, row_basis
 from monitor.judge import next_change, rejudge
+from monitor.present.floor import RowBasis, row_basis
 from monitor.views import SessionView
 
 

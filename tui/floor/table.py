@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from monitor.floor import COLUMNS, FloorRow
-from tui.render import PROTOCOL_SHORT, alarm_text, padded, truncate, value_text
+from monitor.present.floor import FloorRow
+from tui.render import PROTOCOL_SHORT, alarm_text, cell_text, padded, truncate
 
 #: (key, label, width) of the floor table; widths keep the whole row within 80 columns.
 #: Each width counts the one space that separates the column from the one before.
@@ -162,16 +161,15 @@ class FloorTable(DataTable[Any]):
         return cells
 
     def _build_cells(self, row: FloorRow) -> list[Any]:
-        next_style = "bold yellow" if row.overdue else ""
-        ready = Text("ready", style="bold green") if row.ready else Text("")
-        values = [value_text(row.cells[c].text, row.cells[c].severity) for c in COLUMNS]
-        shown: list[str | Text] = [
-            truncate(row.bay, self._widths["bay"] - 1),
-            truncate(row.patient, self._widths["patient"] - 1),
-            PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5)),
-            row.since_dose,
-            Text(truncate(row.next_text, self._widths["next"] - 1), style=next_style),
-            *values,
-            ready,
-        ]
-        return [alarm_text(row.alarm, self.flash), *(padded(cell) for cell in shown)]
+        """The row's parts (:meth:`FloorRow.parts`), each styled by its role; the bay, the
+        patient and the next check cut to their widths, the protocol shortened."""
+        mark, *parts = row.parts()
+        shown = []
+        for (key, _, _), part in zip(FLOOR_COLUMNS[1:], parts, strict=True):
+            text = part.text
+            if key == "protocol":
+                text = PROTOCOL_SHORT.get(text, truncate(text, 5))
+            elif key in ("bay", "patient", "next"):
+                text = truncate(text, self._widths[key] - 1)
+            shown.append(padded(cell_text(part, text)))
+        return [alarm_text(mark, self.flash), *shown]
