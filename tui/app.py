@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
+from monitor.core.intake import SessionRequest
 from monitor.judge import rejudge
 from monitor.present.floor import FloorRow, floor
 from monitor.services import Service, unreachable, utc_now
@@ -40,7 +41,7 @@ from tui.dialogs.discharge import DischargeScreen
 from tui.dialogs.dose import DoseScreen
 from tui.dialogs.event import EventScreen
 from tui.dialogs.infusion_end import InfusionEndScreen
-from tui.dialogs.new_session import NewSession, NewSessionScreen
+from tui.dialogs.new_session import NewSessionScreen
 from tui.failures import error_message
 from tui.floor import saves
 from tui.floor.entry import EntryBar
@@ -504,7 +505,7 @@ class StationApp(App[None]):
             return
         started: list[int] = []
 
-        def closed(form: NewSession | None) -> None:
+        def closed(form: SessionRequest | None) -> None:
             if form is not None:
                 self._select_next = started[-1] if started else None
                 self.saved(f"Session started for {form.patient}: record the baseline (r)")

@@ -514,11 +514,14 @@ async def test_new_session_asks_the_rems_questions_and_no_dose(service):
         assert "needs the patient's age" in form_error(app)
         screen.query_one("#age", Input).focus()
         await pilot.press(*"44", "enter")
-        assert "first treatment" in form_error(app)
+        # The core does not require the first-treatment answer (monitor.core.intake): the
+        # medication answers are what is missing next.
+        assert "first treatment" not in form_error(app)
+        assert "REMS medication answers" in form_error(app)
         await choose(pilot, "#first", True)
         screen.query_one("#dose-number", Input).focus()
         await pilot.press(*"1", "enter")
-        assert "medication question" in form_error(app)
+        assert "REMS medication answers" in form_error(app)
         screen.query_one("#meds", SelectionList).focus()
         await pilot.press("space", "down", "space", "enter")  # none and benzodiazepines
         assert "not both" in form_error(app)
@@ -558,6 +561,33 @@ async def test_new_session_for_iv_asks_dose_and_weight_not_the_rems(service):
             80,
             None,
         )
+        assert view.first_treatment is None
+
+
+async def test_new_session_asks_the_core_what_it_accepts(service):
+    # The dialog shows the core's refusals (monitor.core.intake): weight 1-400, dose number
+    # 1-1000, and an esketamine session opens without the first-treatment answer.
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"MRN-CORE", "tab", "tab", *"44")
+        screen.query_one("#weight", Input).focus()
+        await pilot.press(*"0", "enter")
+        assert form_error(app) == "weight 0 kg is impossible: accepted 1-400"
+        await pilot.press("backspace", *"70")
+        screen.query_one("#dose-number", Input).focus()
+        await pilot.press(*"1001", "enter")
+        assert form_error(app) == "dose number 1001 is impossible: accepted 1-1000"
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"999")
+        screen.query_one("#meds", SelectionList).focus()
+        await pilot.press("space", "enter")  # none
+        await settle(pilot)
+        assert floor_order(app) == ["MRN-CORE"]
+        view = next(iter(app.views.values()))
+        assert (view.weight_kg, view.dose_number, view.meds) == (70, 999, ())
         assert view.first_treatment is None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -12,8 +11,8 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Label, Select, SelectionList
 
-from monitor.core.intake import MEDS, expected_dose
-from tui.dialogs.base import SavingDialog, whole_number
+from monitor.core.intake import MEDS, SessionRequest, expected_dose, intake_refusals
+from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
 from tui.render import MED_LABELS
 from tui.ticks import Ticks
@@ -21,31 +20,16 @@ from tui.ticks import Ticks
 NONE = "none"
 
 
-@dataclass(frozen=True)
-class NewSession:
-    """What the new-session form asks for (the dose is recorded later, with ``d``)."""
-
-    patient: str
-    protocol: str
-    dose_mg: float | None
-    weight_kg: float | None
-    age: int | None
-    bay: str | None
-    lot: str | None
-    first_treatment: bool | None
-    dose_number: int | None
-    #: The REMS medication answers: () for none; None when not asked (not esketamine).
-    meds: tuple[str, ...] | None
-
-
-class NewSessionScreen(SavingDialog[NewSession]):
-    """Patient, protocol, dose, weight, age, bay, lot, first treatment and dose number; for
-    esketamine the age and the four REMS medication answers are required."""
+class NewSessionScreen(SavingDialog[SessionRequest]):
+    """Patient, protocol, dose, weight, age, bay, lot, first treatment and dose number, and
+    for esketamine the four REMS medication answers. What a new session needs is the core's
+    answer (:func:`monitor.core.intake.intake_refusals`, docs/clinical.md, "Recorded during a
+    session"): the form only reads what was typed and shows the first reason it is refused."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_new")]
 
     def __init__(
-        self, protocols: list[str], bays: tuple[str, ...], save: Callable[[NewSession], Any]
+        self, protocols: list[str], bays: tuple[str, ...], save: Callable[[SessionRequest], Any]
     ) -> None:
         super().__init__(save)
         self.protocols = protocols
@@ -129,52 +113,54 @@ class NewSessionScreen(SavingDialog[NewSession]):
         assert isinstance(widget, Input)
         return widget.value.strip()
 
-    def _number(self, selector: str, what: str, high: float) -> float | None:
+    def _number(self, selector: str, what: str) -> float | None:
         text = self._value(selector)
         if not text:
             return None
         try:
-            value = float(text)
+            return float(text)
         except ValueError:
             raise ValueError(f"{what} is a number, e.g. 36 or 0.5") from None
-        if not 0 < value <= high:
-            raise ValueError(f"{what} must be above 0 and at most {high:g}")
-        return value
 
-    def form(self) -> NewSession:
-        """The form as typed; ValueError says what to fix."""
-        patient = self._value("#patient")
-        if not patient:
-            raise ValueError("a session needs a patient identifier")
-        esketamine = expected_dose(self.protocol) is not None
-        age = whole_number(self._value("#age"), "age", high=130)
+    def _whole(self, selector: str, what: str) -> int | None:
+        text = self._value(selector)
+        if not text:
+            return None
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(f"{what} is a whole number, e.g. 4")
+        return int(text)
+
+    def _meds(self) -> tuple[str, ...] | None:
+        """The REMS medication answers ticked: () for none, None when not answered or not
+        asked (not esketamine)."""
+        if not self.query_one("#meds-block").display:
+            return None
+        ticked = list(self.query_one("#meds", SelectionList).selected)
+        if not ticked:
+            return None
+        if NONE in ticked and len(ticked) > 1:
+            raise ValueError("medication: tick none, or the classes taken, not both")
+        return () if ticked == [NONE] else tuple(m for m in MEDS if m in ticked)
+
+    def form(self) -> SessionRequest:
+        """The form as typed, once the core refuses nothing in it; ValueError says what to
+        fix (what cannot be read, or the core's first reason)."""
         first = self.query_one("#first", Select).value
-        meds: tuple[str, ...] | None = None
-        if esketamine:
-            if age is None:
-                raise ValueError("esketamine needs the patient's age (REMS)")
-            if first is Select.NULL:
-                raise ValueError("esketamine: say whether this is the first treatment (REMS)")
-            ticked = list(self.query_one("#meds", SelectionList).selected)
-            if not ticked:
-                raise ValueError(
-                    "esketamine: answer the medication question: tick none, or which (REMS)"
-                )
-            if NONE in ticked and len(ticked) > 1:
-                raise ValueError("medication: tick none, or the classes taken, not both")
-            meds = () if ticked == [NONE] else tuple(m for m in MEDS if m in ticked)
-        return NewSession(
-            patient=patient,
+        request = SessionRequest(
+            patient=self._value("#patient"),
             protocol=self.protocol,
-            dose_mg=self._number("#dose", "the dose (mg)", 1000),
-            weight_kg=self._number("#weight", "the weight (kg)", 400),
-            age=age,
+            dose_mg=self._number("#dose", "the dose (mg)"),
+            weight_kg=self._number("#weight", "the weight (kg)"),
+            age=self._whole("#age", "age"),
             bay=self._value("#bay") or None,
             lot=self._value("#lot") or None,
             first_treatment=None if first is Select.NULL else bool(first),
-            dose_number=whole_number(self._value("#dose-number"), "the dose number", low=1),
-            meds=meds,
+            dose_number=self._whole("#dose-number", "the dose number"),
+            meds=self._meds(),
         )
+        for reason in intake_refusals(request, self.bays):
+            raise ValueError(reason)
+        return request
 
     def _start(self) -> None:
         self.submit_form()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.core.intake import SessionRequest
 from monitor.services import Service
 from monitor.views import SessionView
 from tui.dialogs.acknowledge import Acknowledgement
@@ -16,7 +17,6 @@ from tui.dialogs.discharge import Discharge
 from tui.dialogs.dose import DoseGiven
 from tui.dialogs.event import NewEvent
 from tui.dialogs.infusion_end import InfusionEnd
-from tui.dialogs.new_session import NewSession
 from tui.render import hm
 
 
@@ -71,13 +71,15 @@ def event(
     return save
 
 
-def new_session(service: Service, name: str, started: list[int]) -> Callable[[NewSession], None]:
+def new_session(
+    service: Service, name: str, started: list[int]
+) -> Callable[[SessionRequest], None]:
     """Start a session; its id is appended to ``started``."""
 
-    def save(form: NewSession) -> None:
+    def save(form: SessionRequest) -> None:
         started.append(
             service.start_session(
-                patient=form.patient,
+                patient=form.patient or "",  # the form asks the core: never blank here
                 protocol=form.protocol,
                 by=name,
                 dose_mg=form.dose_mg,
