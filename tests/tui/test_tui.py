@@ -859,8 +859,10 @@ async def test_detail_shows_events_voids_late_entries_and_skipped_checks(service
         statuses = [str(schedule.get_row_at(i)[3]) for i in range(schedule.row_count)]
         assert "missed not done: line change (ana)" in statuses
         session = str(screen.query_one("#session", Static).content)
-        assert "infusion ended    not recorded (assumed 40 min)" in session
-        assert "Discharge gate now: not ready" in session
+        # The session's record as monitor.present.record tells it.
+        assert "Infusion end      -" in session
+        assert "Gate as of" in session and "not ready:" in session
+        assert "NOT YET REVIEWED" in session
 
 
 async def test_detail_of_a_discharged_session_shows_the_stored_gate(service):
@@ -874,16 +876,19 @@ async def test_detail_of_a_discharged_session_shows_the_stored_gate(service):
         app.push_screen(DetailScreen(view, service.config.thresholds))
         await settle(pilot)
         session = str(app.screen.query_one("#session", Static).content)
-        assert "Gate stored at discharge: ready" in session
-        assert "escort            none" in session and "no-driving instr. yes" in session
-        assert "REMS ready minute" in session
+        assert "Gate at discharge: met." in session
+        assert "Escort: none" in session and "No-driving instruction: given" in session
+        assert "REMS ready to leave at" in session
         await pilot.press("escape")
         app.push_screen(
-            DetailScreen(replace(view, gate_at_discharge=None), service.config.thresholds)
+            DetailScreen(
+                replace(view, gate_at_discharge=None, stored_gate=None),
+                service.config.thresholds,
+            )
         )
         await settle(pilot)
         session = str(app.screen.query_one("#session", Static).content)
-        assert "Gate not stored" in session
+        assert "Gate at discharge: not stored" in session
 
 
 async def test_corrected_reading_is_struck_through_beside_its_correction(service):

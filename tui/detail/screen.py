@@ -20,13 +20,13 @@ from textual.widgets import (
 from textual.worker import Worker
 
 from monitor.core.entry import format_entry
-from monitor.core.gate import GateItem, minutes_between
 from monitor.core.rules import Thresholds
 from monitor.core.schedule import CheckState, CheckStatus, status_text
+from monitor.present.record import discharge_lines, review_lines, session_facts
 from monitor.views import SessionView
 from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.render import MED_LABELS, checklist, hm, severity_style
+from tui.render import checklist, hm, line_text, severity_style
 
 #: Measures as a nurse reads them in the schedule.
 _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
@@ -134,76 +134,26 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         return out
 
     def _session(self) -> Text:
-        """The session's facts, the REMS answers, the dose override, and the gate: stored at
-        discharge, or as it stands now."""
+        """The session's record as :mod:`monitor.present.record` tells it: its facts, the
+        discharge (the gate as of now, or the one stored at discharge) and the review; then the
+        gate's checklist (docs/clinical.md, "Discharge")."""
         view = self.view
         out = Text()
-
-        def line(label: str, value: object, style: str = "") -> None:
+        for label, value in session_facts(view):
             out.append(f"{label:<18}", style="bold")
-            out.append(f"{value}\n", style=style)
-
-        def yes_no(value: bool | None) -> str:
-            return "not asked" if value is None else "yes" if value else "no"
-
-        dose = "-" if view.dose_mg is None else f"{view.dose_mg:g} mg"
-        if view.weight_kg:
-            dose += f", {view.weight_kg:g} kg"
-            if view.dose_mg:
-                dose += f" ({view.dose_mg / view.weight_kg:.2f} mg/kg)"
-        line("dose", dose + (f", lot {view.lot}" if view.lot else ""))
-        line("age", "-" if view.age is None else view.age)
-        line("first treatment", yes_no(view.first_treatment))
-        line("dose number", "-" if view.dose_number is None else view.dose_number)
-        if view.meds is None:
-            meds = "not asked"
-        else:
-            meds = ", ".join(MED_LABELS.get(m, m) for m in view.meds) or "none"
-        line("REMS medication", meds)
-        line("started", f"{hm(view.started_at)} by {view.started_by}")
-        line("dosed", hm(view.dosed_at))
-        if view.dose_override_reason:
-            line("dosing gate", f"overridden: {view.dose_override_reason}", "bold yellow")
-        if view.schedule is not None and view.schedule.infusion_min is not None:
-            if view.infusion_ended_at is not None and view.dosed_at is not None:
-                length = minutes_between(view.dosed_at, view.infusion_ended_at)
-                line("infusion ended", f"{hm(view.infusion_ended_at)} ({length} min)")
-            else:
-                line("infusion ended", f"not recorded (assumed {view.schedule.infusion_min} min)")
-        if view.discharged_at is not None:
-            line("discharged", f"{hm(view.discharged_at)} by {view.discharged_by}")
-            line("escort", view.escort or "not recorded")
-            line("no-driving instr.", yes_no(view.instructions_given))
-            if view.ready_minute is not None or view.ready_minute_proposed is not None:
-                line(
-                    "REMS ready minute",
-                    f"{view.ready_minute} (proposed {view.ready_minute_proposed}, "
-                    f"by {view.ready_minute_by or '-'})",
-                )
-            if view.override_reason:
-                line("gate overridden", view.override_reason, "bold yellow")
+            out.append(f"{value}\n")
+        out.append("\n")
+        for line in (*discharge_lines(view), (), *review_lines(view)):
+            out.append_text(line_text(line))
             out.append("\n")
-            stored = view.gate_at_discharge
-            if stored is None:
-                out.append("Gate not stored (discharged before it was kept).", style="bold")
-            else:
-                verdict = "ready" if stored.get("ready") else "not ready"
-                out.append(
-                    f"Gate stored at discharge: {verdict}\n",
-                    style="bold green" if stored.get("ready") else "bold red",
-                )
-                items = tuple(
-                    GateItem(i["label"], i["ok"], i.get("detail")) for i in stored.get("items", [])
-                )
-                out.append_text(checklist(items))
-        else:
-            out.append("\n")
-            verdict = "ready" if view.gate.ready else "not ready"
-            out.append(
-                f"Discharge gate now: {verdict}\n",
-                style="bold green" if view.gate.ready else "bold red",
-            )
+        stored = view.stored_gate
+        if view.discharged_at is None:
+            out.append("\nDischarge gate now:\n", style="bold")
             out.append_text(checklist(view.gate.items))
+        elif stored is not None and stored.items:
+            out.append("\nGate stored at discharge:\n", style="bold")
+            out.append_text(checklist(stored.items))
+        out.rstrip()
         return out
 
     def _status(self, check: CheckState) -> Text:
