@@ -127,8 +127,9 @@ class DischargeScreen(SavingDialog[Discharge]):
             raise ValueError("say whether the no-driving instruction was given")
         ready_minute = None
         if self.rems:
+            # Which minutes are accepted is the services' answer, shown when they refuse.
             ready_minute = whole_number(
-                self.query_one("#ready-minute", Input).value, "the REMS ready minute", high=1440
+                self.query_one("#ready-minute", Input).value, "the REMS ready minute"
             )
         override = pin = None
         if not self.gate_ready:

@@ -16,6 +16,8 @@ from textual.widgets import Label, Static
 
 from monitor.core.gate import minutes_between
 from monitor.core.schedule import for_infusion, infusion_minutes
+from monitor.core.timing import check_infusion_end
+from monitor.errors import EntryError
 from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog, whole_number
 from tui.inputs import Input
@@ -82,11 +84,10 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
         target = self.query_one("#infusion-preview", Static)
         try:
             ended = self._ended_at()
-        except ValueError as error:
+            # The core's time rule (docs/clinical.md, "Times"): after the start, not ahead.
+            check_infusion_end(ended, self.clock(), view.dosed_at, view.discharged_at)
+        except (ValueError, EntryError) as error:
             target.update(Text(str(error), style="bold red"))
-            return
-        if ended <= view.dosed_at:
-            target.update(Text("the infusion cannot end before it started", style="bold red"))
             return
         actual = infusion_minutes(view.dosed_at, ended)
         planned = view.schedule.infusion_min or 0
