@@ -161,7 +161,7 @@ def test_any_argument_ends_in_0_1_or_2_without_a_traceback(database, template, d
 @settings(max_examples=300, deadline=None)
 @given(line=TEXT)
 def test_the_entry_line_refuses_anything_it_cannot_take(line):
-    """What the station's entry line does with a typed line (tui/entry.py), headless."""
+    """What the station's entry line does with a typed line (tui/floor/entry.py), headless."""
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     try:
         entry, when_text = split_entry_time(line)
