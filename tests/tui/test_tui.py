@@ -500,13 +500,18 @@ async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_pla
         assert view.gate_at_discharge is not None and not view.gate_at_discharge["ready"]
 
 
+async def new_session_form(pilot):
+    """Sign in and open the new-session dialog (`n`); returns it."""
+    await sign_in(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    return pilot.app.screen
+
+
 async def test_new_session_asks_the_rems_questions_and_no_dose(service):
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        screen = app.screen
+        screen = await new_session_form(pilot)
         assert isinstance(screen, NewSessionScreen)
         assert not screen.query("#dosed-now")  # dosing is d, after the baseline
         assert screen.query_one("#dose", Input).value == "56"  # esketamine-56 fixes it
@@ -541,10 +546,7 @@ async def test_new_session_asks_the_rems_questions_and_no_dose(service):
 async def test_new_session_for_iv_asks_dose_and_weight_not_the_rems(service):
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        screen = app.screen
+        screen = await new_session_form(pilot)
         await choose(pilot, "#protocol", "ketamine-iv")
         assert not screen.query_one("#meds-block").display
         dose = screen.query_one("#dose", Input)
@@ -569,10 +571,7 @@ async def test_new_session_asks_the_core_what_it_accepts(service):
     # 1-1000, and an esketamine session opens without the first-treatment answer.
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        screen = app.screen
+        screen = await new_session_form(pilot)
         await pilot.press(*"MRN-CORE", "tab", "tab", *"44")
         screen.query_one("#weight", Input).focus()
         await pilot.press(*"0", "enter")
@@ -595,10 +594,7 @@ async def test_a_refused_new_session_keeps_the_form_and_shows_why(service):
     build_floor(service)
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        screen = app.screen
+        screen = await new_session_form(pilot)
         await pilot.press(*"MRN-HIGH", "tab", "tab", *"67")  # already in observation
         await choose(pilot, "#first", False)
         screen.query_one("#meds", SelectionList).select("none")
