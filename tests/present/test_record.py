@@ -3,7 +3,7 @@ minutes monitored, the discharge and the review, which the PDF, FHIR and the log
 
 from __future__ import annotations
 
-from monitor.present.parts import Role, plain
+from monitor.present.parts import Role, local_minute, plain
 from monitor.present.record import (
     Monitored,
     NoteKind,
@@ -14,7 +14,6 @@ from monitor.present.record import (
     recorders,
     review_lines,
     session_facts,
-    when_text,
 )
 from monitor.services import Service, with_clock
 from tests.helpers import at
@@ -45,8 +44,8 @@ def test_the_facts_of_a_worked_session(service):
     assert facts["Dose"] == "84 mg" and facts["Lot"] == "L42"
     assert (facts["First treatment"], facts["Dose number"]) == ("no", "5")
     assert facts["Age / weight"] == "52 / -" and facts["Medication"] == "none"
-    assert facts["Started"] == f"{when_text(at(-30))} by ana"
-    assert facts["Discharged"] == f"{when_text(at(110))} by ana"
+    assert facts["Started"] == f"{local_minute(at(-30))} by ana"
+    assert facts["Discharged"] == f"{local_minute(at(110))} by ana"
     # From the baseline at -10 min to the discharge at +110: the voided reading is not counted.
     assert facts["Monitored"] == "120 min"
     assert recorders(view) == (
@@ -101,7 +100,7 @@ def test_the_discharge_and_review_lines(service):
     view = service.session(ids["session"])
     lines = discharge_lines(view)
     texts = [plain(line) for line in lines]
-    assert texts[0] == f"Discharged {when_text(at(110))} by ana."
+    assert texts[0] == f"Discharged {local_minute(at(110))} by ana."
     assert texts[1] == "Gate at discharge: NOT met:" and lines[1][0].role is Role.ALERT
     assert view.stored_gate is not None
     reasons = [f"  - {r}" for r in view.stored_gate.reasons]
@@ -114,8 +113,8 @@ def test_the_discharge_and_review_lines(service):
     ]
     review = [plain(line) for line in review_lines(view)]
     assert review == [
-        f"Sign-off withdrawn by sam at {when_text(at(210))}: SpO2 correction to check",
-        f"Signed by sam at {when_text(at(220))}; meaning: reviewed",
+        f"Sign-off withdrawn by sam at {local_minute(at(210))}: SpO2 correction to check",
+        f"Signed by sam at {local_minute(at(220))}; meaning: reviewed",
     ]
 
 
