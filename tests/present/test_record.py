@@ -8,8 +8,11 @@ from monitor.present.record import (
     Monitored,
     NoteKind,
     ReadingNote,
+    clock,
     discharge_lines,
+    instruction_text,
     monitored,
+    note_texts,
     reading_notes,
     recorders,
     review_lines,
@@ -70,6 +73,29 @@ def test_each_readings_notes_told_once(service):
     assert notes("wrong") == (ReadingNote(NoteKind.VOIDED, at(72), "bo", "wrong patient"),)
     assert notes("late") == (ReadingNote(NoteKind.LATE, at(105)),)
     assert notes("high") == ()
+
+
+def test_each_readings_notes_worded_once(service):
+    """The command line and the PDF word a reading's notes alike (record.NOTE_TEXT)."""
+    ids = worked_session(service)
+    view = service.session(ids["session"])
+
+    def texts(key: str) -> tuple[str, ...]:
+        reading = view.reading(ids[key])
+        assert reading is not None
+        return note_texts(reading)
+
+    assert texts("baseline") == ("before dosing",)
+    assert texts("typo") == (f"corrected: superseded by #{ids['correction']}",)
+    assert texts("correction") == (f"corrects #{ids['typo']}: typo: 97",)
+    assert texts("wrong") == (f"VOIDED by bo {clock(at(72))}: wrong patient",)
+    assert texts("late") == (f"LATE ENTRY, saved {clock(at(105))}",)
+    assert clock(None) == "-" and clock(at(0)) == at(0).astimezone().strftime("%H:%M")
+    assert [instruction_text(g) for g in (True, False, None)] == [
+        "given",
+        "NOT given",
+        "not recorded",
+    ]
 
 
 def test_minutes_monitored_count_from_the_first_reading_in_force(service, clock):
