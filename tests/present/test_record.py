@@ -19,6 +19,7 @@ from monitor.present.record import (
     session_facts,
 )
 from monitor.services import Service, with_clock
+from monitor.views import ReadingView
 from tests.helpers import at
 from tests.present.test_sessionlog import FULL, worked_session
 
@@ -57,14 +58,24 @@ def test_the_facts_of_a_worked_session(service):
     )
 
 
-def test_each_readings_notes_told_once(service):
+#: The worked session's readings (tests.present.test_sessionlog.worked_session).
+WORKED_READINGS = ("baseline", "typo", "correction", "wrong", "late", "high")
+
+
+def worked_readings(service) -> tuple[dict[str, int], dict[str, ReadingView]]:
+    """The worked session's ids, and its readings by name."""
     ids = worked_session(service)
     view = service.session(ids["session"])
+    readings = {key: view.reading(ids[key]) for key in WORKED_READINGS}
+    assert None not in readings.values()
+    return ids, {key: r for key, r in readings.items() if r is not None}
+
+
+def test_each_readings_notes_told_once(service):
+    ids, readings = worked_readings(service)
 
     def notes(key: str) -> tuple[ReadingNote, ...]:
-        reading = view.reading(ids[key])
-        assert reading is not None
-        return reading_notes(reading)
+        return reading_notes(readings[key])
 
     assert [n.kind for n in notes("baseline")] == [NoteKind.BEFORE_DOSING]
     assert notes("typo") == (ReadingNote(NoteKind.SUPERSEDED, other=ids["correction"]),)
@@ -77,13 +88,10 @@ def test_each_readings_notes_told_once(service):
 
 def test_each_readings_notes_worded_once(service):
     """The command line and the PDF word a reading's notes alike (record.NOTE_TEXT)."""
-    ids = worked_session(service)
-    view = service.session(ids["session"])
+    ids, readings = worked_readings(service)
 
     def texts(key: str) -> tuple[str, ...]:
-        reading = view.reading(ids[key])
-        assert reading is not None
-        return note_texts(reading)
+        return note_texts(readings[key])
 
     assert texts("baseline") == ("before dosing",)
     assert texts("typo") == (f"corrected: superseded by #{ids['correction']}",)
