@@ -11,7 +11,7 @@ import pytest
 
 from monitor.core.config import config_from_mapping
 from monitor.errors import EntryError, GateNotMet, NotFound, Refused
-from monitor.jsonview import session_json
+from monitor.present.json import session_json
 from monitor.services import Service
 from tests.helpers import at
 

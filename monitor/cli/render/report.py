@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def report_json(report: QualityReport) -> dict[str, Any]:
     """The summary as one JSON object."""
-    from monitor.jsonview import iso
+    from monitor.present.json import iso
 
     return {
         "from": iso(report.since),
