@@ -20,9 +20,6 @@ from monitor.core.timing import is_late_entry
 from monitor.present.parts import Line, Part, Role, local_minute
 from monitor.views import EventView, ReadingView, SessionView
 
-#: The name the PDF (:mod:`monitor.export.pdf`) still imports for :func:`local_minute`.
-when_text = local_minute
-
 
 def clock(moment: datetime | None) -> str:
     """A stored (UTC) time as local ``HH:MM``, or ``-``."""
