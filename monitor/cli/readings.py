@@ -91,7 +91,7 @@ def record(
             f"note: already saved as reading {reading.id} (key {key!r}): not saved again", err=True
         )
     if as_json:
-        from monitor.jsonview import reading_json
+        from monitor.present.json import reading_json
 
         echo_json(reading_json(reading))
     else:
@@ -104,7 +104,7 @@ def _record_lines(
     """``record --stdin``: each line saved or refused on its own (its own transaction and
     audit row), one result line each, as the lines arrive; exit 2 if any line was refused."""
     from monitor.core.entry import format_entry
-    from monitor.jsonview import reading_json
+    from monitor.present.json import reading_json
     from monitor.timeparse import split_entry_time
 
     service = context.service
@@ -192,7 +192,7 @@ def amend(
         reading_id, " ".join(entry), by=by, reason=reason, at=moment(at, context), replace=replace
     )
     if as_json:
-        from monitor.jsonview import reading_json
+        from monitor.present.json import reading_json
 
         echo_json(reading_json(reading))
     else:

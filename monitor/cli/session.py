@@ -24,7 +24,7 @@ from monitor.cli.output import (
     write,
 )
 from monitor.cli.params import DECIMAL, ID, WHOLE, YES_NO, newest_sessions, yes_no
-from monitor.cli.render.session import instruction, or_dash, print_session
+from monitor.cli.render.session import or_dash, session_text
 
 if TYPE_CHECKING:
     from monitor.views import SessionSummary
@@ -148,11 +148,11 @@ def session_show(context: Context, session_id: int, as_json: bool) -> None:
     """One session: checks, readings, flags, the discharge gate and the review."""
     view = context.service.session(session_id)
     if as_json:
-        from monitor.jsonview import session_json
+        from monitor.present.json import session_json
 
         echo_json(session_json(view))
     else:
-        print_session(view)
+        write(session_text(view))
 
 
 #: How many sessions `session list` shows unless --limit says otherwise (the newest).
@@ -188,7 +188,7 @@ def session_list(
 ) -> None:
     """Sessions, newest first, a page at a time: the newest 100 (--limit), of a period of
     start times (--from/--to) if given."""
-    from monitor.jsonview import summary_json
+    from monitor.present.json import summary_json
 
     start, end = period(context, since, until)
     service = context.service
@@ -232,6 +232,8 @@ def session_discharge(
     ready_minute: int | None,
 ) -> None:
     """Discharge when the gate is met; otherwise refuse and list the reasons."""
+    from monitor.present.record import instruction_text
+
     view = context.service.discharge(
         session_id,
         by=by,
@@ -248,7 +250,7 @@ def session_discharge(
             click.echo(f"  - {reason}")
     click.echo(
         f"escort: {view.escort or 'not recorded'}; no-driving instruction: "
-        f"{instruction(view.instructions_given)}"
+        f"{instruction_text(view.instructions_given)}"
     )
     if view.ready_minute is not None or view.ready_minute_proposed is not None:
         click.echo(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 #: The rule ids of a severe BP rise (a hypertensive reaction).
@@ -64,3 +65,51 @@ def rems_due(treated_on: date) -> date:
 def rems_overdue(treated_on: date, today: date) -> bool:
     """True once the form's last day has passed."""
     return today > rems_due(treated_on)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The quality summary of the sessions discharged within ``since``..``until``."""
+
+    since: datetime | None
+    #: ``None``: no end (a ``--to`` day whose next day is past the years a date may have).
+    until: datetime | None
+    sessions: int = 0
+    by_protocol: dict[str, int] = field(default_factory=dict)
+    checks: int = 0
+    checks_on_time: int = 0
+    checks_late: int = 0
+    checks_missed: int = 0
+    checks_open: int = 0
+    high_flags: int = 0
+    high_acknowledged: int = 0
+    high_unacknowledged: int = 0
+    high_ack_median_min: float | None = None
+    high_ack_p90_min: float | None = None
+    severe_bp_sessions: int = 0
+    override_discharges: int = 0
+    late_entries: int = 0
+    late_entry_sessions: int = 0
+    adverse_events: int = 0
+    adverse_by_type: dict[str, int] = field(default_factory=dict)
+    serious_adverse_events: int = 0
+    #: Esketamine sessions whose form's last day has passed (7 calendar days after discharge).
+    rems_past_due: int = 0
+    #: Of those, the ones not marked submitted; ``None`` when submissions are not recorded.
+    rems_overdue: int | None = None
+    rems_note: str | None = None
+
+    @property
+    def share_on_time(self) -> float | None:
+        """Checks done on time, as a share of all the checks after dosing."""
+        return share(self.checks_on_time, self.checks)
+
+    @property
+    def share_late(self) -> float | None:
+        """Checks done late, as a share of all the checks after dosing."""
+        return share(self.checks_late, self.checks)
+
+    @property
+    def share_missed(self) -> float | None:
+        """Checks missed, as a share of all the checks after dosing."""
+        return share(self.checks_missed, self.checks)

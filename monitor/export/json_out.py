@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def write_sessions(out: BinaryIO, views: Iterable[SessionView]) -> int:
     """Write each session as one line; returns how many."""
-    from monitor.jsonview import session_json
+    from monitor.present.json import session_json
 
     count = 0
     for view in views:

@@ -45,14 +45,13 @@ from monitor.export.pdf_text import (
     number,
     zone,
 )
-from monitor.present.parts import plain
+from monitor.present.parts import local_minute, plain
 from monitor.present.record import (
     discharge_lines,
     event_late,
     recorders,
     review_lines,
     session_facts,
-    when_text,
 )
 from monitor.present.record import (
     yes_no as _yes_no,
@@ -160,7 +159,7 @@ class _Record:
             pdf.cell(
                 0,
                 6.5,
-                f"IN PROGRESS: not discharged; the record as of {when_text(view.as_of)}",
+                f"IN PROGRESS: not discharged; the record as of {local_minute(view.as_of)}",
                 fill=True,
                 align="C",
                 new_x="LMARGIN",
@@ -208,7 +207,7 @@ class _Record:
             pdf.set_font(FONT, "B", SMALL)
             pdf.set_text_color(*BLACK)
             state = (
-                f"Reviewed: signed off by {view.signed_by} at {when_text(view.signed_at)}; "
+                f"Reviewed: signed off by {view.signed_by} at {local_minute(view.signed_at)}; "
                 "meaning: reviewed"
             )
         pdf.cell(0, 4.5, state, new_x="LMARGIN", new_y="NEXT")
@@ -219,7 +218,7 @@ class _Record:
             0,
             3.5,
             f"session {view.id}, its page {page} · page {pdf.page_no()} of {self.total_alias} "
-            f"in this file · exported {when_text(self.exported_at)} by monitor",
+            f"in this file · exported {local_minute(self.exported_at)} by monitor",
             align="R",
         )
         pdf.set_text_color(*BLACK)

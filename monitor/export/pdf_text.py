@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from monitor.core.rules import Severity
-from monitor.export.common import local
 from monitor.present.parts import Line, Role
-from monitor.present.record import NoteKind, ReadingNote, reading_notes
+from monitor.present.record import clock as hm  # the PDF's times of day (pdf.py)
+from monitor.present.record import note_texts
 
 if TYPE_CHECKING:
     from monitor.views import FlagView, ReadingView
@@ -23,11 +22,6 @@ INK = {
 }
 GREY = (110, 110, 110)
 BLACK = (0, 0, 0)
-
-
-def hm(moment: datetime | None) -> str:
-    """A stored time as local ``HH:MM``, or ``-``."""
-    return local(moment, "%H:%M")
 
 
 def zone(moment: datetime) -> str:
@@ -58,19 +52,10 @@ def number(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-#: How the PDF words each of a reading's notes (:func:`monitor.present.record.reading_notes`).
-NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
-    NoteKind.LATE: lambda n: f"LATE ENTRY, saved {hm(n.at)}",
-    NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
-    NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
-    NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {hm(n.at)}: {n.reason}",
-    NoteKind.BEFORE_DOSING: lambda n: "before dosing",
-}
-
-
 def notes_cell(reading: ReadingView) -> str:
-    """The reading's notes in its row's last cell."""
-    return "; ".join(NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
+    """The reading's notes (:func:`monitor.present.record.note_texts`) in its row's last
+    cell."""
+    return "; ".join(note_texts(reading))
 
 
 def ink(line: Line) -> tuple[int, int, int]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plural
 
 if TYPE_CHECKING:
-    from monitor.services.report import QualityReport
+    from monitor.core.quality import QualityReport
 
 
 @dataclass(frozen=True)

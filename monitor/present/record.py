@@ -1,27 +1,29 @@
 """A session's record, told once: its facts, who did what, each reading's notes, the minutes
 monitored, the discharge and the review, from the plain views the services hand back.
 
-The session log (:mod:`monitor.present.session`), the PDF, FHIR and CSV take these facts from
-here and only word them their own way (a PDF cell, a FHIR note, a line of the log): none of
+The session log (:mod:`monitor.present.session`), ``session show``, the PDF, FHIR and CSV take
+these facts from here and only lay them out their own way (a PDF cell, a FHIR note, a line of
+the log); ``session show`` and the PDF word a reading's notes alike (:data:`NOTE_TEXT`). None of
 them decides again which notes a reading carries, how long a patient was monitored or what
 the gate stored at discharge said (docs/clinical.md, docs/exports.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from monitor.core.gate import minutes_monitored
 from monitor.core.timing import is_late_entry
-from monitor.present.parts import Line, Part, Role
+from monitor.present.parts import Line, Part, Role, local_minute
 from monitor.views import EventView, ReadingView, SessionView
 
 
-def when_text(moment: datetime | None) -> str:
-    """A stored (UTC) time in this machine's local time, ``2026-11-27 09:40``, or ``-``."""
-    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+def clock(moment: datetime | None) -> str:
+    """A stored (UTC) time as local ``HH:MM``, or ``-``."""
+    return "-" if moment is None else moment.astimezone().strftime("%H:%M")
 
 
 def yes_no(value: bool | None, missing: str = "not recorded") -> str:
@@ -82,6 +84,21 @@ def reading_notes(reading: ReadingView) -> tuple[ReadingNote, ...]:
     return tuple(notes)
 
 
+#: How the command line and the PDF word each of a reading's notes (docs/exports.md).
+NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
+    NoteKind.LATE: lambda n: f"LATE ENTRY, saved {clock(n.at)}",
+    NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
+    NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
+    NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {clock(n.at)}: {n.reason}",
+    NoteKind.BEFORE_DOSING: lambda n: "before dosing",
+}
+
+
+def note_texts(reading: ReadingView) -> tuple[str, ...]:
+    """Each of ``reading``'s notes (:func:`reading_notes`) in words, in their order."""
+    return tuple(NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
+
+
 def event_late(event: EventView) -> bool:
     """A note or event written more than 10 min after it happened (the rule for readings)."""
     return is_late_entry(event.at, event.recorded_at)
@@ -137,15 +154,20 @@ def meds_text(meds: tuple[str, ...] | None) -> str:
     return ", ".join(meds) if meds else "none"
 
 
+def instruction_text(given: bool | None) -> str:
+    """Whether the no-driving instruction was given, in words."""
+    return {True: "given", False: "NOT given", None: "not recorded"}[given]
+
+
 def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
     """The session's facts, label and value: patient, protocol, dose, lot, first treatment,
     dose number, age and weight, bay, medication, who started, dosing (and its override),
     infusion end, discharge and the minutes monitored."""
-    dosed = when_text(view.dosed_at) if view.dosed_at else "not dosed"
+    dosed = local_minute(view.dosed_at) if view.dosed_at else "not dosed"
     if view.dose_override_reason:
         dosed += f" (dosing gate overridden: {view.dose_override_reason})"
     discharged = (
-        f"{when_text(view.discharged_at)} by {view.discharged_by}"
+        f"{local_minute(view.discharged_at)} by {view.discharged_by}"
         if view.discharged_at
         else "not discharged"
     )
@@ -160,9 +182,9 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
         ("Bay", view.bay or "-"),
         ("Medication", meds_text(view.meds)),
-        ("Started", f"{when_text(view.started_at)} by {view.started_by}"),
+        ("Started", f"{local_minute(view.started_at)} by {view.started_by}"),
         ("Dosed", dosed),
-        ("Infusion end", when_text(view.infusion_ended_at) if view.infusion_ended_at else "-"),
+        ("Infusion end", local_minute(view.infusion_ended_at) if view.infusion_ended_at else "-"),
         ("Discharged", discharged),
         ("Monitored", monitored(view).text),
     )
@@ -174,14 +196,14 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
     no-driving instruction; the REMS "ready to leave" minute when asked."""
     lines: list[Line] = []
     if view.discharged_at is None:
-        as_of = when_text(view.as_of)
+        as_of = local_minute(view.as_of)
         if view.gate.ready:
             lines.append((Part(f"Not discharged. Gate as of {as_of}: ready."),))
         else:
             lines.append((Part(f"Not discharged. Gate as of {as_of}: not ready:"),))
             lines += [(Part(f"  - {reason}", Role.WARN),) for reason in view.gate.reasons]
     else:
-        when = when_text(view.discharged_at)
+        when = local_minute(view.discharged_at)
         lines.append((Part(f"Discharged {when} by {view.discharged_by}."),))
         stored = view.stored_gate
         if stored is None:
@@ -196,8 +218,8 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
         if view.override_reason:
             lines.append((Part(f"Gate overridden: {view.override_reason}", Role.ALERT),))
         lines.append((Part(f"Escort: {view.escort or 'not recorded'}"),))
-        given = {True: "given", False: "NOT given", None: "not recorded"}
-        lines.append((Part(f"No-driving instruction: {given[view.instructions_given]}"),))
+        given = instruction_text(view.instructions_given)
+        lines.append((Part(f"No-driving instruction: {given}"),))
     if view.ready_minute is not None or view.ready_minute_proposed is not None:
         confirmed = "-" if view.ready_minute is None else f"minute {view.ready_minute}"
         by = f" by {view.ready_minute_by}" if view.ready_minute_by else ""
@@ -212,13 +234,13 @@ def review_lines(view: SessionView) -> tuple[Line, ...]:
     """The review: each sign-off withdrawn (who, when, why), then the sign-off in force, or
     "NOT YET REVIEWED"."""
     lines: list[Line] = [
-        (Part(f"Sign-off withdrawn by {again.by} at {when_text(again.at)}: {again.reason}"),)
+        (Part(f"Sign-off withdrawn by {again.by} at {local_minute(again.at)}: {again.reason}"),)
         for again in view.reopened
     ]
     if view.signed_by is None:
         lines.append((Part("NOT YET REVIEWED", Role.ALERT),))
     else:
-        signed = when_text(view.signed_at)
+        signed = local_minute(view.signed_at)
         lines.append(
             (Part(f"Signed by {view.signed_by} at {signed}; meaning: reviewed", Role.STRONG),)
         )

@@ -23,7 +23,7 @@ import pytest
 from monitor.errors import EntryError, NotFound, Refused
 from monitor.export import FORMATS, WHATS, Selection, export, export_session
 from monitor.export.csv_out import EVENT_COLUMNS, READING_COLUMNS
-from monitor.jsonview import session_json
+from monitor.present.json import session_json
 from tests.cli.test_cli import Cli
 from tests.helpers import DOSED
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from monitor.core.quality import QualityReport
 from monitor.present.parts import Part, Role, Row, plain
 from monitor.present.quality import QualityStory, quality_story, text_lines
-from monitor.services.report import QualityReport
 from tests.helpers import at
 
 WEEK = QualityReport(

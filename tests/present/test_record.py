@@ -3,20 +3,23 @@ minutes monitored, the discharge and the review, which the PDF, FHIR and the log
 
 from __future__ import annotations
 
-from monitor.present.parts import Role, plain
+from monitor.present.parts import Role, local_minute, plain
 from monitor.present.record import (
     Monitored,
     NoteKind,
     ReadingNote,
+    clock,
     discharge_lines,
+    instruction_text,
     monitored,
+    note_texts,
     reading_notes,
     recorders,
     review_lines,
     session_facts,
-    when_text,
 )
 from monitor.services import Service, with_clock
+from monitor.views import ReadingView
 from tests.helpers import at
 from tests.present.test_sessionlog import FULL, worked_session
 
@@ -45,8 +48,8 @@ def test_the_facts_of_a_worked_session(service):
     assert facts["Dose"] == "84 mg" and facts["Lot"] == "L42"
     assert (facts["First treatment"], facts["Dose number"]) == ("no", "5")
     assert facts["Age / weight"] == "52 / -" and facts["Medication"] == "none"
-    assert facts["Started"] == f"{when_text(at(-30))} by ana"
-    assert facts["Discharged"] == f"{when_text(at(110))} by ana"
+    assert facts["Started"] == f"{local_minute(at(-30))} by ana"
+    assert facts["Discharged"] == f"{local_minute(at(110))} by ana"
     # From the baseline at -10 min to the discharge at +110: the voided reading is not counted.
     assert facts["Monitored"] == "120 min"
     assert recorders(view) == (
@@ -55,14 +58,24 @@ def test_the_facts_of_a_worked_session(service):
     )
 
 
-def test_each_readings_notes_told_once(service):
+#: The worked session's readings (tests.present.test_sessionlog.worked_session).
+WORKED_READINGS = ("baseline", "typo", "correction", "wrong", "late", "high")
+
+
+def worked_readings(service) -> tuple[dict[str, int], dict[str, ReadingView]]:
+    """The worked session's ids, and its readings by name."""
     ids = worked_session(service)
     view = service.session(ids["session"])
+    readings = {key: view.reading(ids[key]) for key in WORKED_READINGS}
+    assert None not in readings.values()
+    return ids, {key: r for key, r in readings.items() if r is not None}
+
+
+def test_each_readings_notes_told_once(service):
+    ids, readings = worked_readings(service)
 
     def notes(key: str) -> tuple[ReadingNote, ...]:
-        reading = view.reading(ids[key])
-        assert reading is not None
-        return reading_notes(reading)
+        return reading_notes(readings[key])
 
     assert [n.kind for n in notes("baseline")] == [NoteKind.BEFORE_DOSING]
     assert notes("typo") == (ReadingNote(NoteKind.SUPERSEDED, other=ids["correction"]),)
@@ -71,6 +84,26 @@ def test_each_readings_notes_told_once(service):
     assert notes("wrong") == (ReadingNote(NoteKind.VOIDED, at(72), "bo", "wrong patient"),)
     assert notes("late") == (ReadingNote(NoteKind.LATE, at(105)),)
     assert notes("high") == ()
+
+
+def test_each_readings_notes_worded_once(service):
+    """The command line and the PDF word a reading's notes alike (record.NOTE_TEXT)."""
+    ids, readings = worked_readings(service)
+
+    def texts(key: str) -> tuple[str, ...]:
+        return note_texts(readings[key])
+
+    assert texts("baseline") == ("before dosing",)
+    assert texts("typo") == (f"corrected: superseded by #{ids['correction']}",)
+    assert texts("correction") == (f"corrects #{ids['typo']}: typo: 97",)
+    assert texts("wrong") == (f"VOIDED by bo {clock(at(72))}: wrong patient",)
+    assert texts("late") == (f"LATE ENTRY, saved {clock(at(105))}",)
+    assert clock(None) == "-" and clock(at(0)) == at(0).astimezone().strftime("%H:%M")
+    assert [instruction_text(g) for g in (True, False, None)] == [
+        "given",
+        "NOT given",
+        "not recorded",
+    ]
 
 
 def test_minutes_monitored_count_from_the_first_reading_in_force(service, clock):
@@ -101,7 +134,7 @@ def test_the_discharge_and_review_lines(service):
     view = service.session(ids["session"])
     lines = discharge_lines(view)
     texts = [plain(line) for line in lines]
-    assert texts[0] == f"Discharged {when_text(at(110))} by ana."
+    assert texts[0] == f"Discharged {local_minute(at(110))} by ana."
     assert texts[1] == "Gate at discharge: NOT met:" and lines[1][0].role is Role.ALERT
     assert view.stored_gate is not None
     reasons = [f"  - {r}" for r in view.stored_gate.reasons]
@@ -114,8 +147,8 @@ def test_the_discharge_and_review_lines(service):
     ]
     review = [plain(line) for line in review_lines(view)]
     assert review == [
-        f"Sign-off withdrawn by sam at {when_text(at(210))}: SpO2 correction to check",
-        f"Signed by sam at {when_text(at(220))}; meaning: reviewed",
+        f"Sign-off withdrawn by sam at {local_minute(at(210))}: SpO2 correction to check",
+        f"Signed by sam at {local_minute(at(220))}; meaning: reviewed",
     ]
 
 

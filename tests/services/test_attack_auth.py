@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import EntryError, PermissionDenied, Refused
-from monitor.jsonview import session_json
+from monitor.present.json import session_json
 from monitor.services import Service
 from tests.helpers import at
 

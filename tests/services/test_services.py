@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from monitor.errors import EntryError, GateNotMet, NotFound, PermissionDenied, Refused
-from monitor.jsonview import session_json
+from monitor.present.json import session_json
 from monitor.store import models as m
 from tests.helpers import DOSED, at
 

@@ -285,7 +285,7 @@ def test_revision_2_refuses_two_active_sessions_for_one_patient(empty_url):
 
 
 def test_a_session_discharged_before_revision_2_shows_its_gate_as_not_stored(empty_url):
-    from monitor.jsonview import session_json
+    from monitor.present.json import session_json
     from monitor.services import Service
 
     migrate_to(empty_url, "0002")

@@ -10,12 +10,12 @@ from monitor.cli.output import story_text
 from monitor.present.quality import quality_story, text_lines
 
 if TYPE_CHECKING:
-    from monitor.services.report import QualityReport
+    from monitor.core.quality import QualityReport
 
 
 def report_json(report: QualityReport) -> dict[str, Any]:
     """The summary as one JSON object."""
-    from monitor.jsonview import iso
+    from monitor.present.json import iso
 
     return {
         "from": iso(report.since),

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def facts_json(row: SessionFacts) -> dict[str, Any]:
     """One session of the queue as JSON."""
-    from monitor.jsonview import iso
+    from monitor.present.json import iso
 
     return {
         "id": row.id,

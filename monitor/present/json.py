@@ -1,4 +1,5 @@
-"""The JSON shapes of interface.md (``session show --json`` and friends)."""
+"""The JSON shapes of docs/interface.md (``session show --json``, ``session list --json``,
+readings): the plain views the services hand back turned into the contract's objects."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def check_json(check: CheckState) -> dict[str, Any]:
 
 
 def session_json(view: SessionView) -> dict[str, Any]:
-    """The ``session show --json`` object (interface.md)."""
+    """The ``session show --json`` object (docs/interface.md)."""
     alarms = [
         {
             "measure": "schedule",

@@ -1,5 +1,6 @@
-"""Clinical revision 2 through the services, on SQLite and PostgreSQL: the worked examples as
-``session show --json`` gives them, the unsafe flows refused, and the new records."""
+"""The clinical rules through the services, on SQLite and PostgreSQL: the worked examples as
+``session show --json`` gives them, the unsafe flows refused, and what a session records besides
+vitals (events, skips, voids, the infusion end, the discharge's escort, instructions and gate)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from monitor.core.config import config_from_mapping
 from monitor.errors import EntryError, GateNotMet, NotFound, Refused
-from monitor.jsonview import session_json
+from monitor.present.json import session_json
 from monitor.services import Service
 from tests.helpers import at
 

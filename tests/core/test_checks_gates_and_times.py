@@ -1,5 +1,6 @@
-"""Clinical revision 2 in the core: each rule of "Changes in revision 2", on both sides of its
-boundaries, and the worked examples of docs/clinical.md."""
+"""Which reading serves which check, missed checks and rechecks, the infusion end, the dosing and
+discharge gates, corrections, the REMS minute and the time rules, in the core: each rule on both
+sides of its boundaries, and the worked examples of docs/clinical.md."""
 
 from __future__ import annotations
 
