@@ -848,7 +848,7 @@ async def test_detail_shows_events_voids_late_entries_and_skipped_checks(service
             str(readings)[s.start : s.end] for s in readings.spans if "strike" in str(s.style)
         ]
         assert any("92/60" in part for part in struck)
-        assert "late entry (saved" in str(readings)
+        assert "LATE ENTRY, saved" in str(readings)  # worded as the PDF words it
         events = str(screen.query_one("#events", Static).content)
         assert "adverse nausea (mild): felt sick" in events and "by ana" in events
         schedule = screen.query_one("#schedule", DataTable)

@@ -22,7 +22,14 @@ from textual.worker import Worker
 from monitor.core.entry import format_entry
 from monitor.core.rules import Thresholds
 from monitor.core.schedule import CheckState, CheckStatus, status_text
-from monitor.present.record import discharge_lines, review_lines, session_facts
+from monitor.present.record import (
+    NOTE_TEXT,
+    NoteKind,
+    discharge_lines,
+    reading_notes,
+    review_lines,
+    session_facts,
+)
 from monitor.views import SessionView
 from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
@@ -35,6 +42,16 @@ _STATUS_STYLE = {
     CheckStatus.MISSED: "bold red",
     CheckStatus.DONE: "green",
     CheckStatus.DUE: "bold",
+}
+
+
+#: How each note on a reading looks (its words are the record's, as the PDF prints them).
+_NOTE_STYLE = {
+    NoteKind.LATE: "bold yellow",
+    NoteKind.CORRECTS: "italic",
+    NoteKind.SUPERSEDED: "dim",
+    NoteKind.VOIDED: "bold magenta",
+    NoteKind.BEFORE_DOSING: "dim",
 }
 
 
@@ -91,17 +108,8 @@ class DetailScreen(ExportKey, ModalScreen[None]):
             out.append(f"#{reading.id} {hm(reading.measured_at)} ", style=style)
             out.append(format_entry(reading.vitals), style=style or "bold")
             out.append(f"  by {reading.recorded_by}", style="dim")
-            if reading.late_entry:
-                out.append(f"  late entry (saved {hm(reading.recorded_at)})", style="bold yellow")
-            if reading.voided:
-                void = reading.voided
-                out.append(
-                    f"  VOIDED by {void.by} {hm(void.at)}: {void.reason}", style="bold magenta"
-                )
-            if reading.superseded_by:
-                out.append(f"  corrected by #{reading.superseded_by}", style="dim")
-            if reading.corrects:
-                out.append(f"  corrects #{reading.corrects}: {reading.reason}", style="italic")
+            for note in reading_notes(reading):
+                out.append(f"  {NOTE_TEXT[note.kind](note)}", style=_NOTE_STYLE[note.kind])
             out.append("\n")
             for flag in reading.flags:
                 out.append(
