@@ -79,14 +79,6 @@ def hm(moment: datetime | None) -> str:
 
 
 #: How the REMS form names the medication classes.
-MED_LABELS = {
-    "benzodiazepines": "benzodiazepines",
-    "sedative-hypnotics": "non-benzodiazepine sedative hypnotics",
-    "psychostimulants": "psychostimulants",
-    "maois": "MAOIs",
-}
-
-
 def checklist(items: tuple[GateItem, ...], *, failing_first: bool = False) -> Text:
     """The gate as ticked and unticked lines; a failing one says why it fails."""
     if failing_first:

@@ -11,6 +11,13 @@ from monitor.errors import EntryError
 
 #: The REMS form's concomitant medication, as ``--meds`` names them.
 MEDS = ("benzodiazepines", "sedative-hypnotics", "psychostimulants", "maois")
+#: Each medication class as the REMS form names it.
+MED_LABELS = {
+    "benzodiazepines": "benzodiazepines",
+    "sedative-hypnotics": "non-benzodiazepine sedative hypnotics",
+    "psychostimulants": "psychostimulants",
+    "maois": "MAOIs",
+}
 #: Identifiers, bays and lots: one line, at most this long.
 NAME_MAX = 64
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from monitor.core.gate import minutes_monitored
+from monitor.core.gate import minutes_between, minutes_monitored
+from monitor.core.intake import MED_LABELS
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import Line, Part, Role, local_minute
 from monitor.views import EventView, ReadingView, SessionView
@@ -151,12 +152,23 @@ def meds_text(meds: tuple[str, ...] | None) -> str:
     """The REMS medication answers: ``none``, the classes named, or ``not asked``."""
     if meds is None:
         return "not asked"
-    return ", ".join(meds) if meds else "none"
+    return ", ".join(MED_LABELS.get(m, m) for m in meds) if meds else "none"
 
 
 def instruction_text(given: bool | None) -> str:
     """Whether the no-driving instruction was given, in words."""
     return {True: "given", False: "NOT given", None: "not recorded"}[given]
+
+
+def infusion_end_text(view: SessionView) -> str:
+    """When an IV infusion ended and how long it ran, or the length the schedule assumes while
+    its end is not recorded; ``-`` for a session with no infusion."""
+    if view.infusion_ended_at is not None and view.dosed_at is not None:
+        length = minutes_between(view.dosed_at, view.infusion_ended_at)
+        return f"{local_minute(view.infusion_ended_at)} ({length} min)"
+    if view.schedule is not None and view.schedule.infusion_min is not None:
+        return f"not recorded (assumed {view.schedule.infusion_min} min)"
+    return "-"
 
 
 def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
@@ -172,10 +184,13 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         else "not discharged"
     )
     weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
+    dose = f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"
+    if view.dose_mg and view.weight_kg:
+        dose += f" ({view.dose_mg / view.weight_kg:.2f} mg/kg)"
     return (
         ("Patient", view.patient),
         ("Protocol", f"{view.protocol} ({view.treatment})"),
-        ("Dose", f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"),
+        ("Dose", dose),
         ("Lot", view.lot or "-"),
         ("First treatment", yes_no(view.first_treatment)),
         ("Dose number", str(view.dose_number) if view.dose_number else "-"),
@@ -184,7 +199,7 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         ("Medication", meds_text(view.meds)),
         ("Started", f"{local_minute(view.started_at)} by {view.started_by}"),
         ("Dosed", dosed),
-        ("Infusion end", local_minute(view.infusion_ended_at) if view.infusion_ended_at else "-"),
+        ("Infusion end", infusion_end_text(view)),
         ("Discharged", discharged),
         ("Monitored", monitored(view).text),
     )

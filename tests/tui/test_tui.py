@@ -856,7 +856,7 @@ async def test_detail_shows_events_voids_late_entries_and_skipped_checks(service
         assert "missed not done: line change (ana)" in statuses
         session = str(screen.query_one("#session", Static).content)
         # The session's record as monitor.present.record tells it.
-        assert "Infusion end      -" in session
+        assert "Infusion end      not recorded (assumed 40 min)" in session
         assert "Gate as of" in session and "not ready:" in session
         assert "NOT YET REVIEWED" in session
 

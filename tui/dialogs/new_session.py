@@ -11,10 +11,9 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Label, Select, SelectionList
 
-from monitor.core.intake import MEDS, SessionRequest, expected_dose, intake_refusals
+from monitor.core.intake import MED_LABELS, MEDS, SessionRequest, expected_dose, intake_refusals
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.render import MED_LABELS
 from tui.ticks import Ticks
 
 NONE = "none"
