@@ -11,8 +11,8 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from monitor.errors import PermissionDenied
+from monitor.present.session import EntryKind
 from monitor.services import Service, with_clock
-from monitor.sessionlog import EntryKind
 from monitor.views import UserView
 from tests.helpers import at
 from tests.present.test_sessionlog import worked_session
@@ -397,7 +397,9 @@ async def test_correct_through_the_dialog_keeps_the_original_struck_through(serv
         await pilot.press("c")  # the typo was corrected already: correct the correction
         await settle(pilot)
         assert isinstance(app.screen, SessionLogScreen)
-        assert any(f"corrected by #{ids['correction']}" in m for m in messages(app))
+        # The core's reason (monitor.core.review.change_refusal), as the services give it.
+        said = f"reading {ids['typo']} was already corrected by reading {ids['correction']}"
+        assert any(said in m for m in messages(app))
         await highlight_reading(pilot, ids["correction"])
         await pilot.press("c")
         await settle(pilot)
@@ -450,7 +452,10 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
         await pilot.press("v")
         await settle(pilot)
         assert app.screen is screen
-        assert any("reopen it first (o)" in m for m in messages(app))
+        assert any(
+            "is signed off: it takes no new correction or void until a supervisor reopens it" in m
+            for m in messages(app)
+        )
         await pilot.press("o")
         await settle(pilot)
         dialog = app.screen
