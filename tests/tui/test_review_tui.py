@@ -425,6 +425,37 @@ async def test_correct_through_the_dialog_keeps_the_original_struck_through(serv
     assert newest is None or newest.id == corrected[0].id
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_log_shows_the_cores_reason_before_any_dialog_opens(service):
+    """Sign, reopen, void and correct ask monitor.core.review first: a refused action says
+    the core's reason and opens no dialog."""
+    ids = worked_session(service, reviewed=False)
+    active = with_clock(service, lambda: NOW - timedelta(minutes=30)).start_session(
+        patient="MRN-NOW", protocol="ketamine-im", by="ana", age=40
+    )
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        screen = await open_log(pilot, "MRN-WORK")
+        await pilot.press("o")  # not signed off
+        await settle(pilot)
+        assert app.screen is screen
+        assert f"session {ids['session']} is not signed off: nothing to reopen" in messages(app)
+        await highlight_reading(pilot, ids["wrong"])
+        await pilot.press("v")  # voided already
+        await settle(pilot)
+        assert app.screen is screen
+        assert f"reading {ids['wrong']} is voided: it counts for nothing already" in messages(app)
+        sam = UserView(1, "sam", "supervisor")
+        app.push_screen(SessionLogScreen(app.service, active, sam, clock=lambda: NOW))
+        await settle(pilot)
+        log = app.screen
+        await pilot.press("s")  # still in observation
+        await settle(pilot)
+        assert app.screen is log
+        assert f"session {active} is still active: discharge it first" in messages(app)
+
+
 async def test_sign_off_then_reopen_through_the_dialogs(service):
     ids = worked_session(service, reviewed=False)
     app = review_station(service)
