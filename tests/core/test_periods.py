@@ -10,19 +10,9 @@ import pytest
 from monitor.errors import EntryError
 from monitor.periods import local_day, parse_period, typed_period
 
+#: The tests run in UTC (tests/conftest.py).
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    import time
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_a_typed_period_is_read_as_the_command_line_reads_it():
