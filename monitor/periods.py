@@ -1,9 +1,10 @@
 """Periods people type: a ``--from``/``--to`` pair, or a local calendar day (docs/interface.md).
 
-One reading for every face: the command line's ``--from``/``--to`` and the station's dates.
-A time is what :func:`monitor.timeparse.parse_time` accepts (ISO 8601, local time without an
-offset; ``now``; ``90 min ago``); a date alone is its local midnight, and as the end of a
-period it takes in that whole day, so that ``--from D --to D`` is the day D.
+One reading for every face: the command line's ``--from``/``--to`` and the station's From and
+To fields (:func:`typed_period`). A time is what :func:`monitor.timeparse.parse_time` accepts
+(ISO 8601, local time without an offset; ``now``; ``90 min ago``); a date alone is its local
+midnight, and as the end of a period it takes in that whole day, so that ``--from D --to D``
+is the day D.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from monitor.errors import EntryError
 from monitor.timeparse import MAX_YEAR, parse_time
 
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -47,6 +49,18 @@ def parse_period(
             if following.year <= MAX_YEAR
             else None
         )
+    return start, end
+
+
+def typed_period(since: str, until: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """A period typed in two fields, as :func:`parse_period` reads it; a blank field leaves
+    that side open. Raises EntryError for a time that cannot be read and for a period that
+    ends before it begins (said before anything is read with it)."""
+    start, end = parse_period(
+        since if since.strip() else None, until if until.strip() else None, now
+    )
+    if start is not None and end is not None and start > end:
+        raise EntryError("the period ends before it begins: give the earlier time first")
     return start, end
 
 

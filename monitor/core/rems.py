@@ -162,6 +162,9 @@ class RemsForm:
     missing: tuple[str, ...]
     submission: Submission | None = None
     corrections: tuple[Correction, ...] = field(default_factory=tuple)
+    #: False while the patient is still in observation (then "not discharged" is missing, and
+    #: the form is submitted only after discharge).
+    discharged: bool = True
 
     @property
     def submitted(self) -> bool:
@@ -453,6 +456,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
         missing=tuple(missing),
         submission=given.submission,
         corrections=tuple(given.corrections),
+        discharged=given.discharged_at is not None,
     )
 
 

@@ -104,7 +104,9 @@ def left_part(form: RemsForm, today: date) -> Part:
     return Part(f"{days} d left", role)
 
 
-def _answer(label: str, answer: Answer, source: str) -> Row:
+def answer_row(label: str, answer: Answer, source: str) -> Row:
+    """A yes/no answer: its value, where it comes from (``source``, or the correction with
+    the proposal kept beside it), and its evidence under it."""
     value: list[Part] = [Part(yes_no(answer.value, "unknown"), Role.STRONG)]
     if answer.correction is not None:
         c = answer.correction
@@ -211,14 +213,14 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         ),
         Row("Minutes monitored", (_monitored(form),)),
         Row("Ready to leave", (Part(_ready(form)),)),
-        _answer("Vitals OK before", form.vitals_ok_before, FROM_RECORD),
-        _answer("Vitals OK at end", form.vitals_ok_end, FROM_RECORD),
+        answer_row("Vitals OK before", form.vitals_ok_before, FROM_RECORD),
+        answer_row("Vitals OK at end", form.vitals_ok_end, FROM_RECORD),
         _bp("BP before dosing", form.bp_before),
         _bp("BP near 40 min", form.bp_at_40),
         _bp("BP before the end", form.bp_end),
-        _answer("Sedation", form.sedation, PROPOSAL),
-        _answer("Dissociation", form.dissociation, PROPOSAL),
-        _answer("Resp. depression", form.respiratory_depression, PROPOSAL),
+        answer_row("Sedation", form.sedation, PROPOSAL),
+        answer_row("Dissociation", form.dissociation, PROPOSAL),
+        answer_row("Resp. depression", form.respiratory_depression, PROPOSAL),
         _listed("Serious AEs", form.serious_adverse_events, Part("none")),
     )
     corrections: tuple[Line, ...] = ()

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import insert, select
 
+from monitor.periods import local_day
 from monitor.services import with_clock
 from monitor.services.history import AUDIT
 from tests.station import no_blink, settle, sign_in
 from tests.tui.test_review_reports_tui import NOW, SAM, desk, desk_app
 from tui.reports.audit import AuditScreen
 from tui.reports.audit_filter import AuditFilter
-from tui.reports.periods import local_day
 from tui.reports.quality import QualityScreen
 from tui.reports.rems import RemsScreen
 

@@ -14,22 +14,23 @@ from sqlalchemy import create_engine
 from textual.widgets import DataTable, Input, Select, Static
 
 from monitor.errors import Refused
+from monitor.periods import local_day, parse_period
+from monitor.present.audit import audit_story, change_text, detail_lines, who
+from monitor.present.parts import plain
+from monitor.present.quality import quality_story
+from monitor.present.rems import rems_story
 from monitor.services import Service, with_clock
 from monitor.services.history import AUDIT_PAGE
 from monitor.views import UserView
 from tests.station import settle, sign_in, station
 from tui.reports.audit import AuditScreen
 from tui.reports.audit_filter import AuditFilterDialog
-from tui.reports.audit_text import audit_detail, audit_user, describe_change
-from tui.reports.periods import local_day, parse_period
 from tui.reports.quality import QualityScreen
 from tui.reports.quality_period import QualityPeriodDialog
-from tui.reports.quality_text import quality_lines
 from tui.reports.rems import RemsScreen
 from tui.reports.rems_correct import RemsCorrectDialog
 from tui.reports.rems_form import RemsFormScreen
 from tui.reports.rems_submit import RemsSubmitDialog
-from tui.reports.rems_text import rems_form_lines
 
 #: The supervisor's desk is looked at on Friday 27 Nov 2026, 10:00 UTC (the tests' zone).
 TODAY = date(2026, 11, 27)
@@ -236,6 +237,19 @@ def table_rows(pilot, selector: str) -> list[list[str]]:
     return [[str(cell).strip() for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+def detail_text(row) -> str:
+    """The audit row's panel as plain text (monitor.present.audit tells it)."""
+    return "\n".join(plain(line) for line in detail_lines(audit_story(row)))
+
+
+def quality_lines(report) -> list[tuple[str, str]]:
+    """The quality summary's rows as (label, value) text (monitor.present.quality)."""
+    return [
+        (row.label, "\n".join(plain(line) for line in (row.value, *row.notes)))
+        for row in quality_story(report).rows
+    ]
+
+
 SAM = UserView(1, "sam", "supervisor")
 ANA = UserView(2, "ana", "nurse")
 
@@ -248,39 +262,20 @@ def clinic(service) -> dict[str, int]:
 # -- pure helpers ------------------------------------------------------------------------------
 
 
-def test_a_period_is_read_as_the_command_line_reads_it():
-    since, until = parse_period("2026-11-16", "2026-11-22", NOW)
-    assert since == datetime(2026, 11, 16, tzinfo=UTC)
-    assert until == datetime(2026, 11, 23, tzinfo=UTC) - timedelta(microseconds=1)
-    assert parse_period("", "", NOW) == (None, None)
-    assert parse_period("90 min ago", "now", NOW) == (NOW - timedelta(minutes=90), NOW)
-    assert local_day(TODAY) == (
-        datetime(2026, 11, 27, tzinfo=UTC),
-        datetime(2026, 11, 28, tzinfo=UTC) - timedelta(microseconds=1),
-    )
-    for since, until, said in (
-        ("2026-11-23", "2026-11-22", "earlier time first"),
-        ("yesterday", "", "not understood"),
-        ("1999-01-01", "", "out of range"),
-    ):
-        with pytest.raises(Exception, match=said):
-            parse_period(since, until, NOW)
-
-
 def test_trigger_rows_and_reading_rows_read_as_people_read_them(service, clinic):
     rows = service.audit(clinic["high"])
     dose_trigger = next(r for r in rows if r.action == "db.session.update")
     # The trigger's row lists every transition column: only what changed is said, in local
     # time, by "(database)". (The trigger writes the database's own time: with the day.)
-    assert describe_change(dose_trigger) in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
-    assert "(database)  db.session.update" in str(audit_detail(dose_trigger))
+    assert change_text(dose_trigger) in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
+    assert "(database)  db.session.update" in detail_text(dose_trigger)
     reading = next(r for r in rows if r.action == "reading.record")
-    assert describe_change(reading).startswith("128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0")
-    assert "measured 08:50" in describe_change(reading)
+    assert change_text(reading).startswith("128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0")
+    assert "measured 08:50" in change_text(reading)
     dose = next(r for r in rows if r.action == "session.dose")
-    assert describe_change(dose) == "dosed at - → 09:00; dosing gate none"
+    assert change_text(dose) == "dosed at - → 09:00; dosing gate none"
     ack = next(r for r in rows if r.action == "flag.acknowledge")
-    assert "rechecked, prescriber informed" in describe_change(ack)
+    assert "rechecked, prescriber informed" in change_text(ack)
 
 
 def test_a_correction_a_refused_pin_and_an_event_read_plainly(service, clinic):
@@ -292,15 +287,15 @@ def test_a_correction_a_refused_pin_and_an_event_read_plainly(service, clinic):
         later.authenticate("sam", "0000")
     trail = later.audit()
     correction = next(r for r in trail if r.action == "rems.correct")
-    assert describe_change(correction) == "sedation yes → no (proposal yes)"
-    assert audit_user(correction) == "sam"
+    assert change_text(correction) == "sedation yes → no (proposal yes)"
+    assert who(correction) == "sam"
     refused = next(r for r in trail if r.action == "auth.refused")
-    assert audit_user(refused) == "(no user)"
+    assert who(refused) == "(no user)"
     counted = next(r for r in trail if r.action == "db.user.update")
-    assert audit_user(counted) == "(database)"
-    assert describe_change(counted) == "failed pins 0 → 1"
+    assert who(counted) == "(database)"
+    assert change_text(counted) == "failed pins 0 → 1"
     event = next(r for r in trail if r.action == "event.adverse")
-    assert describe_change(event) == "adverse nausea mild: nauseous"
+    assert change_text(event) == "adverse nausea mild: nauseous"
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -320,9 +315,9 @@ async def test_audit_of_a_session_newest_first_with_the_selected_row_in_full(ser
         table = screen.query_one("#audit-table", DataTable)
         assert [int(k.value) for k in table.rows] == [a.id for a in trail]
         assert "(database)" in " ".join(" ".join(r) for r in table_rows(pilot, "#audit-table"))
-        assert str(audit_detail(trail[0])) == texts(pilot, "#audit-detail")
+        assert detail_text(trail[0]) == texts(pilot, "#audit-detail")
         await pilot.press("down", "down")
-        assert str(audit_detail(trail[2])) == texts(pilot, "#audit-detail")
+        assert detail_text(trail[2]) == texts(pilot, "#audit-detail")
         assert "page 1" in status(pilot) and "no other page" in status(pilot)
         await pilot.press("escape")
         await settle(pilot)
@@ -489,9 +484,9 @@ async def test_the_form_shows_every_answer_and_what_is_missing(service, clinic):
         form_screen = pilot.app.screen
         assert isinstance(form_screen, RemsFormScreen)
         form = service.rems(clinic["sedated"])
-        expected = rems_form_lines(form, TODAY)
+        expected = rems_story(form, TODAY)
         labels = [str(s.content) for s in form_screen.query(".label")]
-        assert labels == [label for label, _ in expected]
+        assert labels == [row.label for row in expected.rows]
         shown = " ".join(str(s.content) for s in form_screen.query("#rems-form Static"))
         for needed in (
             "due today",

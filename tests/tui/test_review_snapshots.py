@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, OptionList
 
-from monitor.sessionlog import EntryKind
+from monitor.present.session import EntryKind
 from tests.present.test_sessionlog import worked_session
 from tests.station import no_blink, settle, sign_in
 from tests.tui.test_review_tui import (

@@ -11,8 +11,8 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from monitor.errors import PermissionDenied
+from monitor.present.session import EntryKind
 from monitor.services import Service, with_clock
-from monitor.sessionlog import EntryKind
 from monitor.views import UserView
 from tests.helpers import at
 from tests.present.test_sessionlog import worked_session
@@ -397,7 +397,9 @@ async def test_correct_through_the_dialog_keeps_the_original_struck_through(serv
         await pilot.press("c")  # the typo was corrected already: correct the correction
         await settle(pilot)
         assert isinstance(app.screen, SessionLogScreen)
-        assert any(f"corrected by #{ids['correction']}" in m for m in messages(app))
+        # The core's reason (monitor.core.review.change_refusal), as the services give it.
+        said = f"reading {ids['typo']} was already corrected by reading {ids['correction']}"
+        assert any(said in m for m in messages(app))
         await highlight_reading(pilot, ids["correction"])
         await pilot.press("c")
         await settle(pilot)
@@ -421,6 +423,37 @@ async def test_correct_through_the_dialog_keeps_the_original_struck_through(serv
     assert corrected[0].reason == "SpO2 misread"
     assert corrected[0].vitals.spo2 == 96 and corrected[0].measured_at == at(60)
     assert newest is None or newest.id == corrected[0].id
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_log_shows_the_cores_reason_before_any_dialog_opens(service):
+    """Sign, reopen, void and correct ask monitor.core.review first: a refused action says
+    the core's reason and opens no dialog."""
+    ids = worked_session(service, reviewed=False)
+    active = with_clock(service, lambda: NOW - timedelta(minutes=30)).start_session(
+        patient="MRN-NOW", protocol="ketamine-im", by="ana", age=40
+    )
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        screen = await open_log(pilot, "MRN-WORK")
+        await pilot.press("o")  # not signed off
+        await settle(pilot)
+        assert app.screen is screen
+        assert f"session {ids['session']} is not signed off: nothing to reopen" in messages(app)
+        await highlight_reading(pilot, ids["wrong"])
+        await pilot.press("v")  # voided already
+        await settle(pilot)
+        assert app.screen is screen
+        assert f"reading {ids['wrong']} is voided: it counts for nothing already" in messages(app)
+        sam = UserView(1, "sam", "supervisor")
+        app.push_screen(SessionLogScreen(app.service, active, sam, clock=lambda: NOW))
+        await settle(pilot)
+        log = app.screen
+        await pilot.press("s")  # still in observation
+        await settle(pilot)
+        assert app.screen is log
+        assert f"session {active} is still active: discharge it first" in messages(app)
 
 
 async def test_sign_off_then_reopen_through_the_dialogs(service):
@@ -450,7 +483,10 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
         await pilot.press("v")
         await settle(pilot)
         assert app.screen is screen
-        assert any("reopen it first (o)" in m for m in messages(app))
+        assert any(
+            "is signed off: it takes no new correction or void until a supervisor reopens it" in m
+            for m in messages(app)
+        )
         await pilot.press("o")
         await settle(pilot)
         dialog = app.screen

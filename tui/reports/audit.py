@@ -11,15 +11,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from monitor.periods import local_day, typed_period
+from monitor.present.audit import audit_story, detail_lines, summary_line
+from monitor.present.parts import plain
 from monitor.services import Service
 from monitor.services.history import AUDIT_PAGE, AuditSlice
 from monitor.views import AuditView
 from tui.render import padded, truncate
 from tui.reports.audit_filter import AuditFilter, AuditFilterDialog, AuditFilterForm
 from tui.reports.audit_row import AuditRowScreen
-from tui.reports.audit_text import audit_detail, audit_user, describe_change
 from tui.reports.desk import DeskScreen
-from tui.reports.periods import local_day, parse_period
+from tui.reports.styled import ROLE_STYLE, lines_text
 
 
 @dataclass(frozen=True)
@@ -159,17 +161,12 @@ class AuditScreen(DeskScreen):
         for row in page.rows:
             moment = row.at.astimezone()
             shown = f"{moment:%H:%M:%S}" if one_day else f"{moment:%d %b %H:%M}"
-            change = describe_change(row)
-            if row.reason:
-                change += f" · reason: {row.reason}"
-            user = audit_user(row)
+            story = audit_story(row)
+            change = plain(summary_line(story))
+            who = story.who
             table.add_row(
                 padded(shown),
-                padded(
-                    Text(truncate(user, self._widths["user"] - 1), style="italic")
-                    if row.user is None
-                    else truncate(user, self._widths["user"] - 1)
-                ),
+                padded(Text(truncate(who.text, self._widths["user"] - 1), ROLE_STYLE[who.role])),
                 padded(truncate(row.action, self._widths["action"] - 1)),
                 padded("" if row.session_id is None else str(row.session_id)),
                 padded(truncate(change, self._widths["change"] - 1)),
@@ -217,7 +214,7 @@ class AuditScreen(DeskScreen):
         return next((r for r in self.page.rows if str(r.id) == key), None)
 
     def _show_detail(self, row: AuditView) -> None:
-        self.query_one("#audit-detail", Static).update(audit_detail(row))
+        self.query_one("#audit-detail", Static).update(lines_text(detail_lines(audit_story(row))))
 
     def on_resize(self) -> None:
         if self.page is not None:
@@ -248,7 +245,7 @@ class AuditScreen(DeskScreen):
         users = self.users
 
         def save(form: AuditFilterForm) -> None:
-            since, until = parse_period(form.since_text, form.until_text, service.now())
+            since, until = typed_period(form.since_text, form.until_text, service.now())
             day = None
             if (
                 since is not None

@@ -16,11 +16,47 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Label, Select, Static
 
 from monitor.errors import EntryError
+from monitor.present.audit import DATABASE_USER, NO_USER
 from monitor.services.history import BY_DATABASE, check_audit_filters
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.reports.audit_text import DATABASE_USER, KNOWN_ACTIONS, NO_USER
 from tui.reports.periods import period_text
+
+#: Actions and groups the action filter suggests as one types (any other action also works).
+KNOWN_ACTIONS = (
+    "auth",
+    "auth.refused",
+    "check",
+    "check.skip",
+    "db",
+    "db.session.update",
+    "db.user.update",
+    "event",
+    "event.adverse",
+    "event.intervention",
+    "event.note",
+    "flag",
+    "flag.acknowledge",
+    "reading",
+    "reading.amend",
+    "reading.record",
+    "reading.void",
+    "rems",
+    "rems.correct",
+    "rems.submit",
+    "session",
+    "session.discharge",
+    "session.dose",
+    "session.infusion_end",
+    "session.reopen",
+    "session.sign",
+    "session.start",
+    "user",
+    "user.add",
+    "user.disable",
+    "user.set_pin",
+    "user.unlock",
+)
 
 
 @dataclass(frozen=True)

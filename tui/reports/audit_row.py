@@ -8,9 +8,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from monitor.present.audit import audit_story, full_lines
 from monitor.views import AuditView
-from tui.reports.audit_text import audit_full
 from tui.reports.desk import CSS
+from tui.reports.styled import lines_text
 
 
 class AuditRowScreen(ModalScreen[None]):
@@ -31,7 +32,7 @@ class AuditRowScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Label(f"Audit row #{self.row.id}  (Esc closes)", classes="title")
             with VerticalScroll(id="audit-row-scroll"):
-                yield Static(audit_full(self.row), id="audit-row")
+                yield Static(lines_text(full_lines(audit_story(self.row))), id="audit-row")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -12,11 +12,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from monitor.present.quality import quality_story
 from monitor.services import Service
 from monitor.services.report import QualityReport
 from tui.reports.desk import DeskScreen, lines_grid
-from tui.reports.quality_period import QualityPeriod, QualityPeriodDialog
-from tui.reports.quality_text import quality_lines, week_of
+from tui.reports.quality_period import QualityPeriod, QualityPeriodDialog, week_of
+from tui.reports.styled import PLAIN_STYLE, row_text
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ class QualityScreen(DeskScreen):
         yield self.title_line()
         yield self.status_line()
         with VerticalScroll(classes="desk-scroll", id="quality-scroll"):
-            yield lines_grid(
-                [(label, "") for label, _ in quality_lines(QualityReport(None, None))], "quality"
-            )
+            # Every figure's label, the values once read.
+            empty = quality_story(QualityReport(None, None))
+            yield lines_grid([(row.label, "") for row in empty.rows], "quality")
         yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
@@ -82,8 +83,8 @@ class QualityScreen(DeskScreen):
         if not isinstance(result, QualityLoaded) or result.period != self.period:
             return
         self.report = result.report
-        for i, (_, value) in enumerate(quality_lines(result.report)):
-            self.query_one(f"#quality-value-{i}", Static).update(value)
+        for i, row in enumerate(quality_story(result.report).rows):
+            self.query_one(f"#quality-value-{i}", Static).update(row_text(row, PLAIN_STYLE))
         if result.report.sessions:
             self.say("Sessions discharged in the period: their figures are final at discharge.")
         else:

@@ -14,10 +14,15 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Label, Static
 
 from monitor.errors import Refused
+from monitor.periods import local_day, typed_period
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.reports.periods import local_day, parse_period, period_text
-from tui.reports.quality_text import week_of
+from tui.reports.periods import period_text
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class QualityPeriodDialog(SavingDialog[QualityPeriod]):
         since_text = self.query_one("#since", Input).value
         until_text = self.query_one("#until", Input).value
         try:
-            since, until = parse_period(since_text, until_text, self.clock())
+            since, until = typed_period(since_text, until_text, self.clock())
         except Refused as error:
             self.refuse(str(error))
             return

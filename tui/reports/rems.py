@@ -13,15 +13,16 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from monitor.core.rems import RemsForm
+from monitor.present.parts import when
+from monitor.present.rems import TrackerRow, tracker_rows
 from monitor.services import Service
 from monitor.views import UserView
 from tui.render import padded, truncate
 from tui.reports.desk import DeskScreen
-from tui.reports.periods import day_text, when
-from tui.reports.rems_correct import RemsCorrectDialog, RemsFix
+from tui.reports.rems_correct import CORRECTION_LABELS, RemsCorrectDialog, RemsFix
 from tui.reports.rems_form import RemsFormScreen
 from tui.reports.rems_submit import RemsSubmit, RemsSubmitDialog
-from tui.reports.rems_text import CORRECTION_LABELS, rems_days
+from tui.reports.styled import QUIET_STYLE, part_text
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,13 @@ class RemsLoaded:
     """The REMS forms as read, and the day they were judged on."""
 
     forms: tuple[RemsForm, ...]
+    #: The forms as the tracker lists them (:func:`monitor.present.rems.tracker_rows`).
+    rows: tuple[TrackerRow, ...]
     more: bool
     today: date
     due_only: bool
 
 
-#: How the REMS form says the patient is still in observation (monitor.core.rems).
-NOT_DISCHARGED = "not discharged"
 #: The list shows at most this many forms when it shows all of them (newest first).
 REMS_ALL_LIMIT = 200
 
@@ -106,8 +107,8 @@ class RemsScreen(DeskScreen):
 
         def work() -> RemsLoaded:
             page = service.rems_list(due=due, limit=None if due else REMS_ALL_LIMIT)
-            forms = tuple(page.forms)
-            return RemsLoaded(forms, page.more, service.today(), due)
+            forms, today = tuple(page.forms), service.today()
+            return RemsLoaded(forms, tracker_rows(forms, today), page.more, today, due)
 
         self.load(work, "rems-list")
 
@@ -124,16 +125,16 @@ class RemsScreen(DeskScreen):
         table = self.query_one("#rems-table", DataTable)
         selected = self._select if self._select is not None else self.selected_id()
         table.clear()
-        for form in result.forms:
-            missing = f"{len(form.missing)}: {form.missing[0]}" if form.missing else "-"
+        for row in result.rows:
+            missing = row.missing_short
             table.add_row(
-                padded(truncate(form.patient, 11)),
-                padded(day_text(form.treatment_date)),
-                padded(day_text(form.due_date)),
-                padded(rems_days(form, result.today)),
-                padded(Text("yes", style="green") if form.submitted else "no"),
-                padded(Text(truncate(missing, 23), style="yellow" if form.missing else "")),
-                key=str(form.session_id),
+                padded(truncate(row.patient, 11)),
+                padded(row.treated_day),
+                padded(row.due_day),
+                padded(part_text(row.left)),
+                padded(part_text(row.submitted)),
+                padded(Text(truncate(missing.text, 23), style=QUIET_STYLE[missing.role])),
+                key=str(row.session_id),
             )
         self._select = None
         if selected is not None and str(selected) in table.rows:
@@ -173,17 +174,18 @@ class RemsScreen(DeskScreen):
         if form is None or self.loaded_forms is None:
             panel.update("")
             return
+        loaded = self.loaded_forms
+        row = loaded.rows[loaded.forms.index(form)]
         text = Text()
-        text.append(f"{form.patient} · session {form.session_id} · ", style="bold")
-        text.append(f"treated {day_text(form.treatment_date)}, due {day_text(form.due_date)}: ")
-        text.append(form.status(self.loaded_forms.today))
+        text.append(f"{row.patient} · session {row.session_id} · ", style="bold")
+        text.append(f"treated {row.treated_day}, due {row.due_day}: {row.status.text}")
         if form.submission is not None:
             text.append(
                 f" · submitted by {form.submission.by} {when(form.submission.at)}", style="green"
             )
         text.append("\n")
         if form.missing:
-            text.append("Missing: " + "; ".join(form.missing), style="yellow")
+            text.append(f"Missing: {row.missing.text}", style=QUIET_STYLE[row.missing.role])
         else:
             text.append("Nothing missing.", style="green")
         panel.update(text)
@@ -223,7 +225,7 @@ class RemsScreen(DeskScreen):
                 "error",
             )
             return
-        if NOT_DISCHARGED in form.missing:
+        if not form.discharged:
             self.say(
                 f"{form.patient} is still in observation: the form is submitted after discharge.",
                 "error",

@@ -14,9 +14,17 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Label, Select, Static
 
 from monitor.core.rems import CORRECTABLE, RemsForm
+from monitor.present.rems import PROPOSAL, answer_row, yes_no
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.reports.rems_text import CORRECTION_LABELS, answer_text, yes_no
+from tui.reports.styled import QUIET_STYLE, row_text
+
+#: The answers a supervisor corrects, as the dialog names them.
+CORRECTION_LABELS = {
+    "sedation": "Sedation",
+    "dissociation": "Dissociation",
+    "respiratory_depression": "Respiratory depression",
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,9 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
         field = str(self.query_one("#field", Select).value)
         answer = self.rems_form.answer(field)
         now = Text("Now: ", style="bold")
-        now.append_text(answer_text(answer))
+        now.append_text(
+            row_text(answer_row(CORRECTION_LABELS[field], answer, PROPOSAL), QUIET_STYLE)
+        )
         self.query_one("#rems-now", Static).update(now)
         if answer.value is not None:
             # The usual correction turns the answer over: offer that.

@@ -1,17 +1,29 @@
-"""One REMS form's answers (Enter on the tracker)."""
+"""One REMS form's answers (Enter on the tracker), as :mod:`monitor.present.rems` tells them."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from monitor.core.rems import RemsForm
+from monitor.present.parts import plain
+from monitor.present.rems import RemsStory, rems_story
 from tui.reports.desk import DeskScreen, lines_grid
-from tui.reports.rems_text import rems_form_lines
+from tui.reports.styled import QUIET_STYLE, lines_text, row_text
+
+
+def form_lines(story: RemsStory) -> list[tuple[str, Text]]:
+    """The form's rows as (label, value) lines, every correction last when there were more
+    than one (its answer's row shows the latest)."""
+    lines = [(row.label, row_text(row, QUIET_STYLE)) for row in story.rows]
+    if story.corrections:
+        lines.append(("Corrections", lines_text(story.corrections, QUIET_STYLE)))
+    return lines
 
 
 class RemsFormScreen(DeskScreen):
@@ -31,12 +43,10 @@ class RemsFormScreen(DeskScreen):
         self.today = today
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            f"REMS Patient Monitoring Form · {self.form.patient} · session {self.form.session_id}",
-            classes="desk-title",
-        )
+        story = rems_story(self.form, self.today)
+        yield Static(plain(story.title), classes="desk-title")
         with VerticalScroll(classes="desk-scroll", id="rems-form-scroll"):
-            yield lines_grid(rems_form_lines(self.form, self.today), "rems-form")
+            yield lines_grid(form_lines(story), "rems-form")
         yield Footer(show_command_palette=False, compact=True)
 
     def action_choose(self, what: str) -> None:

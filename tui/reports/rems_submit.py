@@ -15,9 +15,9 @@ from textual.containers import Vertical
 from textual.widgets import Label, Static
 
 from monitor.core.rems import RemsForm
+from monitor.present.rems import tracker_row
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.reports.periods import day_text
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,8 @@ class RemsSubmitDialog(SavingDialog[RemsSubmit]):
                 classes="title",
             )
             yield self.error_line()
-            facts = Text(
-                f"Treated {day_text(form.treatment_date)}, due {day_text(form.due_date)}: "
-                f"{form.status(self.today)}.\n"
-            )
+            row = tracker_row(form, self.today)
+            facts = Text(f"Treated {row.treated_day}, due {row.due_day}: {row.status.text}.\n")
             if form.missing:
                 facts.append("Still missing on the form:\n", style="bold yellow")
                 for item in form.missing:

@@ -21,7 +21,7 @@ from textual.widgets import (
 
 from monitor.core.entry import format_entry, parse_entry
 from monitor.errors import EntryError
-from monitor.sessionlog import clock_text
+from monitor.present.session import clock_text
 from monitor.timeparse import local_to_utc, parse_time, split_entry_time
 from monitor.views import ReadingView
 from tui.dialogs.base import SavingDialog

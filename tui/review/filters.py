@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from monitor.errors import EntryError
-from monitor.timeparse import local_to_utc, parse_time
+from monitor.periods import local_day, typed_period
 
 #: The periods a supervisor picks from (on the discharge time), by key.
 PERIODS = (
@@ -27,18 +26,6 @@ QUESTIONS = (
     ("late_entries", "late entries"),
     ("adverse", "adverse event"),
 )
-
-
-def _midnight(day: date) -> datetime:
-    """The local midnight starting ``day``, as UTC."""
-    return local_to_utc(datetime(day.year, day.month, day.day))  # noqa: DTZ001 (local wall time)
-
-
-def _date_only(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -62,30 +49,17 @@ class ReviewFilter:
         """The period as aware UTC times (either may be open); EntryError for a bad date."""
         today = now.astimezone().date()
         if self.period == "today":
-            return _midnight(today), None
+            return local_day(today)[0], None
         if self.period == "yesterday":
-            return _midnight(today - timedelta(days=1)), _midnight(today) - timedelta(
-                microseconds=1
-            )
+            return local_day(today - timedelta(days=1))
         if self.period == "week":
-            return _midnight(today - timedelta(days=6)), None
+            return local_day(today - timedelta(days=6))[0], None
         if self.period == "month":
-            return _midnight(today - timedelta(days=29)), None
+            return local_day(today - timedelta(days=29))[0], None
         if self.period != "dates":
             return None, None
-        since = parse_time(self.since_text, now) if self.since_text.strip() else None
-        until = None
-        if self.until_text.strip():
-            day = _date_only(self.until_text)
-            # A date alone in "to" takes in that whole day, as `review list --to` does.
-            until = (
-                _midnight(day + timedelta(days=1)) - timedelta(microseconds=1)
-                if day is not None
-                else parse_time(self.until_text, now)
-            )
-        if since is not None and until is not None and since > until:
-            raise EntryError("the period ends before it begins: give the earlier date first")
-        return since, until
+        # Typed as `review list --from/--to` reads them: a date alone as To is that whole day.
+        return typed_period(self.since_text, self.until_text, now)
 
     def describe(self) -> str:
         """The filters as one line: ``not signed off · yesterday · had a high flag``."""

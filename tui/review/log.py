@@ -19,12 +19,20 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from monitor.core.review import (
+    SUPERVISOR,
+    Refusal,
+    change_refusal,
+    reopen_refusal,
+    sign_refusal,
+    signed_refusal,
+)
+from monitor.present.session import EntryKind, LogEntry
 from monitor.services import Service
-from monitor.sessionlog import EntryKind, LogEntry, clock_text
 from monitor.views import ReadingView, SessionView, UserView
 from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.failures import error_message
-from tui.review import CSS, FOR_SUPERVISORS, SUPERVISOR
+from tui.review import CSS, FOR_SUPERVISORS
 from tui.review.correct import Correction, CorrectScreen
 from tui.review.help import LOG_HELP, ReviewHelpScreen
 from tui.review.log_text import LoadedLog, load_log, log_options, log_title
@@ -162,16 +170,20 @@ class SessionLogScreen(ExportKey, Screen[None]):
             return False
         return True
 
+    def _refused(self, refusal: Refusal | None) -> bool:
+        """Say why the core refuses the action (docs/clinical.md, "Review"), if it does."""
+        if refusal is not None:
+            self.notify(refusal.reason, severity="warning", markup=False)
+        return refusal is not None
+
     def _reading_to_change(self, what: str) -> ReadingView | None:
-        """The highlighted reading, if it may be voided or corrected now; else say why not."""
+        """The highlighted reading, if the core lets it be voided or corrected now (``what``:
+        ``void`` or ``correct``); else say why not."""
         if self.loaded is None or not self._supervisor():
             return None
         view = self.loaded.view
-        if view.signed_by:
-            self.notify(
-                f"Signed off by {view.signed_by}: reopen it first (o) to {what} a reading",
-                severity="warning",
-            )
+        signed = view.signed_by is not None
+        if self._refused(signed_refusal(view.id, "correction or void", signed=signed)):
             return None
         entry = self.highlighted()
         if entry is None or entry.kind is not EntryKind.READING or entry.reading_id is None:
@@ -180,16 +192,18 @@ class SessionLogScreen(ExportKey, Screen[None]):
         reading = view.reading(entry.reading_id)
         if reading is None:
             return None
-        if reading.voided is not None:
-            self.notify(f"Reading #{reading.id} is voided already", severity="warning")
-            return None
-        if reading.superseded_by is not None:
-            self.notify(
-                f"Reading #{reading.id} was corrected by #{reading.superseded_by}: {what} that one",
-                severity="warning",
-            )
-            return None
-        return reading
+        refusal = change_refusal(
+            reading.id,
+            what,
+            user=self.user.name,
+            role=self.user.role,
+            recorded_it=reading.recorded_by == self.user.name,
+            superseded_by=reading.superseded_by,
+            voided=reading.voided is not None,
+            session_id=view.id,
+            signed=signed,
+        )
+        return None if self._refused(refusal) else reading
 
     def _saved(self, note: str) -> None:
         self.notify(note)
@@ -236,14 +250,14 @@ class SessionLogScreen(ExportKey, Screen[None]):
         if self.loaded is None or not self._supervisor():
             return
         view = self.loaded.view
-        if view.discharged_at is None:
-            self.notify("Still in observation: a session is signed off once discharged")
-            return
-        if view.signed_by:
-            self.notify(
-                f"Already signed off by {view.signed_by} at {clock_text(view.signed_at)}",
-                severity="warning",
-            )
+        refusal = sign_refusal(
+            view.id,
+            user=self.user.name,
+            role=self.user.role,
+            discharged=view.discharged_at is not None,
+            signed=view.signed_by is not None,
+        )
+        if self._refused(refusal):
             return
         service, name = self.service, self.user.name
 
@@ -259,8 +273,10 @@ class SessionLogScreen(ExportKey, Screen[None]):
         if self.loaded is None or not self._supervisor():
             return
         view = self.loaded.view
-        if not view.signed_by:
-            self.notify("Not signed off: there is nothing to reopen", severity="warning")
+        refusal = reopen_refusal(
+            view.id, user=self.user.name, role=self.user.role, signed=view.signed_by is not None
+        )
+        if self._refused(refusal):
             return
         service, name = self.service, self.user.name
 

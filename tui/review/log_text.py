@@ -1,4 +1,5 @@
-"""One session's log as the review screen shows it: lines, options, its title."""
+"""One session's log as the review screen shows it: the story's lines
+(:mod:`monitor.present.session`) laid out as options under their days, and its title."""
 
 from __future__ import annotations
 
@@ -9,23 +10,10 @@ from rich.text import Text
 from textual.widgets.option_list import Option
 
 from monitor.core.entry import format_entry
+from monitor.present.session import LogEntry, clock_text, session_log
 from monitor.services import Service
-from monitor.sessionlog import LogEntry, Role, clock_text, session_log
 from monitor.views import ReadingView, SessionView
-
-#: How each role of a log line looks: colour is never the only cue (the text says it too).
-ROLE_STYLE = {
-    Role.PLAIN: "",
-    Role.STRONG: "bold",
-    Role.STRUCK: "strike",
-    Role.HIGH: "bold red",
-    Role.MEDIUM: "bold yellow",
-    Role.LOW: "cyan",
-    Role.OK: "green",
-    Role.WARN: "bold yellow",
-    Role.ALERT: "bold red",
-    Role.NOTE: "italic",
-}
+from tui.reports.styled import line_text
 
 
 @dataclass(frozen=True)
@@ -49,9 +37,7 @@ def entry_text(entry: LogEntry) -> Table:
     grid.add_column(width=5, no_wrap=True, style="bold")
     grid.add_column(ratio=1)
     for index, line in enumerate(entry.lines):
-        text = Text()
-        for part in line:
-            text.append(part.text, style=ROLE_STYLE[part.role])
+        text = line_text(line)
         if index == 0 and entry.by and f"by {entry.by}" not in text.plain:
             text.append(f"  by {entry.by}", style="italic")
         grid.add_row(clock_text(entry.at) if index == 0 else "", text)

@@ -15,7 +15,7 @@ from textual.widgets import (
     Static,
 )
 
-from monitor.sessionlog import clock_text
+from monitor.present.session import clock_text
 from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
