@@ -59,11 +59,14 @@ def notes_cell(reading: ReadingView) -> str:
 
 
 def ink(line: Line) -> tuple[int, int, int]:
-    """The colour of a line of the story on paper, by its first piece's role."""
-    role = line[0].role if line else Role.PLAIN
-    return {Role.WARN: INK[Severity.MEDIUM], Role.ALERT: INK[Severity.HIGH], Role.NOTE: GREY}.get(
-        role, BLACK
-    )
+    """The colour of a line of the story on paper: red with an alert anywhere in it, else
+    amber with a warning, else grey when it is only a note, else black."""
+    roles = {part.role for part in line}
+    if Role.ALERT in roles:
+        return INK[Severity.HIGH]
+    if Role.WARN in roles:
+        return INK[Severity.MEDIUM]
+    return GREY if roles == {Role.NOTE} else BLACK
 
 
 def flag_line(flag: FlagView) -> str:
