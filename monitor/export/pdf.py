@@ -39,6 +39,7 @@ from monitor.export.pdf_text import (
     GREY,
     INK,
     bp,
+    event_cell,
     flag_line,
     hm,
     ink,
@@ -50,7 +51,6 @@ from monitor.export.pdf_text import (
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plain
 from monitor.present.record import (
     discharge_lines,
-    event_late,
     recorders,
     review_lines,
     session_facts,
@@ -439,14 +439,13 @@ class _Record:
                 what = " ".join(p for p in (e.kind, e.type) if p)
                 if details:
                     what += f" ({', '.join(details)})"
-                late = f" [entered {hm(e.recorded_at)}]" if event_late(e) else ""
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
                 row.cell(hm(e.at))
                 row.cell(minute(minutes_after(view.dosed_at, e.at)))
                 row.cell(what, style=style)
                 row.cell(e.by)
-                row.cell(e.text + late)
+                row.cell(event_cell(e))
 
     def _discharge(self, view: SessionView) -> None:
         self._title("Discharge")

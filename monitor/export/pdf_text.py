@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
+from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
 from monitor.present.record import clock as hm  # the PDF's times of day (pdf.py)
-from monitor.present.record import note_texts
 
 if TYPE_CHECKING:
-    from monitor.views import FlagView, ReadingView
+    from monitor.views import EventView, FlagView, ReadingView
 
 #: RGB of each severity on paper (red, amber, cyan; darkened for print).
 INK = {
@@ -56,6 +56,15 @@ def notes_cell(reading: ReadingView) -> str:
     """The reading's notes (:func:`monitor.present.record.note_texts`) in its row's last
     cell."""
     return "; ".join(note_texts(reading))
+
+
+def event_cell(event: EventView) -> str:
+    """An event's text; written late (:func:`monitor.present.record.event_late`), with the
+    late-entry note worded as a reading's (:data:`monitor.present.record.NOTE_TEXT`)."""
+    if not event_late(event):
+        return event.text
+    late = NOTE_TEXT[NoteKind.LATE](ReadingNote(NoteKind.LATE, event.recorded_at))
+    return f"{event.text} [{late}]"
 
 
 def ink(line: Line) -> tuple[int, int, int]:
