@@ -6,7 +6,9 @@ minutes monitored, who recorded); the chart (:mod:`monitor.export.chart`); the r
 their flags and acknowledgements (a correction's original and a voided reading struck through,
 with the reason; late entries marked); the checks with their status; the events; the discharge
 (the gate stored at discharge or the override reason, escort, instructions, REMS minute);
-for esketamine the REMS form's answers; the review.
+for esketamine the REMS form; the review. The facts, the discharge, the review and the REMS
+form are the stories' (:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded
+there once; this module lays them out on paper (docs/exports.md).
 
 On every page of a record: a header with the clinic, the patient and the session; a red
 "IN PROGRESS" band while the patient is not discharged; "NOT YET REVIEWED" across the page
@@ -23,20 +25,21 @@ from __future__ import annotations
 import io
 import secrets
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from monitor.core.observations import reading_status
 from monitor.core.rules import Severity
-from monitor.core.schedule import status_text
+from monitor.core.schedule import CheckStatus, status_text
 from monitor.export.common import local, minutes_after
 from monitor.export.pdf_text import (
     BLACK,
     GREY,
     INK,
     bp,
+    event_cell,
     flag_line,
     hm,
     ink,
@@ -45,22 +48,20 @@ from monitor.export.pdf_text import (
     number,
     zone,
 )
-from monitor.present.parts import local_minute, plain
+from monitor.present.parts import Line, Part, Role, Row, local_minute, plain
 from monitor.present.record import (
     discharge_lines,
-    event_late,
     recorders,
     review_lines,
     session_facts,
 )
-from monitor.present.record import (
-    yes_no as _yes_no,
-)
+from monitor.present.rems import CORRECTIONS_HEADING, rems_story
 
 if TYPE_CHECKING:
     from fpdf import FPDF
+    from fpdf.table import Table
 
-    from monitor.core.rems import Answer, RemsForm
+    from monitor.core.rems import RemsForm
     from monitor.core.rules import Thresholds
     from monitor.views import SessionView
 
@@ -197,19 +198,13 @@ class _Record:
         pdf.set_draw_color(120, 120, 120)
         pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
         pdf.ln(0.8)
-        if view.signed_by is None:
-            pdf.set_font(FONT, "B", SMALL)
-            pdf.set_text_color(*INK[Severity.HIGH])
-            state = "NOT YET REVIEWED"
-            if view.discharged_at is None:
-                state += " · IN PROGRESS"
-        else:
-            pdf.set_font(FONT, "B", SMALL)
-            pdf.set_text_color(*BLACK)
-            state = (
-                f"Reviewed: signed off by {view.signed_by} at {local_minute(view.signed_at)}; "
-                "meaning: reviewed"
-            )
+        # The review's verdict as the record tells it (the sign-off, or NOT YET REVIEWED).
+        verdict = review_lines(view)[-1]
+        state = plain(verdict)
+        if view.signed_by is None and view.discharged_at is None:
+            state += " · IN PROGRESS"
+        pdf.set_font(FONT, "B", SMALL)
+        pdf.set_text_color(*ink(verdict))
         pdf.cell(0, 4.5, state, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", 7)
         pdf.set_text_color(*GREY)
@@ -241,9 +236,10 @@ class _Record:
         self._review(view)
         self.pages += self.pdf.page_no() - self.first_page + 1
 
-    def _title(self, text: str) -> None:
+    def _title(self, text: str, keep: float = 22) -> None:
+        """A section's title, on a new page unless ``keep`` mm of the section fit under it."""
         pdf = self.pdf
-        if pdf.will_page_break(22):
+        if pdf.will_page_break(keep):
             pdf.add_page()
         pdf.ln(2)
         pdf.set_font(FONT, "B", 10.5)
@@ -251,38 +247,80 @@ class _Record:
         pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", BODY)
 
-    def _pairs(self, rows: Sequence[tuple[str, str]], columns: int = 2) -> None:
-        """Label/value pairs, ``columns`` pairs a row."""
+    def _pairs(self, rows: Sequence[Row], heading: str | None = None, labels: float = 27) -> None:
+        """Labelled rows of a story, two a row of the table (``labels`` mm for each label):
+        the value, then the lines under it, in the colour of the value
+        (:func:`monitor.export.pdf_text.ink`). ``heading`` heads the table, and again on each
+        page it runs onto."""
         from fpdf.fonts import FontFace
 
         pdf = self.pdf
+        columns = 2
         label = FontFace(emphasis="B", color=(70, 70, 70))
-        widths = (27, 66) * columns
+        widths = (labels, pdf.epw / columns - labels) * columns
         with pdf.table(
             col_widths=widths,
             width=pdf.epw,
-            first_row_as_headings=False,
+            first_row_as_headings=heading is not None,
+            headings_style=FontFace(emphasis="B", size_pt=10.5),
             borders_layout="HORIZONTAL_LINES",
             text_align="LEFT",
             line_height=4.6,
             padding=(0.6, 1, 0.6, 1),
         ) as table:
+            if heading is not None:
+                table.row().cell(heading, colspan=len(widths))
             for start in range(0, len(rows), columns):
-                row = table.row()
-                chunk = list(rows[start : start + columns])
-                for name, value in chunk:
-                    row.cell(name, style=label)
-                    row.cell(value)
+                cells = table.row()
+                chunk = rows[start : start + columns]
+                for row in chunk:
+                    cells.cell(row.label, style=label)
+                    text = "\n".join(plain(line) for line in (row.value, *row.notes))
+                    color = ink(row.value)
+                    bold = color == INK[Severity.HIGH]
+                    cells.cell(text, style=FontFace(emphasis="B" if bold else None, color=color))
                 for _ in range(columns - len(chunk)):
-                    row.cell("")
-                    row.cell("")
+                    cells.cell("")
+                    cells.cell("")
+
+    def _lines(self, lines: Iterable[Line]) -> None:
+        """Lines of a story, one under another, each in its colour (a heading in bold)."""
+        pdf = self.pdf
+        for line in lines:
+            heading = bool(line) and line[0].role is Role.HEADING
+            pdf.set_font(FONT, "B" if heading else "", BODY)
+            pdf.set_text_color(*ink(line))
+            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, "", BODY)
+        pdf.set_text_color(*BLACK)
 
     def _facts(self, view: SessionView) -> None:
-        self._pairs(session_facts(view))
+        self._pairs([Row(label, (Part(value),)) for label, value in session_facts(view)])
         pdf = self.pdf
         pdf.set_font(FONT, "", SMALL)
         pdf.multi_cell(0, 4, f"Recorded by: {recorders(view)}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", BODY)
+
+    @contextmanager
+    def _grid(
+        self, heads: Sequence[str], widths: Sequence[float], align: str | Sequence[str] = "LEFT"
+    ) -> Iterator[Table]:
+        """A table of the record (readings, checks, events): ``heads`` in its shaded first
+        row, repeated on each page the table runs onto."""
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        with pdf.table(
+            col_widths=widths,
+            width=pdf.epw,
+            text_align=align,
+            line_height=4.4,
+            padding=(0.5, 0.8, 0.5, 0.8),
+            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
+            borders_layout="SINGLE_TOP_LINE",
+        ) as table:
+            table.row(heads)
+            yield table
 
     def _chart(self, view: SessionView) -> None:
         from monitor.export.chart import IN_PDF, render
@@ -309,19 +347,10 @@ class _Record:
         widths = (10, 12, 11, 18, 10, 12, 9, 8, 9, 16, pdf.epw - 115)
         struck = FontFace(emphasis="S", color=GREY)
         pdf.set_font(FONT, "", BODY)
-        with pdf.table(
-            col_widths=widths,
-            width=pdf.epw,
-            text_align=("RIGHT", "LEFT", "RIGHT", *(["RIGHT"] * 6), "LEFT", "LEFT"),
-            line_height=4.4,
-            padding=(0.5, 0.8, 0.5, 0.8),
-            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
-            borders_layout="SINGLE_TOP_LINE",
-        ) as table:
-            table.row(heads)
+        align = ("RIGHT", "LEFT", "RIGHT", *(["RIGHT"] * 6), "LEFT", "LEFT")
+        with self._grid(heads, widths, align) as table:
             for reading in view.readings:
-                status = reading_status(reading.superseded_by, reading.voided is not None)
-                style = struck if status != "in force" else None
+                style = None if reading.in_force else struck
                 flagged = {f.measure: f for f in reading.flags}
                 row = table.row()
                 v = reading.vitals
@@ -370,16 +399,8 @@ class _Record:
         if not view.checks:
             pdf.cell(0, 5, "no checks", new_x="LMARGIN", new_y="NEXT")
             return
-        with pdf.table(
-            col_widths=(38, 24, 26, 24, pdf.epw - 112),
-            width=pdf.epw,
-            text_align="LEFT",
-            line_height=4.4,
-            padding=(0.5, 0.8, 0.5, 0.8),
-            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
-            borders_layout="SINGLE_TOP_LINE",
-        ) as table:
-            table.row(("check", "due", "status", "done at", "note"))
+        heads = ("check", "due", "status", "done at", "note")
+        with self._grid(heads, (38, 24, 26, 24, pdf.epw - 112)) as table:
             for check in view.checks:
                 status = status_text(check, view.discharged_at) + (" (late)" if check.late else "")
                 notes = []
@@ -392,7 +413,7 @@ class _Record:
                 elif check.is_alarm:
                     notes.append("alarm: no reason recorded")
                 style = None
-                if check.status.value == "missed" or check.is_alarm:
+                if check.status is CheckStatus.MISSED or check.is_alarm:
                     style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
                 row = table.row()
                 row.cell(check.label)
@@ -411,78 +432,39 @@ class _Record:
                 0, 5, "no notes, adverse events or interventions", new_x="LMARGIN", new_y="NEXT"
             )
             return
-        with pdf.table(
-            col_widths=(14, 10, 42, 18, pdf.epw - 84),
-            width=pdf.epw,
-            text_align="LEFT",
-            line_height=4.4,
-            padding=(0.5, 0.8, 0.5, 0.8),
-            headings_style=FontFace(emphasis="B", fill_color=(235, 235, 235)),
-            borders_layout="SINGLE_TOP_LINE",
-        ) as table:
-            table.row(("time", "min", "what", "by", "text"))
+        heads = ("time", "min", "what", "by", "text")
+        with self._grid(heads, (14, 10, 42, 18, pdf.epw - 84)) as table:
             for e in view.events:
                 details = [d for d in (e.severity, "serious" if e.serious else None) if d]
                 what = " ".join(p for p in (e.kind, e.type) if p)
                 if details:
                     what += f" ({', '.join(details)})"
-                late = f" [entered {hm(e.recorded_at)}]" if event_late(e) else ""
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
                 row.cell(hm(e.at))
                 row.cell(minute(minutes_after(view.dosed_at, e.at)))
                 row.cell(what, style=style)
                 row.cell(e.by)
-                row.cell(e.text + late)
+                row.cell(event_cell(e))
 
     def _discharge(self, view: SessionView) -> None:
-        pdf = self.pdf
         self._title("Discharge")
-        for line in discharge_lines(view):
-            pdf.set_text_color(*ink(line))
-            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(*BLACK)
+        self._lines(discharge_lines(view))
 
     def _rems(self, form: RemsForm, today: Any) -> None:
-        self._title("REMS Patient Monitoring Form: answers from the record")
-        meds = ", ".join(
-            f"{name} {_yes_no(answer, 'not asked')}" for name, answer in form.meds.items()
-        )
-        rows = [
-            ("First treatment", _yes_no(form.first_treatment)),
-            ("Medication", meds),
-            ("Dose / lot", f"{form.dose or '-'} / {form.lot or '-'}"),
-            ("Treatment date", str(form.treatment_date or "-")),
-            (
-                "Minutes monitored",
-                "-"
-                if form.minutes_monitored is None
-                else f"{form.minutes_monitored} (to {form.monitored_until})",
-            ),
-            ("BP before dosing", str(form.bp_before or "-")),
-            ("BP near 40 min", str(form.bp_at_40 or "-")),
-            ("BP before the end", str(form.bp_end or "-")),
-            ("Vitals OK before", _answer(form.vitals_ok_before)),
-            ("Vitals OK at end", _answer(form.vitals_ok_end)),
-            ("Sedation", _answer(form.sedation)),
-            ("Dissociation", _answer(form.dissociation)),
-            ("Resp. depression", _answer(form.respiratory_depression)),
-            ("Serious AEs", "; ".join(form.serious_adverse_events) or "none"),
-            (
-                "Ready at minute",
-                "-" if form.ready_minute is None else str(form.ready_minute),
-            ),
-            ("Due / status", f"{form.due_date or '-'} / {form.status(today)}"),
-            ("Missing", "; ".join(form.missing) or "nothing"),
-        ]
-        self._pairs(rows)
+        """The REMS form as :func:`monitor.present.rems.rems_story` tells it, its title the
+        table's heading (repeated on a page the table runs onto), then every correction."""
+        story = rems_story(form, today)
+        self.pdf.ln(2)
+        self._pairs(story.rows, heading=plain(story.title), labels=32)
+        if story.corrections:
+            self._lines((CORRECTIONS_HEADING, *story.corrections))
 
     def _review(self, view: SessionView) -> None:
         pdf = self.pdf
-        self._title("Review")
         *withdrawn, verdict = review_lines(view)
-        for line in withdrawn:
-            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
+        self._title("Review", keep=14 + 4.6 * len(withdrawn))
+        self._lines(withdrawn)
         pdf.set_font(FONT, "B", 10)
         pdf.set_text_color(*ink(verdict))
         pdf.cell(0, 6, plain(verdict), new_x="LMARGIN", new_y="NEXT")
@@ -495,15 +477,6 @@ class _Record:
             # them is no use to someone exporting a record.
             warnings.simplefilter("ignore")
             out.write(bytes(self.pdf.output()))
-
-
-def _answer(answer: Answer) -> str:
-    value = _yes_no(answer.value, "unknown")
-    if answer.correction is not None:
-        c = answer.correction
-        return f"{value} (corrected by {c.by}: {c.reason}; proposed {_yes_no(answer.proposal)})"
-    evidence = f": {'; '.join(answer.evidence)}" if answer.evidence else ""
-    return f"{value} (proposal{evidence})"
 
 
 def write_records(

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
+from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
 from monitor.present.record import clock as hm  # the PDF's times of day (pdf.py)
-from monitor.present.record import note_texts
 
 if TYPE_CHECKING:
-    from monitor.views import FlagView, ReadingView
+    from monitor.views import EventView, FlagView, ReadingView
 
 #: RGB of each severity on paper (red, amber, cyan; darkened for print).
 INK = {
@@ -58,12 +58,24 @@ def notes_cell(reading: ReadingView) -> str:
     return "; ".join(note_texts(reading))
 
 
+def event_cell(event: EventView) -> str:
+    """An event's text; written late (:func:`monitor.present.record.event_late`), with the
+    late-entry note worded as a reading's (:data:`monitor.present.record.NOTE_TEXT`)."""
+    if not event_late(event):
+        return event.text
+    late = NOTE_TEXT[NoteKind.LATE](ReadingNote(NoteKind.LATE, event.recorded_at))
+    return f"{event.text} [{late}]"
+
+
 def ink(line: Line) -> tuple[int, int, int]:
-    """The colour of a line of the story on paper, by its first piece's role."""
-    role = line[0].role if line else Role.PLAIN
-    return {Role.WARN: INK[Severity.MEDIUM], Role.ALERT: INK[Severity.HIGH], Role.NOTE: GREY}.get(
-        role, BLACK
-    )
+    """The colour of a line of the story on paper: red with an alert anywhere in it, else
+    amber with a warning, else grey when it is only a note, else black."""
+    roles = {part.role for part in line}
+    if Role.ALERT in roles:
+        return INK[Severity.HIGH]
+    if Role.WARN in roles:
+        return INK[Severity.MEDIUM]
+    return GREY if roles == {Role.NOTE} else BLACK
 
 
 def flag_line(flag: FlagView) -> str:

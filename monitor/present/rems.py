@@ -24,6 +24,8 @@ from monitor.present.parts import Line, Part, Role, Row, when
 #: Where an answer read from the record comes from, and a proposal.
 FROM_RECORD = "from the record"
 PROPOSAL = "proposal"
+#: The heading over a form's corrections (:attr:`RemsStory.corrections`).
+CORRECTIONS_HEADING: Line = (Part("Corrections (oldest first):", Role.HEADING),)
 #: The tracker's columns, as the command line heads them.
 TRACKER_HEADER = ("session", "patient", "treated", "due", "status", "missing")
 
@@ -243,7 +245,7 @@ def text_lines(story: RemsStory) -> tuple[Line, ...]:
         lines.append((Part(f"  {row.label}: "), *row.value))
         lines.extend((Part("    "), *note) for note in row.notes)
     if story.corrections:
-        lines.append((Part("Corrections (oldest first):", Role.HEADING),))
+        lines.append(CORRECTIONS_HEADING)
         lines.extend((Part("  "), *line) for line in story.corrections)
     return tuple(lines)
 

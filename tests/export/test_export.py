@@ -477,7 +477,8 @@ def test_pdf_records_say_in_progress_and_not_yet_reviewed_on_every_page(service,
     assert not any("IN PROGRESS" in page for page in signed + open_)
     assert not any("NOT YET REVIEWED" in page for page in signed)
     whole = "\n".join(signed)
-    assert "signed off by sam" in whole and "meaning: reviewed" in whole
+    # The footer of every page gives the review's verdict as the record tells it.
+    assert all("Signed by sam at" in page and "meaning: reviewed" in page for page in signed)
     for words in (
         "MRN-0042",
         "esketamine-84",
@@ -502,6 +503,28 @@ def test_pdf_records_say_in_progress_and_not_yet_reviewed_on_every_page(service,
     override = "\n".join(open_)
     assert "transferred to the emergency department" in override
     assert "Zoë Ωmega" in override  # the Unicode font prints the patient id
+
+
+def test_the_pdf_prints_the_rems_form_as_its_story_tells_it(service, clinic, outdir):
+    """The PDF's REMS section is :func:`monitor.present.rems.rems_story`'s rows (each label,
+    value and note), under the story's title: no wording of its own."""
+    from monitor.present.parts import plain
+    from monitor.present.rems import rems_story
+
+    out = outdir / "rems.pdf"
+    export(service, Selection(ids=(clinic["worked"],)), "pdf", out)
+    # Words only: a cell wraps its text over lines, and the page lays two rows side by side.
+    words = " ".join(" ".join(pdf_pages(out)).split())
+    story = rems_story(service.rems(clinic["worked"]), service.today())
+    assert plain(story.title) in words
+    rems = words[words.index(plain(story.title)) :]
+    printed = " ".join(rems.split(" Review ")[0].split())
+    for row in story.rows:
+        for text in (row.label, plain(row.value), *(plain(note) for note in row.notes)):
+            for word in text.split():
+                assert word in printed, (row.label, word)
+    assert "from the record" in printed and "(proposal)" in printed
+    assert "answers from the record" not in words  # the PDF's own title, gone
 
 
 def test_a_pdf_of_a_long_record_runs_over_pages_and_each_page_says_it(service, clock, outdir):

@@ -1,5 +1,6 @@
 """The exports word the notes the story tells (monitor.present.record.reading_notes), in its
-order: the PDF's notes cell and FHIR's Observation notes say the same things of a reading."""
+order: the PDF's notes cell and FHIR's Observation notes say the same things of a reading, and
+the PDF words an event written late as it does a late reading."""
 
 from __future__ import annotations
 
@@ -36,3 +37,21 @@ def test_a_late_correction_later_voided(service):
     baseline = view.reading(first.id)
     assert baseline is not None and notes_cell(baseline) == "before dosing"
     assert "note" not in observations(view, baseline)[0]
+
+
+def test_an_event_written_late_says_so_as_a_late_reading_does(service):
+    """The PDF's events: a note written more than 10 min after it happened carries the late
+    entry's note in the readings' words; one written within 10 min carries none."""
+    from monitor.export.pdf_text import event_cell
+
+    sid = with_clock(service, lambda: at(-30)).start_session(
+        patient="P2", protocol="ketamine-im", by="ana"
+    )
+    late = with_clock(service, lambda: at(25)).add_event(
+        sid, kind="note", by="ana", text="patient asleep", at=at(10)
+    )
+    prompt = with_clock(service, lambda: at(30)).add_event(
+        sid, kind="note", by="ana", text="awake", at=at(20)
+    )
+    assert event_cell(late) == f"patient asleep [LATE ENTRY, saved {hm(at(25))}]"
+    assert event_cell(prompt) == "awake"
