@@ -11,7 +11,7 @@ form are the stories' (:mod:`monitor.present.record`, :mod:`monitor.present.rems
 there once; this module lays them out on paper (docs/exports.md).
 
 On every page of a record: a header with the clinic, the patient and the session; a red
-"IN PROGRESS" band while the patient is not discharged; "NOT YET REVIEWED" across the page
+"IN PROGRESS" band while the patient is still in observation; "NOT YET REVIEWED" across the page
 until a supervisor signs, and then the sign-off (name, time, meaning) in the footer.
 
 Text is set in DejaVu Sans (the TTF matplotlib ships), so patient ids and reasons in any
@@ -160,7 +160,7 @@ class _Record:
             pdf.cell(
                 0,
                 6.5,
-                f"IN PROGRESS: not discharged; the record as of {local_minute(view.as_of)}",
+                f"IN PROGRESS: still in observation; the record as of {local_minute(view.as_of)}",
                 fill=True,
                 align="C",
                 new_x="LMARGIN",
