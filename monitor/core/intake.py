@@ -132,11 +132,10 @@ def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str
                 "protocol that matches the dose"
             )
         if age is None:
-            yield "esketamine needs the patient's age (--age)"
+            yield "esketamine needs the patient's age (REMS)"
         if request.meds is None:
             yield (
-                "esketamine needs the REMS medication answers (--meds none, or a comma list "
-                f"of {', '.join(MEDS)})"
+                f"esketamine needs the REMS medication answers: none, or which of {', '.join(MEDS)}"
             )
     if request.meds is not None:
         try:

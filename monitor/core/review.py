@@ -55,7 +55,7 @@ def signed_refusal(session_id: int, what: str, *, signed: bool) -> Refusal | Non
     if signed:
         return Refusal(
             f"session {session_id} is signed off: it takes no new {what} until a "
-            "supervisor reopens it (`monitor review reopen`)"
+            "supervisor reopens it"
         )
     return None
 

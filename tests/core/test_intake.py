@@ -25,9 +25,9 @@ def test_a_complete_request_is_accepted_and_cleaned():
 def test_esketamine_fixes_the_dose_and_needs_the_age_and_the_medication_answers():
     assert check_intake(ESK).dose_mg == 56
     assert intake_refusals(SessionRequest(patient="P1", protocol="esketamine-56")) == [
-        "esketamine needs the patient's age (--age)",
-        "esketamine needs the REMS medication answers (--meds none, or a comma list of "
-        "benzodiazepines, sedative-hypnotics, psychostimulants, maois)",
+        "esketamine needs the patient's age (REMS)",
+        "esketamine needs the REMS medication answers: none, or which of "
+        "benzodiazepines, sedative-hypnotics, psychostimulants, maois",
     ]
     wrong = SessionRequest(patient="P1", protocol="esketamine-56", dose_mg=84, age=40, meds=())
     assert intake_refusals(wrong) == [
