@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from monitor.core.gate import GateResult, StoredGate
 from monitor.core.rules import Severity
@@ -154,9 +153,6 @@ class SessionView:
     instructions_given: bool | None = None
     ready_minute_proposed: int | None = None
     ready_minute_by: str | None = None
-    #: The gate stored at discharge as kept (ready, reasons, configuration), for the JSON
-    #: output; None: not stored. Read :attr:`stored_gate`, its typed value, instead.
-    gate_at_discharge: dict[str, Any] | None = None
     #: The gate stored at discharge, decoded once (None: not stored).
     stored_gate: StoredGate | None = None
     events: tuple[EventView, ...] = ()

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from monitor.core.gate import GateItem
 from monitor.core.rules import Severity
-from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
+from monitor.present.parts import SEVERITY_ROLE, Part, Role
 
 #: IEC 60601-1-8: high red, medium yellow (both flashing), low cyan steady.
 _STEADY = {Severity.HIGH: "bold red", Severity.MEDIUM: "bold yellow", Severity.LOW: "cyan"}
@@ -91,27 +91,3 @@ def checklist(items: tuple[GateItem, ...], *, failing_first: bool = False) -> Te
             out.append(f"[ ] {item.detail or item.label}\n", style="bold red")
     out.rstrip()
     return out
-
-
-#: How each role of a story's line looks: colour is never the only cue (the text says it too).
-ROLE_STYLE = {
-    Role.PLAIN: "",
-    Role.HEADING: "bold",
-    Role.STRONG: "bold",
-    Role.STRUCK: "strike dim",
-    Role.HIGH: "bold red",
-    Role.MEDIUM: "bold yellow",
-    Role.LOW: "cyan",
-    Role.OK: "green",
-    Role.WARN: "bold yellow",
-    Role.ALERT: "bold red",
-    Role.NOTE: "italic",
-}
-
-
-def line_text(line: Line) -> Text:
-    """A line of a story, each piece styled by its role."""
-    text = Text()
-    for part in line:
-        text.append(part.text, style=ROLE_STYLE[part.role])
-    return text

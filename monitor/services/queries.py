@@ -244,7 +244,6 @@ class QueryServices(ServiceBase):
                     instructions_given=row.instructions_given,
                     ready_minute_proposed=proposed,
                     ready_minute_by=loaded.users.get(row.ready_minute_by_id or -1),
-                    gate_at_discharge=None if stored is None else dict(stored.record),
                     stored_gate=stored,
                     events=tuple(loaded.events.get(row.id, [])),
                     dosing_refusals=tuple(refusals),

@@ -440,15 +440,15 @@ def test_a_discharged_session_is_never_judged_again_under_a_later_configuration(
     view = later.session(sid)
     assert view.gate.ready
     assert [c.label for c in view.checks if c.kind.value == "scheduled"][-1] == "+120 min"
-    assert json.dumps(view.gate_at_discharge)  # as stored
+    assert view.stored_gate is not None and json.dumps(dict(view.stored_gate.record))
 
 
 def test_an_override_keeps_the_unmet_reasons_in_the_stored_gate(service, clock):
     sid = dosed(service, clock)
     clock.set(at(30))
     view = service.discharge(sid, by="ana", override_reason="transferred to ED", escort="none")
-    stored = view.gate_at_discharge
-    assert stored["ready"] is False and stored["reasons"]
+    stored = view.stored_gate
+    assert stored is not None and stored.ready is False and stored.reasons
     assert view.escort == "none"
     assert view.instructions_given is None  # not recorded
 

@@ -213,7 +213,7 @@ def test_discharge_when_gate_met_stores_rems_minute(service, clock):
     assert view.override_reason is None
     # From +90 on, every condition but the minimum and the pre-discharge check held.
     assert (view.ready_minute_proposed, view.ready_minute, view.ready_minute_by) == (90, 90, "ana")
-    assert view.gate_at_discharge is not None and view.gate_at_discharge["ready"] is True
+    assert view.stored_gate is not None and view.stored_gate.ready is True
     assert service.session(sid).discharged_at == at(121)
     with pytest.raises(Refused, match="no more readings"):
         service.record_reading(sid, OK, by="ana")

@@ -429,7 +429,7 @@ async def test_discharge_when_the_gate_is_met_records_escort_instructions_and_re
         assert (view.escort, view.instructions_given) == ("daughter", True)
         assert (view.ready_minute, view.ready_minute_proposed) == (100, proposed)
         assert view.ready_minute_by == "ana"
-        assert view.gate_at_discharge is not None and view.gate_at_discharge["ready"]
+        assert view.stored_gate is not None and view.stored_gate.ready
         assert "MRN-DONE" not in floor_order(app)
 
 
@@ -497,7 +497,7 @@ async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_pla
         view = service.session(ids["ready"])
         assert view.status == "discharged"
         assert view.override_reason == "ward transfer, prescriber aware"
-        assert view.gate_at_discharge is not None and not view.gate_at_discharge["ready"]
+        assert view.stored_gate is not None and not view.stored_gate.ready
 
 
 async def new_session_form(pilot):
@@ -878,7 +878,7 @@ async def test_detail_of_a_discharged_session_shows_the_stored_gate(service):
         await pilot.press("escape")
         app.push_screen(
             DetailScreen(
-                replace(view, gate_at_discharge=None, stored_gate=None),
+                replace(view, stored_gate=None),
                 service.config.thresholds,
             )
         )

@@ -33,7 +33,8 @@ from monitor.present.record import (
 from monitor.views import SessionView
 from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.render import checklist, hm, line_text, severity_style
+from tui.render import checklist, hm, severity_style
+from tui.styled import DETAIL_STYLE, line_text
 
 #: Measures as a nurse reads them in the schedule.
 _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
@@ -152,7 +153,7 @@ class DetailScreen(ExportKey, ModalScreen[None]):
             out.append(f"{value}\n")
         out.append("\n")
         for line in (*discharge_lines(view), (), *review_lines(view)):
-            out.append_text(line_text(line))
+            out.append_text(line_text(line, styles=DETAIL_STYLE))
             out.append("\n")
         stored = view.stored_gate
         if view.discharged_at is None:

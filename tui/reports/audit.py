@@ -21,7 +21,7 @@ from tui.render import padded, truncate
 from tui.reports.audit_filter import AuditFilter, AuditFilterDialog, AuditFilterForm
 from tui.reports.audit_row import AuditRowScreen
 from tui.reports.desk import DeskScreen
-from tui.reports.styled import ROLE_STYLE, lines_text
+from tui.styled import ROLE_STYLE, lines_text
 
 
 @dataclass(frozen=True)

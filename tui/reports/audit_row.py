@@ -11,7 +11,7 @@ from textual.widgets import Label, Static
 from monitor.present.audit import audit_story, full_lines
 from monitor.views import AuditView
 from tui.reports.desk import CSS
-from tui.reports.styled import lines_text
+from tui.styled import lines_text
 
 
 class AuditRowScreen(ModalScreen[None]):

@@ -17,7 +17,7 @@ from monitor.services import Service
 from monitor.services.report import QualityReport
 from tui.reports.desk import DeskScreen, lines_grid
 from tui.reports.quality_period import QualityPeriod, QualityPeriodDialog, week_of
-from tui.reports.styled import PLAIN_STYLE, row_text
+from tui.styled import PLAIN_STYLE, row_text
 
 
 @dataclass(frozen=True)

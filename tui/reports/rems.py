@@ -22,7 +22,7 @@ from tui.reports.desk import DeskScreen
 from tui.reports.rems_correct import CORRECTION_LABELS, RemsCorrectDialog, RemsFix
 from tui.reports.rems_form import RemsFormScreen
 from tui.reports.rems_submit import RemsSubmit, RemsSubmitDialog
-from tui.reports.styled import QUIET_STYLE, part_text
+from tui.styled import QUIET_STYLE, part_text
 
 
 @dataclass(frozen=True)

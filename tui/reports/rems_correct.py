@@ -17,7 +17,7 @@ from monitor.core.rems import CORRECTABLE, RemsForm
 from monitor.present.rems import PROPOSAL, answer_row, yes_no
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
-from tui.reports.styled import QUIET_STYLE, row_text
+from tui.styled import QUIET_STYLE, row_text
 
 #: The answers a supervisor corrects, as the dialog names them.
 CORRECTION_LABELS = {

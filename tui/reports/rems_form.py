@@ -14,7 +14,7 @@ from monitor.core.rems import RemsForm
 from monitor.present.parts import plain
 from monitor.present.rems import RemsStory, rems_story
 from tui.reports.desk import DeskScreen, lines_grid
-from tui.reports.styled import QUIET_STYLE, lines_text, row_text
+from tui.styled import QUIET_STYLE, lines_text, row_text
 
 
 def form_lines(story: RemsStory) -> list[tuple[str, Text]]:

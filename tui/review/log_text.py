@@ -13,7 +13,7 @@ from monitor.core.entry import format_entry
 from monitor.present.session import LogEntry, clock_text, session_log
 from monitor.services import Service
 from monitor.views import ReadingView, SessionView
-from tui.reports.styled import line_text
+from tui.styled import line_text
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ ROLE_STYLE: Mapping[Role, str] = {
 #: The same, quieter, where a warning or a note is said beside the main fact (a REMS answer's
 #: source, the forms' missing items).
 QUIET_STYLE: Mapping[Role, str] = {**ROLE_STYLE, Role.WARN: "yellow", Role.NOTE: "dim"}
+#: Struck readings also dimmed, where they stand among the readings in force (the detail).
+DETAIL_STYLE: Mapping[Role, str] = {**ROLE_STYLE, Role.STRUCK: "strike dim"}
 #: Words alone, where a grid of figures is read plain (the quality summary).
 PLAIN_STYLE: Mapping[Role, str] = dict.fromkeys(Role, "")
 
