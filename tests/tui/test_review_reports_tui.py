@@ -577,11 +577,12 @@ async def test_a_nurse_can_neither_mark_submitted_nor_correct(service, clinic):
         await pilot.press("c")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "Only a supervisor corrects a REMS answer" in status(pilot)
+        # The core's reason (monitor.core.rems_rules), as the service says it.
+        assert "ana is a nurse: only a supervisor corrects a REMS answer" in status(pilot)
         await pilot.press("m")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "Only a supervisor marks a REMS form submitted" in status(pilot)
+        assert "ana is a nurse: only a supervisor marks a REMS form submitted" in status(pilot)
     form = service.rems(clinic["high"])
     assert form.submission is None and not form.corrections
 
@@ -595,7 +596,9 @@ async def test_a_form_in_observation_is_not_offered_for_submission(service, clin
         await pilot.press("m")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "MRN-NOW is still in observation" in status(pilot)
+        assert f"session {clinic['today']} is still in observation: discharge it first" in status(
+            pilot
+        )
     assert service.rems(clinic["today"]).submission is None
 
 
