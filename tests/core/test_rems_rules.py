@@ -3,7 +3,6 @@ proposal, and the reason given when not; the services raise it and the station s
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,24 +27,24 @@ DOSED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SENT = Submission("sam", datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
 
 
-def _given(**changes) -> RemsInput:
-    given = RemsInput(
-        session_id=7,
-        patient="MRN-7",
-        protocol="esketamine-56",
-        dose_mg=56,
-        lot="L1",
-        first_treatment=False,
-        meds=(),
-        dosed_at=DOSED,
-        discharged_at=DOSED + timedelta(minutes=125),
-        readings=(),
-    )
-    return replace(given, **changes)
+#: A discharged esketamine session with no readings; each test changes what it needs.
+SESSION = {
+    "session_id": 7,
+    "patient": "MRN-7",
+    "protocol": "esketamine-56",
+    "dose_mg": 56,
+    "lot": "L1",
+    "first_treatment": False,
+    "meds": (),
+    "dosed_at": DOSED,
+    "discharged_at": DOSED + timedelta(minutes=125),
+    "readings": (),
+}
 
 
 def _form(**changes):
-    return rems_form(_given(**changes), now=DOSED + timedelta(minutes=130), zone=UTC)
+    given = RemsInput(**(SESSION | changes))
+    return rems_form(given, now=DOSED + timedelta(minutes=130), zone=UTC)
 
 
 def test_only_a_supervisor_submits_or_corrects():
