@@ -2,10 +2,9 @@
 (:mod:`monitor.core.rems`), "mark submitted", and a supervisor's corrections of the proposals.
 
 Submitting and correcting are supervisors' actions, each one transaction with its audit row.
-Marking a form submitted does not change the clinical record, so a signed-off session may still
-be marked submitted; a correction is a change to what the record says, so it is refused after
-sign-off (reopen first) and after the form was submitted (the form sent must match the record).
-A form is submitted at most once (the database refuses a second row).
+Who may do them, and when, are the core's rules (:mod:`monitor.core.rems_rules`): this module
+raises what they refuse. A form is submitted at most once (the database refuses a second row
+too).
 
 Reads load a batch of sessions at a time with a fixed number of queries, so a long list of due
 forms never sits in memory at once.
