@@ -97,6 +97,8 @@ class RemsInput:
     #: Corrections in the order they were made (a later one for a field replaces the earlier).
     corrections: Sequence[Correction] = ()
     submission: Submission | None = None
+    #: True while a supervisor's sign-off stands (the form then takes no correction).
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class RemsForm:
     #: False while the patient is still in observation (then "not discharged" is missing, and
     #: the form is submitted only after discharge).
     discharged: bool = True
+    #: True while the session is signed off (:func:`monitor.core.rems_rules.correct_refusal`).
+    signed: bool = False
 
     @property
     def submitted(self) -> bool:
@@ -457,6 +461,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
         submission=given.submission,
         corrections=tuple(given.corrections),
         discharged=given.discharged_at is not None,
+        signed=given.signed,
     )
 
 

@@ -2,10 +2,9 @@
 (:mod:`monitor.core.rems`), "mark submitted", and a supervisor's corrections of the proposals.
 
 Submitting and correcting are supervisors' actions, each one transaction with its audit row.
-Marking a form submitted does not change the clinical record, so a signed-off session may still
-be marked submitted; a correction is a change to what the record says, so it is refused after
-sign-off (reopen first) and after the form was submitted (the form sent must match the record).
-A form is submitted at most once (the database refuses a second row).
+Who may do them, and when, are the core's rules (:mod:`monitor.core.rems_rules`): this module
+raises what they refuse. A form is submitted at most once (the database refuses a second row
+too).
 
 Reads load a batch of sessions at a time with a fixed number of queries, so a long list of due
 forms never sits in memory at once.
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from monitor.core.gate import DischargeCriteria
 from monitor.core.rems import (
-    CORRECTABLE,
     DUE_DAYS,
     Correction,
     RemsEvent,
@@ -34,8 +32,19 @@ from monitor.core.rems import (
     Submission,
     rems_form,
 )
+from monitor.core.rems_rules import (
+    CORRECTING,
+    SUBMITTING,
+    correct_state_refusal,
+    dosed_refusal,
+    esketamine_refusal,
+    field_refusal,
+    submit_state_refusal,
+    supervisor_refusal,
+    value_refusal,
+)
+from monitor.core.review import Refusal
 from monitor.core.schedule import Windows
-from monitor.errors import EntryError, PermissionDenied, Refused
 from monitor.judge import observations
 from monitor.services.base import ServiceBase, clean_text
 from monitor.services.queries import QueryServices
@@ -84,7 +93,14 @@ def rems_input(
         windows=windows,
         corrections=tuple(corrections),
         submission=submission,
+        signed=view.signed_by is not None,
     )
+
+
+def _refuse(refusal: Refusal | None) -> None:
+    """Raise what a rule of :mod:`monitor.core.rems_rules` refuses, if it does."""
+    if refusal is not None:
+        raise refusal.error()
 
 
 class RemsServices(ServiceBase):
@@ -138,18 +154,11 @@ class RemsServices(ServiceBase):
             forms.append(rems_form(given, now=now, zone=self.rems_zone))
         return forms
 
-    @staticmethod
-    def _esketamine_row(row: m.TreatmentSession) -> None:
-        if not row.protocol.startswith("esketamine-"):
-            raise Refused(
-                f"session {row.id} is {row.protocol}: REMS forms are for esketamine sessions"
-            )
-
     def rems(self, session_id: int) -> RemsForm:
         """One esketamine session's REMS form as of now."""
         with self._read() as session:
             row = self._session_row(session, session_id)
-            self._esketamine_row(row)
+            _refuse(esketamine_refusal(row.id, row.protocol))
             return self._forms(session, [row])[0]
 
     def rems_list(self, *, due: bool = False, limit: int | None = None) -> RemsPage:
@@ -205,25 +214,22 @@ class RemsServices(ServiceBase):
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(
-                    f"{user.name} is a nurse: only a supervisor marks a REMS form submitted"
-                )
+            _refuse(supervisor_refusal(SUBMITTING, user=user.name, role=user.role))
             row = self._session_row(session, session_id, lock=True)
-            self._esketamine_row(row)
-            if row.dosed_at is None:
-                raise Refused(f"session {session_id} has no dose recorded: there is no form")
-            if row.discharged_at is None:
-                raise Refused(f"session {session_id} is still in observation: discharge it first")
+            _refuse(esketamine_refusal(row.id, row.protocol))
+            _refuse(dosed_refusal(row.id, dosed=row.dosed_at is not None))
             earlier = session.scalar(
                 select(m.RemsSubmission).where(m.RemsSubmission.session_id == row.id)
             )
+            submitted = None
             if earlier is not None:
                 who = session.get(m.User, earlier.by_id)
-                raise Refused(
-                    f"the REMS form of session {session_id} was already marked submitted by "
-                    f"{who.name if who else '?'} at {earlier.at.isoformat(timespec='minutes')}"
+                submitted = Submission(who.name if who else "?", earlier.at)
+            _refuse(
+                submit_state_refusal(
+                    row.id, discharged=row.discharged_at is not None, submission=submitted
                 )
+            )
             form = self._forms(session, [row])[0]
             today = now.astimezone(self.rems_zone).date()
             answers = form.as_json(today)
@@ -252,36 +258,27 @@ class RemsServices(ServiceBase):
     ) -> RemsForm:
         """A supervisor's answer replacing a proposal (sedation, dissociation, respiratory
         depression), with the reason; kept beside the proposal."""
-        if field not in CORRECTABLE:
-            raise EntryError(f"field '{field}' cannot be corrected: use {', '.join(CORRECTABLE)}")
+        _refuse(field_refusal(field))
         why = clean_text(reason, "the reason for the correction (--reason)")
         assert why is not None
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
-            if user.role != "supervisor":
-                raise PermissionDenied(
-                    f"{user.name} is a nurse: only a supervisor corrects a REMS answer"
-                )
+            _refuse(supervisor_refusal(CORRECTING, user=user.name, role=user.role))
             row = self._session_row(session, session_id, lock=True)
-            self._esketamine_row(row)
-            if row.dosed_at is None:
-                raise Refused(f"session {session_id} has no dose recorded: there is no form")
-            self._refuse_if_signed(session, row.id, "REMS correction")
-            if session.scalar(
+            _refuse(esketamine_refusal(row.id, row.protocol))
+            _refuse(dosed_refusal(row.id, dosed=row.dosed_at is not None))
+            submitted = session.scalar(
                 select(m.RemsSubmission.id).where(m.RemsSubmission.session_id == row.id)
-            ):
-                raise Refused(
-                    f"the REMS form of session {session_id} is already submitted: a correction "
-                    "would no longer match the form sent"
+            )
+            _refuse(
+                correct_state_refusal(
+                    row.id, signed=self._signed(session, row.id), submitted=submitted is not None
                 )
+            )
             form = self._forms(session, [row])[0]
             current = form.answer(field)
-            if current.value is value:
-                raise Refused(
-                    f"{field} is already '{'yes' if value else 'no'}' ({current.source}): "
-                    "nothing to correct"
-                )
+            _refuse(value_refusal(field, current, value))
             correction = m.RemsCorrection(
                 session_id=row.id, field=field, value=value, by_id=user.id, at=now, reason=why
             )

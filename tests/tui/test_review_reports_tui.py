@@ -443,6 +443,16 @@ def select(pilot, screen, session_id: int) -> None:
     table.move_cursor(row=table.get_row_index(str(session_id)), animate=False)
 
 
+async def press_on(pilot, service, session_id: int, key: str) -> RemsScreen:
+    """Sam signed in, the tracker open, ``key`` pressed on one form: the tracker."""
+    await sign_in(pilot, "9999", 2)
+    screen = await rems_screen(pilot, service)
+    select(pilot, screen, session_id)
+    await pilot.press(key)
+    await settle(pilot)
+    return screen
+
+
 async def test_rems_due_and_overdue_on_worked_dates_then_all(service, clinic):
     app = desk_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -577,11 +587,12 @@ async def test_a_nurse_can_neither_mark_submitted_nor_correct(service, clinic):
         await pilot.press("c")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "Only a supervisor corrects a REMS answer" in status(pilot)
+        # The core's reason (monitor.core.rems_rules), as the service says it.
+        assert "ana is a nurse: only a supervisor corrects a REMS answer" in status(pilot)
         await pilot.press("m")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "Only a supervisor marks a REMS form submitted" in status(pilot)
+        assert "ana is a nurse: only a supervisor marks a REMS form submitted" in status(pilot)
     form = service.rems(clinic["high"])
     assert form.submission is None and not form.corrections
 
@@ -595,8 +606,53 @@ async def test_a_form_in_observation_is_not_offered_for_submission(service, clin
         await pilot.press("m")
         await settle(pilot)
         assert pilot.app.screen is screen
-        assert "MRN-NOW is still in observation" in status(pilot)
+        assert f"session {clinic['today']} is still in observation: discharge it first" in status(
+            pilot
+        )
     assert service.rems(clinic["today"]).submission is None
+
+
+async def test_a_submitted_or_signed_off_form_takes_no_correction_dialog(service, clinic):
+    """The tracker asks the core (monitor.core.rems_rules) before it opens a dialog, and shows
+    the reason the service would give."""
+    with_clock(service, lambda: NOW).sign(clinic["high"], by="sam", pin="9999")
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await press_on(pilot, service, clinic["high"], "c")
+        assert pilot.app.screen is screen
+        assert f"session {clinic['high']} is signed off: it takes no new REMS correction" in (
+            status(pilot)
+        )
+        await pilot.press("a")
+        await settle(pilot)
+        select(pilot, screen, clinic["sent"])
+        for key, said in (
+            ("c", "is already submitted: a correction would no longer match the form sent"),
+            ("m", f"session {clinic['sent']} was already marked submitted by sam"),
+        ):
+            await pilot.press(key)
+            await settle(pilot)
+            assert pilot.app.screen is screen
+            assert said in status(pilot)
+    form = service.rems(clinic["high"])
+    assert not form.corrections and form.submission is None
+
+
+async def test_a_correction_that_changes_nothing_is_refused_in_the_dialog(service, clinic):
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_on(pilot, service, clinic["sedated"], "c")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, RemsCorrectDialog)
+        dialog.query_one("#value", Select).value = True  # the proposal as it stands
+        dialog.query_one("#reason", Input).focus()
+        await pilot.press(*"checked", "enter", *"9999", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is dialog
+        assert "sedation is already 'yes' (proposal): nothing to correct" in texts(
+            pilot, "#form-error"
+        )
+    assert not service.rems(clinic["sedated"]).corrections
 
 
 async def test_the_services_refuse_a_nurse_even_past_the_screen(service, clinic):

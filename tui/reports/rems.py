@@ -13,6 +13,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from monitor.core.rems import RemsForm
+from monitor.core.rems_rules import correct_refusal, submit_refusal
+from monitor.core.review import Refusal
 from monitor.present.parts import when
 from monitor.present.rems import TrackerRow, tracker_rows
 from monitor.services import Service
@@ -203,33 +205,19 @@ class RemsScreen(DeskScreen):
 
         self.app.push_screen(RemsFormScreen(form, self.loaded_forms.today), chosen)
 
-    def _supervisor(self, what: str) -> bool:
-        if self.user.role == "supervisor":
-            return True
-        self.say(
-            f"Only a supervisor {what}: you are signed in as {self.user.name} ({self.user.role}).",
-            "error",
-        )
-        return False
+    def _refused(self, refusal: Refusal | None) -> bool:
+        """Say why the core refuses the action (docs/clinical.md, "The REMS Patient Monitoring
+        Form"), if it does."""
+        if refusal is not None:
+            self.say(refusal.reason, "error")
+        return refusal is not None
 
     def action_submit(self) -> None:
         form = self.selected()
         if form is None or self.loaded_forms is None:
             self.say("No form selected.", "error")
             return
-        if not self._supervisor("marks a REMS form submitted"):
-            return
-        if form.submission is not None:
-            self.say(
-                f"Already submitted: by {form.submission.by}, {when(form.submission.at)}.",
-                "error",
-            )
-            return
-        if not form.discharged:
-            self.say(
-                f"{form.patient} is still in observation: the form is submitted after discharge.",
-                "error",
-            )
+        if self._refused(submit_refusal(form, user=self.user.name, role=self.user.role)):
             return
         service, name = self.service, self.user.name
         done: list[RemsForm] = []
@@ -257,13 +245,7 @@ class RemsScreen(DeskScreen):
         if form is None:
             self.say("No form selected.", "error")
             return
-        if not self._supervisor("corrects a REMS answer"):
-            return
-        if form.submission is not None:
-            self.say(
-                "This form is already submitted: a correction would no longer match the form sent.",
-                "error",
-            )
+        if self._refused(correct_refusal(form, user=self.user.name, role=self.user.role)):
             return
         service, name = self.service, self.user.name
         done: list[RemsForm] = []

@@ -14,6 +14,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Label, Select, Static
 
 from monitor.core.rems import CORRECTABLE, RemsForm
+from monitor.core.rems_rules import value_refusal
 from monitor.present.rems import PROPOSAL, answer_row, yes_no
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
@@ -112,6 +113,9 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
         chosen = self.query_one("#value", Select).value
         if chosen is Select.NULL:
             raise ValueError("choose the new answer: yes or no")
+        refusal = value_refusal(field, self.rems_form.answer(field), bool(chosen))
+        if refusal is not None:
+            raise ValueError(refusal.reason)
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             raise ValueError("a correction needs its reason (kept beside the proposal)")
