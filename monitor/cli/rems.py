@@ -23,6 +23,7 @@ from monitor.cli.output import (
 )
 from monitor.cli.params import ID, LIMIT, YES_NO
 from monitor.cli.render.rems import form_lines, form_text
+from monitor.core.rems import CORRECTABLE
 from monitor.present.rems import yes_no
 
 #: How many forms plain ``rems`` lists unless --limit says otherwise (the newest).
@@ -98,7 +99,7 @@ def rems_submit(context: Context, session_id: int, by: str) -> None:
 @click.option(
     "--field",
     required=True,
-    type=click.Choice(["sedation", "dissociation", "respiratory_depression"]),
+    type=click.Choice(CORRECTABLE),
     help="The proposal to correct.",
 )
 @click.option("--value", required=True, type=YES_NO, help="The supervisor's answer.")
