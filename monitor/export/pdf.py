@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
 from monitor.core.schedule import CheckStatus, status_text
-from monitor.export.common import local, minutes_after
+from monitor.export.common import local
 from monitor.export.pdf_text import (
     BLACK,
     GREY,
@@ -357,7 +357,7 @@ class _Record:
                 values = [
                     (str(reading.id), None),
                     (hm(reading.measured_at), None),
-                    (minute(minutes_after(origin, reading.measured_at)), None),
+                    (minute(origin, reading.measured_at), None),
                     (bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
                     (number(v.heart_rate), flagged.get("heart_rate")),
                     (number(v.spo2), flagged.get("spo2")),
@@ -442,7 +442,7 @@ class _Record:
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
                 row.cell(hm(e.at))
-                row.cell(minute(minutes_after(view.dosed_at, e.at)))
+                row.cell(minute(view.dosed_at, e.at))
                 row.cell(what, style=style)
                 row.cell(e.by)
                 row.cell(event_cell(e))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.core.gate import minutes_from_dosing
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
 from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
@@ -30,11 +31,12 @@ def zone(moment: datetime) -> str:
     return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
 
 
-def minute(value: float | None) -> str:
-    """Minutes after dosing, signed (``+40``); empty without a dose."""
-    if value is None:
+def minute(dosed_at: datetime | None, moment: datetime) -> str:
+    """Minutes after dosing (:func:`monitor.core.gate.minutes_from_dosing`), signed
+    (``+40``); empty without a dose."""
+    if dosed_at is None:
         return ""
-    return f"{value:+.0f}"
+    return f"{minutes_from_dosing(dosed_at, moment):+d}"
 
 
 def bp(reading: ReadingView) -> str:
