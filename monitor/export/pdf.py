@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
-from monitor.core.schedule import CheckStatus, status_text
 from monitor.export.common import local
 from monitor.export.pdf_text import (
     BLACK,
@@ -40,8 +39,6 @@ from monitor.export.pdf_text import (
     INK,
     bp,
     event_cell,
-    flag_line,
-    hm,
     ink,
     minute,
     notes_cell,
@@ -50,11 +47,15 @@ from monitor.export.pdf_text import (
 )
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plain
 from monitor.present.record import (
+    check_notes,
+    check_status,
     discharge_lines,
+    flag_line,
     recorders,
     review_lines,
     session_facts,
 )
+from monitor.present.record import clock as hm  # the PDF's times of day
 from monitor.present.rems import CORRECTIONS_HEADING, rems_story
 
 if TYPE_CHECKING:
@@ -382,7 +383,7 @@ class _Record:
                     flag_row = table.row()
                     flag_row.cell("")
                     flag_row.cell(
-                        flag_line(f),
+                        plain(flag_line(f, reading.recorded_at)),
                         colspan=len(heads) - 1,
                         style=FontFace(
                             emphasis="B" if f.acknowledged_at is None else None,
@@ -402,25 +403,17 @@ class _Record:
         heads = ("check", "due", "status", "done at", "note")
         with self._grid(heads, (38, 24, 26, 24, pdf.epw - 112)) as table:
             for check in view.checks:
-                status = status_text(check, view.discharged_at) + (" (late)" if check.late else "")
-                notes = []
-                if check.pre_discharge:
-                    notes.append("pre-discharge check")
-                if check.skip is not None:
-                    notes.append(
-                        f"not done: {check.skip.reason} ({check.skip.by}, {hm(check.skip.at)})"
-                    )
-                elif check.is_alarm:
-                    notes.append("alarm: no reason recorded")
+                status = check_status(check, view.discharged_at)
+                notes = check_notes(check, view.discharged_at)
                 style = None
-                if check.status is CheckStatus.MISSED or check.is_alarm:
-                    style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
+                if status.role in (Role.ALERT, Role.WARN):
+                    style = FontFace(color=ink((status,)), emphasis="B")
                 row = table.row()
                 row.cell(check.label)
                 row.cell(hm(check.due_at) if check.due_at else "at dosing")
-                row.cell(status, style=style)
+                row.cell(status.text, style=style)
                 row.cell(hm(check.done_at) if check.done_at else "")
-                row.cell("; ".join(notes))
+                row.cell("; ".join(plain(note) for note in notes))
 
     def _events(self, view: SessionView) -> None:
         from fpdf.fonts import FontFace

@@ -10,10 +10,9 @@ from monitor.core.gate import minutes_from_dosing
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
 from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
-from monitor.present.record import clock as hm  # the PDF's times of day (pdf.py)
 
 if TYPE_CHECKING:
-    from monitor.views import EventView, FlagView, ReadingView
+    from monitor.views import EventView, ReadingView
 
 #: RGB of each severity on paper (red, amber, cyan; darkened for print).
 INK = {
@@ -78,13 +77,3 @@ def ink(line: Line) -> tuple[int, int, int]:
     if Role.WARN in roles:
         return INK[Severity.MEDIUM]
     return GREY if roles == {Role.NOTE} else BLACK
-
-
-def flag_line(flag: FlagView) -> str:
-    """A flag and its acknowledgement, under its reading."""
-    head = f"{flag.severity.symbol} {flag.message}"
-    if flag.acknowledged_at is None:
-        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
-    else:
-        tail = f"acknowledged by {flag.acknowledged_by} {hm(flag.acknowledged_at)}: {flag.action}"
-    return f"{head}  →  {tail}"
