@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from monitor.core.entry import format_entry
 from monitor.core.gate import minutes_between, minutes_monitored
 from monitor.core.intake import MED_LABELS
 from monitor.core.quality import minutes
@@ -109,6 +110,11 @@ NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
     NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {clock(n.at)}: {n.reason}",
     NoteKind.BEFORE_DOSING: lambda n: "before dosing",
 }
+
+
+def reading_values(reading: ReadingView) -> str:
+    """A reading's values as they are typed (``184/102 hr 88``), or ``(no values)``."""
+    return format_entry(reading.vitals) or "(no values)"
 
 
 def note_texts(reading: ReadingView) -> tuple[str, ...]:

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from monitor.core.entry import format_entry
 from monitor.core.quality import minutes
-from monitor.core.schedule import CheckState, CheckStatus
+from monitor.core.schedule import CheckKind, CheckState, CheckStatus
 from monitor.present.parts import Line, Part, Role
 from monitor.present.record import (
     NoteKind,
@@ -40,6 +39,7 @@ from monitor.present.record import (
     flag_part,
     minutes_text,
     reading_notes,
+    reading_values,
     yes_no,
 )
 from monitor.present.record import clock as clock_text  # the log's times (the station's too)
@@ -171,7 +171,7 @@ def _started(view: SessionView) -> LogEntry:
 
 
 def _reading(reading: ReadingView) -> LogEntry:
-    values = format_entry(reading.vitals) or "(no values)"
+    values = reading_values(reading)
     head: list[Part] = [
         Part(f"#{reading.id} "),
         Part(values, Role.STRONG if reading.in_force else Role.STRUCK),
@@ -261,7 +261,9 @@ def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
     discharge."""
     line: list[Part] = [Part(check_name(check), Role.STRONG), Part(": ")]
     line.append(check_status(check, discharged_at))
-    if check.due_at is not None:
+    # A baseline is due at dosing: once done, its due time says nothing.
+    baseline_done = check.kind is CheckKind.BASELINE and check.status is CheckStatus.DONE
+    if check.due_at is not None and not baseline_done:
         line.append(Part(f", due {clock_text(check.due_at)}", Role.NOTE))
     at = check.due_at
     if check.status is CheckStatus.DONE:
