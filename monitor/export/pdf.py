@@ -6,9 +6,10 @@ minutes monitored, who recorded); the chart (:mod:`monitor.export.chart`); the r
 their flags and acknowledgements (a correction's original and a voided reading struck through,
 with the reason; late entries marked); the checks with their status; the events; the discharge
 (the gate stored at discharge or the override reason, escort, instructions, REMS minute);
-for esketamine the REMS form; the review. The facts, the discharge, the review and the REMS
-form are the stories' (:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded
-there once; this module lays them out on paper (docs/exports.md).
+for esketamine the REMS form; the review. The facts, a reading's notes, a flag's line, a
+check's status and notes, the discharge, the review and the REMS form are the stories'
+(:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded there once; this module
+lays them out on paper (docs/exports.md).
 
 On every page of a record: a header with the clinic, the patient and the session; a red
 "IN PROGRESS" band while the patient is still in observation; "NOT YET REVIEWED" across the page

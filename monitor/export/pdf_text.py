@@ -1,5 +1,5 @@
 """How the PDF session record (:mod:`monitor.export.pdf`) words and colours what the story
-(:mod:`monitor.present.record`) tells: times, cells, a reading's notes, a flag."""
+(:mod:`monitor.present.record`) tells: times, cells, a reading's notes."""
 
 from __future__ import annotations
 

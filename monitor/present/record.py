@@ -1,9 +1,12 @@
-"""A session's record, told once: its facts, who did what, each reading's notes, the minutes
-monitored, the discharge and the review, from the plain views the services hand back.
+"""A session's record, told once: its facts, who did what, each reading's notes, a flag and
+its acknowledgement, a check's status and notes, the minutes monitored, the discharge and the
+review, from the plain views the services hand back.
 
 The session log (:mod:`monitor.present.session`), ``session show``, the PDF, FHIR and CSV take
 these facts from here and only lay them out their own way (a PDF cell, a FHIR note, a line of
-the log); ``session show`` and the PDF word a reading's notes alike (:data:`NOTE_TEXT`). None of
+the log); ``session show``, the station and the PDF word a reading's notes alike
+(:data:`NOTE_TEXT`), and every face a check (:func:`check_status`, :func:`check_notes`) and a
+flag (:func:`flag_line`). None of
 them decides again which notes a reading carries, how long a patient was monitored or what
 the gate stored at discharge said (docs/clinical.md, docs/exports.md).
 """
