@@ -6,9 +6,9 @@ The session log (:mod:`monitor.present.session`), ``session show``, the PDF, FHI
 these facts from here and only lay them out their own way (a PDF cell, a FHIR note, a line of
 the log); ``session show``, the station and the PDF word a reading's notes alike
 (:data:`NOTE_TEXT`), and every face a check (:func:`check_status`, :func:`check_notes`) and a
-flag (:func:`flag_line`). None of
-them decides again which notes a reading carries, how long a patient was monitored or what
-the gate stored at discharge said (docs/clinical.md, docs/exports.md).
+flag (:func:`flag_line`). None of them decides again which notes a reading carries, how long
+a patient was monitored or what the gate stored at discharge said (docs/clinical.md,
+docs/exports.md).
 """
 
 from __future__ import annotations
