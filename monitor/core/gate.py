@@ -136,6 +136,13 @@ def minutes_monitored(measured_in_force: Iterable[datetime], end: datetime) -> i
     return minutes_between(first, end)
 
 
+def minutes_from_dosing(dosed_at: datetime, moment: datetime) -> int:
+    """Minutes from dosing to ``moment``, to the nearest, negative before (a reading at
+    -4 min 59 s is -5): the minute the REMS form and the PDF give a reading or an event
+    (docs/clinical.md, the REMS form)."""
+    return round((moment - dosed_at) / timedelta(minutes=1))
+
+
 def minutes_after(start: datetime, end: datetime) -> int:
     """Whole minutes from ``start`` to ``end``, rounded up."""
     return math.ceil((end - start) / timedelta(minutes=1))

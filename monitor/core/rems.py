@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from monitor.core.gate import DischargeCriteria, evaluate_gate, minutes_monitored
+from monitor.core.gate import (
+    DischargeCriteria,
+    evaluate_gate,
+    minutes_from_dosing,
+    minutes_monitored,
+)
 from monitor.core.observations import Observation, chronological, in_force
 from monitor.core.schedule import Protocol, Windows
 from monitor.core.vitals import Measure
@@ -280,19 +285,14 @@ def _bp(reading: Observation, dosed_at: datetime | None) -> BloodPressure:
     systolic, diastolic = reading.vitals.systolic, reading.vitals.diastolic
     assert systolic is not None
     assert diastolic is not None
-    minute = None if dosed_at is None else _minutes(dosed_at, reading.measured_at)
+    minute = None if dosed_at is None else minutes_from_dosing(dosed_at, reading.measured_at)
     return BloodPressure(systolic, diastolic, reading.measured_at, minute)
 
 
 def _minute(moment: datetime, dosed_at: datetime | None) -> str:
     if dosed_at is None:
         return moment.isoformat(timespec="minutes")
-    return f"{_minutes(dosed_at, moment):+d} min"
-
-
-def _minutes(dosed_at: datetime, moment: datetime) -> int:
-    """Minutes from dosing to ``moment``, to the nearest (a reading at -4 min 59 s is -5)."""
-    return round((moment - dosed_at) / timedelta(minutes=1))
+    return f"{minutes_from_dosing(dosed_at, moment):+d} min"
 
 
 def _proposal(found: list[str], correction: Correction | None, *, known: bool = True) -> Answer:

@@ -6,9 +6,10 @@ minutes monitored, who recorded); the chart (:mod:`monitor.export.chart`); the r
 their flags and acknowledgements (a correction's original and a voided reading struck through,
 with the reason; late entries marked); the checks with their status; the events; the discharge
 (the gate stored at discharge or the override reason, escort, instructions, REMS minute);
-for esketamine the REMS form; the review. The facts, the discharge, the review and the REMS
-form are the stories' (:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded
-there once; this module lays them out on paper (docs/exports.md).
+for esketamine the REMS form; the review. The facts, a reading's notes, a flag's line, a
+check's status and notes, the discharge, the review and the REMS form are the stories'
+(:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded there once; this module
+lays them out on paper (docs/exports.md).
 
 On every page of a record: a header with the clinic, the patient and the session; a red
 "IN PROGRESS" band while the patient is still in observation; "NOT YET REVIEWED" across the page
@@ -32,16 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
-from monitor.core.schedule import CheckStatus, status_text
-from monitor.export.common import local, minutes_after
+from monitor.export.common import local
 from monitor.export.pdf_text import (
     BLACK,
     GREY,
     INK,
     bp,
     event_cell,
-    flag_line,
-    hm,
     ink,
     minute,
     notes_cell,
@@ -50,11 +48,15 @@ from monitor.export.pdf_text import (
 )
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plain
 from monitor.present.record import (
+    check_notes,
+    check_status,
     discharge_lines,
+    flag_line,
     recorders,
     review_lines,
     session_facts,
 )
+from monitor.present.record import clock as hm  # the PDF's times of day
 from monitor.present.rems import CORRECTIONS_HEADING, rems_story
 
 if TYPE_CHECKING:
@@ -357,7 +359,7 @@ class _Record:
                 values = [
                     (str(reading.id), None),
                     (hm(reading.measured_at), None),
-                    (minute(minutes_after(origin, reading.measured_at)), None),
+                    (minute(origin, reading.measured_at), None),
                     (bp(reading), flagged.get("systolic") or flagged.get("diastolic")),
                     (number(v.heart_rate), flagged.get("heart_rate")),
                     (number(v.spo2), flagged.get("spo2")),
@@ -382,7 +384,7 @@ class _Record:
                     flag_row = table.row()
                     flag_row.cell("")
                     flag_row.cell(
-                        flag_line(f),
+                        plain(flag_line(f, reading.recorded_at)),
                         colspan=len(heads) - 1,
                         style=FontFace(
                             emphasis="B" if f.acknowledged_at is None else None,
@@ -402,25 +404,17 @@ class _Record:
         heads = ("check", "due", "status", "done at", "note")
         with self._grid(heads, (38, 24, 26, 24, pdf.epw - 112)) as table:
             for check in view.checks:
-                status = status_text(check, view.discharged_at) + (" (late)" if check.late else "")
-                notes = []
-                if check.pre_discharge:
-                    notes.append("pre-discharge check")
-                if check.skip is not None:
-                    notes.append(
-                        f"not done: {check.skip.reason} ({check.skip.by}, {hm(check.skip.at)})"
-                    )
-                elif check.is_alarm:
-                    notes.append("alarm: no reason recorded")
+                status = check_status(check, view.discharged_at)
+                notes = check_notes(check, view.discharged_at)
                 style = None
-                if check.status is CheckStatus.MISSED or check.is_alarm:
-                    style = FontFace(color=INK[Severity.MEDIUM], emphasis="B")
+                if status.role in (Role.ALERT, Role.WARN):
+                    style = FontFace(color=ink((status,)), emphasis="B")
                 row = table.row()
                 row.cell(check.label)
                 row.cell(hm(check.due_at) if check.due_at else "at dosing")
-                row.cell(status, style=style)
+                row.cell(status.text, style=style)
                 row.cell(hm(check.done_at) if check.done_at else "")
-                row.cell("; ".join(notes))
+                row.cell("; ".join(plain(note) for note in notes))
 
     def _events(self, view: SessionView) -> None:
         from fpdf.fonts import FontFace
@@ -442,7 +436,7 @@ class _Record:
                 style = FontFace(emphasis="B", color=INK[Severity.HIGH]) if e.serious else None
                 row = table.row()
                 row.cell(hm(e.at))
-                row.cell(minute(minutes_after(view.dosed_at, e.at)))
+                row.cell(minute(view.dosed_at, e.at))
                 row.cell(what, style=style)
                 row.cell(e.by)
                 row.cell(event_cell(e))

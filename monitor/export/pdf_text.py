@@ -1,18 +1,18 @@
 """How the PDF session record (:mod:`monitor.export.pdf`) words and colours what the story
-(:mod:`monitor.present.record`) tells: times, cells, a reading's notes, a flag."""
+(:mod:`monitor.present.record`) tells: times, cells, a reading's notes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.core.gate import minutes_from_dosing
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
 from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
-from monitor.present.record import clock as hm  # the PDF's times of day (pdf.py)
 
 if TYPE_CHECKING:
-    from monitor.views import EventView, FlagView, ReadingView
+    from monitor.views import EventView, ReadingView
 
 #: RGB of each severity on paper (red, amber, cyan; darkened for print).
 INK = {
@@ -30,11 +30,12 @@ def zone(moment: datetime) -> str:
     return f"{shown.tzname()} (UTC{shown.strftime('%z')[:3]}:{shown.strftime('%z')[3:]})"
 
 
-def minute(value: float | None) -> str:
-    """Minutes after dosing, signed (``+40``); empty without a dose."""
-    if value is None:
+def minute(dosed_at: datetime | None, moment: datetime) -> str:
+    """Minutes after dosing (:func:`monitor.core.gate.minutes_from_dosing`), signed
+    (``+40``); empty without a dose."""
+    if dosed_at is None:
         return ""
-    return f"{value:+.0f}"
+    return f"{minutes_from_dosing(dosed_at, moment):+d}"
 
 
 def bp(reading: ReadingView) -> str:
@@ -76,13 +77,3 @@ def ink(line: Line) -> tuple[int, int, int]:
     if Role.WARN in roles:
         return INK[Severity.MEDIUM]
     return GREY if roles == {Role.NOTE} else BLACK
-
-
-def flag_line(flag: FlagView) -> str:
-    """A flag and its acknowledgement, under its reading."""
-    head = f"{flag.severity.symbol} {flag.message}"
-    if flag.acknowledged_at is None:
-        tail = "NOT ACKNOWLEDGED" if flag.severity.needs_action else "not acknowledged"
-    else:
-        tail = f"acknowledged by {flag.acknowledged_by} {hm(flag.acknowledged_at)}: {flag.action}"
-    return f"{head}  →  {tail}"

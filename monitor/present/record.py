@@ -1,11 +1,14 @@
-"""A session's record, told once: its facts, who did what, each reading's notes, the minutes
-monitored, the discharge and the review, from the plain views the services hand back.
+"""A session's record, told once: its facts, who did what, each reading's notes, a flag and
+its acknowledgement, a check's status and notes, the minutes monitored, the discharge and the
+review, from the plain views the services hand back.
 
 The session log (:mod:`monitor.present.session`), ``session show``, the PDF, FHIR and CSV take
 these facts from here and only lay them out their own way (a PDF cell, a FHIR note, a line of
-the log); ``session show`` and the PDF word a reading's notes alike (:data:`NOTE_TEXT`). None of
-them decides again which notes a reading carries, how long a patient was monitored or what
-the gate stored at discharge said (docs/clinical.md, docs/exports.md).
+the log); ``session show``, the station and the PDF word a reading's notes alike
+(:data:`NOTE_TEXT`), and every face a check (:func:`check_status`, :func:`check_notes`) and a
+flag (:func:`flag_line`). None of them decides again which notes a reading carries, how long
+a patient was monitored or what the gate stored at discharge said (docs/clinical.md,
+docs/exports.md).
 """
 
 from __future__ import annotations
@@ -15,16 +18,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from monitor.core.entry import format_entry
 from monitor.core.gate import minutes_between, minutes_monitored
 from monitor.core.intake import MED_LABELS
+from monitor.core.quality import minutes
+from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reached, status_text
 from monitor.core.timing import is_late_entry
-from monitor.present.parts import Line, Part, Role, local_minute
-from monitor.views import EventView, ReadingView, SessionView
+from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
+from monitor.views import EventView, FlagView, ReadingView, SessionView
 
 
-def clock(moment: datetime | None) -> str:
-    """A stored (UTC) time as local ``HH:MM``, or ``-``."""
-    return "-" if moment is None else moment.astimezone().strftime("%H:%M")
+def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
+    """A stored (UTC) time as local ``HH:MM``, or ``-``; ``27 Nov 12:40`` when it falls on
+    another local day than ``day_of``."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    if day_of is not None and local.date() != day_of.astimezone().date():
+        return local.strftime("%d %b %H:%M")
+    return local.strftime("%H:%M")
+
+
+def minutes_text(value: float) -> str:
+    """``12 min``, ``2.5 min``; ``9 h 51 min`` from an hour up."""
+    if value < 60:
+        return f"{value:g} min"
+    whole = round(value)
+    return f"{whole // 60} h {whole % 60:02d} min"
 
 
 def yes_no(value: bool | None, missing: str = "not recorded") -> str:
@@ -95,9 +115,90 @@ NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
 }
 
 
+def reading_values(reading: ReadingView) -> str:
+    """A reading's values as they are typed (``184/102 hr 88``), or ``(no values)``."""
+    return format_entry(reading.vitals) or "(no values)"
+
+
 def note_texts(reading: ReadingView) -> tuple[str, ...]:
     """Each of ``reading``'s notes (:func:`reading_notes`) in words, in their order."""
     return tuple(NOTE_TEXT[note.kind](note) for note in reading_notes(reading))
+
+
+def flag_part(flag: FlagView) -> Part:
+    """A flag named as every face names it: ``!!! SBP 184 >= 180: ...``, in its severity."""
+    return Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity])
+
+
+def flag_line(flag: FlagView, raised_at: datetime) -> Line:
+    """A flag and its acknowledgement: by whom, when, how long after the reading was saved
+    (``raised_at``) and what was done; else "NOT acknowledged" for a flag that needs action
+    (docs/clinical.md, "Flags"), "not acknowledged" for the others."""
+    if flag.acknowledged_at is not None:
+        waited = minutes(raised_at, flag.acknowledged_at)
+        ack = Part(
+            f"acknowledged by {flag.acknowledged_by} {clock(flag.acknowledged_at, raised_at)}, "
+            f"after {minutes_text(waited)}: {flag.action or '-'}",
+            Role.OK,
+        )
+    elif flag.severity.needs_action:
+        ack = Part("NOT acknowledged", Role.ALERT)
+    else:
+        ack = Part("not acknowledged", Role.NOTE)
+    return (flag_part(flag), Part("  "), ack)
+
+
+def check_name(check: CheckState) -> str:
+    """A check as the story names it: ``Baseline check``, ``Check +15 min``, or a BP
+    recheck's own label (``BP recheck +25 min``)."""
+    if check.kind is CheckKind.BASELINE:
+        return "Baseline check"
+    if check.kind is CheckKind.RECHECK:
+        return check.label
+    return f"Check {check.label}"
+
+
+#: How each status of a check is meant to be read.
+_CHECK_ROLE = {
+    CheckStatus.DONE: Role.OK,
+    CheckStatus.MISSED: Role.ALERT,
+    CheckStatus.OVERDUE: Role.WARN,
+    CheckStatus.DUE: Role.STRONG,
+    CheckStatus.UPCOMING: Role.PLAIN,
+}
+
+
+def check_status(check: CheckState, discharged_at: datetime | None) -> Part:
+    """A check's status in words (:func:`monitor.core.schedule.status_text`: ``done``,
+    ``missed``, ``not reached`` ...), ``(late)`` when done late (docs/clinical.md, "Checks")."""
+    if discharged_at is not None and not_reached(check):
+        return Part(status_text(check, discharged_at), Role.NOTE)
+    if check.late:
+        return Part(f"{status_text(check, discharged_at)} (late)", Role.WARN)
+    return Part(status_text(check, discharged_at), _CHECK_ROLE[check.status])
+
+
+def check_notes(check: CheckState, discharged_at: datetime | None) -> tuple[Line, ...]:
+    """What is said under a check's status: not reached because the patient was discharged
+    first; a pre-discharge check; the reason recorded for a check not done (by whom, when),
+    or, for an alarm (overdue, or missed with no reason), that no reason was recorded."""
+    notes: list[Line] = []
+    if discharged_at is not None and not_reached(check):
+        notes.append((Part("discharged before it was due", Role.NOTE),))
+    if check.pre_discharge:
+        notes.append((Part("pre-discharge check", Role.NOTE),))
+    if check.skip is not None:
+        skip = check.skip
+        notes.append(
+            (
+                Part("not done: ", Role.NOTE),
+                Part(skip.reason, Role.STRONG),
+                Part(f" ({skip.by}, {clock(skip.at, check.due_at)})", Role.NOTE),
+            )
+        )
+    elif check.is_alarm:
+        notes.append((Part("alarm: no reason recorded", Role.WARN),))
+    return tuple(notes)
 
 
 def event_late(event: EventView) -> bool:

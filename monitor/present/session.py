@@ -26,11 +26,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from monitor.core.entry import format_entry
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus
-from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
-from monitor.present.record import NoteKind, event_late, reading_notes, yes_no
+from monitor.present.parts import Line, Part, Role
+from monitor.present.record import (
+    NoteKind,
+    check_name,
+    check_notes,
+    check_status,
+    event_late,
+    flag_line,
+    flag_part,
+    minutes_text,
+    reading_notes,
+    reading_values,
+    yes_no,
+)
+from monitor.present.record import clock as clock_text  # the log's times (the station's too)
 from monitor.views import AuditView, EventView, ReadingView, SessionView
 
 
@@ -75,25 +87,6 @@ class LogEntry:
     def text(self) -> str:
         """Every line as plain text."""
         return "\n".join("".join(part.text for part in line) for line in self.lines)
-
-
-def clock_text(moment: datetime | None, day_of: datetime | None = None) -> str:
-    """A moment as local ``HH:MM`` (``-`` for none); ``27 Nov 12:40`` when it falls on
-    another local day than ``day_of``."""
-    if moment is None:
-        return "-"
-    local = moment.astimezone()
-    if day_of is not None and local.date() != day_of.astimezone().date():
-        return local.strftime("%d %b %H:%M")
-    return local.strftime("%H:%M")
-
-
-def _minutes_text(value: float) -> str:
-    """``12 min``, ``2.5 min``; ``9 h 51 min`` from an hour up."""
-    if value < 60:
-        return f"{value:g} min"
-    whole = round(value)
-    return f"{whole // 60} h {whole % 60:02d} min"
 
 
 def session_log(view: SessionView, audit: Sequence[AuditView] = ()) -> list[LogEntry]:
@@ -178,7 +171,7 @@ def _started(view: SessionView) -> LogEntry:
 
 
 def _reading(reading: ReadingView) -> LogEntry:
-    values = format_entry(reading.vitals) or "(no values)"
+    values = reading_values(reading)
     head: list[Part] = [
         Part(f"#{reading.id} "),
         Part(values, Role.STRONG if reading.in_force else Role.STRUCK),
@@ -194,7 +187,7 @@ def _reading(reading: ReadingView) -> LogEntry:
                     Part("LATE ENTRY", Role.WARN),
                     Part(
                         f": saved {clock_text(note.at, reading.measured_at)}, "
-                        f"{_minutes_text(late)} after it was measured",
+                        f"{minutes_text(late)} after it was measured",
                         Role.NOTE,
                     ),
                 )
@@ -223,21 +216,7 @@ def _reading(reading: ReadingView) -> LogEntry:
                     ),
                 )
             )
-    for flag in reading.flags:
-        line = [Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity])]
-        if flag.acknowledged_at is not None:
-            waited = minutes(reading.recorded_at, flag.acknowledged_at)
-            line.append(
-                Part(
-                    f"  ack {clock_text(flag.acknowledged_at, reading.recorded_at)} "
-                    f"{flag.acknowledged_by}, "
-                    f"after {_minutes_text(waited)}",
-                    Role.OK,
-                )
-            )
-        elif flag.severity.needs_action:
-            line.append(Part("  NOT acknowledged", Role.ALERT))
-        lines.append(tuple(line))
+    lines.extend(flag_line(flag, reading.recorded_at) for flag in reading.flags)
     return LogEntry(
         reading.measured_at,
         EntryKind.READING,
@@ -260,13 +239,10 @@ def _acknowledgements(reading: ReadingView) -> Iterable[LogEntry]:
             (
                 (
                     Part("Acknowledged", Role.OK),
-                    Part(f" after {_minutes_text(waited)}: "),
+                    Part(f" after {minutes_text(waited)}: "),
                     Part(flag.action or "-", Role.STRONG),
                 ),
-                (
-                    Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity]),
-                    Part(f" (#{reading.id})", Role.NOTE),
-                ),
+                (flag_part(flag), Part(f" (#{reading.id})", Role.NOTE)),
             ),
             by=flag.acknowledged_by,
             reading_id=reading.id,
@@ -279,50 +255,27 @@ def _worth_telling(check: CheckState) -> bool:
 
 
 def _check(check: CheckState, discharged_at: datetime | None) -> LogEntry:
-    """A check's outcome at its moment: done (on time or late) when it was done; missed at its
-    due time (or the discharge, if that came first); on a discharged session, a check not yet
-    due when it ended was not reached (the rule: ``monitor.core.schedule.at_discharge``)."""
-    if check.kind is CheckKind.BASELINE:
-        name = "Baseline check"
-    elif check.kind is CheckKind.RECHECK:
-        name = check.label
-    else:
-        name = f"Check {check.label}"
-    due = f" (due {clock_text(check.due_at)})" if check.due_at is not None else ""
-    line: list[Part] = [Part(name, Role.STRONG)]
+    """A check's outcome (:func:`monitor.present.record.check_status`, its notes under it) at
+    its moment: when it was done; a missed one at its due time (or the discharge, if that came
+    first); on a discharged session, any other (not reached: ``at_discharge``) at the
+    discharge."""
+    line: list[Part] = [Part(check_name(check), Role.STRONG), Part(": ")]
+    line.append(check_status(check, discharged_at))
+    # A baseline is due at dosing: once done, its due time says nothing.
+    baseline_done = check.kind is CheckKind.BASELINE and check.status is CheckStatus.DONE
+    if check.due_at is not None and not baseline_done:
+        line.append(Part(f", due {clock_text(check.due_at)}", Role.NOTE))
     at = check.due_at
     if check.status is CheckStatus.DONE:
         at = check.done_at
-        if check.kind is CheckKind.BASELINE:
-            line.append(Part(" done", Role.OK))
-        elif check.late:
-            line += [Part(" done "), Part("LATE", Role.WARN), Part(due, Role.NOTE)]
-        else:
-            line += [Part(" done", Role.OK), Part(" on time" + due, Role.NOTE)]
     elif check.status is CheckStatus.MISSED:
-        line += [Part(" MISSED", Role.ALERT), Part(due, Role.NOTE)]
         if discharged_at is not None and at is not None and discharged_at < at:
             at = discharged_at
     elif discharged_at is not None:
-        line += [
-            Part(" not reached: discharged before it was due", Role.NOTE),
-            Part(due, Role.NOTE),
-        ]
         at = discharged_at
-    else:
-        line += [Part(f" {check.status.value}", Role.WARN), Part(due, Role.NOTE)]
-    lines: list[Line] = [tuple(line)]
-    if check.skip is not None:
-        lines.append(
-            (
-                Part("not done: ", Role.NOTE),
-                Part(check.skip.reason, Role.STRONG),
-                Part(f" ({check.skip.by}, {clock_text(check.skip.at, check.due_at)})", Role.NOTE),
-            )
-        )
     moment = at or (check.skip.at if check.skip else None)
     assert moment is not None  # _worth_telling keeps only checks with a moment
-    return LogEntry(moment, EntryKind.CHECK, tuple(lines))
+    return LogEntry(moment, EntryKind.CHECK, (tuple(line), *check_notes(check, discharged_at)))
 
 
 def _event(event: EventView) -> LogEntry:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.gate import GateItem, StoredGate, minutes_monitored
+from monitor.core.gate import GateItem, StoredGate, minutes_from_dosing, minutes_monitored
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -52,3 +52,12 @@ def test_the_stored_gate_decoded_once():
     assert StoredGate.decode(None) is None
     old = StoredGate.decode({"ready": True, "reasons": []})
     assert old is not None and old.items == () and old.judged_at is None
+
+
+def test_minutes_from_dosing_round_to_the_nearest_minute_either_side():
+    """The REMS form's and the PDF's minute of a reading (core.gate.minutes_from_dosing)."""
+    dosed = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert minutes_from_dosing(dosed, dosed + timedelta(minutes=40, seconds=29)) == 40
+    assert minutes_from_dosing(dosed, dosed + timedelta(minutes=40, seconds=31)) == 41
+    assert minutes_from_dosing(dosed, dosed - timedelta(minutes=4, seconds=59)) == -5
+    assert minutes_from_dosing(dosed, dosed) == 0

@@ -5,7 +5,8 @@ the PDF words an event written late as it does a late reading."""
 from __future__ import annotations
 
 from monitor.export.fhir import observations
-from monitor.export.pdf_text import hm, notes_cell
+from monitor.export.pdf_text import notes_cell
+from monitor.present.record import clock as hm
 from monitor.services import Service, with_clock
 from tests.helpers import at
 from tests.present.test_sessionlog import FULL

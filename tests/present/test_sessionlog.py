@@ -117,7 +117,7 @@ def test_the_high_flag_says_how_many_minutes_it_waited(service):
     reading = _reading(entries, ids["high"])
     assert reading.at == at(40)
     assert "!!! SBP 184" in reading.text
-    assert "ack 09:53 ana, after 12 min" in reading.text
+    assert "acknowledged by ana 09:53, after 12 min: " in reading.text
     acks = [e for e in entries if e.kind is EntryKind.ACK and e.reading_id == ids["high"]]
     assert acks and all(e.at == at(53) for e in acks)
     assert all("Acknowledged after 12 min: rechecked, prescriber informed" in e.text for e in acks)
@@ -155,14 +155,14 @@ def test_checks_missed_with_their_reason_and_done_late(service):
     _, entries = _log(service, ids["session"])
     missed = _find(entries, EntryKind.CHECK, "Check +15 min")
     assert missed.at == at(15)
-    assert "MISSED (due 09:15)" in missed.text
+    assert "Check +15 min: missed, due 09:15" in missed.text
     assert "not done: patient asleep (ana, 09:50)" in missed.text
     done = _find(entries, EntryKind.CHECK, "Check +30 min")
-    assert "done on time (due 09:30)" in done.text
+    assert "Check +30 min: done, due 09:30" in done.text
     assert _find(entries, EntryKind.CHECK, "Baseline check").at == at(-10)
     # Discharged at +110, before the +120 check was due (its window opens at +115).
     never = _find(entries, EntryKind.CHECK, "Check +120 min")
-    assert "not reached: discharged before it was due" in never.text
+    assert "not reached, due 11:00\ndischarged before it was due" in never.text
     assert never.at == at(110)
 
 

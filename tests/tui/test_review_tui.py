@@ -310,7 +310,9 @@ async def test_the_log_tells_the_whole_story_in_time_order(service):
         await open_review(pilot)
         await apply_filter(pilot, ticks=[])  # signed sessions too
         screen = await open_log(pilot, "MRN-WORK")
-        assert "reviewed by sam 12:40" in str(screen.query_one("#log-title", Static).content)
+        assert "Signed by sam at 2026-11-27 12:40; meaning: reviewed" in str(
+            screen.query_one("#log-title", Static).content
+        )
         lines = log_lines(app)
         text = "\n".join(lines)
         assert lines[0].strip() == "── Fri 27 Nov 2026 ──"
@@ -318,10 +320,10 @@ async def test_the_log_tells_the_whole_story_in_time_order(service):
             "Session opened for MRN-WORK",
             f"#{ids['baseline']} 138/84",
             "Dose given",
-            "Check +15 min MISSED",
+            "Check +15 min: missed",
             "Adverse event: nausea (mild): nauseous",
             f"#{ids['high']} 184/102",
-            "ack 09:53 ana, after 12 min",
+            "acknowledged by ana 09:53",
             "Acknowledged after 12 min: rechecked, prescriber informed",
             f"#{ids['typo']} spo2 99 moaas 5",
             f"#{ids['correction']} spo2 97 moaas 5",
@@ -476,7 +478,9 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
         await pilot.press(*"9999", "enter")
         await settle(pilot)
         assert app.screen is screen
-        assert "reviewed by sam 14:00" in str(screen.query_one("#log-title", Static).content)
+        assert "Signed by sam at 2026-11-27 14:00; meaning: reviewed" in str(
+            screen.query_one("#log-title", Static).content
+        )
         assert "Signed off: reviewed by sam at 14:00" in "\n".join(log_lines(app))
         # Signed: the record is closed to voids until it is reopened.
         await highlight_reading(pilot, ids["late"])
@@ -498,7 +502,7 @@ async def test_sign_off_then_reopen_through_the_dialogs(service):
         await pilot.press(*"late entry to check", "enter", *"9999", "enter")
         await settle(pilot)
         assert app.screen is screen
-        assert "NOT SIGNED OFF" in str(screen.query_one("#log-title", Static).content)
+        assert "NOT YET REVIEWED" in str(screen.query_one("#log-title", Static).content)
         assert "Sign-off withdrawn (reopened): late entry to check" in "\n".join(log_lines(app))
     view = service.session(ids["session"])
     assert view.signed_by is None and [r.reason for r in view.reopened] == ["late entry to check"]

@@ -21,11 +21,14 @@ from textual.worker import Worker
 
 from monitor.core.entry import format_entry
 from monitor.core.rules import Thresholds
-from monitor.core.schedule import CheckState, CheckStatus, status_text
+from monitor.core.schedule import CheckState
 from monitor.present.record import (
     NOTE_TEXT,
     NoteKind,
+    check_notes,
+    check_status,
     discharge_lines,
+    flag_line,
     reading_notes,
     review_lines,
     session_facts,
@@ -33,17 +36,11 @@ from monitor.present.record import (
 from monitor.views import SessionView
 from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
-from tui.render import checklist, hm, severity_style
+from tui.render import checklist, hm
 from tui.styled import DETAIL_STYLE, line_text
 
 #: Measures as a nurse reads them in the schedule.
 _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
-_STATUS_STYLE = {
-    CheckStatus.OVERDUE: "bold yellow",
-    CheckStatus.MISSED: "bold red",
-    CheckStatus.DONE: "green",
-    CheckStatus.DUE: "bold",
-}
 
 
 #: How each note on a reading looks (its words are the record's, as the PDF prints them).
@@ -113,15 +110,8 @@ class DetailScreen(ExportKey, ModalScreen[None]):
                 out.append(f"  {NOTE_TEXT[note.kind](note)}", style=_NOTE_STYLE[note.kind])
             out.append("\n")
             for flag in reading.flags:
-                out.append(
-                    f"    {flag.severity.symbol:<3} {flag.message}",
-                    style=severity_style(flag.severity),
-                )
-                if flag.acknowledged:
-                    when = hm(flag.acknowledged_at)
-                    out.append(f"  ack {flag.acknowledged_by} {when}: {flag.action}", style="green")
-                elif flag.severity.needs_action:
-                    out.append("  not acknowledged", style="bold")
+                out.append("    ")
+                line_text(flag_line(flag, reading.recorded_at), out)
                 out.append("\n")
         out.rstrip()
         return out
@@ -166,21 +156,22 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         return out
 
     def _status(self, check: CheckState) -> Text:
-        status = status_text(check, self.view.discharged_at)
-        if check.status is CheckStatus.DONE:
-            status = f"done {hm(check.done_at)}" + (" late" if check.late else "")
-        text = Text(status, style=_STATUS_STYLE.get(check.status, ""))
-        if check.skip is not None:
-            text.append(f" not done: {check.skip.reason} ({check.skip.by})", style="italic")
+        """The check's status and its notes, as the story words them."""
+        discharged_at = self.view.discharged_at
+        text = line_text((check_status(check, discharged_at),))
+        for note in check_notes(check, discharged_at):
+            text.append("; " if text.plain else "")
+            line_text(note, text)
         return text
 
     def on_mount(self) -> None:
         table = self.query_one("#schedule", DataTable)
-        table.add_columns("check", "due", "measures", "status")
+        table.add_columns("check", "due", "done", "measures", "status")
         for check in self.view.checks:
             table.add_row(
                 check.label,
                 hm(check.due_at),
+                hm(check.done_at),
                 " ".join(_MEASURE_SHORT.get(m.value, m.value) for m in check.measures),
                 self._status(check),
             )

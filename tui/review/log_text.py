@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets.option_list import Option
 
-from monitor.core.entry import format_entry
+from monitor.present.record import flag_line, note_texts, reading_values, review_lines
 from monitor.present.session import LogEntry, clock_text, session_log
 from monitor.services import Service
 from monitor.views import ReadingView, SessionView
@@ -59,30 +59,31 @@ def log_options(entries: tuple[LogEntry, ...]) -> list[Option]:
 
 
 def log_title(view: SessionView) -> Text:
-    """The session in one line, ending with whether it is signed off."""
-    title = Text(f"#{view.id} {view.patient}  {view.protocol}", style="bold")
+    """The session in one line: who, then the review's verdict as the story words it
+    (:func:`monitor.present.record.review_lines`; "in observation" before the discharge),
+    then the protocol, the bay and the day of discharge."""
+    title = Text(f"#{view.id} {view.patient}  ", style="bold")
+    if view.signed_by is None and view.discharged_at is None:
+        title.append("in observation", style="bold yellow")
+    else:
+        line_text(review_lines(view)[-1], title)
+    title.append(f"  {view.protocol}", style="bold")
     if view.bay:
         title.append(f"  {view.bay}")
     if view.discharged_at is not None:
         title.append(f"  {view.discharged_at.astimezone():%d %b %Y}")
-    title.append("  ")
-    if view.signed_by:
-        title.append(
-            f"reviewed by {view.signed_by} {clock_text(view.signed_at, view.discharged_at)}",
-            style="bold green",
-        )
-    elif view.discharged_at is None:
-        title.append("in observation", style="bold yellow")
-    else:
-        title.append("NOT SIGNED OFF", style="bold reverse yellow")
     return title
 
 
 def reading_text(reading: ReadingView) -> Text:
-    """A reading in one line with its flags: what a supervisor is about to change."""
+    """A reading in one line, its values and notes as the story words them, with its flags
+    and their acknowledgements: what a supervisor is about to change."""
     out = Text(f"#{reading.id} {clock_text(reading.measured_at)}  ", style="bold")
-    out.append(format_entry(reading.vitals) or "(no values)", style="bold")
+    out.append(reading_values(reading), style="bold")
     out.append(f"  recorded by {reading.recorded_by}", style="italic")
+    for note in note_texts(reading):
+        out.append(f"  [{note}]", style="italic")
     for flag in reading.flags:
-        out.append(f"\n  {flag.severity.symbol} {flag.message}")
+        out.append("\n  ")
+        line_text(flag_line(flag, reading.recorded_at), out)
     return out

@@ -1,7 +1,7 @@
 """``session show``'s text: a session's story (:mod:`monitor.present.record`) as the command
 line prints it (docs/interface.md). The facts, each reading's notes, the discharge and the
-review are the story's, worded once; this module only lays them out with the checks, the
-readings' values and flags and the events."""
+review, a check's status and notes and a flag's line are the story's, worded once; this module
+only lays them out with the readings' values and the events."""
 
 from __future__ import annotations
 
@@ -26,9 +26,12 @@ def _line(text: str) -> str:
 def session_text(view: SessionView) -> Iterator[str]:
     """``session show``: the whole story of a session as printable lines of text."""
     from monitor.core.entry import format_entry
-    from monitor.core.schedule import status_text
+    from monitor.present.parts import plain
     from monitor.present.record import (
+        check_notes,
+        check_status,
         discharge_lines,
+        flag_line,
         note_texts,
         recorders,
         review_lines,
@@ -42,14 +45,11 @@ def session_text(view: SessionView) -> Iterator[str]:
         yield _line(f"  not ready to dose: {reason}")
     yield "checks:\n"
     for c in view.checks:
-        late = " (late)" if c.late else ""
-        alarm = "  ALARM" if c.is_alarm else ""
         measures = " ".join(m.value for m in c.measures)
-        status = status_text(c, view.discharged_at)
-        yield f"  {c.label:<20} {local(c.due_at):<16}  {status}{late}{alarm}  [{measures}]\n"
-        if c.skip:
-            skip = c.skip
-            yield _line(f"      not done: {skip.reason} ({skip.by}, {local(skip.at)})")
+        status = check_status(c, view.discharged_at).text
+        yield f"  {c.label:<20} {local(c.due_at):<16}  {status}  [{measures}]\n"
+        for note in check_notes(c, view.discharged_at):
+            yield _line(f"      {plain(note)}")
     yield "readings:\n"
     for reading in view.readings:
         notes = "".join(f"  [{note}]" for note in note_texts(reading))
@@ -58,8 +58,7 @@ def session_text(view: SessionView) -> Iterator[str]:
             f"  by {reading.recorded_by}{notes}"
         )
         for f in reading.flags:
-            ack = f"ack {f.acknowledged_by}: {f.action}" if f.acknowledged else "not acknowledged"
-            yield _line(f"      {f.severity.symbol:<3} {f.message}  [flag {f.id}, {ack}]")
+            yield _line(f"      {plain(flag_line(f, reading.recorded_at))}  [flag {f.id}]")
     if view.events:
         yield "events:\n"
         for e in view.events:
