@@ -853,7 +853,7 @@ async def test_detail_shows_events_voids_late_entries_and_skipped_checks(service
         assert "adverse nausea (mild): felt sick" in events and "by ana" in events
         schedule = screen.query_one("#schedule", DataTable)
         statuses = [str(schedule.get_row_at(i)[4]) for i in range(schedule.row_count)]
-        assert any(s.startswith("missed; not done: line change (ana, ") for s in statuses)
+        assert any(s.startswith("missed\nnot done: line change (ana, ") for s in statuses)
         session = str(screen.query_one("#session", Static).content)
         # The session's record as monitor.present.record tells it.
         assert "Infusion end      not recorded (assumed 40 min)" in session

@@ -156,11 +156,12 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         return out
 
     def _status(self, check: CheckState) -> Text:
-        """The check's status and its notes, as the story words them."""
+        """The check's status and, each on a line of its own, its notes, as the story words them
+        (a note on the status's line would be cut at 80 columns)."""
         discharged_at = self.view.discharged_at
         text = line_text((check_status(check, discharged_at),))
         for note in check_notes(check, discharged_at):
-            text.append("; " if text.plain else "")
+            text.append("\n")
             line_text(note, text)
         return text
 
@@ -174,6 +175,7 @@ class DetailScreen(ExportKey, ModalScreen[None]):
                 hm(check.done_at),
                 " ".join(_MEASURE_SHORT.get(m.value, m.value) for m in check.measures),
                 self._status(check),
+                height=None,
             )
         self._draw_chart()
 
