@@ -1,4 +1,4 @@
-"""What is asked when a session starts (docs/clinical.md, "Recorded during a session"): the
+"""What is asked when a session starts (docs/clinical.md, "Recorded besides vitals"): the
 REMS form's concomitant medication, the dose an esketamine protocol fixes, and what a new
 session needs (:func:`intake_refusals`), the one answer the services and every face ask."""
 
@@ -59,7 +59,7 @@ def expected_dose(protocol_key: str) -> float | None:
     return None
 
 
-#: What a new session accepts (docs/clinical.md, "Recorded during a session").
+#: What a new session accepts (docs/clinical.md, "Recorded besides vitals").
 AGE_RANGE = (0, 130)
 DOSE_MAX_MG = 1000
 WEIGHT_RANGE_KG = (1, 400)
@@ -150,7 +150,7 @@ def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str
 def intake_refusals(request: SessionRequest, bays: Sequence[str] = ()) -> list[str]:
     """Every reason a new session would be refused (empty: it may be opened). ``request``'s
     protocol is a known key (the configuration refuses an unknown one first); ``bays`` are
-    the clinic's (empty: any bay). docs/clinical.md, "Recorded during a session"."""
+    the clinic's (empty: any bay). docs/clinical.md, "Recorded besides vitals"."""
     return list(_intake_checks(request, bays))
 
 

@@ -1,5 +1,5 @@
-"""The review rules (docs/clinical.md, "Review"): who may sign a session off, correct or void a
-reading, and reopen a sign-off, and why not.
+"""The review rules (docs/clinical.md, "Review and sign-off"): who may sign a session off,
+correct or void a reading, and reopen a sign-off, and why not.
 
 Pure: each predicate takes plain facts (a role, whether the session is discharged or signed, a
 reading's state) and returns ``None`` when the action may go ahead, or the :class:`Refusal`

@@ -133,7 +133,7 @@ def flag_part(flag: FlagView) -> Part:
 def flag_line(flag: FlagView, raised_at: datetime) -> Line:
     """A flag and its acknowledgement: by whom, when, how long after the reading was saved
     (``raised_at``) and what was done; else "NOT acknowledged" for a flag that needs action
-    (docs/clinical.md, "Flags"), "not acknowledged" for the others."""
+    (docs/clinical.md, "Thresholds and flags"), "not acknowledged" for the others."""
     if flag.acknowledged_at is not None:
         waited = minutes(raised_at, flag.acknowledged_at)
         ack = Part(
@@ -170,7 +170,8 @@ _CHECK_ROLE = {
 
 def check_status(check: CheckState, discharged_at: datetime | None) -> Part:
     """A check's status in words (:func:`monitor.core.schedule.status_text`: ``done``,
-    ``missed``, ``not reached`` ...), ``(late)`` when done late (docs/clinical.md, "Checks")."""
+    ``missed``, ``not reached`` ...), ``(late)`` when done late (docs/clinical.md, "Check
+    windows and statuses")."""
     if discharged_at is not None and not_reached(check):
         return Part(status_text(check, discharged_at), Role.NOTE)
     if check.late:

@@ -1,5 +1,5 @@
 """The REMS Patient Monitoring Form of one session, and the tracker's rows, told once
-(docs/clinical.md, "REMS Patient Monitoring Form"; docs/interface.md, ``monitor rems``).
+(docs/clinical.md, "The REMS Patient Monitoring Form"; docs/interface.md, ``monitor rems``).
 
 Every answer says where it comes from, as :mod:`monitor.core.rems` gives it: an answer read
 from the record ("from the record": the vitals acceptable before dosing and at the end), a

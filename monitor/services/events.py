@@ -1,5 +1,5 @@
 """Events: a note, an adverse event or an intervention during a session (docs/clinical.md,
-"Recorded during a session besides vitals"): each timed, by a user, append-only and audited."""
+"Recorded besides vitals"): each timed, by a user, append-only and audited."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a new session needs (monitor.core.intake): one answer for the services and every face
-(docs/clinical.md, "Recorded during a session")."""
+(docs/clinical.md, "Recorded besides vitals")."""
 
 from __future__ import annotations
 

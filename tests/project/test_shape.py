@@ -54,3 +54,29 @@ def test_the_code_cites_its_own_documents():
                     if prefix != "docs/" or not (ROOT / "docs" / f"{name}.md").is_file():
                         wrong.append(f"{path.relative_to(ROOT)}:{n}: {prefix}{name}.md")
     assert not wrong, wrong[:20]
+
+
+def _headings(page: Path) -> set[str]:
+    return {
+        line.lstrip("#").strip().replace("`", "")
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
+
+
+def test_a_cited_section_exists():
+    """A comment citing a section of a page of docs/ names a heading of that page (a page's
+    headings change with the page: the citations follow)."""
+    cited = re.compile(r"docs/(\w+)\.md, \"([^\"]+)\"")
+    wrong = []
+    for folder in ("monitor", "tui", "migrations", "benchmarks", "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            # A citation may wrap onto the next comment or docstring line.
+            text = " ".join(line.strip().lstrip("#:").strip() for line in lines)
+            for page, section in cited.findall(text):
+                doc = ROOT / "docs" / f"{page}.md"
+                wanted = section.replace("`", "")
+                if not doc.is_file() or not any(h.startswith(wanted) for h in _headings(doc)):
+                    wrong.append(f'{path.relative_to(ROOT)}: docs/{page}.md, "{section}"')
+    assert not wrong, wrong

@@ -135,7 +135,7 @@ class DetailScreen(ExportKey, ModalScreen[None]):
     def _session(self) -> Text:
         """The session's record as :mod:`monitor.present.record` tells it: its facts, the
         discharge (the gate as of now, or the one stored at discharge) and the review; then the
-        gate's checklist (docs/clinical.md, "Discharge")."""
+        gate's checklist (docs/clinical.md, "Discharge gate")."""
         view = self.view
         out = Text()
         for label, value in session_facts(view):

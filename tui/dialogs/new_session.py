@@ -22,8 +22,8 @@ NONE = "none"
 class NewSessionScreen(SavingDialog[SessionRequest]):
     """Patient, protocol, dose, weight, age, bay, lot, first treatment and dose number, and
     for esketamine the four REMS medication answers. What a new session needs is the core's
-    answer (:func:`monitor.core.intake.intake_refusals`, docs/clinical.md, "Recorded during a
-    session"): the form only reads what was typed and shows the first reason it is refused."""
+    answer (:func:`monitor.core.intake.intake_refusals`, docs/clinical.md, "Recorded besides
+    vitals"): the form only reads what was typed and shows the first reason it is refused."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_new")]
 

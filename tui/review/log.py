@@ -171,7 +171,8 @@ class SessionLogScreen(ExportKey, Screen[None]):
         return True
 
     def _refused(self, refusal: Refusal | None) -> bool:
-        """Say why the core refuses the action (docs/clinical.md, "Review"), if it does."""
+        """Say why the core refuses the action (docs/clinical.md, "Review and sign-off"), if it
+        does."""
         if refusal is not None:
             self.notify(refusal.reason, severity="warning", markup=False)
         return refusal is not None
