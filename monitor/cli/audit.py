@@ -6,7 +6,6 @@ import click
 
 from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period, write
 from monitor.cli.params import ID, LIMIT
-from monitor.cli.render.audit import audit_json, audit_text
 
 
 @click.command()
@@ -30,6 +29,8 @@ def audit(
 ) -> None:
     """The audit trail, oldest first: who, when, what, before/after, reason. Written as it
     is read, so a trail of any length takes little memory."""
+    from monitor.cli.render.audit import audit_json, audit_text
+
     start, end = period(context, since, until)
     service = context.service
     with service.audit_page(

@@ -22,9 +22,7 @@ from monitor.cli.output import (
     write,
 )
 from monitor.cli.params import ID, LIMIT, YES_NO
-from monitor.cli.render.rems import form_lines, form_text
-from monitor.core.rems import CORRECTABLE
-from monitor.present.rems import yes_no
+from monitor.core.rems_answers import CORRECTABLE
 
 #: How many forms plain ``rems`` lists unless --limit says otherwise (the newest).
 REMS_PAGE = 100
@@ -48,6 +46,8 @@ def rems(ctx: click.Context, due: bool, limit: int | None, as_json: bool) -> Non
     if as_json:
         write(json_array(f.as_json(today) for f in page.forms))
     else:
+        from monitor.cli.render.rems import form_lines
+
         wrote = False
         for chunk in form_lines(page.forms, today):
             wrote = True
@@ -74,6 +74,8 @@ def rems_show(context: Context, session_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(form.as_json(today))
     else:
+        from monitor.cli.render.rems import form_text
+
         write(form_text(form, today))
 
 
@@ -112,6 +114,8 @@ def rems_correct(
 ) -> None:
     """Replace a sedation, dissociation or respiratory-depression proposal with a
     supervisor's answer and reason (the proposal is kept beside it)."""
+    from monitor.present.rems import yes_no
+
     form = context.service.rems_correct(
         session_id, field=field, value=value == "yes", reason=reason, by=by
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import click
 
 from monitor.cli.output import FROM_HELP, TO_HELP, Context, echo_json, pass_context, period, write
-from monitor.cli.render.report import report_json, report_text
 
 
 @click.command("report")
@@ -21,6 +20,8 @@ def report(context: Context, since: str, until: str, as_json: bool) -> None:
     """The quality summary of the sessions discharged in a period: sessions by protocol, checks
     on time / late / missed, minutes to acknowledge high flags (median, 90th percentile),
     severe BP, overrides, late entries, adverse events by type, REMS forms overdue."""
+    from monitor.cli.render.report import report_json, report_text
+
     start, end = period(context, since, until)
     summary = context.service.quality_report(start, end)
     if as_json:

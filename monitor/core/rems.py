@@ -22,6 +22,7 @@ from monitor.core.gate import (
     minutes_monitored,
 )
 from monitor.core.observations import Observation, chronological, in_force
+from monitor.core.rems_answers import CORRECTABLE
 from monitor.core.schedule import Protocol, Windows
 from monitor.core.vitals import Measure
 
@@ -29,8 +30,6 @@ from monitor.core.vitals import Measure
 DUE_DAYS = 7
 #: The BP check at the esketamine peak.
 PEAK_MIN = 40
-#: The answers a supervisor may correct (proposals), as ``rems correct --field`` names them.
-CORRECTABLE = ("sedation", "dissociation", "respiratory_depression")
 #: The form's medication questions, by the names ``--meds`` uses.
 MED_QUESTIONS = (
     ("benzodiazepines", "benzodiazepines"),
