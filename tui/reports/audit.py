@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from monitor.periods import local_day, typed_period
 from monitor.present.audit import audit_story, detail_lines, summary_line
@@ -70,15 +70,7 @@ class AuditScreen(DeskScreen):
         self._reading: tuple[str, int | None, int] = ("newest", None, 1)
 
     def compose(self) -> ComposeResult:
-        yield self.title_line()
-        yield self.status_line()
-        table: DataTable[Any] = DataTable(
-            id="audit-table", cursor_type="row", cell_padding=0, classes="desk-table"
-        )
-        table.cursor_foreground_priority = "renderable"
-        yield table
-        yield Static(id="audit-detail", classes="desk-panel")
-        yield Footer(show_command_palette=False, compact=True)
+        return self.table_and_panel("audit-table", "audit-detail")
 
     def on_mount(self) -> None:
         self._columns()

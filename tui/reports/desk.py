@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui.failures import error_message
@@ -31,6 +32,19 @@ class DeskScreen(Screen[Any]):
     def status_line(self) -> Static:
         """The line that says what happened (errors in red, saves in green)."""
         return Static(classes="desk-status", id="desk-status")
+
+    def table_and_panel(self, table_id: str, panel_id: str) -> ComposeResult:
+        """The title and status lines, a table of rows, the panel under it that tells the
+        highlighted row, and the footer (the audit trail's and the REMS tracker's layout)."""
+        yield self.title_line()
+        yield self.status_line()
+        table: DataTable[Any] = DataTable(
+            id=table_id, cursor_type="row", cell_padding=0, classes="desk-table"
+        )
+        table.cursor_foreground_priority = "renderable"
+        yield table
+        yield Static(id=panel_id, classes="desk-panel")
+        yield Footer(show_command_palette=False, compact=True)
 
     def say(self, message: str | Text, kind: str = "") -> None:
         """Show ``message`` on the status line; ``kind`` is ``error``, ``done`` or plain."""

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from monitor.core.rems import RemsForm
 from monitor.core.rems_rules import correct_refusal, submit_refusal
@@ -68,15 +68,7 @@ class RemsScreen(DeskScreen):
         self._select: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield self.title_line()
-        yield self.status_line()
-        table: DataTable[Any] = DataTable(
-            id="rems-table", cursor_type="row", cell_padding=0, classes="desk-table"
-        )
-        table.cursor_foreground_priority = "renderable"
-        yield table
-        yield Static(id="rems-panel", classes="desk-panel")
-        yield Footer(show_command_palette=False, compact=True)
+        return self.table_and_panel("rems-table", "rems-panel")
 
     def on_mount(self) -> None:
         table = self.query_one("#rems-table", DataTable)
