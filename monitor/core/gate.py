@@ -11,7 +11,7 @@ high flag is left unacknowledged, those of corrected readings included.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,15 +125,14 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return math.floor((end - start) / timedelta(minutes=1))
 
 
-def minutes_monitored(measured_in_force: Iterable[datetime], end: datetime) -> int | None:
-    """Total minutes monitored (docs/clinical.md, the REMS form): from the first reading in
-    force to the end of monitoring (the discharge, or now while in observation), whole minutes
-    rounded down; ``None`` with no reading in force, or one after ``end``. The one figure every
-    view and export shows."""
-    first = min(measured_in_force, default=None)
-    if first is None or end < first:
+def minutes_monitored(dosed_at: datetime | None, end: datetime) -> int | None:
+    """Total minutes monitored (docs/clinical.md, "The REMS Patient Monitoring Form"): from
+    dosing (the first device) to the end of monitoring (the discharge, or now while in
+    observation), whole minutes rounded down; ``None`` before dosing. The one figure every
+    view and export shows (readings before dosing, the baseline, do not count)."""
+    if dosed_at is None or end < dosed_at:
         return None
-    return minutes_between(first, end)
+    return minutes_between(dosed_at, end)
 
 
 def minutes_from_dosing(dosed_at: datetime, moment: datetime) -> int:

@@ -332,7 +332,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
     if dosed is None:
         missing.append("dose not given")
 
-    minutes = minutes_monitored((r.measured_at for r in current), end)
+    minutes = minutes_monitored(dosed, end)
     until = "discharge" if given.discharged_at is not None else "now"
     if given.discharged_at is None:
         missing.append("not discharged")

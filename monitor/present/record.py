@@ -217,18 +217,17 @@ class Monitored:
 
     @property
     def text(self) -> str:
-        """``126 min``, ``40 min so far``, or ``-`` with no reading in force."""
+        """``126 min``, ``40 min so far``, or ``-`` before dosing."""
         if self.minutes is None:
             return "-"
         return f"{self.minutes} min" + (" so far" if self.ongoing else "")
 
 
 def monitored(view: SessionView) -> Monitored:
-    """How long the patient was monitored: from the first reading in force to the discharge
-    (or the record's moment while in observation)."""
+    """How long the patient was monitored: from dosing to the discharge (or the record's
+    moment while in observation)."""
     end = view.discharged_at or view.as_of
-    measured = (r.measured_at for r in view.readings if r.in_force)
-    return Monitored(minutes_monitored(measured, end), view.discharged_at is None)
+    return Monitored(minutes_monitored(view.dosed_at, end), view.discharged_at is None)
 
 
 def recorders(view: SessionView) -> str:

@@ -14,21 +14,21 @@ from monitor.core.gate import GateItem, StoredGate, minutes_from_dosing, minutes
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
-def test_from_the_first_reading_to_the_end_rounded_down():
-    measured = [T0 + timedelta(minutes=5), T0 + timedelta(seconds=30)]
-    assert minutes_monitored(measured, T0 + timedelta(minutes=135)) == 134
-    assert minutes_monitored([], T0) is None
-    assert minutes_monitored([T0], T0 - timedelta(minutes=1)) is None
+def test_from_dosing_to_the_end_rounded_down():
+    """Revision 3: from dosing (the first device), not from the first reading (the baseline)."""
+    assert minutes_monitored(T0, T0 + timedelta(minutes=125, seconds=59)) == 125
+    assert minutes_monitored(T0, T0) == 0
+    assert minutes_monitored(None, T0) is None  # not dosed: nothing monitored yet
+    assert minutes_monitored(T0, T0 - timedelta(minutes=1)) is None
 
 
-@given(st.lists(st.integers(0, 10_000), min_size=1), st.integers(0, 20_000))
-def test_never_more_than_the_seconds_allow(offsets, end):
-    measured = [T0 + timedelta(seconds=s) for s in offsets]
-    found = minutes_monitored(measured, T0 + timedelta(seconds=end))
-    if end < min(offsets):
+@given(st.integers(0, 10_000), st.integers(0, 20_000))
+def test_never_more_than_the_seconds_allow(dosed, end):
+    found = minutes_monitored(T0 + timedelta(seconds=dosed), T0 + timedelta(seconds=end))
+    if end < dosed:
         assert found is None
     else:
-        assert found == (end - min(offsets)) // 60
+        assert found == (end - dosed) // 60
 
 
 def test_the_stored_gate_decoded_once():

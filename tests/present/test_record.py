@@ -50,8 +50,8 @@ def test_the_facts_of_a_worked_session(service):
     assert facts["Age / weight"] == "52 / -" and facts["Medication"] == "none"
     assert facts["Started"] == f"{local_minute(at(-30))} by ana"
     assert facts["Discharged"] == f"{local_minute(at(110))} by ana"
-    # From the baseline at -10 min to the discharge at +110: the voided reading is not counted.
-    assert facts["Monitored"] == "120 min"
+    # From dosing to the discharge at +110 (revision 3: the baseline before dosing does not count).
+    assert facts["Monitored"] == "110 min"
     assert recorders(view) == (
         "started by ana; readings by ana, bo; flags acknowledged by ana, bo; events by ana; "
         "discharged by ana"
@@ -106,9 +106,9 @@ def test_each_readings_notes_worded_once(service):
     ]
 
 
-def test_minutes_monitored_count_from_the_first_reading_in_force(service, clock):
-    """Issue #18: the PDF counted from any reading, voided ones included, and rounded; the
-    figure is the REMS form's (core.gate.minutes_monitored)."""
+def test_minutes_monitored_count_from_dosing(service, clock):
+    """One figure (core.gate.minutes_monitored) for the PDF, the story and the REMS form, from
+    dosing (revision 3): no reading before dosing, voided or in force, counts."""
 
     def when(minutes: float) -> Service:
         return with_clock(service, lambda: at(minutes))
@@ -120,11 +120,12 @@ def test_minutes_monitored_count_from_the_first_reading_in_force(service, clock)
     assert monitored(when(-20).session(sid)).text == "-"
     when(-10.5).record_reading(sid, FULL, by="ana")
     when(0).record_dose(sid, by="ana")
+    assert monitored(when(-5).session(sid)) == Monitored(None, True)  # baseline, not dosed
     ongoing = monitored(when(30).session(sid))
-    assert ongoing == Monitored(40, True) and ongoing.text == "40 min so far"
+    assert ongoing == Monitored(30, True) and ongoing.text == "30 min so far"
     when(124).discharge(sid, by="ana", override_reason="left early", escort="son")
     done = monitored(service.session(sid))
-    assert done == Monitored(134, False) and done.text == "134 min"
+    assert done == Monitored(124, False) and done.text == "124 min"
     rems = service.rems(sid)
     assert rems.minutes_monitored == done.minutes
 

@@ -94,8 +94,8 @@ def test_a_first_treatment_with_everything_recorded_leaves_nothing_missing(servi
     assert form.treatment_date == date(2026, 11, 27)
     # Due 7 calendar days after the treatment date, across the month's end.
     assert form.due_date == date(2026, 12, 4)
-    # From the first reading (-5) to the discharge (+121).
-    assert (form.minutes_monitored, form.monitored_until) == (126, "discharge")
+    # From dosing to the discharge (+121): the baseline at -5 does not count (revision 3).
+    assert (form.minutes_monitored, form.monitored_until) == (121, "discharge")
     assert (form.bp_before.systolic, form.bp_before.minute) == (120, -5)
     assert (form.bp_at_40.systolic, form.bp_at_40.minute) == (134, 40)
     assert (form.bp_end.systolic, form.bp_end.minute) == (124, 118)
@@ -155,7 +155,7 @@ def test_a_deteriorating_patient_gets_every_proposal_with_its_evidence(service, 
     clock.set(DOSED + timedelta(minutes=130))
     form = service.rems(sid)
     # Still in observation: minutes so far, and the form says so.
-    assert (form.minutes_monitored, form.monitored_until) == (135, "now")
+    assert (form.minutes_monitored, form.monitored_until) == (130, "now")
     assert "not discharged" in form.missing
     assert form.sedation.value is True
     assert "MOAA/S 3 at +30 min" in form.sedation.evidence
@@ -416,7 +416,7 @@ def test_rems_from_the_command_line(cli):  # noqa: F811
 
     shown = cli("rems", "show", str(sid)).stdout
     assert "  Dissociation: yes  (proposal)\n    CADSS 6 at +40 min\n" in shown
-    assert "  Minutes monitored: 135 (to discharge)\n" in shown
+    assert "  Minutes monitored: 130 (to discharge)\n" in shown  # from dosing, 130 min ago
 
     error = cli.refused(
         "rems", "correct", str(sid), "--field", "dissociation", "--value", "no",
