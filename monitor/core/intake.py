@@ -61,6 +61,9 @@ def expected_dose(protocol_key: str) -> float | None:
 
 #: What a new session accepts (docs/clinical.md, "Recorded besides vitals").
 AGE_RANGE = (0, 130)
+#: Esketamine is for adults; under this age another protocol is accepted with a standing notice
+#: that the thresholds are adult ones (docs/clinical.md, "Recorded besides vitals").
+ADULT_AGE = 18
 DOSE_MAX_MG = 1000
 WEIGHT_RANGE_KG = (1, 400)
 DOSE_NUMBER_RANGE = (1, 1000)
@@ -95,6 +98,14 @@ def clean_name(value: str | None, what: str, *, required: bool = False) -> str |
     if len(value) > NAME_MAX or not value.isprintable():
         raise EntryError(f"{what} must be one line of at most {NAME_MAX} printable characters")
     return value
+
+
+def minor_notice(age: int | None) -> str | None:
+    """The standing notice of a session whose patient is under 18 (accepted for protocols other
+    than esketamine): the thresholds are adult ones."""
+    if age is not None and AGE_RANGE[0] <= age < ADULT_AGE:
+        return f"under {ADULT_AGE}: the thresholds and the gate are adult ones"
+    return None
 
 
 def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str]:
@@ -133,6 +144,8 @@ def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str
             )
         if age is None:
             yield "esketamine needs the patient's age (REMS)"
+        elif AGE_RANGE[0] <= age < ADULT_AGE:
+            yield f"esketamine is for adults: the patient is {age} (under {ADULT_AGE})"
         if request.meds is None:
             yield (
                 f"esketamine needs the REMS medication answers: none, or which of {', '.join(MEDS)}"

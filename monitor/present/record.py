@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from monitor.core.entry import format_entry
 from monitor.core.gate import minutes_between, minutes_monitored
-from monitor.core.intake import MED_LABELS
+from monitor.core.intake import MED_LABELS, minor_notice
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reached, status_text
 from monitor.core.timing import is_late_entry
@@ -285,6 +285,9 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         else "not discharged"
     )
     weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
+    age_weight = f"{view.age if view.age is not None else '-'} / {weight}"
+    if notice := minor_notice(view.age):
+        age_weight += f" ({notice})"
     dose = f"{view.dose_mg:g} mg" if view.dose_mg is not None else "-"
     if view.dose_mg and view.weight_kg:
         dose += f" ({view.dose_mg / view.weight_kg:.2f} mg/kg)"
@@ -295,7 +298,7 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         ("Lot", view.lot or "-"),
         ("First treatment", yes_no(view.first_treatment)),
         ("Dose number", str(view.dose_number) if view.dose_number else "-"),
-        ("Age / weight", f"{view.age if view.age is not None else '-'} / {weight}"),
+        ("Age / weight", age_weight),
         ("Bay", view.bay or "-"),
         ("Medication", meds_text(view.meds)),
         ("Started", f"{local_minute(view.started_at)} by {view.started_by}"),

@@ -695,3 +695,20 @@ def test_the_record_command_summary_is_whole_in_the_help(cli):
     out = cli("--help").stdout
     line = next(x for x in out.splitlines() if x.strip().startswith("record "))
     assert "quick entry" in line and not line.rstrip().endswith("e.g.")  # not cut at "e.g."
+
+
+def test_esketamine_is_refused_under_18_and_a_minor_on_another_protocol_carries_a_notice(cli):
+    """Clinical revision 3 (docs/clinical.md, "Recorded besides vitals"), through the command
+    line on both backends: nothing is saved for the refused minor."""
+    refusal = cli.refused(
+        "session", "start", "--patient", "MRN-KID", "--protocol", "esketamine-56",
+        "--by", "ana", "--age", "17", "--meds", "none",
+    )  # fmt: skip
+    assert refusal == "error: esketamine is for adults: the patient is 17 (under 18)"
+    assert cli.json("session", "list") == []
+    out = cli(
+        "session", "start", "--patient", "MRN-KID", "--protocol", "ketamine-iv",
+        "--by", "ana", "--age", "16", "--dose-mg", "20", "--weight-kg", "40",
+    )  # fmt: skip
+    shown = cli("session", "show", out.stdout.strip()).stdout
+    assert "16 / 40 kg (under 18: the thresholds and the gate are adult ones)" in shown

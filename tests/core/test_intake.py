@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.intake import SessionRequest, check_intake, intake_refusals
+from monitor.core.intake import SessionRequest, check_intake, intake_refusals, minor_notice
 from monitor.errors import EntryError
 
 ESK = SessionRequest(patient="P1", protocol="esketamine-56", age=40, meds=())
@@ -83,3 +83,18 @@ def test_weight_and_dose_number_bounds(weight, number):
     )
     accepted = (weight is None or 1 <= weight <= 400) and (number is None or 1 <= number <= 1000)
     assert (intake_refusals(request) == []) == accepted
+
+
+def test_esketamine_is_for_adults_and_other_protocols_take_a_minor_with_a_notice():
+    """Clinical revision 3: esketamine under 18 is refused; another protocol accepts a minor,
+    and the record says the thresholds are adult ones."""
+    minor = SessionRequest(patient="P1", protocol="esketamine-56", age=17, meds=())
+    assert intake_refusals(minor) == ["esketamine is for adults: the patient is 17 (under 18)"]
+    assert (
+        intake_refusals(SessionRequest(patient="P1", protocol="esketamine-56", age=18, meds=()))
+        == []
+    )
+    iv = SessionRequest(patient="P1", protocol="ketamine-iv", age=16)
+    assert intake_refusals(iv) == []
+    assert minor_notice(16) == "under 18: the thresholds and the gate are adult ones"
+    assert minor_notice(18) is None and minor_notice(None) is None
