@@ -71,6 +71,26 @@ class User(Base):
     disabled_at: Mapped[OptionalMoment]
 
 
+class ConfigVersion(Base):
+    """A numbered version of the clinic's rules (docs/configuration.md): thresholds,
+    schedules, gate, REMS and lockout, as a TOML document over the shipped defaults; made by a
+    supervisor with a reason, never changed. Version 1 is made with the schema (the shipped
+    defaults, or the clinic's TOML at the upgrade that introduced versions)."""
+
+    __tablename__ = "config_versions"
+
+    #: The version number (1, 2, ...): the next is the highest plus one.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[Moment]
+    #: Who made it; NULL for version 1 made with the schema.
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    #: Where it came from (a file name, "shipped defaults").
+    source: Mapped[str] = mapped_column(String(200))
+    #: The rules as TOML over the shipped defaults ("" is the shipped defaults).
+    body: Mapped[str] = mapped_column(Text)
+
+
 class Patient(Base):
     """A patient, known by the clinic's identifier only (no name is required)."""
 
@@ -127,6 +147,17 @@ class TreatmentSession(Base):
     #: The gate's outcome at discharge as JSON (ready, reasons, configuration values used);
     #: NULL for sessions discharged before revision 2 ("not stored").
     gate_at_discharge: Mapped[str | None] = mapped_column(Text)
+    # -- revision 3 ---------------------------------------------------------------------
+    #: The rules version in force when the session started: its schedule follows it.
+    config_version: Mapped[int | None] = mapped_column(ForeignKey("config_versions.id"))
+    dosed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The clinician who co-signed a dosing-gate override (NULL: none, or the actor was one).
+    dose_cosigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    infusion_ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The clinician who co-signed a discharge-gate override.
+    discharge_cosigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The REMS proposals as they stood at discharge (JSON), to tell what a later change affects.
+    rems_at_discharge: Mapped[str | None] = mapped_column(Text)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
 
@@ -190,16 +221,32 @@ class Reading(Base):
 
 
 class Flag(Base):
-    """A rule that fired for a reading when it was saved."""
+    """A rule that fired for a reading when it was saved, or when the baseline changed; or
+    the alarm of a serious event (``event_id`` instead of ``reading_id``)."""
 
     __tablename__ = "flags"
+    __table_args__ = (
+        CheckConstraint("(reading_id IS NULL) <> (event_id IS NULL)", name="reading_or_event"),
+        CheckConstraint(
+            "raised_by IN ('reading', 'baseline change', 'event')", name="raised_by"
+        ),
+    )
 
     id: Mapped[Id]
-    reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"), index=True)
+    reading_id: Mapped[int | None] = mapped_column(ForeignKey("readings.id"), index=True)
     measure: Mapped[str] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(10))
     rule: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+    # -- revision 3 ---------------------------------------------------------------------
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
+    #: The rules version the flag was judged under (NULL: before rules were versioned).
+    config_version: Mapped[int | None] = mapped_column(ForeignKey("config_versions.id"))
+    raised_by: Mapped[str] = mapped_column(
+        String(20), default="reading", server_default="reading"
+    )
+    #: When a flag not raised with its reading was raised (a baseline change, an event).
+    raised_at: Mapped[OptionalMoment]
 
 
 class Acknowledgement(Base):
@@ -212,6 +259,8 @@ class Acknowledgement(Base):
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[Moment]
     action: Mapped[str] = mapped_column(Text)
+    #: The clinician who co-signed (a before-dosing flag, a serious event's alarm).
+    cosigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Void(Base):
@@ -301,23 +350,57 @@ class RemsSubmission(Base):
     answers: Mapped[str] = mapped_column(Text)
 
 
+#: The REMS answers a supervisor may correct before submission (revision 3: every one).
+REMS_FIELDS = (
+    "ready_minute",
+    "vitals_ok_before",
+    "vitals_ok_end",
+    "sedation",
+    "dissociation",
+    "respiratory_depression",
+    "serious_adverse_event",
+)
+
+
 class RemsCorrection(Base):
-    """A supervisor's answer to a REMS proposal (sedation, dissociation, respiratory
-    depression), kept beside the proposal with the reason; a later one for the same field
-    replaces it on the form, and both stay."""
+    """A supervisor's answer to a REMS question, kept beside the proposal and the first
+    answer with the reason; a later one for the same field replaces it on the form, and all
+    stay. ``minute`` holds the ready minute, ``value`` every yes/no answer."""
 
     __tablename__ = "rems_corrections"
     __table_args__ = (
         Index("ix_rems_corrections_session", "session_id", "id"),
         CheckConstraint(
-            "field IN ('sedation', 'dissociation', 'respiratory_depression')", name="field"
+            "field IN (" + ", ".join(f"'{f}'" for f in REMS_FIELDS) + ")", name="field"
+        ),
+        CheckConstraint(
+            "(field = 'ready_minute' AND minute IS NOT NULL AND value IS NULL) OR "
+            "(field <> 'ready_minute' AND value IS NOT NULL AND minute IS NULL)",
+            name="answer",
         ),
     )
 
     id: Mapped[Id]
     session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
     field: Mapped[str] = mapped_column(String(30))
-    value: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[bool | None] = mapped_column(Boolean)
+    minute: Mapped[int | None]
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[Moment]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class InfusionEndCorrection(Base):
+    """A corrected infusion end (revision 3): the new time, the one it replaced, who, when
+    and why. The session's ``infusion_ended_at`` changes only with such a row beside it."""
+
+    __tablename__ = "infusion_end_corrections"
+    __table_args__ = (Index("ix_infusion_end_corrections_session", "session_id", "id"),)
+
+    id: Mapped[Id]
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    ended_at: Mapped[Moment]
+    previous: Mapped[Moment]
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[Moment]
     reason: Mapped[str] = mapped_column(Text)
@@ -358,4 +441,6 @@ APPEND_ONLY_TABLES = (
     "reopenings",
     "rems_submissions",
     "rems_corrections",
+    "config_versions",
+    "infusion_end_corrections",
 )

@@ -76,33 +76,60 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 #: Tables that refuse every UPDATE.
 FROZEN = ("patients",)
 
-SESSION_IMMUTABLE = (
-    "id",
-    "patient_id",
-    "protocol",
-    "dose_mg",
-    "weight_kg",
-    "lot",
-    "age",
-    "bay",
-    "started_at",
-    "started_by_id",
-    "first_treatment",
-    "dose_number",
-    "meds",
+#: The session columns and their legal transitions as migration 0004 made them (frozen: the
+#: migration must build the same guard whatever later revisions add).
+SESSION_RULES_0004 = {
+    "immutable": (
+        "id",
+        "patient_id",
+        "protocol",
+        "dose_mg",
+        "weight_kg",
+        "lot",
+        "age",
+        "bay",
+        "started_at",
+        "started_by_id",
+        "first_treatment",
+        "dose_number",
+        "meds",
+    ),
+    "dosing": ("dosed_at", "dose_override_reason"),
+    "infusion": ("infusion_ended_at",),
+    "discharge": (
+        "discharged_at",
+        "discharged_by_id",
+        "override_reason",
+        "escort",
+        "instructions_given",
+        "ready_minute_proposed",
+        "ready_minute",
+        "ready_minute_by_id",
+        "gate_at_discharge",
+    ),
+}
+#: Revision 3 (migration 0008): the rules version a session follows never changes; who dosed
+#: and who co-signed the override are set with the dose; who recorded the infusion end with
+#: it; the co-signer of a discharge override and the REMS proposals at discharge with the
+#: discharge. A recorded infusion end changes only with its correction row beside it.
+SESSION_RULES = {
+    "immutable": (*SESSION_RULES_0004["immutable"], "config_version"),
+    "dosing": (*SESSION_RULES_0004["dosing"], "dosed_by_id", "dose_cosigned_by_id"),
+    "infusion": ("infusion_ended_at", "infusion_ended_by_id"),
+    "discharge": (
+        *SESSION_RULES_0004["discharge"],
+        "discharge_cosigned_by_id",
+        "rems_at_discharge",
+    ),
+}
+SESSION_IMMUTABLE = SESSION_RULES["immutable"]
+SESSION_DISCHARGE = SESSION_RULES["discharge"]
+#: Every session column a station may update (the PostgreSQL role's column grants).
+SESSION_TRANSITIONS = (
+    *SESSION_RULES["dosing"],
+    *SESSION_RULES["infusion"],
+    *SESSION_RULES["discharge"],
 )
-SESSION_DISCHARGE = (
-    "discharged_at",
-    "discharged_by_id",
-    "override_reason",
-    "escort",
-    "instructions_given",
-    "ready_minute_proposed",
-    "ready_minute",
-    "ready_minute_by_id",
-    "gate_at_discharge",
-)
-SESSION_TRANSITIONS = ("dosed_at", "dose_override_reason", "infusion_ended_at", *SESSION_DISCHARGE)
 USER_IMMUTABLE = ("id", "name", "created_at")
 USER_TRANSITIONS = ("pin_hash", "role", "failed_pins", "locked_until", "disabled_at")
 
@@ -116,23 +143,40 @@ def _any(parts: list[str]) -> str:
     return "(" + " OR ".join(parts) + ")"
 
 
-def session_refusal(dialect: str) -> str:
+def session_refusal(dialect: str, rules: dict[str, tuple[str, ...]] = SESSION_RULES) -> str:
     """True (SQL) for an UPDATE of a session that is not a legal transition."""
     c = lambda column: _changed(dialect, column)  # noqa: E731 - a local shorthand
-    rules = [
-        # identity and what was given at the start never change
-        _any([c(col) for col in SESSION_IMMUTABLE]),
-        # dosing is set once, with its override reason
-        f"(OLD.dosed_at IS NOT NULL AND {_any([c('dosed_at'), c('dose_override_reason')])})",
-        f"(NEW.dosed_at IS NULL AND {c('dose_override_reason')})",
-        # the end of an infusion is set once, after dosing
+    dosing, infusion, discharge = rules["dosing"], rules["infusion"], rules["discharge"]
+    first, *dosing_rest = dosing
+    infusion_end = [
+        # the end of an infusion is set once, after dosing ...
         f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_at')})",
         "(NEW.infusion_ended_at IS NOT NULL AND NEW.dosed_at IS NULL)",
-        # discharge is set once, all its fields in the same statement, and then closed
-        f"(OLD.discharged_at IS NOT NULL AND {_any([c(col) for col in SESSION_TRANSITIONS])})",
-        f"(NEW.discharged_at IS NULL AND {_any([c(col) for col in SESSION_DISCHARGE])})",
     ]
-    return _any(rules)
+    if "infusion_ended_by_id" in infusion:
+        # ... and later changed only with its correction row, written first in the same
+        # transaction (revision 3); who recorded it first never changes.
+        infusion_end = [
+            f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_at')} AND NOT EXISTS "
+            "(SELECT 1 FROM infusion_end_corrections x WHERE x.session_id = NEW.id AND "
+            "x.ended_at = NEW.infusion_ended_at AND x.previous = OLD.infusion_ended_at))",
+            f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_by_id')})",
+            "(NEW.infusion_ended_at IS NOT NULL AND NEW.dosed_at IS NULL)",
+            "(NEW.infusion_ended_at IS NULL AND NEW.infusion_ended_by_id IS NOT NULL)",
+        ]
+    everything = (*dosing, *infusion, *discharge)
+    rules_sql = [
+        # identity and what was given at the start never change
+        _any([c(col) for col in rules["immutable"]]),
+        # dosing is set once, with who dosed and the override reason
+        f"(OLD.{first} IS NOT NULL AND {_any([c(col) for col in dosing])})",
+        f"(NEW.{first} IS NULL AND {_any([c(col) for col in dosing_rest])})",
+        *infusion_end,
+        # discharge is set once, all its fields in the same statement, and then closed
+        f"(OLD.discharged_at IS NOT NULL AND {_any([c(col) for col in everything])})",
+        f"(NEW.discharged_at IS NULL AND {_any([c(col) for col in discharge])})",
+    ]
+    return _any(rules_sql)
 
 
 def user_refusal(dialect: str) -> str:
@@ -176,7 +220,9 @@ def _audit_insert(
 _USER_AUDITED = ("role", "failed_pins", "locked_until", "disabled_at")
 
 
-def create_guards(connection: Connection) -> None:
+def create_guards(
+    connection: Connection, session_rules: dict[str, tuple[str, ...]] = SESSION_RULES_0004
+) -> None:
     """Every table's guards (revision 0004), on SQLite or PostgreSQL."""
     dialect = connection.dialect.name
     run = connection.exec_driver_sql
@@ -212,17 +258,7 @@ def create_guards(connection: Connection) -> None:
                 f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT "
                 f"RAISE(ABORT, 'monitor: UPDATE on {table} refused'); END"
             )
-        run(
-            "CREATE TRIGGER treatment_sessions_transitions BEFORE UPDATE ON treatment_sessions "
-            f"WHEN {session_refusal(dialect)} BEGIN SELECT RAISE(ABORT, 'monitor: this change "
-            "to a session is refused: dosing, infusion end and discharge are set once, the "
-            "rest never changes'); END"
-        )
-        run(
-            "CREATE TRIGGER treatment_sessions_audit AFTER UPDATE ON treatment_sessions BEGIN "
-            + _audit_insert(dialect, "db.session.update", "session", "NEW.id", SESSION_TRANSITIONS)
-            + "; END"
-        )
+        create_session_guard(connection, session_rules)
         run(
             f"CREATE TRIGGER users_transitions BEFORE UPDATE ON users WHEN {user_refusal(dialect)} "
             "BEGIN SELECT RAISE(ABORT, 'monitor: this change to a user is refused: only the PIN, "
@@ -256,30 +292,67 @@ def create_guards(connection: Connection) -> None:
             f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
             "FUNCTION monitor_append_only()"
         )
-    for table, refusal, audit, what in (
-        (
-            "treatment_sessions",
-            session_refusal(dialect),
-            _audit_insert(dialect, "db.session.update", "session", "NEW.id", SESSION_TRANSITIONS),
-            "dosing, infusion end and discharge are set once, the rest never changes",
-        ),
-        (
-            "users",
-            user_refusal(dialect),
-            _audit_insert(dialect, "db.user.update", "user", "NULL", _USER_AUDITED),
-            "only the PIN, role, lock and disabling change",
-        ),
-    ):
-        run(
-            f"CREATE OR REPLACE FUNCTION monitor_{table}_transitions() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN IF {refusal} THEN RAISE EXCEPTION 'monitor: this "
-            f"change to %% is refused: {what}', TG_TABLE_NAME USING ERRCODE = "
-            f"'insufficient_privilege'; END IF; {audit}; RETURN NEW; END $$"
-        )
-        run(
-            f"CREATE TRIGGER {table}_transitions BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
-            f"FUNCTION monitor_{table}_transitions()"
-        )
+    create_session_guard(connection, session_rules)
+    refusal = user_refusal(dialect)
+    audit = _audit_insert(dialect, "db.user.update", "user", "NULL", _USER_AUDITED)
+    _pg_transitions(
+        connection, "users", refusal, audit, "only the PIN, role, lock and disabling change"
+    )
+
+
+def _pg_transitions(
+    connection: Connection, table: str, refusal: str, audit: str, what: str
+) -> None:
+    run = connection.exec_driver_sql
+    run(
+        f"CREATE OR REPLACE FUNCTION monitor_{table}_transitions() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN IF {refusal} THEN RAISE EXCEPTION 'monitor: this "
+        f"change to %% is refused: {what}', TG_TABLE_NAME USING ERRCODE = "
+        f"'insufficient_privilege'; END IF; {audit}; RETURN NEW; END $$"
+    )
+    run(
+        f"CREATE TRIGGER {table}_transitions BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
+        f"FUNCTION monitor_{table}_transitions()"
+    )
+
+
+_SESSION_WHAT = "dosing, infusion end and discharge are set once, the rest never changes"
+
+
+def create_session_guard(
+    connection: Connection, rules: dict[str, tuple[str, ...]] = SESSION_RULES
+) -> None:
+    """The legal transitions of a session under ``rules``, each change writing its own audit
+    row (migration 0004 with its rules, 0008 with revision 3's)."""
+    dialect = connection.dialect.name
+    transitions = (*rules["dosing"], *rules["infusion"], *rules["discharge"])
+    refusal = session_refusal(dialect, rules)
+    audit = _audit_insert(dialect, "db.session.update", "session", "NEW.id", transitions)
+    if dialect == "postgresql":
+        _pg_transitions(connection, "treatment_sessions", refusal, audit, _SESSION_WHAT)
+        return
+    run = connection.exec_driver_sql
+    run(
+        "CREATE TRIGGER treatment_sessions_transitions BEFORE UPDATE ON treatment_sessions "
+        f"WHEN {refusal} BEGIN SELECT RAISE(ABORT, 'monitor: this change to a session is "
+        f"refused: {_SESSION_WHAT}'); END"
+    )
+    run(
+        "CREATE TRIGGER treatment_sessions_audit AFTER UPDATE ON treatment_sessions BEGIN "
+        + audit
+        + "; END"
+    )
+
+
+def drop_session_guard(connection: Connection) -> None:
+    """Remove the session transitions guard (before a migration installs another)."""
+    run = connection.exec_driver_sql
+    if connection.dialect.name == "sqlite":
+        run("DROP TRIGGER IF EXISTS treatment_sessions_transitions")
+        run("DROP TRIGGER IF EXISTS treatment_sessions_audit")
+        return
+    run("DROP TRIGGER IF EXISTS treatment_sessions_transitions ON treatment_sessions")
+    run("DROP FUNCTION IF EXISTS monitor_treatment_sessions_transitions()")
 
 
 def drop_guards(connection: Connection) -> None:
@@ -308,3 +381,24 @@ def drop_guards(connection: Connection) -> None:
         run(f"DROP TRIGGER IF EXISTS {table}_transitions ON {table}")
         run(f"DROP FUNCTION IF EXISTS monitor_{table}_transitions()")
     run("DROP FUNCTION IF EXISTS monitor_never_deleted()")
+
+
+def create_no_replace(
+    connection: Connection, table: str, keys: tuple[tuple[str, ...], ...]
+) -> None:
+    """On SQLite, refuse an insert into ``table`` that would replace a row colliding on one of
+    ``keys`` (REPLACE deletes that row without DELETE triggers); nothing to do on PostgreSQL."""
+    if connection.dialect.name != "sqlite":
+        return
+    collide = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} WHERE "
+        + " AND ".join(f"{col} = NEW.{col}" for col in key)
+        + ")"
+        for key in keys
+    )
+    connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_replace")
+    connection.exec_driver_sql(
+        f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {collide} "
+        f"BEGIN SELECT RAISE(ABORT, 'monitor: an insert that would replace a row of "
+        f"{table} is refused: the record is never rewritten'); END"
+    )
