@@ -132,7 +132,7 @@ def stored_judgement(stored: StoredGate) -> tuple[GateResult, Protocol, ClinicCo
     )
     config = ClinicConfig(
         windows=Windows(**record["config"]["windows"]),
-        discharge=DischargeCriteria(**record["config"]["discharge"]),
+        discharge=DischargeCriteria.from_stored(record["config"]["discharge"]),
     )
     return stored.result, schedule, config
 

@@ -29,7 +29,8 @@ class FlagView:
     """A flag kept with a reading, and its acknowledgement if any."""
 
     id: int
-    reading_id: int
+    #: The reading it was raised for; ``None`` for a serious event's alarm (``event_id``).
+    reading_id: int | None
     measure: str
     severity: Severity
     rule: str
@@ -37,6 +38,15 @@ class FlagView:
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     action: str | None = None
+    #: The clinician who co-signed the acknowledgement (revision 3).
+    cosigned_by: str | None = None
+    #: ``reading``, ``baseline change`` or ``event`` (how it was raised), and when, if not
+    #: with its reading.
+    raised_by: str = "reading"
+    raised_at: datetime | None = None
+    #: The rules version it was judged under (None: before versions).
+    config_version: int | None = None
+    event_id: int | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -63,6 +73,25 @@ class ReopenView:
 
 
 @dataclass(frozen=True)
+class SignOffView:
+    """A sign-off ("reviewed"), also one later withdrawn."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class InfusionEndCorrectionView:
+    """A corrected infusion end: the new time, the one it replaced, who, when and why."""
+
+    ended_at: datetime
+    previous: datetime
+    by: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class EventView:
     """A note, an adverse event or an intervention."""
 
@@ -76,6 +105,8 @@ class EventView:
     at: datetime
     recorded_at: datetime
     by: str
+    #: A serious event's alarm (revision 3), a flag acknowledged by a clinician.
+    alarm: FlagView | None = None
 
     @property
     def summary(self) -> str:
@@ -103,6 +134,12 @@ class ReadingView:
     corrects: int | None = None
     reason: str | None = None
     voided: VoidView | None = None
+    #: Saved after the session's discharge (a late entry from paper, a correction, revision 3).
+    entered_after_discharge: bool = False
+    #: The check this reading served (its label), if any.
+    served_check: str | None = None
+    #: ``typed`` or ``device NAME``.
+    source: str = "typed"
 
     @property
     def in_force(self) -> bool:
@@ -162,6 +199,30 @@ class SessionView:
     reopened: tuple[ReopenView, ...] = ()
     #: Reasons recorded for checks not done, by check label.
     skips: dict[str, CheckSkip] = field(default_factory=dict)
+    # -- revision 3 ---------------------------------------------------------------------
+    #: The rules version the session follows (its schedule), and the one its gate was
+    #: judged under now (or at discharge).
+    config_version: int | None = None
+    gate_config_version: int | None = None
+    dosed_by: str | None = None
+    #: Who overrode the dosing gate (the doser, when a reason was given) and who co-signed.
+    dose_override_by: str | None = None
+    dose_override_cosigned_by: str | None = None
+    infusion_ended_by: str | None = None
+    infusion_end_corrections: tuple[InfusionEndCorrectionView, ...] = ()
+    #: Who co-signed a discharge-gate override.
+    discharge_cosigned_by: str | None = None
+    #: The discharge overrode the gate before the minimum observation.
+    ended_early: bool = False
+    #: From dosing to discharge (or now), whole minutes: the one figure everywhere.
+    minutes_monitored: int | None = None
+    #: Every sign-off, withdrawn ones too, oldest first.
+    signoffs: tuple[SignOffView, ...] = ()
+    #: REMS answers a change after discharge affected, and whether each is confirmed since.
+    rems_changed_after_discharge: tuple[str, ...] = ()
+    #: After discharge: the gate judged again on the record as it is now (review shows it
+    #: beside the stored one); None before discharge.
+    gate_now: GateResult | None = None
 
     @property
     def status(self) -> str:
@@ -174,18 +235,21 @@ class SessionView:
         return [r for r in self.readings if r.in_force]
 
     def open_flags(self) -> list[FlagView]:
-        """Medium and high flags not yet acknowledged, corrected readings' included: a
-        correction never clears an alarm."""
+        """Medium and high flags not yet acknowledged, corrected readings' included (a
+        correction never clears an alarm), and serious events' open alarms."""
         return [
             f
             for r in self.readings
             for f in r.flags
             if f.severity.needs_action and not f.acknowledged
-        ]
+        ] + [e.alarm for e in self.events if e.alarm is not None and not e.alarm.acknowledged]
 
     def unacknowledged(self) -> list[FlagView]:
-        """Every flag nobody has acknowledged yet (low ones too), for the acknowledge dialog."""
-        return [f for r in self.readings for f in r.flags if not f.acknowledged]
+        """Every flag nobody has acknowledged yet (low ones too) and every open event alarm,
+        for the acknowledge dialog."""
+        return [f for r in self.readings for f in r.flags if not f.acknowledged] + [
+            e.alarm for e in self.events if e.alarm is not None and not e.alarm.acknowledged
+        ]
 
     def check_alarms(self) -> list[CheckState]:
         """Overdue checks, and missed ones nobody has explained."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,11 +51,27 @@ PEAK_CHECK_MIN = 40
 
 @dataclass(frozen=True)
 class DischargeCriteria:
-    """The values the latest readings must meet before discharge."""
+    """What the discharge gate asks (docs/clinical.md, "Default discharge gate"): the latest
+    MOAA/S at least ``moaas_min``, CADSS at most ``cadss_max``, SpO2 at least ``spo2_min``,
+    BP at most ``sbp_max``/``dbp_max`` or no higher than the baseline, and a full set
+    measured within ``recent_set_min`` before discharge."""
 
-    moaas: int = 5
+    moaas_min: int = 5
     cadss_max: int = 4
     spo2_min: int = 94
+    sbp_max: int = 159
+    dbp_max: int = 99
+    recent_set_min: int = 30
+
+    @classmethod
+    def from_stored(cls, values: Mapping[str, Any]) -> DischargeCriteria:
+        """The criteria as a stored gate kept them; records before revision 3 said ``moaas``
+        (then "equals") and had no BP ceiling or recency: those keep the defaults' meaning."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in values.items() if k in known}
+        if "moaas" in values and "moaas_min" not in given:
+            given["moaas_min"] = values["moaas"]
+        return cls(**given)
 
 
 @dataclass(frozen=True)
@@ -241,7 +257,13 @@ def evaluate_gate(
     )
 
     for measure, ok, wanted in (
-        (Measure.MOAAS, lambda v: v == criteria.moaas, f"must be {criteria.moaas}"),
+        (
+            Measure.MOAAS,
+            lambda v: v >= criteria.moaas_min,
+            f"must be {criteria.moaas_min}"
+            if criteria.moaas_min >= 5
+            else f"must be >= {criteria.moaas_min}",
+        ),
         (Measure.CADSS, lambda v: v <= criteria.cadss_max, f"must be <= {criteria.cadss_max}"),
         (Measure.SPO2, lambda v: v >= criteria.spo2_min, f"must be >= {criteria.spo2_min}"),
     ):

@@ -202,6 +202,30 @@ class ServiceBase:
             raise PermissionDenied(f"user '{name}' is disabled")
         return _Actor(row.id, row.name, row.role)
 
+    def _clinician(
+        self, session: Session, actor: m.User | _Actor, cosign: str | None, what: str
+    ) -> m.User | None:
+        """The clinician behind an action that needs one (docs/clinical.md: a dosing or
+        discharge override, a before-dosing flag's or a serious event's acknowledgement): the
+        actor is a supervisor, or ``cosign`` names another supervisor, whose PIN the caller
+        has checked (``authenticate``). Returns the co-signer (``None`` when a supervisor acts
+        alone); refuses a nurse acting alone, and a co-signer who is not another supervisor."""
+        if cosign is None:
+            if actor.role == "supervisor":
+                return None
+            raise PermissionDenied(
+                f"{what} needs a clinician: a supervisor acts, or co-signs with name and PIN "
+                "(--cosign NAME)"
+            )
+        cosigner = self._user(session, cosign)
+        if cosigner.id == actor.id:
+            raise PermissionDenied(f"{what}: the co-signer must be another user than {actor.name}")
+        if cosigner.role != "supervisor":
+            raise PermissionDenied(
+                f"{what}: the co-signer must be a supervisor, and {cosigner.name} is not"
+            )
+        return cosigner
+
     @staticmethod
     def _session_row(
         session: Session, session_id: int, *, lock: bool = False
