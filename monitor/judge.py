@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.config import ClinicConfig
-from monitor.core.gate import DischargeCriteria, GateResult, StoredGate, evaluate_gate
+from monitor.core.gate import (
+    Departure,
+    DischargeCriteria,
+    EventAlarm,
+    GateResult,
+    Patient,
+    StoredGate,
+    evaluate_gate,
+)
 from monitor.core.observations import Observation, RecordedFlag
 from monitor.core.rules import Flag, Thresholds, evaluate
 from monitor.core.schedule import (
@@ -26,7 +34,7 @@ from monitor.core.schedule import (
     check_states,
 )
 from monitor.core.vitals import CheckMeasure, Vitals
-from monitor.views import ReadingView, SessionView
+from monitor.views import EventView, ReadingView, SessionView
 
 
 def observations(readings: Iterable[ReadingView]) -> list[Observation]:
@@ -47,6 +55,14 @@ def observations(readings: Iterable[ReadingView]) -> list[Observation]:
     ]
 
 
+def event_alarms(events: Iterable[EventView]) -> list[EventAlarm]:
+    """The serious events' alarms as the gate reads them: open from the event to the
+    clinician's acknowledgement."""
+    return [
+        EventAlarm(e.at, e.alarm.acknowledged_at, e.summary) for e in events if e.alarm is not None
+    ]
+
+
 def judge(
     schedule: Protocol,
     dosed_at: datetime | None,
@@ -55,9 +71,15 @@ def judge(
     now: datetime,
     config: ClinicConfig,
     discharged_at: datetime | None = None,
+    *,
+    age: int | None = None,
+    events: Iterable[EventView] = (),
+    infusion_ended_at: datetime | None = None,
+    departure: Departure | None = None,
 ) -> tuple[list[CheckState], GateResult]:
-    """The checks and the discharge gate at ``now`` over every saved reading; judged at or
-    after ``discharged_at``, the checks are the closed record's (:func:`at_discharge`)."""
+    """The checks and the discharge gate at ``now`` over every saved reading, under the rules
+    ``config``; judged at or after ``discharged_at``, the checks are the closed record's
+    (:func:`at_discharge`)."""
     seen = observations(readings)
     checks = check_states(schedule, dosed_at, seen, now, config.windows, skips=skips)
     if discharged_at is not None and now >= discharged_at:
@@ -70,15 +92,38 @@ def judge(
         criteria=config.discharge,
         windows=config.windows,
         skips=skips,
+        patient=Patient(age, config.thresholds),
+        alarms=event_alarms(events),
+        infusion_ended_at=infusion_ended_at,
+        departure=departure,
     )
     return checks, gate
+
+
+def judge_view(
+    view: SessionView, now: datetime, config: ClinicConfig, departure: Departure | None = None
+) -> tuple[list[CheckState], GateResult]:
+    """:func:`judge` over what ``view`` holds."""
+    assert view.schedule is not None
+    return judge(
+        view.schedule,
+        view.dosed_at,
+        view.readings,
+        view.skips,
+        now,
+        config,
+        age=view.age,
+        events=view.events,
+        infusion_ended_at=view.infusion_ended_at,
+        departure=departure,
+    )
 
 
 def rejudge(view: SessionView, now: datetime, config: ClinicConfig) -> SessionView:
     """An active session judged again at ``now`` (a discharged one keeps its judgement)."""
     if view.discharged_at is not None or view.schedule is None or now == view.as_of:
         return view
-    checks, gate = judge(view.schedule, view.dosed_at, view.readings, view.skips, now, config)
+    checks, gate = judge_view(view, now, config)
     return replace(view, checks=tuple(checks), gate=gate, as_of=now)
 
 
@@ -137,7 +182,10 @@ def stored_judgement(stored: StoredGate) -> tuple[GateResult, Protocol, ClinicCo
     return stored.result, schedule, config
 
 
-def next_change(view: SessionView, windows: Windows) -> datetime | None:
+_INSTANT = timedelta(microseconds=1)
+
+
+def next_change(view: SessionView, windows: Windows, recent_set_min: int = 30) -> datetime | None:
     """The next moment from ``view.as_of`` on at which the passing of time alone changes its
     checks or gate (a window opening or closing, the minimum observation reached); ``None``
     when nothing more changes until new data arrives. Until then its judgement stands."""
@@ -152,6 +200,11 @@ def next_change(view: SessionView, windows: Windows) -> datetime | None:
     ]
     minimum = view.dosed_at + timedelta(minutes=view.schedule.minimum_observation_min)
     moments.append(minimum)
+    # A reading timed ahead counts from its time; a full set stops being recent after
+    # ``recent_set_min``.
+    for reading in view.readings:
+        moments.append(reading.measured_at)
+        moments.append(reading.measured_at + timedelta(minutes=recent_set_min) + _INSTANT)
     if view.as_of < minimum:
         # The gate names the minutes since dosing until the minimum is reached.
         elapsed = (view.as_of - view.dosed_at) // timedelta(minutes=1)

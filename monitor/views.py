@@ -11,7 +11,7 @@ from datetime import datetime
 from monitor.core.gate import GateResult, StoredGate
 from monitor.core.rules import Severity
 from monitor.core.schedule import CheckSkip, CheckState, Protocol
-from monitor.core.timing import is_late_entry
+from monitor.core.timing import is_late_reading
 from monitor.core.vitals import Vitals
 
 
@@ -140,6 +140,8 @@ class ReadingView:
     served_check: str | None = None
     #: ``typed`` or ``device NAME``.
     source: str = "typed"
+    #: A correction that adds a measure its original lacked (then it may be a late entry).
+    adds_measures: bool = False
 
     @property
     def in_force(self) -> bool:
@@ -148,8 +150,14 @@ class ReadingView:
 
     @property
     def late_entry(self) -> bool:
-        """Saved more than 10 min after it was measured."""
-        return is_late_entry(self.measured_at, self.recorded_at)
+        """Saved more than 10 min after it was measured; a correction only if it adds a
+        measure its original lacked (:func:`monitor.core.timing.is_late_reading`)."""
+        return is_late_reading(
+            self.measured_at,
+            self.recorded_at,
+            correction=self.corrects is not None,
+            adds_measures=self.adds_measures,
+        )
 
 
 @dataclass(frozen=True)

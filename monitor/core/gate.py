@@ -1,11 +1,15 @@
-"""The discharge gate, the dosing gate and the REMS "ready to leave at" minute (docs/clinical.md).
+"""The discharge gate and the dosing gate (docs/clinical.md, "Default discharge gate").
 
-The discharge gate is judged on every saved reading of the session. Ready only when all hold,
-each failing one a reason shown to the nurse: the minimum observation time has passed since
-dosing (IV: since the end of the infusion plus the observation after it); the pre-discharge
-check is done (late counts); the latest value of every measure recorded after dosing carries
-no medium or high flag; the latest MOAA/S is 5, CADSS <= 4 and SpO2 >= 94; and no medium or
-high flag is left unacknowledged, those of corrected readings included.
+The discharge gate (revision 3) is judged on every saved reading of the session measured by
+the judging moment. Ready only when all hold, each failing one a reason shown to the nurse: the
+minimum observation has passed since dosing (IV: since the recorded end of the infusion, which
+must be recorded); the pre-discharge check is done (late counts); a full set was measured
+within 30 min; the latest value of every measure after dosing raises no medium or high flag
+under the rules and baseline in force; the latest MOAA/S, CADSS and SpO2 meet the criteria and
+BP is at most 159/99 or no higher than the baseline; no medium or high flag is left
+unacknowledged, those of corrected readings included; no serious event awaits a clinician's
+review; and, at discharge, the escort is recorded and the no-driving instruction given.
+The REMS proposal is in :mod:`monitor.core.ready_minute`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.observations import Observation, chronological, in_force, latest_with
+from monitor.core.rules import Flag, Thresholds, evaluate
 from monitor.core.schedule import (
-    CheckKind,
     CheckSkip,
     CheckStatus,
     Protocol,
@@ -26,7 +30,7 @@ from monitor.core.schedule import (
     check_states,
     completion_time,
 )
-from monitor.core.vitals import CheckMeasure, Measure
+from monitor.core.vitals import CheckMeasure, Measure, Vitals
 
 #: The measures whose latest value after dosing must carry no medium or high flag; BP is one.
 _VALUE_MEASURES: tuple[tuple[str, tuple[Measure, ...]], ...] = (
@@ -163,29 +167,230 @@ def minutes_after(start: datetime, end: datetime) -> int:
     return math.ceil((end - start) / timedelta(minutes=1))
 
 
-def _value_flag_failures(readings: list[Observation], dosed_at: datetime | None) -> list[str]:
-    """A reason for each measure whose latest value after dosing carries a medium/high flag."""
+@dataclass(frozen=True)
+class EventAlarm:
+    """A serious event's alarm (docs/clinical.md, "Serious events"): open from the event
+    until a clinician acknowledges it (that acknowledgement is the clinician's review)."""
+
+    at: datetime
+    acknowledged_at: datetime | None
+    label: str
+
+    def open_at(self, when: datetime) -> bool:
+        """Open at ``when``: the event happened and no clinician had reviewed it yet."""
+        return self.at <= when and (self.acknowledged_at is None or self.acknowledged_at > when)
+
+
+@dataclass(frozen=True)
+class Departure:
+    """What the discharge itself records: the escort (a name or relation, or "none: why")
+    and whether the no-driving instruction was given."""
+
+    escort: str | None
+    instructions_given: bool | None
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What the value rules need to know of the patient and the clinic's rules: the age (the
+    before-dosing BP limit) and the thresholds in force (``None``: judge by the stored flags
+    only)."""
+
+    age: int | None = None
+    thresholds: Thresholds | None = None
+
+
+def baseline_of(readings: Sequence[Observation], dosed_at: datetime | None) -> Vitals:
+    """The baseline (docs/clinical.md, "Default thresholds"): the latest value of each measure
+    measured at or before dosing, among the readings in force."""
     if dosed_at is None:
-        return []
-    after = [r for r in readings if r.measured_at > dosed_at]
+        return Vitals()
+    before = chronological([r for r in in_force(readings) if r.measured_at <= dosed_at])
+    values: dict[str, int] = {}
+    for reading in before:
+        values.update({m.value: v for m, v in reading.vitals.items()})
+    return Vitals(**values)
+
+
+def full_set(protocol: Protocol) -> tuple[CheckMeasure, ...]:
+    """The full set the gate asks within ``recent_set_min`` of discharge: BP, HR, SpO2,
+    MOAA/S, and CADSS for esketamine."""
+    if protocol.key.startswith("esketamine"):
+        return FULL_SET
+    return tuple(m for m in FULL_SET if m is not CheckMeasure.CADSS)
+
+
+def _flags_now(
+    latest: Observation, baseline: Vitals, patient: Patient, names: set[str]
+) -> list[Flag]:
+    """The medium/high flags ``latest`` carries on ``names``: those stored with it, and those
+    the rules and baseline in force raise on it now (acknowledging makes no value safe)."""
+    flags = [f.flag for f in latest.flags if f.flag.measure in names]
+    if patient.thresholds is not None:
+        flags += evaluate(
+            latest.vitals,
+            before_dosing=False,
+            age=patient.age,
+            baseline=baseline,
+            thresholds=patient.thresholds,
+        )
+    return [f for f in flags if f.measure in names and f.severity.needs_action]
+
+
+def value_items(
+    current: Sequence[Observation],
+    dosed_at: datetime | None,
+    criteria: DischargeCriteria,
+    patient: Patient,
+) -> list[GateItem]:
+    """The gate's value conditions (each item's label starts with "latest"): the latest value
+    of every measure after dosing raises no medium or high flag under the rules and baseline
+    in force; MOAA/S, CADSS and SpO2 within the criteria; BP at most the ceiling or no higher
+    than the baseline. ``current`` holds the readings in force measured by the judging moment."""
+    items: list[GateItem] = []
+    after = [r for r in current if dosed_at is not None and r.measured_at > dosed_at]
+    baseline = baseline_of(current, dosed_at)
     failures = []
     for name, measures in _VALUE_MEASURES:
         latest = latest_with(after, measures[0])
         if latest is None:
             continue
-        names = {m.value for m in measures}
-        flags = [
-            f.flag for f in latest.flags if f.flag.measure in names and f.flag.severity.needs_action
-        ]
+        flags = _flags_now(latest, baseline, patient, {m.value for m in measures})
         if not flags:
             continue
         worst = max(flags, key=lambda f: f.severity.rank)
         value = "/".join(str(latest.vitals.get(m)) for m in measures)
         failures.append(
-            f"latest {name} {value} carries a {worst.severity.value} flag: "
+            f"latest {name} {value} raises a {worst.severity.value} flag ({worst.message}): "
             f"recheck {name} (acknowledging does not make it safe)"
         )
-    return failures
+    items.append(
+        GateItem(
+            "latest value of every measure without a medium or high flag",
+            not failures,
+            "; ".join(failures) or None,
+        )
+    )
+    moaas = (
+        f"must be {criteria.moaas_min}"
+        if criteria.moaas_min >= 5
+        else f"must be >= {criteria.moaas_min}"
+    )
+    for measure, ok, wanted in (
+        (Measure.MOAAS, lambda v: v >= criteria.moaas_min, moaas),
+        (Measure.CADSS, lambda v: v <= criteria.cadss_max, f"must be <= {criteria.cadss_max}"),
+        (Measure.SPO2, lambda v: v >= criteria.spo2_min, f"must be >= {criteria.spo2_min}"),
+    ):
+        label = f"latest {measure.abbreviation} {wanted.removeprefix('must be ')}"
+        latest = latest_with(list(current), measure)
+        if latest is None:
+            items.append(GateItem(label, False, f"no {measure.abbreviation} recorded ({wanted})"))
+            continue
+        value = latest.vitals.get(measure)
+        assert value is not None
+        bad = None if ok(value) else f"latest {measure.abbreviation} is {value} ({wanted})"
+        items.append(GateItem(label, bad is None, bad))
+    items.append(_bp_ceiling(after, baseline, criteria))
+    return items
+
+
+def _bp_ceiling(
+    after: list[Observation], baseline: Vitals, criteria: DischargeCriteria
+) -> GateItem:
+    ceiling = f"{criteria.sbp_max}/{criteria.dbp_max}"
+    label = f"latest BP <= {ceiling} or no higher than baseline"
+    latest = latest_with(after, Measure.SYSTOLIC)
+    if latest is None or latest.vitals.systolic is None or latest.vitals.diastolic is None:
+        return GateItem(label, False, f"no BP recorded after dosing (must be <= {ceiling})")
+    sbp, dbp = latest.vitals.systolic, latest.vitals.diastolic
+    sbp_limit = max(criteria.sbp_max, baseline.systolic or 0)
+    dbp_limit = max(criteria.dbp_max, baseline.diastolic or 0)
+    if sbp <= sbp_limit and dbp <= dbp_limit:
+        return GateItem(label, True)
+    base = (
+        f", baseline {baseline.systolic}/{baseline.diastolic}"
+        if baseline.systolic is not None and baseline.diastolic is not None
+        else ", no baseline"
+    )
+    return GateItem(label, False, f"latest BP is {sbp}/{dbp} (must be <= {ceiling}{base})")
+
+
+def _minimum_item(
+    protocol: Protocol,
+    dosed_at: datetime | None,
+    infusion_ended_at: datetime | None,
+    now: datetime,
+) -> GateItem:
+    minimum = protocol.minimum_observation_min
+    if protocol.infusion_min is not None:
+        after = minimum - protocol.infusion_min
+        label = f"{after} min observed since the end of the infusion"
+        if dosed_at is None:
+            return GateItem(label, False, "dose not recorded")
+        if infusion_ended_at is None:
+            return GateItem(
+                label,
+                False,
+                "infusion end not recorded: record when the infusion ended "
+                "(monitor session infusion-end)",
+            )
+        elapsed = minutes_between(infusion_ended_at, now)
+        if now - infusion_ended_at < timedelta(minutes=after):
+            return GateItem(
+                label,
+                False,
+                f"minimum observation of {after} min after the end of the infusion not reached "
+                f"({elapsed} min since it ended)",
+            )
+        return GateItem(label, True)
+    label = f"{minimum} min observed since dosing"
+    if dosed_at is None:
+        return GateItem(label, False, "dose not recorded")
+    if now - dosed_at < timedelta(minutes=minimum):
+        return GateItem(
+            label,
+            False,
+            f"minimum observation of {minimum} min after dosing not reached "
+            f"({minutes_between(dosed_at, now)} min since dosing)",
+        )
+    return GateItem(label, True)
+
+
+def _recent_set_item(
+    protocol: Protocol, current: list[Observation], now: datetime, criteria: DischargeCriteria
+) -> GateItem:
+    wanted = full_set(protocol)
+    window = criteria.recent_set_min
+    label = f"a full set measured within {window} min"
+    since = now - timedelta(minutes=window)
+    recent = [r for r in current if since <= r.measured_at <= now]
+    missing = [m.value for m in wanted if not any(r.vitals.covers(m) for r in recent)]
+    if not missing:
+        return GateItem(label, True)
+    return GateItem(
+        label,
+        False,
+        f"no full set in the last {window} min: record {' '.join(missing)} before discharge",
+    )
+
+
+def _departure_items(departure: Departure) -> list[GateItem]:
+    escort = (departure.escort or "").strip()
+    return [
+        GateItem(
+            "escort recorded",
+            bool(escort),
+            None if escort else "escort not recorded: a name or relation, or none: why",
+        ),
+        GateItem(
+            "no-driving instruction given",
+            bool(departure.instructions_given),
+            None
+            if departure.instructions_given
+            else "no-driving instruction not given: tell the patient not to drive until the "
+            "next day after a restful sleep",
+        ),
+    ]
 
 
 def evaluate_gate(
@@ -199,44 +404,30 @@ def evaluate_gate(
     skips: Mapping[str, CheckSkip] | None = None,
     include_minimum: bool = True,
     include_pre_discharge: bool = True,
+    patient: Patient | None = None,
+    alarms: Sequence[EventAlarm] = (),
+    infusion_ended_at: datetime | None = None,
+    departure: Departure | None = None,
 ) -> GateResult:
-    """The discharge gate at ``now`` over every saved reading given.
+    """The discharge gate at ``now`` (docs/clinical.md, "Default discharge gate").
 
+    Only readings measured by ``now`` count (a reading timed ahead counts from its time).
     Readings in force count for values and checks; every reading's flags count for what is
-    left unacknowledged. ``include_minimum=False`` and ``include_pre_discharge=False`` leave
-    those conditions out (for the REMS proposal).
+    left unacknowledged. ``patient`` gives the age and the thresholds in force, so that the
+    latest values are judged again under the rules and baseline in force. ``departure`` (the
+    escort and the no-driving instruction) is judged when given: the discharge gives it.
+    ``include_minimum=False`` and ``include_pre_discharge=False`` leave those conditions out.
     """
     criteria = criteria or DischargeCriteria()
-    everything = list(readings)
+    patient = patient or Patient()
+    everything = [r for r in readings if r.measured_at <= now]
     current = chronological(in_force(everything))
-    reasons: list[str] = []
     items: list[GateItem] = []
 
-    def condition(label: str, failures: list[str]) -> None:
-        items.append(GateItem(label, not failures, "; ".join(failures) or None))
-        reasons.extend(failures)
-
-    minimum = protocol.minimum_observation_min
-    since = "since the end of the infusion" if protocol.infusion_min else "since dosing"
-    observed = (
-        f"{minimum - protocol.infusion_min} min observed {since}"
-        if protocol.infusion_min
-        else f"{minimum} min observed {since}"
-    )
-    if dosed_at is None:
-        condition(observed, ["dose not recorded"])
-    elif include_minimum:
-        elapsed = minutes_between(dosed_at, now)
-        short = now - dosed_at < timedelta(minutes=minimum)
-        condition(
-            observed,
-            [
-                f"minimum observation of {minimum} min after dosing not reached "
-                f"({elapsed} min since dosing)"
-            ]
-            if short
-            else [],
-        )
+    if include_minimum or dosed_at is None:
+        items.append(_minimum_item(protocol, dosed_at, infusion_ended_at, now))
+    elif protocol.infusion_min is not None and infusion_ended_at is None:
+        items.append(_minimum_item(protocol, dosed_at, None, now))
 
     if include_pre_discharge:
         pre_label = protocol.pre_discharge.label if protocol.checks else "pre-discharge"
@@ -246,47 +437,45 @@ def evaluate_gate(
             pre = next((s for s in states if s.pre_discharge), None)
             pre_done = pre is None or pre.status is CheckStatus.DONE
             pre_label = pre.label if pre else pre_label
-        condition(
-            f"pre-discharge check ({pre_label}) done",
-            [] if pre_done else [f"pre-discharge check ({pre_label}) not done"],
+        items.append(
+            GateItem(
+                f"pre-discharge check ({pre_label}) done",
+                pre_done,
+                None if pre_done else f"pre-discharge check ({pre_label}) not done",
+            )
         )
+        items.append(_recent_set_item(protocol, current, now, criteria))
 
-    condition(
-        "latest value of every measure without a medium or high flag",
-        _value_flag_failures(current, dosed_at),
-    )
-
-    for measure, ok, wanted in (
-        (
-            Measure.MOAAS,
-            lambda v: v >= criteria.moaas_min,
-            f"must be {criteria.moaas_min}"
-            if criteria.moaas_min >= 5
-            else f"must be >= {criteria.moaas_min}",
-        ),
-        (Measure.CADSS, lambda v: v <= criteria.cadss_max, f"must be <= {criteria.cadss_max}"),
-        (Measure.SPO2, lambda v: v >= criteria.spo2_min, f"must be >= {criteria.spo2_min}"),
-    ):
-        label = f"latest {measure.abbreviation} {wanted.removeprefix('must be ')}"
-        latest = latest_with(current, measure)
-        if latest is None:
-            condition(label, [f"no {measure.abbreviation} recorded ({wanted})"])
-            continue
-        value = latest.vitals.get(measure)
-        assert value is not None
-        condition(
-            label, [] if ok(value) else [f"latest {measure.abbreviation} is {value} ({wanted})"]
-        )
+    items.extend(value_items(current, dosed_at, criteria, patient))
 
     unacknowledged = [f for r in everything for f in r.flags if f.open_at(now)]
     count = len(unacknowledged)
     noun = "flag" if count == 1 else "flags"
-    condition(
-        "every medium/high flag acknowledged",
-        [f"{count} medium/high {noun} not acknowledged"] if count else [],
+    items.append(
+        GateItem(
+            "every medium/high flag acknowledged",
+            not count,
+            f"{count} medium/high {noun} not acknowledged" if count else None,
+        )
     )
-
-    return GateResult(ready=not reasons, reasons=tuple(reasons), items=tuple(items))
+    open_alarms = [a for a in alarms if a.open_at(now)]
+    items.append(
+        GateItem(
+            "every serious event reviewed by a clinician",
+            not open_alarms,
+            (
+                f"serious event not reviewed by a clinician: {open_alarms[0].label}"
+                if len(open_alarms) == 1
+                else f"{len(open_alarms)} serious events not reviewed by a clinician"
+            )
+            if open_alarms
+            else None,
+        )
+    )
+    if departure is not None:
+        items.extend(_departure_items(departure))
+    reasons = tuple(i.detail or i.label for i in items if not i.ok)
+    return GateResult(ready=not reasons, reasons=reasons, items=tuple(items))
 
 
 def dosing_refusals(protocol: Protocol, readings: Sequence[Observation]) -> list[str]:
@@ -311,95 +500,3 @@ def dosing_refusals(protocol: Protocol, readings: Sequence[Observation]) -> list
             + "; ".join(f.flag.message for f in open_flags)
         )
     return reasons
-
-
-def _rems_conditions_hold(
-    protocol: Protocol,
-    dosed_at: datetime,
-    readings: list[Observation],
-    moment: datetime,
-    criteria: DischargeCriteria | None,
-    windows: Windows | None,
-) -> bool:
-    known = [r for r in readings if r.measured_at <= moment]
-    gate = evaluate_gate(
-        protocol,
-        dosed_at,
-        known,
-        moment,
-        criteria=criteria,
-        windows=windows,
-        include_minimum=False,
-        include_pre_discharge=False,
-    )
-    if not gate.ready:
-        return False
-    current = in_force(known)
-    if not any(
-        r.measured_at > dosed_at and all(r.vitals.covers(m) for m in FULL_SET) for r in current
-    ):
-        return False
-    if any(c.at_min == PEAK_CHECK_MIN for c in protocol.checks):
-        states = check_states(protocol, dosed_at, current, moment, windows)
-        peak = next(
-            s
-            for s in states
-            if s.kind is CheckKind.SCHEDULED
-            and s.due_at == dosed_at + timedelta(minutes=PEAK_CHECK_MIN)
-        )
-        if peak.status is not CheckStatus.DONE:
-            return False
-    return True
-
-
-def ready_to_leave_at(
-    protocol: Protocol,
-    dosed_at: datetime | None,
-    readings: Sequence[Observation],
-    until: datetime,
-    *,
-    criteria: DischargeCriteria | None = None,
-    windows: Windows | None = None,
-) -> datetime | None:
-    """The earliest moment from which, continuously until ``until``, every gate condition held
-    except the minimum time and the pre-discharge check, with the +40 check done and a full set
-    (BP, HR, SpO2, MOAA/S, CADSS) recorded in one reading after dosing; ``None`` if they do not
-    hold at ``until``.
-
-    The conditions change only when a reading is measured or a flag acknowledged, so only
-    those moments are tried.
-    """
-    if dosed_at is None:
-        return None
-    everything = list(readings)
-    moments = {dosed_at, until}
-    for reading in everything:
-        moments.add(reading.measured_at)
-        moments.update(f.acknowledged_at for f in reading.flags if f.acknowledged_at)
-    ordered = sorted(m for m in moments if dosed_at <= m <= until)
-    start: datetime | None = None
-    for moment in ordered:
-        if _rems_conditions_hold(protocol, dosed_at, everything, moment, criteria, windows):
-            if start is None:
-                start = moment
-        else:
-            start = None
-    return start
-
-
-def ready_to_leave_minute(
-    protocol: Protocol,
-    dosed_at: datetime | None,
-    readings: Sequence[Observation],
-    until: datetime,
-    *,
-    criteria: DischargeCriteria | None = None,
-    windows: Windows | None = None,
-) -> int | None:
-    """:func:`ready_to_leave_at` as whole minutes after dosing, rounded up."""
-    moment = ready_to_leave_at(
-        protocol, dosed_at, readings, until, criteria=criteria, windows=windows
-    )
-    if moment is None or dosed_at is None:
-        return None
-    return minutes_after(dosed_at, moment)

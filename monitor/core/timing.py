@@ -98,8 +98,13 @@ def check_infusion_end(
 def check_discharged_at(
     when: datetime, now: datetime, dosed_at: datetime | None, latest_reading: datetime | None
 ) -> datetime:
-    """A discharge time: not ahead, not before dosing, not before the latest reading."""
-    _not_ahead("discharge time", when, now)
+    """A discharge time: not later than now (revision 3: no tolerance), not before dosing,
+    not before the latest reading."""
+    if when > now:
+        raise EntryError(
+            f"discharge time {_hm(when)} is in the future: a patient is discharged when they "
+            "leave, not before"
+        )
     if dosed_at is not None and when < dosed_at:
         raise EntryError(f"discharge time {_hm(when)} is before dosing ({_hm(dosed_at)})")
     if latest_reading is not None and when < latest_reading:
@@ -120,3 +125,14 @@ def check_event_at(
 def is_late_entry(measured_at: datetime, recorded_at: datetime) -> bool:
     """True when a reading was saved more than 10 min after it was measured."""
     return recorded_at - measured_at > LATE_ENTRY_AFTER
+
+
+def is_late_reading(
+    measured_at: datetime, recorded_at: datetime, *, correction: bool, adds_measures: bool
+) -> bool:
+    """A reading's late-entry mark (docs/clinical.md, "Times"): saved more than 10 min after
+    it was measured; a correction is not a late entry (it carries its own who, when and why)
+    unless it adds a measure its original lacked."""
+    if correction and not adds_measures:
+        return False
+    return is_late_entry(measured_at, recorded_at)

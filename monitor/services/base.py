@@ -77,7 +77,11 @@ def _vitals_of(row: m.Reading) -> Vitals:
 
 
 def _flag_view(
-    flag: m.Flag, acknowledged_at: datetime | None, by: str | None, action: str | None
+    flag: m.Flag,
+    acknowledged_at: datetime | None,
+    by: str | None,
+    action: str | None,
+    cosigned_by: str | None = None,
 ) -> FlagView:
     return FlagView(
         flag.id,
@@ -89,6 +93,11 @@ def _flag_view(
         acknowledged_at,
         by,
         action,
+        cosigned_by=cosigned_by,
+        raised_by=flag.raised_by or "reading",
+        raised_at=flag.raised_at,
+        config_version=flag.config_version,
+        event_id=flag.event_id,
     )
 
 
@@ -144,6 +153,17 @@ class ServiceBase:
         if self._server_clock:
             return self.database_now()
         return self.clock().astimezone(UTC)
+
+    def rules_in_force(
+        self, session: Session | Connection | None = None
+    ) -> tuple[int, ClinicConfig]:
+        """The clinic's rules in force: (version, rules). Placeholder until the versions of
+        docs/configuration.md are read from the database."""
+        return 1, self.config
+
+    def rules_of(self, version: int | None) -> ClinicConfig:
+        """The rules of one version (placeholder, see :meth:`rules_in_force`)."""
+        return self.config
 
     def database_now(self) -> datetime:
         """The database's clock (PostgreSQL); for SQLite, a file, the local clock."""

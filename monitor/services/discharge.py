@@ -12,12 +12,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from monitor.core.gate import minutes_between, ready_to_leave_minute
+from monitor.core.gate import Departure, Patient, minutes_monitored
 from monitor.core.intake import expected_dose
+from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.review import SUPERVISOR, Refusal, reopen_refusal, sign_refusal
 from monitor.core.timing import check_discharged_at
 from monitor.errors import EntryError, GateNotMet, Refused
-from monitor.judge import gate_record, observations
+from monitor.judge import event_alarms, gate_record, judge_view, observations
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
 from monitor.services.users import UserServices
@@ -38,19 +39,21 @@ class DischargeServices(UserServices, QueryServices):
         escort: str | None = None,
         instructions_given: bool | None = None,
         ready_minute: int | None = None,
+        cosign: str | None = None,
     ) -> SessionView:
-        """Discharge when the gate is met, or with a written reason that overrides it.
+        """Discharge when the gate is met, or with a written reason and a clinician that
+        override it (docs/clinical.md, "Default discharge gate").
 
-        The gate is judged at the discharge time on every saved reading; its outcome is
-        stored with the configuration it used, so it is never judged again. ``escort`` (who
-        accompanies the patient home, or "none") and ``instructions_given`` (the no-driving
-        instruction) are recorded when given. For esketamine the REMS proposal is kept, with
-        ``ready_minute`` (default: the proposal) as the discharging user's answer.
+        The gate is judged at the discharge time (not later than now) on every saved reading
+        measured by then, under the rules in force, with the escort (who accompanies the
+        patient home, or "none: why") and the no-driving instruction as conditions; its
+        outcome is stored with the rules version it used, so it is never judged again. An
+        override needs the acting user to be a supervisor, or ``cosign`` naming one (whose PIN
+        the caller checked). For esketamine the REMS proposal is kept, with ``ready_minute``
+        (default: the proposal; 1 to the minutes monitored) as the discharging user's answer.
         """
         override = clean_text(override_reason, "the override reason", required=False)
         companion = clean_text(escort, "the escort", required=False)
-        if ready_minute is not None and not 0 <= ready_minute <= 24 * 60:
-            raise EntryError(f"ready minute {ready_minute} is impossible: accepted 0-1440")
         now = self.now()
         with self._action() as session:
             user = self._user(session, by)
@@ -61,8 +64,13 @@ class DischargeServices(UserServices, QueryServices):
             latest = max((r.measured_at for r in current.readings), default=None)
             when = check_discharged_at(self._utc(at, now), now, row.dosed_at, latest)
             view = self._views(session, [row], as_of=when)[0]
-            if not view.gate.ready and not override:
-                raise GateNotMet(list(view.gate.reasons))
+            version, rules = self.rules_in_force(session)
+            _, gate = judge_view(view, when, rules, Departure(companion, instructions_given))
+            cosigner = None
+            if not gate.ready:
+                if not override:
+                    raise GateNotMet(list(gate.reasons))
+                cosigner = self._clinician(session, user, cosign, "a discharge-gate override")
             schedule = view.schedule or self.schedule_of(row)
             rems = expected_dose(row.protocol) is not None
             proposed = (
@@ -71,31 +79,44 @@ class DischargeServices(UserServices, QueryServices):
                     row.dosed_at,
                     observations(view.readings),
                     when,
-                    criteria=self.config.discharge,
-                    windows=self.config.windows,
+                    criteria=rules.discharge,
+                    windows=rules.windows,
+                    patient=Patient(row.age, rules.thresholds),
+                    alarms=event_alarms(view.events),
                 )
                 if rems
                 else None
             )
-            if ready_minute is not None and not rems:
-                raise EntryError("the REMS ready minute is asked for esketamine sessions only")
-            if ready_minute is not None and row.dosed_at is not None:
-                stayed = minutes_between(row.dosed_at, when)
-                if ready_minute > stayed:
+            stayed = minutes_monitored(row.dosed_at, when)
+            if ready_minute is not None:
+                if not rems:
+                    raise EntryError("the REMS ready minute is asked for esketamine sessions only")
+                if stayed is None or not 1 <= ready_minute <= max(stayed, 1):
                     raise EntryError(
-                        f"ready minute {ready_minute} is after the discharge (minute {stayed}): "
-                        "the patient was ready by the time they left at the latest"
+                        f"ready minute {ready_minute} is impossible: accepted 1 to the minutes "
+                        f"monitored ({stayed if stayed is not None else 'no dose recorded'})"
                     )
+            minimum = next((i for i in gate.items if " min observed since" in i.label), None)
+            ended_early = bool(
+                not gate.ready and row.dosed_at is not None and minimum and not minimum.ok
+            )
             row.discharged_at = when
             row.discharged_by_id = user.id
-            row.override_reason = None if view.gate.ready else override
+            row.override_reason = None if gate.ready else override
+            row.discharge_cosigned_by_id = cosigner.id if cosigner is not None else None
             row.escort = companion
             row.instructions_given = instructions_given
             row.ready_minute_proposed = proposed
             row.ready_minute = ready_minute if ready_minute is not None else proposed
             row.ready_minute_by_id = user.id if row.ready_minute is not None else None
-            record = gate_record(view.gate, schedule, self.config, when)
+            record = gate_record(gate, schedule, rules, when) | {
+                "config_version": version,
+                "ended_early": ended_early,
+            }
             row.gate_at_discharge = json.dumps(record, sort_keys=True)
+            row.rems_at_discharge = (
+                json.dumps({"ready_minute": proposed}, sort_keys=True) if rems else None
+            )
             # The database writes its own audit row of the change; the action's row, with
             # who and why, follows it.
             session.flush()
@@ -111,8 +132,11 @@ class DischargeServices(UserServices, QueryServices):
                 after={
                     "status": "discharged",
                     "discharged_at": when.isoformat(),
-                    "gate_ready": view.gate.ready,
-                    "gate_reasons": list(view.gate.reasons),
+                    "gate_ready": gate.ready,
+                    "gate_reasons": list(gate.reasons),
+                    "config_version": version,
+                    "ended_early": ended_early,
+                    "cosigned_by": cosigner.name if cosigner is not None else None,
                     "escort": companion,
                     "instructions_given": instructions_given,
                     "ready_minute_proposed": proposed,
@@ -160,6 +184,15 @@ class DischargeServices(UserServices, QueryServices):
                     signed=signed,
                 ),
             )
+            view = self._views(session, [row], as_of=row.discharged_at)[0]
+            open_alarms = view.open_flags()
+            if open_alarms:
+                count = len(open_alarms)
+                raise Refused(
+                    f"session {session_id} has {count} unacknowledged "
+                    f"{'alarm' if count == 1 else 'alarms'} (flags or serious events): "
+                    "acknowledge them before signing off (monitor flag ack)"
+                )
             session.add(m.SignOff(session_id=row.id, by_id=user.id, at=now, meaning="reviewed"))
             self._audit(
                 session,

@@ -10,29 +10,70 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from monitor.core.gate import StoredGate, dosing_refusals, ready_to_leave_minute
+from monitor.core.gate import (
+    Departure,
+    Patient,
+    StoredGate,
+    dosing_refusals,
+    minutes_monitored,
+)
 from monitor.core.intake import expected_dose, parse_meds
+from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
-from monitor.judge import judge, observations, stored_judgement
+from monitor.judge import event_alarms, judge, observations, stored_judgement
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
 from monitor.store import models as m
 from monitor.views import (
     EventView,
     FlagView,
+    InfusionEndCorrectionView,
     ReadingView,
     ReopenView,
     SessionView,
+    SignOffView,
     VoidView,
 )
 
 # Built once: the user who acknowledged a flag.
 _ACKER = aliased(m.User)
+
+
+def _acknowledged(
+    flag: m.Flag, ack: m.Acknowledgement | None, who: str | None, users: dict[int, str]
+) -> FlagView:
+    """A flag with its acknowledgement: who, when, what was done, and the co-signer."""
+    if ack is None:
+        return _flag_view(flag, None, None, None)
+    cosigner = users.get(ack.cosigned_by_id) if ack.cosigned_by_id is not None else None
+    return _flag_view(flag, ack.at, who, ack.action, cosigner)
+
+
+def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
+    """The correction holds a measure its original lacked."""
+    if original is None:
+        return False
+    return any(
+        getattr(correction, name) is not None and getattr(original, name) is None
+        for name in m.MEASURE_COLUMNS
+    )
+
+
+def _changed_after(
+    discharged_at: datetime, readings: Sequence[ReadingView], events: Sequence[EventView]
+) -> bool:
+    """Something was entered after the discharge: a reading (late entry, correction), a void,
+    an acknowledgement or an event."""
+    return (
+        any(r.recorded_at > discharged_at for r in readings)
+        or any(r.voided is not None and r.voided.at > discharged_at for r in readings)
+        or any(e.recorded_at > discharged_at for e in events)
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +87,7 @@ class _Loaded:
     voids: dict[int, VoidView] = field(default_factory=dict)
     skips: dict[int, dict[str, CheckSkip]] = field(default_factory=dict)
     events: dict[int, list[EventView]] = field(default_factory=dict)
+    infusion_corrections: dict[int, list[InfusionEndCorrectionView]] = field(default_factory=dict)
 
 
 class QueryServices(ServiceBase):
@@ -80,6 +122,7 @@ class QueryServices(ServiceBase):
                 .where(m.Flag.reading_id.in_(chunk))
                 .order_by(m.Flag.id)
             ):
+                assert flag.reading_id is not None
                 flags[flag.reading_id].append((flag, ack, who))
             for void in session.scalars(select(m.Void).where(m.Void.reading_id.in_(chunk))):
                 voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
@@ -90,12 +133,23 @@ class QueryServices(ServiceBase):
             skips[skip.session_id][skip.label] = CheckSkip(
                 users.get(skip.by_id, "?"), skip.at, skip.reason
             )
-        events: dict[int, list[EventView]] = defaultdict(list)
-        for event in session.scalars(
+        event_rows = session.scalars(
             select(m.Event)
             .where(m.Event.session_id.in_(session_ids))
             .order_by(m.Event.at, m.Event.id)
-        ):
+        ).all()
+        alarms: dict[int, FlagView] = {}
+        if event_rows:
+            for flag, ack, who in session.execute(
+                select(m.Flag, m.Acknowledgement, _ACKER.name)
+                .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
+                .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
+                .where(m.Flag.event_id.in_([e.id for e in event_rows]))
+            ):
+                assert flag.event_id is not None
+                alarms[flag.event_id] = _acknowledged(flag, ack, who, users)
+        events: dict[int, list[EventView]] = defaultdict(list)
+        for event in event_rows:
             events[event.session_id].append(
                 EventView(
                     event.id,
@@ -108,18 +162,34 @@ class QueryServices(ServiceBase):
                     event.at,
                     event.recorded_at,
                     users.get(event.by_id, "?"),
+                    alarm=alarms.get(event.id),
                 )
             )
-        return _Loaded(readings, flags, superseded, users, voids, skips, events)
+        corrections: dict[int, list[InfusionEndCorrectionView]] = defaultdict(list)
+        for fix in session.scalars(
+            select(m.InfusionEndCorrection)
+            .where(m.InfusionEndCorrection.session_id.in_(session_ids))
+            .order_by(m.InfusionEndCorrection.id)
+        ):
+            corrections[fix.session_id].append(
+                InfusionEndCorrectionView(
+                    fix.ended_at, fix.previous, users.get(fix.by_id, "?"), fix.at, fix.reason
+                )
+            )
+        return _Loaded(readings, flags, superseded, users, voids, skips, events, corrections)
 
     @staticmethod
     def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
         return tuple(
-            _flag_view(flag, ack.at if ack else None, who, ack.action if ack else None)
+            _acknowledged(flag, ack, who, loaded.users)
             for flag, ack, who in loaded.flags.get(reading_id, [])
         )
 
-    def _reading_views(self, loaded: _Loaded, session_id: int) -> tuple[ReadingView, ...]:
+    def _reading_views(
+        self, loaded: _Loaded, session_id: int, discharged_at: datetime | None
+    ) -> tuple[ReadingView, ...]:
+        rows = loaded.readings.get(session_id, [])
+        by_id = {r.id: r for r in rows}
         return tuple(
             ReadingView(
                 id=r.id,
@@ -134,14 +204,17 @@ class QueryServices(ServiceBase):
                 corrects=r.corrects_id,
                 reason=r.reason,
                 voided=loaded.voids.get(r.id),
+                entered_after_discharge=discharged_at is not None and r.recorded_at > discharged_at,
+                adds_measures=r.corrects_id is not None
+                and _adds_measures(r, by_id.get(r.corrects_id)),
             )
-            for r in loaded.readings.get(session_id, [])
+            for r in rows
         )
 
     def schedule_of(self, row: m.TreatmentSession) -> Protocol:
-        """The schedule a session follows under the configuration in force: the protocol's,
-        moved by the actual end of an IV infusion once it is recorded."""
-        protocol = self.config.protocol(row.protocol)
+        """The schedule a session follows: its protocol's under the rules version in force
+        when it started, moved by the actual end of an IV infusion once it is recorded."""
+        protocol = self.rules_of(row.config_version).protocol(row.protocol)
         if row.dosed_at is not None and row.infusion_ended_at is not None:
             return for_infusion(protocol, infusion_minutes(row.dosed_at, row.infusion_ended_at))
         return protocol
@@ -174,28 +247,55 @@ class QueryServices(ServiceBase):
                     ReopenView(loaded.users.get(again.by_id, "?"), again.at, again.reason)
                 )
         now = self.now() if as_of is None or propose else as_of
+        version, rules = self.rules_in_force(session)
         views = []
         for row in rows:
             moment = as_of or row.discharged_at or now
-            readings = self._reading_views(loaded, row.id)
+            readings = self._reading_views(loaded, row.id, row.discharged_at)
+            events = tuple(loaded.events.get(row.id, []))
             stored = StoredGate.decode(
                 json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
             )
-            config = self.config
+            config, gate_version = rules, version
             schedule = self.schedule_of(row)
             if stored is not None:
                 stored_gate, schedule, config = stored_judgement(stored)
+                gate_version = stored.record.get("config_version")
+                config = replace(config, thresholds=self.rules_of(gate_version).thresholds)
             skips = dict(loaded.skips.get(row.id, {}))
-            if row.dose_override_reason and "baseline" not in skips and row.dosed_at:
-                # Dosing without a baseline was overridden: that reason explains it.
-                skips["baseline"] = CheckSkip(
-                    loaded.users.get(row.started_by_id, "?"), row.dosed_at, row.dose_override_reason
-                )
+            facts = {
+                "age": row.age,
+                "events": events,
+                "infusion_ended_at": row.infusion_ended_at,
+            }
             checks, gate = judge(
-                schedule, row.dosed_at, readings, skips, moment, config, row.discharged_at
+                schedule,
+                row.dosed_at,
+                readings,
+                skips,
+                moment,
+                config,
+                row.discharged_at,
+                **facts,  # type: ignore[arg-type]
             )
+            gate_now = None
             if stored is not None:
                 gate = stored_gate
+                if row.discharged_at is not None and _changed_after(
+                    row.discharged_at, readings, events
+                ):
+                    # Review shows the gate judged again on the changed record beside the
+                    # stored one (docs/clinical.md, "The record after discharge").
+                    _, gate_now = judge(
+                        schedule,
+                        row.dosed_at,
+                        readings,
+                        skips,
+                        row.discharged_at,
+                        config,
+                        departure=Departure(row.escort, row.instructions_given),
+                        **facts,  # type: ignore[arg-type]
+                    )
             seen = observations(readings)
             refusals = dosing_refusals(schedule, seen) if row.dosed_at is None else []
             proposed = row.ready_minute_proposed
@@ -207,9 +307,12 @@ class QueryServices(ServiceBase):
                     moment,
                     criteria=config.discharge,
                     windows=config.windows,
+                    patient=Patient(row.age, config.thresholds),
+                    alarms=event_alarms(events),
                 )
             signed = len(signs[row.id]) > len(reopenings[row.id])
             sign = signs[row.id][-1] if signed else None
+            name = loaded.users.get
             views.append(
                 SessionView(
                     id=row.id,
@@ -221,13 +324,13 @@ class QueryServices(ServiceBase):
                     bay=row.bay,
                     lot=row.lot,
                     started_at=row.started_at,
-                    started_by=loaded.users.get(row.started_by_id, "?"),
+                    started_by=name(row.started_by_id, "?"),
                     dosed_at=row.dosed_at,
                     discharged_at=row.discharged_at,
-                    discharged_by=loaded.users.get(row.discharged_by_id or -1),
+                    discharged_by=name(row.discharged_by_id or -1),
                     override_reason=row.override_reason,
                     ready_minute=row.ready_minute,
-                    signed_by=loaded.users.get(sign.by_id) if sign else None,
+                    signed_by=name(sign.by_id) if sign else None,
                     signed_at=sign.at if sign else None,
                     readings=readings,
                     checks=tuple(checks),
@@ -243,12 +346,28 @@ class QueryServices(ServiceBase):
                     escort=row.escort,
                     instructions_given=row.instructions_given,
                     ready_minute_proposed=proposed,
-                    ready_minute_by=loaded.users.get(row.ready_minute_by_id or -1),
+                    ready_minute_by=name(row.ready_minute_by_id or -1),
                     stored_gate=stored,
-                    events=tuple(loaded.events.get(row.id, [])),
+                    events=events,
                     dosing_refusals=tuple(refusals),
                     skips=skips,
                     reopened=tuple(reopenings[row.id]),
+                    config_version=row.config_version,
+                    gate_config_version=gate_version,
+                    dosed_by=name(row.dosed_by_id or -1),
+                    dose_override_by=name(row.dosed_by_id or -1)
+                    if row.dose_override_reason
+                    else None,
+                    dose_override_cosigned_by=name(row.dose_cosigned_by_id or -1),
+                    infusion_ended_by=name(row.infusion_ended_by_id or -1),
+                    infusion_end_corrections=tuple(loaded.infusion_corrections.get(row.id, [])),
+                    discharge_cosigned_by=name(row.discharge_cosigned_by_id or -1),
+                    ended_early=bool(stored is not None and stored.record.get("ended_early")),
+                    minutes_monitored=minutes_monitored(row.dosed_at, moment),
+                    signoffs=tuple(
+                        SignOffView(name(given.by_id, "?"), given.at) for given in signs[row.id]
+                    ),
+                    gate_now=gate_now,
                 )
             )
         return views

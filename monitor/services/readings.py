@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from monitor.core.entry import parse_entry
 from monitor.core.review import change_refusal
-from monitor.core.rules import evaluate
+from monitor.core.rules import evaluate, rise_flags
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
@@ -115,17 +115,20 @@ class ReadingServices(QueryServices):
         reason: str | None = None,
         key: str | None = None,
     ) -> ReadingView:
-        """Judge the flags as of now (the dosing time known now) and save reading and flags."""
+        """Judge the flags as of now (the dosing time known now, the rules in force) and save
+        reading and flags; a reading that changes the baseline judges the readings after
+        dosing again for the rise rule (:meth:`_rejudge_rise`)."""
         before = row.dosed_at is None or measured_at <= row.dosed_at
         baseline = (
             Vitals() if before else self._baseline(session, row, corrects.id if corrects else None)
         )
+        version, rules = self.rules_in_force(session)
         flags = evaluate(
             vitals,
             before_dosing=before,
             age=row.age,
             baseline=baseline,
-            thresholds=self.config.thresholds,
+            thresholds=rules.thresholds,
         )
         connection = connection_of(session)
         reading_id = connection.execute(
@@ -154,11 +157,15 @@ class ReadingServices(QueryServices):
                             "severity": flag.severity.value,
                             "rule": flag.rule,
                             "message": flag.message,
+                            "config_version": version,
+                            "raised_by": "reading",
                         }
                         for flag in flags
                     ],
                 ).scalars()
             )
+        if before and row.dosed_at is not None:
+            self._rejudge_rise(session, row, now)
         return ReadingView(
             id=reading_id,
             session_id=row.id,
@@ -168,12 +175,69 @@ class ReadingServices(QueryServices):
             vitals=vitals,
             before_dosing=before,
             flags=tuple(
-                FlagView(fid, reading_id, f.measure, f.severity, f.rule, f.message)
+                FlagView(
+                    fid,
+                    reading_id,
+                    f.measure,
+                    f.severity,
+                    f.rule,
+                    f.message,
+                    config_version=version,
+                )
                 for fid, f in zip(flag_ids, flags, strict=True)
             ),
             corrects=corrects.id if corrects else None,
             reason=reason,
         )
+
+    def _rejudge_rise(self, session: Session | Connection, row: Any, now: datetime) -> list[int]:
+        """The baseline changed after dosing (a before-dosing reading entered late, corrected
+        or voided): judge every reading in force after dosing again for the rise rule against
+        the new baseline, and raise each rise flag that now holds and the reading does not
+        carry yet ("raised when the baseline changed", docs/clinical.md "Default
+        thresholds"). No flag ever disappears. Returns the new flags' ids."""
+        version, rules = self.rules_in_force(session)
+        connection = connection_of(session)
+        baseline = self._baseline(connection, row)
+        after = connection.execute(
+            select(_READINGS.c.id, *(_READINGS.c[name] for name in m.MEASURE_COLUMNS))
+            .where(_READINGS.c.session_id == row.id)
+            .where(_READINGS.c.measured_at > row.dosed_at)
+            .where(~exists().where(_NEWER.corrects_id == _READINGS.c.id))
+            .where(~exists().where(m.Void.reading_id == _READINGS.c.id))
+            .order_by(_READINGS.c.measured_at, _READINGS.c.id)
+        ).all()
+        if not after:
+            return []
+        carried = {
+            (found.reading_id, found.rule)
+            for found in connection.execute(
+                select(_FLAGS.c.reading_id, _FLAGS.c.rule).where(
+                    _FLAGS.c.reading_id.in_([r.id for r in after])
+                )
+            )
+        }
+        raised = []
+        for reading in after:
+            vitals = Vitals(**dict(zip(m.MEASURE_COLUMNS, reading[1:], strict=True)))
+            for flag in rise_flags(vitals, baseline, rules.thresholds.rise):
+                if (reading.id, flag.rule) in carried:
+                    continue
+                raised.append(
+                    {
+                        "reading_id": reading.id,
+                        "measure": flag.measure,
+                        "severity": flag.severity.value,
+                        "rule": flag.rule,
+                        "message": f"{flag.message} (raised when the baseline changed)",
+                        "config_version": version,
+                        "raised_by": "baseline change",
+                        "raised_at": now,
+                    }
+                )
+        if not raised:
+            return []
+        return list(connection.execute(_INSERT_FLAGS, raised).scalars())
 
     def record_reading(
         self,
@@ -253,7 +317,9 @@ class ReadingServices(QueryServices):
             now = row.server_now.astimezone(UTC) if self._server_clock else self.now()
             when = self._utc(measured_at, now)
             if row.discharged_at is not None:
-                raise Refused(f"session {session_id} is discharged: no more readings")
+                # A reading measured before the discharge may still be entered (a late entry
+                # from paper), marked as entered after discharge; never into a signed record.
+                self._refuse_if_signed(session, session_id, "reading")
             check_measured_at(when, now, row.started_at, row.discharged_at)
             reading = self._save_reading(session, row, user, vitals, when, now, key=key)
             self._audit(
@@ -382,6 +448,10 @@ class ReadingServices(QueryServices):
                     )
                 )
                 acknowledged.append(flag.id)
+            raised: list[int] = []
+            if row.dosed_at is not None and original.measured_at <= row.dosed_at:
+                session.flush()
+                raised = self._rejudge_rise(session, row, now)
             self._audit(
                 session,
                 now,
@@ -391,7 +461,11 @@ class ReadingServices(QueryServices):
                 original.id,
                 session_id=row.id,
                 before={"reading": original.id, **_vitals_of(original).as_dict()},
-                after={"voided": True, "acknowledged_flags": acknowledged},
+                after={
+                    "voided": True,
+                    "acknowledged_flags": acknowledged,
+                    "flags_raised_by_baseline_change": raised,
+                },
                 reason=why,
             )
             session.flush()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.core.gate import evaluate_gate, ready_to_leave_minute
+from monitor.core.gate import evaluate_gate
+from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.schedule import default_protocols
 from tests.helpers import DOSED, Floor, at
 

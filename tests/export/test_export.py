@@ -127,7 +127,14 @@ def unsigned(service, clock, patient: str = ODD, day: int = 2) -> int:
     clock.set(at(15, day))
     service.record_reading(sid, "186/112 hr 132 spo2 91 rr 26 moaas 2", by="ana")
     clock.set(at(30, day))
-    service.discharge(sid, by="ana", override_reason="transferred to the emergency department")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="transferred to the emergency department",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     return sid
 
 

@@ -123,7 +123,14 @@ def test_minutes_monitored_count_from_dosing(service, clock):
     assert monitored(when(-5).session(sid)) == Monitored(None, True)  # baseline, not dosed
     ongoing = monitored(when(30).session(sid))
     assert ongoing == Monitored(30, True) and ongoing.text == "30 min so far"
-    when(124).discharge(sid, by="ana", override_reason="left early", escort="son")
+    when(124).discharge(
+        sid,
+        by="ana",
+        override_reason="left early",
+        escort="son",
+        instructions_given=True,
+        cosign="sam",
+    )
     done = monitored(service.session(sid))
     assert done == Monitored(124, False) and done.text == "124 min"
     rems = service.rems(sid)

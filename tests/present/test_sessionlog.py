@@ -66,6 +66,7 @@ def worked_session(
         override_reason="patient insisted on leaving, husband drives",
         escort="husband",
         instructions_given=True,
+        cosign="sam",
     )
     if reviewed:
         when(200).sign(sid, by="sam", pin="9999")

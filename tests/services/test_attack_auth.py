@@ -99,7 +99,14 @@ def test_set_pin_own_or_by_a_supervisor(service):
 
 def test_a_wrong_pin_at_sign_off_is_refused_counted_and_audited(service, clock):
     sid = service.start_session(patient="P", protocol="ketamine-im", by="ana")
-    service.discharge(sid, by="ana", override_reason="left")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="left",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     with pytest.raises(PermissionDenied, match=NOT_ACCEPTED):
         service.sign(sid, by="sam", pin="0000")
     with pytest.raises(PermissionDenied, match=NOT_ACCEPTED):
@@ -115,7 +122,14 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
     clock.set(at(-5))
     reading = service.record_reading(sid, "85/50 hr 70", by="ana")
     clock.set(at(0))
-    service.discharge(sid, by="ana", override_reason="left")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="left",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     service.sign(sid, by="sam", pin="9999")
     flag = reading.flags[0]
     for attempt in (

@@ -42,7 +42,14 @@ def trail(service, clock):
             service.record_reading(sid, OK, by=nurse)
         ids.append(sid)
     clock.set(day(0, 70))
-    service.discharge(ids[0], by="ana", override_reason="left early")
+    service.discharge(
+        ids[0],
+        by="ana",
+        override_reason="left early",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     service.sign(ids[0], by="sam", pin="9999")
     clock.set(day(3))
     return ids

@@ -104,9 +104,9 @@ def test_discharge_time_before_the_latest_reading_is_refused(service, clock):
     record_at(service, clock, sid, 125, "70/40 hr 35 spo2 85 moaas 1")
     clock.set(at(126))
     with pytest.raises(EntryError, match="before the latest reading"):
-        service.discharge(sid, by="ana", at=at(121))
+        service.discharge(sid, by="ana", at=at(121), escort="partner", instructions_given=True)
     with pytest.raises(GateNotMet):
-        service.discharge(sid, by="ana")
+        service.discharge(sid, by="ana", escort="partner", instructions_given=True)
 
 
 def test_a_reading_timed_ahead_is_judged_by_the_gate(service, clock):
@@ -129,7 +129,7 @@ def test_acknowledged_hr_138_and_rr_7_at_the_end_still_block(service, clock):
     service.acknowledge_many([f.id for f in reading.flags], by="ana", action="noted")
     clock.set(at(125))
     with pytest.raises(GateNotMet) as refused:
-        service.discharge(sid, by="ana")
+        service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     text = " ".join(refused.value.reasons)
     assert "latest HR 138 carries a high flag" in text
     assert "latest RR 7 carries a high flag" in text
@@ -170,7 +170,9 @@ def test_dosing_override_is_kept_and_explains_the_missed_baseline(service, clock
     clock.set(at(-30))
     sid = start(service)
     clock.set(at(0))
-    service.record_dose(sid, by="ana", override_reason="monitor failed, BP by hand on paper")
+    service.record_dose(
+        sid, by="ana", override_reason="monitor failed, BP by hand on paper", cosign="sam"
+    )
     view = service.session(sid)
     assert view.dose_override_reason == "monitor failed, BP by hand on paper"
     baseline = view.checks[0]
@@ -219,7 +221,7 @@ def test_a_missed_pre_discharge_check_does_not_force_an_override_for_good(servic
     record_at(service, clock, sid, 201)
     clock.set(at(202))
     assert service.session(sid).gate.ready
-    assert service.discharge(sid, by="ana").gate.ready
+    assert service.discharge(sid, by="ana", escort="partner", instructions_given=True).gate.ready
 
 
 def test_each_flagged_bp_has_its_own_recheck(service, clock):
@@ -347,7 +349,14 @@ def test_one_active_session_per_patient(service, clock):
     sid = start(service)
     with pytest.raises(Refused, match="already in observation"):
         start(service)
-    service.discharge(sid, by="ana", override_reason="left before dosing")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="left before dosing",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     assert start(service) != sid
 
 
@@ -420,7 +429,7 @@ def test_a_discharged_session_is_never_judged_again_under_a_later_configuration(
 ):
     sid = good_session(service, clock)
     clock.set(at(121))
-    service.discharge(sid, by="ana")
+    service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     stricter = config_from_mapping(
         {
             "discharge": {"spo2_min": 99},
@@ -446,7 +455,14 @@ def test_a_discharged_session_is_never_judged_again_under_a_later_configuration(
 def test_an_override_keeps_the_unmet_reasons_in_the_stored_gate(service, clock):
     sid = dosed(service, clock)
     clock.set(at(30))
-    view = service.discharge(sid, by="ana", override_reason="transferred to ED", escort="none")
+    view = service.discharge(
+        sid,
+        by="ana",
+        override_reason="transferred to ED",
+        escort="none",
+        instructions_given=True,
+        cosign="sam",
+    )
     stored = view.stored_gate
     assert stored is not None and stored.ready is False and stored.reasons
     assert view.escort == "none"
@@ -456,7 +472,7 @@ def test_an_override_keeps_the_unmet_reasons_in_the_stored_gate(service, clock):
 def test_a_signed_session_takes_no_new_records(service, clock):
     sid = good_session(service, clock)
     clock.set(at(121))
-    service.discharge(sid, by="ana")
+    service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     service.sign(sid, by="sam", pin="9999")
     reading = service.session(sid).readings[-1]
     with pytest.raises(Refused, match="signed off"):
@@ -521,9 +537,18 @@ def test_given_but_empty_values_are_refused(service, clock):
     sid = dosed(service, clock)
     clock.set(at(30))
     with pytest.raises(EntryError, match="empty"):
-        service.discharge(sid, by="ana", override_reason="x", escort="  ")
+        service.discharge(
+            sid, by="ana", override_reason="x", escort="  ", instructions_given=True, cosign="sam"
+        )
     with pytest.raises(EntryError, match="empty"):
-        service.discharge(sid, by="ana", override_reason="")
+        service.discharge(
+            sid,
+            by="ana",
+            override_reason="",
+            escort="partner",
+            instructions_given=True,
+            cosign="sam",
+        )
     with pytest.raises(EntryError, match="twice"):
         start(service, patient="P7", meds=("maois", "maois"))
 
@@ -532,8 +557,15 @@ def test_the_ready_minute_is_not_after_the_discharge(service, clock):
     sid = good_session(service, clock)
     clock.set(at(121))
     with pytest.raises(EntryError, match="after the discharge"):
-        service.discharge(sid, by="ana", ready_minute=122)
-    assert service.discharge(sid, by="ana", ready_minute=121).ready_minute == 121
+        service.discharge(
+            sid, by="ana", ready_minute=122, escort="partner", instructions_given=True
+        )
+    assert (
+        service.discharge(
+            sid, by="ana", ready_minute=121, escort="partner", instructions_given=True
+        ).ready_minute
+        == 121
+    )
 
 
 def test_a_judgement_stands_until_the_next_change_the_station_waits_for(service, clock):

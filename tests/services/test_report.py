@@ -39,7 +39,14 @@ def overridden(service, clock, t0: datetime) -> int:
         clock.set(dosed + timedelta(minutes=minute))
         service.record_reading(sid, FULL, by="bo")
     clock.set(dosed + timedelta(minutes=61))
-    service.discharge(sid, by="bo", override_reason="transferred to the emergency department")
+    service.discharge(
+        sid,
+        by="bo",
+        override_reason="transferred to the emergency department",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     return sid
 
 
@@ -69,7 +76,7 @@ def desaturated(service, clock, t0: datetime) -> int:
         else:
             service.record_reading(sid, FULL, by="ana")
     clock.set(dosed + timedelta(minutes=61))
-    service.discharge(sid, by="ana")
+    service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     return sid
 
 

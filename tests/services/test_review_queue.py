@@ -119,10 +119,17 @@ def visit(
         return sid
     if override:
         clock.set(dosed + timedelta(minutes=31))
-        service.discharge(sid, by=by, override_reason="patient insisted on leaving")
+        service.discharge(
+            sid,
+            by=by,
+            override_reason="patient insisted on leaving",
+            escort="partner",
+            instructions_given=True,
+            cosign="sam",
+        )
     else:
         clock.set(max(clock.now, dosed + timedelta(minutes=61)))
-        service.discharge(sid, by=by)
+        service.discharge(sid, by=by, escort="partner", instructions_given=True)
     return sid
 
 
@@ -366,7 +373,14 @@ def test_a_check_left_open_by_the_discharge_is_missed_everywhere(service, clock)
     dosed = clock.set(t0 + timedelta(minutes=5))
     service.record_dose(sid, by="ana")
     clock.set(dosed + timedelta(minutes=50))
-    service.discharge(sid, by="ana", override_reason="called away: family emergency")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="called away: family emergency",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     row = next(r for r in service.review_queue().rows if r.id == sid)
     assert (row.checks_missed, row.checks_open) == (3, 3)
     statuses = {c.label: c.status.value for c in service.session(sid).checks}

@@ -75,7 +75,10 @@ def test_record_reading_saves_reading_flags_and_audit_together(service, clock):
         ),
         (lambda s, sid: s.acknowledge(999, by="ana", action="x"), NotFound),
         (lambda s, sid: s.amend(999, "hr 80", by="ana", reason="typo"), NotFound),
-        (lambda s, sid: s.discharge(sid, by="ana"), GateNotMet),
+        (
+            lambda s, sid: s.discharge(sid, by="ana", escort="partner", instructions_given=True),
+            GateNotMet,
+        ),
         (lambda s, sid: s.sign(sid, by="sam", pin="9999"), Refused),
         (lambda s, sid: s.start_session(patient="P2", protocol="nope", by="ana"), Refused),
     ],
@@ -100,7 +103,7 @@ def test_reading_saved_before_the_dose_is_recorded_is_before_dosing(service, clo
     early = service.record_reading(sid, "150/80", by="ana", measured_at=at(-3))
     assert early.before_dosing
     assert {f.rule for f in early.flags} == {"bp.predose.systolic"}
-    service.record_dose(sid, by="ana", at=at(0), override_reason="reviewed by Dr A")
+    service.record_dose(sid, by="ana", at=at(0), override_reason="reviewed by Dr A", cosign="sam")
     later = service.record_reading(sid, "150/80", by="ana", measured_at=at(4))
     assert not later.before_dosing
     assert later.flags == ()  # rise vs baseline 150 is 0
@@ -112,7 +115,7 @@ def test_rise_is_against_the_latest_pre_dose_value(service, clock):
     service.record_reading(sid, "118/70", by="ana", measured_at=at(-25))
     service.record_reading(sid, "124/78", by="ana", measured_at=at(-20))
     clock.set(at(0))
-    service.record_dose(sid, by="ana", override_reason="baseline BP only")
+    service.record_dose(sid, by="ana", override_reason="baseline BP only", cosign="sam")
     clock.set(at(40))
     reading = service.record_reading(sid, "164/103 hr 80", by="ana")
     assert {f.rule for f in reading.flags} == {"bp.rise.systolic", "bp.rise.diastolic"}
@@ -154,7 +157,14 @@ def test_nurse_amends_only_her_own_readings_and_nobody_after_sign_off(service, c
     by_super = service.amend(reading.id, "hr 72", by="sam", reason="device said 72")
     assert by_super.recorded_by == "sam"
     mine = service.record_reading(sid, OK, by="ana")
-    service.discharge(sid, by="ana", override_reason="test")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="test",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     service.sign(sid, by="sam", pin="9999")
     for who in ("ana", "sam"):
         with pytest.raises(Refused, match="signed off"):
@@ -203,12 +213,12 @@ def test_discharge_when_gate_met_stores_rems_minute(service, clock):
     sid = full_session(service, clock)
     clock.set(at(119))
     with pytest.raises(GateNotMet) as refused:
-        service.discharge(sid, by="ana")
+        service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     assert refused.value.reasons == [
         "minimum observation of 120 min after dosing not reached (119 min since dosing)"
     ]
     clock.set(at(121))
-    view = service.discharge(sid, by="ana")
+    view = service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     assert view.status == "discharged"
     assert view.override_reason is None
     # From +90 on, every condition but the minimum and the pre-discharge check held.
@@ -222,8 +232,22 @@ def test_discharge_when_gate_met_stores_rems_minute(service, clock):
 def test_override_needs_a_reason_and_stays_visible(service, clock):
     sid = start(service, dosed_at=at(-30))
     with pytest.raises(EntryError, match="empty"):
-        service.discharge(sid, by="ana", override_reason="   ")
-    view = service.discharge(sid, by="ana", override_reason="patient left against advice")
+        service.discharge(
+            sid,
+            by="ana",
+            override_reason="   ",
+            escort="partner",
+            instructions_given=True,
+            cosign="sam",
+        )
+    view = service.discharge(
+        sid,
+        by="ana",
+        override_reason="patient left against advice",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     assert view.override_reason == "patient left against advice"
     assert view.gate.reasons  # the unmet conditions stay on the record
     entry = service.audit(sid)[-1]
@@ -234,7 +258,14 @@ def test_override_needs_a_reason_and_stays_visible(service, clock):
 
 def test_sign_off_supervisors_only_with_their_pin(service, clock):
     sid = start(service, dosed_at=at(-30))
-    service.discharge(sid, by="ana", override_reason="test")
+    service.discharge(
+        sid,
+        by="ana",
+        override_reason="test",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     with pytest.raises(PermissionDenied, match="only a supervisor"):
         service.sign(sid, by="ana", pin="1234")
     with pytest.raises(PermissionDenied, match="name or PIN not accepted"):
@@ -304,7 +335,14 @@ def test_session_json_has_the_interface_shape(service, clock):
 def test_active_sessions_and_list(service, clock):
     first = start(service, patient="A")
     second = start(service, patient="B", protocol="ketamine-iv", dosed_at=at(-30))
-    service.discharge(first, by="ana", override_reason="left")
+    service.discharge(
+        first,
+        by="ana",
+        override_reason="left",
+        escort="partner",
+        instructions_given=True,
+        cosign="sam",
+    )
     assert [v.id for v in service.active_sessions()] == [second]
     listed = service.list_sessions()
     assert [(s.id, s.status) for s in listed] == [(second, "active"), (first, "discharged")]

@@ -51,7 +51,7 @@ def record(service, clock):
     clock.set(at(100))
     service.add_event(sid, kind="note", by="ana", text="calm")
     clock.set(at(121))
-    service.discharge(sid, by="ana", escort="none")
+    service.discharge(sid, by="ana", escort="none", instructions_given=True)
     service.rems_correct(sid, field="sedation", value=True, reason="drowsy", by="sam")
     service.sign(sid, by="sam", pin="9999")
     service.rems_submit(sid, by="sam")
@@ -60,7 +60,7 @@ def record(service, clock):
     clock.set(at(205))
     flagged = service.record_reading(other, "85/50 hr 70", by="ana")
     service.acknowledge(flagged.flags[0].id, by="ana", action="legs raised")
-    service.record_dose(other, by="ana", override_reason="test")
+    service.record_dose(other, by="ana", override_reason="test", cosign="sam")
     clock.set(at(300))
     service.skip_check(other, "+15 min", by="ana", reason="asleep")
     del reading, high

@@ -49,7 +49,14 @@ def test_the_station_role_runs_a_whole_session(station_url, clock):
         with pytest.raises(Exception, match="not accepted"):
             service.authenticate("ana", "0000")
         clock.set(at(121))
-        service.discharge(sid, by="ana", override_reason="test", escort="none")
+        service.discharge(
+            sid,
+            by="ana",
+            override_reason="test",
+            escort="none",
+            instructions_given=True,
+            cosign="sam",
+        )
         service.sign(sid, by="sam", pin="9999")
         assert service.session(sid).signed_by == "sam"
     finally:

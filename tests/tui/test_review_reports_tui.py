@@ -122,7 +122,12 @@ def treat(
             )
     if discharge_at is not None:
         at(discharge_at).discharge(
-            sid, by="ana", escort="spouse", instructions_given=True, override_reason=override
+            sid,
+            by="ana",
+            escort="spouse",
+            instructions_given=True,
+            override_reason=override,
+            cosign="sam",
         )
     return sid
 

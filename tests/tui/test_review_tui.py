@@ -41,7 +41,12 @@ def quick_session(service: Service, patient: str, discharged_min: float, *, by: 
     start = with_clock(service, lambda: at(discharged_min - 20))
     sid = start.start_session(patient=patient, protocol="ketamine-im", by=by, age=40)
     with_clock(service, lambda: at(discharged_min)).discharge(
-        sid, by=by, override_reason="dose withheld, patient left", escort="none"
+        sid,
+        by=by,
+        override_reason="dose withheld, patient left",
+        escort="none",
+        instructions_given=True,
+        cosign="sam",
     )
     return sid
 

@@ -230,7 +230,14 @@ async def test_a_refused_reading_keeps_the_entry_line_and_says_why(service):
         await select(pilot, "MRN-LATE")
         await pilot.press("r", *"120/80 hr 70")
         # Another station discharges the patient meanwhile: the save is refused.
-        with_clock(service, lambda: NOW).discharge(ids["overdue"], by="bo", override_reason="ED")
+        with_clock(service, lambda: NOW).discharge(
+            ids["overdue"],
+            by="bo",
+            override_reason="ED",
+            escort="partner",
+            instructions_given=True,
+            cosign="sam",
+        )
         await pilot.press("enter")
         await settle(pilot)
         bar = app.query_one(EntryBar)
