@@ -128,11 +128,21 @@ def session_dose(
 @click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording it.")
 @click.option("--at", "at", help="When the infusion ended (ISO 8601 or '5 min ago'); default now.")
+@click.option(
+    "--reason",
+    help="Correct a recorded infusion end: why (by who recorded it or a supervisor; the first "
+    "value is kept).",
+)
 @acting
 @pass_context
-def session_infusion_end(context: Context, session_id: int, by: str, at: str | None) -> None:
-    """IV: when the infusion actually ended; the checks after it and the minimum move."""
-    ended = context.service.record_infusion_end(session_id, by=by, at=moment(at, context))
+def session_infusion_end(
+    context: Context, session_id: int, by: str, at: str | None, reason: str | None
+) -> None:
+    """IV: when the infusion actually ended; the checks after it and the minimum move. Given
+    again with --reason, it corrects the time (the first value is kept)."""
+    ended = context.service.record_infusion_end(
+        session_id, by=by, at=moment(at, context), reason=reason
+    )
     view = context.service.session(session_id)
     click.echo(f"session {session_id} infusion ended at {local(ended)}")
     pre = next((c for c in view.checks if c.pre_discharge), None)
