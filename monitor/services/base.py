@@ -77,7 +77,11 @@ def _vitals_of(row: m.Reading) -> Vitals:
 
 
 def _flag_view(
-    flag: m.Flag, acknowledged_at: datetime | None, by: str | None, action: str | None
+    flag: m.Flag,
+    acknowledged_at: datetime | None,
+    by: str | None,
+    action: str | None,
+    cosigned_by: str | None = None,
 ) -> FlagView:
     return FlagView(
         flag.id,
@@ -89,6 +93,11 @@ def _flag_view(
         acknowledged_at,
         by,
         action,
+        cosigned_by=cosigned_by,
+        raised_by=flag.raised_by or "reading",
+        raised_at=flag.raised_at,
+        config_version=flag.config_version,
+        event_id=flag.event_id,
     )
 
 

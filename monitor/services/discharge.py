@@ -38,6 +38,7 @@ class DischargeServices(UserServices, QueryServices):
         escort: str | None = None,
         instructions_given: bool | None = None,
         ready_minute: int | None = None,
+        cosign: str | None = None,
     ) -> SessionView:
         """Discharge when the gate is met, or with a written reason that overrides it.
 

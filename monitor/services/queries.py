@@ -115,7 +115,13 @@ class QueryServices(ServiceBase):
     @staticmethod
     def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
         return tuple(
-            _flag_view(flag, ack.at if ack else None, who, ack.action if ack else None)
+            _flag_view(
+                flag,
+                ack.at if ack else None,
+                who,
+                ack.action if ack else None,
+                loaded.users.get(ack.cosigned_by_id) if ack and ack.cosigned_by_id else None,
+            )
             for flag, ack, who in loaded.flags.get(reading_id, [])
         )
 

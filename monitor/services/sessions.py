@@ -138,6 +138,7 @@ class SessionServices(QueryServices):
         by: str,
         at: datetime | None = None,
         override_reason: str | None = None,
+        cosign: str | None = None,
     ) -> datetime:
         """Record when the dose was given (or the infusion started).
 
