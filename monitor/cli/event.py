@@ -1,10 +1,11 @@
-"""``monitor event``: notes, adverse events and interventions (docs/interface.md)."""
+"""``monitor event``: notes, adverse events and interventions (docs/interface.md); a serious
+event prints the alarm it opened (docs/clinical.md, "Serious events")."""
 
 from __future__ import annotations
 
 import click
 
-from monitor.cli.output import Context, acting, local, moment, pass_context
+from monitor.cli.output import Context, acting, local, moment, pass_context, printable
 from monitor.cli.params import ID
 
 
@@ -26,7 +27,7 @@ def event() -> None:
 @click.option(
     "--type",
     "type_",
-    help="adverse: nausea, vomiting, dizziness, headache, anxiety, other; "
+    help="adverse: nausea, vomiting, dizziness, headache, anxiety, suicidal-thoughts, other; "
     "intervention: antiemetic, antihypertensive, oxygen, other.",
 )
 @click.option(
@@ -58,4 +59,11 @@ def event_add(
         serious=serious or None,
         at=moment(at, context),
     )
-    click.echo(f"event {added.id} at {local(added.at)} by {added.by}: {added.summary}")
+    click.echo(f"event {added.id} at {local(added.at)} by {added.by}: {printable(added.summary)}")
+    alarm = added.alarm
+    if alarm is not None:
+        click.echo(f"alarm: flag {alarm.id} ({alarm.severity.value}): {printable(alarm.message)}")
+        click.echo(
+            f"  a clinician acknowledges it: flag ack {alarm.id} --by SUPERVISOR --action TEXT "
+            "(or by a nurse with --cosign SUPERVISOR)"
+        )

@@ -1,10 +1,7 @@
 """What every command of the command line shares (docs/interface.md): the :class:`Context`,
-``--by`` with its PIN (:func:`acting`), typed times and periods, and the output (local times,
-JSON, lines written as they are made, one printable line per value).
-
-Nothing heavier than the standard library and click is imported before the arguments are
-parsed (`monitor --help` starts as fast as Python itself); each helper imports what it uses.
-"""
+``--by`` with its PIN (:func:`acting`) and ``--cosign`` with the co-signer's (:func:`cosigning`),
+typed times and periods, and the output (local times, JSON, lines written as they are made, one
+printable line per value)."""
 
 from __future__ import annotations
 
@@ -33,6 +30,8 @@ EXIT_REFUSED = 2
 EXIT_FAILED = 1
 
 PIN_ENV = "MONITOR_PIN"
+#: The co-signer's PIN (``--cosign NAME``) when it does not come from standard input.
+COSIGN_PIN_ENV = "MONITOR_COSIGN_PIN"
 
 FROM_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone is its midnight"
 TO_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone takes in that whole day"
@@ -156,9 +155,26 @@ def secret(
     )
 
 
+def cosigner_pin(name: str, *, pin_stdin: bool) -> str:
+    """The co-signer's PIN: the line after the actor's with --pin-stdin, else
+    MONITOR_COSIGN_PIN, else a prompt on a terminal; refused otherwise."""
+    what = f"PIN for {name} (co-signing)"
+    if pin_stdin:
+        return _Stdin.take(what)
+    if os.environ.get(COSIGN_PIN_ENV):
+        return os.environ[COSIGN_PIN_ENV]
+    if sys.stdin.isatty():
+        return str(click.prompt(what, hide_input=True))
+    raise Refused(
+        f"{what} is needed: give it with --pin-stdin (second line of standard input), "
+        f"{COSIGN_PIN_ENV}, or at a terminal"
+    )
+
+
 def acting(command: Callable[..., Any]) -> Callable[..., Any]:
     """Authenticate ``--by`` with that user's PIN before the command runs (docs/interface.md:
-    every command that acts as a user needs the PIN). Adds ``--pin-stdin``."""
+    every command that acts as a user needs the PIN), then the co-signer named by
+    ``--cosign`` (:func:`cosigning`), if any, with theirs. Adds ``--pin-stdin``."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -167,6 +183,9 @@ def acting(command: Callable[..., Any]) -> Callable[..., Any]:
         assert context is not None
         pin = secret(f"PIN for {kwargs['by']}", pin_stdin=pin_stdin, env=True)
         context.service.authenticate(kwargs["by"], pin)
+        cosign = kwargs.get("cosign")
+        if cosign is not None:
+            context.service.authenticate(cosign, cosigner_pin(cosign, pin_stdin=pin_stdin))
         return command(*args, **kwargs)
 
     return click.option(
@@ -175,6 +194,20 @@ def acting(command: Callable[..., Any]) -> Callable[..., Any]:
         help=f"Read the PIN of --by from standard input's first line (else {PIN_ENV}, else a "
         "prompt).",
     )(run)
+
+
+def cosigning(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--cosign NAME`` (docs/interface.md, "Who is acting"): a supervisor who co-signs
+    the action; :func:`acting` checks their PIN, the line after the actor's. The command gets
+    ``cosign`` (``None`` when not given) and passes it to the service, which checks that the
+    co-signer is another supervisor and keeps both names."""
+    return click.option(
+        "--cosign",
+        metavar="NAME",
+        help="A supervisor co-signing (a clinician's action by a nurse); their PIN follows the "
+        f"actor's: the second line of standard input with --pin-stdin, else {COSIGN_PIN_ENV}, "
+        "else a prompt.",
+    )(command)
 
 
 # -- output --------------------------------------------------------------------------------

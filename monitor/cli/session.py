@@ -13,6 +13,7 @@ from monitor.cli.output import (
     TO_HELP,
     Context,
     acting,
+    cosigning,
     echo_json,
     json_array,
     local,
@@ -108,14 +109,21 @@ def session_start(
     help="Dose although the baseline is not done or a before-dosing flag is not reviewed, and why.",
 )
 @acting
+@cosigning
 @pass_context
 def session_dose(
-    context: Context, session_id: int, by: str, at: str | None, override_reason: str | None
+    context: Context,
+    session_id: int,
+    by: str,
+    at: str | None,
+    override_reason: str | None,
+    cosign: str | None,
 ) -> None:
     """Record the dosing time (the start of an infusion); refused without a baseline or with an
-    unacknowledged before-dosing flag unless overridden."""
+    unacknowledged before-dosing flag unless overridden, which needs a clinician: a supervisor,
+    or a nurse with a supervisor co-signing (--cosign NAME)."""
     dosed = context.service.record_dose(
-        session_id, by=by, at=moment(at, context), override_reason=override_reason
+        session_id, by=by, at=moment(at, context), override_reason=override_reason, cosign=cosign
     )
     click.echo(f"session {session_id} dosed at {local(dosed)}")
     if override_reason:
@@ -230,6 +238,7 @@ def session_list(
     "after dosing; default the proposal).",
 )
 @acting
+@cosigning
 @pass_context
 def session_discharge(
     context: Context,
@@ -240,8 +249,10 @@ def session_discharge(
     escort: str | None,
     instructions_given: bool | None,
     ready_minute: int | None,
+    cosign: str | None,
 ) -> None:
-    """Discharge when the gate is met; otherwise refuse and list the reasons."""
+    """Discharge when the gate is met; otherwise refuse and list the reasons. Overriding the
+    gate needs a clinician: a supervisor, or a nurse with a supervisor co-signing (--cosign)."""
     from monitor.present.record import instruction_text
 
     view = context.service.discharge(
@@ -252,6 +263,7 @@ def session_discharge(
         escort=escort,
         instructions_given=instructions_given,
         ready_minute=ready_minute,
+        cosign=cosign,
     )
     click.echo(f"session {view.id} discharged at {local(view.discharged_at)}")
     if view.override_reason:

@@ -1,13 +1,16 @@
 """Events: a note, an adverse event or an intervention during a session (docs/clinical.md,
-"Recorded besides vitals"): each timed, by a user, append-only and audited."""
+"Recorded besides vitals"): each timed, by a user, append-only and audited. A serious event
+opens its alarm in the same transaction (docs/clinical.md, "Serious events")."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from monitor.core.timing import check_event_at
 from monitor.errors import EntryError
-from monitor.services.base import ServiceBase, clean_text
+from monitor.services.alarms import open_event_alarm
+from monitor.services.base import ServiceBase, _flag_view, clean_text
 from monitor.store import models as m
 from monitor.views import EventView
 
@@ -28,7 +31,12 @@ class EventServices(ServiceBase):
         at: datetime | None = None,
     ) -> EventView:
         """Add a note (free text), an adverse event (type, severity, serious yes/no, what
-        happened) or an intervention (type, what was given)."""
+        happened) or an intervention (type, what was given).
+
+        A serious event (an adverse event marked serious or severe, suicidal thoughts, oxygen
+        or an antihypertensive given) is saved with its alarm, which the returned view holds
+        (``alarm``): a flag only a clinician acknowledges.
+        """
         if kind not in m.EVENT_KINDS:
             raise EntryError(f"event kind '{kind}' is unknown: use {', '.join(m.EVENT_KINDS)}")
         described = clean_text(text, "the event's text")
@@ -70,24 +78,7 @@ class EventServices(ServiceBase):
             )
             session.add(event)
             session.flush()
-            self._audit(
-                session,
-                now,
-                user,
-                f"event.{kind}",
-                "event",
-                event.id,
-                session_id=row.id,
-                after={
-                    "kind": kind,
-                    "type": type,
-                    "severity": severity,
-                    "serious": event.serious,
-                    "text": described,
-                    "at": when.isoformat(),
-                },
-            )
-            return EventView(
+            view = EventView(
                 event.id,
                 row.id,
                 kind,
@@ -99,3 +90,27 @@ class EventServices(ServiceBase):
                 now,
                 user.name,
             )
+            alarm = open_event_alarm(session, event, view.summary, row.config_version, now)
+            after: dict[str, object] = {
+                "kind": kind,
+                "type": type,
+                "severity": severity,
+                "serious": event.serious,
+                "text": described,
+                "at": when.isoformat(),
+            }
+            if alarm is not None:
+                after["alarm"] = {"flag": alarm.id, "severity": alarm.severity, "rule": alarm.rule}
+            self._audit(
+                session,
+                now,
+                user,
+                f"event.{kind}",
+                "event",
+                event.id,
+                session_id=row.id,
+                after=after,
+            )
+            if alarm is None:
+                return view
+            return replace(view, alarm=_flag_view(alarm, None, None, None))

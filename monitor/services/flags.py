@@ -1,5 +1,6 @@
-"""Flags and checks: acknowledging the flags a reading raised, with what was done, and
-recording why an overdue or missed check was not done."""
+"""Flags and checks: acknowledging the flags a reading raised and serious events' alarms, with
+what was done (a clinician for a before-dosing flag or a serious event), and recording why an
+overdue or missed check was not done."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor.core.schedule import CheckSkip, CheckState
 from monitor.errors import EntryError, NotFound, Refused
@@ -19,12 +21,23 @@ from monitor.views import FlagView
 class FlagServices(QueryServices):
     """Acknowledging flags; explaining checks not done."""
 
-    def acknowledge(self, flag_id: int, *, by: str, action: str) -> FlagView:
-        """Acknowledge a flag with what was done."""
-        return self.acknowledge_many([flag_id], by=by, action=action)[0]
+    def acknowledge(
+        self, flag_id: int, *, by: str, action: str, cosign: str | None = None
+    ) -> FlagView:
+        """Acknowledge a flag with what was done (``cosign``: see :meth:`acknowledge_many`)."""
+        return self.acknowledge_many([flag_id], by=by, action=action, cosign=cosign)[0]
 
-    def acknowledge_many(self, flag_ids: Sequence[int], *, by: str, action: str) -> list[FlagView]:
-        """Acknowledge several flags with one statement of what was done, in one transaction."""
+    def acknowledge_many(
+        self, flag_ids: Sequence[int], *, by: str, action: str, cosign: str | None = None
+    ) -> list[FlagView]:
+        """Acknowledge several flags with one statement of what was done, in one transaction.
+
+        Any user acknowledges a flag, except a before-dosing flag and a serious event's alarm,
+        which need a clinician (docs/clinical.md, "Serious events"): the acting user is a
+        supervisor, or ``cosign`` names another supervisor, whose PIN the caller has checked
+        (``authenticate``). The whole set is refused, naming the flag, if one needs a
+        clinician who is not there. The co-signer is kept with each acknowledgement.
+        """
         said = clean_text(action, "what was done (--action)")
         assert said is not None
         action = said
@@ -34,14 +47,18 @@ class FlagServices(QueryServices):
         done: list[FlagView] = []
         with self._action() as session:
             user = self._user(session, by)
+            cosigner = (
+                self._clinician(session, user, cosign, "the acknowledgement")
+                if cosign is not None
+                else None
+            )
             for flag_id in flag_ids:
                 flag = session.get(m.Flag, flag_id)
                 if flag is None:
                     raise NotFound(f"no flag {flag_id}")
-                reading = session.get(m.Reading, flag.reading_id)
-                assert reading is not None
-                self._session_row(session, reading.session_id, lock=True)
-                self._refuse_if_signed(session, reading.session_id, "acknowledgement")
+                session_id, clinical = self._flag_owner(session, flag)
+                self._session_row(session, session_id, lock=True)
+                self._refuse_if_signed(session, session_id, "acknowledgement")
                 earlier = session.scalar(
                     select(m.Acknowledgement).where(m.Acknowledgement.flag_id == flag_id)
                 )
@@ -51,9 +68,26 @@ class FlagServices(QueryServices):
                         f"flag {flag_id} was already acknowledged by {who.name if who else '?'} "
                         f"at {earlier.at.astimezone().strftime('%Y-%m-%d %H:%M')}"
                     )
+                if clinical and cosigner is None:
+                    self._clinician(session, user, None, f"flag {flag_id} ({clinical})")
                 session.add(
-                    m.Acknowledgement(flag_id=flag_id, by_id=user.id, at=now, action=action)
+                    m.Acknowledgement(
+                        flag_id=flag_id,
+                        by_id=user.id,
+                        at=now,
+                        action=action,
+                        cosigned_by_id=cosigner.id if cosigner else None,
+                    )
                 )
+                after: dict[str, object] = {
+                    "flag": flag_id,
+                    "message": flag.message,
+                    "action": action,
+                }
+                if cosigner is not None:
+                    after["cosigned_by"] = cosigner.name
+                if flag.event_id is not None:
+                    after["event"] = flag.event_id
                 self._audit(
                     session,
                     now,
@@ -61,11 +95,25 @@ class FlagServices(QueryServices):
                     "flag.acknowledge",
                     "flag",
                     flag_id,
-                    session_id=reading.session_id,
-                    after={"flag": flag_id, "message": flag.message, "action": action},
+                    session_id=session_id,
+                    after=after,
                 )
-                done.append(_flag_view(flag, now, user.name, action))
+                done.append(
+                    _flag_view(flag, now, user.name, action, cosigner.name if cosigner else None)
+                )
         return done
+
+    @staticmethod
+    def _flag_owner(session: Session, flag: m.Flag) -> tuple[int, str | None]:
+        """The session a flag belongs to, and why acknowledging it needs a clinician (a
+        before-dosing flag, a serious event's alarm), or ``None``."""
+        if flag.event_id is not None:
+            event = session.get(m.Event, flag.event_id)
+            assert event is not None
+            return event.session_id, f"the alarm of serious event {event.id}"
+        reading = session.get(m.Reading, flag.reading_id)
+        assert reading is not None
+        return reading.session_id, "a before-dosing flag" if reading.before_dosing else None
 
     def skip_check(self, session_id: int, label: str, *, by: str, reason: str) -> CheckState:
         """Record why an overdue or missed check was not done ("patient asleep", "refused").

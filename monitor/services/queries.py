@@ -27,6 +27,7 @@ from monitor.core.intake import expected_dose, parse_meds
 from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
 from monitor.judge import event_alarms, judge, observations, stored_judgement
+from monitor.services.alarms import event_alarms as load_event_alarms
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
 from monitor.store import models as m
 from monitor.views import (
@@ -138,16 +139,7 @@ class QueryServices(ServiceBase):
             .where(m.Event.session_id.in_(session_ids))
             .order_by(m.Event.at, m.Event.id)
         ).all()
-        alarms: dict[int, FlagView] = {}
-        if event_rows:
-            for flag, ack, who in session.execute(
-                select(m.Flag, m.Acknowledgement, _ACKER.name)
-                .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-                .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
-                .where(m.Flag.event_id.in_([e.id for e in event_rows]))
-            ):
-                assert flag.event_id is not None
-                alarms[flag.event_id] = _acknowledged(flag, ack, who, users)
+        alarms = load_event_alarms(session, session_ids) if event_rows else {}
         events: dict[int, list[EventView]] = defaultdict(list)
         for event in event_rows:
             events[event.session_id].append(

@@ -227,9 +227,7 @@ class Flag(Base):
     __tablename__ = "flags"
     __table_args__ = (
         CheckConstraint("(reading_id IS NULL) <> (event_id IS NULL)", name="reading_or_event"),
-        CheckConstraint(
-            "raised_by IN ('reading', 'baseline change', 'event')", name="raised_by"
-        ),
+        CheckConstraint("raised_by IN ('reading', 'baseline change', 'event')", name="raised_by"),
     )
 
     id: Mapped[Id]
@@ -242,9 +240,7 @@ class Flag(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), unique=True)
     #: The rules version the flag was judged under (NULL: before rules were versioned).
     config_version: Mapped[int | None] = mapped_column(ForeignKey("config_versions.id"))
-    raised_by: Mapped[str] = mapped_column(
-        String(20), default="reading", server_default="reading"
-    )
+    raised_by: Mapped[str] = mapped_column(String(20), default="reading", server_default="reading")
     #: When a flag not raised with its reading was raised (a baseline change, an event).
     raised_at: Mapped[OptionalMoment]
 

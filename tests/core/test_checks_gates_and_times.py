@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from monitor.core.gate import dosing_refusals, evaluate_gate
-from monitor.core.ready_minute import ready_to_leave_at, ready_to_leave_minute
 from monitor.core.observations import Observation
+from monitor.core.ready_minute import ready_to_leave_at, ready_to_leave_minute
 from monitor.core.schedule import (
     CheckKind,
     CheckSkip,

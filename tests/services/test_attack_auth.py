@@ -149,7 +149,7 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
     assert (view.signed_by, view.signed_at) == (None, None)
     with pytest.raises(Refused, match="not signed off"):
         service.reopen(sid, by="sam", reason="again")
-    service.acknowledge(flag.id, by="ana", action="rechecked, informed")
+    service.acknowledge(flag.id, by="sam", action="rechecked, informed")
     clock.set(at(20))
     view = service.sign(sid, by="sam", pin="9999")
     assert (view.signed_by, view.signed_at) == ("sam", at(20))

@@ -190,7 +190,9 @@ def test_vitals_before_dosing_are_not_acceptable_when_the_baseline_is_flagged(se
     )
     clock.set(DOSED - timedelta(minutes=5))
     high = service.record_reading(sid, "156/96 hr 70 spo2 98 moaas 5 cadss 0", by="ana")
-    service.acknowledge_many([f.id for f in high.flags], by="ana", action="reviewed by Dr K")
+    service.acknowledge_many(
+        [f.id for f in high.flags], by="ana", action="reviewed by Dr K", cosign="sam"
+    )
     clock.set(DOSED)
     service.record_dose(sid, by="ana")
     form = service.rems(sid)

@@ -176,11 +176,12 @@ def test_acknowledge_records_who_when_and_what(service, clock):
     reading = service.record_reading(sid, "85/50", by="ana")
     [flag] = [f for f in reading.flags if f.severity.value == "high"]
     clock.advance(2)
-    done = service.acknowledge(flag.id, by="bo", action="legs raised, fluids")
-    assert (done.acknowledged_by, done.action, done.acknowledged_at) == (
+    done = service.acknowledge(flag.id, by="bo", action="legs raised, fluids", cosign="sam")
+    assert (done.acknowledged_by, done.action, done.acknowledged_at, done.cosigned_by) == (
         "bo",
         "legs raised, fluids",
         clock(),
+        "sam",
     )
     with pytest.raises(Refused, match="already acknowledged"):
         service.acknowledge(flag.id, by="ana", action="again")
@@ -372,7 +373,7 @@ APPEND_ONLY_SQL = [
 def test_database_itself_refuses_changing_the_record(service, clock, sql):
     sid = start(service)
     reading = service.record_reading(sid, "85/50", by="ana")
-    service.acknowledge(reading.flags[0].id, by="ana", action="fluids")
+    service.acknowledge(reading.flags[0].id, by="sam", action="fluids")
     before = counts(service)
     with pytest.raises(Exception, match="append-only"), service.engine.begin() as connection:
         connection.execute(text(sql))

@@ -59,10 +59,12 @@ def record(service, clock):
     other = service.start_session(patient="P2", protocol="ketamine-im", by="ana")
     clock.set(at(205))
     flagged = service.record_reading(other, "85/50 hr 70", by="ana")
-    service.acknowledge(flagged.flags[0].id, by="ana", action="legs raised")
+    service.acknowledge(flagged.flags[0].id, by="ana", action="legs raised", cosign="sam")
     service.record_dose(other, by="ana", override_reason="test", cosign="sam")
     clock.set(at(300))
     service.skip_check(other, "+15 min", by="ana", reason="asleep")
+    oxygen = service.add_event(other, kind="intervention", type="oxygen", by="ana", text="2 L")
+    assert oxygen.alarm is not None  # a flag of an event: append-only like the others
     del reading, high
     engine = make_engine(str(service.engine.url.render_as_string(hide_password=False)))
     yield engine

@@ -768,7 +768,7 @@ def test_the_event_form_offers_exactly_what_the_services_accept(service):
                 now.add_event(
                     ids["high"], kind=kind, type=type_, severity=severity, by="ana", text="x"
                 )
-    assert len(service.session(ids["high"]).events) == 6 * 3 + 4 + 1
+    assert len(service.session(ids["high"]).events) == 7 * 3 + 4 + 1
     assert {k: tuple(v) for k, v in models.EVENT_TYPES.items()} == EVENT_TYPES
     assert tuple(models.EVENT_SEVERITIES) == EVENT_SEVERITIES
 
