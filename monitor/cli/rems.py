@@ -3,8 +3,9 @@
 
 ``monitor rems [--due] [--json]`` lists the forms (``--due``: not yet submitted and due within
 7 days or overdue, oldest first); ``rems show`` gives one form's answers with their sources;
-``rems submit`` marks a form submitted and ``rems correct`` replaces a proposal with a
-supervisor's answer and reason (both supervisors only, PIN checked).
+``rems submit`` marks a form submitted and ``rems correct`` gives a supervisor's answer to any
+question of the form, with the reason, kept beside the proposal and the first answer (both
+supervisors only, PIN checked).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from monitor.cli.output import (
     printable,
     write,
 )
-from monitor.cli.params import ID, LIMIT, YES_NO
-from monitor.core.rems_answers import CORRECTABLE
+from monitor.cli.params import ID, LIMIT
+from monitor.core.rems_answers import FIELDS
 
 #: How many forms plain ``rems`` lists unless --limit says otherwise (the newest).
 REMS_PAGE = 100
@@ -101,28 +102,44 @@ def rems_submit(context: Context, session_id: int, by: str) -> None:
 @click.option(
     "--field",
     required=True,
-    type=click.Choice(CORRECTABLE),
-    help="The proposal to correct.",
+    type=click.Choice(FIELDS),
+    help="The answer to correct.",
 )
-@click.option("--value", required=True, type=YES_NO, help="The supervisor's answer.")
-@click.option("--reason", required=True, help="Why the proposal is wrong.")
+@click.option(
+    "--value",
+    required=True,
+    help="yes or no (also true/false); for ready_minute a whole number of minutes after "
+    "dosing, 1 to the minutes monitored.",
+)
+@click.option("--reason", required=True, help="Why the answer is wrong, or confirmed.")
 @click.option("--by", required=True, help="The supervisor correcting it.")
 @acting
 @pass_context
 def rems_correct(
     context: Context, session_id: int, field: str, value: str, reason: str, by: str
 ) -> None:
-    """Replace a sedation, dissociation or respiratory-depression proposal with a
-    supervisor's answer and reason (the proposal is kept beside it)."""
-    from monitor.present.rems import yes_no
+    """Correct any answer of the form (the ready minute, the vitals before dosing and at the
+    end, sedation, dissociation, respiratory depression, serious adverse event) before the
+    form is submitted: the proposal and the first answer are kept beside it. After discharge,
+    also confirms an answer a change to the record affected (the sign-off waits for it)."""
+    from monitor.core.rems_answers import shown
 
-    form = context.service.rems_correct(
-        session_id, field=field, value=value == "yes", reason=reason, by=by
-    )
+    form = context.service.rems_correct(session_id, field=field, value=value, reason=reason, by=by)
     answer = form.answer(field)
+    kept = [f"proposed {shown(field, answer.proposal)}"]
+    if answer.first is not None:
+        kept.append(f"first answer {shown(field, answer.first.value)} by {answer.first.by or '-'}")
     click.echo(
         printable(
-            f"session {session_id} {field}: {yes_no(answer.value)} (proposed "
-            f"{yes_no(answer.proposal, 'unknown')}), corrected by {by}: {reason}"
+            f"session {session_id} {field}: {shown(field, answer.value)} ("
+            + "; ".join(kept)
+            + f"), corrected by {by}: {reason}"
         )
     )
+    if form.changed_after_discharge:
+        click.echo(
+            printable(
+                "note: changed after discharge, still to confirm: "
+                + ", ".join(form.changed_after_discharge)
+            )
+        )

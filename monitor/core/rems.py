@@ -1,17 +1,20 @@
 """The REMS Patient Monitoring Form of an esketamine session, computed from the record
 (docs/clinical.md, "The REMS Patient Monitoring Form" and the sedation / dissociation / respiratory
-depression proposals).
+depression proposals; "REMS answers after discharge").
 
 Pure: the caller hands in plain values (:class:`RemsInput`); nothing is loaded here. The form's
-answers each say where they come from: the record, a proposal, or a supervisor's correction
-(kept beside the proposal, with who and why). What the form still lacks is listed in
-:attr:`RemsForm.missing`; the form is due 7 calendar days after the treatment date.
+answers each say where they come from (:mod:`monitor.core.rems_answers`): a proposal computed
+from the record, the discharging user's first answer (the ready minute), or a supervisor's
+correction (kept beside them, with who and why; the latest is the answer on the form). What the
+form still lacks is listed in :attr:`RemsForm.missing`; the form is due 7 calendar days after
+the treatment date. After discharge, the answers whose proposal a change to the record moved,
+and that no supervisor confirmed since, are :attr:`RemsForm.changed_after_discharge`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -22,7 +25,16 @@ from monitor.core.gate import (
     minutes_monitored,
 )
 from monitor.core.observations import Observation, chronological, in_force
-from monitor.core.rems_answers import CORRECTABLE
+from monitor.core.rems_answers import (
+    CORRECTABLE,  # noqa: F401 - named here too (the station's correction dialog)
+    FIELDS,
+    READY_MINUTE,
+    Answer,
+    Correction,
+    FirstAnswer,
+    answer_json,
+    changed_fields,
+)
 from monitor.core.schedule import Protocol, Windows
 from monitor.core.vitals import Measure
 
@@ -57,17 +69,6 @@ class RemsEvent:
 
 
 @dataclass(frozen=True)
-class Correction:
-    """A supervisor's answer replacing a proposal, with who, when and why."""
-
-    field: str
-    value: bool
-    by: str
-    at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
 class Submission:
     """The form marked submitted: who and when."""
 
@@ -92,7 +93,10 @@ class RemsInput:
     #: Every saved reading with its flags (corrected and voided ones too).
     readings: Sequence[Observation]
     events: Sequence[RemsEvent] = ()
+    #: The discharging user's answer to the ready-minute question, and who gave it.
     ready_minute: int | None = None
+    #: The product's proposal of the ready minute as the record stands (after discharge: on
+    #: the record as it is now, late entries and corrections included).
     ready_minute_proposed: int | None = None
     ready_minute_by: str | None = None
     schedule: Protocol | None = None
@@ -103,24 +107,13 @@ class RemsInput:
     submission: Submission | None = None
     #: True while a supervisor's sign-off stands (the form then takes no correction).
     signed: bool = False
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A yes/no answer: the value in force, the proposal, and the correction if any."""
-
-    value: bool | None
-    proposal: bool | None
-    evidence: tuple[str, ...] = ()
-    correction: Correction | None = None
-
-    @property
-    def source(self) -> str:
-        """``proposal``, ``record`` or ``corrected by NAME: reason``."""
-        if self.correction is not None:
-            c = self.correction
-            return f"corrected by {c.by} at {c.at.isoformat(timespec='minutes')}: {c.reason}"
-        return "proposal"
+    #: The proposals stored at discharge (:meth:`RemsForm.proposals` then), None when not
+    #: stored; the latest change to the record after discharge (None: none); and the proposals
+    #: after each earlier change since discharge, oldest first (those after the latest are
+    #: the form's own).
+    at_discharge: Mapping[str, Any] | None = None
+    changed_at: datetime | None = None
+    earlier_changes: Sequence[tuple[datetime, Mapping[str, bool | int | None]]] = ()
 
 
 @dataclass(frozen=True)
@@ -156,15 +149,16 @@ class RemsForm:
     bp_before: BloodPressure | None
     bp_at_40: BloodPressure | None
     bp_end: BloodPressure | None
-    vitals_ok_before: Answer
-    vitals_ok_end: Answer
-    sedation: Answer
-    dissociation: Answer
-    respiratory_depression: Answer
+    vitals_ok_before: Answer[bool]
+    vitals_ok_end: Answer[bool]
+    sedation: Answer[bool]
+    dissociation: Answer[bool]
+    respiratory_depression: Answer[bool]
+    #: The serious adverse events recorded (the evidence of :attr:`serious_adverse_event`).
     serious_adverse_events: tuple[str, ...]
-    ready_minute: int | None
-    ready_minute_proposed: int | None
-    ready_minute_by: str | None
+    serious_adverse_event: Answer[bool]
+    #: "If there were no 2-hour minimum, when would this patient have been ready to leave?"
+    ready: Answer[int]
     missing: tuple[str, ...]
     submission: Submission | None = None
     corrections: tuple[Correction, ...] = field(default_factory=tuple)
@@ -173,6 +167,31 @@ class RemsForm:
     discharged: bool = True
     #: True while the session is signed off (:func:`monitor.core.rems_rules.correct_refusal`).
     signed: bool = False
+    #: The proposals stored at discharge (None: not stored).
+    at_discharge: Mapping[str, Any] | None = None
+    #: The answers whose proposal changed after discharge and that no supervisor confirmed
+    #: since (:func:`monitor.core.rems_answers.changed_fields`), in the order of the form.
+    changed_after_discharge: tuple[str, ...] = ()
+
+    @property
+    def ready_minute(self) -> int | None:
+        """The ready minute on the form: the latest correction, else the first answer."""
+        return self.ready.value
+
+    @property
+    def ready_minute_proposed(self) -> int | None:
+        """The product's proposal of the ready minute."""
+        return self.ready.proposal
+
+    @property
+    def ready_minute_by(self) -> str | None:
+        """Who gave the ready minute on the form."""
+        return self.ready.by
+
+    def proposals(self) -> dict[str, bool | int | None]:
+        """The proposal of every answer (:data:`~monitor.core.rems_answers.FIELDS`), as they
+        are stored at discharge."""
+        return {name: self.answer(name).proposal for name in FIELDS}
 
     @property
     def submitted(self) -> bool:
@@ -192,11 +211,13 @@ class RemsForm:
             return "due today"
         return f"due in {days} day{'s' if days != 1 else ''}"
 
-    def answer(self, name: str) -> Answer:
-        """One of the correctable answers by its name."""
-        if name not in CORRECTABLE:
+    def answer(self, name: str) -> Answer[Any]:
+        """One of the answers (:data:`~monitor.core.rems_answers.FIELDS`) by its name."""
+        if name == READY_MINUTE:
+            return self.ready
+        if name not in FIELDS:
             raise KeyError(name)
-        value: Answer = getattr(self, name)
+        value: Answer[Any] = getattr(self, name)
         return value
 
     def as_json(self, today: date) -> dict[str, Any]:
@@ -216,15 +237,24 @@ class RemsForm:
             "bp_before_dosing": _bp_json(self.bp_before),
             "bp_at_40_min": _bp_json(self.bp_at_40),
             "bp_before_end": _bp_json(self.bp_end),
-            "vitals_acceptable_before_dosing": _answer_json(self.vitals_ok_before, "record"),
-            "vitals_acceptable_at_end": _answer_json(self.vitals_ok_end, "record"),
-            "sedation": _answer_json(self.sedation),
-            "dissociation": _answer_json(self.dissociation),
-            "respiratory_depression": _answer_json(self.respiratory_depression),
+            "vitals_acceptable_before_dosing": answer_json(
+                self.vitals_ok_before, "vitals_ok_before"
+            ),
+            "vitals_acceptable_at_end": answer_json(self.vitals_ok_end, "vitals_ok_end"),
+            "sedation": answer_json(self.sedation, "sedation"),
+            "dissociation": answer_json(self.dissociation, "dissociation"),
+            "respiratory_depression": answer_json(
+                self.respiratory_depression, "respiratory_depression"
+            ),
             "serious_adverse_events": list(self.serious_adverse_events),
             "ready_minute": self.ready_minute,
             "ready_minute_proposed": self.ready_minute_proposed,
             "ready_minute_by": self.ready_minute_by,
+            "answers": {name: answer_json(self.answer(name), name) for name in FIELDS},
+            "proposals_at_discharge": None
+            if self.at_discharge is None
+            else {name: self.at_discharge.get(name) for name in FIELDS},
+            "changed_after_discharge": list(self.changed_after_discharge),
             "missing": list(self.missing),
             "submitted": None
             if self.submission is None
@@ -257,19 +287,6 @@ def _bp_json(bp: BloodPressure | None) -> dict[str, Any] | None:
     }
 
 
-def _answer_json(answer: Answer, plain: str = "proposal") -> dict[str, Any]:
-    c = answer.correction
-    return {
-        "value": answer.value,
-        "proposal": answer.proposal,
-        "source": plain if c is None else "corrected",
-        "evidence": list(answer.evidence),
-        "corrected_by": None if c is None else c.by,
-        "corrected_at": None if c is None else c.at.isoformat(),
-        "reason": None if c is None else c.reason,
-    }
-
-
 def due_date(treatment_date: date) -> date:
     """The form is due 7 calendar days after the treatment date."""
     return treatment_date + timedelta(days=DUE_DAYS)
@@ -294,10 +311,28 @@ def _minute(moment: datetime, dosed_at: datetime | None) -> str:
     return f"{minutes_from_dosing(dosed_at, moment):+d} min"
 
 
-def _proposal(found: list[str], correction: Correction | None, *, known: bool = True) -> Answer:
+def _proposal(
+    found: list[str] | tuple[str, ...], correction: Correction | None, *, known: bool = True
+) -> Answer[bool]:
     proposal = bool(found) if known or found else None
-    value = correction.value if correction is not None else proposal
-    return Answer(value, proposal, tuple(found), correction)
+    return _judged(proposal, tuple(found), correction)
+
+
+def _judged(
+    proposal: bool | None, evidence: tuple[str, ...], correction: Correction | None
+) -> Answer[bool]:
+    """A yes/no answer: the correction in force, else the proposal."""
+    value = bool(correction.value) if correction is not None else proposal
+    return Answer(value, proposal, evidence, correction)
+
+
+def _ready(given: RemsInput, correction: Correction | None) -> Answer[int]:
+    """The ready minute: the correction in force, else the discharging user's answer."""
+    first = None
+    if given.ready_minute is not None:
+        first = FirstAnswer(given.ready_minute, given.ready_minute_by)
+    value = int(correction.value) if correction is not None else given.ready_minute
+    return Answer(value, given.ready_minute_proposed, (), correction, first)
 
 
 def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) -> RemsForm:
@@ -307,9 +342,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
     end = given.discharged_at or now
     current = chronological(in_force(given.readings))
     missing: list[str] = []
-    latest: dict[str, Correction] = {}
-    for c in given.corrections:
-        latest[c.field] = c
+    latest = latest_corrections(given.corrections)
 
     if given.first_treatment is None:
         missing.append("first treatment not answered")
@@ -366,17 +399,17 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
 
     # Vitals acceptable before dosing: the latest value of each measure before dosing carries
     # no medium or high flag.
-    ok_before: Answer
+    ok_before: Answer[bool]
     if dosed is None or not any(r.measured_at <= dosed for r in current):
-        ok_before = Answer(None, None, ("no reading before dosing",))
+        ok_before = _judged(None, ("no reading before dosing",), latest.get("vitals_ok_before"))
     else:
         problems = _flagged_latest([r for r in current if r.measured_at <= dosed])
-        ok_before = Answer(not problems, not problems, tuple(problems))
+        ok_before = _judged(not problems, tuple(problems), latest.get("vitals_ok_before"))
     # At the end: the gate's value conditions on the latest values (no medium/high flag on
     # any, MOAA/S, CADSS and SpO2 within the discharge criteria).
-    ok_end: Answer
+    ok_end: Answer[bool]
     if dosed is None or given.schedule is None:
-        ok_end = Answer(None, None, ("dose not given",))
+        ok_end = _judged(None, ("dose not given",), latest.get("vitals_ok_end"))
     else:
         gate = evaluate_gate(
             given.schedule,
@@ -391,7 +424,7 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
         failures = [
             i.detail or i.label for i in gate.items if i.label.startswith("latest") and not i.ok
         ]
-        ok_end = Answer(not failures, not failures, tuple(failures))
+        ok_end = _judged(not failures, tuple(failures), latest.get("vitals_ok_end"))
 
     sedated = [
         f"MOAA/S {r.vitals.moaas} at {_minute(r.measured_at, dosed)}"
@@ -426,10 +459,11 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
         for e in given.events
         if e.kind == "adverse" and e.serious
     )
-    if given.discharged_at is not None and given.ready_minute is None:
+    ready = _ready(given, latest.get(READY_MINUTE))
+    if given.discharged_at is not None and ready.value is None:
         missing.append("no ready-to-leave minute confirmed")
 
-    return RemsForm(
+    form = RemsForm(
         session_id=given.session_id,
         patient=given.patient,
         first_treatment=given.first_treatment,
@@ -453,15 +487,21 @@ def rems_form(given: RemsInput, *, now: datetime, zone: tzinfo | None = None) ->
             known=has[Measure.SPO2] or has[Measure.RESP_RATE],
         ),
         serious_adverse_events=serious,
-        ready_minute=given.ready_minute,
-        ready_minute_proposed=given.ready_minute_proposed,
-        ready_minute_by=given.ready_minute_by,
+        serious_adverse_event=_proposal(serious, latest.get("serious_adverse_event")),
+        ready=ready,
         missing=tuple(missing),
         submission=given.submission,
         corrections=tuple(given.corrections),
         discharged=given.discharged_at is not None,
         signed=given.signed,
     )
+    if given.discharged_at is None or given.at_discharge is None:
+        return form
+    changed: tuple[str, ...] = ()
+    if given.changed_at is not None:
+        history = [*given.earlier_changes, (given.changed_at, form.proposals())]
+        changed = changed_fields(given.at_discharge, history, given.corrections)
+    return replace(form, at_discharge=given.at_discharge, changed_after_discharge=changed)
 
 
 def _flagged_latest(readings: list[Observation]) -> list[str]:

@@ -3,9 +3,11 @@
 
 Every answer says where it comes from, as :mod:`monitor.core.rems` gives it: an answer read
 from the record ("from the record": the vitals acceptable before dosing and at the end), a
-proposal the record suggests ("proposal": sedation, dissociation, respiratory depression) or a
-supervisor's correction (who, when, why, and the proposal kept beside it). Then what the form
-still lacks, its due date (7 days after the treatment date) and whether it was submitted.
+proposal the record suggests ("proposal": sedation, dissociation, respiratory depression, serious
+adverse event), the discharging user's answer (the ready minute) or a supervisor's correction
+(who, when, why, and the proposal and first answer kept beside it). Then what the form still
+lacks, its due date (7 days after the treatment date), whether it was submitted, and the answers
+a change after discharge affected that no supervisor has confirmed yet.
 
 :func:`rems_story` composes one form as labelled rows (the station's grid, an export's
 pairs); :func:`text_lines` is the same story as lines of text (the command line).
@@ -17,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from monitor.core.rems import DUE_DAYS, MED_QUESTIONS, Answer, BloodPressure, RemsForm
+from monitor.core.rems_answers import shown
 from monitor.present.parts import Line, Part, Role, Row, when
 
 #: Where an answer read from the record comes from, and a proposal.
@@ -106,7 +110,7 @@ def left_part(form: RemsForm, today: date) -> Part:
     return Part(f"{days} d left", role)
 
 
-def answer_row(label: str, answer: Answer, source: str) -> Row:
+def answer_row(label: str, answer: Answer[Any], source: str) -> Row:
     """A yes/no answer: its value, where it comes from (``source``, or the correction with
     the proposal kept beside it), and its evidence under it."""
     value: list[Part] = [Part(yes_no(answer.value, "unknown"), Role.STRONG)]
@@ -139,15 +143,48 @@ def _listed(label: str, items: tuple[str, ...], none: Part) -> Row:
     )
 
 
-def _ready(form: RemsForm) -> str:
-    if form.ready_minute is not None:
-        ready = f"{form.ready_minute} min after dosing, by {form.ready_minute_by or '-'}"
-        if form.ready_minute_proposed is not None:
-            ready += f" (proposed {form.ready_minute_proposed})"
-        return ready
-    if form.ready_minute_proposed is not None:
-        return f"not confirmed (proposed {form.ready_minute_proposed})"
-    return "not confirmed"
+def _ready(form: RemsForm) -> Row:
+    """The ready minute on the form, who gave it and the proposal; a correction with when and
+    why, and the first answer kept beside it."""
+    ready = form.ready
+    if ready.value is None:
+        text = "not confirmed"
+        if ready.proposal is not None:
+            text += f" (proposed {ready.proposal})"
+        return Row("Ready to leave", (Part(text),))
+    text = f"{ready.value} min after dosing, by {ready.by or '-'}"
+    if ready.proposal is not None:
+        text += f" (proposed {ready.proposal})"
+    value = [Part(text)]
+    c = ready.correction
+    if c is not None:
+        first = ready.first
+        kept = "" if first is None else f"; first answer {first.value} by {first.by or '-'}"
+        value.append(Part(f"  corrected {when(c.at)}: {c.reason}{kept}", Role.WARN))
+    return Row("Ready to leave", tuple(value))
+
+
+def _changed(form: RemsForm) -> tuple[Row, ...]:
+    """The answers a change after discharge affected, not confirmed yet: each with its
+    proposal at discharge and now."""
+    if not form.changed_after_discharge:
+        return ()
+    stored = form.at_discharge or {}
+    now = form.proposals()
+    items = tuple(
+        f"{f}: proposed {shown(f, stored.get(f))} at discharge, {shown(f, now.get(f))} now"
+        for f in form.changed_after_discharge
+    )
+    return (
+        Row(
+            "Changed after discharge",
+            (Part(items[0], Role.ALERT),),
+            (
+                *((Part(i, Role.ALERT),) for i in items[1:]),
+                (Part("not confirmed: a supervisor confirms or corrects each", Role.NOTE),),
+            ),
+        ),
+    )
 
 
 def _monitored(form: RemsForm) -> Part:
@@ -179,6 +216,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
             else (Part("not yet"),),
         ),
         _listed("Missing", form.missing, Part("nothing", Role.OK)),
+        *_changed(form),
         Row(
             "Patient",
             (
@@ -214,7 +252,7 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
             (Part(f"{form.dose or 'not recorded'}, lot {form.lot or 'not recorded'}"),),
         ),
         Row("Minutes monitored", (_monitored(form),)),
-        Row("Ready to leave", (Part(_ready(form)),)),
+        _ready(form),
         answer_row("Vitals OK before", form.vitals_ok_before, FROM_RECORD),
         answer_row("Vitals OK at end", form.vitals_ok_end, FROM_RECORD),
         _bp("BP before dosing", form.bp_before),
@@ -223,13 +261,13 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         answer_row("Sedation", form.sedation, PROPOSAL),
         answer_row("Dissociation", form.dissociation, PROPOSAL),
         answer_row("Resp. depression", form.respiratory_depression, PROPOSAL),
-        _listed("Serious AEs", form.serious_adverse_events, Part("none")),
+        answer_row("Serious AEs", form.serious_adverse_event, PROPOSAL),
     )
     corrections: tuple[Line, ...] = ()
     if len(form.corrections) > 1:
         corrections = tuple(
             (
-                Part(f"{c.field} → {yes_no(c.value)}", Role.STRONG),
+                Part(f"{c.field} → {shown(c.field, c.value)}", Role.STRONG),
                 Part(f" by {c.by} {when(c.at)}: {c.reason}", Role.NOTE),
             )
             for c in form.corrections

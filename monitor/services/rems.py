@@ -1,10 +1,19 @@
 """REMS forms of esketamine sessions: the answers computed from the record
-(:mod:`monitor.core.rems`), "mark submitted", and a supervisor's corrections of the proposals.
+(:mod:`monitor.core.rems`), "mark submitted", and a supervisor's corrections of any answer
+(docs/clinical.md, "The REMS Patient Monitoring Form").
 
 Submitting and correcting are supervisors' actions, each one transaction with its audit row.
 Who may do them, and when, are the core's rules (:mod:`monitor.core.rems_rules`): this module
 raises what they refuse. A form is submitted at most once (the database refuses a second row
 too).
+
+The record after discharge (docs/clinical.md, "REMS answers after discharge"): the discharge
+stores the proposals as they stood (:func:`~monitor.services.rems_record.rems_proposals`, in the
+session's ``rems_at_discharge``); a later change to the record may move a proposal, and the
+answers so affected that no supervisor has confirmed since
+(:func:`~monitor.services.rems_record.rems_changed_after_discharge`,
+:meth:`RemsServices._rems_unconfirmed`) hold the sign-off until a ``rems correct`` confirms or
+corrects each.
 
 Reads load a batch of sessions at a time with a fixed number of queries, so a long list of due
 forms never sits in memory at once.
@@ -13,7 +22,6 @@ forms never sits in memory at once.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
@@ -22,34 +30,31 @@ from typing import cast
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from monitor.core.gate import DischargeCriteria
-from monitor.core.rems import (
-    DUE_DAYS,
-    Correction,
-    RemsEvent,
-    RemsForm,
-    RemsInput,
-    Submission,
-    rems_form,
-)
+from monitor.core.intake import expected_dose
+from monitor.core.rems import DUE_DAYS, RemsForm, Submission, rems_form
+from monitor.core.rems_answers import READY_MINUTE, Correction, answer_value
 from monitor.core.rems_rules import (
     CORRECTING,
     SUBMITTING,
     correct_state_refusal,
+    discharged_refusal,
     dosed_refusal,
     esketamine_refusal,
     field_refusal,
+    minute_refusal,
     submit_state_refusal,
+    submitted_value_refusal,
     supervisor_refusal,
     value_refusal,
 )
 from monitor.core.review import Refusal
-from monitor.core.schedule import Windows
-from monitor.judge import observations
 from monitor.services.base import ServiceBase, clean_text
 from monitor.services.queries import QueryServices
+from monitor.services.rems_record import (  # rems_input: the exports import it from here too
+    rems_corrections,
+    rems_input,
+)
 from monitor.store import models as m
-from monitor.views import SessionView
 
 #: Sessions judged at a time when a list of forms is read.
 REMS_BATCH = 50
@@ -64,39 +69,6 @@ class RemsPage:
     more: bool
 
 
-def rems_input(
-    view: SessionView,
-    corrections: Sequence[Correction] = (),
-    submission: Submission | None = None,
-    *,
-    criteria: DischargeCriteria | None = None,
-    windows: Windows | None = None,
-) -> RemsInput:
-    """A session view as the REMS core reads it."""
-    return RemsInput(
-        session_id=view.id,
-        patient=view.patient,
-        protocol=view.protocol,
-        dose_mg=view.dose_mg,
-        lot=view.lot,
-        first_treatment=view.first_treatment,
-        meds=view.meds,
-        dosed_at=view.dosed_at,
-        discharged_at=view.discharged_at,
-        readings=observations(view.readings),
-        events=tuple(RemsEvent(e.kind, e.type, e.serious, e.at, e.text) for e in view.events),
-        ready_minute=view.ready_minute,
-        ready_minute_proposed=view.ready_minute_proposed,
-        ready_minute_by=view.ready_minute_by,
-        schedule=view.schedule,
-        criteria=criteria,
-        windows=windows,
-        corrections=tuple(corrections),
-        submission=submission,
-        signed=view.signed_by is not None,
-    )
-
-
 def _refuse(refusal: Refusal | None) -> None:
     """Raise what a rule of :mod:`monitor.core.rems_rules` refuses, if it does."""
     if refusal is not None:
@@ -104,7 +76,7 @@ def _refuse(refusal: Refusal | None) -> None:
 
 
 class RemsServices(ServiceBase):
-    """REMS forms: read, mark submitted, correct a proposal."""
+    """REMS forms: read, mark submitted, correct an answer."""
 
     #: The zone of the treatment date (None: this machine's local zone).
     rems_zone: tzinfo | None = None
@@ -119,18 +91,10 @@ class RemsServices(ServiceBase):
         self, session: Session, ids: Sequence[int]
     ) -> tuple[dict[int, list[Correction]], dict[int, Submission]]:
         users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
-        corrections: dict[int, list[Correction]] = defaultdict(list)
+        corrections = rems_corrections(session, ids, users)
         submissions: dict[int, Submission] = {}
         if not ids:
             return corrections, submissions
-        for c in session.scalars(
-            select(m.RemsCorrection)
-            .where(m.RemsCorrection.session_id.in_(ids))
-            .order_by(m.RemsCorrection.id)
-        ):
-            corrections[c.session_id].append(
-                Correction(c.field, c.value, users.get(c.by_id, "?"), c.at, c.reason)
-            )
         for s in session.scalars(
             select(m.RemsSubmission).where(m.RemsSubmission.session_id.in_(ids))
         ):
@@ -143,16 +107,31 @@ class RemsServices(ServiceBase):
         corrections, submissions = self._rems_extras(session, [r.id for r in rows])
         now = self.now()
         forms = []
-        for view in views:
+        for view, row in zip(views, rows, strict=True):
             given = rems_input(
                 view,
                 corrections.get(view.id, ()),
                 submissions.get(view.id),
                 criteria=self.config.discharge,
                 windows=self.config.windows,
+                at_discharge=row.rems_at_discharge,
             )
             forms.append(rems_form(given, now=now, zone=self.rems_zone))
         return forms
+
+    def _rems_unconfirmed(self, session: Session, session_id: int) -> list[str]:
+        """The REMS answers of a session that a change after discharge affected and that no
+        supervisor has confirmed since (``review sign`` is refused while any is: see
+        :func:`monitor.core.rems_rules.unconfirmed_refusal`). Empty for a session that is not
+        esketamine, not discharged, or whose proposals were not stored at discharge."""
+        row = self._session_row(session, session_id)
+        if (
+            expected_dose(row.protocol) is None
+            or row.discharged_at is None
+            or row.rems_at_discharge is None
+        ):
+            return []
+        return list(self._forms(session, [row])[0].changed_after_discharge)
 
     def rems(self, session_id: int) -> RemsForm:
         """One esketamine session's REMS form as of now."""
@@ -254,11 +233,17 @@ class RemsServices(ServiceBase):
             return self._forms(session, [row])[0]
 
     def rems_correct(
-        self, session_id: int, *, field: str, value: bool, reason: str, by: str
+        self, session_id: int, *, field: str, value: object, reason: str, by: str
     ) -> RemsForm:
-        """A supervisor's answer replacing a proposal (sedation, dissociation, respiratory
-        depression), with the reason; kept beside the proposal."""
+        """A supervisor's answer to one of the form's questions (any of
+        :data:`~monitor.core.rems_answers.FIELDS`), with the reason; kept beside the proposal
+        and the first answer, and the answer on the form until a later one. ``value``: yes/no
+        (a bool, or typed ``yes``/``no``/``true``/``false``); for the ready minute a whole
+        number from 1 to the minutes monitored. Refused after the form was submitted, except
+        the confirmation of an answer a change after discharge affected, with the value the
+        form has."""
         _refuse(field_refusal(field))
+        answer = answer_value(field, value)
         why = clean_text(reason, "the reason for the correction (--reason)")
         assert why is not None
         now = self.now()
@@ -268,19 +253,31 @@ class RemsServices(ServiceBase):
             row = self._session_row(session, session_id, lock=True)
             _refuse(esketamine_refusal(row.id, row.protocol))
             _refuse(dosed_refusal(row.id, dosed=row.dosed_at is not None))
-            submitted = session.scalar(
-                select(m.RemsSubmission.id).where(m.RemsSubmission.session_id == row.id)
-            )
+            _refuse(discharged_refusal(row.id, field, discharged=row.discharged_at is not None))
+            form = self._forms(session, [row])[0]
+            confirming = field in form.changed_after_discharge
             _refuse(
                 correct_state_refusal(
-                    row.id, signed=self._signed(session, row.id), submitted=submitted is not None
+                    row.id,
+                    signed=self._signed(session, row.id),
+                    submitted=form.submitted,
+                    confirming=confirming,
                 )
             )
-            form = self._forms(session, [row])[0]
             current = form.answer(field)
-            _refuse(value_refusal(field, current, value))
+            if field == READY_MINUTE:
+                _refuse(minute_refusal(int(answer), form.minutes_monitored))
+            if form.submitted:
+                _refuse(submitted_value_refusal(row.id, field, current, answer))
+            _refuse(value_refusal(field, current, answer, confirming=confirming))
             correction = m.RemsCorrection(
-                session_id=row.id, field=field, value=value, by_id=user.id, at=now, reason=why
+                session_id=row.id,
+                field=field,
+                value=None if field == READY_MINUTE else bool(answer),
+                minute=int(answer) if field == READY_MINUTE else None,
+                by_id=user.id,
+                at=now,
+                reason=why,
             )
             session.add(correction)
             session.flush()
@@ -293,7 +290,8 @@ class RemsServices(ServiceBase):
                 correction.id,
                 session_id=row.id,
                 before={field: current.value, "proposal": current.proposal},
-                after={field: value},
+                # A confirmation of an answer a change after discharge affected says so.
+                after={field: answer, **({"confirmed after a change": True} if confirming else {})},
                 reason=why,
             )
             return self._forms(session, [row])[0]

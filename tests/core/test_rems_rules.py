@@ -97,13 +97,22 @@ def test_a_signed_off_form_still_may_be_submitted():
     assert submit_refusal(_form(signed=True), user="sam", role="supervisor") is None
 
 
-def test_only_the_proposals_take_a_correction():
-    for field in ("sedation", "dissociation", "respiratory_depression"):
+def test_every_answer_takes_a_correction():
+    for field in (
+        "ready_minute",
+        "vitals_ok_before",
+        "vitals_ok_end",
+        "sedation",
+        "dissociation",
+        "respiratory_depression",
+        "serious_adverse_event",
+    ):
         assert field_refusal(field) is None
     refusal = field_refusal("lot")
     assert refusal is not None
     assert refusal.reason == (
-        "field 'lot' cannot be corrected: use sedation, dissociation, respiratory_depression"
+        "field 'lot' cannot be corrected: use ready_minute, vitals_ok_before, vitals_ok_end, "
+        "sedation, dissociation, respiratory_depression, serious_adverse_event"
     )
     assert isinstance(refusal.error(), EntryError)
 

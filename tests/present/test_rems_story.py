@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from monitor.core.rems import Answer, BloodPressure, Correction, RemsForm, Submission
+from monitor.core.rems_answers import FirstAnswer
 from monitor.present.parts import Part, Role, Row, plain
 from monitor.present.rems import (
     TRACKER_HEADER,
@@ -53,9 +54,8 @@ def form(**changes: object) -> RemsForm:
         dissociation=Answer(False, False),
         respiratory_depression=Answer(None, None),
         serious_adverse_events=(),
-        ready_minute=110,
-        ready_minute_proposed=105,
-        ready_minute_by="ana",
+        serious_adverse_event=Answer(False, False),
+        ready=Answer(110, 105, first=FirstAnswer(110, "ana")),
         missing=("no lot number", "no BP after dosing before the end"),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -89,7 +89,7 @@ def test_the_form_reads_answer_by_answer_with_its_source():
         "    MOAA/S 3 at +15 min",
         "  Dissociation: no  (proposal)",
         "  Resp. depression: unknown  (proposal)",
-        "  Serious AEs: none",
+        "  Serious AEs: no  (proposal)",
     ]
     rows = {row.label: row for row in story.rows}
     assert rows["Missing"] == Row(
@@ -113,8 +113,10 @@ def test_a_corrected_answer_says_who_when_why_and_keeps_the_proposal():
         first_treatment=True,
         minutes_monitored=None,
         monitored_until=None,
-        ready_minute=None,
-        serious_adverse_events=("syncope at +30 min: fainted", "seizure at +35 min: brief"),
+        ready=Answer(None, 105),
+        serious_adverse_event=Answer(
+            True, True, ("syncope at +30 min: fainted", "seizure at +35 min: brief")
+        ),
     )
     story = rems_story(corrected, TODAY + timedelta(days=9))
     rows = {row.label: row for row in story.rows}
@@ -135,8 +137,8 @@ def test_a_corrected_answer_says_who_when_why_and_keeps_the_proposal():
     )
     assert rows["Serious AEs"] == Row(
         "Serious AEs",
-        (Part("syncope at +30 min: fainted", Role.ALERT),),
-        ((Part("seizure at +35 min: brief", Role.ALERT),),),
+        (Part("yes", Role.STRONG), Part("  (proposal)", Role.NOTE)),
+        ((Part("syncope at +30 min: fainted; seizure at +35 min: brief"),),),
     )
     assert [plain(line) for line in text_lines(story)[-3:]] == [
         "Corrections (oldest first):",
@@ -154,8 +156,7 @@ def test_a_form_still_in_observation_and_one_not_dosed():
             treatment_date=None,
             due_date=None,
             dose=None,
-            ready_minute_proposed=None,
-            ready_minute=None,
+            ready=Answer(None, None),
         ),
         TODAY,
     )

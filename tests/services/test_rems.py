@@ -302,7 +302,7 @@ def test_corrections_are_kept_beside_the_proposal_with_who_and_why(service, cloc
         ("sedation", False),
     ]
     shown = form.as_json(service.today())
-    assert shown["sedation"]["source"] == "corrected"
+    assert shown["sedation"]["source"] == "correction"
     assert shown["sedation"]["reason"] == "rechecked the notes: alert"
     assert len(shown["corrections"]) == 2
     with service.engine.connect() as c:
