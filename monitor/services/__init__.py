@@ -47,10 +47,10 @@ class Service(
     UserServices,
     ReportServices,
     ReviewServices,
+    RemsServices,
     QueryServices,
     HistoryServices,
     ChangeServices,
-    RemsServices,
 ):
     """Everything a nurse or supervisor can do, on one database."""
 

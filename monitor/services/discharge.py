@@ -12,21 +12,23 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from monitor.core.gate import Departure, Patient, minutes_monitored
+from monitor.core.gate import Departure, minutes_monitored
 from monitor.core.intake import expected_dose
-from monitor.core.ready_minute import ready_to_leave_minute
+from monitor.core.rems_rules import unconfirmed_refusal
 from monitor.core.review import SUPERVISOR, Refusal, reopen_refusal, sign_refusal
 from monitor.core.timing import check_discharged_at
 from monitor.errors import EntryError, GateNotMet, Refused
-from monitor.judge import event_alarms, gate_record, judge_view, observations
+from monitor.judge import gate_record, judge_view
 from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
+from monitor.services.rems import RemsServices
+from monitor.services.rems_record import rems_proposals
 from monitor.services.users import UserServices
 from monitor.store import models as m
 from monitor.views import SessionView
 
 
-class DischargeServices(UserServices, QueryServices):
+class DischargeServices(UserServices, RemsServices, QueryServices):
     """Discharging a session and a supervisor's sign-off."""
 
     def discharge(
@@ -73,20 +75,13 @@ class DischargeServices(UserServices, QueryServices):
                 cosigner = self._clinician(session, user, cosign, "a discharge-gate override")
             schedule = view.schedule or self.schedule_of(row)
             rems = expected_dose(row.protocol) is not None
-            proposed = (
-                ready_to_leave_minute(
-                    schedule,
-                    row.dosed_at,
-                    observations(view.readings),
-                    when,
-                    criteria=rules.discharge,
-                    windows=rules.windows,
-                    patient=Patient(row.age, rules.thresholds),
-                    alarms=event_alarms(view.events),
-                )
+            proposals = (
+                rems_proposals(view, criteria=rules.discharge, windows=rules.windows)
                 if rems
                 else None
             )
+            proposed = proposals.get("ready_minute") if proposals else None
+            assert proposed is None or isinstance(proposed, int)
             stayed = minutes_monitored(row.dosed_at, when)
             if ready_minute is not None:
                 if not rems:
@@ -115,7 +110,7 @@ class DischargeServices(UserServices, QueryServices):
             }
             row.gate_at_discharge = json.dumps(record, sort_keys=True)
             row.rems_at_discharge = (
-                json.dumps({"ready_minute": proposed}, sort_keys=True) if rems else None
+                json.dumps(proposals, sort_keys=True) if proposals is not None else None
             )
             # The database writes its own audit row of the change; the action's row, with
             # who and why, follows it.
@@ -185,6 +180,9 @@ class DischargeServices(UserServices, QueryServices):
                 ),
             )
             view = self._views(session, [row], as_of=row.discharged_at)[0]
+            refusal = unconfirmed_refusal(row.id, self._rems_unconfirmed(session, row.id))
+            if refusal is not None:
+                raise refusal.error()
             open_alarms = view.open_flags()
             if open_alarms:
                 count = len(open_alarms)

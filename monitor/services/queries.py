@@ -25,10 +25,12 @@ from monitor.core.gate import (
 )
 from monitor.core.intake import expected_dose, parse_meds
 from monitor.core.ready_minute import ready_to_leave_minute
+from monitor.core.rems_answers import Correction
 from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
 from monitor.judge import event_alarms, judge, observations, stored_judgement
 from monitor.services.alarms import event_alarms as load_event_alarms
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
+from monitor.services.rems_record import rems_changed_after_discharge, rems_corrections
 from monitor.store import models as m
 from monitor.views import (
     EventView,
@@ -240,6 +242,7 @@ class QueryServices(ServiceBase):
                 )
         now = self.now() if as_of is None or propose else as_of
         version, rules = self.rules_in_force(session)
+        fixes: dict[int, list[Correction]] | None = None
         views = []
         for row in rows:
             moment = as_of or row.discharged_at or now
@@ -362,6 +365,20 @@ class QueryServices(ServiceBase):
                     gate_now=gate_now,
                 )
             )
+            if gate_now is not None and row.rems_at_discharge is not None:
+                # Which REMS answers a change after discharge moved, not confirmed since.
+                if fixes is None:
+                    fixes = rems_corrections(session, ids, loaded.users)
+                views[-1] = replace(
+                    views[-1],
+                    rems_changed_after_discharge=rems_changed_after_discharge(
+                        views[-1],
+                        row.rems_at_discharge,
+                        fixes[row.id],
+                        criteria=config.discharge,
+                        windows=config.windows,
+                    ),
+                )
         return views
 
     def session(self, session_id: int) -> SessionView:

@@ -5,7 +5,8 @@ Functions over :class:`~monitor.views.SessionView` (no database), and one read
 (:func:`rems_corrections`): the discharge stores :func:`rems_proposals` in the session's
 ``rems_at_discharge``; the reads tell, with :func:`rems_changed_after_discharge`, which answers a
 later change to the record moved and no supervisor has confirmed since
-(``review.rems_changed_after_discharge``; the sign-off waits for them). Apart from :mod:`monitor.services.rems` so that the reads of sessions
+(``review.rems_changed_after_discharge``; the sign-off waits for them). Apart from
+:mod:`monitor.services.rems` so that the reads of sessions
 (:mod:`monitor.services.queries`) can use it without importing the REMS services.
 """
 
@@ -21,12 +22,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.core.gate import DischargeCriteria, ready_to_leave_minute
+from monitor.core.gate import DischargeCriteria, Patient
 from monitor.core.intake import expected_dose
+from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.rems import RemsEvent, RemsInput, Submission, rems_form
 from monitor.core.rems_answers import FIELDS, READY_MINUTE, Correction
 from monitor.core.schedule import Windows
-from monitor.judge import observations
+from monitor.judge import event_alarms, observations
 from monitor.store import models as m
 from monitor.views import FlagView, SessionView
 
@@ -96,6 +98,8 @@ def ready_minute_proposal(
         view.discharged_at or view.as_of,
         criteria=criteria,
         windows=windows,
+        patient=Patient(view.age),
+        alarms=event_alarms(view.events),
     )
 
 

@@ -296,7 +296,16 @@ def _discharged(cli) -> int:  # noqa: F811
         (12, FULL),
     ):
         cli("record", str(sid), entry, "--by", "ana", "--at", ago(minutes_ago))
-    cli("session", "discharge", str(sid), "--by", "ana", "--escort", "partner")
+    cli(
+        "session",
+        "discharge",
+        str(sid),
+        "--by",
+        "ana",
+        "--escort",
+        "partner",
+        "--instructions-given",
+    )
     return sid
 
 
