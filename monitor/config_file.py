@@ -5,6 +5,7 @@ written out as a loadable file (``monitor config export``)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,15 @@ def read_rules(path: str | os.PathLike[str]) -> tuple[str, str]:
     return read_text(file, "rules file"), file.name
 
 
-def upgrade_rules(path: str | os.PathLike[str]) -> dict[str, str] | None:
+def upgrade_rules(
+    path: str | os.PathLike[str], accepted: Callable[[], None] = lambda: None
+) -> dict[str, str] | None:
     """The clinical part of a clinic's ``--config`` file given to ``monitor db upgrade``, as
     version 1's body and source (``None`` when it holds no clinical rule), checked as any
-    version is: unknown keys, bad values, the safety floors. A file with nothing but rules is
-    kept as written (its comments too); otherwise its rules are written out without the
-    station's settings."""
+    version is: unknown keys, bad values, the safety floors. ``accepted`` is asked first
+    whether the database takes a rules file at all (it raises the refusal). A file with
+    nothing but rules is kept as written (its comments too); otherwise its rules are written
+    out without the station's settings."""
     file = Path(path).expanduser()
     text = read_text(file, "config file")
     data = parse_toml(text, f"config file {file}")
@@ -82,10 +86,12 @@ def upgrade_rules(path: str | os.PathLike[str]) -> dict[str, str] | None:
     rules = {k: v for k, v in data.items() if k in RULE_KEYS}
     if not rules:
         return None
+    accepted()
     try:
         rules_from_mapping(rules, file.name)
     except ConfigError as error:
-        raise ConfigError(f"config file {file}: {error}; nothing was changed") from None
+        detail = str(error).removeprefix("config: ")
+        raise ConfigError(f"config file {file}: {detail}; nothing was changed") from None
     body = text if set(data) <= RULE_KEYS else write_toml(rules)
     return {"body": body, "source": file.name[:200]}
 

@@ -26,10 +26,13 @@ def db_upgrade(context: Context) -> None:
     With --config naming a clinic's TOML file that holds clinical rules, a database from
     before rules versions takes that file's rules as version 1 (docs/configuration.md)."""
     from monitor.config_file import upgrade_rules
-    from monitor.store.migrate import upgrade
+    from monitor.store.migrate import refuse_rules_file, upgrade
 
-    rules = upgrade_rules(context.config_path) if context.config_path else None
-    result = upgrade(_url(context), clinic_rules=rules)
+    url = _url(context)
+    rules = None
+    if context.config_path:
+        rules = upgrade_rules(context.config_path, lambda: refuse_rules_file(url))
+    result = upgrade(url, clinic_rules=rules)
     if result.before == result.after:
         click.echo(f"already at the newest schema ({result.after})")
         return

@@ -184,6 +184,20 @@ def upgrade(url: str, clinic_rules: Mapping[str, str] | None = None) -> UpgradeR
     return UpgradeResult(before, SCHEMA_HEAD, backup)
 
 
+def refuse_rules_file(url: str) -> None:
+    """Refuse a clinic's rules file given to ``db upgrade`` unless the database holds a record
+    from before rules versions (docs/configuration.md, "Upgrading from a TOML file")."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        _refuse_rules_at(None)  # a new file: refused before it is made
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+    finally:
+        engine.dispose()
+    _refuse_rules_at(before)
+
+
 def _refuse_rules_at(before: str | None) -> None:
     """Refuse a clinic's rules file at an upgrade that will not make version 1 from it."""
     load = "monitor config load FILE --by SUPERVISOR --reason TEXT"

@@ -288,6 +288,15 @@ def test_a_new_database_refuses_clinical_rules_at_the_upgrade(tmp_path):
     assert "a new database starts at version 1" in run.refused(
         "--config", str(path), "db", "upgrade"
     )
-    assert (
-        not (tmp_path / "new.db").exists() or revision(f"sqlite:///{tmp_path / 'new.db'}") is None
-    )
+    assert not (tmp_path / "new.db").exists()
+    assert "upgraded empty database" in run("db", "upgrade").stdout
+
+
+def test_a_clinics_toml_is_checked_against_the_database_before_its_rules(cli, tmp_path):
+    """On a database that keeps versions, the refusal names `config load`, even for a file
+    that would also break a floor."""
+    path = tmp_path / "lax.toml"
+    path.write_text("[discharge]\nspo2_min = 50\n")
+    message = cli.refused("--config", str(path), "db", "upgrade")
+    assert "keeps the clinic's rules as versions already" in message
+    assert "monitor config load" in message
