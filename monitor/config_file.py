@@ -1,36 +1,109 @@
-"""Reading the clinic configuration file (TOML) into a :class:`ClinicConfig`."""
+"""The clinic's TOML files (docs/configuration.md): a station's ``--config`` (its own settings
+only), a rules file for ``monitor config load`` and ``monitor db upgrade``, and a version
+written out as a loadable file (``monitor config export``)."""
 
 from __future__ import annotations
 
 import os
-import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from monitor.core.config import ClinicConfig, config_from_mapping
+from monitor.core.config import (
+    RULE_KEYS,
+    RULES_TEXT_MAX,
+    STATION_KEYS,
+    ClinicConfig,
+    parse_toml,
+    rules_from_mapping,
+    rules_mapping,
+    station_from_mapping,
+)
 from monitor.errors import ConfigError
 
 CONFIG_ENV = "MONITOR_CONFIG"
+#: The longest file read, in bytes (a rules document is at most RULES_TEXT_MAX characters).
+FILE_MAX_BYTES = RULES_TEXT_MAX
+
+
+def read_text(path: str | os.PathLike[str], what: str = "config file") -> str:
+    """A small UTF-8 text file; a one-line refusal for a missing, unreadable, huge or binary
+    one (nothing larger than :data:`FILE_MAX_BYTES` is read)."""
+    file = Path(path).expanduser()
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(FILE_MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {file} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {file} is a folder, not a file") from None
+    except OSError as error:
+        raise ConfigError(f"{what} {file} cannot be read: {error.strerror}") from None
+    if len(data) > FILE_MAX_BYTES:
+        raise ConfigError(f"{what} {file} is larger than {FILE_MAX_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {file} is not UTF-8 text") from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ClinicConfig:
-    """The configuration in force: the shipped defaults, overridden by ``path`` if given.
-
-    Raises :class:`ConfigError` with a one-line message for a missing, unreadable or
-    invalid file.
-    """
+    """A station's settings: the defaults, with ``clinic_name`` and ``bays`` from ``path`` if
+    given. A clinical rule there is refused, naming ``monitor config load`` (the clinic's rules
+    live in the database); so is a missing, unreadable or invalid file, in one line."""
     if path is None or str(path) == "":
         return ClinicConfig()
     file = Path(path).expanduser()
+    text = read_text(file, "config file")
+    data = parse_toml(text, f"config file {file}")
+    return station_from_mapping(data, str(file))
+
+
+def read_rules(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """A rules file for ``monitor config load``: its text and its name (the version's
+    source). The text is checked when it is loaded."""
+    file = Path(path).expanduser()
+    return read_text(file, "rules file"), file.name
+
+
+def upgrade_rules(
+    path: str | os.PathLike[str], accepted: Callable[[], None] = lambda: None
+) -> dict[str, str] | None:
+    """The clinical part of a clinic's ``--config`` file given to ``monitor db upgrade``, as
+    version 1's body and source (``None`` when it holds no clinical rule), checked as any
+    version is: unknown keys, bad values, the safety floors. ``accepted`` is asked first
+    whether the database takes a rules file at all (it raises the refusal). A file with
+    nothing but rules is kept as written (its comments too); otherwise its rules are written
+    out without the station's settings."""
+    file = Path(path).expanduser()
+    text = read_text(file, "config file")
+    data = parse_toml(text, f"config file {file}")
+    unknown = sorted(set(data) - RULE_KEYS - STATION_KEYS)
+    if unknown:
+        known = ", ".join(sorted(RULE_KEYS | STATION_KEYS))
+        raise ConfigError(f"config file {file}: unknown key '{unknown[0]}'; known here: {known}")
+    station_from_mapping({k: v for k, v in data.items() if k in STATION_KEYS}, str(file))
+    rules = {k: v for k, v in data.items() if k in RULE_KEYS}
+    if not rules:
+        return None
+    accepted()
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {file} not found: check --config or MONITOR_CONFIG"
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"config file {file} cannot be read: {error.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"config file {file} is not valid TOML: {error}") from None
-    return config_from_mapping(data, source=str(file))
+        rules_from_mapping(rules, file.name)
+    except ConfigError as error:
+        detail = str(error).removeprefix("config: ")
+        raise ConfigError(f"config file {file}: {detail}; nothing was changed") from None
+    body = text if set(data) <= RULE_KEYS else write_toml(rules)
+    return {"body": body, "source": file.name[:200]}
+
+
+def write_toml(document: dict[str, Any]) -> str:
+    """A mapping as TOML text (tomli-w: a maintained writer, the reverse of ``tomllib``)."""
+    import tomli_w
+
+    return tomli_w.dumps(document)
+
+
+def rules_toml(config: ClinicConfig, heading: str) -> str:
+    """Every rule of ``config`` as a loadable TOML file, ``heading`` as its first comment."""
+    comment = "".join(f"# {line}\n" for line in heading.splitlines())
+    return comment + "\n" + write_toml(rules_mapping(config))

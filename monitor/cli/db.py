@@ -21,14 +21,24 @@ def _url(context: Context) -> str:
 @db.command("upgrade")
 @pass_context
 def db_upgrade(context: Context) -> None:
-    """Migrate to the newest schema (an SQLite file is backed up first)."""
-    from monitor.store.migrate import upgrade
+    """Migrate to the newest schema (an SQLite file is backed up first).
 
-    result = upgrade(_url(context))
+    With --config naming a clinic's TOML file that holds clinical rules, a database from
+    before rules versions takes that file's rules as version 1 (docs/configuration.md)."""
+    from monitor.config_file import upgrade_rules
+    from monitor.store.migrate import refuse_rules_file, upgrade
+
+    url = _url(context)
+    rules = None
+    if context.config_path:
+        rules = upgrade_rules(context.config_path, lambda: refuse_rules_file(url))
+    result = upgrade(url, clinic_rules=rules)
     if result.before == result.after:
         click.echo(f"already at the newest schema ({result.after})")
         return
     click.echo(f"upgraded {result.before or 'empty database'} -> {result.after}")
+    if rules is not None:
+        click.echo(f"the clinic's rules from {rules['source']} are version 1")
     if result.backup:
         click.echo(f"backup: {result.backup}")
 

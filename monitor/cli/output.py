@@ -52,7 +52,9 @@ class Context:
 
     @property
     def config(self) -> ClinicConfig:
-        """The clinic configuration in force (loaded once)."""
+        """This station's settings from ``--config`` (loaded once): ``clinic_name`` and
+        ``bays`` only; a clinical rule there is refused, naming ``monitor config load`` (the
+        clinic's rules are the database's, docs/configuration.md)."""
         if self._config is None:
             from monitor.config_file import load_config
 
@@ -61,7 +63,8 @@ class Context:
 
     @property
     def service(self) -> Service:
-        """The services on the chosen database, its schema checked or created."""
+        """The services on the chosen database, its schema checked or created, judging under
+        the database's rules with this station's settings."""
         if self._service is None:
             from monitor.services import Service
             from monitor.store.engine import file_warnings

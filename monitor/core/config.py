@@ -1,27 +1,41 @@
-"""The clinic configuration: the shipped defaults, and overrides read from a mapping.
+"""The clinic's rules and a station's settings: the shipped defaults, validated overrides, the
+safety floors no version may break, and where each value in force came from.
 
-Every value is a configurable default, not clinical advice (docs/clinical.md). The medical director
-overrides any of them in a TOML file; :mod:`monitor.config_file` reads the file, this module
-validates what is in it, with messages that name the key and the problem, and remembers where
-each value in force came from.
+Every value is a configurable default, not clinical advice (docs/clinical.md). Two kinds of
+setting (docs/configuration.md):
+
+- **The clinic's rules** (thresholds, schedules, windows, the discharge gate, the PIN lockout)
+  live in the database as numbered versions that a supervisor loads with a reason
+  (``monitor config load``). A version's body is a TOML document over the shipped defaults:
+  what it does not say is the default, not the previous version. :func:`rules_from_text`
+  reads one, refusing a station-local key and anything below a safety floor
+  (:func:`check_floors`).
+- **A station's settings** (``clinic_name``, ``bays``) come from its ``--config`` file;
+  :func:`station_from_mapping` refuses a clinical rule there, naming ``monitor config load``.
 
 ```toml
-clinic_name = "Riverside Clinic"  # on the printed session record (monitor export)
-bays = ["Bay 1", "Bay 2"]
+# the clinic's rules (monitor config load FILE --by SUPERVISOR --reason TEXT)
 [thresholds.heart_rate]          # systolic, diastolic, heart_rate, spo2, resp_rate, moaas, cadss
 high = ["<=40", ">=131"]         # bands: "<=N", ">=N", "<N", ">N", "N-M", "N"
 [thresholds.before_dosing]       # systolic_max, systolic_max_older, older_age, diastolic_max
 [thresholds.rise]                # systolic, diastolic
 [windows]                        # early_min, on_time_min, late_min, recheck_min
-[discharge]                      # moaas, cadss_max, spo2_min
+[discharge]                      # moaas_min, cadss_max, spo2_min, sbp_max, dbp_max, recent_set_min
+[security]                       # lockout_after, lockout_min
 [protocols.ketamine-iv]          # infusion_min, observe_after_infusion_min,
 infusion_min = 40                # minimum_observation_min, baseline, checks, treatment
+
+# a station's settings (--config PATH)
+clinic_name = "Riverside Clinic"  # on the printed session record (monitor export)
+bays = ["Bay 1", "Bay 2"]
 ```
 """
 
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -40,7 +54,7 @@ from monitor.core.schedule import (
     default_protocols,
     ketamine_iv,
 )
-from monitor.core.vitals import CheckMeasure, Measure
+from monitor.core.vitals import POSSIBLE_RANGES, CheckMeasure, Measure
 from monitor.errors import ConfigError
 
 DEFAULT_SOURCE = "default"
@@ -180,6 +194,27 @@ def _checks(key: str, value: Any) -> tuple[CheckSpec, ...]:
     return tuple(checks)
 
 
+def _discharge(
+    table: Mapping[str, Any], base: DischargeCriteria, sources: dict[str, str], source: str
+) -> DischargeCriteria:
+    if "moaas" in table:
+        # Revision 3: "moaas" meant "equals"; the gate now asks "at least" (docs/clinical.md).
+        raise ConfigError(
+            "config: discharge.moaas is now discharge.moaas_min (the latest MOAA/S must be at "
+            "least it): rename the key"
+        )
+    criteria: DischargeCriteria = _int_fields("discharge", table, base, sources, source)
+    for name, most in (("moaas_min", 5), ("cadss_max", 92), ("spo2_min", 100)):
+        if getattr(criteria, name) > most:
+            raise ConfigError(f"config: discharge.{name} must be at most {most}")
+    return criteria
+
+
+#: A protocol's key: as typed in `session start --protocol`.
+_PROTOCOL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+#: The longest treatment name (one line on the record).
+TREATMENT_MAX = 80
+
 _PROTOCOL_KEYS = {
     "treatment",
     "baseline",
@@ -194,6 +229,8 @@ def _protocol(
     name: str, table: Mapping[str, Any], base: Protocol | None, sources: dict[str, str], source: str
 ) -> Protocol:
     key = f"protocols.{name}"
+    if not _PROTOCOL_KEY.fullmatch(name):
+        raise ConfigError(f"config: protocol key {name!r}: use 1-40 letters, digits, '_' or '-'")
     _unknown(key, table, _PROTOCOL_KEYS)
     if base is None and ("checks" not in table or "minimum_observation_min" not in table):
         raise ConfigError(
@@ -210,8 +247,17 @@ def _protocol(
     protocol = base or Protocol(name, name, (), (), 0)
     changes: dict[str, Any] = {}
     if "treatment" in table:
-        if not isinstance(table["treatment"], str):
-            raise ConfigError(f"config: {key}.treatment must be text")
+        treatment = table["treatment"]
+        if (
+            not isinstance(treatment, str)
+            or not treatment.strip()
+            or len(treatment) > TREATMENT_MAX
+            or not treatment.isprintable()
+        ):
+            raise ConfigError(
+                f"config: {key}.treatment must be one line of 1-{TREATMENT_MAX} printable "
+                "characters"
+            )
         changes["treatment"] = table["treatment"]
     if "baseline" in table:
         changes["baseline"] = _measures(f"{key}.baseline", table["baseline"])
@@ -261,9 +307,7 @@ def config_from_mapping(
             "windows", _table("windows", data["windows"]), windows, sources, source
         )
     if "discharge" in data:
-        discharge = _int_fields(
-            "discharge", _table("discharge", data["discharge"]), discharge, sources, source
-        )
+        discharge = _discharge(_table("discharge", data["discharge"]), discharge, sources, source)
     if "protocols" in data:
         for name, table in _table("protocols", data["protocols"]).items():
             protocols[name] = _protocol(
@@ -299,40 +343,15 @@ def _show(value: Any) -> str:
     return json.dumps(value)
 
 
+def _flat(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [row for k, v in value.items() for row in _flat(f"{prefix}.{k}", v)]
+    return [(prefix, value)]
+
+
 def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
     """Every value in force as (dotted key, value, where it came from)."""
-    rows: list[tuple[str, Any]] = []
-    for measure, by_severity in config.thresholds.absolute.bands.items():
-        for severity in Severity:
-            texts = [b.text for b in by_severity.get(severity, ())]
-            rows.append((f"thresholds.{measure.value}.{severity.value}", texts))
-    for name, target in (
-        ("thresholds.before_dosing", config.thresholds.predose),
-        ("thresholds.rise", config.thresholds.rise),
-        ("windows", config.windows),
-        ("discharge", config.discharge),
-        ("security", config.security),
-    ):
-        for f in fields(target):
-            if f.type in ("int", int):
-                rows.append((f"{name}.{f.name}", getattr(target, f.name)))
-    for key, protocol in sorted(config.protocols.items()):
-        prefix = f"protocols.{key}"
-        rows.append((f"{prefix}.treatment", protocol.treatment))
-        if protocol.infusion_min is not None:
-            rows.append((f"{prefix}.infusion_min", protocol.infusion_min))
-        rows.append((f"{prefix}.minimum_observation_min", protocol.minimum_observation_min))
-        rows.append((f"{prefix}.baseline", [m.value for m in protocol.baseline]))
-        rows.append(
-            (
-                f"{prefix}.checks",
-                [
-                    {"at": c.at_min, "measures": [m.value for m in c.measures]}
-                    | ({"pre_discharge": True} if c is protocol.pre_discharge else {})
-                    for c in protocol.checks
-                ],
-            )
-        )
+    rows = [row for k, v in rules_mapping(config).items() for row in _flat(k, v)]
     rows.append(("bays", list(config.bays)))
     rows.append(("clinic_name", config.clinic_name))
 
@@ -347,3 +366,205 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
         return DEFAULT_SOURCE
 
     return [(key, _show(value), source_of(key)) for key, value in rows]
+
+
+# -- the clinic's rules as versions, a station's settings ------------------------------------
+
+#: A station's own settings (``--config PATH``): never a clinical rule (docs/configuration.md).
+STATION_KEYS = frozenset({"clinic_name", "bays"})
+#: The clinic's rules: kept in the database as versions a supervisor loads.
+RULE_KEYS = frozenset({"thresholds", "protocols", "windows", "discharge", "security"})
+#: The longest rules document a version takes, in characters.
+RULES_TEXT_MAX = 64 * 1024
+
+#: The command that changes the clinic's rules, named in every refusal that points to it.
+LOAD_COMMAND = "monitor config load FILE --by SUPERVISOR --reason TEXT"
+
+
+def parse_toml(text: str, what: str) -> dict[str, Any]:
+    """A TOML document as a mapping; a refusal naming ``what`` for anything else (too long,
+    not text, not TOML)."""
+    if len(text) > RULES_TEXT_MAX:
+        raise ConfigError(f"{what} is {len(text)} characters long: at most {RULES_TEXT_MAX}")
+    if "\x00" in text:
+        raise ConfigError(f"{what} is not text (it holds NUL characters)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        detail = " ".join(str(error).split())
+        raise ConfigError(f"{what} is not valid TOML: {detail}") from None
+
+
+def station_from_mapping(data: Mapping[str, Any], source: str) -> ClinicConfig:
+    """A station's settings (``clinic_name``, ``bays``) from its ``--config`` file, over the
+    defaults. A clinical rule there is refused: no command judges under rules of its own."""
+    rules = sorted(set(data) & RULE_KEYS)
+    if rules:
+        raise ConfigError(
+            f"{source}: '{rules[0]}' is one of the clinic's rules, which live in the database "
+            f"as versions: a supervisor changes them with `{LOAD_COMMAND}`; --config holds only "
+            "the station's clinic_name and bays"
+        )
+    _unknown("", data, set(STATION_KEYS))
+    return config_from_mapping(data, source)
+
+
+def rules_from_mapping(data: Mapping[str, Any], source: str) -> ClinicConfig:
+    """The clinic's rules of one version (a parsed TOML document over the shipped defaults),
+    each value set there attributed to ``source``. Refused, naming the key or the rule, for a
+    station-local key, an unknown key or a bad value, and below a safety floor."""
+    local = sorted(set(data) & STATION_KEYS)
+    if local:
+        raise ConfigError(
+            f"config: '{local[0]}' is a station's setting, not one of the clinic's rules: put it "
+            "in the station's --config file"
+        )
+    config = config_from_mapping(data, source)
+    check_floors(config)
+    return config
+
+
+def rules_from_text(text: str, source: str, what: str = "the rules file") -> ClinicConfig:
+    """:func:`rules_from_mapping` of a TOML document (a version's body; ``""`` is the
+    shipped defaults)."""
+    return rules_from_mapping(parse_toml(text, what), source)
+
+
+def with_station(rules: ClinicConfig, station: ClinicConfig) -> ClinicConfig:
+    """The clinic's rules with a station's own settings (``clinic_name``, ``bays``)."""
+    sources = {k: v for k, v in rules.sources.items() if k not in STATION_KEYS}
+    sources.update({k: v for k, v in station.sources.items() if k in STATION_KEYS})
+    return replace(rules, bays=station.bays, clinic_name=station.clinic_name, sources=sources)
+
+
+def station_of(config: ClinicConfig) -> ClinicConfig:
+    """Only a configuration's station settings, over the defaults for everything else."""
+    return with_station(ClinicConfig(), config)
+
+
+# -- safety floors ---------------------------------------------------------------------------
+
+#: REMS: an esketamine session is observed at least this long (docs/clinical.md).
+ESKETAMINE_MIN_OBSERVATION = 120
+#: An esketamine pre-discharge check may come at most this much before the minimum.
+PRE_DISCHARGE_SLACK = 5
+#: The discharge gate asks at least this SpO2 in every version.
+SPO2_FLOOR = 90
+#: ... and at least this MOAA/S (5: responds readily to name in normal tone).
+MOAAS_FLOOR = 5
+
+
+def is_esketamine(key: str, protocol: Protocol) -> bool:
+    """Whether a protocol gives esketamine (its key, or its treatment, says so)."""
+    return key.startswith("esketamine") or "esketamine" in protocol.treatment.lower()
+
+
+def floor_breaches(config: ClinicConfig) -> list[str]:
+    """Every safety floor the rules break (docs/configuration.md, "Safety floors"), each
+    naming its key and the rule; empty when all hold."""
+    breaches: list[str] = []
+    for key, protocol in sorted(config.protocols.items()):
+        if not is_esketamine(key, protocol):
+            continue
+        minimum = protocol.minimum_observation_min
+        if minimum < ESKETAMINE_MIN_OBSERVATION:
+            breaches.append(
+                f"protocols.{key}.minimum_observation_min is {minimum}: esketamine is observed "
+                f"at least {ESKETAMINE_MIN_OBSERVATION} min (REMS)"
+            )
+        earliest = max(minimum, ESKETAMINE_MIN_OBSERVATION) - PRE_DISCHARGE_SLACK
+        check = protocol.pre_discharge.at_min
+        if check < earliest:
+            breaches.append(
+                f"protocols.{key}: the pre-discharge check at +{check} min is earlier than the "
+                f"minimum observation less {PRE_DISCHARGE_SLACK} min (+{earliest})"
+            )
+    if config.discharge.spo2_min < SPO2_FLOOR:
+        breaches.append(
+            f"discharge.spo2_min is {config.discharge.spo2_min}: the gate asks SpO2 >= "
+            f"{SPO2_FLOOR} at the least"
+        )
+    if config.discharge.moaas_min < MOAAS_FLOOR:
+        breaches.append(
+            f"discharge.moaas_min is {config.discharge.moaas_min}: the gate asks MOAA/S "
+            f"{MOAAS_FLOOR} (responds readily to name)"
+        )
+    shipped = ClinicConfig().thresholds.absolute.bands
+    for measure in Measure:
+        if not shipped.get(measure, {}).get(Severity.HIGH):
+            continue  # a measure with no high band by default (CADSS) has none to keep
+        bands = config.thresholds.absolute.bands.get(measure, {}).get(Severity.HIGH, ())
+        low, high = POSSIBLE_RANGES[measure]
+        if not any(
+            (b.low is None or b.low <= high) and (b.high is None or b.high >= low) for b in bands
+        ):
+            breaches.append(
+                f"thresholds.{measure.value}.high flags no possible value: every measure keeps "
+                "a high band"
+            )
+    return breaches
+
+
+def check_floors(config: ClinicConfig) -> None:
+    """Refuse rules that break a safety floor, naming every one broken."""
+    breaches = floor_breaches(config)
+    if breaches:
+        raise ConfigError("config: below a safety floor: " + "; ".join(breaches))
+
+
+# -- the rules as a document -------------------------------------------------------------------
+
+
+def _ints(target: Any) -> dict[str, int]:
+    return {f.name: getattr(target, f.name) for f in fields(target) if f.type in ("int", int)}
+
+
+def _protocol_mapping(protocol: Protocol) -> dict[str, Any]:
+    table: dict[str, Any] = {"treatment": protocol.treatment}
+    if protocol.infusion_min is not None:
+        table["infusion_min"] = protocol.infusion_min
+    if protocol.observe_after_infusion_min is not None:
+        table["observe_after_infusion_min"] = protocol.observe_after_infusion_min
+    table["minimum_observation_min"] = protocol.minimum_observation_min
+    table["baseline"] = [m.value for m in protocol.baseline]
+    pre = protocol.pre_discharge
+    table["checks"] = [
+        {"at": c.at_min, "measures": [m.value for m in c.measures]}
+        | ({"pre_discharge": True} if c is pre else {})
+        for c in protocol.checks
+    ]
+    return table
+
+
+def rules_mapping(config: ClinicConfig) -> dict[str, Any]:
+    """Every rule's value as a TOML document's mapping: loaded as a version, it gives the same
+    rules (``monitor config export``). A station's settings are not in it."""
+    bands = config.thresholds.absolute.bands
+    thresholds: dict[str, Any] = {
+        measure.value: {
+            severity.value: [b.text for b in bands.get(measure, {}).get(severity, ())]
+            for severity in Severity
+        }
+        for measure in Measure
+    }
+    thresholds["before_dosing"] = _ints(config.thresholds.predose)
+    thresholds["rise"] = _ints(config.thresholds.rise)
+    return {
+        "thresholds": thresholds,
+        "windows": _ints(config.windows),
+        "discharge": _ints(config.discharge),
+        "security": _ints(config.security),
+        "protocols": {k: _protocol_mapping(p) for k, p in sorted(config.protocols.items())},
+    }
+
+
+def rule_changes(before: ClinicConfig, after: ClinicConfig) -> list[tuple[str, str, str]]:
+    """The rules whose value differs: (dotted key, value before, value after); a key only one
+    side has shows ``-`` on the other."""
+    old = {k: v for k, v, _ in describe(before) if k.split(".")[0] not in STATION_KEYS}
+    new = {k: v for k, v, _ in describe(after) if k.split(".")[0] not in STATION_KEYS}
+    return [
+        (key, old.get(key, "-"), new.get(key, "-"))
+        for key in [*old, *(k for k in new if k not in old)]
+        if old.get(key) != new.get(key)
+    ]

@@ -17,12 +17,14 @@ Every user action is one transaction with its audit row in it; reads return plai
 - :mod:`~monitor.services.rems`: REMS forms of esketamine sessions, submitted and corrected
 - :mod:`~monitor.services.review`: the supervisor's review queue
 - :mod:`~monitor.services.report`: the quality summary
+- :mod:`~monitor.services.config`: the clinic's rules, as numbered versions in the database
 """
 
 from __future__ import annotations
 
 from monitor.services.base import Clock, ServiceBase, unreachable, utc_now
 from monitor.services.changes import ChangeServices
+from monitor.services.config import ConfigServices
 from monitor.services.discharge import DischargeServices
 from monitor.services.events import EventServices
 from monitor.services.flags import FlagServices
@@ -51,10 +53,11 @@ class Service(
     QueryServices,
     HistoryServices,
     ChangeServices,
+    ConfigServices,
 ):
     """Everything a nurse or supervisor can do, on one database."""
 
 
 def with_clock(service: Service, clock: Clock) -> Service:
-    """The same database and configuration seen through another clock (tests, demos)."""
-    return Service(service.engine, service.config, clock)
+    """The same database and station settings seen through another clock (tests, demos)."""
+    return Service(service.engine, service.local, clock)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from monitor.core.config import ClinicConfig
+from monitor.core.config import ClinicConfig, station_of
 from monitor.core.review import signed_refusal
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals
@@ -119,9 +119,15 @@ class ServiceBase:
     """The engines, configuration and clock every capability of the services works with."""
 
     def __init__(self, engine: Engine, config: ClinicConfig | None = None, clock: Clock = utc_now):
+        """``config`` gives this station's own settings (``clinic_name``, ``bays``: its
+        ``--config`` file); its clinical rules are not used: those are the database's
+        (docs/configuration.md), read by :meth:`rules_in_force`."""
         self.engine = engine
         self.write_engine = writer(engine)
-        self.config = config or ClinicConfig()
+        #: This station's settings, over the defaults for everything else.
+        self.local = station_of(config) if config is not None else ClinicConfig()
+        #: Parsed rules versions by number (with this station's settings): they never change.
+        self._versions: dict[int, ClinicConfig] = {}
         self.clock = clock
         # "Now" is the database's clock when the database is a server, so that stations whose
         # clocks differ still agree (docs/clinical.md, "Times"); an injected clock (tests) wins.
@@ -146,6 +152,22 @@ class ServiceBase:
         """Release the database connections."""
         self.engine.dispose()
 
+    @property
+    def config(self) -> ClinicConfig:
+        """The clinic's rules in force (the database's newest version) with this station's
+        settings: what every judgement made now uses."""
+        return self.rules_in_force()[1]
+
+    def rules_in_force(
+        self, session_or_connection: Session | Connection | None = None
+    ) -> tuple[int, ClinicConfig]:
+        """The number and rules of the version in force (:mod:`monitor.services.config`)."""
+        raise NotImplementedError
+
+    def rules_of(self, version: int | None) -> ClinicConfig:
+        """The rules of one version (:mod:`monitor.services.config`)."""
+        raise NotImplementedError
+
     # -- helpers -----------------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -153,17 +175,6 @@ class ServiceBase:
         if self._server_clock:
             return self.database_now()
         return self.clock().astimezone(UTC)
-
-    def rules_in_force(
-        self, session: Session | Connection | None = None
-    ) -> tuple[int, ClinicConfig]:
-        """The clinic's rules in force: (version, rules). Placeholder until the versions of
-        docs/configuration.md are read from the database."""
-        return 1, self.config
-
-    def rules_of(self, version: int | None) -> ClinicConfig:
-        """The rules of one version (placeholder, see :meth:`rules_in_force`)."""
-        return self.config
 
     def database_now(self) -> datetime:
         """The database's clock (PostgreSQL); for SQLite, a file, the local clock."""

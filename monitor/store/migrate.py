@@ -23,6 +23,8 @@ from monitor.store.engine import create_private_file, make_engine, sqlite_path
 from monitor.store.triggers import SESSION_TRANSITIONS, USER_TRANSITIONS
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from alembic.config import Config
 
 #: The newest migration; a test keeps it equal to the head of migrations/versions.
@@ -69,8 +71,12 @@ def _known_revisions(url: str) -> list[str]:
     return [rev.revision for rev in script.walk_revisions()]
 
 
-def run_upgrade(url: str, revision: str = "head") -> None:
-    """Run the migrations up to ``revision`` in one transaction, foreign keys OFF (env.py)."""
+def run_upgrade(
+    url: str, revision: str = "head", clinic_rules: Mapping[str, str] | None = None
+) -> None:
+    """Run the migrations up to ``revision`` in one transaction, foreign keys OFF (env.py).
+    ``clinic_rules`` ({"body", "source"}, checked by the caller) becomes version 1 of the
+    clinic's rules when the migration that introduces versions runs."""
     from alembic import command
 
     engine = make_engine(url, foreign_keys=False)
@@ -78,6 +84,8 @@ def run_upgrade(url: str, revision: str = "head") -> None:
         with engine.execution_options(sqlite_write=True).connect() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
+            if clinic_rules is not None:
+                config.attributes["clinic_rules"] = dict(clinic_rules)
             command.upgrade(config, revision)
             connection.commit()
     finally:
@@ -134,12 +142,19 @@ def backup_sqlite(path: Path, revision: str | None) -> Path:
     return target
 
 
-def upgrade(url: str) -> UpgradeResult:
+#: The migration that keeps the clinic's rules as versions in the database.
+RULES_VERSIONS = "0008"
+
+
+def upgrade(url: str, clinic_rules: Mapping[str, str] | None = None) -> UpgradeResult:
     """Migrate to the newest schema; an SQLite file with data is copied aside first.
 
     Refused, with nothing changed and no backup, for a database newer than this monitor and
     for one that holds tables but is not monitor's. On PostgreSQL the station role is
-    (re)granted each time (:func:`grant_station_role`).
+    (re)granted each time (:func:`grant_station_role`). ``clinic_rules`` (a clinic's TOML
+    given with ``--config``, checked by the caller) becomes version 1 of the clinic's rules;
+    refused, with nothing changed, unless the database holds a record from before versions
+    (docs/configuration.md, "Upgrading from a TOML file").
     """
     engine = make_engine(url)
     try:
@@ -157,14 +172,46 @@ def upgrade(url: str) -> UpgradeResult:
             "this database holds tables but is not a monitor database: nothing was changed; "
             "name a monitor database or a new, empty one"
         )
+    if clinic_rules is not None:
+        _refuse_rules_at(before)
     backup = None
     if before != SCHEMA_HEAD:
         path = sqlite_path(url)
         backup = backup_sqlite(path, before) if path is not None and has_tables else None
-        run_upgrade(url)
+        run_upgrade(url, clinic_rules=clinic_rules)
     if url.startswith("postgresql"):
         grant_station_role(url)
     return UpgradeResult(before, SCHEMA_HEAD, backup)
+
+
+def refuse_rules_file(url: str) -> None:
+    """Refuse a clinic's rules file given to ``db upgrade`` unless the database holds a record
+    from before rules versions (docs/configuration.md, "Upgrading from a TOML file")."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        _refuse_rules_at(None)  # a new file: refused before it is made
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+    finally:
+        engine.dispose()
+    _refuse_rules_at(before)
+
+
+def _refuse_rules_at(before: str | None) -> None:
+    """Refuse a clinic's rules file at an upgrade that will not make version 1 from it."""
+    load = "monitor config load FILE --by SUPERVISOR --reason TEXT"
+    if before is None:
+        raise Refused(
+            "a new database starts at version 1 of the clinic's rules, the shipped defaults: "
+            f"nothing was changed; create it without clinical rules in --config, then `{load}`"
+        )
+    if int(before) >= int(RULES_VERSIONS):
+        raise Refused(
+            "this database keeps the clinic's rules as versions already: nothing was changed; "
+            f"a supervisor loads the file's rules with `{load}`, and --config keeps only "
+            "clinic_name and bays"
+        )
 
 
 #: The PostgreSQL role stations and the command line connect as: it reads and inserts, and

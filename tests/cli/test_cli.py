@@ -279,16 +279,22 @@ def test_new_sqlite_file_is_made_private_and_migrated(tmp_path):
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
 
 
-def test_config_show_names_sources(tmp_path):
-    config = tmp_path / "clinic.toml"
-    config.write_text("[discharge]\nspo2_min = 95\n")
-    run = Cli(str(tmp_path / "x.db"))
-    out = run("--config", str(config), "config", "show").stdout
+def test_config_show_names_sources(cli, tmp_path):
+    station = tmp_path / "station.toml"
+    station.write_text('bays = ["Bay 1", "Bay 2"]\n')
+    out = cli("--config", str(station), "config", "show").stdout
+    assert out.startswith("version 1 in force: set by the upgrade")
+    line = next(x for x in out.splitlines() if x.startswith("bays"))
+    assert "Bay 2" in line and str(station) in line
     line = next(x for x in out.splitlines() if x.startswith("discharge.spo2_min"))
-    assert "95" in line and str(config) in line
+    assert "94" in line and "[default]" in line
+    # A clinical rule in --config is refused: the clinic's rules live in the database.
+    clinic = tmp_path / "clinic.toml"
+    clinic.write_text("[discharge]\nspo2_min = 95\n")
+    assert "monitor config load" in cli.refused("--config", str(clinic), "config", "show")
     bad = tmp_path / "bad.toml"
-    bad.write_text("[discharge]\nspo2 = 95\n")
-    assert "discharge.spo2" in run.refused("--config", str(bad), "config", "show")
+    bad.write_text("colour = 1\n")
+    assert "unknown key 'colour'" in cli.refused("--config", str(bad), "config", "show")
 
 
 def test_bad_db_url_is_one_line(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.config_file import load_config
-from monitor.core.config import ClinicConfig, config_from_mapping, describe
+from monitor.core.config import ClinicConfig, config_from_mapping, describe, rules_from_text
 from monitor.core.rules import Severity, Thresholds, evaluate
 from monitor.core.vitals import Measure, Vitals
 from monitor.errors import ConfigError
@@ -20,11 +20,10 @@ def test_defaults_say_they_are_defaults():
     assert "discharge.spo2_min" in keys
 
 
-def test_file_overrides_thresholds_schedules_and_names_its_source(tmp_path):
-    path = tmp_path / "clinic.toml"
-    path.write_text(
+def test_a_version_overrides_thresholds_schedules_and_names_its_source():
+    source = "version 2 (clinic.toml)"
+    config = rules_from_text(
         """
-bays = ["Bay 1", "Bay 2"]
 [thresholds.heart_rate]
 high = ["<=35", ">=140"]
 [thresholds.before_dosing]
@@ -39,10 +38,10 @@ spo2_min = 95
 infusion_min = 60
 [protocols.esketamine-84]
 minimum_observation_min = 150
-"""
+checks = [{at = 40, measures = ["bp"]}, {at = 150, measures = ["bp"], pre_discharge = true}]
+""",
+        source,
     )
-    config = load_config(path)
-    assert config.bays == ("Bay 1", "Bay 2")
     hr_high = config.thresholds.absolute.bands[Measure.HEART_RATE][Severity.HIGH]
     assert [b.text for b in hr_high] == ["<= 35", ">= 140"]
     assert config.thresholds.predose.systolic_max == 150
@@ -52,9 +51,9 @@ minimum_observation_min = 150
     assert config.protocol("ketamine-iv").minimum_observation_min == 120
     assert config.protocol("esketamine-84").minimum_observation_min == 150
     sources = {key: source for key, _, source in describe(config)}
-    assert sources["thresholds.heart_rate.high"] == str(path)
+    assert sources["thresholds.heart_rate.high"] == source
     assert sources["thresholds.heart_rate.medium"] == "default"
-    assert sources["protocols.ketamine-iv.checks"] == str(path)
+    assert sources["protocols.ketamine-iv.checks"] == source
     assert sources["protocols.esketamine-56.minimum_observation_min"] == "default"
 
     def hr_flags(value):
@@ -107,6 +106,10 @@ def test_custom_check_list(tmp_path):
         ({"thresholds": {"rise": {"systolic": -1}}}, "thresholds.rise.systolic"),
         ({"windows": {"late_min": True}}, "windows.late_min"),
         ({"discharge": {"spo2": 94}}, "'discharge.spo2'"),
+        ({"discharge": {"moaas": 5}}, "discharge.moaas is now discharge.moaas_min"),
+        ({"discharge": {"moaas_min": 6}}, "discharge.moaas_min must be at most 5"),
+        ({"protocols": {"bad key!": {"treatment": "x"}}}, "protocol key 'bad key!'"),
+        ({"protocols": {"ketamine-im": {"treatment": "a\x1b[2J"}}}, "treatment must be one line"),
         ({"protocols": {"ketamine-iv": {"infusion_min": 0}}}, "protocols.ketamine-iv.infusion_min"),
         ({"protocols": {"esketamine-84": {"infusion_min": 30}}}, "ketamine-iv only"),
         ({"protocols": {"oral": {"treatment": "x"}}}, "protocols.oral is a new protocol"),
@@ -130,6 +133,32 @@ def test_missing_and_malformed_files_are_one_line_errors(tmp_path):
     bad.write_text("[thresholds\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x01" * 10)
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(binary)
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# " + "x" * 70_000 + "\n")
+    with pytest.raises(ConfigError, match="larger than 64 KiB"):
+        load_config(huge)
+
+
+def test_the_station_file_holds_only_the_station_settings(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text('clinic_name = "Riverside"\nbays = ["Bay 1", "Bay 2"]\n')
+    config = load_config(path)
+    assert (config.clinic_name, config.bays) == ("Riverside", ("Bay 1", "Bay 2"))
+    assert config.thresholds == Thresholds()
+    for rule in ("[discharge]\nspo2_min = 95", "[thresholds.spo2]\nhigh = []", "[security]"):
+        path.write_text(rule + "\n")
+        with pytest.raises(ConfigError, match="monitor config load") as caught:
+            load_config(path)
+        assert "\n" not in str(caught.value)
+    path.write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match="unknown key 'colour'; known here: bays, clinic_name"):
+        load_config(path)
 
 
 def test_unknown_protocol_lists_the_known_ones():

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.core.config import config_from_mapping
 from monitor.errors import EntryError, GateNotMet, NotFound, Refused
 from monitor.present.json import session_json
 from monitor.services import Service
@@ -430,22 +429,18 @@ def test_a_discharged_session_is_never_judged_again_under_a_later_configuration(
     sid = good_session(service, clock)
     clock.set(at(121))
     service.discharge(sid, by="ana", escort="partner", instructions_given=True)
-    stricter = config_from_mapping(
-        {
-            "discharge": {"spo2_min": 99},
-            "protocols": {
-                "esketamine-84": {
-                    "minimum_observation_min": 180,
-                    "checks": [
-                        {"at": 40, "measures": ["bp"]},
-                        {"at": 170, "measures": ["bp"], "pre_discharge": True},
-                    ],
-                }
-            },
-        },
-        "test",
-    )
-    later = Service(service.engine, stricter, clock)
+    # A later version of the clinic's rules, stricter in every way (docs/configuration.md).
+    stricter = """
+[discharge]
+spo2_min = 99
+[protocols.esketamine-84]
+minimum_observation_min = 180
+checks = [{at = 40, measures = ["bp"]}, {at = 175, measures = ["bp"], pre_discharge = true}]
+"""
+    version = service.load_config(stricter, source="stricter.toml", by="sam", reason="audit")
+    assert version.number == 2
+    later = Service(service.engine, clock=clock)
+    assert later.rules_in_force()[0] == 2
     view = later.session(sid)
     assert view.gate.ready
     assert [c.label for c in view.checks if c.kind.value == "scheduled"][-1] == "+120 min"
