@@ -1,4 +1,4 @@
-"""The discharge gate and the dosing gate (docs/clinical.md, "Default discharge gate").
+"""The discharge gate and the dosing gate (docs/clinical.md, "Discharge gate").
 
 The discharge gate (revision 3) is judged on every saved reading of the session measured by
 the judging moment. Ready only when all hold, each failing one a reason shown to the nurse: the
@@ -55,7 +55,7 @@ PEAK_CHECK_MIN = 40
 
 @dataclass(frozen=True)
 class DischargeCriteria:
-    """What the discharge gate asks (docs/clinical.md, "Default discharge gate"): the latest
+    """What the discharge gate asks (docs/clinical.md, "Discharge gate"): the latest
     MOAA/S at least ``moaas_min``, CADSS at most ``cadss_max``, SpO2 at least ``spo2_min``,
     BP at most ``sbp_max``/``dbp_max`` or no higher than the baseline, and a full set
     measured within ``recent_set_min`` before discharge."""
@@ -201,7 +201,7 @@ class Patient:
 
 
 def baseline_of(readings: Sequence[Observation], dosed_at: datetime | None) -> Vitals:
-    """The baseline (docs/clinical.md, "Default thresholds"): the latest value of each measure
+    """The baseline (docs/clinical.md, "Thresholds and flags"): the latest value of each measure
     measured at or before dosing, among the readings in force."""
     if dosed_at is None:
         return Vitals()
@@ -286,9 +286,9 @@ def value_items(
         if latest is None:
             items.append(GateItem(label, False, f"no {measure.abbreviation} recorded ({wanted})"))
             continue
-        value = latest.vitals.get(measure)
-        assert value is not None
-        bad = None if ok(value) else f"latest {measure.abbreviation} is {value} ({wanted})"
+        found = latest.vitals.get(measure)
+        assert found is not None
+        bad = None if ok(found) else f"latest {measure.abbreviation} is {found} ({wanted})"
         items.append(GateItem(label, bad is None, bad))
     items.append(_bp_ceiling(after, baseline, criteria))
     return items
@@ -409,7 +409,7 @@ def evaluate_gate(
     infusion_ended_at: datetime | None = None,
     departure: Departure | None = None,
 ) -> GateResult:
-    """The discharge gate at ``now`` (docs/clinical.md, "Default discharge gate").
+    """The discharge gate at ``now`` (docs/clinical.md, "Discharge gate").
 
     Only readings measured by ``now`` count (a reading timed ahead counts from its time).
     Readings in force count for values and checks; every reading's flags count for what is

@@ -1,4 +1,4 @@
-"""The REMS "ready to leave at" proposal (docs/clinical.md, "REMS 'ready to leave at' minute").
+"""The REMS "ready to leave at" proposal (docs/clinical.md, the REMS ready minute).
 
 The form asks a clinician: without the 2-hour minimum, when would this patient have been ready
 to leave? The product proposes the earliest whole minute after dosing from which, continuously

@@ -299,7 +299,7 @@ class ServiceBase:
         )
 
     @staticmethod
-    def _signed(session: Session, session_id: int) -> bool:
+    def _signed(session: Session | Connection, session_id: int) -> bool:
         """Signed while it has more sign-offs than reopenings (they alternate)."""
         signs = session.scalar(
             select(func.count()).select_from(m.SignOff).where(m.SignOff.session_id == session_id)
@@ -311,7 +311,7 @@ class ServiceBase:
         )
         return (signs or 0) > (reopenings or 0)
 
-    def _refuse_if_signed(self, session: Session, session_id: int, what: str) -> None:
+    def _refuse_if_signed(self, session: Session | Connection, session_id: int, what: str) -> None:
         refusal = signed_refusal(session_id, what, signed=self._signed(session, session_id))
         if refusal is not None:
             raise refusal.error()

@@ -44,7 +44,7 @@ class DischargeServices(UserServices, RemsServices, QueryServices):
         cosign: str | None = None,
     ) -> SessionView:
         """Discharge when the gate is met, or with a written reason and a clinician that
-        override it (docs/clinical.md, "Default discharge gate").
+        override it (docs/clinical.md, "Discharge gate").
 
         The gate is judged at the discharge time (not later than now) on every saved reading
         measured by then, under the rules in force, with the escort (who accompanies the

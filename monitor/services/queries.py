@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -251,7 +252,7 @@ class QueryServices(ServiceBase):
             stored = StoredGate.decode(
                 json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
             )
-            config, gate_version = rules, version
+            config, gate_version = rules, cast(int | None, version)
             schedule = self.schedule_of(row)
             if stored is not None:
                 stored_gate, schedule, config = stored_judgement(stored)

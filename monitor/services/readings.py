@@ -194,8 +194,8 @@ class ReadingServices(QueryServices):
         """The baseline changed after dosing (a before-dosing reading entered late, corrected
         or voided): judge every reading in force after dosing again for the rise rule against
         the new baseline, and raise each rise flag that now holds and the reading does not
-        carry yet ("raised when the baseline changed", docs/clinical.md "Default
-        thresholds"). No flag ever disappears. Returns the new flags' ids."""
+        carry yet ("raised when the baseline changed"; docs/clinical.md, "When the baseline
+        changes after dosing"). No flag ever disappears. Returns the new flags' ids."""
         version, rules = self.rules_in_force(session)
         connection = connection_of(session)
         baseline = self._baseline(connection, row)

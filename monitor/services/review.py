@@ -112,9 +112,9 @@ def session_facts(view: SessionView) -> SessionFacts:
     assert view.discharged_at is not None
     flags = [f for r in view.readings for f in r.flags]
     saved = {r.id: r.recorded_at for r in view.readings}
-    high = [f for f in flags if f.severity is Severity.HIGH]
+    high = [f for f in flags if f.severity is Severity.HIGH and f.reading_id is not None]
     waits = tuple(
-        minutes(saved[f.reading_id], f.acknowledged_at)
+        minutes(saved[f.reading_id or 0], f.acknowledged_at)
         for f in high
         if f.acknowledged_at is not None
     )
