@@ -24,6 +24,7 @@ from monitor.core.schedule import (
     Windows,
     at_discharge,
     check_states,
+    ends_early,
 )
 from monitor.core.vitals import CheckMeasure, Vitals
 from monitor.views import ReadingView, SessionView
@@ -42,6 +43,8 @@ def observations(readings: Iterable[ReadingView]) -> list[Observation]:
                 for f in r.flags
             ),
             in_force=r.in_force,
+            voided=r.voided is not None,
+            corrects=r.corrects,
         )
         for r in readings
     ]
@@ -57,11 +60,13 @@ def judge(
     discharged_at: datetime | None = None,
 ) -> tuple[list[CheckState], GateResult]:
     """The checks and the discharge gate at ``now`` over every saved reading; judged at or
-    after ``discharged_at``, the checks are the closed record's (:func:`at_discharge`)."""
+    after ``discharged_at``, the checks are the closed record's (:func:`at_discharge`; those
+    not reached by a discharge before the minimum observation read "ended early")."""
     seen = observations(readings)
     checks = check_states(schedule, dosed_at, seen, now, config.windows, skips=skips)
     if discharged_at is not None and now >= discharged_at:
-        checks = at_discharge(checks)
+        early = ends_early(schedule, dosed_at, discharged_at)
+        checks = at_discharge(checks, ended_early=early)
     gate = evaluate_gate(
         schedule,
         dosed_at,
