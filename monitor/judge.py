@@ -32,6 +32,7 @@ from monitor.core.schedule import (
     Windows,
     at_discharge,
     check_states,
+    ends_early,
 )
 from monitor.core.vitals import CheckMeasure, Vitals
 from monitor.views import EventView, ReadingView, SessionView
@@ -50,6 +51,8 @@ def observations(readings: Iterable[ReadingView]) -> list[Observation]:
                 for f in r.flags
             ),
             in_force=r.in_force,
+            voided=r.voided is not None,
+            corrects=r.corrects,
         )
         for r in readings
     ]
@@ -79,11 +82,13 @@ def judge(
 ) -> tuple[list[CheckState], GateResult]:
     """The checks and the discharge gate at ``now`` over every saved reading, under the rules
     ``config``; judged at or after ``discharged_at``, the checks are the closed record's
-    (:func:`at_discharge`)."""
+    (:func:`at_discharge`; those not reached by a discharge before the minimum observation
+    read "ended early")."""
     seen = observations(readings)
     checks = check_states(schedule, dosed_at, seen, now, config.windows, skips=skips)
     if discharged_at is not None and now >= discharged_at:
-        checks = at_discharge(checks)
+        early = ends_early(schedule, dosed_at, discharged_at)
+        checks = at_discharge(checks, ended_early=early)
     gate = evaluate_gate(
         schedule,
         dosed_at,

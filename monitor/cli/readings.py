@@ -18,15 +18,19 @@ from monitor.cli.output import (
     moment,
     pass_context,
     printable,
+    story_text,
 )
 from monitor.cli.params import ID
 from monitor.errors import Refused
 
 if TYPE_CHECKING:
+    from monitor.core.served import Served
     from monitor.views import ReadingView
 
 
-def _print_reading(reading: ReadingView) -> None:
+def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
+    """The reading, its flags, then (a reading just recorded) which check it served and which
+    checks before it remain not done (:func:`monitor.present.record.served_lines`)."""
     from monitor.core.entry import format_entry
 
     note = f" (corrects reading {reading.corrects})" if reading.corrects else ""
@@ -40,6 +44,11 @@ def _print_reading(reading: ReadingView) -> None:
         click.echo(
             f"  {flag.severity.symbol:<3} {flag.severity.value:<6} {flag.message}  [flag {flag.id}]"
         )
+    if served is not None:
+        from monitor.present.record import served_lines
+
+        for line in story_text(served_lines(served)):
+            click.echo(f"  {line}", nl=False)
 
 
 @click.command()
@@ -95,7 +104,7 @@ def record(
 
         echo_json(reading_json(reading))
     else:
-        _print_reading(reading)
+        _print_reading(reading, recorded.served)
 
 
 def _record_lines(
@@ -153,9 +162,10 @@ def _record_lines(
             )
         else:
             flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
+            served = f"  served {reading.served_check}" if reading.served_check else ""
             click.echo(
                 f"line {number}: reading {reading.id} at {local(reading.measured_at)}: "
-                f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "")
+                f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "") + served
             )
         sys.stdout.flush()  # a gateway reads each result as its line is done
     already = f", {again} already saved (same key)" if again else ""

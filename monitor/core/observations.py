@@ -5,7 +5,7 @@ Plain data handed in by the caller (the store, a test); the core never loads it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +37,9 @@ class Observation:
     """One saved reading with the flags kept with it.
 
     ``in_force`` is False once a correction supersedes it or it is voided: it then serves no
-    check and no latest value, but its flags stay (a correction never clears an alarm).
+    check and no latest value, but its flags stay (a correction never clears an alarm), and so
+    does the BP recheck a flag asked for, unless the reading was voided (``voided``).
+    ``corrects`` is the reading this one corrects, if it is a correction.
     """
 
     id: int
@@ -45,6 +47,8 @@ class Observation:
     vitals: Vitals
     flags: tuple[RecordedFlag, ...] = ()
     in_force: bool = True
+    voided: bool = False
+    corrects: int | None = None
 
     def has_bp(self) -> bool:
         """True when the reading holds a blood pressure."""
@@ -88,3 +92,18 @@ def latest_with(
         if reading.vitals.get(measure) is not None:
             found = reading
     return found
+
+
+def corrections_of(readings: Sequence[Observation]) -> dict[int, tuple[int, ...]]:
+    """For each reading, the corrections that followed it, in order: the one that superseded
+    it, the one that superseded that, and so on (empty for a reading never corrected)."""
+    newer = {r.corrects: r.id for r in readings if r.corrects is not None}
+    chains: dict[int, tuple[int, ...]] = {}
+    for reading_id in (r.id for r in readings):
+        chain: list[int] = []
+        current = reading_id
+        while current in newer and newer[current] not in chain:
+            current = newer[current]
+            chain.append(current)
+        chains[reading_id] = tuple(chain)
+    return chains

@@ -6,6 +6,11 @@
   and can be worked out by hand;
 - :func:`share` is a fraction of a whole, ``None`` for an empty whole.
 
+:func:`count_checks` counts a closed record's checks after dosing: done on time, done late,
+missed, and not reached (discharged before they were due), of which those an early discharge
+by override left behind ("observation ended early") are counted apart, never as missed; a
+cancelled recheck (its reading voided) is not counted at all.
+
 Severe BP is a high flag from the any-time bands above the limit (``systolic.high.above``:
 SBP >= 180 by default; ``diastolic.high.above``: DBP >= 110), by the rule ids the core emits
 (:mod:`monitor.core.rules`); a low SBP (``systolic.high.below``) is high too, but not "severe
@@ -15,9 +20,11 @@ BP" in the esketamine sense of a hypertensive reaction.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+
+from monitor.core.schedule import CheckKind, CheckState, CheckStatus
 
 #: The rule ids of a severe BP rise (a hypertensive reaction).
 SEVERE_BP_RULES = frozenset({"systolic.high.above", "diastolic.high.above"})
@@ -68,6 +75,41 @@ def rems_overdue(treated_on: date, today: date) -> bool:
 
 
 @dataclass(frozen=True)
+class CheckCounts:
+    """A closed record's checks after dosing (schedule and BP rechecks), by outcome."""
+
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    #: Not yet due at the discharge (status ``not_reached``), early discharges' included.
+    not_reached: int = 0
+    #: Of those, the ones an early discharge by override left ("observation ended early").
+    ended_early: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every check counted: on time, late, missed and not reached."""
+        return self.on_time + self.late + self.missed + self.not_reached
+
+
+def count_checks(checks: Iterable[CheckState]) -> CheckCounts:
+    """The checks after dosing of a session judged at its discharge
+    (:func:`monitor.core.schedule.at_discharge`), counted: the baseline (the dosing gate's
+    business) and cancelled rechecks are left out; a check neither done nor missed is not
+    reached."""
+    counted = [c for c in checks if c.kind is not CheckKind.BASELINE and c.cancelled is None]
+    done = [c for c in counted if c.status is CheckStatus.DONE]
+    missed = sum(1 for c in counted if c.status is CheckStatus.MISSED)
+    return CheckCounts(
+        on_time=sum(1 for c in done if not c.late),
+        late=sum(1 for c in done if c.late),
+        missed=missed,
+        not_reached=len(counted) - len(done) - missed,
+        ended_early=sum(1 for c in counted if c.ended_early),
+    )
+
+
+@dataclass(frozen=True)
 class QualityReport:
     """The quality summary of the sessions discharged within ``since``..``until``."""
 
@@ -80,7 +122,10 @@ class QualityReport:
     checks_on_time: int = 0
     checks_late: int = 0
     checks_missed: int = 0
+    #: Checks not reached at the discharge (not yet due), early discharges' included.
     checks_open: int = 0
+    #: Of ``checks_open``, those an early discharge by override left: never missed.
+    checks_ended_early: int = 0
     high_flags: int = 0
     high_acknowledged: int = 0
     high_unacknowledged: int = 0

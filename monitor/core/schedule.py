@@ -7,7 +7,9 @@ reading is after +10. A check not done is *upcoming* before -5, *due* in [-5, +1
 in (+10, +30] and *missed* after +30; the pre-discharge check is never missed (overdue until
 done). A reading serves at most one scheduled check, matched in two passes (:func:`_assign`).
 The baseline check is due at dosing and counts every reading at or before it. Every medium or
-high flag on a BP measured after dosing creates a BP + HR recheck due 15 min after it.
+high flag on a BP measured after dosing creates a BP + HR recheck due 15 min after it, also
+once the reading is corrected; voiding the reading cancels it (still listed). A closed
+record's checks never reached read ``not_reached`` (:func:`at_discharge`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.core.observations import Observation, chronological, in_force
+from monitor.core.observations import Observation, chronological, corrections_of, in_force
 from monitor.core.vitals import CheckMeasure
 
 _FULL = (
@@ -194,6 +196,8 @@ class CheckStatus(StrEnum):
     OVERDUE = "overdue"
     DONE = "done"
     MISSED = "missed"
+    #: A discharged session's check not yet due when it ended (:func:`at_discharge`).
+    NOT_REACHED = "not_reached"
 
 
 class CheckKind(StrEnum):
@@ -228,24 +232,37 @@ class CheckState:
     skip: CheckSkip | None = None
     #: For a recheck: the reading whose flagged BP created it.
     reading_id: int | None = None
+    #: The ids of the readings that served it (holding one of its measures), in time order.
+    served_by: tuple[int, ...] = ()
+    #: Not done: the measures its readings have not covered yet.
+    missing: tuple[CheckMeasure, ...] = ()
+    #: Why a recheck was cancelled ("reading voided"): listed, never an alarm, never missed.
+    cancelled: str | None = None
+    #: Not reached: a discharge by override ended the observation before its minimum.
+    ended_early: bool = False
 
     @property
     def is_alarm(self) -> bool:
         """An overdue check, or a missed one nobody has explained, is a medium alarm."""
-        return self.status in (CheckStatus.OVERDUE, CheckStatus.MISSED) and self.skip is None
+        return self.can_skip
 
     @property
     def pending(self) -> bool:
-        """Still to be done: upcoming, due or overdue, and not explained away."""
+        """Still to be done: upcoming, due or overdue, not explained away nor cancelled."""
         return (
             self.status in (CheckStatus.UPCOMING, CheckStatus.DUE, CheckStatus.OVERDUE)
             and self.skip is None
+            and self.cancelled is None
         )
 
     @property
     def can_skip(self) -> bool:
-        """Only an overdue or missed check can be explained as not done."""
-        return self.status in (CheckStatus.OVERDUE, CheckStatus.MISSED) and self.skip is None
+        """Only an overdue or missed check (not cancelled) can be explained as not done."""
+        return (
+            self.status in (CheckStatus.OVERDUE, CheckStatus.MISSED)
+            and self.skip is None
+            and self.cancelled is None
+        )
 
 
 def completion_time(
@@ -287,8 +304,10 @@ def _assign(
 
     1. Each reading goes to the check whose on-time window holds it and whose due time is
        nearest (a tie goes to the later check).
-    2. Each reading left over goes, in time order, to the earliest check not yet done whose
-       late window holds it (the pre-discharge check's late window never closes).
+    2. Each reading left over goes, in time order, to the check not yet done whose late window
+       holds it and whose due time is nearest (a tie goes to the earlier check; the
+       pre-discharge check's late window never closes). A full set at +52 is the +40 check
+       done late, not the +30 one (clinical revision 3).
     """
     early = timedelta(minutes=windows.early_min)
     on_time = timedelta(minutes=windows.on_time_min)
@@ -310,15 +329,28 @@ def _assign(
         )
         served[best].append(reading)
     for reading in left:
-        for index, slot in enumerate(slots):
-            if completion_time(served[index], slot.spec.measures) is not None:
-                continue
-            opens = slot.due_at + on_time
-            closes = None if slot.pre_discharge else slot.due_at + late
-            if opens < reading.measured_at and (closes is None or reading.measured_at <= closes):
-                served[index].append(reading)
-                break
+        when = reading.measured_at
+        open_late = [
+            index
+            for index, slot in enumerate(slots)
+            if slot.due_at + on_time < when
+            and (slot.pre_discharge or when <= slot.due_at + late)
+            and completion_time(served[index], slot.spec.measures) is None
+        ]
+        if open_late:
+            best = min(open_late, key=lambda i: (abs(when - slots[i].due_at), slots[i].spec.at_min))
+            served[best].append(reading)
     return served
+
+
+def _serving(readings: Iterable[Observation], measures: Sequence[CheckMeasure]) -> tuple[int, ...]:
+    return tuple(r.id for r in readings if any(r.vitals.covers(m) for m in measures))
+
+
+def _missing(
+    readings: Sequence[Observation], measures: Sequence[CheckMeasure]
+) -> tuple[CheckMeasure, ...]:
+    return tuple(m for m in measures if not any(r.vitals.covers(m) for r in readings))
 
 
 def _scheduled(
@@ -353,6 +385,8 @@ def _scheduled(
                 late=done_at is not None and done_at > on_time,
                 pre_discharge=slot.pre_discharge,
                 done_at=done_at,
+                served_by=_serving(served, slot.spec.measures),
+                missing=_missing(served, slot.spec.measures),
             )
         )
     return states
@@ -369,11 +403,22 @@ def _baseline(
         # Dosing without a complete baseline (an override) leaves it missed.
         status = CheckStatus.DUE if dosed_at is None else CheckStatus.MISSED
     return CheckState(
-        "baseline", CheckKind.BASELINE, dosed_at, protocol.baseline, status, done_at=done_at
+        "baseline",
+        CheckKind.BASELINE,
+        dosed_at,
+        protocol.baseline,
+        status,
+        done_at=done_at,
+        served_by=_serving(before, protocol.baseline),
+        missing=_missing(before, protocol.baseline),
     )
 
 
 RECHECK_PREFIX = "BP recheck"
+
+
+#: Why a recheck is cancelled when the reading that asked for it is voided.
+RECHECK_VOIDED = "reading voided"
 
 
 def _rechecks(
@@ -381,19 +426,40 @@ def _rechecks(
 ) -> list[CheckState]:
     """A BP + HR recheck 15 min after each BP measured after dosing with a medium/high flag.
 
-    Readings after the flagged one serve it (sooner than 15 min included), whether or not
-    they also serve a scheduled check. It stays listed once done.
+    ``readings``: every saved one, in time order. Readings in force after the flagged one
+    serve it (sooner than 15 min included; they may also serve a scheduled check), but not its
+    own corrections (they restate it). It stays listed once done, and once the flagged reading
+    is corrected (a correction never removes what was asked of the nurse). Voiding the flagged
+    reading (or the correction that last restated it) cancels it: listed, never an alarm; not
+    done, it stays ``upcoming`` (``not_reached`` once discharged).
     """
     measures = (CheckMeasure.BP, CheckMeasure.HR)
+    chains = corrections_of(readings)
+    voided = {r.id for r in readings if r.voided}
     states: list[CheckState] = []
     labels: set[str] = set()
-    for index, flagged in enumerate(readings):
+    for flagged in readings:
         if flagged.measured_at <= dosed_at or not flagged.has_bp() or not flagged.bp_flagged():
             continue
+        chain = chains.get(flagged.id, ())
         due_at = flagged.measured_at + timedelta(minutes=windows.recheck_min)
         closes = due_at + timedelta(minutes=windows.late_min)
-        later = [r for r in readings[index + 1 :] if r.measured_at <= closes]
+        later = [
+            r
+            for r in readings
+            if r.in_force
+            and (flagged.measured_at, flagged.id) < (r.measured_at, r.id)
+            and r.measured_at <= closes
+            and r.id not in chain
+        ]
         done_at = completion_time(later, measures)
+        cancelled = RECHECK_VOIDED if (chain[-1] if chain else flagged.id) in voided else None
+        if done_at is not None:
+            status = CheckStatus.DONE
+        elif cancelled is not None:
+            status = CheckStatus.UPCOMING
+        else:
+            status = _window_status(due_at, now, windows)
         offset = math.floor((due_at - dosed_at) / timedelta(minutes=1))
         label = f"{RECHECK_PREFIX} +{offset} min"
         serial = 2
@@ -407,11 +473,16 @@ def _rechecks(
                 CheckKind.RECHECK,
                 due_at,
                 measures,
-                CheckStatus.DONE if done_at else _window_status(due_at, now, windows),
+                status,
                 late=done_at is not None
                 and done_at > due_at + timedelta(minutes=windows.on_time_min),
                 done_at=done_at,
                 reading_id=flagged.id,
+                served_by=_serving(
+                    (r for r in later if done_at is None or r.measured_at <= done_at), measures
+                ),
+                missing=_missing(later, measures),
+                cancelled=cancelled,
             )
         )
     return states
@@ -435,45 +506,80 @@ def check_states(
     """
     windows = windows or Windows()
     skips = skips or {}
-    current = chronological(in_force(readings))
+    saved = chronological(list(readings))
+    current = in_force(saved)
     states = [_baseline(protocol, dosed_at, current)]
     if dosed_at is not None:
         states += _scheduled(protocol, dosed_at, current, now, windows)
-        states += _rechecks(dosed_at, current, now, windows)
+        states += _rechecks(dosed_at, saved, now, windows)
         states.sort(key=lambda c: (c.due_at or dosed_at, c.kind is CheckKind.RECHECK))
     # A reason stays with its check even if a late reading completes it after all.
     return [replace(s, skip=skips[s.label]) if s.label in skips else s for s in states]
 
 
-def at_discharge(states: Sequence[CheckState]) -> list[CheckState]:
+def at_discharge(states: Sequence[CheckState], *, ended_early: bool = False) -> list[CheckState]:
     """A discharged session's checks as its record keeps them, judged at the discharge.
 
     One rule for every view of a closed record (log, sign-off, ``session show``, exports,
     review counts): a check done is done (on time or late); a check not done whose window had
     opened is **missed**, whether its window had closed (missed already) or was still open
     when the patient left (due or overdue then: the observation ended before it was done, the
-    pre-discharge check included); a check not yet due stays **upcoming**, which a closed record
-    reads as *not reached*. A session never dosed keeps its baseline as it was.
+    pre-discharge check included); a check not yet due is **not reached** (never ``upcoming``
+    once discharged). ``ended_early``: the discharge overrode the gate before the minimum
+    observation (:func:`ends_early`), so its checks not reached read "observation ended early
+    (override)" and are counted apart from missed ones. A cancelled recheck is never missed. A
+    session never dosed keeps its baseline as it was.
     """
-    return [
-        replace(s, status=CheckStatus.MISSED)
-        if s.status in (CheckStatus.DUE, CheckStatus.OVERDUE) and s.due_at is not None
-        else s
-        for s in states
-    ]
+    closed = []
+    for s in states:
+        if s.status in (CheckStatus.DUE, CheckStatus.OVERDUE) and s.due_at is not None:
+            s = replace(s, status=CheckStatus.MISSED)
+        elif s.status is CheckStatus.UPCOMING:
+            s = replace(
+                s, status=CheckStatus.NOT_REACHED, ended_early=ended_early and not s.cancelled
+            )
+        closed.append(s)
+    return closed
+
+
+def ends_early(protocol: Protocol, dosed_at: datetime | None, discharged_at: datetime) -> bool:
+    """A discharge before the minimum observation since dosing (only an override of the gate
+    lets one through): the observation ended early."""
+    minimum = timedelta(minutes=protocol.minimum_observation_min)
+    return dosed_at is not None and discharged_at < dosed_at + minimum
 
 
 def not_reached(check: CheckState) -> bool:
     """Of a discharged session's checks (:func:`at_discharge`): not yet due when it ended."""
-    return check.status is CheckStatus.UPCOMING
+    return check.status is CheckStatus.NOT_REACHED
 
 
-def status_text(check: CheckState, discharged_at: datetime | None) -> str:
-    """A check's status in words: as judged, except that on a discharged session a check not
-    yet due when it ended reads "not reached" (:func:`at_discharge`)."""
-    if discharged_at is not None and not_reached(check):
-        return "not reached"
+#: How a closed record's check never reached reads when the observation ended early.
+ENDED_EARLY = "observation ended early (override)"
+
+
+def status_text(check: CheckState, discharged_at: datetime | None = None) -> str:
+    """A check's status in words: ``cancelled: reading voided`` for a cancelled recheck;
+    ``not reached`` for a closed record's check not yet due when it ended (also an
+    ``upcoming`` one judged at or after ``discharged_at`` by a caller that did not close it),
+    or "observation ended early (override)"; else the status as judged."""
+    if check.cancelled is not None:
+        return f"cancelled: {check.cancelled}"
+    if check.status is CheckStatus.NOT_REACHED or (
+        discharged_at is not None and check.status is CheckStatus.UPCOMING
+    ):
+        return ENDED_EARLY if check.ended_early else "not reached"
     return check.status.value
+
+
+def served_checks(states: Sequence[CheckState]) -> dict[int, str]:
+    """Reading id -> the label of the check it served: the baseline or its scheduled check
+    (one at most), else the first BP recheck it served; readings that served none left out."""
+    served: dict[int, str] = {}
+    for check in sorted(states, key=lambda c: c.kind is CheckKind.RECHECK):
+        for reading_id in check.served_by:
+            served.setdefault(reading_id, check.label)
+    return served
 
 
 def next_check(states: Sequence[CheckState]) -> CheckState | None:

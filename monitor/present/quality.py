@@ -60,7 +60,12 @@ def quality_story(report: QualityReport) -> QualityStory:
                 _alert_if(
                     r.checks_missed, f"missed {r.checks_missed} ({_percent(r.share_missed)})"
                 ),
-                f", not reached {r.checks_open}",
+                f", not reached {r.checks_open}"
+                + (
+                    f" (observation ended early: {r.checks_ended_early})"
+                    if r.checks_ended_early
+                    else ""
+                ),
             )
         )
     else:

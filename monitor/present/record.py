@@ -23,6 +23,7 @@ from monitor.core.gate import minutes_between, minutes_monitored
 from monitor.core.intake import MED_LABELS, minor_notice
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reached, status_text
+from monitor.core.served import Served
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
 from monitor.views import EventView, FlagView, ReadingView, SessionView
@@ -165,14 +166,24 @@ _CHECK_ROLE = {
     CheckStatus.OVERDUE: Role.WARN,
     CheckStatus.DUE: Role.STRONG,
     CheckStatus.UPCOMING: Role.PLAIN,
+    CheckStatus.NOT_REACHED: Role.NOTE,
 }
+
+
+def _not_reached(check: CheckState, discharged_at: datetime | None) -> bool:
+    """Not reached: closed as such, or upcoming on a discharged session (a view judged as of
+    its discharge but not closed by :func:`monitor.core.schedule.at_discharge`)."""
+    return not_reached(check) or (
+        discharged_at is not None and check.status is CheckStatus.UPCOMING
+    )
 
 
 def check_status(check: CheckState, discharged_at: datetime | None) -> Part:
     """A check's status in words (:func:`monitor.core.schedule.status_text`: ``done``,
-    ``missed``, ``not reached`` ...), ``(late)`` when done late (docs/clinical.md, "Check
-    windows and statuses")."""
-    if discharged_at is not None and not_reached(check):
+    ``missed``, ``not reached``, ``observation ended early (override)``, ``cancelled: reading
+    voided`` ...), ``(late)`` when done late (docs/clinical.md, "Check windows and
+    statuses")."""
+    if check.cancelled is not None or _not_reached(check, discharged_at):
         return Part(status_text(check, discharged_at), Role.NOTE)
     if check.late:
         return Part(f"{status_text(check, discharged_at)} (late)", Role.WARN)
@@ -181,11 +192,16 @@ def check_status(check: CheckState, discharged_at: datetime | None) -> Part:
 
 def check_notes(check: CheckState, discharged_at: datetime | None) -> tuple[Line, ...]:
     """What is said under a check's status: not reached because the patient was discharged
-    first; a pre-discharge check; the reason recorded for a check not done (by whom, when),
-    or, for an alarm (overdue, or missed with no reason), that no reason was recorded."""
+    first (unless the status says the observation ended early); for a cancelled recheck, that
+    it was done all the same (when it was); a pre-discharge check; the reason recorded for a
+    check not done (by whom, when), or, for an alarm (overdue, or missed with no reason), that
+    no reason was recorded."""
     notes: list[Line] = []
-    if discharged_at is not None and not_reached(check):
+    if _not_reached(check, discharged_at) and not check.ended_early and not check.cancelled:
         notes.append((Part("discharged before it was due", Role.NOTE),))
+    if check.cancelled is not None and check.status is CheckStatus.DONE:
+        late = " (late)" if check.late else ""
+        notes.append((Part(f"done{late} {clock(check.done_at, check.due_at)}", Role.NOTE),))
     if check.pre_discharge:
         notes.append((Part("pre-discharge check", Role.NOTE),))
     if check.skip is not None:
@@ -200,6 +216,36 @@ def check_notes(check: CheckState, discharged_at: datetime | None) -> tuple[Line
     elif check.is_alarm:
         notes.append((Part("alarm: no reason recorded", Role.WARN),))
     return tuple(notes)
+
+
+def _served_part(check: CheckState) -> Part:
+    if check.status is CheckStatus.DONE:
+        return Part(f"{check.label} (done{' late' if check.late else ''})", Role.OK)
+    missing = " ".join(m.value for m in check.missing)
+    return Part(f"{check.label} (still needs {missing})", Role.STRONG)
+
+
+def served_lines(served: Served) -> tuple[Line, ...]:
+    """What a reading just saved did to the schedule (docs/clinical.md, "Check windows and
+    statuses"): ``served +40 min (done late)``, or ``served no scheduled check``; then the
+    checks due before it that remain not done, each with its status, so that an alarm that
+    stays is never a surprise: ``not done: +15 min (missed), +30 min (overdue)``."""
+    if served.checks:
+        parts: list[Part] = [Part("served ")]
+        for index, check in enumerate(served.checks):
+            parts += [Part(", ")] if index else []
+            parts.append(_served_part(check))
+        lines: list[Line] = [tuple(parts)]
+    else:
+        lines = [(Part("served no scheduled check", Role.NOTE),)]
+    if served.not_done:
+        left: list[Part] = [Part("not done: ", Role.WARN)]
+        for index, check in enumerate(served.not_done):
+            left += [Part(", ")] if index else []
+            role = Role.ALERT if check.is_alarm else Role.PLAIN
+            left.append(Part(f"{check.label} ({status_text(check)})", role))
+        lines.append(tuple(left))
+    return tuple(lines)
 
 
 def event_late(event: EventView) -> bool:

@@ -27,7 +27,13 @@ from monitor.core.gate import (
 from monitor.core.intake import expected_dose, parse_meds
 from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.rems_answers import Correction
-from monitor.core.schedule import CheckSkip, Protocol, for_infusion, infusion_minutes
+from monitor.core.schedule import (
+    CheckSkip,
+    Protocol,
+    for_infusion,
+    infusion_minutes,
+    served_checks,
+)
 from monitor.judge import event_alarms, judge, observations, stored_judgement
 from monitor.services.alarms import event_alarms as load_event_alarms
 from monitor.services.base import ServiceBase, _flag_view, _vitals_of
@@ -273,6 +279,10 @@ class QueryServices(ServiceBase):
                 config,
                 row.discharged_at,
                 **facts,  # type: ignore[arg-type]
+            )
+            served = served_checks(checks)
+            readings = tuple(
+                replace(r, served_check=served[r.id]) if r.id in served else r for r in readings
             )
             gate_now = None
             if stored is not None:

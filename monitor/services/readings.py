@@ -8,7 +8,7 @@ Recording a reading is the hot path, so its statements are built once here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -17,8 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.entry import parse_entry
+from monitor.core.observations import Observation, RecordedFlag
 from monitor.core.review import change_refusal
-from monitor.core.rules import evaluate, rise_flags
+from monitor.core.rules import Flag, Severity, evaluate, rise_flags
+from monitor.core.schedule import at_discharge, check_states, ends_early
+from monitor.core.served import Served, served_by_reading
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
@@ -48,6 +51,8 @@ _SESSION_FOR_READING = (
         m.TreatmentSession.discharged_at,
         m.TreatmentSession.age,
         m.TreatmentSession.started_at,
+        m.TreatmentSession.protocol,
+        m.TreatmentSession.infusion_ended_at,
         m.User.id.label("user_id"),
         m.User.name.label("user_name"),
         m.User.role.label("user_role"),
@@ -74,13 +79,40 @@ _BASELINE = (
 )
 
 
+# What a reading saved now served (docs/clinical.md, "Check windows and statuses"): the
+# session's readings with their voids and medium/high BP flags (what the checks and rechecks
+# need), in one statement, read in the save's own transaction.
+_BP_FLAGS = _FLAGS.c.measure.in_(("systolic", "diastolic")) & _FLAGS.c.severity.in_(
+    (Severity.MEDIUM.value, Severity.HIGH.value)
+)
+_FOR_CHECKS = (
+    select(
+        _READINGS.c.id,
+        _READINGS.c.measured_at,
+        _READINGS.c.corrects_id,
+        *(_READINGS.c[name] for name in m.MEASURE_COLUMNS),
+        exists().where(m.Void.reading_id == _READINGS.c.id).label("voided"),
+        exists().where(_NEWER.corrects_id == _READINGS.c.id).label("superseded"),
+        _FLAGS.c.measure.label("flag_measure"),
+        _FLAGS.c.severity.label("flag_severity"),
+        _FLAGS.c.rule.label("flag_rule"),
+    )
+    .select_from(_READINGS.outerjoin(_FLAGS, (_FLAGS.c.reading_id == _READINGS.c.id) & _BP_FLAGS))
+    .where(_READINGS.c.session_id == bindparam("session_id"))
+    .order_by(_READINGS.c.measured_at, _READINGS.c.id)
+)
+_SKIPPED = select(m.CheckSkipRow.label).where(m.CheckSkipRow.session_id == bindparam("session_id"))
+
+
 @dataclass(frozen=True)
 class Recorded:
-    """A reading asked to be saved, and whether this call saved it (``False``: a save with
-    the same key had saved it before)."""
+    """A reading asked to be saved, whether this call saved it (``False``: a save with the
+    same key had saved it before), and which check it served and which checks before it
+    remain not done (``served``; its ``served_check`` is on the reading)."""
 
     reading: ReadingView
     saved_now: bool
+    served: Served | None = None
 
 
 class ReadingServices(QueryServices):
@@ -272,16 +304,16 @@ class ReadingServices(QueryServices):
         if key is not None and not _KEY.fullmatch(key):
             raise EntryError("a reading's key is 1-64 letters, digits, '.', '_', ':' or '-'")
         if key is not None and (earlier := self._keyed(session_id, key)) is not None:
-            return Recorded(earlier, saved_now=False)
+            return earlier
         try:
-            return Recorded(self._record(session_id, vitals, by, measured_at, key), saved_now=True)
+            return self._record(session_id, vitals, by, measured_at, key)
         except IntegrityError:
             # Another save with this key won the race: it is the reading.
             if key is not None and (earlier := self._keyed(session_id, key)) is not None:
-                return Recorded(earlier, saved_now=False)
+                return earlier
             raise
 
-    def _keyed(self, session_id: int, key: str) -> ReadingView | None:
+    def _keyed(self, session_id: int, key: str) -> Recorded | None:
         """The reading saved with ``key``, if any (refused if it belongs to another session)."""
         with self._read() as session:
             found = session.execute(
@@ -292,7 +324,50 @@ class ReadingServices(QueryServices):
             if found.session_id != session_id:
                 raise Refused(f"key {key!r} was used for a reading of another session")
             row = self._session_row(session, session_id)
-            return self._views(session, [row])[0].reading(found.id)
+            view = self._views(session, [row])[0]
+            reading = view.reading(found.id)
+            assert reading is not None
+            served = served_by_reading(view.checks, reading.id, reading.measured_at)
+            label = served.checks[0].label if served.checks else None
+            return Recorded(replace(reading, served_check=label), False, served)
+
+    def _served(
+        self, connection: Connection, row: Any, reading: ReadingView, now: datetime
+    ) -> Served:
+        """Which check ``reading`` (just saved) served and which checks before it remain not
+        done, judged at ``now`` over the session's readings as this transaction sees them: one
+        statement for the readings, another for the reasons recorded only when a check before
+        it is not done."""
+        seen: dict[int, Observation] = {}
+        flags: dict[int, list[RecordedFlag]] = {}
+        for found in connection.execute(_FOR_CHECKS, {"session_id": row.id}):
+            if found.id not in seen:
+                seen[found.id] = Observation(
+                    found.id,
+                    found.measured_at,
+                    Vitals(**{name: getattr(found, name) for name in m.MEASURE_COLUMNS}),
+                    in_force=not (found.voided or found.superseded),
+                    voided=bool(found.voided),
+                    corrects=found.corrects_id,
+                )
+                flags[found.id] = []
+            if found.flag_measure is not None:
+                flag = Flag(found.flag_measure, Severity(found.flag_severity), found.flag_rule, "")
+                flags[found.id].append(RecordedFlag(flag))
+        readings = [replace(o, flags=tuple(flags[i])) for i, o in seen.items()]
+        schedule = self.schedule_of(row)
+        ended = row.discharged_at
+        judged = now if ended is None else min(now, ended)
+        states = check_states(schedule, row.dosed_at, readings, judged, self.config.windows)
+        if ended is not None:  # a late entry after discharge: the closed record's checks
+            states = at_discharge(states, ended_early=ends_early(schedule, row.dosed_at, ended))
+        served = served_by_reading(states, reading.id, reading.measured_at)
+        if served.not_done:
+            skipped = set(connection.execute(_SKIPPED, {"session_id": row.id}).scalars())
+            served = Served(
+                served.checks, tuple(c for c in served.not_done if c.label not in skipped)
+            )
+        return served
 
     def _record(
         self,
@@ -301,7 +376,7 @@ class ReadingServices(QueryServices):
         by: str,
         measured_at: datetime | None,
         key: str | None,
-    ) -> ReadingView:
+    ) -> Recorded:
         with self._plain_action() as session:
             # The row lock (PostgreSQL) orders this reading against a discharge in progress.
             statement = (
@@ -332,7 +407,9 @@ class ReadingServices(QueryServices):
                 session_id=row.id,
                 after={"measured_at": when.isoformat(), **vitals.as_dict()},
             )
-            return reading
+            served = self._served(session, row, reading, now)
+            label = served.checks[0].label if served.checks else None
+            return Recorded(replace(reading, served_check=label), True, served)
 
     def _correctable(
         self, session: Session, reading_id: int, by: str, what: str

@@ -8,8 +8,9 @@ with the views ``session show`` builds (:mod:`monitor.services.review`); the cos
 number of sessions in the period, and the memory only the number of high flags in it.
 
 Figures (docs/clinical.md, "Quality summary"): sessions by protocol; the checks after dosing
-(schedule and BP rechecks) done on time, late, missed, and not reached by an early discharge, with
-their shares of all those checks; the minutes from a high flag (its reading saved) to its
+(schedule and BP rechecks) done on time, late, missed, and not reached at the discharge (of them,
+those an early discharge by override left, counted apart and never as missed), with their shares
+of all those checks; the minutes from a high flag (its reading saved) to its
 acknowledgement, median and nearest-rank 90th percentile, unacknowledged ones counted apart;
 sessions with a severe BP flag (:data:`monitor.core.quality.SEVERE_BP_RULES`); discharges by
 override; late entries (readings, and sessions with one); adverse events by type, and how many were
@@ -80,6 +81,7 @@ class ReportServices(ReviewServices):
             checks_late=totals["late"],
             checks_missed=totals["missed"],
             checks_open=totals["open"],
+            checks_ended_early=totals["ended_early"],
             high_flags=len(waits) + totals["high_unacknowledged"],
             high_acknowledged=len(waits),
             high_unacknowledged=totals["high_unacknowledged"],
@@ -109,6 +111,7 @@ def _counts(facts: SessionFacts) -> dict[str, int]:
         "late": facts.checks_late,
         "missed": facts.checks_missed,
         "open": facts.checks_open,
+        "ended_early": facts.checks_ended_early,
         "high_unacknowledged": facts.high_unacknowledged,
         "severe_bp": int(facts.severe_bp),
         "override": int(facts.override),

@@ -38,9 +38,8 @@ from sqlalchemy import ColumnElement, Table, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.core.intake import expected_dose
-from monitor.core.quality import SEVERE_BP_RULES, minutes
+from monitor.core.quality import SEVERE_BP_RULES, count_checks, minutes
 from monitor.core.rules import Severity
-from monitor.core.schedule import CheckKind, CheckStatus
 from monitor.errors import EntryError, NotFound
 from monitor.services.history import _SIGNED, SESSIONS, check_page
 from monitor.services.queries import QueryServices
@@ -82,7 +81,7 @@ class SessionFacts:
     checks_on_time: int
     checks_late: int
     checks_missed: int
-    #: Checks neither done nor missed when the session was discharged (an early discharge).
+    #: Checks neither done nor missed when the session was discharged (not reached).
     checks_open: int
     late_entries: int
     #: Adverse events' types, one per event, in time order.
@@ -95,6 +94,8 @@ class SessionFacts:
     signed_by: str | None
     signed_at: datetime | None
     esketamine: bool
+    #: Of ``checks_open``, those an early discharge by override left (never missed).
+    checks_ended_early: int = 0
 
     @property
     def slowest_high_ack_min(self) -> float | None:
@@ -118,9 +119,7 @@ def session_facts(view: SessionView) -> SessionFacts:
         for f in high
         if f.acknowledged_at is not None
     )
-    checks = [c for c in view.checks if c.kind is not CheckKind.BASELINE]
-    done = [c for c in checks if c.status is CheckStatus.DONE]
-    missed = sum(1 for c in checks if c.status is CheckStatus.MISSED)
+    counts = count_checks(view.checks)
     adverse = [e for e in view.events if e.kind == "adverse"]
     return SessionFacts(
         id=view.id,
@@ -136,10 +135,10 @@ def session_facts(view: SessionView) -> SessionFacts:
         flags_low=sum(1 for f in flags if f.severity is Severity.LOW),
         high_waits=waits,
         high_unacknowledged=sum(1 for f in high if f.acknowledged_at is None),
-        checks_on_time=sum(1 for c in done if not c.late),
-        checks_late=sum(1 for c in done if c.late),
-        checks_missed=missed,
-        checks_open=len(checks) - len(done) - missed,
+        checks_on_time=counts.on_time,
+        checks_late=counts.late,
+        checks_missed=counts.missed,
+        checks_open=counts.not_reached,
         late_entries=sum(1 for r in view.readings if r.late_entry),
         adverse=tuple(e.type or "other" for e in adverse),
         serious_adverse=sum(1 for e in adverse if e.serious),
@@ -150,6 +149,7 @@ def session_facts(view: SessionView) -> SessionFacts:
         signed_by=view.signed_by,
         signed_at=view.signed_at,
         esketamine=expected_dose(view.protocol) is not None,
+        checks_ended_early=counts.ended_early,
     )
 
 

@@ -280,18 +280,22 @@ def test_without_readings_every_check_is_missed_but_the_pre_discharge_check():
         (125, "+90 min", "missed", "missed", "missed"),  # its window closed before
         (119, "+120 min", "due", "missed", "missed"),  # due when the patient left
         (105, "+90 min", "overdue", "missed", "missed"),  # overdue when the patient left
-        (105, "+120 min", "upcoming", "upcoming", "not reached"),  # not yet due
-        (110, "+120 min", "upcoming", "upcoming", "not reached"),  # window opens at +115
+        (105, "+120 min", "upcoming", "not_reached", "not reached"),  # not yet due
+        (110, "+120 min", "upcoming", "not_reached", "not reached"),  # window opens at +115
     ],
 )
 def test_a_discharged_sessions_checks_have_one_reading(ended, label, judged, closed, words):
     """One rule for a closed record (at_discharge): a check not done is missed once its window
-    had opened when the session ended, and not reached before."""
+    had opened when the session ended, and not reached before (never upcoming once closed)."""
     states = table("esketamine-84", [], now_min=ended)
+    judged_check = next(c for c in states if c.label == label)
+    assert status_text(judged_check, None) == judged  # an active session's words are the status
     assert status_of(label, states)[0] == judged
     kept = at_discharge(states)
+    assert CheckStatus.UPCOMING not in {c.status for c in kept}
     check = next(c for c in kept if c.label == label)
     assert check.status.value == closed
     assert status_text(check, at(ended)) == words
-    assert status_text(check, None) == closed  # an active session's words are the status
+    assert status_text(check) == words
+    assert not check.ended_early
     assert check.is_alarm == (closed == "missed")  # missed and unexplained: review shows it

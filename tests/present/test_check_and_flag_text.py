@@ -3,8 +3,11 @@ PDF, ``session show``, the detail's schedule and the session log render these wo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from monitor.core.rules import Severity
 from monitor.core.schedule import CheckKind, CheckSkip, CheckState, CheckStatus
+from monitor.core.served import Served
 from monitor.core.vitals import CheckMeasure
 from monitor.present.parts import Part, Role, plain
 from monitor.present.record import (
@@ -13,6 +16,7 @@ from monitor.present.record import (
     check_status,
     clock,
     flag_line,
+    served_lines,
 )
 from monitor.views import FlagView
 from tests.helpers import at
@@ -36,6 +40,58 @@ def test_a_check_done_late_missed_or_not_reached_in_words():
     # On a discharged session a check not yet due when it ended was not reached.
     assert check_status(upcoming, at(110)) == Part("not reached", Role.NOTE)
     assert _notes(upcoming, at(110)) == ["discharged before it was due"]
+    # A closed record's status itself (schedule.at_discharge, JSON "not_reached").
+    never = _check(CheckStatus.NOT_REACHED)
+    assert check_status(never, at(110)) == Part("not reached", Role.NOTE)
+    assert _notes(never, at(110)) == ["discharged before it was due"]
+
+
+def test_a_check_an_early_override_discharge_left_reads_observation_ended_early():
+    early = _check(CheckStatus.NOT_REACHED, ended_early=True)
+    assert check_status(early, at(60)) == Part("observation ended early (override)", Role.NOTE)
+    assert _notes(early, at(60)) == []
+
+
+def test_a_cancelled_recheck_says_why_and_is_never_an_alarm():
+    cancelled = CheckState(
+        "BP recheck +55 min",
+        CheckKind.RECHECK,
+        at(55),
+        (CheckMeasure.BP, CheckMeasure.HR),
+        CheckStatus.UPCOMING,
+        cancelled="reading voided",
+    )
+    assert check_status(cancelled, None) == Part("cancelled: reading voided", Role.NOTE)
+    assert _notes(cancelled) == []
+    closed = replace(cancelled, status=CheckStatus.NOT_REACHED)
+    assert check_status(closed, at(60)) == Part("cancelled: reading voided", Role.NOTE)
+    assert _notes(closed, at(60)) == []
+    done = replace(cancelled, status=CheckStatus.DONE, done_at=at(50))
+    assert check_status(done, None) == Part("cancelled: reading voided", Role.NOTE)
+    assert _notes(done) == [f"done {clock(at(50))}"]
+
+
+def _served(label: str, status: CheckStatus, **kw) -> CheckState:
+    return CheckState(label, CheckKind.SCHEDULED, at(40), (CheckMeasure.BP,), status, **kw)
+
+
+def test_what_a_reading_served_and_what_remains_not_done_in_words():
+    told = Served(
+        (_served("+40 min", CheckStatus.DONE, late=True),),
+        (_served("+15 min", CheckStatus.MISSED), _served("+30 min", CheckStatus.OVERDUE)),
+    )
+    lines = served_lines(told)
+    assert [plain(line) for line in lines] == [
+        "served +40 min (done late)",
+        "not done: +15 min (missed), +30 min (overdue)",
+    ]
+    assert lines[1][1].role is Role.ALERT
+    partial = _served("+40 min", CheckStatus.DUE, missing=(CheckMeasure.SPO2, CheckMeasure.CADSS))
+    recheck = replace(_served("BP recheck +55 min", CheckStatus.DONE), kind=CheckKind.RECHECK)
+    assert [plain(line) for line in served_lines(Served((partial, recheck), ()))] == [
+        "served +40 min (still needs spo2 cadss), BP recheck +55 min (done)"
+    ]
+    assert [plain(line) for line in served_lines(Served((), ()))] == ["served no scheduled check"]
 
 
 def test_a_checks_notes_say_why_it_was_not_done_or_that_nobody_said():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from monitor.core.quality import QualityReport
 from monitor.present.parts import Part, Role, Row, plain
 from monitor.present.quality import QualityStory, quality_story, text_lines
@@ -85,4 +87,13 @@ def test_an_empty_period_says_none_and_a_missing_rems_record_says_why():
     assert none_overdue.rows[-1].value == (
         Part("0 not marked submitted"),
         Part(", of 0 past their due date"),
+    )
+
+
+def test_checks_an_early_discharge_left_are_counted_apart_never_as_missed():
+    early = replace(WEEK, checks_open=3, checks_ended_early=2, checks=22)
+    row = next(r for r in quality_story(early).rows if r.label == "Checks after dosing")
+    assert plain(row.value) == (
+        "22: on time 16 (72.7 %), late 2 (9.1 %), missed 1 (4.5 %), "
+        "not reached 3 (observation ended early: 2)"
     )

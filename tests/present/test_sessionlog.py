@@ -161,9 +161,11 @@ def test_checks_missed_with_their_reason_and_done_late(service):
     done = _find(entries, EntryKind.CHECK, "Check +30 min")
     assert "Check +30 min: done, due 09:30" in done.text
     assert _find(entries, EntryKind.CHECK, "Baseline check").at == at(-10)
-    # Discharged at +110, before the +120 check was due (its window opens at +115).
+    # Discharged by override at +110, before the minimum observation and before the +120
+    # check was due (its window opens at +115): the observation ended early.
     never = _find(entries, EntryKind.CHECK, "Check +120 min")
-    assert "not reached, due 11:00\ndischarged before it was due" in never.text
+    assert "Check +120 min: observation ended early (override), due 11:00" in never.text
+    assert "discharged before it was due" not in never.text
     assert never.at == at(110)
 
 

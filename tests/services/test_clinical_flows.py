@@ -507,10 +507,11 @@ def test_sqlite_has_no_other_clock(tmp_path):
 
 def test_a_skip_reason_stays_once_a_late_reading_completes_the_check(service, clock):
     sid = dosed(service, clock)
+    record_at(service, clock, sid, 40)  # +40 done: at +54 only +30's late window is open
     clock.set(at(41))
     service.skip_check(sid, "+30 min", by="ana", reason="asleep")
     clock.set(at(54))
-    service.record_reading(sid, "moaas 5 spo2 98", by="ana")  # only +30's late window holds it
+    service.record_reading(sid, "moaas 5 spo2 98", by="ana")
     check = next(c for c in service.session(sid).checks if c.label == "+30 min")
     assert check.status.value == "done" and check.skip.reason == "asleep"
 

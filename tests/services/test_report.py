@@ -170,6 +170,7 @@ def test_the_report_on_the_command_line(clinic, db_url):
         "late": 1,
         "missed": 1,
         "open_at_discharge": 0,
+        "ended_early": 0,
         "share_on_time": 0.875,
         "share_late": 0.062,
         "share_missed": 0.062,

@@ -256,6 +256,7 @@ def test_the_counts_of_each_kind_of_session(service, floor):
     assert (rows[floor["missed"]].checks_missed, rows[floor["missed"]].checks_late) == (1, 0)
     override = rows[floor["override"]]
     assert override.override and override.checks_open == 2  # +45, +60 not reached
+    assert override.checks_ended_early == 2  # by an override before the minimum: not missed
     assert rows[floor["quiet"]].signed and rows[floor["quiet"]].signed_by == "sam"
     assert rows[floor["quiet"]].slowest_high_ack_min is None
 
@@ -385,10 +386,12 @@ def test_a_check_left_open_by_the_discharge_is_missed_everywhere(service, clock)
     assert (row.checks_missed, row.checks_open) == (3, 3)
     statuses = {c.label: c.status.value for c in service.session(sid).checks}
     assert [statuses[k] for k in ("+15 min", "+30 min", "+40 min")] == ["missed"] * 3
-    assert [statuses[k] for k in ("+60 min", "+90 min", "+120 min")] == ["upcoming"] * 3
+    assert [statuses[k] for k in ("+60 min", "+90 min", "+120 min")] == ["not_reached"] * 3
+    # Discharged by override before the minimum: those read "observation ended early".
+    assert row.checks_ended_early == 3
     clock.set(dosed + timedelta(minutes=70))
     # Due when the patient left, so missed: it can be explained after the discharge.
     explained = service.skip_check(sid, "+40 min", by="ana", reason="patient left early")
     assert explained.status.value == "missed" and explained.skip is not None
-    with pytest.raises(Exception, match="upcoming"):
+    with pytest.raises(Exception, match="not_reached"):
         service.skip_check(sid, "+90 min", by="ana", reason="never due")

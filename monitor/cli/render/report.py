@@ -29,6 +29,7 @@ def report_json(report: QualityReport) -> dict[str, Any]:
             "late": report.checks_late,
             "missed": report.checks_missed,
             "open_at_discharge": report.checks_open,
+            "ended_early": report.checks_ended_early,
             "share_on_time": report.share_on_time,
             "share_late": report.share_late,
             "share_missed": report.share_missed,
