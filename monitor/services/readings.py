@@ -53,6 +53,7 @@ _SESSION_FOR_READING = (
         m.TreatmentSession.started_at,
         m.TreatmentSession.protocol,
         m.TreatmentSession.infusion_ended_at,
+        m.TreatmentSession.config_version,
         m.User.id.label("user_id"),
         m.User.name.label("user_name"),
         m.User.role.label("user_role"),
