@@ -45,6 +45,8 @@ EVENT_COLUMNS = (
     "reading_id",
     "flag",
     "check",
+    # Revision 3 (added at the end, as the contract allows).
+    "cosigned_by",
 )
 
 
@@ -58,8 +60,9 @@ def _minutes(value: float | None) -> str:
 
 def event_records(view: SessionView) -> list[list[Any]]:
     """The rows of one session for ``--what events``, in time order: its notes, adverse
-    events and interventions, the acknowledgements of its flags, the checks not done with
-    their reason, and the reasons for overriding the dosing or discharge gate."""
+    events and interventions, the acknowledgements of its flags and of its serious events'
+    alarms (who, the co-signing clinician), the checks not done with their reason, and the
+    reasons for overriding the dosing or discharge gate (who overrode, who co-signed)."""
     head = [view.id, view.patient, view.protocol]
     found: list[tuple[Any, int, list[Any]]] = []
 
@@ -83,6 +86,7 @@ def event_records(view: SessionView) -> list[list[Any]]:
                     _blank(rest.get("reading_id")),
                     _blank(rest.get("flag")),
                     _blank(rest.get("check")),
+                    _blank(rest.get("cosigned_by")),
                 ],
             )
         )
@@ -99,21 +103,24 @@ def event_records(view: SessionView) -> list[list[Any]]:
             serious=yes_no(e.serious),
             text=e.text,
         )
-    for reading in view.readings:
-        for f in reading.flags:
-            if f.acknowledged_at is not None:
-                add(
-                    "acknowledgement",
-                    f.acknowledged_at,
-                    None,
-                    f.acknowledged_by,
-                    f.id,
-                    severity=f.severity.value,
-                    text=f.action,
-                    flag_id=f.id,
-                    reading_id=reading.id,
-                    flag=f.message,
-                )
+    acknowledged = [(f, r.id) for r in view.readings for f in r.flags] + [
+        (e.alarm, None) for e in view.events if e.alarm is not None
+    ]
+    for f, reading_id in acknowledged:
+        if f.acknowledged_at is not None:
+            add(
+                "acknowledgement",
+                f.acknowledged_at,
+                None,
+                f.acknowledged_by,
+                f.id,
+                severity=f.severity.value,
+                text=f.action,
+                flag_id=f.id,
+                reading_id=reading_id,
+                flag=f.message,
+                cosigned_by=f.cosigned_by,
+            )
     for check in view.checks:
         skip = check.skip
         if skip is None:
@@ -122,7 +129,15 @@ def event_records(view: SessionView) -> list[list[Any]]:
             continue  # the dosing override's reason, written below as what it is
         add("check skip", skip.at, None, skip.by, 0, text=skip.reason, check=check.label)
     if view.dose_override_reason and view.dosed_at is not None:
-        add("dosing override", view.dosed_at, None, None, 0, text=view.dose_override_reason)
+        add(
+            "dosing override",
+            view.dosed_at,
+            None,
+            view.dose_override_by or view.dosed_by,
+            0,
+            text=view.dose_override_reason,
+            cosigned_by=view.dose_override_cosigned_by,
+        )
     if view.override_reason and view.discharged_at is not None:
         add(
             "discharge override",
@@ -131,6 +146,7 @@ def event_records(view: SessionView) -> list[list[Any]]:
             view.discharged_by,
             0,
             text=view.override_reason,
+            cosigned_by=view.discharge_cosigned_by,
         )
     found.sort(key=lambda item: (item[0], item[1]))
     return [row for _, _, row in found]

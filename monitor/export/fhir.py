@@ -18,7 +18,8 @@ Mapping (docs/exports.md, "FHIR R4"):
   saying which it is and why.
 - the patient is referenced by identifier only (``subject.identifier``, system
   ``urn:monitor:patient``); the recording user is the performer by display name; flags and
-  their acknowledgements, late entries and corrections are notes.
+  their acknowledgements (who, the co-signing clinician, a flag raised when the baseline
+  changed), late entries, entries after discharge and corrections are notes.
 
 Every Bundle is validated with ``fhir.resources``' R4B models before it is written (R4B's
 Observation and Bundle match R4 for these elements); a Bundle that does not validate stops the
@@ -130,15 +131,29 @@ def _status(reading: ReadingView) -> str:
 #: "before dosing" is the Observation's time against the dose's, not a note.
 _NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
     NoteKind.LATE: lambda n: f"late entry: saved {iso(n.at)}",
+    NoteKind.AFTER_DISCHARGE: lambda n: f"entered after discharge: saved {iso(n.at)} by {n.by}",
     NoteKind.CORRECTS: lambda n: f"corrects reading {n.other}: {n.reason}",
     NoteKind.SUPERSEDED: lambda n: f"superseded by the correction in reading {n.other}",
     NoteKind.VOIDED: lambda n: f"voided (entered in error) by {n.by} at {iso(n.at)}: {n.reason}",
 }
 
 
+def flag_note(flag: FlagView) -> str:
+    """A flag and its acknowledgement as a note: who acknowledged it and the clinician who
+    co-signed, and when a flag was raised when the baseline changed."""
+    text = f"{flag_text(flag)}; {ack_text(flag)}"
+    if flag.cosigned_by:
+        text += f"; co-signed by {flag.cosigned_by}"
+    if flag.raised_by == "baseline change":
+        text += "; raised when the baseline changed"
+        if flag.raised_at is not None:
+            text += f" at {iso(flag.raised_at)}"
+    return text
+
+
 def _notes(reading: ReadingView, flags: Iterable[FlagView]) -> list[dict[str, Any]]:
     texts = [_NOTE_TEXT[n.kind](n) for n in reading_notes(reading) if n.kind in _NOTE_TEXT]
-    texts += [f"{flag_text(f)}; {ack_text(f)}" for f in flags]
+    texts += [flag_note(f) for f in flags]
     return [{"text": t} for t in texts]
 
 

@@ -1,12 +1,16 @@
 """The PDF session record (fpdf2): one or more A4 pages per session, a session after another.
 
 Each record holds, in this order: the session (clinic, patient, protocol, dose, lot, first
-treatment, the medication answers, start / dosing / infusion end / discharge times, total
-minutes monitored, who recorded); the chart (:mod:`monitor.export.chart`); the readings with
-their flags and acknowledgements (a correction's original and a voided reading struck through,
-with the reason; late entries marked); the checks with their status; the events; the discharge
-(the gate stored at discharge or the override reason, escort, instructions, REMS minute);
-for esketamine the REMS form; the review. The facts, a reading's notes, a flag's line, a
+treatment, the medication answers, start / dosing / infusion end / discharge times and who
+started, dosed, overrode and co-signed, recorded or corrected the infusion end and
+discharged; total minutes monitored, the rules version, who recorded); the chart
+(:mod:`monitor.export.chart`); the readings with their flags and acknowledgements (who, the
+co-signer; a correction's original and a voided reading struck through, with the reason; late
+entries and entries after discharge marked; a flag raised when the baseline changed marked);
+the checks with their status; the events and their alarms; the discharge (the gate stored at
+discharge and, after a later change, the gate judged again; the override reason, who and the
+co-signer, escort, instructions, REMS minute); for esketamine the REMS form; the review (every
+sign-off, withdrawn ones too). The facts, a reading's notes, a flag's line, a
 check's status and notes, the discharge, the review and the REMS form are the stories'
 (:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded there once; this module
 lays them out on paper (docs/exports.md).
@@ -48,6 +52,7 @@ from monitor.export.pdf_text import (
 )
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plain
 from monitor.present.record import (
+    alarm_line,
     check_notes,
     check_status,
     discharge_lines,
@@ -440,6 +445,19 @@ class _Record:
                 row.cell(what, style=style)
                 row.cell(e.by)
                 row.cell(event_cell(e))
+                alarm = alarm_line(e)
+                if alarm is not None and e.alarm is not None:
+                    alarm_row = table.row()
+                    alarm_row.cell("")
+                    alarm_row.cell(
+                        plain(alarm),
+                        colspan=len(heads) - 1,
+                        style=FontFace(
+                            emphasis="B" if e.alarm.acknowledged_at is None else None,
+                            color=INK[e.alarm.severity],
+                            size_pt=SMALL,
+                        ),
+                    )
 
     def _discharge(self, view: SessionView) -> None:
         self._title("Discharge")

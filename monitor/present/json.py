@@ -1,5 +1,11 @@
 """The JSON shapes of docs/interface.md (``session show --json``, ``session list --json``,
-readings): the plain views the services hand back turned into the contract's objects."""
+readings): the plain views the services hand back turned into the contract's objects.
+
+Revision 3 adds who did what everywhere (docs/interface.md, "session show --json"): who
+started, dosed, overrode and co-signed, ended the infusion (and corrected its end), discharged
+and signed off; per reading whether it was entered after discharge, the check it served, its
+source and who validated it; per flag how it was raised and who co-signed its
+acknowledgement; per event its alarm. Every earlier field is kept."""
 
 from __future__ import annotations
 
@@ -7,7 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core.schedule import CheckSkip, CheckState
-from monitor.views import EventView, FlagView, ReadingView, SessionSummary, SessionView, VoidView
+from monitor.views import (
+    EventView,
+    FlagView,
+    InfusionEndCorrectionView,
+    ReadingView,
+    SessionSummary,
+    SessionView,
+    VoidView,
+)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -33,7 +47,21 @@ def flag_json(flag: FlagView) -> dict[str, Any]:
         "acknowledged_by": flag.acknowledged_by,
         "acknowledged_at": iso(flag.acknowledged_at),
         "action": flag.action,
+        "cosigned_by": flag.cosigned_by,
+        "raised_by": flag.raised_by,
+        "raised_at": iso(flag.raised_at),
+        "config_version": flag.config_version,
     }
+
+
+def _validated(reading: ReadingView) -> dict[str, Any] | None:
+    """Who stands behind a reading's values: a typed reading its recorder, when it was saved;
+    a device reading the nurse who validated it (null while it awaits one)."""
+    if reading.source == "typed":
+        return {"by": reading.recorded_by, "at": iso(reading.recorded_at)}
+    by = getattr(reading, "validated_by", None)
+    at = getattr(reading, "validated_at", None)
+    return None if by is None else {"by": by, "at": iso(at)}
 
 
 def reading_json(reading: ReadingView) -> dict[str, Any]:
@@ -50,6 +78,10 @@ def reading_json(reading: ReadingView) -> dict[str, Any]:
         "reason": reading.reason,
         "voided": _void_json(reading.voided),
         "late_entry": reading.late_entry,
+        "entered_after_discharge": reading.entered_after_discharge,
+        "served_check": reading.served_check,
+        "source": reading.source,
+        "validated": _validated(reading),
         "flags": [flag_json(f) for f in reading.flags],
     }
 
@@ -62,8 +94,24 @@ def _skip_json(skip: CheckSkip | None) -> dict[str, Any] | None:
     return None if skip is None else {"by": skip.by, "at": iso(skip.at), "reason": skip.reason}
 
 
+def alarm_json(alarm: FlagView | None) -> dict[str, Any] | None:
+    """A serious event's alarm: its flag id (``flag ack ID`` acknowledges it), severity, and
+    who acknowledged and co-signed it; null for an event without one."""
+    if alarm is None:
+        return None
+    return {
+        "id": alarm.id,
+        "severity": alarm.severity.value,
+        "acknowledged": alarm.acknowledged,
+        "by": alarm.acknowledged_by,
+        "cosigned_by": alarm.cosigned_by,
+        "at": iso(alarm.acknowledged_at),
+        "action": alarm.action,
+    }
+
+
 def event_json(event: EventView) -> dict[str, Any]:
-    """One note, adverse event or intervention."""
+    """One note, adverse event or intervention, with its alarm."""
     return {
         "id": event.id,
         "kind": event.kind,
@@ -74,7 +122,20 @@ def event_json(event: EventView) -> dict[str, Any]:
         "at": iso(event.at),
         "recorded_at": iso(event.recorded_at),
         "by": event.by,
+        "alarm": alarm_json(event.alarm),
     }
+
+
+def _cancelled_json(check: CheckState) -> dict[str, Any] | None:
+    """A recheck a correction cancelled: ``{reason}`` (null otherwise, and before the schedule
+    tells it)."""
+    cancelled = getattr(check, "cancelled", None)
+    if cancelled is None or cancelled is False:
+        return None
+    if isinstance(cancelled, str):
+        return {"reason": cancelled}
+    reason = getattr(cancelled, "reason", None)
+    return {"reason": None if reason is None else str(reason)}
 
 
 def check_json(check: CheckState) -> dict[str, Any]:
@@ -89,7 +150,47 @@ def check_json(check: CheckState) -> dict[str, Any]:
         "pre_discharge": check.pre_discharge,
         "done_at": iso(check.done_at),
         "skipped": _skip_json(check.skip),
+        "cancelled": _cancelled_json(check),
     }
+
+
+def _correction_json(fix: InfusionEndCorrectionView) -> dict[str, Any]:
+    return {
+        "at": iso(fix.at),
+        "by": fix.by,
+        "reason": fix.reason,
+        "previous": iso(fix.previous),
+        "ended_at": iso(fix.ended_at),
+    }
+
+
+def infusion_end_json(view: SessionView) -> dict[str, Any] | None:
+    """The infusion end as recorded: when (the time in force), who recorded it, and every
+    correction (when, who, why, the time it replaced); null while not recorded."""
+    if view.infusion_ended_at is None and not view.infusion_end_corrections:
+        return None
+    return {
+        "at": iso(view.infusion_ended_at),
+        "by": view.infusion_ended_by,
+        "corrections": [_correction_json(fix) for fix in view.infusion_end_corrections],
+    }
+
+
+def _stored_gate_json(view: SessionView) -> dict[str, Any] | None:
+    """The gate stored at discharge as it was kept, with the rules version it used (null in a
+    record stored before versions)."""
+    if view.stored_gate is None:
+        return None
+    record = dict(view.stored_gate.record)
+    record.setdefault("config_version", None)
+    return record
+
+
+def _gate_now_json(view: SessionView) -> dict[str, Any] | None:
+    """After discharge, when the record changed since: the gate judged again on it."""
+    if view.gate_now is None:
+        return None
+    return {"ready": view.gate_now.ready, "reasons": list(view.gate_now.reasons)}
 
 
 def session_json(view: SessionView) -> dict[str, Any]:
@@ -118,10 +219,16 @@ def session_json(view: SessionView) -> dict[str, Any]:
         "first_treatment": view.first_treatment,
         "dose_number": view.dose_number,
         "meds": None if view.meds is None else list(view.meds),
+        "config_version": view.config_version,
         "dosed_at": iso(view.dosed_at),
+        "dosed_by": view.dosed_by,
         "dose_override_reason": view.dose_override_reason,
+        "dose_override_by": view.dose_override_by,
+        "dose_override_cosigned_by": view.dose_override_cosigned_by,
         "dosing_refusals": list(view.dosing_refusals),
         "infusion_ended_at": iso(view.infusion_ended_at),
+        "infusion_end": infusion_end_json(view),
+        "minutes_monitored": view.minutes_monitored,
         "status": view.status,
         "as_of": iso(view.as_of),
         "readings": [reading_json(r) for r in view.readings],
@@ -133,20 +240,25 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "reasons": list(view.gate.reasons),
             "discharged_at": iso(view.discharged_at),
             "discharged_by": view.discharged_by,
+            "by": view.discharged_by,
             "override_reason": view.override_reason,
+            "override_by": view.discharged_by if view.override_reason else None,
+            "cosigned_by": view.discharge_cosigned_by,
+            "ended_early": view.ended_early,
             "escort": view.escort,
             "instructions_given": view.instructions_given,
             "ready_minute_proposed": view.ready_minute_proposed,
             "ready_minute": view.ready_minute,
             "ready_minute_by": view.ready_minute_by,
-            "gate_at_discharge": None
-            if view.stored_gate is None
-            else dict(view.stored_gate.record),
+            "gate_at_discharge": _stored_gate_json(view),
+            "gate_now": _gate_now_json(view),
         },
         "review": {
             "signed_by": view.signed_by,
             "signed_at": iso(view.signed_at),
             "reopened": [{"by": r.by, "at": iso(r.at), "reason": r.reason} for r in view.reopened],
+            "signoffs": [{"by": s.by, "at": iso(s.at)} for s in view.signoffs],
+            "rems_changed_after_discharge": list(view.rems_changed_after_discharge),
         },
     }
 

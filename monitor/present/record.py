@@ -26,7 +26,7 @@ from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reache
 from monitor.core.served import Served
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
-from monitor.views import EventView, FlagView, ReadingView, SessionView
+from monitor.views import EventView, FlagView, ReadingView, SessionView, SignOffView
 
 
 def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
@@ -56,8 +56,11 @@ def yes_no(value: bool | None, missing: str = "not recorded") -> str:
 class NoteKind(StrEnum):
     """What a note on a reading says, in the order the notes are told."""
 
-    #: Saved more than 10 min after it was measured (:func:`monitor.core.timing.is_late_entry`).
+    #: Saved more than 10 min after it was measured; a correction only when it adds a measure
+    #: (:attr:`monitor.views.ReadingView.late_entry`).
     LATE = "late entry"
+    #: Saved after the session's discharge (a late entry from paper, a correction): who, when.
+    AFTER_DISCHARGE = "entered after discharge"
     #: A correction: of which reading, by whom, when it was saved and why.
     CORRECTS = "corrects"
     #: Corrected: superseded by which reading.
@@ -82,10 +85,15 @@ class ReadingNote:
 
 def reading_notes(reading: ReadingView) -> tuple[ReadingNote, ...]:
     """Every note on ``reading``, in the order they are told: a late entry (at: when it was
-    saved), the reading it corrects, the one that corrected it, its void, before dosing."""
+    saved), entered after discharge (by whom, when), the reading it corrects, the one that
+    corrected it, its void, before dosing."""
     notes: list[ReadingNote] = []
     if reading.late_entry:
         notes.append(ReadingNote(NoteKind.LATE, reading.recorded_at))
+    if reading.entered_after_discharge:
+        notes.append(
+            ReadingNote(NoteKind.AFTER_DISCHARGE, reading.recorded_at, reading.recorded_by)
+        )
     if reading.corrects is not None:
         notes.append(
             ReadingNote(
@@ -109,6 +117,7 @@ def reading_notes(reading: ReadingView) -> tuple[ReadingNote, ...]:
 #: How the command line and the PDF word each of a reading's notes (docs/exports.md).
 NOTE_TEXT: dict[NoteKind, Callable[[ReadingNote], str]] = {
     NoteKind.LATE: lambda n: f"LATE ENTRY, saved {clock(n.at)}",
+    NoteKind.AFTER_DISCHARGE: lambda n: f"ENTERED AFTER DISCHARGE by {n.by} {clock(n.at)}",
     NoteKind.CORRECTS: lambda n: f"corrects #{n.other}: {n.reason}",
     NoteKind.SUPERSEDED: lambda n: f"corrected: superseded by #{n.other}",
     NoteKind.VOIDED: lambda n: f"VOIDED by {n.by} {clock(n.at)}: {n.reason}",
@@ -131,14 +140,39 @@ def flag_part(flag: FlagView) -> Part:
     return Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity])
 
 
+#: The words the services put in a flag raised when the baseline changed.
+BASELINE_CHANGE_WORDS = "raised when the baseline changed"
+
+
+def raised_text(flag: FlagView, day_of: datetime | None = None) -> str | None:
+    """How a flag not raised with its reading came about: ``(raised when the baseline changed
+    at 10:40)``, or only `` at 10:40`` when its message already says why; ``None`` for a flag
+    raised with its reading."""
+    if flag.raised_by != "baseline change":
+        return None
+    when = f" at {clock(flag.raised_at, day_of)}" if flag.raised_at is not None else ""
+    if BASELINE_CHANGE_WORDS in flag.message:
+        return when or None
+    return f" ({BASELINE_CHANGE_WORDS}{when})"
+
+
+def acknowledger(flag: FlagView) -> str:
+    """Who acknowledged a flag, and who co-signed: ``ana, co-signed by sam``."""
+    who = flag.acknowledged_by or "-"
+    return f"{who}, co-signed by {flag.cosigned_by}" if flag.cosigned_by else who
+
+
 def flag_line(flag: FlagView, raised_at: datetime) -> Line:
-    """A flag and its acknowledgement: by whom, when, how long after the reading was saved
-    (``raised_at``) and what was done; else "NOT acknowledged" for a flag that needs action
-    (docs/clinical.md, "Thresholds and flags"), "not acknowledged" for the others."""
+    """A flag and its acknowledgement: by whom (and the clinician who co-signed), when, how
+    long after the flag was raised (``raised_at``, the reading's save; a flag raised when the
+    baseline changed counts from then, and says so) and what was done; else "NOT
+    acknowledged" for a flag that needs action (docs/clinical.md, "Thresholds and flags"),
+    "not acknowledged" for the others."""
+    start = flag.raised_at or raised_at
     if flag.acknowledged_at is not None:
-        waited = minutes(raised_at, flag.acknowledged_at)
+        waited = minutes(start, flag.acknowledged_at)
         ack = Part(
-            f"acknowledged by {flag.acknowledged_by} {clock(flag.acknowledged_at, raised_at)}, "
+            f"acknowledged by {acknowledger(flag)} {clock(flag.acknowledged_at, start)}, "
             f"after {minutes_text(waited)}: {flag.action or '-'}",
             Role.OK,
         )
@@ -146,7 +180,18 @@ def flag_line(flag: FlagView, raised_at: datetime) -> Line:
         ack = Part("NOT acknowledged", Role.ALERT)
     else:
         ack = Part("not acknowledged", Role.NOTE)
-    return (flag_part(flag), Part("  "), ack)
+    line: list[Part] = [flag_part(flag)]
+    if mark := raised_text(flag, raised_at):
+        line.append(Part(mark, Role.WARN))
+    return (*line, Part("  "), ack)
+
+
+def alarm_line(event: EventView) -> Line | None:
+    """A serious event's alarm (:func:`flag_line`, from when the event was saved), or
+    ``None`` for an event without one."""
+    if event.alarm is None:
+        return None
+    return (Part("alarm: ", Role.NOTE), *flag_line(event.alarm, event.recorded_at))
 
 
 def check_name(check: CheckState) -> str:
@@ -277,21 +322,41 @@ def monitored(view: SessionView) -> Monitored:
 
 
 def recorders(view: SessionView) -> str:
-    """Who recorded what: started, readings, events, acknowledgements, discharge."""
+    """Who recorded what: started, dosed (the override's co-signer), readings, flags
+    acknowledged (and co-signed), events, the infusion end (and its corrections), discharge
+    (the override's co-signer), sign-offs."""
     parts = [f"started by {view.started_by}"]
+    if view.dosed_by:
+        parts.append(f"dosed by {view.dosed_by}")
+    if view.dose_override_cosigned_by:
+        parts.append(f"dosing override co-signed by {view.dose_override_cosigned_by}")
     readers = sorted({r.recorded_by for r in view.readings})
     if readers:
         parts.append(f"readings by {', '.join(readers)}")
-    ackers = sorted(
-        {f.acknowledged_by for r in view.readings for f in r.flags if f.acknowledged_by}
-    )
+    flags = [f for r in view.readings for f in r.flags] + [
+        e.alarm for e in view.events if e.alarm is not None
+    ]
+    ackers = sorted({f.acknowledged_by for f in flags if f.acknowledged_by})
     if ackers:
         parts.append(f"flags acknowledged by {', '.join(ackers)}")
+    cosigners = sorted({f.cosigned_by for f in flags if f.cosigned_by})
+    if cosigners:
+        parts.append(f"acknowledgements co-signed by {', '.join(cosigners)}")
     writers = sorted({e.by for e in view.events})
     if writers:
         parts.append(f"events by {', '.join(writers)}")
+    if view.infusion_ended_by:
+        parts.append(f"infusion end by {view.infusion_ended_by}")
+    fixers = sorted({fix.by for fix in view.infusion_end_corrections})
+    if fixers:
+        parts.append(f"infusion end corrected by {', '.join(fixers)}")
     if view.discharged_by:
         parts.append(f"discharged by {view.discharged_by}")
+    if view.discharge_cosigned_by:
+        parts.append(f"discharge override co-signed by {view.discharge_cosigned_by}")
+    signers = sorted({given.by for given in view.signoffs})
+    if signers:
+        parts.append(f"signed off by {', '.join(signers)}")
     return "; ".join(parts)
 
 
@@ -308,28 +373,71 @@ def instruction_text(given: bool | None) -> str:
 
 
 def infusion_end_text(view: SessionView) -> str:
-    """When an IV infusion ended and how long it ran, or the length the schedule assumes while
-    its end is not recorded; ``-`` for a session with no infusion."""
+    """When an IV infusion ended and how long it ran, and who recorded it; each correction
+    (who, when, the time it replaced, why); or the length the schedule assumes while its end
+    is not recorded; ``-`` for a session with no infusion."""
     if view.infusion_ended_at is not None and view.dosed_at is not None:
         length = minutes_between(view.dosed_at, view.infusion_ended_at)
-        return f"{local_minute(view.infusion_ended_at)} ({length} min)"
+        text = f"{local_minute(view.infusion_ended_at)} ({length} min)"
+        if view.infusion_ended_by:
+            text += f" by {view.infusion_ended_by}"
+        for fix in view.infusion_end_corrections:
+            text += (
+                f"; corrected by {fix.by} {local_minute(fix.at)} "
+                f"(was {clock(fix.previous, fix.ended_at)}): {fix.reason}"
+            )
+        return text
     if view.schedule is not None and view.schedule.infusion_min is not None:
         return f"not recorded (assumed {view.schedule.infusion_min} min)"
     return "-"
 
 
+def dose_override_text(view: SessionView) -> str | None:
+    """``dosing gate overridden by ana, co-signed by sam: agitated``, or ``None``."""
+    if not view.dose_override_reason:
+        return None
+    who = view.dose_override_by or view.dosed_by
+    text = "dosing gate overridden"
+    if who:
+        text += f" by {who}"
+    if view.dose_override_cosigned_by:
+        text += f", co-signed by {view.dose_override_cosigned_by}"
+    return f"{text}: {view.dose_override_reason}"
+
+
+def discharge_override_text(view: SessionView) -> str | None:
+    """``Gate overridden by ana, co-signed by sam: left early``, or ``None``."""
+    if not view.override_reason:
+        return None
+    text = "Gate overridden"
+    if view.discharged_by:
+        text += f" by {view.discharged_by}"
+    if view.discharge_cosigned_by:
+        text += f", co-signed by {view.discharge_cosigned_by}"
+    return f"{text}: {view.override_reason}"
+
+
 def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
     """The session's facts, label and value: patient, protocol, dose, lot, first treatment,
-    dose number, age and weight, bay, medication, who started, dosing (and its override),
-    infusion end, discharge and the minutes monitored."""
+    dose number, age and weight, bay, medication, who started, who dosed (and who overrode
+    the dosing gate and co-signed), the infusion end (who recorded and corrected it), who
+    discharged (an override's co-signer, an observation ended early), the minutes monitored
+    and the rules version the session follows."""
     dosed = local_minute(view.dosed_at) if view.dosed_at else "not dosed"
-    if view.dose_override_reason:
-        dosed += f" (dosing gate overridden: {view.dose_override_reason})"
-    discharged = (
-        f"{local_minute(view.discharged_at)} by {view.discharged_by}"
-        if view.discharged_at
-        else "not discharged"
-    )
+    if view.dosed_at and view.dosed_by:
+        dosed += f" by {view.dosed_by}"
+    if override := dose_override_text(view):
+        dosed += f" ({override})"
+    discharged = "not discharged"
+    if view.discharged_at:
+        discharged = f"{local_minute(view.discharged_at)} by {view.discharged_by}"
+        if view.override_reason:
+            discharged += " (gate overridden"
+            if view.discharge_cosigned_by:
+                discharged += f", co-signed by {view.discharge_cosigned_by}"
+            discharged += ")"
+        if view.ended_early:
+            discharged += "; observation ended early"
     weight = f"{view.weight_kg:g} kg" if view.weight_kg else "-"
     age_weight = f"{view.age if view.age is not None else '-'} / {weight}"
     if notice := minor_notice(view.age):
@@ -352,13 +460,25 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         ("Infusion end", infusion_end_text(view)),
         ("Discharged", discharged),
         ("Monitored", monitored(view).text),
+        ("Rules version", "-" if view.config_version is None else str(view.config_version)),
     )
+
+
+def _gate_lines(title: str, ready: bool, reasons: tuple[str, ...]) -> list[Line]:
+    if ready:
+        return [(Part(f"{title}: met."),)]
+    return [
+        (Part(f"{title}: NOT met:", Role.ALERT),),
+        *((Part(f"  - {reason}", Role.ALERT),) for reason in reasons),
+    ]
 
 
 def discharge_lines(view: SessionView) -> tuple[Line, ...]:
     """The discharge: the gate as of now while in observation; once discharged, who and when,
-    the gate stored at discharge (its reasons when not met), the override, the escort and the
-    no-driving instruction; the REMS "ready to leave" minute when asked."""
+    an observation ended early, the gate stored at discharge (its reasons when not met) and,
+    when the record changed after discharge, the gate judged again on it beside it; the
+    override (who, the co-signer, why), the escort and the no-driving instruction; the REMS
+    "ready to leave" minute when asked, and REMS answers a change after discharge affected."""
     lines: list[Line] = []
     if view.discharged_at is None:
         as_of = local_minute(view.as_of)
@@ -370,18 +490,25 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
     else:
         when = local_minute(view.discharged_at)
         lines.append((Part(f"Discharged {when} by {view.discharged_by}."),))
+        if view.ended_early:
+            lines.append(
+                (Part("Observation ended early (before the minimum observation).", Role.ALERT),)
+            )
         stored = view.stored_gate
         if stored is None:
             lines.append(
                 (Part("Gate at discharge: not stored (discharged before revision 2).", Role.NOTE),)
             )
-        elif stored.ready:
-            lines.append((Part("Gate at discharge: met."),))
         else:
-            lines.append((Part("Gate at discharge: NOT met:", Role.ALERT),))
-            lines += [(Part(f"  - {reason}", Role.ALERT),) for reason in stored.reasons]
-        if view.override_reason:
-            lines.append((Part(f"Gate overridden: {view.override_reason}", Role.ALERT),))
+            lines += _gate_lines("Gate at discharge", stored.ready, stored.reasons)
+        if view.gate_now is not None:
+            lines += _gate_lines(
+                "Gate judged again on the record as it is now",
+                view.gate_now.ready,
+                view.gate_now.reasons,
+            )
+        if override := discharge_override_text(view):
+            lines.append((Part(override, Role.ALERT),))
         lines.append((Part(f"Escort: {view.escort or 'not recorded'}"),))
         given = instruction_text(view.instructions_given)
         lines.append((Part(f"No-driving instruction: {given}"),))
@@ -392,20 +519,50 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
             "-" if view.ready_minute_proposed is None else f"minute {view.ready_minute_proposed}"
         )
         lines.append((Part(f"REMS ready to leave at: {confirmed}{by} (proposed: {proposed})"),))
+    if view.rems_changed_after_discharge:
+        changed = ", ".join(view.rems_changed_after_discharge)
+        lines.append((Part(f"REMS answers changed after discharge: {changed}", Role.WARN),))
     return tuple(lines)
 
 
 def review_lines(view: SessionView) -> tuple[Line, ...]:
-    """The review: each sign-off withdrawn (who, when, why), then the sign-off in force, or
-    "NOT YET REVIEWED"."""
-    lines: list[Line] = [
-        (Part(f"Sign-off withdrawn by {again.by} at {local_minute(again.at)}: {again.reason}"),)
+    """The review, oldest first: every sign-off later withdrawn (who, when) and each
+    withdrawal (who, when, why); then, last, the sign-off in force, or "NOT YET REVIEWED"."""
+    signoffs = list(view.signoffs)
+    if not signoffs and view.signed_by is not None and view.signed_at is not None:
+        signoffs = [SignOffView(view.signed_by, view.signed_at)]  # a view without its history
+    in_force = signoffs.pop() if view.signed_by is not None and signoffs else None
+    told: list[tuple[datetime, int, Line]] = [
+        (
+            given.at,
+            0,
+            (
+                Part(
+                    f"Signed by {given.by} at {local_minute(given.at)}; meaning: reviewed "
+                    "(withdrawn)",
+                    Role.NOTE,
+                ),
+            ),
+        )
+        for given in signoffs
+    ]
+    told += [
+        (
+            again.at,
+            1,
+            (
+                Part(
+                    f"Sign-off withdrawn by {again.by} at {local_minute(again.at)}: {again.reason}"
+                ),
+            ),
+        )
         for again in view.reopened
     ]
+    lines: list[Line] = [line for _, _, line in sorted(told, key=lambda t: (t[0], t[1]))]
     if view.signed_by is None:
         lines.append((Part("NOT YET REVIEWED", Role.ALERT),))
     else:
-        signed = local_minute(view.signed_at)
+        signed = local_minute(in_force.at if in_force else view.signed_at)
         lines.append(
             (Part(f"Signed by {view.signed_by} at {signed}; meaning: reviewed", Role.STRONG),)
         )

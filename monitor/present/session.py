@@ -5,15 +5,19 @@ when at hand, the session's audit rows), with no screen and no database: the sta
 mode draws it, and an export can print the same entries. The facts it tells (a reading's notes,
 the gate stored at discharge) come from :mod:`monitor.present.record`, as the exports' do.
 
-Each :class:`LogEntry` is one thing that happened, at one moment: the session opened, a reading
-(its flags under it; a corrected one's values struck through, then its correction with who,
-when and why; a voided one struck through with who, when and why; a late entry marked), a
-flag acknowledged (with the minutes from the flag to it), a check done, done late, missed or
-not done (with the reason recorded), a note or event, the dose and the dosing gate (or its
-override), the end of an infusion, the discharge (the stored gate, escort, no-driving
-instruction, REMS minute), a REMS form submitted or corrected, a sign-off ("reviewed") and a
-reopening. Text comes in :class:`Part` pieces with a :class:`Role` saying how to show them
-(struck through, a high flag ...), so each face styles it its own way.
+Each :class:`LogEntry` is one thing that happened, at one moment, and who did it: the session
+opened, a reading (its flags under it, a flag raised when the baseline changed marked; a
+corrected one's values struck through, then its correction with who, when and why; a voided
+one struck through with who, when and why; a late entry and an entry after discharge marked),
+a flag or a serious event's alarm acknowledged (with the minutes from the flag to it, and the
+clinician who co-signed), a check done, done late, missed or not done (with the reason
+recorded), a note or event (its alarm under it), the dose and the dosing gate (or its
+override: who, the co-signer, why), the end of an infusion (who recorded it) and each
+correction of it, the discharge (who, the override and its co-signer, an observation ended
+early, the stored gate and the gate judged again after a later change, escort, no-driving
+instruction, REMS minute), a REMS form submitted or corrected, every sign-off ("reviewed")
+and each reopening. Text comes in :class:`Part` pieces with a :class:`Role` saying how to show
+them (struck through, a high flag ...), so each face styles it its own way.
 
 Times in the text are local ``HH:MM``; the entries carry aware datetimes.
 """
@@ -26,14 +30,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from monitor.core.gate import GateResult
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus
 from monitor.present.parts import Line, Part, Role
 from monitor.present.record import (
     NoteKind,
+    acknowledger,
+    alarm_line,
     check_name,
     check_notes,
     check_status,
+    dose_override_text,
     event_late,
     flag_line,
     flag_part,
@@ -43,7 +51,7 @@ from monitor.present.record import (
     yes_no,
 )
 from monitor.present.record import clock as clock_text  # the log's times (the station's too)
-from monitor.views import AuditView, EventView, ReadingView, SessionView
+from monitor.views import AuditView, EventView, FlagView, ReadingView, SessionView
 
 
 class EntryKind(StrEnum):
@@ -93,32 +101,26 @@ def session_log(view: SessionView, audit: Sequence[AuditView] = ()) -> list[LogE
     """The session's story, oldest first (ties: the session, readings, checks,
     acknowledgements, events, dosing, infusion end, discharge, REMS, sign-offs, reopenings).
 
-    ``audit`` (the session's audit rows, any order) adds who dosed and who ended the infusion,
-    every sign-off (the view holds only the one in force) and the REMS form's submission and
-    corrections; without it the sign-off in force comes from the view.
+    Who started, dosed, ended the infusion, discharged and signed off comes from the view
+    (revision 3); ``audit`` (the session's audit rows, any order) adds the dosing gate's unmet
+    conditions at an override and the REMS form's submission and corrections, and stands in
+    for who dosed, who ended the infusion and every sign-off in a view without them.
     """
     actions = {row.action: row for row in sorted(audit, key=lambda r: r.id)}
     entries: list[LogEntry] = [_started(view)]
     for reading in view.readings:
         entries.append(_reading(reading))
-        entries.extend(_acknowledgements(reading))
+        entries.extend(_acknowledgements(reading.flags, reading.recorded_at, reading.id))
     entries.extend(
         _check(check, view.discharged_at) for check in view.checks if _worth_telling(check)
     )
-    entries.extend(_event(event) for event in view.events)
+    for event in view.events:
+        entries.append(_event(event))
+        if event.alarm is not None:
+            entries.extend(_acknowledgements((event.alarm,), event.recorded_at, None))
     if view.dosed_at is not None:
         entries.append(_dose(view, actions.get("session.dose")))
-    if view.infusion_ended_at is not None and view.dosed_at is not None:
-        ended = actions.get("session.infusion_end")
-        length = round(minutes(view.dosed_at, view.infusion_ended_at))
-        entries.append(
-            LogEntry(
-                view.infusion_ended_at,
-                EntryKind.INFUSION_END,
-                ((Part("Infusion ended", Role.STRONG), Part(f" after {length} min")),),
-                by=ended.user if ended else None,
-            )
-        )
+    entries.extend(_infusion_end(view, actions.get("session.infusion_end")))
     if view.discharged_at is not None:
         entries.append(_discharge(view))
     entries.extend(_rems(audit))
@@ -192,6 +194,16 @@ def _reading(reading: ReadingView) -> LogEntry:
                     ),
                 )
             )
+        elif note.kind is NoteKind.AFTER_DISCHARGE:
+            lines.append(
+                (
+                    Part("ENTERED AFTER DISCHARGE", Role.WARN),
+                    Part(
+                        f" by {note.by}: saved {clock_text(note.at, reading.measured_at)}",
+                        Role.NOTE,
+                    ),
+                )
+            )
         elif note.kind is NoteKind.CORRECTS:
             lines.append(
                 (
@@ -227,25 +239,28 @@ def _reading(reading: ReadingView) -> LogEntry:
     )
 
 
-def _acknowledgements(reading: ReadingView) -> Iterable[LogEntry]:
-    """Each acknowledged flag of ``reading``, at the moment it was acknowledged."""
-    for flag in reading.flags:
+def _acknowledgements(
+    flags: Iterable[FlagView], saved_at: datetime, reading_id: int | None
+) -> Iterable[LogEntry]:
+    """Each acknowledged flag (of the reading ``reading_id``, or a serious event's alarm), at
+    the moment it was acknowledged, with the minutes it waited from when it was raised (the
+    save, ``saved_at``, or the baseline's change) and the clinician who co-signed."""
+    for flag in flags:
         if flag.acknowledged_at is None:
             continue
-        waited = minutes(reading.recorded_at, flag.acknowledged_at)
+        waited = minutes(flag.raised_at or saved_at, flag.acknowledged_at)
+        head = "Alarm acknowledged" if flag.event_id is not None else "Acknowledged"
+        line: list[Part] = [Part(head, Role.OK)]
+        if flag.cosigned_by:
+            line.append(Part(f" (co-signed by {flag.cosigned_by})", Role.NOTE))
+        line += [Part(f" after {minutes_text(waited)}: "), Part(flag.action or "-", Role.STRONG)]
+        about = f" (#{reading_id})" if reading_id is not None else " (serious event)"
         yield LogEntry(
             flag.acknowledged_at,
             EntryKind.ACK,
-            (
-                (
-                    Part("Acknowledged", Role.OK),
-                    Part(f" after {minutes_text(waited)}: "),
-                    Part(flag.action or "-", Role.STRONG),
-                ),
-                (flag_part(flag), Part(f" (#{reading.id})", Role.NOTE)),
-            ),
-            by=flag.acknowledged_by,
-            reading_id=reading.id,
+            (tuple(line), (flag_part(flag), Part(about, Role.NOTE))),
+            by=acknowledger(flag),
+            reading_id=reading_id,
         )
 
 
@@ -295,29 +310,70 @@ def _event(event: EventView) -> LogEntry:
                 Part(f": written {clock_text(event.recorded_at, event.at)}", Role.NOTE),
             )
         )
+    if (alarm := alarm_line(event)) is not None:
+        lines.append(alarm)
     return LogEntry(event.at, EntryKind.EVENT, tuple(lines), by=event.by)
 
 
 def _dose(view: SessionView, audited: AuditView | None) -> LogEntry:
+    """The dose, who gave it, and the dosing gate: met, or overridden (who, the clinician who
+    co-signed, why, and the conditions unmet as audited)."""
     assert view.dosed_at is not None
     head: list[Part] = [Part("Dose given", Role.STRONG), Part(f": {view.treatment}")]
     if view.dose_mg is not None and f"{view.dose_mg:g} mg" not in view.treatment:
         head.append(Part(f", {view.dose_mg:g} mg"))
     lines: list[Line] = [tuple(head)]
-    if view.dose_override_reason:
+    if override := dose_override_text(view):
         refused = _json_list(audited.after if audited else None, "dosing_gate")
-        lines.append(
-            (
-                Part("dosing gate OVERRIDDEN", Role.WARN),
-                Part(f": {view.dose_override_reason}"),
-            )
-        )
+        words = override.removeprefix("dosing gate overridden")
+        lines.append((Part("dosing gate OVERRIDDEN", Role.WARN), Part(words)))
         lines.extend((Part(f"[ ] {reason}", Role.NOTE),) for reason in refused)
     else:
         lines.append((Part("dosing gate met", Role.OK),))
-    return LogEntry(
-        view.dosed_at, EntryKind.DOSE, tuple(lines), by=audited.user if audited else None
+    by = view.dosed_by or (audited.user if audited else None)
+    return LogEntry(view.dosed_at, EntryKind.DOSE, tuple(lines), by=by)
+
+
+def _infusion_end(view: SessionView, audited: AuditView | None) -> Iterable[LogEntry]:
+    """The end of an infusion at the time in force, who recorded it (and the time first
+    recorded, once corrected); each correction at the moment it was made: the new time, the
+    one it replaced, who and why."""
+    if view.infusion_ended_at is None or view.dosed_at is None:
+        return
+    length = round(minutes(view.dosed_at, view.infusion_ended_at))
+    lines: list[Line] = [
+        (
+            Part("Infusion ended", Role.STRONG),
+            Part(f" after {length} min"),
+        )
+    ]
+    fixes = view.infusion_end_corrections
+    if fixes:
+        first = clock_text(fixes[0].previous, view.infusion_ended_at)
+        lines.append(
+            (Part("corrected", Role.WARN), Part(f": first recorded as {first}", Role.NOTE))
+        )
+    yield LogEntry(
+        view.infusion_ended_at,
+        EntryKind.INFUSION_END,
+        tuple(lines),
+        by=view.infusion_ended_by or (audited.user if audited else None),
     )
+    for fix in fixes:
+        yield LogEntry(
+            fix.at,
+            EntryKind.INFUSION_END,
+            (
+                (
+                    Part("Infusion end corrected", Role.WARN),
+                    Part(
+                        f": {clock_text(fix.ended_at, fix.at)}, was "
+                        f"{clock_text(fix.previous, fix.at)}: {fix.reason}"
+                    ),
+                ),
+            ),
+            by=fix.by,
+        )
 
 
 def _json_list(payload: str | None, key: str) -> list[str]:
@@ -331,16 +387,40 @@ def _json_list(payload: str | None, key: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def _gate_items(title: str, gate: GateResult) -> list[Line]:
+    verdict = "ready" if gate.ready else "not ready"
+    lines: list[Line] = [(Part(f"{title}: {verdict}", Role.OK if gate.ready else Role.ALERT),)]
+    for item in gate.items:
+        if item.ok:
+            lines.append((Part(f"[x] {item.label}", Role.OK),))
+        else:
+            lines.append((Part(f"[ ] {item.detail or item.label}", Role.ALERT),))
+    if not gate.items:
+        lines += [(Part(f"[ ] {reason}", Role.ALERT),) for reason in gate.reasons]
+    return lines
+
+
 def _discharge(view: SessionView) -> LogEntry:
+    """The discharge: who, the gate met or overridden (who, the co-signer, why), an
+    observation ended early, escort, no-driving instruction, REMS minute, the gate stored and,
+    once the record changed after discharge, the gate judged again on it."""
     assert view.discharged_at is not None
     stored = view.stored_gate
     head: list[Part] = [Part("Discharged", Role.STRONG)]
     if view.override_reason:
         head += [Part(": gate NOT met, "), Part("OVERRIDDEN", Role.WARN)]
+        if view.discharged_by:
+            head.append(Part(f" by {view.discharged_by}"))
+        if view.discharge_cosigned_by:
+            head.append(Part(f", co-signed by {view.discharge_cosigned_by}"))
         head.append(Part(f": {view.override_reason}"))
     elif stored is not None and stored.ready:
         head.append(Part(": gate met", Role.OK))
     lines: list[Line] = [tuple(head)]
+    if view.ended_early:
+        lines.append(
+            (Part("OBSERVATION ENDED EARLY", Role.ALERT), Part(": before the minimum observation"))
+        )
     lines.append((Part("escort: "), Part(view.escort or "not recorded", Role.STRONG)))
     lines.append((Part("no-driving instruction given: "), Part(yes_no(view.instructions_given))))
     if view.ready_minute is not None or view.ready_minute_proposed is not None:
@@ -358,15 +438,12 @@ def _discharge(view: SessionView) -> LogEntry:
     if stored is None:
         lines.append((Part("gate not stored (discharged before it was kept)", Role.NOTE),))
     else:
-        verdict = "ready" if stored.ready else "not ready"
-        lines.append(
-            (Part(f"gate stored at discharge: {verdict}", Role.OK if stored.ready else Role.ALERT),)
-        )
-        for item in stored.items:
-            if item.ok:
-                lines.append((Part(f"[x] {item.label}", Role.OK),))
-            else:
-                lines.append((Part(f"[ ] {item.detail or item.label}", Role.ALERT),))
+        lines += _gate_items("gate stored at discharge", stored.result)
+    if view.gate_now is not None:
+        lines += _gate_items("gate judged again on the record as it is now", view.gate_now)
+    if view.rems_changed_after_discharge:
+        changed = ", ".join(view.rems_changed_after_discharge)
+        lines.append((Part("REMS answers changed after discharge: ", Role.WARN), Part(changed)))
     return LogEntry(view.discharged_at, EntryKind.DISCHARGE, tuple(lines), by=view.discharged_by)
 
 
@@ -406,7 +483,12 @@ def _rems(audit: Sequence[AuditView]) -> Iterable[LogEntry]:
 
 
 def _sign_offs(view: SessionView, audit: Sequence[AuditView]) -> Iterable[LogEntry]:
-    """Every sign-off from the audit rows; without them, the one in force from the view."""
+    """Every sign-off, withdrawn ones too (the view's; without them, the audit rows'; else
+    the one in force)."""
+    if view.signoffs:
+        for given in view.signoffs:
+            yield _sign_off(given.at, given.by)
+        return
     signed = [row for row in audit if row.action == "session.sign"]
     if signed:
         for row in signed:

@@ -24,7 +24,17 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, DateTime, String, Table, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    String,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from monitor.core.observations import reading_status
 from monitor.core.rems import RemsForm, rems_form
@@ -47,6 +57,15 @@ _ACKS = cast(Table, m.Acknowledgement.__table__)
 _VOIDS = cast(Table, m.Void.__table__)
 _USERS = cast(Table, m.User.__table__)
 _CORRECTION = _READINGS.alias("correction")
+#: The reading a correction corrects: a correction is a late entry only when it adds a
+#: measure its original lacked.
+_ORIGINAL = _READINGS.alias("original")
+_ADDS_MEASURES = or_(
+    *(
+        and_(_READINGS.c[name].is_not(None), _ORIGINAL.c[name].is_(None))
+        for name in m.MEASURE_COLUMNS
+    )
+).label("adds_measures")
 
 #: Ids looked up at a time (well under SQLite's limit on bound parameters).
 ID_CHUNK = 500
@@ -169,6 +188,10 @@ class FlagRow(NamedTuple):
     acknowledged_at: str | None
     acknowledged_by: str | None
     action: str | None
+    #: The clinician who co-signed the acknowledgement (revision 3).
+    cosigned_by: str | None = None
+    #: ``reading`` or ``baseline change``: how the flag was raised.
+    raised_by: str = "reading"
 
 
 #: The columns of the CSV of readings: the stable contract (docs/exports.md, "The CSV of readings").
@@ -202,6 +225,11 @@ READING_COLUMNS = (
     "highest_flag",
     "flags",
     "acknowledgements",
+    # Revision 3 (added at the end, as the contract allows).
+    "entered_after_discharge",
+    "flags_acknowledged_by",
+    "flags_cosigned_by",
+    "flags_raised_by",
 )
 _RANK = {"high": 3, "medium": 2, "low": 1}
 
@@ -230,10 +258,11 @@ def _iso_or_none(moment: datetime | str | None) -> str | None:
 _SYMBOL = {"high": "!!!", "medium": "!!", "low": "!"}
 
 
-def _flags(rows: Sequence[FlagRow]) -> tuple[str, str, str]:
+def _flags(rows: Sequence[FlagRow]) -> tuple[str, str, str, str, str, str]:
     """``highest_flag``, ``flags`` and ``acknowledgements`` of a reading with flags, as
     :func:`monitor.export.common.flag_text` and ``ack_text`` write them (inlined: one in five
-    readings carries a flag)."""
+    readings carries a flag); then ``flags_acknowledged_by``, ``flags_cosigned_by`` and
+    ``flags_raised_by``, a line per flag in the same order (empty for none)."""
     highest = max((f.severity.value for f in rows), key=_RANK.__getitem__)
     shown = []
     acks = []
@@ -247,7 +276,14 @@ def _flags(rows: Sequence[FlagRow]) -> tuple[str, str, str]:
                 f"flag {f.id}: acknowledged by {f.acknowledged_by} at {f.acknowledged_at}: "
                 f"{f.action}"
             )
-    return highest, "\n".join(shown), "\n".join(acks)
+    return (
+        highest,
+        "\n".join(shown),
+        "\n".join(acks),
+        "\n".join(f.acknowledged_by or "" for f in rows),
+        "\n".join(f.cosigned_by or "" for f in rows),
+        "\n".join(f.raised_by for f in rows),
+    )
 
 
 def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[Any, ...]]]:
@@ -281,6 +317,8 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                 _moment(_ACKS.c.at, sqlite),
                 _ACKS.c.by_id,
                 _ACKS.c.action,
+                _ACKS.c.cosigned_by_id,
+                _FLAGS.c.raised_by,
             )
             .join_from(_FLAGS, _READINGS, _READINGS.c.id == _FLAGS.c.reading_id)
             .outerjoin(_ACKS, _ACKS.c.flag_id == _FLAGS.c.id)
@@ -297,6 +335,8 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
             at,
             by_id,
             action,
+            cosigned_by_id,
+            raised_by,
         ) in connection.execute(flag_query):
             flags[reading_id].append(
                 FlagRow(
@@ -308,6 +348,8 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     _iso_or_none(at),
                     None if by_id is None else users.get(by_id, "?"),
                     action,
+                    None if cosigned_by_id is None else users.get(cosigned_by_id, "?"),
+                    raised_by or "reading",
                 )
             )
         reading_query = (
@@ -316,6 +358,7 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                 _PATIENTS.c.identifier,
                 SESSIONS.c.protocol,
                 _moment(SESSIONS.c.dosed_at, sqlite),
+                _moment(SESSIONS.c.discharged_at, sqlite),
                 _READINGS.c.id,
                 _moment(_READINGS.c.measured_at, sqlite),
                 _moment(_READINGS.c.recorded_at, sqlite),
@@ -327,11 +370,13 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                 _VOIDS.c.by_id.label("voided_by_id"),
                 _moment(_VOIDS.c.at, sqlite).label("voided_at"),
                 _VOIDS.c.reason.label("void_reason"),
+                _ADDS_MEASURES,
                 *_VITAL_COLUMNS,
             )
             .join_from(_READINGS, SESSIONS, SESSIONS.c.id == _READINGS.c.session_id)
             .join(_PATIENTS, _PATIENTS.c.id == SESSIONS.c.patient_id)
             .outerjoin(_CORRECTION, _CORRECTION.c.corrects_id == _READINGS.c.id)
+            .outerjoin(_ORIGINAL, _ORIGINAL.c.id == _READINGS.c.corrects_id)
             .outerjoin(_VOIDS, _VOIDS.c.reading_id == _READINGS.c.id)
             .where(_READINGS.c.session_id.in_(ids))
             .order_by(_READINGS.c.session_id, _READINGS.c.measured_at, _READINGS.c.id)
@@ -341,8 +386,9 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
         in_order = all(a < b for a, b in pairwise(ids))
         by_session: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         dosed_cache: dict[int, datetime | None] = {}
+        discharged_cache: dict[int, datetime | None] = {}
         late_after = LATE_ENTRY_AFTER
-        no_flags = ("", "", "")
+        no_flags = ("", "", "", "", "", "")
         # SQLite's stored text parses in C; PostgreSQL's aware times go through _naive.
         naive = datetime.fromisoformat if sqlite else _naive
         name = users.get
@@ -354,6 +400,7 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                 patient,
                 protocol,
                 dosed,
+                discharged,
                 rid,
                 measured_text,
                 recorded_text,
@@ -365,6 +412,7 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                 voided_by,
                 voided_at,
                 void_reason,
+                adds_measures,
                 systolic,
                 diastolic,
                 heart_rate,
@@ -377,6 +425,8 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     dosed_at = dosed_cache[session_id]
                 else:
                     dosed_at = dosed_cache[session_id] = None if dosed is None else naive(dosed)
+                    discharged_cache[session_id] = None if discharged is None else naive(discharged)
+                discharged_at = discharged_cache[session_id]
                 measured, recorded = naive(measured_text), naive(recorded_text)
                 if sqlite and len(measured_text) == 26 and len(recorded_text) == 26:
                     # SQLite's `YYYY-MM-DD HH:MM:SS.ffffff` sliced into what isoformat()
@@ -395,7 +445,12 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     measured_iso = measured.isoformat() + "+00:00"
                     recorded_iso = recorded.isoformat() + "+00:00"
                 found = flags.get(rid)
-                highest, shown, acks = _flags(found) if found else no_flags
+                highest, shown, acks, ackers, cosigners, raised = (
+                    _flags(found) if found else no_flags
+                )
+                # A correction is a late entry only when it adds a measure its original
+                # lacked (monitor.core.timing.is_late_reading), as ReadingView.late_entry.
+                late = recorded - measured > late_after and (corrects is None or adds_measures)
                 row = (
                     session_id,
                     patient,
@@ -422,10 +477,14 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     None if voided_by is None else name(voided_by, "?"),
                     _iso_or_none(voided_at),
                     void_reason,
-                    "yes" if recorded - measured > late_after else "no",
+                    "yes" if late else "no",
                     highest,
                     shown,
                     acks,
+                    "yes" if discharged_at is not None and recorded > discharged_at else "no",
+                    ackers,
+                    cosigners,
+                    raised,
                 )
                 if in_order:
                     add(row)

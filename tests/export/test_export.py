@@ -219,6 +219,10 @@ def expected_reading_rows(shown: dict) -> list[dict[str, str]]:
                 "highest_flag": highest,
                 "flags": "\n".join(_flag_line(f) for f in r["flags"]),
                 "acknowledgements": "\n".join(_ack_line(f) for f in r["flags"]),
+                "entered_after_discharge": "yes" if r["entered_after_discharge"] else "no",
+                "flags_acknowledged_by": "\n".join(_text(f["acknowledged_by"]) for f in r["flags"]),
+                "flags_cosigned_by": "\n".join(_text(f["cosigned_by"]) for f in r["flags"]),
+                "flags_raised_by": "\n".join(f["raised_by"] for f in r["flags"]),
             }
         )
     return rows

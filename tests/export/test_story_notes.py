@@ -13,6 +13,9 @@ from tests.present.test_sessionlog import FULL
 
 
 def test_a_late_correction_later_voided(service):
+    """A correction saved 15 min after the measurement is no late entry (revision 3: it
+    carries its own who, when and why); one that adds a measure its original lacked is."""
+
     def when(minutes: float) -> Service:
         return with_clock(service, lambda: at(minutes))
 
@@ -26,18 +29,21 @@ def test_a_late_correction_later_voided(service):
     reading = view.reading(fixed.id)
     assert reading is not None
     assert notes_cell(reading) == (
-        f"LATE ENTRY, saved {hm(at(45))}; corrects #{typo.id}: typo; "
-        f"VOIDED by sam {hm(at(50))}: wrong patient"
+        f"corrects #{typo.id}: typo; VOIDED by sam {hm(at(50))}: wrong patient"
     )
     (spo2,) = observations(view, reading)
     assert [n["text"] for n in spo2["note"]] == [
-        f"late entry: saved {at(45).isoformat()}",
         f"corrects reading {typo.id}: typo",
         f"voided (entered in error) by sam at {at(50).isoformat()}: wrong patient",
     ]
     baseline = view.reading(first.id)
     assert baseline is not None and notes_cell(baseline) == "before dosing"
     assert "note" not in observations(view, baseline)[0]
+    other = when(60).record_reading(sid, "spo2 98", by="ana")
+    adds = when(75).amend(other.id, "spo2 98 hr 70", by="ana", reason="pulse was taken too")
+    added = service.session(sid).reading(adds.id)
+    assert added is not None and added.late_entry
+    assert notes_cell(added).startswith(f"LATE ENTRY, saved {hm(at(75))}; corrects #{other.id}")
 
 
 def test_an_event_written_late_says_so_as_a_late_reading_does(service):

@@ -43,18 +43,25 @@ def test_the_facts_of_a_worked_session(service):
         "Infusion end",
         "Discharged",
         "Monitored",
+        "Rules version",
     ]
     assert facts["Patient"] == "MRN-WORK"
     assert facts["Dose"] == "84 mg" and facts["Lot"] == "L42"
     assert (facts["First treatment"], facts["Dose number"]) == ("no", "5")
     assert facts["Age / weight"] == "52 / -" and facts["Medication"] == "none"
     assert facts["Started"] == f"{local_minute(at(-30))} by ana"
-    assert facts["Discharged"] == f"{local_minute(at(110))} by ana"
+    assert facts["Dosed"] == f"{local_minute(at(0))} by ana"
+    assert facts["Discharged"] == (
+        f"{local_minute(at(110))} by ana (gate overridden, co-signed by sam); "
+        "observation ended early"
+    )
     # From dosing to the discharge at +110 (revision 3: the baseline before dosing does not count).
     assert facts["Monitored"] == "110 min"
+    assert facts["Rules version"] == "1"
     assert recorders(view) == (
-        "started by ana; readings by ana, bo; flags acknowledged by ana, bo; events by ana; "
-        "discharged by ana"
+        "started by ana; dosed by ana; readings by ana, bo; flags acknowledged by ana, bo; "
+        "events by ana; discharged by ana; discharge override co-signed by sam; "
+        "signed off by sam"
     )
 
 
@@ -143,18 +150,24 @@ def test_the_discharge_and_review_lines(service):
     lines = discharge_lines(view)
     texts = [plain(line) for line in lines]
     assert texts[0] == f"Discharged {local_minute(at(110))} by ana."
-    assert texts[1] == "Gate at discharge: NOT met:" and lines[1][0].role is Role.ALERT
+    # Overridden before the 120-min minimum: the observation ended early.
+    assert texts[1] == "Observation ended early (before the minimum observation)."
+    assert texts[2] == "Gate at discharge: NOT met:" and lines[2][0].role is Role.ALERT
     assert view.stored_gate is not None
     reasons = [f"  - {r}" for r in view.stored_gate.reasons]
-    assert texts[2 : 2 + len(reasons)] == reasons
-    assert texts[2 + len(reasons) :] == [
-        "Gate overridden: patient insisted on leaving, husband drives",
+    assert texts[3 : 3 + len(reasons)] == reasons
+    minute = view.ready_minute
+    assert minute is not None
+    assert texts[3 + len(reasons) :] == [
+        "Gate overridden by ana, co-signed by sam: patient insisted on leaving, husband drives",
         "Escort: husband",
         "No-driving instruction: given",
-        "REMS ready to leave at: minute 72 by ana (proposed: minute 72)",
+        f"REMS ready to leave at: minute {minute} by ana (proposed: minute {minute})",
     ]
     review = [plain(line) for line in review_lines(view)]
+    # Every sign-off, the withdrawn one too, then the one in force (last, the verdict).
     assert review == [
+        f"Signed by sam at {local_minute(at(200))}; meaning: reviewed (withdrawn)",
         f"Sign-off withdrawn by sam at {local_minute(at(210))}: SpO2 correction to check",
         f"Signed by sam at {local_minute(at(220))}; meaning: reviewed",
     ]

@@ -175,7 +175,11 @@ def test_the_discharge_by_override_with_its_stored_gate_escort_and_instructions(
     out = _find(entries, EntryKind.DISCHARGE, "Discharged")
     assert out.at == at(110) and out.by == "ana"
     text = out.text
-    assert "gate NOT met, OVERRIDDEN: patient insisted on leaving, husband drives" in text
+    assert (
+        "gate NOT met, OVERRIDDEN by ana, co-signed by sam: patient insisted on leaving, "
+        "husband drives" in text
+    )
+    assert "OBSERVATION ENDED EARLY: before the minimum observation" in text
     assert "escort: husband" in text
     assert "no-driving instruction given: yes" in text
     assert "gate stored at discharge: not ready" in text
@@ -194,27 +198,37 @@ def test_every_sign_off_and_reopening_with_name_time_and_meaning(service):
     assert reopen.by == "sam" and "SpO2 correction to check" in reopen.text
 
 
-def test_without_the_audit_the_sign_off_in_force_comes_from_the_view(service):
+def test_without_the_audit_who_did_what_comes_from_the_view(service):
+    """Revision 3: the view carries every sign-off and who dosed, so the log tells them
+    without the audit rows."""
     ids = worked_session(service)
     view = service.session(ids["session"])
     entries = session_log(view)
     signs = [e.text for e in entries if e.kind is EntryKind.SIGN]
-    assert signs == ["Signed off: reviewed by sam at 12:40"]
-    assert _find(entries, EntryKind.DOSE, "Dose given").by is None
+    assert signs == [
+        "Signed off: reviewed by sam at 12:20",
+        "Signed off: reviewed by sam at 12:40",
+    ]
+    assert _find(entries, EntryKind.DOSE, "Dose given").by == "ana"
 
 
 def test_a_dose_given_by_override_names_the_reason_and_the_unmet_conditions(service):
     when = with_clock(service, lambda: at(-20))
     sid = when.start_session(patient="MRN-OVR", protocol="ketamine-im", by="ana", age=40)
     with_clock(service, lambda: at(0)).record_dose(
-        sid, by="ana", override_reason="agitated, prescriber dosed without baseline"
+        sid, by="bo", override_reason="agitated, prescriber dosed without baseline", cosign="sam"
     )
     _, entries = _log(service, sid)
     dose = _find(entries, EntryKind.DOSE, "Dose given")
-    assert "dosing gate OVERRIDDEN: agitated, prescriber dosed without baseline" in dose.text
+    assert dose.by == "bo"  # who gave the dose, not who started the session
+    assert (
+        "dosing gate OVERRIDDEN by bo, co-signed by sam: agitated, prescriber dosed without "
+        "baseline" in dose.text
+    )
     assert "[ ] " in dose.text  # why the gate was not met, as audited
+    # The override is its own fact: it never marks the baseline check (issue #19, item 9).
     baseline = _find(entries, EntryKind.CHECK, "Baseline check")
-    assert "agitated, prescriber dosed without baseline" in baseline.text
+    assert "agitated" not in baseline.text and baseline.by != "ana"
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

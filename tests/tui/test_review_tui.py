@@ -337,7 +337,7 @@ async def test_the_log_tells_the_whole_story_in_time_order(service):
             "VOIDED by bo at 10:12: wrong patient",
             f"#{ids['late']} 138/84",
             "LATE ENTRY: saved 10:45, 15 min after it was measured",
-            "Discharged: gate NOT met, OVERRIDDEN: patient insisted on leaving",
+            "Discharged: gate NOT met, OVERRIDDEN by ana, co-signed by sam",
             "escort: husband",
             "Signed off: reviewed by sam at 12:20",
             "Sign-off withdrawn (reopened): SpO2 correction to check",

@@ -46,6 +46,7 @@ _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "
 #: How each note on a reading looks (its words are the record's, as the PDF prints them).
 _NOTE_STYLE = {
     NoteKind.LATE: "bold yellow",
+    NoteKind.AFTER_DISCHARGE: "bold yellow",
     NoteKind.CORRECTS: "italic",
     NoteKind.SUPERSEDED: "dim",
     NoteKind.VOIDED: "bold magenta",

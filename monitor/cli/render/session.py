@@ -1,7 +1,8 @@
 """``session show``'s text: a session's story (:mod:`monitor.present.record`) as the command
 line prints it (docs/interface.md). The facts, each reading's notes, the discharge and the
-review, a check's status and notes and a flag's line are the story's, worded once; this module
-only lays them out with the readings' values and the events."""
+review, a check's status and notes and a flag's line (who acknowledged it, who co-signed, a
+flag raised when the baseline changed) and a serious event's alarm are the story's, worded
+once; this module only lays them out with the readings' values and the events."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def session_text(view: SessionView) -> Iterator[str]:
     from monitor.core.entry import format_entry
     from monitor.present.parts import plain
     from monitor.present.record import (
+        alarm_line,
         check_notes,
         check_status,
         discharge_lines,
@@ -63,6 +65,8 @@ def session_text(view: SessionView) -> Iterator[str]:
         yield "events:\n"
         for e in view.events:
             yield _line(f"  {local(e.at)} {e.summary}  by {e.by}")
+            if (alarm := alarm_line(e)) is not None and e.alarm is not None:
+                yield _line(f"      {plain(alarm)}  [flag {e.alarm.id}]")
     yield "discharge:\n"
     yield from (f"  {line}" for line in story_text(discharge_lines(view)))
     yield "review:\n"
