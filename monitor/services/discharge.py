@@ -107,6 +107,8 @@ class DischargeServices(UserServices, RemsServices, QueryServices):
             record = gate_record(gate, schedule, rules, when) | {
                 "config_version": version,
                 "ended_early": ended_early,
+                # When the discharge was saved: what is saved later was entered after it.
+                "saved_at": now.isoformat(),
             }
             row.gate_at_discharge = json.dumps(record, sort_keys=True)
             row.rems_at_discharge = (

@@ -74,6 +74,18 @@ def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
     )
 
 
+def _closed_at(row: m.TreatmentSession, stored: StoredGate | None) -> datetime | None:
+    """When the discharge was saved (what is saved after it was entered after discharge): kept
+    with the stored gate since revision 3, else the discharge time."""
+    saved = stored.record.get("saved_at") if stored is not None else None
+    if isinstance(saved, str):
+        try:
+            return datetime.fromisoformat(saved)
+        except ValueError:
+            pass
+    return row.discharged_at
+
+
 def _changed_after(
     discharged_at: datetime, readings: Sequence[ReadingView], events: Sequence[EventView]
 ) -> bool:
@@ -253,11 +265,11 @@ class QueryServices(ServiceBase):
         views = []
         for row in rows:
             moment = as_of or row.discharged_at or now
-            readings = self._reading_views(loaded, row.id, row.discharged_at)
-            events = tuple(loaded.events.get(row.id, []))
             stored = StoredGate.decode(
                 json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
             )
+            readings = self._reading_views(loaded, row.id, _closed_at(row, stored))
+            events = tuple(loaded.events.get(row.id, []))
             config, gate_version = rules, cast(int | None, version)
             schedule = self.schedule_of(row)
             if stored is not None:
@@ -287,9 +299,8 @@ class QueryServices(ServiceBase):
             gate_now = None
             if stored is not None:
                 gate = stored_gate
-                if row.discharged_at is not None and _changed_after(
-                    row.discharged_at, readings, events
-                ):
+                closed = _closed_at(row, stored)
+                if closed is not None and _changed_after(closed, readings, events):
                     # Review shows the gate judged again on the changed record beside the
                     # stored one (docs/clinical.md, "The record after discharge").
                     _, gate_now = judge(
