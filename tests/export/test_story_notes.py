@@ -12,7 +12,10 @@ from tests.helpers import at
 from tests.present.test_sessionlog import FULL
 
 
-def test_a_late_correction_later_voided(service):
+def test_a_correction_later_voided_is_not_a_late_entry(service):
+    """Revision 3: a correction carries its own who, when and why: saved 15 min after the
+    measurement, it is not a late entry (it adds no measure)."""
+
     def when(minutes: float) -> Service:
         return with_clock(service, lambda: at(minutes))
 
@@ -26,18 +29,35 @@ def test_a_late_correction_later_voided(service):
     reading = view.reading(fixed.id)
     assert reading is not None
     assert notes_cell(reading) == (
-        f"LATE ENTRY, saved {hm(at(45))}; corrects #{typo.id}: typo; "
-        f"VOIDED by sam {hm(at(50))}: wrong patient"
+        f"corrects #{typo.id}: typo; VOIDED by sam {hm(at(50))}: wrong patient"
     )
     (spo2,) = observations(view, reading)
     assert [n["text"] for n in spo2["note"]] == [
-        f"late entry: saved {at(45).isoformat()}",
         f"corrects reading {typo.id}: typo",
         f"voided (entered in error) by sam at {at(50).isoformat()}: wrong patient",
     ]
     baseline = view.reading(first.id)
     assert baseline is not None and notes_cell(baseline) == "before dosing"
     assert "note" not in observations(view, baseline)[0]
+
+
+def test_a_correction_that_adds_a_measure_is_a_late_entry(service):
+    """Revision 3: a correction that adds a measure its original lacked is a late entry."""
+
+    def when(minutes: float) -> Service:
+        return with_clock(service, lambda: at(minutes))
+
+    sid = when(-30).start_session(patient="P1", protocol="esketamine-56", by="ana", age=40, meds=())
+    when(-20).record_reading(sid, FULL, by="ana")
+    when(0).record_dose(sid, by="ana")
+    typo = when(30).record_reading(sid, "spo2 99", by="ana")
+    fixed = when(45).amend(typo.id, "spo2 97 hr 70", by="ana", reason="HR was on paper")
+    reading = service.session(sid).reading(fixed.id)
+    assert reading is not None
+    assert (
+        notes_cell(reading)
+        == f"LATE ENTRY, saved {hm(at(45))}; corrects #{typo.id}: HR was on paper"
+    )
 
 
 def test_an_event_written_late_says_so_as_a_late_reading_does(service):
