@@ -150,7 +150,19 @@ def test_a_whole_session_from_the_command_line(cli):
         cli("flag", "ack", str(f["id"]), "--by", "ana", "--action", "recheck, prescriber told")
     cli("record", str(sid), "132/84 hr 74 spo2 98 moaas 5 cadss 1", "--by", "ana", "--at", ago(75))
     cli("record", str(sid), "128/80 hr 72 spo2 98 moaas 5 cadss 0", "--by", "ana", "--at", ago(4))
-    out = cli("session", "discharge", str(sid), "--by", "ana").stdout
+    # revision 3: the escort and the no-driving instruction are gate conditions
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana")
+    assert "escort not recorded" in refusal and "no-driving instruction not given" in refusal
+    out = cli(
+        "session",
+        "discharge",
+        str(sid),
+        "--by",
+        "ana",
+        "--escort",
+        "partner",
+        "--instructions-given",
+    ).stdout
     assert "discharged" in out
 
     assert "only a supervisor" in cli.refused(
@@ -181,8 +193,13 @@ def test_dose_later_and_list(cli):
     cli("record", str(sid), "150/95 hr 80", "--by", "ana", "--at", ago(3))
     refusal = cli.refused("session", "dose", str(sid), "--by", "ana")
     assert "dosing gate not met" in refusal and "baseline check not done" in refusal
-    out = cli(
+    # revision 3: an override needs a clinician (a nurse alone is refused; the supervisor acts)
+    refusal = cli.refused(
         "session", "dose", str(sid), "--by", "ana", "--override-reason", "Dr A reviewed BP"
+    )
+    assert "needs a clinician" in refusal
+    out = cli(
+        "session", "dose", str(sid), "--by", "sam", "--override-reason", "Dr A reviewed BP"
     ).stdout
     assert "dosing gate overridden: Dr A reviewed BP" in out
     assert "already dosed" in cli.refused("session", "dose", str(sid), "--by", "ana")
@@ -193,7 +210,7 @@ def test_dose_later_and_list(cli):
     assert shown["dose_override_reason"] == "Dr A reviewed BP"
     baseline = shown["checks"][0]
     assert (baseline["label"], baseline["status"]) == ("baseline", "missed")
-    assert baseline["skipped"]["reason"] == "Dr A reviewed BP"  # the override explains it
+    assert baseline["skipped"] is None  # revision 3: the override never marks the baseline
     assert {f["rule"] for f in shown["readings"][0]["flags"]} == {
         "bp.predose.systolic",
         "bp.predose.diastolic",
@@ -201,7 +218,26 @@ def test_dose_later_and_list(cli):
 
 
 def test_amend_from_the_command_line(cli):
-    sid = start(cli, "--dosed-at", ago(30), "--dose-override-reason", "from paper")
+    # dosed from paper without a baseline: an override, by the supervisor (revision 3)
+    out = cli(
+        "session",
+        "start",
+        "--patient",
+        "MRN-1",
+        "--protocol",
+        "esketamine-84",
+        "--by",
+        "sam",
+        "--age",
+        "52",
+        "--meds",
+        "none",
+        "--dosed-at",
+        ago(30),
+        "--dose-override-reason",
+        "from paper",
+    ).stdout
+    sid = int(out)
     out = cli("record", str(sid), "hr 150", "--by", "ana", "--json").stdout
     reading = json.loads(out)
     out = cli("amend", str(reading["id"]), "hr 105", "--by", "ana", "--reason", "typo").stdout
@@ -411,7 +447,7 @@ def test_the_unsafe_flows_of_revision_1_are_refused(cli):
     )
     # ... and now: the gate judges that reading
     refusal = cli.refused("session", "discharge", str(sid), "--by", "ana")
-    assert "latest BP 70/40 carries a high flag" in refusal
+    assert "latest BP 70/40 raises a high flag" in refusal
     # 3. HR 138 and RR 7 at the end, acknowledged "noted"
     out = cli("record", str(sid), "120/80 hr 138 spo2 97 rr 7 moaas 5 cadss 0", "--by", "ana")
     flags = [
@@ -488,7 +524,7 @@ def test_revision_2_commands(cli):
         "discharge",
         str(sid),
         "--by",
-        "ana",
+        "sam",  # revision 3: an override needs a clinician
         "--override-reason",
         "left early",
         "--escort",
@@ -512,6 +548,26 @@ def test_iv_infusion_end_from_the_command_line(cli):
     out = cli("session", "infusion-end", str(sid), "--by", "ana", "--at", end.isoformat()).stdout
     assert "pre-discharge check now +110 min" in out
     assert "already recorded" in cli.refused("session", "infusion-end", str(sid), "--by", "ana")
+
+
+def test_revision_3_discharge_of_an_iv_session_from_the_command_line(cli):
+    """An IV session needs its infusion end recorded; a discharge time may not be in the
+    future; the escort and the no-driving instruction are given (revision 3)."""
+    sid = start(cli, "--patient", "MRN-IV3", "--protocol", "ketamine-iv", "--at", ago(140))
+    cli("record", str(sid), OK_ENTRY, "--by", "ana", "--at", ago(125))
+    cli("session", "dose", str(sid), "--by", "ana", "--at", ago(120))
+    cli("record", str(sid), OK_ENTRY, "--by", "ana", "--at", ago(18))
+    home = ("--escort", "partner", "--instructions-given")
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana", *home)
+    assert "infusion end not recorded" in refusal
+    cli("session", "infusion-end", str(sid), "--by", "ana", "--at", ago(80))
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat(timespec="seconds")
+    refusal = cli.refused("session", "discharge", str(sid), "--by", "ana", "--at", ahead, *home)
+    assert "in the future" in refusal
+    assert "discharged" in cli("session", "discharge", str(sid), "--by", "ana", *home).stdout
+    shown = cli.json("session", "show", str(sid))["discharge"]
+    assert shown["gate_at_discharge"]["ready"] is True
+    assert (shown["escort"], shown["instructions_given"]) == ("partner", True)
 
 
 @pytest.mark.parametrize(
@@ -634,7 +690,7 @@ def test_the_no_driving_answer_no_is_kept_as_no(cli):
         "discharge",
         str(sid),
         "--by",
-        "ana",
+        "sam",  # revision 3: an override needs a clinician
         "--override-reason",
         "left",
         "--escort",
@@ -665,7 +721,8 @@ def test_audit_text_names_the_database_and_shows_only_what_a_trigger_row_changed
     for row in rows:
         assert "  (database)  db.session." in row
         assert '"discharged_at"' not in row  # unchanged fields left out
-        assert 'before {"dosed_at": null}' in row
+        # revision 3: who dosed is set with the dosing time
+        assert 'before {"dosed_at": null, "dosed_by_id": null}' in row
     whole = [json.loads(line) for line in cli("audit", str(sid), "--json").stdout.splitlines()]
     trigger = next(row for row in whole if row["action"].startswith("db.session"))
     assert "discharged_at" in trigger["before"]  # --json keeps the stored row whole

@@ -30,6 +30,7 @@ from monitor.core.timing import (
     check_measured_at,
     check_started_at,
     is_late_entry,
+    is_late_reading,
 )
 from monitor.errors import EntryError
 from tests.helpers import DOSED, Floor, at
@@ -231,8 +232,22 @@ def test_iv_gate_counts_the_minimum_from_the_actual_end():
     floor = Floor()
     floor.add(-5, OK)
     floor.add(108, OK)
-    assert not evaluate_gate(moved, DOSED, floor.readings, at(109.99)).ready
-    assert evaluate_gate(moved, DOSED, floor.readings, at(110)).ready
+    ended = at(50)
+    assert not evaluate_gate(
+        moved, DOSED, floor.readings, at(109.99), infusion_ended_at=ended
+    ).ready
+    assert evaluate_gate(moved, DOSED, floor.readings, at(110), infusion_ended_at=ended).ready
+
+
+def test_iv_gate_needs_the_infusion_end_recorded():
+    # revision 3: an IV session cannot be discharged without a recorded infusion end
+    floor = Floor()
+    floor.add(-5, OK)
+    floor.add(98, OK)
+    result = evaluate_gate(IV, DOSED, floor.readings, at(120))
+    assert not result.ready
+    assert any(r.startswith("infusion end not recorded") for r in result.reasons)
+    assert evaluate_gate(IV, DOSED, floor.readings, at(120), infusion_ended_at=at(40)).ready
 
 
 # -- 4. the dosing gate ---------------------------------------------------------------
@@ -324,13 +339,14 @@ def test_latest_value_of_every_measure_counts_even_acknowledged(entry, blocked):
     assert (not evaluate_gate(ESK, DOSED, floor.readings, at(121)).ready) is blocked
 
 
-def test_a_reading_timed_ahead_of_now_is_judged():
+def test_a_reading_timed_ahead_of_now_counts_only_from_its_time():
+    # revision 3: the gate judges the readings whose measurement time has come
     floor = Floor()
     floor.add(-5, OK)
     floor.add(118, OK)
     floor.add(121.5, "70/40 hr 35 spo2 85 moaas 1")  # 1.5 min ahead of now
-    result = evaluate_gate(ESK, DOSED, floor.readings, at(120))
-    assert not result.ready
+    assert evaluate_gate(ESK, DOSED, floor.readings, at(120)).ready
+    assert not evaluate_gate(ESK, DOSED, floor.readings, at(121.5)).ready
 
 
 # -- 8. the REMS minute holds continuously until discharge ---------------------------------
@@ -391,7 +407,6 @@ def test_nothing_more_than_two_minutes_ahead(ahead, ok):
         lambda: check_started_at(when, NOW),
         lambda: check_measured_at(when, NOW, NOW, None),
         lambda: check_dosed_at(when, NOW, NOW, None),
-        lambda: check_discharged_at(when, NOW, None, None),
         lambda: check_infusion_end(when, NOW, NOW - timedelta(hours=1), None),
     ):
         if ok:
@@ -399,6 +414,17 @@ def test_nothing_more_than_two_minutes_ahead(ahead, ok):
         else:
             with pytest.raises(EntryError, match="future"):
                 call()
+
+
+@pytest.mark.parametrize(("ahead", "ok"), [(0, True), (1 / 60_000, False), (2, False)])
+def test_a_discharge_time_may_not_be_later_than_now(ahead, ok):
+    # revision 3: no tolerance for a discharge time
+    when = NOW + timedelta(minutes=ahead)
+    if ok:
+        assert check_discharged_at(when, NOW, None, None) == when
+    else:
+        with pytest.raises(EntryError, match="future"):
+            check_discharged_at(when, NOW, None, None)
 
 
 @pytest.mark.parametrize(("days", "ok"), [(7, True), (7.001, False)])
@@ -455,6 +481,15 @@ def test_infusion_end_after_its_start():
 @pytest.mark.parametrize(("delay", "late"), [(10, False), (10.01, True)])
 def test_late_entry_after_ten_minutes(delay, late):
     assert is_late_entry(at(0), at(delay)) is late
+
+
+@pytest.mark.parametrize(
+    ("correction", "adds", "late"),
+    [(False, False, True), (True, False, False), (True, True, True)],
+)
+def test_a_correction_is_not_a_late_entry_unless_it_adds_a_measure(correction, adds, late):
+    assert is_late_reading(at(0), at(60), correction=correction, adds_measures=adds) is late
+    assert not is_late_reading(at(0), at(5), correction=correction, adds_measures=adds)
 
 
 def test_next_check_skips_explained_checks():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.core.entry import parse_entry
 from monitor.core.gate import evaluate_gate
 from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.schedule import default_protocols
@@ -101,7 +102,8 @@ def test_latest_bp_with_a_medium_flag_blocks_even_when_acknowledged():
     floor.add(119, "95/60 hr 70", acked_at=119.5)  # SBP 91-100: medium
     reasons = gate(floor, 121).reasons
     assert reasons == (
-        "latest BP 95/60 carries a medium flag: recheck BP (acknowledging does not make it safe)",
+        "latest BP 95/60 raises a medium flag (SBP 95 in 91-100: low blood pressure): "
+        "recheck BP (acknowledging does not make it safe)",
     )
 
 
@@ -138,8 +140,13 @@ def test_every_failing_condition_is_listed():
     floor.add(-5, OK)
     floor.add(30, "185/95 hr 135 spo2 90 moaas 2 cadss 10")
     reasons = gate(floor, 31).reasons
-    # minimum, pre-discharge, the flagged BP HR SpO2 MOAA/S, the three criteria, the flags
-    assert len(reasons) == 10, reasons
+    # minimum, pre-discharge, the flagged latest values (one condition naming BP HR SpO2
+    # MOAA/S), the three criteria, the BP ceiling, the flags (revision 3)
+    assert len(reasons) == 8, reasons
+    flagged = reasons[2]
+    for name in ("BP 185/95", "HR 135", "SpO2 90", "MOAA/S 2"):
+        assert f"latest {name} raises a high flag" in flagged
+    assert "latest BP is 185/95 (must be <= 159/99, baseline 120/80)" in reasons
 
 
 def test_ketamine_im_minimum_is_60():
@@ -159,18 +166,21 @@ def test_rems_ready_minute_is_from_when_all_but_minimum_and_pre_discharge_held()
     assert ready_to_leave_minute(ESK, DOSED, floor.readings, at(130)) == 90
 
 
-def test_rems_ready_minute_waits_for_the_acknowledgement():
+@pytest.mark.parametrize("acked_at", [None, 45, 125])
+def test_rems_ready_minute_does_not_wait_for_the_acknowledgement(acked_at):
+    # revision 3: the proposal follows the patient's values, not when a flag was acknowledged
     floor = Floor()
     floor.add(-5, OK)
     floor.add(40, "120/80 hr 120 spo2 98 moaas 5 cadss 0")
     floor.add(116, OK)
-    floor.readings[1] = floor.readings[1].__class__(
-        floor.readings[1].id,
-        floor.readings[1].measured_at,
-        floor.readings[1].vitals,
-        tuple(f.__class__(f.flag, at(125)) for f in floor.readings[1].flags),
-    )
-    assert ready_to_leave_minute(ESK, DOSED, floor.readings, at(130)) == 125
+    if acked_at is not None:
+        floor.readings[1] = floor.readings[1].__class__(
+            floor.readings[1].id,
+            floor.readings[1].measured_at,
+            floor.readings[1].vitals,
+            tuple(f.__class__(f.flag, at(acked_at)) for f in floor.readings[1].flags),
+        )
+    assert ready_to_leave_minute(ESK, DOSED, floor.readings, at(130)) == 116
 
 
 def test_rems_ready_minute_is_none_when_never_ready_or_not_dosed():
@@ -189,12 +199,129 @@ def test_gate_checklist_lists_every_condition_with_its_state():
     assert [i.label for i in items] == [
         "120 min observed since dosing",
         "pre-discharge check (+120 min) done",
+        "a full set measured within 30 min",
         "latest value of every measure without a medium or high flag",
         "latest MOAA/S 5",
         "latest CADSS <= 4",
         "latest SpO2 >= 94",
+        "latest BP <= 159/99 or no higher than baseline",
         "every medium/high flag acknowledged",
+        "every serious event reviewed by a clinician",
     ]
-    assert [i.ok for i in items] == [False, False, False, True, True, True, False]
+    assert [i.ok for i in items] == [
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
     assert all(i.detail for i in items if not i.ok)
     assert all(i.ok for i in gate(good_session(), 121).items)
+
+
+# -- revision 3: the new conditions of the gate ----------------------------------------
+
+
+@pytest.mark.parametrize(("now", "ok"), [(148, True), (148.01, False)])
+def test_a_full_set_must_be_measured_within_30_min(now, ok):
+    floor = good_session()
+    item = next(i for i in gate(floor, now).items if i.label.startswith("a full set"))
+    assert item.ok is ok
+    if not ok:
+        assert item.detail.startswith("no full set in the last 30 min")
+
+
+def test_a_full_set_may_be_spread_over_readings_within_the_window():
+    floor = Floor()
+    floor.add(-5, OK)
+    floor.add(116, "120/80 hr 70 spo2 98")
+    floor.add(119, "moaas 5 cadss 0")
+    assert gate(floor, 140).ready
+    im = Floor()
+    im.add(-5, OK)
+    im.add(58, "120/80 hr 70 spo2 98 moaas 5")  # no CADSS: not needed outside esketamine
+    item = next(i for i in gate(im, 60, protocol=IM).items if i.label.startswith("a full set"))
+    assert item.ok
+
+
+@pytest.mark.parametrize(
+    ("entry", "ok"),
+    [("159/99", True), ("160/90", False), ("150/100", False), ("175/105", False)],
+)
+def test_latest_bp_at_most_the_ceiling(entry, ok):
+    floor = good_session()
+    floor.add(119, entry, acked_at=119.5)
+    item = next(i for i in gate(floor, 121).items if i.label.startswith("latest BP <="))
+    assert item.ok is ok
+
+
+def test_latest_bp_no_higher_than_the_baseline_passes_the_ceiling():
+    floor = Floor()
+    floor.add(-5, "170/100 hr 70 spo2 98 rr 14 moaas 5 cadss 0", acked_at=-4)
+    floor.add(118, "165/100 hr 70 spo2 98 rr 14 moaas 5 cadss 0")
+    item = next(i for i in gate(floor, 121).items if i.label.startswith("latest BP <="))
+    assert item.ok
+    higher = Floor()
+    higher.add(-5, "170/100 hr 70 spo2 98 rr 14 moaas 5 cadss 0", acked_at=-4)
+    higher.add(118, "172/100 hr 70 spo2 98 rr 14 moaas 5 cadss 0")
+    item = next(i for i in gate(higher, 121).items if i.label.startswith("latest BP <="))
+    assert not item.ok
+    assert item.detail == "latest BP is 172/100 (must be <= 159/99, baseline 170/100)"
+
+
+def test_latest_values_are_judged_again_under_the_baseline_in_force():
+    from monitor.core.gate import Patient
+    from monitor.core.observations import Observation
+    from monitor.core.rules import Thresholds
+
+    floor = Floor()
+    floor.add(-5, "105/65 hr 70 spo2 98 rr 14 moaas 5 cadss 0")
+    # saved when no baseline was known: 150/95 stored without its rise flags
+    stored = Observation(2, at(118), parse_entry("150/95 hr 70 spo2 98 rr 14 moaas 5 cadss 0"))
+    floor.readings.append(stored)
+    assert gate(floor, 121).ready  # judged by the stored flags only
+    result = evaluate_gate(ESK, DOSED, floor.readings, at(121), patient=Patient(50, Thresholds()))
+    assert not result.ready
+    assert result.reasons[0].startswith("latest BP 150/95 raises a medium flag")
+
+
+def test_an_open_serious_event_blocks_until_a_clinician_reviews_it():
+    from monitor.core.gate import EventAlarm
+
+    floor = good_session()
+    alarm = EventAlarm(at(60), None, "adverse event: suicidal-thoughts")
+    result = evaluate_gate(ESK, DOSED, floor.readings, at(121), alarms=[alarm])
+    assert result.reasons == (
+        "serious event not reviewed by a clinician: adverse event: suicidal-thoughts",
+    )
+    reviewed = EventAlarm(at(60), at(70), "adverse event: suicidal-thoughts")
+    assert evaluate_gate(ESK, DOSED, floor.readings, at(121), alarms=[reviewed]).ready
+    assert not evaluate_gate(ESK, DOSED, floor.readings, at(65), alarms=[reviewed]).items[-1].ok
+
+
+@pytest.mark.parametrize(
+    ("escort", "instructed", "reasons"),
+    [
+        ("spouse", True, 0),
+        ("none: walks to the hotel next door", True, 0),
+        (None, True, 1),
+        ("  ", True, 1),
+        ("spouse", False, 1),
+        (None, None, 2),
+    ],
+)
+def test_escort_and_no_driving_instruction(escort, instructed, reasons):
+    from monitor.core.gate import Departure
+
+    floor = good_session()
+    result = evaluate_gate(
+        ESK, DOSED, floor.readings, at(121), departure=Departure(escort, instructed)
+    )
+    assert len(result.reasons) == reasons, result.reasons
+    labels = [i.label for i in result.items]
+    assert labels[-2:] == ["escort recorded", "no-driving instruction given"]

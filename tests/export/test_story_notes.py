@@ -46,6 +46,25 @@ def test_a_late_correction_later_voided(service):
     assert notes_cell(added).startswith(f"LATE ENTRY, saved {hm(at(75))}; corrects #{other.id}")
 
 
+def test_a_correction_that_adds_a_measure_is_a_late_entry(service):
+    """Revision 3: a correction that adds a measure its original lacked is a late entry."""
+
+    def when(minutes: float) -> Service:
+        return with_clock(service, lambda: at(minutes))
+
+    sid = when(-30).start_session(patient="P1", protocol="esketamine-56", by="ana", age=40, meds=())
+    when(-20).record_reading(sid, FULL, by="ana")
+    when(0).record_dose(sid, by="ana")
+    typo = when(30).record_reading(sid, "spo2 99", by="ana")
+    fixed = when(45).amend(typo.id, "spo2 97 hr 70", by="ana", reason="HR was on paper")
+    reading = service.session(sid).reading(fixed.id)
+    assert reading is not None
+    assert (
+        notes_cell(reading)
+        == f"LATE ENTRY, saved {hm(at(45))}; corrects #{typo.id}: HR was on paper"
+    )
+
+
 def test_an_event_written_late_says_so_as_a_late_reading_does(service):
     """The PDF's events: a note written more than 10 min after it happened carries the late
     entry's note in the readings' words; one written within 10 min carries none."""

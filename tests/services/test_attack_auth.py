@@ -120,7 +120,8 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
     clock.set(at(-40))
     sid = service.start_session(patient="P", protocol="ketamine-im", by="ana")
     clock.set(at(-5))
-    reading = service.record_reading(sid, "85/50 hr 70", by="ana")
+    reading = service.record_reading(sid, "85/50 hr 95", by="ana")  # SBP high, HR low
+    high, flag = sorted(reading.flags, key=lambda f: -f.severity.rank)
     clock.set(at(0))
     service.discharge(
         sid,
@@ -130,8 +131,11 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
         instructions_given=True,
         cosign="sam",
     )
+    # revision 3: sign-off waits for every medium or high flag (a low one does not hold it)
+    with pytest.raises(Refused, match="1 unacknowledged alarm"):
+        service.sign(sid, by="sam", pin="9999")
+    service.acknowledge(high.id, by="ana", action="rechecked by hand, 110/70")
     service.sign(sid, by="sam", pin="9999")
-    flag = reading.flags[0]
     for attempt in (
         lambda: service.acknowledge(flag.id, by="ana", action="x"),
         lambda: service.amend(reading.id, "hr 71", by="sam", reason="x"),

@@ -108,13 +108,16 @@ def test_discharge_time_before_the_latest_reading_is_refused(service, clock):
         service.discharge(sid, by="ana", escort="partner", instructions_given=True)
 
 
-def test_a_reading_timed_ahead_is_judged_by_the_gate(service, clock):
+def test_a_reading_timed_ahead_is_judged_by_the_gate_from_its_time(service, clock):
+    # revision 3: a reading timed ahead counts only from its time
     sid = dosed(service, clock)
     for minute in (40, 90, 118):
         record_at(service, clock, sid, minute)
     clock.set(at(121))
     assert service.session(sid).gate.ready
     service.record_reading(sid, "70/40 hr 35 spo2 85 moaas 1", by="ana", measured_at=at(122.5))
+    assert service.session(sid).gate.ready
+    clock.set(at(122.5))
     view = service.session(sid)
     assert not view.gate.ready
     assert any("latest BP 70/40" in r for r in view.gate.reasons)
@@ -130,8 +133,8 @@ def test_acknowledged_hr_138_and_rr_7_at_the_end_still_block(service, clock):
     with pytest.raises(GateNotMet) as refused:
         service.discharge(sid, by="ana", escort="partner", instructions_given=True)
     text = " ".join(refused.value.reasons)
-    assert "latest HR 138 carries a high flag" in text
-    assert "latest RR 7 carries a high flag" in text
+    assert "latest HR 138 raises a high flag" in text
+    assert "latest RR 7 raises a high flag" in text
 
 
 def test_a_correction_never_clears_an_alarm(service, clock):
@@ -174,8 +177,12 @@ def test_dosing_override_is_kept_and_explains_the_missed_baseline(service, clock
     )
     view = service.session(sid)
     assert view.dose_override_reason == "monitor failed, BP by hand on paper"
+    assert (view.dose_override_by, view.dose_override_cosigned_by) == ("ana", "sam")
+    # revision 3: the override is its own record; the baseline check is judged from the
+    # readings alone (missed, an alarm until a nurse records why it was not done)
     baseline = view.checks[0]
-    assert (baseline.status.value, baseline.is_alarm) == ("missed", False)
+    assert (baseline.status.value, baseline.is_alarm) == ("missed", True)
+    assert view.skips == {}
     assert service.audit(sid)[-1].reason == "monitor failed, BP by hand on paper"
 
 
@@ -420,7 +427,16 @@ def test_discharge_records_escort_instructions_and_the_confirmed_minute(service,
     stored = shown["gate_at_discharge"]
     assert stored["ready"] is True and stored["reasons"] == []
     assert stored["config"]["protocol"]["minimum_observation_min"] == 120
-    assert stored["config"]["discharge"] == {"moaas": 5, "cadss_max": 4, "spo2_min": 94}
+    assert stored["config"]["discharge"] == {
+        "moaas_min": 5,
+        "cadss_max": 4,
+        "spo2_min": 94,
+        "sbp_max": 159,
+        "dbp_max": 99,
+        "recent_set_min": 30,
+    }
+    labels = [item["label"] for item in stored["items"]]
+    assert labels[-2:] == ["escort recorded", "no-driving instruction given"]
 
 
 def test_a_discharged_session_is_never_judged_again_under_a_later_configuration(
@@ -451,17 +467,14 @@ def test_an_override_keeps_the_unmet_reasons_in_the_stored_gate(service, clock):
     sid = dosed(service, clock)
     clock.set(at(30))
     view = service.discharge(
-        sid,
-        by="ana",
-        override_reason="transferred to ED",
-        escort="none",
-        instructions_given=True,
-        cosign="sam",
+        sid, by="ana", override_reason="transferred to ED", escort="none", cosign="sam"
     )
     stored = view.stored_gate
     assert stored is not None and stored.ready is False and stored.reasons
     assert view.escort == "none"
     assert view.instructions_given is None  # not recorded
+    assert any(r.startswith("no-driving instruction not given") for r in stored.reasons)
+    assert view.discharge_cosigned_by == "sam"
 
 
 def test_a_signed_session_takes_no_new_records(service, clock):
@@ -549,12 +562,14 @@ def test_given_but_empty_values_are_refused(service, clock):
         start(service, patient="P7", meds=("maois", "maois"))
 
 
-def test_the_ready_minute_is_not_after_the_discharge(service, clock):
+@pytest.mark.parametrize("minute", [122, 0, -1])
+def test_the_ready_minute_is_between_1_and_the_minutes_monitored(service, clock, minute):
+    # revision 3: an answer is between 1 and the minutes monitored
     sid = good_session(service, clock)
     clock.set(at(121))
-    with pytest.raises(EntryError, match="after the discharge"):
+    with pytest.raises(EntryError, match=r"accepted 1 to the minutes monitored \(121\)"):
         service.discharge(
-            sid, by="ana", ready_minute=122, escort="partner", instructions_given=True
+            sid, by="ana", ready_minute=minute, escort="partner", instructions_given=True
         )
     assert (
         service.discharge(

@@ -174,7 +174,9 @@ def test_a_deteriorating_patient_gets_every_proposal_with_its_evidence(service, 
 
 def test_an_override_discharge_is_not_acceptable_at_the_end_and_has_no_ready_minute(service, clock):
     high_end = [*CALM[:-1], (118, "186/96 hr 88 spo2 98 rr 14 moaas 5 cadss 0")]
-    sid = treat(service, clock, "P1", readings=high_end, override_reason="transferred to ED")
+    sid = treat(
+        service, clock, "P1", readings=high_end, override_reason="transferred to ED", cosign="sam"
+    )
     form = service.rems(sid)
     assert form.vitals_ok_end.value is False
     assert any("SBP" in e or "BP" in e for e in form.vitals_ok_end.evidence)
@@ -393,7 +395,16 @@ def _whole_session(cli) -> int:  # noqa: F811
         (12, FULL),
     ):
         cli("record", str(sid), entry, "--by", "ana", "--at", ago(minutes_ago))
-    cli("session", "discharge", str(sid), "--by", "ana", "--escort", "partner")
+    cli(
+        "session",
+        "discharge",
+        str(sid),
+        "--by",
+        "ana",
+        "--escort",
+        "partner",
+        "--instructions-given",
+    )
     return sid
 
 

@@ -39,6 +39,7 @@ def start(service, **kwargs) -> int:
     } | kwargs
     if "dosed_at" in kwargs:  # dosed at the start (from paper): no baseline, so overridden
         options.setdefault("dose_override_reason", "entered from paper")
+        options.setdefault("cosign", "sam")  # revision 3: an override needs a clinician
     return service.start_session(**options)
 
 
@@ -226,8 +227,14 @@ def test_discharge_when_gate_met_stores_rems_minute(service, clock):
     assert (view.ready_minute_proposed, view.ready_minute, view.ready_minute_by) == (90, 90, "ana")
     assert view.stored_gate is not None and view.stored_gate.ready is True
     assert service.session(sid).discharged_at == at(121)
-    with pytest.raises(Refused, match="no more readings"):
+    # revision 3: after discharge, only a reading measured before it is taken (marked)
+    clock.set(at(125))
+    with pytest.raises(EntryError, match="after the discharge"):
         service.record_reading(sid, OK, by="ana")
+    late = service.record_reading(sid, OK, by="ana", measured_at=at(120))
+    assert late.measured_at == at(120)
+    shown = next(r for r in service.session(sid).readings if r.id == late.id)
+    assert shown.entered_after_discharge
 
 
 def test_override_needs_a_reason_and_stays_visible(service, clock):
