@@ -199,6 +199,7 @@ def build_demo(service: Service) -> DemoResult:
         override_reason="transferred to the emergency department for BP review",
         escort="ambulance crew",
         instructions_given=True,
+        cosign="sam",  # a nurse's override needs a clinician's co-signature
     )
 
     # Four days ago: a quiet session, discharged and signed off by sam.

@@ -71,10 +71,11 @@ def change_refusal(
     voided: bool,
     session_id: int,
     signed: bool,
+    discharged: bool = False,
 ) -> Refusal | None:
     """A reading in force may be corrected or voided (``what``: ``amend`` or ``void``): by a
-    nurse only if they recorded it, by a supervisor any; never once its session is signed
-    off."""
+    nurse only if they recorded it and the session is not discharged, by a supervisor any;
+    never once its session is signed off (docs/clinical.md, "The record after discharge")."""
     if superseded_by is not None:
         return Refusal(
             f"reading {reading_id} was already corrected by reading {superseded_by}: "
@@ -86,6 +87,11 @@ def change_refusal(
         return Refusal(
             f"{user} is a nurse and did not record reading {reading_id}: "
             "a supervisor must correct it",
+            permission=True,
+        )
+    if role != SUPERVISOR and discharged:
+        return Refusal(
+            f"session {session_id} is discharged: a supervisor corrects or voids its readings now",
             permission=True,
         )
     return signed_refusal(session_id, "correction or void", signed=signed)

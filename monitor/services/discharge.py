@@ -16,6 +16,7 @@ from monitor.core.gate import Departure, minutes_monitored
 from monitor.core.intake import expected_dose
 from monitor.core.rems_rules import unconfirmed_refusal
 from monitor.core.review import SUPERVISOR, Refusal, reopen_refusal, sign_refusal
+from monitor.core.schedule import ends_early
 from monitor.core.timing import check_discharged_at
 from monitor.errors import EntryError, GateNotMet, Refused
 from monitor.judge import gate_record, judge_view
@@ -91,10 +92,7 @@ class DischargeServices(UserServices, RemsServices, QueryServices):
                         f"ready minute {ready_minute} is impossible: accepted 1 to the minutes "
                         f"monitored ({stayed if stayed is not None else 'no dose recorded'})"
                     )
-            minimum = next((i for i in gate.items if " min observed since" in i.label), None)
-            ended_early = bool(
-                not gate.ready and row.dosed_at is not None and minimum and not minimum.ok
-            )
+            ended_early = not gate.ready and ends_early(schedule, row.dosed_at, when)
             row.discharged_at = when
             row.discharged_by_id = user.id
             row.override_reason = None if gate.ready else override

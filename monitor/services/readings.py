@@ -434,6 +434,7 @@ class ReadingServices(QueryServices):
             voided=voided is not None,
             session_id=row.id,
             signed=self._signed(session, row.id),
+            discharged=row.discharged_at is not None,
         )
         if refusal is not None:
             raise refusal.error()

@@ -203,6 +203,7 @@ class SessionLogScreen(ExportKey, Screen[None]):
             voided=reading.voided is not None,
             session_id=view.id,
             signed=signed,
+            discharged=view.discharged_at is not None,
         )
         return None if self._refused(refusal) else reading
 
