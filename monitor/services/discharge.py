@@ -180,9 +180,6 @@ class DischargeServices(UserServices, RemsServices, QueryServices):
                 ),
             )
             view = self._views(session, [row], as_of=row.discharged_at)[0]
-            refusal = unconfirmed_refusal(row.id, self._rems_unconfirmed(session, row.id))
-            if refusal is not None:
-                raise refusal.error()
             open_alarms = view.open_flags()
             if open_alarms:
                 count = len(open_alarms)
@@ -191,6 +188,9 @@ class DischargeServices(UserServices, RemsServices, QueryServices):
                     f"{'alarm' if count == 1 else 'alarms'} (flags or serious events): "
                     "acknowledge them before signing off (monitor flag ack)"
                 )
+            refusal = unconfirmed_refusal(row.id, self._rems_unconfirmed(session, row.id))
+            if refusal is not None:
+                raise refusal.error()
             session.add(m.SignOff(session_id=row.id, by_id=user.id, at=now, meaning="reviewed"))
             self._audit(
                 session,

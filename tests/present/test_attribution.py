@@ -5,10 +5,9 @@ databases. The shape of ``session show --json`` is held here as a golden list of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from monitor.core.rules import Severity
-from monitor.core.schedule import CheckState
 from monitor.present.json import session_json
 from monitor.present.parts import Role, local_minute, plain
 from monitor.present.record import (
@@ -296,13 +295,6 @@ def test_an_active_session_has_nobody_yet_where_nothing_was_done(service):
     assert data["review"]["signoffs"] == [] and data["review"]["rems_changed_after_discharge"] == []
 
 
-@dataclass(frozen=True)
-class _CancelledRecheck(CheckState):
-    """A check as the schedule of revision 3 tells a recheck a correction cancelled."""
-
-    cancelled: str | None = None
-
-
 def _with_alarm_and_cancelled(view: SessionView) -> SessionView:
     alarm = FlagView(
         99,
@@ -334,7 +326,7 @@ def _with_alarm_and_cancelled(view: SessionView) -> SessionView:
     )
     checks = list(view.checks)
     first = checks[1]
-    checks[1] = _CancelledRecheck(**vars(first), cancelled="the reading was corrected")
+    checks[1] = replace(first, cancelled="the reading was corrected")
     return replace(view, events=(event,), checks=tuple(checks))
 
 

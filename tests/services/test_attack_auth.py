@@ -134,7 +134,8 @@ def test_a_signed_session_is_closed_until_a_supervisor_reopens_it(service, clock
     # revision 3: sign-off waits for every medium or high flag (a low one does not hold it)
     with pytest.raises(Refused, match="1 unacknowledged alarm"):
         service.sign(sid, by="sam", pin="9999")
-    service.acknowledge(high.id, by="ana", action="rechecked by hand, 110/70")
+    # a before-dosing flag: its acknowledgement is a clinician's review (revision 3)
+    service.acknowledge(high.id, by="ana", action="rechecked by hand, 110/70", cosign="sam")
     service.sign(sid, by="sam", pin="9999")
     for attempt in (
         lambda: service.acknowledge(flag.id, by="ana", action="x"),

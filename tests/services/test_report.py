@@ -64,9 +64,11 @@ def desaturated(service, clock, t0: datetime) -> int:
     [flag] = service.record_reading(sid, "120/80 hr 70 spo2 90 moaas 5 cadss 0", by="ana").flags
     assert flag.rule == "spo2.high.below"
     clock.set(dosed + timedelta(minutes=20))
-    service.add_event(
+    vomited = service.add_event(
         sid, kind="adverse", type="vomiting", severity="moderate", serious=True, by="ana", text="v"
     )
+    assert vomited.alarm is not None  # a serious event: a clinician reviews it (revision 3)
+    service.acknowledge(vomited.alarm.id, by="sam", action="examined: may continue")
     clock.set(dosed + timedelta(minutes=25))
     service.add_event(sid, kind="adverse", type="headache", severity="mild", by="ana", text="h")
     for minute in (30, 35, 45, 60):

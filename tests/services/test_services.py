@@ -166,10 +166,12 @@ def test_nurse_amends_only_her_own_readings_and_nobody_after_sign_off(service, c
         instructions_given=True,
         cosign="sam",
     )
+    # After discharge a supervisor corrects or voids (revision 3), the nurse no longer.
+    with pytest.raises(PermissionDenied, match="discharged: a supervisor corrects"):
+        service.amend(mine.id, "hr 75", by="ana", reason="x")
     service.sign(sid, by="sam", pin="9999")
-    for who in ("ana", "sam"):
-        with pytest.raises(Refused, match="signed off"):
-            service.amend(mine.id, "hr 75", by=who, reason="x")
+    with pytest.raises(Refused, match="signed off"):
+        service.amend(mine.id, "hr 75", by="sam", reason="x")
 
 
 def test_acknowledge_records_who_when_and_what(service, clock):
@@ -337,7 +339,13 @@ def test_session_json_has_the_interface_shape(service, clock):
     check = data["checks"][0]
     assert set(check) >= {"label", "due_at", "measures", "status", "late"}
     assert data["discharge"]["ready"] is False
-    assert data["review"] == {"signed_by": None, "signed_at": None, "reopened": []}
+    assert data["review"] == {
+        "signed_by": None,
+        "signed_at": None,
+        "reopened": [],
+        "signoffs": [],
+        "rems_changed_after_discharge": [],
+    }
 
 
 def test_active_sessions_and_list(service, clock):
