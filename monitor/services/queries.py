@@ -300,7 +300,11 @@ class QueryServices(ServiceBase):
             if stored is not None:
                 gate = stored_gate
                 closed = _closed_at(row, stored)
-                if closed is not None and _changed_after(closed, readings, events):
+                if (
+                    closed is not None
+                    and row.discharged_at is not None
+                    and _changed_after(closed, readings, events)
+                ):
                     # Review shows the gate judged again on the changed record beside the
                     # stored one (docs/clinical.md, "The record after discharge").
                     _, gate_now = judge(

@@ -215,7 +215,7 @@ class SessionServices(QueryServices):
         """IV: when the infusion actually ended; the post-infusion checks and the minimum
         observation then count from it. Given again, with ``reason``, by who recorded it or a
         supervisor, it corrects the time: the first value and every correction are kept
-        (docs/clinical.md, "IV infusions")."""
+        (docs/clinical.md, "Protocols and check schedules")."""
         why = clean_text(reason, "the reason for the correction (--reason)", required=False)
         now = self.now()
         with self._action() as session:
