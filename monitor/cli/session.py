@@ -129,7 +129,15 @@ def session_dose(
     if override_reason:
         view = context.service.session(session_id)
         if view.dose_override_reason:
-            click.echo(f"dosing gate overridden: {view.dose_override_reason}")
+            signed = (
+                f" (co-signed by {view.dose_override_cosigned_by})"
+                if view.dose_override_cosigned_by
+                else ""
+            )
+            click.echo(
+                f"dosing gate overridden by {view.dose_override_by}{signed}: "
+                f"{printable(view.dose_override_reason)}"
+            )
 
 
 @session.command("infusion-end")

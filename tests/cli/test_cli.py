@@ -201,7 +201,7 @@ def test_dose_later_and_list(cli):
     out = cli(
         "session", "dose", str(sid), "--by", "sam", "--override-reason", "Dr A reviewed BP"
     ).stdout
-    assert "dosing gate overridden: Dr A reviewed BP" in out
+    assert "dosing gate overridden by sam: Dr A reviewed BP" in out
     assert "already dosed" in cli.refused("session", "dose", str(sid), "--by", "ana")
     listed = cli.json("session", "list", "--active")
     assert {"id", "patient", "protocol", "status"} <= set(listed[0])
