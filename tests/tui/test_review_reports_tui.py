@@ -88,6 +88,8 @@ def treat(
     saved = {}
     steps: list[tuple[float, str, object]] = [(m, "reading", e) for m, e in plan.items()]
     steps.append((0, "dose", None))
+    if protocol == "ketamine-iv":
+        steps.append((40, "infusion end", None))  # as planned: the gate needs it recorded
     for minute, (saved_at, entry) in (late or {}).items():
         steps.append((saved_at, "late", (minute, entry)))
     for minute, (ack_at, action) in (acknowledge or {}).items():
@@ -100,6 +102,8 @@ def treat(
             saved[minute] = now.record_reading(sid, str(what), by="ana")
         elif kind == "dose":
             now.record_dose(sid, by="ana")
+        elif kind == "infusion end":
+            now.record_infusion_end(sid, by="ana")
         elif kind == "late":
             measured, entry = what  # type: ignore[misc]
             saved[measured] = now.record_reading(
@@ -272,13 +276,16 @@ def test_trigger_rows_and_reading_rows_read_as_people_read_them(service, clinic)
     dose_trigger = next(r for r in rows if r.action == "db.session.update")
     # The trigger's row lists every transition column: only what changed is said, in local
     # time, by "(database)". (The trigger writes the database's own time: with the day.)
-    assert change_text(dose_trigger) in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
+    # (Revision 3's columns follow: who dosed, by user id.)
+    dosed = change_text(dose_trigger).split("; ")[0]
+    assert dosed in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
     assert "(database)  db.session.update" in detail_text(dose_trigger)
     reading = next(r for r in rows if r.action == "reading.record")
     assert change_text(reading).startswith("128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0")
     assert "measured 08:50" in change_text(reading)
     dose = next(r for r in rows if r.action == "session.dose")
-    assert change_text(dose) == "dosed at - → 09:00; dosing gate none"
+    said = change_text(dose)  # (revision 3 adds who co-signed, between them)
+    assert said.startswith("dosed at - → 09:00; ") and said.endswith("dosing gate none")
     ack = next(r for r in rows if r.action == "flag.acknowledge")
     assert "rechecked, prescriber informed" in change_text(ack)
 
