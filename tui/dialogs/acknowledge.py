@@ -124,8 +124,7 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
             yield Label(id="action-label")
             yield Input(id="action", max_length=500)
             yield Static(
-                "A before-dosing flag or a serious event's alarm needs a clinician: a "
-                "supervisor co-signs with name and PIN.",
+                "A supervisor co-signs a before-dosing flag or a serious event's alarm:",
                 id="cosign-why",
                 classes=COSIGN_CLASS,
             )

@@ -22,7 +22,7 @@ KEY_HELP = (
     ("Enter", "session detail: schedule, readings, events, the session and its gate"),
     ("n", "new session"),
     ("d", "dose given now (the dosing gate; an override: reason, PIN, a co-signer)"),
-    ("i", "IV: the infusion ended; once recorded, correct it with a reason"),
+    ("i", "IV: the infusion ended (once recorded: correct it)"),
     ("x", "discharge (the gate; escort or none: why, no-driving, REMS minute)"),
     ("u", "switch user"),
     ("v", "review: sessions to review and sign off (supervisors)"),

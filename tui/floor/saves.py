@@ -153,7 +153,8 @@ def acknowledged(ack: Acknowledgement) -> str:
     """What the floor says once flags were acknowledged and checks explained."""
     parts = []
     if ack.flag_ids:
-        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged")
+        cosigned = f" (co-signed by {ack.cosign.name})" if ack.cosign else ""
+        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged{cosigned}")
     if ack.check_labels:
         parts.append(f"{len(ack.check_labels)} check(s) explained")
     return ", ".join(parts)
