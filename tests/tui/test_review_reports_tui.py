@@ -667,6 +667,53 @@ async def test_a_correction_that_changes_nothing_is_refused_in_the_dialog(servic
     assert not service.rems(clinic["sedated"]).corrections
 
 
+async def test_every_answer_is_offered_and_the_ready_minute_is_a_whole_number(service, clinic):
+    """The dialog offers the form's seven answers (``rems correct --field``); which corrections
+    are accepted is the services' answer, shown in the dialog when they refuse."""
+    from monitor.core import rems_answers
+
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await press_on(pilot, service, clinic["sedated"], "c")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, RemsCorrectDialog)
+        field = dialog.query_one("#field", Select)
+        assert [value for _, value in field._options] == [
+            "ready_minute",
+            "vitals_ok_before",
+            "vitals_ok_end",
+            "sedation",
+            "dissociation",
+            "respiratory_depression",
+            "serious_adverse_event",
+        ]
+        field.value = "ready_minute"
+        await pilot.pause()
+        minute = dialog.query_one("#minute", Input)
+        assert minute.display and not dialog.query_one("#value", Select).display
+        assert minute.value == "40"  # the answer now, to change
+        assert "proposed minute 40; 125 min monitored" in texts(pilot, "#rems-now")
+        minute.value = ""
+        minute.focus()
+        await pilot.press(*"x0", "enter", *"ready earlier, waited for a taxi", "enter")
+        await pilot.press(*"9999", "enter")
+        await settle(pilot)
+        assert minute.value == "0"  # digits only
+        assert "the ready minute is a whole number from 1" in texts(pilot, "#form-error")
+        minute.value = "35"
+        dialog.query_one("#pin", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        if getattr(rems_answers, "FIELDS", None) is None:
+            # The services of this branch correct the three proposals only: refused in place.
+            assert pilot.app.screen is dialog
+            assert "cannot be corrected" in texts(pilot, "#form-error")
+            return
+        assert pilot.app.screen is screen
+        assert "corrected to minute 35" in status(pilot)
+    assert service.rems(clinic["sedated"]).answer("ready_minute").value == 35
+
+
 async def test_the_services_refuse_a_nurse_even_past_the_screen(service, clinic):
     """The screen's role check is a courtesy: the service refuses a nurse too, and the
     dialog shows it."""

@@ -66,12 +66,12 @@ def current_answer(form: RemsForm, field: str) -> Answer | None:
 
 def current_value(form: RemsForm, field: str) -> bool | int | None:
     """The value on ``form`` for ``field`` (None: not answered)."""
-    if field == READY_MINUTE:
-        return form.ready_minute
     answer = current_answer(form, field)
     if answer is not None:
         value: bool | int | None = answer.value
         return value
+    if field == READY_MINUTE:
+        return form.ready_minute
     if field == "serious_adverse_event":
         return bool(form.serious_adverse_events)
     return None
@@ -166,7 +166,8 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
             now.append(f"{CORRECTION_LABELS[field]}: {shown_value(field, value)}")
             if minute:
                 form = self.rems_form
-                facts = [f"proposed {shown_value(field, form.ready_minute_proposed)}"]
+                facts = [] if answer is None else [answer.source]
+                facts.append(f"proposed {shown_value(field, form.ready_minute_proposed)}")
                 if form.minutes_monitored is not None:
                     facts.append(f"{form.minutes_monitored} min monitored")
                 now.append(f" ({'; '.join(facts)})", style="dim")
