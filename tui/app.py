@@ -37,6 +37,7 @@ from tui.collector import Collector
 from tui.detail.screen import DetailScreen
 from tui.dialogs.acknowledge import AcknowledgeScreen
 from tui.dialogs.base import SavingDialog
+from tui.dialogs.cosign import asks_cosigner
 from tui.dialogs.discharge import DischargeScreen
 from tui.dialogs.dose import DoseScreen
 from tui.dialogs.event import EventScreen
@@ -475,7 +476,9 @@ class StationApp(App[None]):
         self.query_one(FloorTable).focus()
 
     def _open(self, dialog: SavingDialog[Form], note: Callable[[Form], str]) -> None:
-        """Open a dialog that saves; once it saved, say ``note(form)`` and reload."""
+        """Open a dialog that saves; once it saved, say ``note(form)`` and reload. A nurse
+        names a supervisor to co-sign what needs a clinician (the dialog asks when it does)."""
+        dialog.cosigning = asks_cosigner(self.user)
 
         def closed(form: Form | None) -> None:
             if form is not None:
@@ -490,8 +493,8 @@ class StationApp(App[None]):
         if not view.unacknowledged() and not view.check_alarms():
             self.notify("No open flags or check alarms for this patient")
             return
-        save = saves.acknowledge(self.service, name, view)
-        self._open(AcknowledgeScreen(view, save), saves.acknowledged)
+        dialog = AcknowledgeScreen(view, saves.acknowledge(self.service, name, view))
+        self._open(dialog, saves.acknowledged)
 
     def action_event(self) -> None:
         if not (chosen := self._user_and_selection()):
@@ -525,8 +528,8 @@ class StationApp(App[None]):
                 severity="warning",
             )
             return
-        save = saves.dose(self.service, name, view)
-        self._open(DoseScreen(view, save), lambda form: saves.dose_recorded(form, view))
+        dialog = DoseScreen(view, saves.dose(self.service, name, view))
+        self._open(dialog, lambda form: saves.dose_recorded(form, view))
 
     def action_infusion_end(self) -> None:
         if not (chosen := self._user_and_selection()):
@@ -536,15 +539,14 @@ class StationApp(App[None]):
             self.notify(problem, severity="warning")
             return
         save = saves.infusion_end(self.service, self.clock, name, view)
-        moved = f"Infusion end recorded for {view.patient}: the checks moved"
-        self._open(InfusionEndScreen(view, self.clock, save), lambda _: moved)
+        dialog = InfusionEndScreen(view, self.clock, save)  # once recorded: a correction
+        self._open(dialog, lambda form: saves.infusion_end_saved(form, view))
 
     def action_discharge(self) -> None:
         """Load the session with its REMS proposal (a worker), then show the discharge."""
         if not (chosen := self._user_and_selection()):
             return
-        _, view = chosen
-        service = self.service
+        view, service = chosen[1], self.service
         self.run_worker(
             lambda: service.session(view.id),
             thread=True,
@@ -557,9 +559,8 @@ class StationApp(App[None]):
     def _show_discharge(self, view: SessionView) -> None:
         if len(self.screen_stack) > 1 or self.user is None:
             return  # another dialog opened meanwhile: one dialog at a time
-
-        save = saves.discharge(self.service, self.user.name, view)
-        self._open(DischargeScreen(view, save), lambda _: f"{view.patient} discharged")
+        dialog = DischargeScreen(view, saves.discharge(self.service, self.user.name, view))
+        self._open(dialog, lambda form: saves.discharged(form, view))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

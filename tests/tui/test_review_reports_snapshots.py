@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import insert, select
+from textual.widgets import Select
 
 from monitor.periods import local_day
 from monitor.services import with_clock
@@ -126,6 +127,18 @@ def test_rems_mark_submitted_dialog(snap_compare, service):
 def test_rems_correct_dialog(snap_compare, service):
     async def steps(pilot, ids):
         await pilot.press("down", "down", "c")
+
+    assert _snap(snap_compare, service, lambda frozen, ids: RemsScreen(frozen, SAM), steps)
+
+
+def test_rems_correct_dialog_ready_minute(snap_compare, service):
+    """Every answer of the form is offered; the ready minute takes a whole number."""
+
+    async def steps(pilot, ids):
+        await pilot.press("down", "down", "c")
+        await settle(pilot)
+        pilot.app.screen.query_one("#field", Select).value = "ready_minute"
+        await pilot.pause()
 
     assert _snap(snap_compare, service, lambda frozen, ids: RemsScreen(frozen, SAM), steps)
 

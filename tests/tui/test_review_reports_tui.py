@@ -88,6 +88,8 @@ def treat(
     saved = {}
     steps: list[tuple[float, str, object]] = [(m, "reading", e) for m, e in plan.items()]
     steps.append((0, "dose", None))
+    if protocol == "ketamine-iv":
+        steps.append((40, "infusion end", None))  # as planned: the gate needs it recorded
     for minute, (saved_at, entry) in (late or {}).items():
         steps.append((saved_at, "late", (minute, entry)))
     for minute, (ack_at, action) in (acknowledge or {}).items():
@@ -100,6 +102,8 @@ def treat(
             saved[minute] = now.record_reading(sid, str(what), by="ana")
         elif kind == "dose":
             now.record_dose(sid, by="ana")
+        elif kind == "infusion end":
+            now.record_infusion_end(sid, by="ana")
         elif kind == "late":
             measured, entry = what  # type: ignore[misc]
             saved[measured] = now.record_reading(
@@ -272,13 +276,16 @@ def test_trigger_rows_and_reading_rows_read_as_people_read_them(service, clinic)
     dose_trigger = next(r for r in rows if r.action == "db.session.update")
     # The trigger's row lists every transition column: only what changed is said, in local
     # time, by "(database)". (The trigger writes the database's own time: with the day.)
-    assert change_text(dose_trigger) in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
+    # (Revision 3's columns follow: who dosed, by user id.)
+    dosed = change_text(dose_trigger).split("; ")[0]
+    assert dosed in ("dosed at - → 09:00", "dosed at - → 19 Nov 09:00")
     assert "(database)  db.session.update" in detail_text(dose_trigger)
     reading = next(r for r in rows if r.action == "reading.record")
     assert change_text(reading).startswith("128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0")
     assert "measured 08:50" in change_text(reading)
     dose = next(r for r in rows if r.action == "session.dose")
-    assert change_text(dose) == "dosed at - → 09:00; dosing gate none"
+    said = change_text(dose)  # (revision 3 adds who co-signed, between them)
+    assert said.startswith("dosed at - → 09:00; ") and said.endswith("dosing gate none")
     ack = next(r for r in rows if r.action == "flag.acknowledge")
     assert "rechecked, prescriber informed" in change_text(ack)
 
@@ -658,6 +665,53 @@ async def test_a_correction_that_changes_nothing_is_refused_in_the_dialog(servic
             pilot, "#form-error"
         )
     assert not service.rems(clinic["sedated"]).corrections
+
+
+async def test_every_answer_is_offered_and_the_ready_minute_is_a_whole_number(service, clinic):
+    """The dialog offers the form's seven answers (``rems correct --field``); which corrections
+    are accepted is the services' answer, shown in the dialog when they refuse."""
+    from monitor.core import rems_answers
+
+    app = desk_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await press_on(pilot, service, clinic["sedated"], "c")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, RemsCorrectDialog)
+        field = dialog.query_one("#field", Select)
+        assert [value for _, value in field._options] == [
+            "ready_minute",
+            "vitals_ok_before",
+            "vitals_ok_end",
+            "sedation",
+            "dissociation",
+            "respiratory_depression",
+            "serious_adverse_event",
+        ]
+        field.value = "ready_minute"
+        await pilot.pause()
+        minute = dialog.query_one("#minute", Input)
+        assert minute.display and not dialog.query_one("#value", Select).display
+        assert minute.value == "40"  # the answer now, to change
+        assert "proposed minute 40; 125 min monitored" in texts(pilot, "#rems-now")
+        minute.value = ""
+        minute.focus()
+        await pilot.press(*"x0", "enter", *"ready earlier, waited for a taxi", "enter")
+        await pilot.press(*"9999", "enter")
+        await settle(pilot)
+        assert minute.value == "0"  # digits only
+        assert "the ready minute is a whole number from 1" in texts(pilot, "#form-error")
+        minute.value = "35"
+        dialog.query_one("#pin", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        if getattr(rems_answers, "FIELDS", None) is None:
+            # The services of this branch correct the three proposals only: refused in place.
+            assert pilot.app.screen is dialog
+            assert "cannot be corrected" in texts(pilot, "#form-error")
+            return
+        assert pilot.app.screen is screen
+        assert "corrected to minute 35" in status(pilot)
+    assert service.rems(clinic["sedated"]).answer("ready_minute").value == 35
 
 
 async def test_the_services_refuse_a_nurse_even_past_the_screen(service, clinic):

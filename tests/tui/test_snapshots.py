@@ -192,6 +192,63 @@ def test_infusion_end(snap_compare, service):
     assert _snap(snap_compare, service, steps)
 
 
+def test_dose_co_signer_pin_refused(snap_compare, service):
+    """A nurse's override co-signed in the dialog: the supervisor's PIN refused, shown under the
+    title, that field emptied and everything else kept."""
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await _select(pilot, "MRN-PRE")
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press(*"prescriber reviewed BP, proceed", "enter", *"1234", "enter")
+        await pilot.press(*"sam", "enter", *"0000", "enter")
+
+    assert _snap(snap_compare, service, steps)
+
+
+def test_discharge_co_signer_not_a_supervisor(snap_compare, service):
+    async def steps(pilot):
+        await sign_in(pilot)
+        await _select(pilot, "MRN-LATE")
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press(*"none: lives alone, taxi booked")
+        await _choose(pilot, "#instructions", True)
+        pilot.app.screen.query_one("#override", Input).focus()
+        await pilot.press(*"transferred to ED", "enter", *"1234", "enter")
+        await pilot.press(*"bo", "enter", *"2345", "enter")
+
+    assert _snap(snap_compare, service, steps)
+
+
+def test_acknowledge_before_dosing_flag_co_signed(snap_compare, service):
+    async def steps(pilot):
+        await sign_in(pilot)
+        await _select(pilot, "MRN-PRE")
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"prescriber reviewed, proceed", "enter", *"sam")
+
+    assert _snap(snap_compare, service, steps)
+
+
+def test_infusion_end_correction(snap_compare, service):
+    def setup(ids):
+        with_clock(service, lambda: NOW).record_infusion_end(
+            ids["iv"], by="ana", at=NOW - timedelta(minutes=2)
+        )
+
+    async def steps(pilot):
+        await sign_in(pilot)
+        await _select(pilot, "MRN-IV")
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("6", "enter", *"pump stopped earlier than noted")
+
+    assert _snap(snap_compare, service, steps, setup)
+
+
 def test_discharge_refused_in_place_when_the_gate_broke(snap_compare, service):
     async def steps(pilot):
         await sign_in(pilot)

@@ -229,10 +229,12 @@ async def test_a_refused_reading_keeps_the_entry_line_and_says_why(service):
         await sign_in(pilot)
         await select(pilot, "MRN-LATE")
         await pilot.press("r", *"120/80 hr 70")
-        # Another station discharges the patient meanwhile: the save is refused.
+        # Another station discharges the patient a minute ago: a reading measured after the
+        # discharge is refused (one measured before it is a late entry, revision 3).
         with_clock(service, lambda: NOW).discharge(
             ids["overdue"],
             by="bo",
+            at=NOW - timedelta(minutes=1),
             override_reason="ED",
             escort="partner",
             instructions_given=True,
@@ -243,7 +245,7 @@ async def test_a_refused_reading_keeps_the_entry_line_and_says_why(service):
         bar = app.query_one(EntryBar)
         assert bar.display
         assert app.query_one("#entry-input", Input).value == "120/80 hr 70"
-        assert "is discharged" in str(app.query_one("#entry-preview", Static).content)
+        assert "is after the discharge" in str(app.query_one("#entry-preview", Static).content)
 
 
 async def test_acknowledge_asks_what_was_done(service):
@@ -459,13 +461,16 @@ async def test_discharge_override_needs_a_reason(service):
         assert visible_at_80x24(app, "#form-error")
         await pilot.press(*"transferred to ED", "enter")
         assert "type your PIN" in form_error(app)  # an override is signed
-        screen.query_one("#pin", Input).focus()
+        pin = screen.query_one("#pin", Input)
+        assert pin.has_focus
         await pilot.press(*"0000", "enter")
+        assert "a clinician co-signs this" in form_error(app)  # and a nurse's co-signed
+        await pilot.press(*"sam", "enter", *"9999", "enter")
         await settle(pilot)
         assert "name or PIN not accepted" in form_error(app)
         assert screen.query_one("#override", Input).value == "transferred to ED"
-        pin = screen.query_one("#pin", Input)
         assert pin.value == "" and pin.has_focus  # a refused PIN is cleared, to type again
+        assert screen.query_one("#cosign-pin", Input).value == "9999"  # the rest is kept
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         view = service.session(ids["overdue"])
@@ -499,7 +504,7 @@ async def test_discharge_refused_when_the_gate_broke_asks_for_an_override_in_pla
         assert screen.query_one("#escort", Input).value == "daughter"
         await pilot.press(*"ward transfer, prescriber aware")
         screen.query_one("#pin", Input).focus()
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*"1234", "enter", *"sam", "enter", *"9999", "enter")
         await settle(pilot)
         view = service.session(ids["ready"])
         assert view.status == "discharged"
@@ -662,6 +667,8 @@ async def test_dose_with_the_gate_not_met_needs_a_written_reason(service):
         await pilot.press(*"prescriber reviewed BP, proceed", "enter")
         assert screen.query_one("#pin", Input).has_focus  # an override is signed
         await pilot.press(*"1234", "enter")
+        assert screen.query_one("#cosigner", Input).has_focus  # and a nurse's co-signed
+        await pilot.press(*"sam", "enter", *"9999", "enter")
         await settle(pilot)
         view = service.session(ids["predose"])
         assert view.dosed_at == NOW
@@ -691,6 +698,7 @@ async def test_dose_refused_after_the_floor_loaded_asks_for_a_reason_in_place(se
         assert screen.query_one("#override", Input).display
         assert "HR 135" in str(screen.query_one("#dosing-gate").content)
         await pilot.press(*"prescriber aware", "enter", *"1234", "enter")
+        await pilot.press(*"sam", "enter", *"9999", "enter")
         await settle(pilot)
         assert service.session(sid).dose_override_reason == "prescriber aware"
 
@@ -797,11 +805,11 @@ async def test_infusion_end_moves_the_checks_after_it(service):
         assert view.infusion_ended_at == NOW
         after = [c.label for c in judged(app, "MRN-IV").checks]
         assert "+50 min" in after and "+110 min" in after and "+100 min" not in after
-        # Twice is refused on the floor, without a dialog.
+        # Once recorded, `i` corrects it (tests/tui/test_cosign_tui.py).
         await select(pilot, "MRN-IV")
         await pilot.press("i")
         await settle(pilot)
-        assert len(app.screen_stack) == 1
+        assert isinstance(app.screen, InfusionEndScreen) and app.screen.correcting
 
 
 async def test_infusion_end_is_only_for_iv_sessions(service):

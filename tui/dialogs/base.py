@@ -6,7 +6,8 @@ its own thread worker and closes only once it succeeded, returning the plain dat
 filled in; a refusal is shown inside the dialog, under its title, and everything typed stays
 there to be corrected. Esc and the Cancel button close it unsaved; a refused PIN
 (:class:`monitor.errors.PinRefused`) empties the PIN field (id ``pin``) and puts the cursor
-there."""
+there; a refused co-signer (:class:`tui.dialogs.cosign.CosignRefused`) empties the co-signer PIN
+field and puts the cursor in the field to fix."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.errors import PinRefused, Refused
+from tui.dialogs.cosign import COSIGN_CLASS, COSIGN_PIN, CosignRefused
 from tui.failures import error_message
 from tui.inputs import Input, pin_input
 
@@ -71,6 +73,8 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
         self._saver = save
         #: What is being saved now (one save at a time: Enter twice saves once).
         self.saving: Result | None = None
+        #: The user names a co-signer for what needs a clinician (a nurse; set by the caller).
+        self.cosigning = False
 
     def error_line(self) -> Static:
         """The line under the title that shows a refusal (hidden while there is none)."""
@@ -156,6 +160,19 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
             for pin in self.query(f"#{self.PIN}").results(Input):
                 pin.value = ""
                 pin.focus()
+        elif isinstance(error, CosignRefused):
+            self.show_cosign(True)
+            for pin in self.query(f"#{COSIGN_PIN}").results(Input):
+                pin.value = ""
+            for field in self.query(f"#{error.field}").results(Input):
+                field.focus()
+
+    def show_cosign(self, shown: bool) -> None:
+        """Show or hide the co-signer's rows (:func:`tui.dialogs.cosign.cosign_rows`)."""
+        for widget in self.query(f".{COSIGN_CLASS}"):
+            widget.display = shown
+        for frame in self.query("#dialog"):
+            frame.set_class(shown, "cosigning")
 
     def action_cancel(self) -> None:
         if self.saving is not None:

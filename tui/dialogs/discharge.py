@@ -1,4 +1,5 @@
-"""The discharge dialog (`x`): the gate as a checklist, the escort, a signed override."""
+"""The discharge dialog (`x`): the gate as a checklist, the escort, a signed override (a
+nurse's co-signed by a supervisor)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Button, Label, Select, Static
 
 from monitor.core.intake import expected_dose
 from monitor.errors import GateNotMet
 from monitor.views import SessionView
 from tui.dialogs.base import SavingDialog, whole_number
+from tui.dialogs.cosign import CoSign, cosign_rows, read_cosign
 from tui.inputs import Input
 from tui.render import checklist
 
@@ -32,20 +35,42 @@ class Discharge:
     ready_minute: int | None
     #: The user's PIN, asked again to sign an override.
     pin: str | None = None
+    #: The supervisor who co-signs a nurse's override, and their PIN.
+    cosign: CoSign | None = None
+
+
+class AnswerSelect(Select[bool]):
+    """A yes/no select whose Enter, once answered, saves the dialog (Down or Space open the
+    list again); unanswered, Enter opens the list."""
+
+    BINDINGS = [Binding("enter", "enter", "Save", show=False)]
+
+    class Answered(Message):
+        """Enter on an answered select."""
+
+    def action_enter(self) -> None:
+        if self.value is Select.NULL:
+            self.action_show_overlay()
+        else:
+            self.post_message(self.Answered())
 
 
 class DischargeScreen(SavingDialog[Discharge]):
     """The discharge gate as a checklist; who goes home with the patient, the no-driving
     instruction, for esketamine the REMS ready minute (proposed, confirm or change), and a
-    written reason when the gate is not met."""
+    written reason when the gate is not met, signed, and co-signed when ``cosigning`` (the user
+    is a nurse: a clinician stands behind an override)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_discharge")]
 
-    def __init__(self, view: SessionView, save: Callable[[Discharge], Any]) -> None:
+    def __init__(
+        self, view: SessionView, save: Callable[[Discharge], Any], *, cosigning: bool = False
+    ) -> None:
         super().__init__(save)
         self.view = view
         self.rems = expected_dose(view.protocol) is not None
         self.gate_ready = view.gate.ready
+        self.cosigning = cosigning
 
     def compose(self) -> ComposeResult:
         view = self.view
@@ -54,16 +79,17 @@ class DischargeScreen(SavingDialog[Discharge]):
             yield self.error_line()
             with VerticalScroll(id="checklist-box"):
                 yield Static(checklist(view.gate.items, failing_first=True), id="checklist")
-            with Grid(classes="fields"):
+            with Grid(classes="fields", id="discharge-fields"):
                 yield Label("Escort")
                 yield Input(
-                    placeholder="who takes the patient home, or none",
+                    placeholder="who takes the patient home, or none: why",
                     id="escort",
                     compact=True,
+                    max_length=500,
                     classes="wide",
                 )
                 yield Label("No driving")
-                yield Select(
+                yield AnswerSelect(
                     [
                         ("yes: told not to drive until the next day", True),
                         ("no: instruction not given", False),
@@ -97,7 +123,8 @@ class DischargeScreen(SavingDialog[Discharge]):
                     classes="override wide",
                 )
                 yield Label("Your PIN", classes="override")
-                yield self.pin_field("signs it", classes="override")
+                yield self.pin_field("signs the override", classes="override wide")
+                yield from cosign_rows(wide=True)
             with Horizontal(classes="buttons"):
                 yield Button("Discharge", variant="success", id="discharge", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -116,14 +143,23 @@ class DischargeScreen(SavingDialog[Discharge]):
         self.query_one("#discharge-title", Label).update(title)
         for widget in self.query(".override"):
             widget.display = not self.gate_ready
+        self.show_cosign(self.cosigning and not self.gate_ready)
+
+    def show_cosign(self, shown: bool) -> None:
+        self.cosigning = self.cosigning or shown
+        super().show_cosign(shown)
 
     def form(self) -> Discharge:
         """The discharge as typed; ValueError says what to fix."""
-        escort = self.query_one("#escort", Input).value.strip()
+        escort_field = self.query_one("#escort", Input)
+        escort = escort_field.value.strip()
         if not escort:
-            raise ValueError("say who takes the patient home, or type none")
-        instructions = self.query_one("#instructions", Select).value
+            escort_field.focus()
+            raise ValueError("say who takes the patient home (a name or relation), or none: why")
+        select = self.query_one("#instructions", Select)
+        instructions = select.value
         if instructions is Select.NULL:
+            select.focus()
             raise ValueError("say whether the no-driving instruction was given")
         ready_minute = None
         if self.rems:
@@ -131,15 +167,17 @@ class DischargeScreen(SavingDialog[Discharge]):
             ready_minute = whole_number(
                 self.query_one("#ready-minute", Input).value, "the REMS ready minute"
             )
-        override = pin = None
+        override = pin = cosign = None
         if not self.gate_ready:
-            override = self.query_one("#override", Input).value.strip()
+            override_field = self.query_one("#override", Input)
+            override = override_field.value.strip()
             if not override:
+                override_field.focus()
                 raise ValueError("the gate is not met: write why the patient leaves anyway")
-            pin = self.query_one(f"#{self.PIN}", Input).value
-            if not pin:
-                raise ValueError("an override is signed: type your PIN")
-        return Discharge(override, escort, bool(instructions), ready_minute, pin)
+            pin = self.pin("an override is signed: type your PIN")
+            if self.cosigning:
+                cosign = read_cosign(lambda field: self.query_one(f"#{field}", Input))
+        return Discharge(override, escort, bool(instructions), ready_minute, pin, cosign)
 
     def _discharge(self) -> None:
         self.submit_form()
@@ -157,6 +195,7 @@ class DischargeScreen(SavingDialog[Discharge]):
         super().refused(error)
 
     @on(Input.Submitted)
+    @on(AnswerSelect.Answered)
     def _enter(self) -> None:
         self._discharge()
 

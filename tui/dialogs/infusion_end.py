@@ -1,4 +1,5 @@
-"""The infusion-end dialog (`i`): when an IV infusion ended (the checks move)."""
+"""The infusion-end dialog (`i`): when an IV infusion ended (the checks move); once recorded,
+the same key corrects it with a reason (the first value and every correction are kept)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from monitor.core.gate import minutes_between
-from monitor.core.schedule import for_infusion, infusion_minutes
+from monitor.core.schedule import Protocol, for_infusion, infusion_minutes
 from monitor.core.timing import check_infusion_end
 from monitor.errors import EntryError
 from monitor.views import SessionView
@@ -26,13 +27,21 @@ from tui.render import hm
 
 @dataclass(frozen=True)
 class InfusionEnd:
-    """The infusion ended now, or this many minutes ago."""
+    """The infusion ended now, or this many minutes ago; ``reason``: why a recorded end is
+    corrected (None: the first time it is recorded)."""
 
     minutes_ago: int
+    reason: str | None = None
+
+
+def _checks_after(schedule: Protocol, length: int) -> str:
+    """The checks from the end of an infusion of ``length`` minutes on: ``+50 +65 +80``."""
+    return " ".join(f"+{c.at_min}" for c in schedule.checks if c.at_min >= length)
 
 
 class InfusionEndScreen(SavingDialog[InfusionEnd]):
-    """IV: when the infusion actually ended; the checks after it move with it."""
+    """IV: when the infusion actually ended; the checks after it move with it. When the end
+    is already recorded (``view.infusion_ended_at``), a correction: the new time and why."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_infusion")]
 
@@ -42,38 +51,70 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
         super().__init__(save)
         self.view = view
         self.clock = clock
+        self.correcting = view.infusion_ended_at is not None
 
     def compose(self) -> ComposeResult:
         view = self.view
         assert view.dosed_at is not None
         assert view.schedule is not None
         running = minutes_between(view.dosed_at, self.clock())
+        what = "Correct the infusion end" if self.correcting else "Infusion ended"
         with Vertical(id="dialog"):
             yield Label(
-                f"Infusion ended for {view.bay or ''} {view.patient}  (Enter saves, Esc cancels)",
+                f"{what} for {view.bay or ''} {view.patient}  (Enter saves, Esc cancels)",
                 classes="title",
             )
             yield self.error_line()
-            yield Static(
-                f"Started {hm(view.dosed_at)}, {running} min ago; the schedule assumes "
-                f"{view.schedule.infusion_min} min until the end is recorded.",
-                id="infusion-facts",
-            )
+            if view.infusion_ended_at is not None:
+                recorded = infusion_minutes(view.dosed_at, view.infusion_ended_at)
+                by = f" by {view.infusion_ended_by}" if view.infusion_ended_by else ""
+                facts = (
+                    f"Started {hm(view.dosed_at)}; its end is recorded at "
+                    f"{hm(view.infusion_ended_at)}{by} ({recorded} min). Type when it really "
+                    "ended and why: the first time and every correction are kept."
+                )
+            else:
+                facts = (
+                    f"Started {hm(view.dosed_at)}, {running} min ago; the schedule assumes "
+                    f"{view.schedule.infusion_min} min until the end is recorded."
+                )
+            yield Static(facts, id="infusion-facts")
             with Horizontal(classes="row"):
                 yield Label("Ended", classes="field")
                 yield Input(
-                    placeholder="now", id="ago", compact=True, max_length=3, classes="short"
+                    placeholder="min" if self.correcting else "now",
+                    id="ago",
+                    compact=True,
+                    max_length=3,
+                    classes="short",
                 )
-                yield Label("min ago (blank: now)", classes="hint")
+                hint = "min ago (0: now)" if self.correcting else "min ago (blank: now)"
+                yield Label(hint, classes="hint")
+            if self.correcting:
+                with Horizontal(classes="row"):
+                    yield Label("Reason", classes="field")
+                    yield Input(
+                        placeholder="why the recorded end is wrong (kept)",
+                        id="reason",
+                        compact=True,
+                        max_length=500,
+                    )
             yield Static(id="infusion-preview")
 
     def on_mount(self) -> None:
         self._preview()
         self.query_one("#ago", Input).focus()
 
+    def _minutes_ago(self) -> int:
+        """The minutes typed; a correction needs them typed (0 is now)."""
+        typed = self.query_one("#ago", Input).value
+        ago = whole_number(typed, "minutes ago", high=600)
+        if ago is None and self.correcting:
+            raise ValueError("type when the infusion really ended: minutes ago, 0 for now")
+        return ago or 0
+
     def _ended_at(self) -> datetime:
-        ago = whole_number(self.query_one("#ago", Input).value, "minutes ago", high=600) or 0
-        return self.clock() - timedelta(minutes=ago)
+        return self.clock() - timedelta(minutes=self._minutes_ago())
 
     @on(Input.Changed, "#ago")
     def _preview(self) -> None:
@@ -87,26 +128,41 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
             # The core's time rule (docs/clinical.md, "Times"): after the start, not ahead.
             check_infusion_end(ended, self.clock(), view.dosed_at, view.discharged_at)
         except (ValueError, EntryError) as error:
-            target.update(Text(str(error), style="bold red"))
+            style = "dim" if self.correcting and not self.query_one("#ago", Input).value else ""
+            target.update(Text(str(error), style=style or "bold red"))
             return
         actual = infusion_minutes(view.dosed_at, ended)
-        planned = view.schedule.infusion_min or 0
+        # The schedule followed now: the planned length, or the recorded end's once recorded.
+        length = view.schedule.infusion_min or 0
         moved = for_infusion(view.schedule, actual)
-
-        def after(schedule, length: int) -> str:
-            return " ".join(f"+{c.at_min}" for c in schedule.checks if c.at_min >= length)
-
         text = Text()
         text.append(f"Infusion {actual} min (ended {hm(ended)}).\n", style="bold")
-        text.append(f"Checks from its end, now:   {after(view.schedule, planned)}\n")
-        text.append(f"Checks from its end, after: {after(moved, actual)}", style="bold")
+        text.append(f"Checks from its end, now:   {_checks_after(view.schedule, length)}\n")
+        text.append(f"Checks from its end, after: {_checks_after(moved, actual)}", style="bold")
         target.update(text)
 
+    def form(self) -> InfusionEnd:
+        """The end as typed (and for a correction, why); ValueError says what to fix."""
+        ago = self._minutes_ago()
+        if not self.correcting:
+            return InfusionEnd(ago)
+        return InfusionEnd(ago, self.reason("a correction of the infusion end"))
+
     @on(Input.Submitted, "#ago")
-    def _ended(self, event: Input.Submitted) -> None:
-        try:
-            ago = whole_number(event.value, "minutes ago", high=600) or 0
-        except ValueError as error:
-            self.refuse(str(error))
-            return
-        self.submit(InfusionEnd(ago))
+    def _ended(self) -> None:
+        if self.correcting:
+            try:
+                self._minutes_ago()
+            except ValueError as error:
+                self.refuse(str(error))
+                return
+            reason = self.query_one("#reason", Input)
+            if not reason.value.strip():
+                self.refuse("")
+                reason.focus()
+                return
+        self.submit_form()
+
+    @on(Input.Submitted, "#reason")
+    def _reason_given(self) -> None:
+        self.submit_form()

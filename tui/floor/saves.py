@@ -13,11 +13,11 @@ from monitor.core.intake import SessionRequest
 from monitor.services import Service
 from monitor.views import SessionView
 from tui.dialogs.acknowledge import Acknowledgement
+from tui.dialogs.cosign import check_pins, cosigner_blamed
 from tui.dialogs.discharge import Discharge
 from tui.dialogs.dose import DoseGiven
 from tui.dialogs.event import NewEvent
 from tui.dialogs.infusion_end import InfusionEnd
-from tui.render import hm
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,11 @@ def acknowledge(
         # A retry after a partial failure does not repeat what was already saved.
         flags = [f for f in ack.flag_ids if f not in done_flags]
         if flags:
-            service.acknowledge_many(flags, by=name, action=ack.action)
+            # A before-dosing flag or a serious event's alarm: a supervisor co-signs a nurse's.
+            check_pins(service.authenticate, name, None, ack.cosign)
+            cosigned = {} if ack.cosign is None else {"cosign": ack.cosign.name}
+            with cosigner_blamed():
+                service.acknowledge_many(flags, by=name, action=ack.action, **cosigned)
             done_flags.update(flags)
         for label in ack.check_labels:
             if label not in done_checks:
@@ -97,12 +101,18 @@ def new_session(
 
 
 def dose(service: Service, name: str, view: SessionView) -> Callable[[DoseGiven], None]:
-    """Record the dose (an override of the dosing gate is signed)."""
+    """Record the dose (an override of the dosing gate is signed, and a nurse's co-signed)."""
 
     def save(form: DoseGiven) -> None:
         if form.override_reason:
-            service.authenticate(name, form.pin or "")  # an override is signed
-        service.record_dose(view.id, by=name, override_reason=form.override_reason)
+            check_pins(service.authenticate, name, form.pin or "", form.cosign)
+        with cosigner_blamed():
+            service.record_dose(
+                view.id,
+                by=name,
+                override_reason=form.override_reason,
+                cosign=form.cosign.name if form.cosign else None,
+            )
 
     return save
 
@@ -110,29 +120,31 @@ def dose(service: Service, name: str, view: SessionView) -> Callable[[DoseGiven]
 def infusion_end(
     service: Service, clock: Callable[[], datetime], name: str, view: SessionView
 ) -> Callable[[InfusionEnd], None]:
-    """Record when the infusion ended (the checks move)."""
+    """Record when the infusion ended (the checks move), or correct it with a reason."""
 
     def save(form: InfusionEnd) -> None:
         at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
-        service.record_infusion_end(view.id, by=name, at=at)
+        service.record_infusion_end(view.id, by=name, at=at, reason=form.reason)
 
     return save
 
 
 def discharge(service: Service, name: str, view: SessionView) -> Callable[[Discharge], None]:
-    """Discharge the patient (an override of the gate is signed)."""
+    """Discharge the patient (an override of the gate is signed, and a nurse's co-signed)."""
 
     def save(form: Discharge) -> None:
         if form.override_reason:
-            service.authenticate(name, form.pin or "")  # an override is signed
-        service.discharge(
-            view.id,
-            by=name,
-            override_reason=form.override_reason,
-            escort=form.escort,
-            instructions_given=form.instructions_given,
-            ready_minute=form.ready_minute,
-        )
+            check_pins(service.authenticate, name, form.pin or "", form.cosign)
+        with cosigner_blamed():
+            service.discharge(
+                view.id,
+                by=name,
+                override_reason=form.override_reason,
+                escort=form.escort,
+                instructions_given=form.instructions_given,
+                ready_minute=form.ready_minute,
+                cosign=form.cosign.name if form.cosign else None,
+            )
 
     return save
 
@@ -141,7 +153,8 @@ def acknowledged(ack: Acknowledgement) -> str:
     """What the floor says once flags were acknowledged and checks explained."""
     parts = []
     if ack.flag_ids:
-        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged")
+        cosigned = f" (co-signed by {ack.cosign.name})" if ack.cosign else ""
+        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged{cosigned}")
     if ack.check_labels:
         parts.append(f"{len(ack.check_labels)} check(s) explained")
     return ", ".join(parts)
@@ -155,16 +168,31 @@ def event_saved(form: NewEvent, view: SessionView) -> str:
 
 def dose_recorded(form: DoseGiven, view: SessionView) -> str:
     """What the floor says once the dose was recorded."""
-    overridden = " (dosing gate overridden)" if form.override_reason else ""
+    overridden = ""
+    if form.override_reason:
+        overridden = " (dosing gate overridden"
+        overridden += f", co-signed by {form.cosign.name})" if form.cosign else ")"
     return f"Dose recorded for {view.patient}{overridden}"
 
 
+def discharged(form: Discharge, view: SessionView) -> str:
+    """What the floor says once the patient was discharged."""
+    cosigned = f" (override co-signed by {form.cosign.name})" if form.cosign else ""
+    return f"{view.patient} discharged{cosigned}"
+
+
 def infusion_end_refusal(view: SessionView) -> str | None:
-    """Why the infusion end cannot be recorded for ``view`` now (None: it can)."""
+    """Why the infusion end cannot be recorded for ``view`` now (None: it can; once recorded,
+    `i` corrects it)."""
     if view.schedule is None or view.schedule.infusion_min is None:
         return f"{view.patient} is not on an IV infusion"
     if view.dosed_at is None:
         return "Record the start of the infusion first (d)"
-    if view.infusion_ended_at is not None:
-        return f"The infusion end is already recorded ({hm(view.infusion_ended_at)})"
     return None
+
+
+def infusion_end_saved(form: InfusionEnd, view: SessionView) -> str:
+    """What the floor says once the infusion end was recorded or corrected."""
+    if form.reason is not None:
+        return f"Infusion end of {view.patient} corrected: the checks moved"
+    return f"Infusion end recorded for {view.patient}: the checks moved"

@@ -45,7 +45,7 @@ REMS_ALL_LIMIT = 200
 
 class RemsScreen(DeskScreen):
     """REMS forms of esketamine sessions: due within 7 days and overdue (``a``: all), Enter
-    for the form, ``m`` mark submitted, ``c`` correct a proposal (supervisors, PIN again)."""
+    for the form, ``m`` mark submitted, ``c`` correct an answer (supervisors, PIN again)."""
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="rems_close"),
@@ -244,9 +244,10 @@ class RemsScreen(DeskScreen):
 
         def save(fix: RemsFix) -> None:
             service.authenticate(name, fix.pin)
+            value: Any = fix.value  # yes/no, or the ready minute: the services check it
             done.append(
                 service.rems_correct(
-                    form.session_id, field=fix.field, value=fix.value, reason=fix.reason, by=name
+                    form.session_id, field=fix.field, value=value, reason=fix.reason, by=name
                 )
             )
 
@@ -254,7 +255,7 @@ class RemsScreen(DeskScreen):
             if fix is not None and done:
                 self.say(
                     f"{CORRECTION_LABELS[fix.field]} of {form.patient} corrected to "
-                    f"{'yes' if fix.value else 'no'} (the proposal is kept beside it).",
+                    f"{fix.shown} (the proposal is kept beside it).",
                     "done",
                 )
                 self._select = form.session_id
