@@ -115,7 +115,7 @@ def treat(
             now.acknowledge_many(flags, by="ana", action=action)
         else:
             _, kind_, type_, severity, serious, text = what  # type: ignore[misc]
-            now.add_event(
+            event = now.add_event(
                 sid,
                 kind=kind_,
                 by="ana",
@@ -124,6 +124,8 @@ def treat(
                 severity=severity,
                 serious=serious,
             )
+            if event.alarm is not None:  # a serious event: a clinician reviews it (revision 3)
+                now.acknowledge(event.alarm.id, by="sam", action="seen by MD: may continue")
     if discharge_at is not None:
         at(discharge_at).discharge(
             sid,
