@@ -332,7 +332,7 @@ def _minimum_item(
                 label,
                 False,
                 "infusion end not recorded: record when the infusion ended "
-                "(monitor session infusion-end)",
+                "(i on the station, or session infusion-end)",
             )
         elapsed = minutes_between(infusion_ended_at, now)
         if now - infusion_ended_at < timedelta(minutes=after):

@@ -189,7 +189,8 @@ def test_iv_without_an_infusion_end_cannot_be_discharged(service, clock):
     with pytest.raises(GateNotMet) as refused:
         service.discharge(sid, by="ana", **HOME)
     assert reasons_of(refused) == [
-        "infusion end not recorded: record when the infusion ended (monitor session infusion-end)"
+        "infusion end not recorded: record when the infusion ended "
+        "(i on the station, or session infusion-end)"
     ]
     assert service.record_infusion_end(sid, by="ana", at=at(40)) == at(40)
     view = service.discharge(sid, by="ana", **HOME)
