@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.errors import Refused
+from monitor.errors import PinRefused, Refused
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -188,7 +188,12 @@ def acting(command: Callable[..., Any]) -> Callable[..., Any]:
         context.service.authenticate(kwargs["by"], pin)
         cosign = kwargs.get("cosign")
         if cosign is not None:
-            context.service.authenticate(cosign, cosigner_pin(cosign, pin_stdin=pin_stdin))
+            try:
+                context.service.authenticate(cosign, cosigner_pin(cosign, pin_stdin=pin_stdin))
+            except PinRefused as refused:
+                # Say whose PIN it was (the actor's was accepted just before), as the station
+                # does; still the one message for an unknown name and a wrong PIN.
+                raise PinRefused(f"co-signer {printable(cosign)[:64]}: {refused}") from None
         return command(*args, **kwargs)
 
     return click.option(
