@@ -302,3 +302,50 @@ def test_a_session_discharged_before_revision_2_shows_its_gate_as_not_stored(emp
         assert active["status"] == "active" and active["readings"]
     finally:
         service.close()
+
+
+def test_revision_3_keeps_a_populated_revision_2_record_and_guards_it(empty_url):
+    """Migration 0008 over a record of revision 2 (0007): no row lost, the sessions follow
+    version 1 of the rules, the flags were raised by their readings, a REMS correction kept,
+    and the rebuilt tables and the new session guard still refuse what they must."""
+    steps = revisions()
+    migrate_to(empty_url, steps[0])
+    populate(empty_url)
+    migrate_to(empty_url, "0007")
+    engine = make_engine(empty_url)
+    with engine.begin() as c:
+        c.execute(text("UPDATE treatment_sessions SET dosed_at = :t WHERE id = 1"), {"t": NOW})
+        c.execute(
+            text(
+                "INSERT INTO rems_corrections (session_id, field, value, by_id, at, reason) "
+                "VALUES (1, 'sedation', true, 2, :t, 'asleep at +30')"
+            ),
+            {"t": NOW},
+        )
+    engine.dispose()
+    before = table_counts(empty_url)
+    migrate_to(empty_url, "0008")
+    assert table_counts(empty_url) == before
+    engine = make_engine(empty_url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT id, body FROM config_versions")).all() == [(1, "")]
+        versions = c.execute(text("SELECT DISTINCT config_version FROM treatment_sessions"))
+        assert [v for (v,) in versions] == [1]
+        raised = c.execute(text("SELECT DISTINCT raised_by FROM flags")).all()
+        assert [r for (r,) in raised] == ["reading"]
+        kept = c.execute(text("SELECT field, value, minute FROM rems_corrections")).one()
+        assert (kept.field, bool(kept.value), kept.minute) == ("sedation", True, None)
+    for sql in (
+        "UPDATE flags SET severity = 'low'",
+        "UPDATE rems_corrections SET reason = 'x'",
+        "UPDATE config_versions SET body = 'x'",
+        "DELETE FROM config_versions",
+    ):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as c:
+            c.execute(text(sql))
+    # The session guard of revision 3: dosing is set once; an infusion end changes only beside
+    # its correction row.
+    with pytest.raises(Exception, match="refused"), engine.begin() as c:
+        c.execute(text("UPDATE treatment_sessions SET dosed_at = NULL WHERE id = 1"))
+    engine.dispose()
+    assert table_counts(empty_url) == before
