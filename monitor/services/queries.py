@@ -277,11 +277,6 @@ class QueryServices(ServiceBase):
                 gate_version = stored.record.get("config_version")
                 config = replace(config, thresholds=self.rules_of(gate_version).thresholds)
             skips = dict(loaded.skips.get(row.id, {}))
-            facts = {
-                "age": row.age,
-                "events": events,
-                "infusion_ended_at": row.infusion_ended_at,
-            }
             checks, gate = judge(
                 schedule,
                 row.dosed_at,
@@ -290,7 +285,9 @@ class QueryServices(ServiceBase):
                 moment,
                 config,
                 row.discharged_at,
-                **facts,  # type: ignore[arg-type]
+                age=row.age,
+                events=events,
+                infusion_ended_at=row.infusion_ended_at,
             )
             served = served_checks(checks)
             readings = tuple(
@@ -315,7 +312,9 @@ class QueryServices(ServiceBase):
                         row.discharged_at,
                         config,
                         departure=Departure(row.escort, row.instructions_given),
-                        **facts,  # type: ignore[arg-type]
+                        age=row.age,
+                        events=events,
+                        infusion_ended_at=row.infusion_ended_at,
                     )
             seen = observations(readings)
             refusals = dosing_refusals(schedule, seen) if row.dosed_at is None else []
