@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,10 @@ from tests.helpers import DOSED
 
 # Local times on screens and in snapshots must not depend on the machine's zone.
 os.environ["TZ"] = "UTC"
+# The clinic's secret for SQLite PINs (monitor.pins): the tests' own, never the user's.
+os.environ["MONITOR_SECRET_FILE"] = os.path.join(
+    tempfile.mkdtemp(prefix="monitor-secret-"), "pin-secret"
+)
 time.tzset()
 
 PG_URL = os.environ.get(

@@ -23,7 +23,7 @@ from monitor.core.config import ClinicConfig, station_of
 from monitor.core.review import signed_refusal
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals
-from monitor.errors import EntryError, NotFound, PermissionDenied
+from monitor.errors import EntryError, NotFound, PermissionDenied, PinRefused
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
@@ -34,6 +34,7 @@ _INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
 _ACTOR = select(m.User.id, m.User.name, m.User.role, m.User.disabled_at).where(
     m.User.name == bindparam("name")
 )
+_ACT = text("SELECT monitor_auth.act(:token)")
 
 
 def utc_now() -> datetime:
@@ -132,6 +133,10 @@ class ServiceBase:
         # "Now" is the database's clock when the database is a server, so that stations whose
         # clocks differ still agree (docs/clinical.md, "Times"); an injected clock (tests) wins.
         self._server_clock = engine.dialect.name == "postgresql" and clock is utc_now
+        #: PostgreSQL: the sign-in token of each user who proved a PIN here (name -> token),
+        #: presented to the database by every action in that user's name (monitor.store.identity).
+        self._tokens: dict[str, str] = {}
+        self._proves = engine.dialect.name == "postgresql"
 
     @classmethod
     def open(
@@ -214,14 +219,33 @@ class ServiceBase:
         with self.write_engine.begin() as connection:
             yield connection
 
-    @staticmethod
-    def _user(session: Session, name: str) -> m.User:
+    def _user(self, session: Session, name: str) -> m.User:
+        """The acting user (or co-signer) by name, refused when unknown or disabled; on
+        PostgreSQL the user's sign-in is presented to the database for this transaction."""
         user = session.scalar(select(m.User).where(m.User.name == name))
         if user is None:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
         if user.disabled_at is not None:
             raise PermissionDenied(f"user '{name}' is disabled")
+        self._prove(session, name)
         return user
+
+    def _prove(self, session: Session | Connection, name: str) -> None:
+        """Present ``name``'s sign-in token to the database (PostgreSQL), so that rows in that
+        name are accepted in this transaction; nothing to do without one (the database then
+        refuses such rows) or on SQLite."""
+        token = self._tokens.get(name) if self._proves else None
+        if token is None:
+            return
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            connection_of(session).execute(_ACT, {"token": token})
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != "28000":
+                raise
+            self._tokens.pop(name, None)
+            raise PinRefused(f"{name}: sign in again (the sign-in has expired)") from None
 
     def _actor(self, session: Session | Connection, name: str) -> _Actor:
         """The acting user by a plain Core select (the hot path), read every time: a user
@@ -231,6 +255,7 @@ class ServiceBase:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
         if row.disabled_at is not None:
             raise PermissionDenied(f"user '{name}' is disabled")
+        self._prove(session, name)
         return _Actor(row.id, row.name, row.role)
 
     def _clinician(

@@ -390,6 +390,7 @@ class ReadingServices(QueryServices):
             if row.user_disabled_at is not None:
                 raise PermissionDenied(f"user '{by}' is disabled")
             user = _Actor(row.user_id, row.user_name, row.user_role)
+            self._prove(session, by)
             now = row.server_now.astimezone(UTC) if self._server_clock else self.now()
             when = self._utc(measured_at, now)
             if row.discharged_at is not None:

@@ -9,13 +9,20 @@ it guarded never runs.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from monitor.core.lockout import LockState, after_refusal, bounded
 from monitor.errors import EntryError, PermissionDenied, PinRefused, Refused
-from monitor.pins import dummy_verify, hash_pin, validate_pin, verify_pin
+from monitor.pins import (
+    dummy_verify,
+    hash_pin,
+    looks_like_pin,
+    needs_rehash,
+    validate_pin,
+    verify_pin,
+)
 from monitor.services.base import ServiceBase
 from monitor.store import models as m
 from monitor.views import UserView
@@ -35,6 +42,33 @@ def _valid_name(name: str) -> str:
 
 def _view(user: m.User) -> UserView:
     return UserView(user.id, user.name, user.role)
+
+
+def shown_name(typed: str) -> str:
+    """The name a refused sign-in keeps in the audit trail: never something shaped like a PIN
+    (typed in the name field by mistake, it would be a PIN in clear)."""
+    return "(not kept: shaped like a PIN)" if looks_like_pin(typed) else typed[:NAME_MAX]
+
+
+_SIGN_IN = text("SELECT monitor_auth.sign_in(:name, :pin, :after, :minutes, :shown, :at)")
+_ADD = text("SELECT monitor_auth.add_user(:name, :role, :pin, :at)")
+_SET_PIN = text("SELECT monitor_auth.set_pin(:name, :pin)")
+_UNLOCK = text("SELECT monitor_auth.unlock(:name)")
+_DISABLE = text("SELECT monitor_auth.disable(:name, :at)")
+_RECOVER = text("SELECT monitor_auth.recover(:name, :pin, :at)")
+_SIGN_OUT = text("SELECT monitor_auth.sign_out(:token)")
+
+
+def _last_supervisor(session: Session, user: m.User) -> bool:
+    """Whether ``user`` is the only active supervisor (who must never be shut out)."""
+    if user.role != "supervisor" or user.disabled_at is not None:
+        return False
+    others = session.scalar(
+        select(func.count())
+        .select_from(m.User)
+        .where(m.User.role == "supervisor", m.User.disabled_at.is_(None), m.User.id != user.id)
+    )
+    return not others
 
 
 class UserServices(ServiceBase):
@@ -67,11 +101,22 @@ class UserServices(ServiceBase):
                     raise PermissionDenied(f"{actor.name} may not add users: a supervisor does")
             if session.scalar(select(m.User.id).where(m.User.name == name)) is not None:
                 raise Refused(f"user '{name}' already exists")
-            user = m.User(
-                name=name, role=role, pin_hash=hash_pin(pin), created_at=now, failed_pins=0
-            )
-            session.add(user)
-            session.flush()
+            if self._proves:
+                uid = session.execute(
+                    _ADD, {"name": name, "role": role, "pin": pin, "at": now}
+                ).scalar_one()
+                user = session.get_one(m.User, uid)
+            else:
+                user = m.User(
+                    name=name,
+                    role=role,
+                    pin_hash=hash_pin(pin),
+                    created_at=now,
+                    failed_pins=0,
+                    locks=0,
+                )
+                session.add(user)
+                session.flush()
             self._audit(
                 session,
                 now,
@@ -111,9 +156,31 @@ class UserServices(ServiceBase):
 
     def authenticate(self, name: str, pin: str) -> UserView:
         """The user if the PIN matches and the user may act; otherwise the one refusal, audited
-        and counted toward the lockout."""
+        and counted toward the lockout (monitor.core.lockout). On PostgreSQL the database
+        checks the PIN itself and gives a sign-in token, presented with every action in this
+        user's name (monitor.store.identity)."""
         now = self.now()
-        security = self.config.security
+        after, minutes = bounded(
+            self.config.security.lockout_after, self.config.security.lockout_min
+        )
+        if self._proves:
+            with self._action() as session:
+                token = session.execute(
+                    _SIGN_IN,
+                    {
+                        "name": name,
+                        "pin": pin,
+                        "after": after,
+                        "minutes": minutes,
+                        "shown": shown_name(name),
+                        "at": now,
+                    },
+                ).scalar()
+                user = session.scalar(select(m.User).where(m.User.name == name))
+            if token is None or user is None:
+                raise PinRefused(NOT_ACCEPTED)
+            self._tokens[name] = token
+            return _view(user)
         refusal: str | None = None
         with self._action() as session:
             user = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
@@ -127,17 +194,27 @@ class UserServices(ServiceBase):
                 dummy_verify(pin)
                 refusal = "locked"
             elif not verify_pin(pin, user.pin_hash):
-                refusal = "wrong PIN"
-                user.failed_pins = (user.failed_pins or 0) + 1
-                if user.failed_pins >= security.lockout_after:
-                    user.locked_until = now + timedelta(minutes=security.lockout_min)
-                    refusal = f"wrong PIN; locked for {security.lockout_min} min"
+                state, locked_for = after_refusal(
+                    LockState(user.failed_pins or 0, user.locks or 0, user.locked_until),
+                    now,
+                    after,
+                    minutes,
+                    last_supervisor=_last_supervisor(session, user),
+                )
+                user.failed_pins, user.locks = state.failed, state.locks
+                user.locked_until = state.locked_until
+                refusal = (
+                    "wrong PIN" if locked_for is None else f"wrong PIN; locked for {locked_for} min"
+                )
                 session.flush()
             if refusal is None and user is not None:
-                if user.failed_pins or user.locked_until is not None:
+                if needs_rehash(user.pin_hash):
+                    user.pin_hash = hash_pin(pin)  # made again under the clinic's secret
+                if user.failed_pins or user.locks or user.locked_until is not None:
                     user.failed_pins = 0
+                    user.locks = 0
                     user.locked_until = None
-                    session.flush()
+                session.flush()
                 return _view(user)
             self._audit(
                 session,
@@ -146,9 +223,17 @@ class UserServices(ServiceBase):
                 "auth.refused",
                 "user",
                 user.id if user is not None else None,
-                after={"name": name[:NAME_MAX], "why": refusal},
+                after={"name": shown_name(name), "why": refusal},
             )
         raise PinRefused(NOT_ACCEPTED)
+
+    def sign_out(self, name: str) -> None:
+        """Forget ``name``'s sign-in here, and on PostgreSQL withdraw its token."""
+        token = self._tokens.pop(name, None)
+        if token is None or not self._proves:
+            return
+        with self._action() as session:
+            session.execute(_SIGN_OUT, {"token": token})
 
     def _supervisor_acts_on(self, session: Session, by: str, name: str) -> tuple[m.User, m.User]:
         actor = self._user(session, by)
@@ -164,9 +249,14 @@ class UserServices(ServiceBase):
         now = self.now()
         with self._action() as session:
             actor, target = self._supervisor_acts_on(session, by, name)
-            target.failed_pins = 0
-            target.locked_until = None
-            session.flush()
+            if self._proves:
+                session.execute(_UNLOCK, {"name": name})
+                session.refresh(target)
+            else:
+                target.failed_pins = 0
+                target.locks = 0
+                target.locked_until = None
+                session.flush()
             self._audit(session, now, actor, "user.unlock", "user", target.id)
             return _view(target)
 
@@ -177,8 +267,18 @@ class UserServices(ServiceBase):
             actor, target = self._supervisor_acts_on(session, by, name)
             if target.disabled_at is not None:
                 raise Refused(f"user '{name}' is already disabled")
-            target.disabled_at = now
-            session.flush()
+            if _last_supervisor(session, target):
+                raise Refused(
+                    f"{name} is the last active supervisor and cannot be disabled: add another "
+                    "supervisor first"
+                )
+            if self._proves:
+                session.execute(_DISABLE, {"name": name, "at": now})
+                session.refresh(target)
+            else:
+                target.disabled_at = now
+                session.flush()
+            self._tokens.pop(name, None)
             self._audit(session, now, actor, "user.disable", "user", target.id)
             return _view(target)
 
@@ -193,9 +293,71 @@ class UserServices(ServiceBase):
                 raise Refused(f"no user '{name}'")
             if target.id != actor.id and actor.role != "supervisor":
                 raise PermissionDenied("a nurse sets only her own PIN: a supervisor sets others'")
-            target.pin_hash = hash_pin(pin)
-            target.failed_pins = 0
-            target.locked_until = None
-            session.flush()
+            if self._proves:
+                session.execute(_SET_PIN, {"name": name, "pin": pin})
+                session.refresh(target)
+            else:
+                target.pin_hash = hash_pin(pin)
+                target.failed_pins = 0
+                target.locks = 0
+                target.locked_until = None
+                session.flush()
             self._audit(session, now, actor, "user.set_pin", "user", target.id)
             return _view(target)
+
+    def recover_user(self, name: str, pin: str) -> UserView:
+        """The database's owner restores a supervisor: ``name`` becomes (or is added as) an
+        active supervisor with a new PIN and no lock, audited as ``user.recover``. On
+        PostgreSQL only a connection as the database's owner may; on SQLite whoever can write
+        the file can do anything anyway (docs/storage.md, "Security model")."""
+        name = _valid_name(name)
+        validate_pin(pin)
+        now = self.now()
+        try:
+            with self._action() as session:
+                target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+                if target is not None and target.disabled_at is not None:
+                    raise Refused(f"user '{name}' is disabled for good: recover another name")
+                before = None if target is None else {"role": target.role}
+                if self._proves:
+                    uid = session.execute(
+                        _RECOVER, {"name": name, "pin": pin, "at": now}
+                    ).scalar_one()
+                    target = session.get_one(m.User, uid)
+                    session.refresh(target)
+                elif target is None:
+                    target = m.User(
+                        name=name,
+                        role="supervisor",
+                        pin_hash=hash_pin(pin),
+                        created_at=now,
+                        failed_pins=0,
+                        locks=0,
+                    )
+                    session.add(target)
+                else:
+                    target.role = "supervisor"
+                    target.pin_hash = hash_pin(pin)
+                    target.failed_pins = 0
+                    target.locks = 0
+                    target.locked_until = None
+                session.flush()
+                self._audit(
+                    session,
+                    now,
+                    None,
+                    "user.recover",
+                    "user",
+                    target.id,
+                    before=before,
+                    after={"name": name, "role": "supervisor"},
+                    reason="restored by the database's owner",
+                )
+                return _view(target)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != "42501":
+                raise
+            raise PermissionDenied(
+                "only the database's owner recovers a supervisor: run it with --db naming the "
+                "owner's role (the station role may not)"
+            ) from None

@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from monitor.errors import Refused
 from monitor.store.engine import create_private_file, make_engine, sqlite_path
-from monitor.store.triggers import SESSION_TRANSITIONS, USER_TRANSITIONS
+from monitor.store.identity import grant_pg_identity
+from monitor.store.triggers import SESSION_TRANSITIONS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest migration; a test keeps it equal to the head of migrations/versions.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def _migrations_dir() -> Path:
@@ -123,6 +124,8 @@ class UpgradeResult:
     before: str | None
     after: str
     backup: Path | None
+    #: Statements only a superuser can run, for the owner to have run (PostgreSQL).
+    left_to_superuser: tuple[str, ...] = ()
 
 
 def backup_sqlite(path: Path, revision: str | None) -> Path:
@@ -179,9 +182,10 @@ def upgrade(url: str, clinic_rules: Mapping[str, str] | None = None) -> UpgradeR
         path = sqlite_path(url)
         backup = backup_sqlite(path, before) if path is not None and has_tables else None
         run_upgrade(url, clinic_rules=clinic_rules)
+    left: list[str] = []
     if url.startswith("postgresql"):
-        grant_station_role(url)
-    return UpgradeResult(before, SCHEMA_HEAD, backup)
+        left = grant_station_role(url)
+    return UpgradeResult(before, SCHEMA_HEAD, backup, tuple(left))
 
 
 def refuse_rules_file(url: str) -> None:
@@ -219,14 +223,15 @@ def _refuse_rules_at(before: str | None) -> None:
 #: neither disable a trigger nor alter a table.
 STATION_ROLE = "monitor_station"
 _STATION_UPDATES = {
-    # Exactly the columns whose transitions the triggers check (monitor.store.triggers).
+    # Exactly the columns whose transitions the triggers check (monitor.store.triggers);
+    # users change only through the database's own functions (monitor.store.identity).
     "treatment_sessions": SESSION_TRANSITIONS,
-    "users": tuple(c for c in USER_TRANSITIONS if c != "role"),
 }
 
 
-def grant_station_role(url: str, role: str = STATION_ROLE) -> None:
-    """Create (if need be) the station role and grant it exactly what stations need."""
+def grant_station_role(url: str, role: str = STATION_ROLE) -> list[str]:
+    """Create (if need be) the station role and grant it exactly what stations need; returns
+    the statements a superuser must still run (the connecting owner is not one)."""
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -251,8 +256,10 @@ def grant_station_role(url: str, role: str = STATION_ROLE) -> None:
             run(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
             for table, columns in _STATION_UPDATES.items():
                 run(f'GRANT UPDATE ({", ".join(columns)}) ON {table} TO "{role}"')
+            left = grant_pg_identity(connection, role)
     finally:
         engine.dispose()
+    return left
 
 
 def check(url: str) -> None:

@@ -54,7 +54,10 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A nurse or supervisor; the PIN is kept only as a memory-hard (scrypt) hash."""
+    """A nurse or supervisor. The PIN is kept only as a hash: on SQLite a memory-hard (scrypt)
+    hash under the clinic's secret kept outside the file (monitor.pins); on PostgreSQL a
+    bcrypt hash in a schema stations cannot read, ``pin_hash`` holding ``*``
+    (monitor.store.identity)."""
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('nurse', 'supervisor')", name="role"),)
@@ -66,6 +69,9 @@ class User(Base):
     created_at: Mapped[Moment]
     #: Refused PINs in a row; 5 lock the user until ``locked_until``.
     failed_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Locks in a row without an accepted PIN between: each lasts twice the one before
+    #: (monitor.core.lockout).
+    locks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[OptionalMoment]
     #: Set once: a disabled user can no longer act.
     disabled_at: Mapped[OptionalMoment]

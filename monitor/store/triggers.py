@@ -8,14 +8,27 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION monitor_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+#: Every PostgreSQL trigger function pins its search path (a temporary table or function
+#: named like one of ours must never be found first) and names tables with their schema.
+PG_PINNED = "SET search_path = pg_catalog, pg_temp"
+#: A trigger function that writes the audit trail runs with the owner's rights: the station
+#: role may add audit rows only in the name of a user who proved a PIN (monitor.store.identity).
+PG_DEFINER = f"SECURITY DEFINER {PG_PINNED}"
+
+PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION public.monitor_append_only() RETURNS trigger LANGUAGE plpgsql
+{PG_PINNED} AS $$
 BEGIN
     RAISE EXCEPTION 'monitor: %% on %% refused: the record is append-only', TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'insufficient_privilege';
 END
 $$
 """
+PG_NEVER_DELETED = (
+    "CREATE OR REPLACE FUNCTION public.monitor_never_deleted() RETURNS trigger LANGUAGE plpgsql "
+    f"{PG_PINNED} AS $$ BEGIN RAISE EXCEPTION 'monitor: %% on %% refused: the record is never "
+    "deleted', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+)
 
 
 def create_append_only(connection: Connection, table: str) -> None:
@@ -134,6 +147,12 @@ USER_IMMUTABLE = ("id", "name", "created_at")
 USER_TRANSITIONS = ("pin_hash", "role", "failed_pins", "locked_until", "disabled_at")
 
 
+def _table(dialect: str, table: str) -> str:
+    """A table as trigger bodies name it: with its schema on PostgreSQL (SQLite refuses a
+    qualified name in a trigger)."""
+    return table if dialect == "sqlite" else f"public.{table}"
+
+
 def _changed(dialect: str, column: str) -> str:
     op = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
     return f"NEW.{column} {op} OLD.{column}"
@@ -158,7 +177,8 @@ def session_refusal(dialect: str, rules: dict[str, tuple[str, ...]] = SESSION_RU
         # transaction (revision 3); who recorded it first never changes.
         infusion_end = [
             f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_at')} AND NOT EXISTS "
-            "(SELECT 1 FROM infusion_end_corrections x WHERE x.session_id = NEW.id AND "
+            f"(SELECT 1 FROM {_table(dialect, 'infusion_end_corrections')} x WHERE "
+            "x.session_id = NEW.id AND "
             "x.ended_at = NEW.infusion_ended_at AND x.previous = OLD.infusion_ended_at))",
             f"(OLD.infusion_ended_at IS NOT NULL AND {c('infusion_ended_by_id')})",
             "(NEW.infusion_ended_at IS NOT NULL AND NEW.dosed_at IS NULL)",
@@ -211,13 +231,22 @@ def _audit_insert(
     if dialect == "postgresql":
         before, after = f"{before}::text", f"{after}::text"
     return (
-        "INSERT INTO audit_log (at, user_name, action, session_id, entity, entity_id, before, "
+        f"INSERT INTO {_table(dialect, 'audit_log')} (at, user_name, action, session_id, "
+        "entity, entity_id, before, "
         f"after) VALUES ({at}, NULL, '{action}', {session_id}, '{entity}', NEW.id, {before}, "
         f"{after})"
     )
 
 
-_USER_AUDITED = ("role", "failed_pins", "locked_until", "disabled_at")
+USER_AUDITED_0004 = ("role", "failed_pins", "locked_until", "disabled_at")
+_USER_AUDITED = USER_AUDITED_0004
+#: Revision 0009 adds the count of locks in a row (lock escalation).
+USER_AUDITED = (*USER_AUDITED_0004, "locks")
+
+
+def user_audit_insert(dialect: str, columns: tuple[str, ...]) -> str:
+    """The audit row a change to a user writes, naming ``columns`` before and after."""
+    return _audit_insert(dialect, "db.user.update", "user", "NULL", columns)
 
 
 def create_guards(
@@ -273,11 +302,7 @@ def create_guards(
     if dialect != "postgresql":  # pragma: no cover - only the two supported backends
         raise RuntimeError(f"no guards for {dialect}")
     run(PG_FUNCTION)
-    run(
-        "CREATE OR REPLACE FUNCTION monitor_never_deleted() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'monitor: %% on %% refused: the record is never deleted', "
-        "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
-    )
+    run(PG_NEVER_DELETED)
     for table in ("users", "patients", "treatment_sessions"):
         run(
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE "
@@ -301,19 +326,26 @@ def create_guards(
 
 
 def _pg_transitions(
-    connection: Connection, table: str, refusal: str, audit: str, what: str
+    connection: Connection,
+    table: str,
+    refusal: str,
+    audit: str,
+    what: str,
+    *,
+    trigger: bool = True,
 ) -> None:
     run = connection.exec_driver_sql
     run(
-        f"CREATE OR REPLACE FUNCTION monitor_{table}_transitions() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$ BEGIN IF {refusal} THEN RAISE EXCEPTION 'monitor: this "
-        f"change to %% is refused: {what}', TG_TABLE_NAME USING ERRCODE = "
+        f"CREATE OR REPLACE FUNCTION public.monitor_{table}_transitions() RETURNS trigger "
+        f"LANGUAGE plpgsql {PG_DEFINER} AS $$ BEGIN IF {refusal} THEN RAISE EXCEPTION "
+        f"'monitor: this change to %% is refused: {what}', TG_TABLE_NAME USING ERRCODE = "
         f"'insufficient_privilege'; END IF; {audit}; RETURN NEW; END $$"
     )
-    run(
-        f"CREATE TRIGGER {table}_transitions BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
-        f"FUNCTION monitor_{table}_transitions()"
-    )
+    if trigger:
+        run(
+            f"CREATE TRIGGER {table}_transitions BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE "
+            f"FUNCTION monitor_{table}_transitions()"
+        )
 
 
 _SESSION_WHAT = "dosing, infusion end and discharge are set once, the rest never changes"
@@ -401,4 +433,49 @@ def create_no_replace(
         f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {collide} "
         f"BEGIN SELECT RAISE(ABORT, 'monitor: an insert that would replace a row of "
         f"{table} is refused: the record is never rewritten'); END"
+    )
+
+
+#: Migration 0006's announcement, with its search path pinned (revision 0009).
+PG_ANNOUNCE = (
+    "CREATE OR REPLACE FUNCTION public.monitor_announce_change() RETURNS trigger "
+    f"LANGUAGE plpgsql {PG_PINNED} AS $$ BEGIN PERFORM pg_catalog.pg_notify('monitor_changes', "
+    "''); RETURN NULL; END $$"
+)
+
+
+def harden(connection: Connection) -> None:
+    """Revision 0009: every PostgreSQL trigger function made again with its search path pinned,
+    its tables named with their schema, and the audit writers with the owner's rights; the
+    users' audit row names the count of locks in a row. SQLite: that audit row only."""
+    run = connection.exec_driver_sql
+    user_audit = _audit_insert(
+        connection.dialect.name, "db.user.update", "user", "NULL", USER_AUDITED
+    )
+    if connection.dialect.name == "sqlite":
+        run("DROP TRIGGER IF EXISTS users_audit")
+        run("CREATE TRIGGER users_audit AFTER UPDATE ON users BEGIN " + user_audit + "; END")
+        return
+    run(PG_FUNCTION)
+    run(PG_NEVER_DELETED)
+    run(PG_ANNOUNCE)
+    what = "only the PIN, role, lock and disabling change"
+    _pg_transitions(
+        connection, "users", user_refusal("postgresql"), user_audit, what, trigger=False
+    )
+    transitions = (
+        *SESSION_RULES["dosing"],
+        *SESSION_RULES["infusion"],
+        *SESSION_RULES["discharge"],
+    )
+    session_audit = _audit_insert(
+        "postgresql", "db.session.update", "session", "NEW.id", transitions
+    )
+    _pg_transitions(
+        connection,
+        "treatment_sessions",
+        session_refusal("postgresql", SESSION_RULES),
+        session_audit,
+        _SESSION_WHAT,
+        trigger=False,
     )

@@ -3,6 +3,8 @@ the lockout, user management, and a signed session closed until reopened (both b
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from monitor.errors import EntryError, PermissionDenied, Refused
@@ -173,3 +175,66 @@ def test_a_user_disabled_elsewhere_stops_recording_at_once(service, clock):
     other_station.disable_user("bo", by="sam")
     with pytest.raises(PermissionDenied, match="disabled"):
         service.record_reading(sid, "120/80", by="bo")
+
+
+# -- issue 20: never lock the clinic out; no one-strike relock; no PIN kept in clear -----------
+
+
+def _refuse_n(service, name: str, n: int) -> None:
+    for _ in range(n):
+        with pytest.raises(PermissionDenied, match=NOT_ACCEPTED):
+            service.authenticate(name, "0000")
+
+
+def test_a_lock_that_ended_needs_five_more_refusals_and_the_next_lasts_twice_as_long(
+    service, clock
+):
+    _refuse_n(service, "ana", 5)  # locked 15 min
+    clock.advance(15.1)
+    _refuse_n(service, "ana", 4)  # the count started again: not locked yet
+    assert service.authenticate("ana", "1234").name == "ana"
+    _refuse_n(service, "ana", 5)
+    clock.advance(15.1)
+    _refuse_n(service, "ana", 5)  # a second lock in a row: 30 min
+    clock.advance(29.9)
+    with pytest.raises(PermissionDenied):
+        service.authenticate("ana", "1234")
+    clock.advance(0.2)
+    assert service.authenticate("ana", "1234").name == "ana"
+    whys = [json.loads(a.after)["why"] for a in service.audit() if a.action == "auth.refused"]
+    assert "wrong PIN; locked for 15 min" in whys and "wrong PIN; locked for 30 min" in whys
+
+
+def test_the_last_supervisors_lock_never_grows(service, clock):
+    for _ in range(3):
+        _refuse_n(service, "sam", 5)
+        clock.advance(15.1)
+    assert service.authenticate("sam", "9999").name == "sam"
+
+
+def test_the_last_active_supervisor_cannot_be_disabled(service):
+    with pytest.raises(Refused, match="last active supervisor"):
+        service.disable_user("sam", by="sam")
+    service.add_user("cy", "supervisor", "5555", by="sam")
+    service.disable_user("sam", by="cy")
+    with pytest.raises(Refused, match="last active supervisor"):
+        service.disable_user("cy", by="cy")
+
+
+def test_the_owner_recovers_a_supervisor_with_a_new_pin_audited(service):
+    _refuse_n(service, "sam", 5)
+    recovered = service.recover_user("sam", "7777")
+    assert recovered.role == "supervisor"
+    assert service.authenticate("sam", "7777").name == "sam"
+    service.recover_user("dee", "8888")  # a new name: added as a supervisor
+    assert service.authenticate("dee", "8888").role == "supervisor"
+    rows = [a for a in service.audit() if a.action == "user.recover"]
+    assert [r.user for r in rows] == [None, None]
+
+
+def test_a_pin_typed_as_the_name_is_never_kept(service):
+    with pytest.raises(PermissionDenied):
+        service.authenticate("4821", "0000")
+    kept = [a.after for a in service.audit() if a.action == "auth.refused"]
+    assert "4821" not in str(kept)
+    assert json.loads(kept[-1])["name"].startswith("(not kept")

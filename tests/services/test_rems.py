@@ -479,6 +479,8 @@ def test_the_station_role_submits_and_corrects_but_cannot_rewrite(station_url, c
 
     service = Service.open(station_url, clock=clock)
     try:
+        service.authenticate("ana", "1234")  # the database checks who acts
+        service.authenticate("sam", "9999")
         sid = treat(service, clock, "P1")
         service.rems_correct(sid, field="sedation", value=True, reason="drowsy", by="sam")
         assert service.rems_submit(sid, by="sam").submitted

@@ -217,3 +217,73 @@ def test_a_second_active_session_for_a_patient_is_refused_by_the_database(record
             )
         )
     assert snapshot(engine) == before
+
+
+# -- issue 20: rules that hold for whoever writes, owner included (both backends) --------------
+
+SIGNED_SESSION_ROWS = {
+    "reading": "INSERT INTO readings (session_id, measured_at, recorded_at, recorded_by_id, "
+    "systolic, diastolic, before_dosing) SELECT 1, {now}, {now}, id, 80, 40, {false} "
+    "FROM users WHERE name = 'sam'",
+    "void": "INSERT INTO voids (reading_id, by_id, at, reason) SELECT (SELECT max(id) FROM "
+    "readings WHERE session_id = 1), id, {now}, 'x' FROM users WHERE name = 'sam'",
+    "event": "INSERT INTO events (session_id, kind, at, by_id, text, recorded_at) SELECT 1, "
+    "'note', {now}, id, 'x', {now} FROM users WHERE name = 'sam'",
+    "check skip": "INSERT INTO check_skips (session_id, label, by_id, at, reason) SELECT 1, "
+    "'+999 min', id, {now}, 'x' FROM users WHERE name = 'sam'",
+    "acknowledgement": "INSERT INTO acknowledgements (flag_id, by_id, at, action) SELECT "
+    "(SELECT max(f.id) FROM flags f JOIN readings r ON r.id = f.reading_id WHERE "
+    "r.session_id = 1), id, {now}, 'x' FROM users WHERE name = 'sam'",
+}
+
+
+def _sql(engine, template: str) -> str:
+    sqlite = engine.dialect.name == "sqlite"
+    now = "'2026-11-27 12:00:00.000000'" if sqlite else "now()"
+    return template.format(now=now, false="0" if sqlite else "false")
+
+
+@pytest.mark.parametrize("what", list(SIGNED_SESSION_ROWS))
+def test_nothing_is_added_to_a_signed_session_whoever_writes(record, what):
+    with pytest.raises(Exception, match="signed"), record.begin() as connection:
+        connection.execute(text(_sql(record, SIGNED_SESSION_ROWS[what])))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO sign_offs (session_id, by_id, at, meaning) SELECT 2, id, {now}, "
+        "'reviewed' FROM users WHERE name = 'ana'",
+        "INSERT INTO reopenings (session_id, by_id, at, reason) SELECT 1, id, {now}, 'x' "
+        "FROM users WHERE name = 'ana'",
+        "INSERT INTO rems_corrections (session_id, field, value, by_id, at, reason) SELECT 1, "
+        "'sedation', {false}, id, {now}, 'x' FROM users WHERE name = 'ana'",
+    ],
+)
+def test_only_a_supervisor_signs_reopens_or_corrects_rems_whoever_writes(record, sql):
+    with pytest.raises(Exception, match="supervisor"), record.begin() as connection:
+        connection.execute(text(_sql(record, sql)))
+
+
+def test_a_copied_sqlite_file_does_not_verify_pins_without_the_clinics_secret(
+    tmp_path, clock, monkeypatch
+):
+    from monitor.pins import verify_pin
+    from monitor.services import Service
+
+    db = tmp_path / "clinic.db"
+    service = Service.open(str(db), clock=clock)
+    service.add_user("sam", "supervisor", "9999")
+    service.close()
+    engine = make_engine(str(db))
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT pin_hash FROM users")).scalar_one()
+    engine.dispose()
+    assert stored.startswith("scrypt-hmac$")
+    # The thief has the file, not the secret: every guess fails, the right PIN too.
+    assert not any(verify_pin(f"{n:04d}", stored, b"\0" * 32) for n in (9999, 1234, 0))
+    monkeypatch.setenv("MONITOR_SECRET_FILE", str(tmp_path / "elsewhere" / "pin-secret"))
+    stolen = Service.open(str(db), clock=clock)
+    with pytest.raises(Exception, match="secret file"):
+        stolen.authenticate("sam", "9999")
+    stolen.close()
