@@ -4,8 +4,29 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period, write
+from monitor.cli.output import (
+    FROM_HELP,
+    TO_HELP,
+    Context,
+    pass_context,
+    period,
+    secret,
+    write,
+)
 from monitor.cli.params import ID, LIMIT
+from monitor.views import AuditView
+
+#: What a refused sign-in shows to anyone but a supervisor.
+WITHHELD = '{"name": "(shown to supervisors)", "why": "(shown to supervisors)"}'
+
+
+def withheld(row: AuditView) -> AuditView:
+    """``row``, a refused sign-in's name and cause withheld (they would let names be probed)."""
+    if row.action != "auth.refused":
+        return row
+    from dataclasses import replace
+
+    return replace(row, after=WITHHELD)
 
 
 @click.command()
@@ -16,6 +37,11 @@ from monitor.cli.params import ID, LIMIT
 @click.option("--user", help='Only the rows of this user ("": those the database wrote).')
 @click.option("--action", help="Only this action (reading.record) or group (reading).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@click.option(
+    "--by",
+    help="A supervisor reading with a PIN: refused sign-ins then show the name typed and why.",
+)
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN of --by from standard input.")
 @pass_context
 def audit(
     context: Context,
@@ -26,17 +52,26 @@ def audit(
     user: str | None,
     action: str | None,
     as_json: bool,
+    by: str | None,
+    pin_stdin: bool,
 ) -> None:
     """The audit trail, oldest first: who, when, what, before/after, reason. Written as it
-    is read, so a trail of any length takes little memory."""
+    is read, so a trail of any length takes little memory. A refused sign-in shows the name
+    typed and why only to a supervisor (--by), so that names cannot be probed."""
     from monitor.cli.render.audit import audit_json, audit_text
 
     start, end = period(context, since, until)
     service = context.service
+    reveal = False
+    if by is not None:
+        reveal = service.authenticate(
+            by, secret(f"PIN for {by}", pin_stdin=pin_stdin, env=True)
+        ).role == ("supervisor")
+    render = audit_json if as_json else audit_text
     with service.audit_page(
         session_id, since=start, until=end, limit=limit, user=user, action=action
     ) as page:
-        write(map(audit_json if as_json else audit_text, page.rows))
+        write(render(row if reveal else withheld(row)) for row in page.rows)
         more = page.more
     if more:
         click.echo(

@@ -76,8 +76,28 @@ def user_set_pin(context: Context, name: str, by: str, pin_stdin: bool) -> None:
 
 
 @user.command("list")
+@click.option("--by", required=True, help="Who asks (a user's name and PIN: names are not public).")
+@acting
 @pass_context
-def user_list(context: Context) -> None:
-    """Every user and role."""
+def user_list(context: Context, by: str) -> None:
+    """Every user and role, to a user who gives a PIN."""
     for person in context.service.users():
         click.echo(f"{person.name}\t{person.role}")
+
+
+@user.command("recover")
+@click.argument("name")
+@click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help="Read the new PIN from standard input, then the same again.",
+)
+@pass_context
+def user_recover(context: Context, name: str, pin_stdin: bool) -> None:
+    """For the database's owner, when no supervisor can act (all locked, PINs forgotten, or
+    after upgrading a PostgreSQL database to revision 0009): NAME becomes an active supervisor
+    with a new PIN and no lock, or is added as one; audited. On PostgreSQL connect as the
+    database's owner (--db); on SQLite whoever can write the file may (docs/storage.md)."""
+    pin = secret(f"new PIN for {name} (4-12 digits)", pin_stdin=pin_stdin, env=False, confirm=True)
+    recovered = context.service.recover_user(name, pin)
+    click.echo(f"{recovered.name} is an active supervisor with a new PIN")

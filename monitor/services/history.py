@@ -242,7 +242,7 @@ class HistoryServices(ServiceBase):
         if user is not None and user != BY_DATABASE:
             users = cast(Table, m.User.__table__)
             if connection.execute(select(users.c.id).where(users.c.name == user)).first() is None:
-                raise NotFound(f"no user '{user}': see `monitor user list`")
+                raise NotFound(f"no user '{user}': see `monitor user list --by YOU`")
 
     @contextmanager
     def audit_page(

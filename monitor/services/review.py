@@ -225,7 +225,7 @@ class ReviewServices(QueryServices):
             raise EntryError(f"--nurse: a user name is one line of at most {NAME_MAX} characters")
         found = session.execute(select(_USERS.c.id).where(_USERS.c.name == name)).scalar()
         if found is None:
-            raise NotFound(f"unknown user '{name}': see `monitor user list`")
+            raise NotFound(f"unknown user '{name}': see `monitor user list --by YOU`")
         return int(found)
 
     def review_queue(

@@ -185,6 +185,10 @@ def upgrade(url: str, clinic_rules: Mapping[str, str] | None = None) -> UpgradeR
     left: list[str] = []
     if url.startswith("postgresql"):
         left = grant_station_role(url)
+    elif sqlite_path(url) is not None:
+        from monitor.pins import load_secret
+
+        load_secret(create=True)  # the clinic's secret for PINs, outside the file
     return UpgradeResult(before, SCHEMA_HEAD, backup, tuple(left))
 
 

@@ -37,7 +37,11 @@ class Run:
         cosign_pin: str | None = None,
         stdin: str | None = None,
     ):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("MONITOR_") or k == "MONITOR_SECRET_FILE"
+        }
         env["MONITOR_DB"] = self.db
         if pin is None and "--by" in args and "--pin-stdin" not in args:
             pin = PINS[args[args.index("--by") + 1]]

@@ -4,6 +4,7 @@ exit status 0, 1 or 2 and never a traceback; the entry line refuses with a messa
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -149,7 +150,12 @@ def database(tmp_path_factory) -> str:
 def test_any_argument_ends_in_0_1_or_2_without_a_traceback(database, template, data):
     args = [data.draw(TEXT) if part == "{}" else part for part in template]
     by = template[template.index("--by") + 1] if "--by" in template else None
-    env = {"MONITOR_DB": database, "MONITOR_PIN": PINS.get(by or "", "0000"), "TZ": "UTC"}
+    env = {
+        "MONITOR_DB": database,
+        "MONITOR_PIN": PINS.get(by or "", "0000"),
+        "TZ": "UTC",
+        "MONITOR_SECRET_FILE": os.environ["MONITOR_SECRET_FILE"],
+    }
     result = run_in_process(args, None, env)  # an exception here fails the test
     assert result.returncode in (0, 1, 2), (args, result)
     assert "Traceback" not in result.stderr
