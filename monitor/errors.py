@@ -15,6 +15,12 @@ class EntryError(Refused):
     """A quick-entry line or a value that cannot be accepted."""
 
 
+class KeyConflictError(EntryError):
+    """A reading's key already used for different content (another session or user, other
+    values or another measurement time): a retry sends the same entry again; a new reading
+    needs a new key (docs/interface.md, "Keys")."""
+
+
 class ConfigError(Refused):
     """The clinic configuration is invalid."""
 

@@ -59,8 +59,9 @@ def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
 @click.option(
     "--key",
-    help="Your key for this entry (e.g. a UUID): sent again after a lost reply, it returns the "
-    "reading first saved instead of a duplicate. With --stdin, line N gets the key KEY:N.",
+    help="Your key for this entry (e.g. a UUID): the same entry sent again after a lost reply "
+    "returns the reading first saved instead of a duplicate; the key with another entry is "
+    "refused (a new reading needs a new key). With --stdin, line N gets the key KEY:N.",
 )
 @click.option(
     "--stdin",
@@ -90,8 +91,10 @@ def record(
         return
     if not entry:
         raise Refused('record needs an ENTRY (e.g. "142/88 hr 76") or --stdin')
+    # The time as typed: the service reads it against the save's own clock, and a retry
+    # with a key must name the same time as given ("5 min ago" again), not the same instant.
     recorded = context.service.record_reading_once(
-        session_id, " ".join(entry), by=by, measured_at=moment(at, context), key=key
+        session_id, " ".join(entry), by=by, measured_at=at, key=key
     )
     reading = recorded.reading
     if not recorded.saved_now:
@@ -111,7 +114,8 @@ def _record_lines(
     context: Context, session_id: int, by: str, as_json: bool, key: str | None
 ) -> None:
     """``record --stdin``: each line saved or refused on its own (its own transaction and
-    audit row), one result line each, as the lines arrive; exit 2 if any line was refused."""
+    audit row), one result line each, as the lines arrive; exit 2 if any line was refused.
+    A line whose key ``KEY:N`` already holds other readings is one of those refused."""
     from monitor.core.entry import format_entry
     from monitor.present.json import reading_json
     from monitor.timeparse import split_entry_time
@@ -130,7 +134,7 @@ def _record_lines(
                 session_id,
                 text,
                 by=by,
-                measured_at=moment(when, context),
+                measured_at=when,  # as typed, as for a single reading
                 key=None if key is None else f"{key}:{number}",
             )
         except (Refused, UnicodeDecodeError) as error:

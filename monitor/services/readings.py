@@ -7,7 +7,6 @@ Recording a reading is the hot path, so its statements are built once here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -24,15 +23,14 @@ from monitor.core.schedule import at_discharge, check_states, ends_early
 from monitor.core.served import Served, served_by_reading
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
-from monitor.errors import EntryError, NotFound, PermissionDenied, Refused
+from monitor.errors import EntryError, NotFound, PermissionDenied
 from monitor.services.base import _Actor, _vitals_of, clean_text, connection_of
+from monitor.services.keys import Given, check_key, given_at, saved_under
 from monitor.services.queries import QueryServices
 from monitor.store import models as m
 from monitor.store.types import UTCDateTime
 from monitor.views import FlagView, ReadingView
 
-#: A client's key for an entry (a UUID, a gateway's message id).
-_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Built once: a reading that corrects another.
 _NEWER = aliased(m.Reading)
 
@@ -278,13 +276,17 @@ class ReadingServices(QueryServices):
         entry: str | Vitals,
         *,
         by: str,
-        measured_at: datetime | None = None,
+        measured_at: Given = None,
         key: str | None = None,
     ) -> ReadingView:
         """Parse, validate, flag and save one reading with its audit row, in one transaction.
 
-        ``key`` is the client's key for this entry: saving again with the same key (a retry
-        after a lost reply) returns the reading first saved instead of a duplicate.
+        ``measured_at`` is an instant, or the time as the user typed it (``"5 min ago"``), read
+        against the save's own clock; ``None`` is now. ``key`` is the client's key for this
+        entry: saving the same entry again with the same key (a retry after a lost reply)
+        returns the reading first saved instead of a duplicate; the same key with anything
+        else is refused (:class:`~monitor.errors.KeyConflictError`;
+        :func:`monitor.services.keys.difference` says what "the same" is).
         """
         return self.record_reading_once(
             session_id, entry, by=by, measured_at=measured_at, key=key
@@ -296,37 +298,38 @@ class ReadingServices(QueryServices):
         entry: str | Vitals,
         *,
         by: str,
-        measured_at: datetime | None = None,
+        measured_at: Given = None,
         key: str | None = None,
     ) -> Recorded:
         """:meth:`record_reading`, saying whether this call saved the reading or found it
         saved already under ``key`` (a re-sent batch must not report its lines as new)."""
         vitals = parse_entry(entry) if isinstance(entry, str) else validate_vitals(entry)
-        if key is not None and not _KEY.fullmatch(key):
-            raise EntryError("a reading's key is 1-64 letters, digits, '.', '_', ':' or '-'")
-        if key is not None and (earlier := self._keyed(session_id, key)) is not None:
+        if key is None:
+            return self._record(session_id, vitals, by, measured_at, key)
+        check_key(key)
+        if (earlier := self._keyed(session_id, key, by, vitals, measured_at)) is not None:
             return earlier
         try:
             return self._record(session_id, vitals, by, measured_at, key)
         except IntegrityError:
-            # Another save with this key won the race: it is the reading.
-            if key is not None and (earlier := self._keyed(session_id, key)) is not None:
+            # Another save with this key won the race: it is the reading, if it is this one.
+            if (earlier := self._keyed(session_id, key, by, vitals, measured_at)) is not None:
                 return earlier
             raise
 
-    def _keyed(self, session_id: int, key: str) -> Recorded | None:
-        """The reading saved with ``key``, if any (refused if it belongs to another session)."""
+    def _keyed(
+        self, session_id: int, key: str, by: str, vitals: Vitals, given: Given
+    ) -> Recorded | None:
+        """The reading saved with ``key`` if this request is its retry; ``None`` if the key
+        is new; refused if the key holds another reading (:func:`~.keys.saved_under`)."""
+        with self.engine.connect() as connection:
+            found = saved_under(connection, key, session_id, by, vitals, given)
+        if found is None:
+            return None
         with self._read() as session:
-            found = session.execute(
-                select(m.Reading.id, m.Reading.session_id).where(m.Reading.client_key == key)
-            ).first()
-            if found is None:
-                return None
-            if found.session_id != session_id:
-                raise Refused(f"key {key!r} was used for a reading of another session")
             row = self._session_row(session, session_id)
             view = self._views(session, [row])[0]
-            reading = view.reading(found.id)
+            reading = view.reading(found)
             assert reading is not None
             served = served_by_reading(view.checks, reading.id, reading.measured_at)
             label = served.checks[0].label if served.checks else None
@@ -375,7 +378,7 @@ class ReadingServices(QueryServices):
         session_id: int,
         vitals: Vitals,
         by: str,
-        measured_at: datetime | None,
+        measured_at: Given,
         key: str | None,
     ) -> Recorded:
         with self._plain_action() as session:
@@ -392,7 +395,7 @@ class ReadingServices(QueryServices):
             user = _Actor(row.user_id, row.user_name, row.user_role)
             self._prove(session, by)
             now = row.server_now.astimezone(UTC) if self._server_clock else self.now()
-            when = self._utc(measured_at, now)
+            when = given_at(measured_at, now)
             if row.discharged_at is not None:
                 # A reading measured before the discharge may still be entered (a late entry
                 # from paper), marked as entered after discharge; never into a signed record.

@@ -168,3 +168,99 @@ def test_each_result_comes_as_its_line_is_done_not_at_the_end(cli: Cli):
     assert answers[0].startswith("line 1: reading ")
     assert answers[1].startswith("line 2: refused")
     assert answers[2].startswith("line 3: reading ")
+
+
+# -- A key binds its content (issue #20, item 3; docs/interface.md, "Keys") -----------------
+
+
+def test_a_batch_key_that_carried_other_values_refuses_each_line_and_exits_2(cli: Cli):
+    """The attack of issue #20: a batch under a key already used for other values was answered
+    "0 saved, 2 already saved" (exit 0), and 190/120 raised no alarm."""
+    sid = start(cli)
+    cli("record", str(sid), "--stdin", "--key", "gw", "--by", "ana", stdin="120/80 hr 70\n130/85\n")
+    result = cli(
+        "record",
+        str(sid),
+        "--stdin",
+        "--key",
+        "gw",
+        "--by",
+        "ana",
+        stdin="190/120 hr 150\n80/40 hr 35\n",
+        ok=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        f"line {n}: refused: key gw:{n} already used for different readings (other values): "
+        "use a new key for a new reading"
+        for n in (1, 2)
+    ]
+    assert result.stderr.strip() == "0 saved, 2 refused"
+    assert readings_of(cli.db, sid) == 2
+    answers = cli(
+        "record",
+        str(sid),
+        "--stdin",
+        "--json",
+        "--key",
+        "gw",
+        "--by",
+        "ana",
+        stdin="190/120 hr 150\n",
+        ok=False,
+    )
+    assert answers.returncode == 2
+    (answer,) = [json.loads(line) for line in answers.stdout.splitlines()]
+    assert answer["saved"] is False and "already_saved" not in answer
+    assert answer["error"].startswith("key gw:1 already used for different readings")
+    assert readings_of(cli.db, sid) == 2
+
+
+def test_a_batch_sent_again_with_one_line_changed_refuses_only_that_line(cli: Cli):
+    """Each line is answered on its own: the retried lines are already saved, the changed one
+    (another value, another time as typed) is refused and counted as refused."""
+    sid = start(cli)
+    sent = "120/80 hr 70\n125/82 @ 3 min ago\nspo2 97\n"
+    cli("record", str(sid), "--stdin", "--key", "gw-8", "--by", "ana", stdin=sent)
+    for changed, line in (("spo2 96", 3), ("125/82 @ 4 min ago", 2)):
+        lines = sent.splitlines()
+        lines[line - 1] = changed
+        again = cli(
+            "record",
+            str(sid),
+            "--stdin",
+            "--key",
+            "gw-8",
+            "--by",
+            "ana",
+            stdin="\n".join(lines) + "\n",
+            ok=False,
+        )
+        assert again.returncode == 2
+        out = again.stdout.splitlines()
+        assert out[line - 1].startswith(
+            f"line {line}: refused: key gw-8:{line} already used for different readings ("
+        )
+        assert sum("already saved as reading" in answer for answer in out) == 2
+        assert again.stderr.strip() == "0 saved, 2 already saved (same key), 1 refused"
+    assert readings_of(cli.db, sid) == 3
+
+
+def test_record_with_a_key_retried_as_typed_or_reused_for_another_reading(cli: Cli):
+    sid = start(cli)
+    entry = ["record", str(sid), "150/95 hr 80", "--at", "5 min ago", "--key", "k-7"]
+    first = cli(*entry, "--by", "ana").stdout
+    again = cli(*entry, "--by", "ana")  # "5 min ago" again, later: the same entry
+    assert again.stdout == first
+    assert again.stderr.startswith("note: already saved as reading ")
+    for other in (
+        ["record", str(sid), "190/120 hr 150", "--at", "5 min ago", "--key", "k-7"],
+        ["record", str(sid), "150/95 hr 80", "--at", "6 min ago", "--key", "k-7"],
+        ["record", str(sid), "150/95 hr 80", "--key", "k-7"],
+    ):
+        said = cli.refused(*other, "--by", "ana")
+        assert said.startswith("error: key k-7 already used for different readings (")
+        assert said.endswith("use a new key for a new reading")
+    said = cli.refused(*entry, "--by", "sam")  # the same entry, but sam's key it is not
+    assert "(a reading recorded by another user)" in said
+    assert readings_of(cli.db, sid) == 1

@@ -306,3 +306,32 @@ def test_nothing_is_added_to_a_signed_session_even_by_a_proven_supervisor(statio
         "now(), id, 'x', now() FROM users WHERE name = 'sam'",
     ):
         assert "signed" in _refused(station_record, _sign_in("sam", "9999"), sql)
+
+
+def test_settings_a_station_gives_its_own_role_stop_no_station(station_url, clock):
+    """PostgreSQL lets any role set its own defaults; every connection sets what matters."""
+    database = make_url(station_url).database
+    engine = make_engine(station_url)
+    try:
+        with engine.begin() as connection:
+            for setting in (
+                "default_transaction_read_only = on",
+                "statement_timeout = 1",
+                "lock_timeout = 1",
+                "idle_session_timeout = 1",
+                "search_path = nowhere",
+            ):
+                connection.execute(
+                    text(f'ALTER ROLE monitor_station IN DATABASE "{database}" SET {setting}')
+                )
+    finally:
+        engine.dispose()
+    service = Service.open(station_url, clock=clock)
+    try:
+        service.authenticate("ana", "1234")
+        clock.set(at(-40))
+        sid = service.start_session(patient="P", protocol="ketamine-im", by="ana")
+        service.record_reading(sid, OK, by="ana")
+        assert len(service.session(sid).readings) == 1
+    finally:
+        service.close()
