@@ -80,9 +80,10 @@ def load_secret(*, create: bool) -> bytes:
 
 
 def _make_secret(path: Path) -> bytes:
-    from monitor.store.engine import private_folder
-
-    private_folder(path.parent)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise Refused(f"cannot create the folder of the secret {path}: {error.strerror}") from None
     key = secrets.token_bytes(32)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from monitor.cli.output import (
@@ -14,7 +16,9 @@ from monitor.cli.output import (
     write,
 )
 from monitor.cli.params import ID, LIMIT
-from monitor.views import AuditView
+
+if TYPE_CHECKING:
+    from monitor.views import AuditView
 
 #: What a refused sign-in shows to anyone but a supervisor.
 WITHHELD = '{"name": "(shown to supervisors)", "why": "(shown to supervisors)"}'
