@@ -6,7 +6,7 @@ signs in with name and PIN, as in a terminal, and locks when idle (:mod:`tui.loc
 server (:mod:`tui.web.server`) takes websockets only from its own pages, runs at most
 ``--max-stations`` stations, bounds the terminal size, sends a Content-Security-Policy and
 loads nothing from another host. It speaks plain HTTP, so it listens on the loopback address
-unless ``--host`` says otherwise (docs/station.md, "The station in a browser").
+unless ``--host`` says otherwise (docs/station.md, "Remote review in a browser").
 """
 
 from __future__ import annotations

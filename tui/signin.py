@@ -87,6 +87,8 @@ class SignInScreen(ModalScreen[UserView]):
             yield NameField(placeholder="name", id="name", max_length=NAME_MAX)
             yield pin_input("PIN", "pin")
             yield Static(id="sign-in-error", classes="error")
+            leave = "keep who is signed in" if self.allow_cancel else "leave the station"
+            yield Static(f"Esc: back a field; on an empty name, {leave}", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

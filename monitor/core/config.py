@@ -342,20 +342,12 @@ def config_from_mapping(
             )
         clinic_name = value.strip()
         sources["clinic_name"] = source
-    idle_lock_min = base.idle_lock_min
+    idle = base.idle_lock_min
     if "idle_lock_min" in data:
-        idle_lock_min = _idle_lock_min(data["idle_lock_min"])
+        idle = _idle_lock_min(data["idle_lock_min"])
         sources["idle_lock_min"] = source
     return ClinicConfig(
-        thresholds,
-        protocols,
-        windows,
-        discharge,
-        bays,
-        security,
-        clinic_name,
-        idle_lock_min,
-        sources,
+        thresholds, protocols, windows, discharge, bays, security, clinic_name, idle, sources
     )
 
 
@@ -468,13 +460,8 @@ def with_station(rules: ClinicConfig, station: ClinicConfig) -> ClinicConfig:
     """The clinic's rules with a station's own settings (:data:`STATION_KEYS`)."""
     sources = {k: v for k, v in rules.sources.items() if k not in STATION_KEYS}
     sources.update({k: v for k, v in station.sources.items() if k in STATION_KEYS})
-    return replace(
-        rules,
-        bays=station.bays,
-        clinic_name=station.clinic_name,
-        idle_lock_min=station.idle_lock_min,
-        sources=sources,
-    )
+    local = {key: getattr(station, key) for key in STATION_KEYS}
+    return replace(rules, sources=sources, **local)
 
 
 def station_of(config: ClinicConfig) -> ClinicConfig:

@@ -212,3 +212,24 @@ def test_an_idle_lock_outside_1_to_240_minutes_is_refused_with_an_example(bad):
 def test_idle_lock_min_belongs_in_the_station_file_not_in_the_rules():
     with pytest.raises(ConfigError, match="station's setting"):
         rules_from_mapping({"idle_lock_min": 5}, "rules.toml")
+
+
+# -- what a locked station shows (an SVG snapshot at 80x24, as tests/tui/test_snapshots.py) ----
+
+
+@on_sqlite
+def test_locked_station_snapshot(snap_compare, service):
+    """After the lock: the sign-in says why, over nothing (the dialog typed in is gone)."""
+    build_floor(service)
+
+    async def run_before(pilot) -> None:
+        await sign_in(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press(*"vomited twice")
+        await go_idle(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(station(service), terminal_size=(80, 24), run_before=run_before)

@@ -1,5 +1,5 @@
-"""What ``monitor serve`` lets in and what its pages may do (docs/station.md, "The station in a
-browser"): the Origins a websocket may come from, the terminal size a browser may ask for, the
+"""What ``monitor serve`` lets in and what its pages may do (docs/station.md, "Remote review in
+a browser"): the Origins a websocket may come from, the terminal size a browser may ask for, the
 headers on every answer, and logs of one line without tracebacks.
 
 Plain functions without aiohttp, so that each rule is tested on its own (tests/tui/test_serve.py

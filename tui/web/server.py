@@ -1,7 +1,7 @@
 """The web server of ``monitor serve``: textual-serve's, with a clinic's front door.
 
 textual-serve runs one process per websocket and takes whatever a browser sends. This server
-(docs/station.md, "The station in a browser") keeps its way of running a station and adds:
+(docs/station.md, "Remote review in a browser") keeps its way of running a station and adds:
 
 - a websocket is accepted only from this server's own pages (its ``Origin``), so that another
   site open in a browser on the machine cannot start a station and drive it;
