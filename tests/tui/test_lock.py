@@ -93,6 +93,16 @@ async def test_the_sign_in_covers_the_floor_of_a_user_switching(service):
 
 
 @on_sqlite
+async def test_ctrl_q_leaves_from_the_sign_in_where_q_is_typed(service):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"q", "ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+@on_sqlite
 async def test_a_new_database_tells_its_first_user_how_to_begin(db_url, clock):
     empty = Service.open(db_url, clock=clock)
     try:
