@@ -28,7 +28,7 @@ async def main() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        await pilot.press("enter", *"1111", "enter")
+        await pilot.press(*"ana", "enter", *"1111", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         app.clear_notifications()

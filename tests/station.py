@@ -92,12 +92,17 @@ async def settle(pilot: Pilot, timeout: float = 30.0) -> None:
         await pilot.pause()
 
 
-async def sign_in(pilot: Pilot, pin: str = "1234", user_index: int = 0) -> None:
-    """Pick a user on the sign-in screen and type the PIN."""
+#: The test database's users (tests/conftest.py) in name order: ``user_index`` counts here.
+USERS = ("ana", "bo", "sam")
+
+
+async def sign_in(
+    pilot: Pilot, pin: str = "1234", user_index: int = 0, *, name: str | None = None
+) -> None:
+    """Type a user's name (``name``, else the ``user_index``-th of :data:`USERS`) and PIN on
+    the sign-in screen."""
     await settle(pilot)
-    for _ in range(user_index):
-        await pilot.press("down")
-    await pilot.press("enter", *pin, "enter")
+    await pilot.press(*(name or USERS[user_index]), "enter", *pin, "enter")
     await settle(pilot)
     # The "signed in" toast would stay painted on the floor behind the next dialog.
     pilot.app.clear_notifications()

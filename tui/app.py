@@ -10,6 +10,7 @@ the database cannot be reached); after 10 s without a successful load the statio
 red, how old its data is, and a station clock more than 30 s off the database's is flagged.
 The screens and dialogs live in their own packages (docs/station.md): :mod:`tui.floor`,
 :mod:`tui.detail`, :mod:`tui.dialogs`, :mod:`tui.review`, :mod:`tui.reports`.
+Nothing clinical is read or drawn before a sign-in, nor after the idle lock (:mod:`tui.lock`).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ from tui.floor.saves import PendingSave
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
 from tui.inputs import Input, take_early_key
+from tui.lock import Locking, quiet_crash
 from tui.render import hm
-from tui.signin import SignInScreen
 from tui.watcher import FloorStale, Watcher
 
 #: Even with nothing saved, the floor is read whole this often (a change made behind the
@@ -84,6 +85,7 @@ class StationApp(App[None]):
         HERE / "detail" / "detail.tcss",
         HERE / "review" / "review.tcss",
         HERE / "reports" / "desk.tcss",
+        HERE / "signin.tcss",
     ]
     TITLE = "monitor"
     BINDINGS = [
@@ -154,6 +156,7 @@ class StationApp(App[None]):
         self._select_next: int | None = None
         #: Where `p` writes a session's PDF record (None: the export package's default folder).
         self.export_folder: Path | None = None
+        self.locking = Locking(self, self.config.idle_lock_min)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -171,10 +174,8 @@ class StationApp(App[None]):
         self.query_one(EntryBar).display = False
         self._clock_warning.display = False
         self.watch_user(None)
-        self._collector.hold()  # until the first load is in (see _loaded)
+        self.locking.show_floor(False)  # nothing is read before someone signs in
         self.set_interval(1.0, self.tick)
-        self.refresh_floor()
-        self._watcher.start()
         self.sign_in()
 
     def _reload_due(self) -> bool:
@@ -187,7 +188,7 @@ class StationApp(App[None]):
 
     @on(FloorStale)
     def _floor_stale(self) -> None:
-        if not self._floor_gone():
+        if not self._floor_gone() and self.user is not None:
             self.refresh_floor()
 
     def on_unmount(self) -> None:
@@ -199,24 +200,16 @@ class StationApp(App[None]):
     def watch_user(self, user: UserView | None) -> None:
         self.sub_title = f"recording as {user.name} ({user.role})" if user else "not signed in"
 
-    def sign_in(self) -> None:
-        """Ask who is at the station (users load in a worker first)."""
-        self.run_worker(
-            self.service.users, thread=True, group="users", name="users", exit_on_error=False
-        )
+    def sign_in(self, why: str | None = None) -> None:
+        """Ask who is at the station (:meth:`tui.lock.Locking.sign_in`)."""
+        self.locking.sign_in(why)
 
-    def _show_sign_in(self, users: list[UserView]) -> None:
-        def signed_in(user: UserView | None) -> None:
-            if user is not None:
-                self.user = user
-                self.notify(f"Signed in as {user.name}")
-                if user.role == "supervisor" and len(self.screen_stack) == 1:
-                    self.action_review()  # a supervisor comes to the station to review
+    async def on_event(self, event: events.Event) -> None:
+        self.locking.touched(event)  # a key, a click: someone is here (the idle lock)
+        await super().on_event(event)
 
-        self.push_screen(
-            SignInScreen(users, self.service.authenticate, allow_cancel=self.user is not None),
-            signed_in,
-        )
+    def _fatal_error(self) -> None:
+        quiet_crash(self)
 
     def action_switch_user(self) -> None:
         self.sign_in()
@@ -243,7 +236,9 @@ class StationApp(App[None]):
 
     def refresh_floor(self) -> None:
         """Reload the active sessions from the database (a newer refresh replaces an older);
-        every 30 s also ask the database for its clock, in the same worker."""
+        every 30 s also ask the database for its clock, in the same worker (once signed in)."""
+        if self.user is None:
+            return
         service, clock, known = self.service, self.clock, self._mark
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
@@ -272,8 +267,9 @@ class StationApp(App[None]):
         self._saves[worker] = PendingSave(note, done, failed)
 
     def saved(self, note: str) -> None:
-        """A dialog saved something: say so and reload."""
-        self.notify(note)
+        """A dialog saved something: say so (not over a lock: it may name a patient), reload."""
+        if self.user is not None:
+            self.notify(note)
         self._set_status(None)
         self.refresh_floor()
 
@@ -288,9 +284,8 @@ class StationApp(App[None]):
         worker = event.worker
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh" and isinstance(worker.result, Loaded):
-                self._loaded(worker.result)
-            elif worker.name == "users":
-                self._show_sign_in(worker.result or [])
+                if self.user is not None:  # a load that ends after a lock is dropped
+                    self._loaded(worker.result)
             elif worker.name == "discharge-view" and isinstance(worker.result, SessionView):
                 self._show_discharge(worker.result)
             elif worker.name == "save":
@@ -368,7 +363,7 @@ class StationApp(App[None]):
     def tick(self) -> None:
         """Every second: judge and redraw from the clock, say how old the data is, and ring
         while a high alarm is open."""
-        if self._floor_gone():
+        if self._floor_gone() or self.locking.tick():
             return
         self.redraw()
         self._show_data_age()

@@ -1,9 +1,12 @@
 """``monitor serve``: the station in a browser, through textual-serve.
 
 Each browser that opens the page gets a station process of its own (:func:`run_station`), on
-the database and configuration of this command, which signs in with name and PIN as in a
-terminal. textual-serve authenticates nobody and speaks plain HTTP, so the server listens on the
-loopback address unless ``--host`` says otherwise.
+the database and configuration of this command, which shows nothing clinical until someone
+signs in with name and PIN, as in a terminal, and locks when idle (:mod:`tui.lock`). The
+server (:mod:`tui.web.server`) takes websockets only from its own pages, runs at most
+``--max-stations`` stations, bounds the terminal size, sends a Content-Security-Policy and
+loads nothing from another host. It speaks plain HTTP, so it listens on the loopback address
+unless ``--host`` says otherwise (docs/station.md, "Remote review in a browser").
 """
 
 from __future__ import annotations
@@ -16,13 +19,20 @@ import click
 
 from monitor.cli.output import Context, pass_context
 from monitor.errors import Refused
+from tui.web.policy import (
+    DEFAULT_MAX_STATIONS,
+    MAX_STATIONS_LIMIT,
+    is_loopback,
+    is_wildcard,
+    origin_of,
+)
+
+__all__ = ["is_loopback", "serve_command"]
 
 #: The title textual-serve shows on its page before the station starts.
 TITLE = "monitor station"
 #: Exit status of a station whose server went away.
 EXIT_ORPHANED = 3
-#: How long the server waits for its stations to leave when it stops (seconds).
-STOP_WAIT = 10
 
 
 def station_command() -> str:
@@ -60,24 +70,6 @@ def run_station() -> None:
     main(["tui"])
 
 
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` stands for is on this machine only."""
-    import ipaddress
-    import socket
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addresses) and all(
-        ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses
-    )
-
-
 def check_port_free(host: str, port: int) -> None:
     """Refuse at once, in one line, if the server could not listen on ``host:port``.
 
@@ -105,6 +97,27 @@ def hand_down(context: Context) -> None:
             os.environ.pop(name, None)
 
 
+def public_url_of(host: str, port: int, public_url: str | None) -> str:
+    """The address browsers use: ``--public-url``, else ``http://HOST:PORT``. Refused when it
+    is not an http(s) address, or when the server listens on every address without one (no
+    page could then tell this server's pages from another site's)."""
+    if public_url is not None:
+        if origin_of(public_url) is None or "?" in public_url or "#" in public_url:
+            raise Refused(
+                f"--public-url must be http://HOST[:PORT] or https://HOST[:PORT] (the address "
+                f"browsers use), got {public_url[:100]!r}"
+            )
+        return public_url.rstrip("/")
+    if is_wildcard(host):
+        raise Refused(
+            f"--host {host} listens on every address: give --public-url, the address browsers "
+            "use (e.g. https://review.clinic.example behind a TLS proxy), so that only its pages "
+            "may open a station"
+        )
+    name = f"[{host}]" if ":" in host else host
+    return f"http://{name}:{port}"
+
+
 @click.command("serve")
 @click.option(
     "--host",
@@ -119,12 +132,23 @@ def hand_down(context: Context) -> None:
 @click.option(
     "--public-url",
     help="The address browsers use to reach this server (behind a proxy, or when --host is "
-    "0.0.0.0); default http://HOST:PORT.",
+    "0.0.0.0); default http://HOST:PORT. Only its pages may open a station.",
+)
+@click.option(
+    "--max-stations",
+    type=click.IntRange(1, MAX_STATIONS_LIMIT),
+    default=DEFAULT_MAX_STATIONS,
+    show_default=True,
+    help="Stations (browser tabs) served at once; more are refused with a page saying so.",
 )
 @pass_context
-def serve_command(context: Context, host: str, port: int, public_url: str | None) -> None:
-    """The station in a browser: each page opened runs a station of its own (sign in with name
-    and PIN). Ctrl+C stops the server and its stations."""
+def serve_command(
+    context: Context, host: str, port: int, public_url: str | None, max_stations: int
+) -> None:
+    """The station in a browser: each page opened runs a station of its own, which shows
+    nothing until someone signs in with name and PIN. Ctrl+C stops the server and its
+    stations."""
+    url = public_url_of(host, port, public_url)
     # Open the database once here, so a wrong --db is one error now, not a dead page later.
     context.service  # noqa: B018
     context.close()
@@ -136,42 +160,18 @@ def serve_command(context: Context, host: str, port: int, public_url: str | None
             err=True,
         )
     hand_down(context)
-    make_server(host, port, public_url).serve()
+    make_server(host, port, url, max_stations).serve()
 
 
-def make_server(host: str, port: int, public_url: str | None) -> Any:
-    """textual-serve's server for the station: it announces itself in one line instead of a
-    banner, and when it stops it ends its browser sessions, so their stations quit."""
-    import asyncio
-
-    from textual_serve.server import Server
-
-    class StationServer(Server):
-        sessions: set[Any]  # the tasks serving open websockets
-
-        async def on_startup(self, app: Any) -> None:
-            self.sessions = set()
-            click.echo(f"Serving the station on {self.public_url} (Ctrl+C to stop)")
-
-        async def handle_websocket(self, request: Any) -> Any:
-            task = asyncio.current_task()
-            assert task is not None
-            self.sessions.add(task)
-            try:
-                return await super().handle_websocket(request)
-            finally:
-                self.sessions.discard(task)
-
-        async def on_shutdown(self, app: Any) -> None:
-            # Without this aiohttp waits a minute for open websockets, then drops them and
-            # leaves their stations running. Cancelled, a session tells its station to quit.
-            if not self.sessions:
-                return
-            click.echo(f"Stopping {len(self.sessions)} station(s)")
-            for task in self.sessions:
-                task.cancel()
-            await asyncio.wait(set(self.sessions), timeout=STOP_WAIT)
+def make_server(host: str, port: int, public_url: str, max_stations: int) -> Any:
+    """The web server for the station (:class:`tui.web.server.StationServer`)."""
+    from tui.web.server import StationServer
 
     return StationServer(
-        station_command(), host=host, port=port, title=TITLE, public_url=public_url
+        station_command(),
+        host=host,
+        port=port,
+        public_url=public_url,
+        title=TITLE,
+        max_stations=max_stations,
     )

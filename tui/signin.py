@@ -1,83 +1,133 @@
-"""Who is at the station: a name and a PIN, checked in a worker before the screen closes."""
+"""Who is at the station: a name and a PIN, typed, checked in a worker before the screen closes.
+
+Nothing clinical and no user's name is on screen until someone has signed in
+(docs/station.md#signing-in-and-locking): the screen covers the whole station, the floor
+behind it holds no data, and the names are typed, never listed, so that whoever sees the
+sign-in (a passer-by, any local account opening ``monitor serve``) learns nothing from it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import (
-    Label,
-    OptionList,
-    Static,
-)
-from textual.widgets.option_list import Option
+from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.errors import Refused
 from monitor.views import UserView
 from tui.dialogs.base import CSS as DIALOG_CSS
-from tui.inputs import Input, pin_input, take_early_key
+from tui.failures import error_message
+from tui.inputs import Input, pin_input
+
+#: The sign-in's own sheet: an opaque screen (the station reads it at start-up too).
+CSS = Path(__file__).with_name("signin.tcss")
+#: User names are at most 64 characters (docs/interface.md).
+NAME_MAX = 64
+
+
+class NameField(Input):
+    """The name field: Enter moves to the PIN field at once, within the key's own turn, so
+    that a PIN typed straight after it (a fast typist, a burst over a browser's websocket)
+    lands in the PIN field, never at the end of the name."""
+
+    async def action_submit(self) -> None:
+        if self.value.strip():
+            self.screen.set_focus(self.screen.query_one("#pin", Input))
+        else:
+            await super().action_submit()  # the screen says what is missing
 
 
 class SignInScreen(ModalScreen[UserView]):
-    """Pick your user and type your PIN; everything saved after carries that user."""
+    """Type your name and your PIN; everything saved after carries that user."""
 
-    CSS_PATH = DIALOG_CSS
+    CSS_PATH = [DIALOG_CSS, CSS]
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel or quit", id="cancel_sign_in"),
-        # A modal screen does not inherit the app's keys; in the PIN field q is typed.
-        Binding("q", "app.quit", "Quit", id="quit_at_sign_in"),
+        Binding("escape", "cancel", "Back or quit", id="cancel_sign_in"),
     ]
 
-    def __init__(self, users: list[UserView], authenticate, allow_cancel: bool) -> None:
-        super().__init__()
-        self.users = users
+    def __init__(
+        self,
+        authenticate: Callable[[str, str], UserView],
+        allow_cancel: bool,
+        *,
+        has_users: Callable[[], bool] | None = None,
+        why: str | None = None,
+    ) -> None:
+        """``allow_cancel``: Esc may close the screen, keeping who is signed in (a switch of
+        user); otherwise Esc on an empty name leaves the station. ``has_users`` is asked in a
+        worker, to tell a new database's first user how to begin; ``why`` says why the station
+        asks (it locked)."""
+        super().__init__(id="sign-in")
         self.authenticate = authenticate
         self.allow_cancel = allow_cancel
+        self.has_users = has_users
+        self.why = why
+        #: A PIN is being checked: Enter again does not check it twice.
+        self.checking = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("Sign in: pick your name, type your PIN, Enter", classes="title")
-            if not self.users:
-                yield Static(
-                    "No users yet. Add one with `monitor user add NAME --role nurse`, "
-                    "or try `monitor demo`.",
-                    id="no-users",
-                )
-            yield OptionList(
-                *[Option(f"{u.name}  ({u.role})", id=u.name) for u in self.users], id="users"
+            yield Label("Sign in: your name, Enter, your PIN, Enter", classes="title")
+            why = Static(self.why or "", id="sign-in-why")
+            why.display = bool(self.why)
+            yield why
+            hint = Static(
+                "No users yet. Add one with `monitor user add NAME --role supervisor`, "
+                "or try `monitor demo`.",
+                id="no-users",
             )
+            hint.display = False
+            yield hint
+            yield NameField(placeholder="name", id="name", max_length=NAME_MAX)
             yield pin_input("PIN", "pin")
             yield Static(id="sign-in-error", classes="error")
+            leave = "keep who is signed in" if self.allow_cancel else "leave the station"
+            yield Static(f"Esc: back a field; on an empty name, {leave}", classes="hint")
 
     def on_mount(self) -> None:
-        if self.users:
-            self.query_one("#users", OptionList).highlighted = 0
-        self.query_one("#users", OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#users")
-    def _to_pin(self) -> None:
-        self.query_one("#pin", Input).focus()
+        self.query_one("#name", Input).focus()
+        if self.has_users is not None:
+            self.run_worker(
+                self.has_users, thread=True, group="sign-in", name="has-users", exit_on_error=False
+            )
 
     async def on_key(self, event: events.Key) -> None:
-        """A PIN typed straight after the name's Enter, before the PIN field has the focus,
-        is the PIN, not keys lost on the list: a digit reaching the screen goes into the PIN
-        field (a PIN is digits only, so `q` still quits from the list), and once it holds
-        something Backspace, the arrows and Enter edit or submit it, each in its turn."""
-        if not self.users:
-            return
-        pin = self.query_one("#pin", Input)
-        await take_early_key(pin, event, types=lambda c: c in "0123456789", edits=bool(pin.value))
+        """A key that reaches the screen itself (no field had the focus) is typed in the
+        name: the sign-in is the one thing to do here."""
+        if event.is_printable and event.character and self.focused is None:
+            field = self.query_one("#name", Input)
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+
+    def say(self, message: str) -> None:
+        self.query_one("#sign-in-error", Static).update(message)
+
+    @on(Input.Submitted, "#name")
+    def _name_missing(self) -> None:
+        self.say("type your name, then Enter")
 
     @on(Input.Submitted, "#pin")
     def _check(self, event: Input.Submitted) -> None:
-        options = self.query_one("#users", OptionList)
-        if options.highlighted is None or not self.users:
+        name_field = self.query_one("#name", Input)
+        name, pin = name_field.value.strip(), event.value
+        if not name:
+            name_field.focus()
+            self.say("type your name, then Enter")
             return
-        name = self.users[options.highlighted].name
-        pin = event.value
+        if not pin:
+            self.say("type your PIN, then Enter")
+            return
+        if self.checking:
+            return
+        self.checking = True
+        self.say("checking…")
         self.run_worker(
             lambda: self.authenticate(name, pin),
             thread=True,
@@ -87,26 +137,35 @@ class SignInScreen(ModalScreen[UserView]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "sign-in":
+        worker = event.worker
+        if worker.name == "has-users" and event.state is WorkerState.SUCCESS:
+            self.query_one("#no-users", Static).display = worker.result is False
+            return
+        if worker.name != "sign-in":
             return
         if event.state is WorkerState.SUCCESS:
-            self.dismiss(event.worker.result)
+            self.checking = False
+            self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR:
-            error = event.worker.error
-            message = str(error) if isinstance(error, Refused) else f"cannot sign in: {error}"
-            self.query_one("#sign-in-error", Static).update(message)
+            self.checking = False
+            error = worker.error
+            self.say(str(error) if isinstance(error, Refused) else error_message(error))
             pin = self.query_one("#pin", Input)
             pin.value = ""
             pin.focus()
 
     def action_cancel(self) -> None:
-        """Esc in the PIN field goes back to the names (so that q then quits); on the names it
-        keeps the user already signed in, or with nobody signed in leaves the station (there
-        is nothing else to do without a PIN)."""
+        """Esc in the PIN field goes back to the name; in the name it empties it, and on an
+        empty name it keeps the user already signed in or, with nobody signed in, leaves the
+        station (there is nothing else to do without a PIN)."""
         pin = self.query_one("#pin", Input)
-        if pin.has_focus and self.users:
+        name = self.query_one("#name", Input)
+        if pin.has_focus:
             pin.value = ""
-            self.query_one("#users", OptionList).focus()
+            name.focus()
+        elif name.value:
+            name.value = ""
+            name.focus()
         elif self.allow_cancel:
             self.dismiss(None)
         else:

@@ -10,7 +10,8 @@ setting (docs/configuration.md):
   what it does not say is the default, not the previous version. :func:`rules_from_text`
   reads one, refusing a station-local key and anything below a safety floor
   (:func:`check_floors`).
-- **A station's settings** (``clinic_name``, ``bays``) come from its ``--config`` file;
+- **A station's settings** (``clinic_name``, ``bays``, ``idle_lock_min``) come from its
+  ``--config`` file;
   :func:`station_from_mapping` refuses a clinical rule there, naming ``monitor config load``.
 
 ```toml
@@ -28,6 +29,7 @@ infusion_min = 40                # minimum_observation_min, baseline, checks, tr
 # a station's settings (--config PATH)
 clinic_name = "Riverside Clinic"  # on the printed session record (monitor export)
 bays = ["Bay 1", "Bay 2"]
+idle_lock_min = 10                # an idle station goes back to sign-in (docs/station.md)
 ```
 """
 
@@ -70,6 +72,10 @@ class Security:
 
 #: The longest clinic name the printed record takes (as `monitor export --clinic`).
 CLINIC_NAME_MAX = 80
+#: An idle station locks back to sign-in after this many minutes, by default
+#: (docs/station.md#locking); a station's setting may say 1 to 240.
+IDLE_LOCK_MIN = 10
+IDLE_LOCK_RANGE = (1, 240)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class ClinicConfig:
     security: Security = field(default_factory=Security)
     #: The clinic's name, printed on every exported session record (None: not configured).
     clinic_name: str | None = None
+    #: Minutes without a key before the station hides the floor and asks to sign in again.
+    idle_lock_min: int = IDLE_LOCK_MIN
     #: Where each overridden value came from, by dotted key; absent means the default.
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -285,7 +293,7 @@ def config_from_mapping(
     _unknown(
         "",
         data,
-        {"thresholds", "protocols", "windows", "discharge", "bays", "security", "clinic_name"},
+        {"thresholds", "protocols", "windows", "discharge", "security", *STATION_KEYS},
     )
     sources = dict(base.sources)
     thresholds, windows, discharge = base.thresholds, base.windows, base.discharge
@@ -334,9 +342,25 @@ def config_from_mapping(
             )
         clinic_name = value.strip()
         sources["clinic_name"] = source
+    idle = base.idle_lock_min
+    if "idle_lock_min" in data:
+        idle = _idle_lock_min(data["idle_lock_min"])
+        sources["idle_lock_min"] = source
     return ClinicConfig(
-        thresholds, protocols, windows, discharge, bays, security, clinic_name, sources
+        thresholds, protocols, windows, discharge, bays, security, clinic_name, idle, sources
     )
+
+
+def _idle_lock_min(value: Any) -> int:
+    """A station's idle lock: whole minutes within :data:`IDLE_LOCK_RANGE` (a lock that never
+    comes, or one that interrupts every reading, is refused rather than bent)."""
+    low, high = IDLE_LOCK_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            f"config: idle_lock_min must be a whole number of minutes from {low} to {high}, "
+            f"got {value!r}; e.g. idle_lock_min = {IDLE_LOCK_MIN}"
+        )
+    return value
 
 
 def _show(value: Any) -> str:
@@ -354,6 +378,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
     rows = [row for k, v in rules_mapping(config).items() for row in _flat(k, v)]
     rows.append(("bays", list(config.bays)))
     rows.append(("clinic_name", config.clinic_name))
+    rows.append(("idle_lock_min", config.idle_lock_min))
 
     def source_of(key: str) -> str:
         if key in config.sources:
@@ -371,7 +396,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
 # -- the clinic's rules as versions, a station's settings ------------------------------------
 
 #: A station's own settings (``--config PATH``): never a clinical rule (docs/configuration.md).
-STATION_KEYS = frozenset({"clinic_name", "bays"})
+STATION_KEYS = frozenset({"clinic_name", "bays", "idle_lock_min"})
 #: The clinic's rules: kept in the database as versions a supervisor loads.
 RULE_KEYS = frozenset({"thresholds", "protocols", "windows", "discharge", "security"})
 #: The longest rules document a version takes, in characters.
@@ -396,14 +421,15 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
 
 
 def station_from_mapping(data: Mapping[str, Any], source: str) -> ClinicConfig:
-    """A station's settings (``clinic_name``, ``bays``) from its ``--config`` file, over the
-    defaults. A clinical rule there is refused: no command judges under rules of its own."""
+    """A station's settings (``clinic_name``, ``bays``, ``idle_lock_min``) from its
+    ``--config`` file, over the defaults. A clinical rule there is refused: no command
+    judges under rules of its own."""
     rules = sorted(set(data) & RULE_KEYS)
     if rules:
         raise ConfigError(
             f"{source}: '{rules[0]}' is one of the clinic's rules, which live in the database "
             f"as versions: a supervisor changes them with `{LOAD_COMMAND}`; --config holds only "
-            "the station's clinic_name and bays"
+            "the station's clinic_name, bays and idle_lock_min"
         )
     _unknown("", data, set(STATION_KEYS))
     return config_from_mapping(data, source)
@@ -431,10 +457,11 @@ def rules_from_text(text: str, source: str, what: str = "the rules file") -> Cli
 
 
 def with_station(rules: ClinicConfig, station: ClinicConfig) -> ClinicConfig:
-    """The clinic's rules with a station's own settings (``clinic_name``, ``bays``)."""
+    """The clinic's rules with a station's own settings (:data:`STATION_KEYS`)."""
     sources = {k: v for k, v in rules.sources.items() if k not in STATION_KEYS}
     sources.update({k: v for k, v in station.sources.items() if k in STATION_KEYS})
-    return replace(rules, bays=station.bays, clinic_name=station.clinic_name, sources=sources)
+    local = {key: getattr(station, key) for key in STATION_KEYS}
+    return replace(rules, sources=sources, **local)
 
 
 def station_of(config: ClinicConfig) -> ClinicConfig:

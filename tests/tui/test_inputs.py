@@ -100,7 +100,7 @@ async def test_a_pin_corrected_in_one_burst_signs_in(service):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        burst(app, "enter", "1235", "backspace", "4", "enter")  # name, PIN, in one go
+        burst(app, "ana", "enter", "1235", "backspace", "4", "enter")  # name, PIN, in one go
         await settle(pilot)
         assert app.user is not None and app.user.name == "ana"
 

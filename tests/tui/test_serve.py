@@ -1,8 +1,12 @@
-"""`monitor serve`: the station in a browser (issue #11), run as a real server process."""
+"""`monitor serve`: the station in a browser (issues #11 and #20), run as a real server process
+on 127.0.0.1 and spoken to as a browser does (aiohttp's websocket client), and as a page from
+another site would."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import re
 import signal
@@ -10,17 +14,30 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tui.web.policy import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    OneLine,
+    allowed_origins,
+    clamp,
+    origin_of,
+    security_headers,
+)
+
 MONITOR = [sys.executable, "-m", "tui"]
 #: Generous: a loaded CI machine starts Python, SQLAlchemy and aiohttp slowly.
 DEADLINE = 60
 #: Escape sequences, stripped to read the station's screen as text.
 ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[a-zA-Z~]")
+#: The patient in observation on the test database: never on screen before a sign-in.
+PATIENT = "MRN-SECRET-7"
 
 
 def free_port() -> int:
@@ -40,12 +57,13 @@ def answers(port: int) -> bool:
 def environment(db: str) -> dict[str, str]:
     env = {**os.environ, "MONITOR_DB": db}
     env.pop("MONITOR_CONFIG", None)
+    env.pop("MONITOR_PIN", None)
     return env
 
 
 @pytest.fixture
 def database(tmp_path) -> str:
-    """An SQLite file with one supervisor, ``sam`` (PIN 9999)."""
+    """An SQLite file with one supervisor, ``sam`` (PIN 9999), and one patient in observation."""
     db = str(tmp_path / "monitor.db")
     run = {"env": environment(db), "capture_output": True, "timeout": DEADLINE, "check": True}
     subprocess.run([*MONITOR, "db", "upgrade"], **run)
@@ -54,16 +72,20 @@ def database(tmp_path) -> str:
         input=b"9999\n9999\n",
         **run,
     )
+    start = ["session", "start", "--patient", PATIENT, "--protocol", "ketamine-im"]
+    subprocess.run(
+        [*MONITOR, *start, "--bay", "Bay 3", "--by", "sam", "--pin-stdin"], input=b"9999\n", **run
+    )
     return db
 
 
 class Served:
     """`monitor serve` running on a free port until the test ends."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, *options: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [*MONITOR, "serve", "--port", str(self.port)],
+            [*MONITOR, "serve", "--port", str(self.port), *options],
             env=environment(db),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -88,14 +110,17 @@ class Served:
         out, err = self.process.communicate(timeout=DEADLINE)
         return self.process.returncode, out, err
 
+    def end(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
 
 @pytest.fixture
 def served(database):
     server = Served(database)
     yield server
-    if server.process.poll() is None:
-        server.process.kill()
-        server.process.communicate()
+    server.end()
 
 
 def stations_of(pid: int) -> list[int]:
@@ -106,13 +131,184 @@ def stations_of(pid: int) -> list[int]:
     return [int(p) for p in children.read_text().split()]
 
 
-def test_serve_answers_with_the_textual_serve_page_and_stops_on_ctrl_c(served):
-    with urllib.request.urlopen(served.url + "/", timeout=DEADLINE) as response:
-        assert response.status == 200
-        page = response.read().decode()
-    assert "monitor station" in page  # the title textual-serve shows before the app starts
-    assert f"ws://127.0.0.1:{served.port}/ws" in page  # the websocket the browser opens
-    assert "textual.js" in page
+def get(url: str) -> tuple[int, dict[str, str], str]:
+    """Status, headers and body of a GET, whatever the status."""
+    try:
+        with urllib.request.urlopen(url, timeout=DEADLINE) as response:
+            return response.status, dict(response.headers), response.read().decode("latin-1")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode("latin-1")
+
+
+class Browser:
+    """One browser tab's websocket: what the station drew so far, as text."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.drawn = bytearray()
+
+    def shown(self) -> str:
+        return ESCAPES.sub(b"", bytes(self.drawn)).decode("utf-8", "replace")
+
+    async def until(self, text: str, wait: float = DEADLINE) -> None:
+        """Read what the station draws until ``text`` is on screen."""
+        try:
+            async with asyncio.timeout(wait):
+                while text not in self.shown():
+                    message = await self.ws.receive()
+                    assert message.type == aiohttp.WSMsgType.BINARY, message
+                    self.drawn.extend(message.data)
+        except TimeoutError:
+            pytest.fail(f"{text!r} not on screen: {self.shown()[-3000:]}")
+
+    async def type(self, keys: str) -> None:
+        await self.ws.send_json(["stdin", keys])
+
+
+def open_tab(session: aiohttp.ClientSession, url: str, size: str = "width=100&height=30"):
+    """The websocket a page served at ``url`` opens (its Origin is ``url``)."""
+    return session.ws_connect(f"{url}/ws?{size}", origin=url)
+
+
+# -- sign-in first -----------------------------------------------------------------------------
+
+
+def test_a_fresh_tab_shows_the_sign_in_and_no_patient_or_user_until_someone_signs_in(served):
+    async def scenario() -> str:
+        async with aiohttp.ClientSession() as session, open_tab(session, served.url) as ws:
+            tab = Browser(ws)
+            await tab.until("Sign in: your name, Enter, your PIN, Enter")
+            before = tab.shown()
+            # sam types his name, Enter, and his PIN at once, as a person types them.
+            await tab.type("sam\r9999\r")
+            await tab.until("recording as sam (supervisor)")
+            return before
+
+    before = asyncio.run(scenario())
+    for secret in (PATIENT, "Bay 3", "(supervisor)", "sam"):
+        assert secret not in before, secret
+
+
+def test_a_signed_in_tab_shows_the_floor(served):
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session, open_tab(session, served.url) as ws:
+            tab = Browser(ws)
+            await tab.until("Sign in")
+            await tab.type("sam\r9999\r")
+            await tab.until("recording as sam")
+            await tab.type("\x1b")  # a supervisor lands in review mode: Esc to the floor
+            await tab.until(PATIENT)
+
+    asyncio.run(scenario())
+
+
+# -- who may open a station --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",
+        "http://127.0.0.1:1",  # another port of this machine is another site
+        "https://127.0.0.1",
+        "null",  # a sandboxed frame or a file:// page
+        None,  # no Origin at all
+    ],
+)
+def test_a_websocket_from_another_origin_is_refused_and_starts_no_station(served, origin):
+    async def attempt() -> int:
+        headers = {"Origin": origin} if origin else {}
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(served.url + "/ws", headers=headers):
+                    return 101
+            except aiohttp.WSServerHandshakeError as refused:
+                return refused.status
+
+    assert asyncio.run(attempt()) == 403
+    assert stations_of(served.process.pid) == []
+    status, _, err = served.stop()
+    assert status == 0
+    assert "refused a websocket from origin" in err
+    assert "Traceback" not in err
+
+
+def test_localhost_is_the_same_site_as_127_0_0_1_on_loopback(served):
+    async def attempt() -> None:
+        page = f"http://localhost:{served.port}"
+        async with aiohttp.ClientSession() as session, open_tab(session, page) as ws:
+            await Browser(ws).until("Sign in")
+
+    asyncio.run(attempt())
+
+
+def test_stations_past_the_limit_are_refused_with_a_page_saying_so(database):
+    server = Served(database, "--max-stations", "1")
+    try:
+
+        async def scenario() -> None:
+            async with aiohttp.ClientSession() as session:
+                async with open_tab(session, server.url) as ws:
+                    await Browser(ws).until("Sign in")
+                    status, _, page = get(server.url + "/")
+                    assert status == 503
+                    assert "All 1 stations of this server are in use" in page
+                    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                        async with open_tab(session, server.url):
+                            pass
+                    assert refused.value.status == 503
+                    assert len(stations_of(server.process.pid)) == 1
+                # The tab closed: its place is free again.
+                deadline = time.monotonic() + DEADLINE
+                while get(server.url + "/")[0] != 200:
+                    assert time.monotonic() < deadline, "the closed tab's place stayed taken"
+                    await asyncio.sleep(0.1)
+                async with open_tab(session, server.url) as ws:
+                    await Browser(ws).until("Sign in")
+
+        asyncio.run(scenario())
+        status, _, err = server.stop()
+        assert status == 0
+        assert "refused a station: all 1 in use (--max-stations)" in err
+    finally:
+        server.end()
+
+
+def test_a_huge_terminal_is_capped_and_bad_messages_are_dropped_without_a_traceback(served):
+    async def scenario() -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            open_tab(session, served.url, "width=4000&height=4000") as ws,
+        ):
+            tab = Browser(ws)
+            await tab.until("Sign in")
+            (station,) = stations_of(served.process.pid)
+            env = Path(f"/proc/{station}/environ").read_bytes().split(b"\0")
+            assert f"COLUMNS={MAX_COLUMNS}".encode() in env
+            assert f"ROWS={MAX_ROWS}".encode() in env
+            for bad in ("not json", "[]", "{}", '["stdin", 5]', '["resize", "x"]', '["?"]'):
+                await ws.send_str(bad)
+            await ws.send_json(["resize", {"width": 100000, "height": -5}])
+            await ws.send_json(["stdin", "\ud800"])  # a lone surrogate: not UTF-8
+            await ws.send_json(["resize", {"width": 100, "height": 30}])
+            await tab.type("\x7fsam\r9999\r")
+            await tab.until("recording as sam")  # the station lived through all of it
+
+    asyncio.run(scenario())
+    status, out, err = served.stop()
+    assert status == 0, err
+    assert "Traceback" not in err and "Traceback" not in out
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def test_serve_answers_with_its_page_and_stops_on_ctrl_c(served):
+    status, _, page = get(served.url + "/")
+    assert status == 200
+    assert "<title>monitor station</title>" in page
+    assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in page
+    assert 'src="static/js/textual.js"' in page
 
     status, out, err = served.stop()
     assert status == 0, err
@@ -120,47 +316,56 @@ def test_serve_answers_with_the_textual_serve_page_and_stops_on_ctrl_c(served):
     assert "Traceback" not in err
 
 
-async def _sign_in_over_websocket(url: str) -> str:
-    """Open the station as a browser does, sign in as sam, return the screen's text."""
-    screen = bytearray()
-
-    def shown() -> str:
-        return ESCAPES.sub(b"", bytes(screen)).decode("utf-8", "replace")
-
-    async def until(ws: aiohttp.ClientWebSocketResponse, text: str, wait: float) -> bool:
-        try:
-            async with asyncio.timeout(wait):
-                while text not in shown():
-                    message = await ws.receive()
-                    assert message.type == aiohttp.WSMsgType.BINARY, message
-                    screen.extend(message.data)
-        except TimeoutError:
-            return False
-        return True
-
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url + "/ws?width=100&height=30") as ws,
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/static/js/textual.js", "/station/station.css", "/station/station.js", "/no-such"],
+)
+def test_every_answer_has_a_content_security_policy_and_frame_headers(served, path):
+    status, headers, _ = get(served.url + path)
+    assert status in (200, 404)
+    policy = headers["Content-Security-Policy"]
+    for rule in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        f"connect-src 'self' ws://127.0.0.1:{served.port}",
     ):
-        assert await until(ws, "sam  (supervisor)", DEADLINE), shown()[-3000:]
-        # sam, the only user, is highlighted: Enter, then the PIN at once, as a person types
-        # it (digits that reach the list before the PIN field has the focus are the PIN's).
-        await ws.send_json(["stdin", "\r9999\r"])
-        assert await until(ws, "recording as sam", DEADLINE), shown()[-3000:]
-    return shown()
+        assert rule in policy
+    assert "unsafe-eval" not in policy and "script-src 'self' 'unsafe-inline'" not in policy
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_browser_session_is_a_station_that_signs_in_with_name_and_pin(served):
-    screen = asyncio.run(_sign_in_over_websocket(served.url))
-    assert "recording as sam (supervisor)" in screen
+def test_the_page_asks_no_other_host_for_anything(served):
+    """No Google Fonts: every script, style, font and image comes from this server (the CSP
+    would refuse anything else), and nothing in the page runs inline."""
+    _, _, page = get(served.url + "/")
+    urls = re.findall(r"\b(?:https?|wss?)://[^\s\"')<>]+", page)
+    assert urls == [f"ws://127.0.0.1:{served.port}/ws"]
+    assert "<script>" not in page and "<style" not in page and "onclick" not in page.lower()
+    for resource in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert "://" not in resource and not resource.startswith("//"), resource
+        status, _, body = get(f"{served.url}/{resource}")
+        assert status == 200, resource
+        if resource.endswith((".css", "station.js")):
+            assert not re.search(r"\burl\(\s*['\"]?(https?:)?//", body), resource
+            assert "googleapis" not in body and "@import" not in body, resource
+    status, _, _ = get(served.url + "/static/fonts/RobotoMono-VariableFont_wght.ttf")
+    assert status == 200
+
+
+def test_no_folder_is_listed_and_no_download_route_is_left(served):
+    assert get(served.url + "/static/")[0] in (403, 404)
+    assert get(served.url + "/station/")[0] in (403, 404)
+    assert get(served.url + "/download/anything")[0] == 404
+
+
+# -- the command -------------------------------------------------------------------------------
 
 
 def test_ctrl_c_stops_the_stations_of_open_sessions(served):
     async def hold_a_session() -> None:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.ws_connect(served.url + "/ws?width=80&height=24") as ws,
-        ):
+        async with aiohttp.ClientSession() as session, open_tab(session, served.url) as ws:
             async with asyncio.timeout(DEADLINE):
                 while not stations_of(served.process.pid):
                     await asyncio.sleep(0.1)
@@ -182,23 +387,54 @@ def test_ctrl_c_stops_the_stations_of_open_sessions(served):
     assert time.monotonic() - started < 30
 
 
+def one_error_line(database: str, *options: str) -> str:
+    result = subprocess.run(
+        [*MONITOR, "serve", *options],
+        env=environment(database),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
 def test_a_busy_port_is_one_error_line(database):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [*MONITOR, "serve", "--port", str(port)],
-            env=environment(database),
-            capture_output=True,
-            text=True,
-            timeout=DEADLINE,
-        )
+        line = one_error_line(database, "--port", str(port))
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_every_address_needs_the_public_url_browsers_use(database):
+    line = one_error_line(database, "--host", "0.0.0.0")
+    assert line.startswith("error: --host 0.0.0.0 listens on every address: give --public-url")
+
+
+@pytest.mark.parametrize(
+    "url", ["review.clinic.example", "ftp://review.clinic.example", "http://", "https://a?b"]
+)
+def test_a_public_url_that_is_not_an_http_address_is_refused(database, url):
+    line = one_error_line(database, "--public-url", url)
+    assert line.startswith("error: --public-url must be http://HOST[:PORT] or https://HOST")
+
+
+@pytest.mark.parametrize("count", ["0", "33", "many"])
+def test_max_stations_is_1_to_32(database, count):
+    result = subprocess.run(
+        [*MONITOR, "serve", "--max-stations", count],
+        env=environment(database),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
-    assert result.stdout == ""
+    assert "--max-stations" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -216,3 +452,87 @@ def test_only_loopback_addresses_go_without_the_network_warning(host, loopback):
     from tui.serve import is_loopback
 
     assert is_loopback(host) is loopback
+
+
+# -- the rules, one by one ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("HTTPS://Review.Clinic.Example:443/station", "https://review.clinic.example"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+        ("http://host:80", "http://host"),
+        ("ftp://host", None),
+        ("null", None),
+        ("", None),
+        ("http://user@host", None),
+        ("http://host:99999", None),
+    ],
+)
+def test_origin_of_writes_an_origin_as_a_browser_sends_it(url, origin):
+    assert origin_of(url) == origin
+
+
+def test_an_origin_header_with_a_path_is_no_origin():
+    assert origin_of("http://127.0.0.1:8000/ws", bare=True) is None
+    assert origin_of("http://127.0.0.1:8000", bare=True) == "http://127.0.0.1:8000"
+
+
+def test_allowed_origins_are_the_public_url_the_bound_host_and_loopback_names():
+    assert allowed_origins("127.0.0.1", 8000, "http://127.0.0.1:8000") == {
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+    }
+    proxied = allowed_origins("0.0.0.0", 8000, "https://review.clinic.example")
+    assert proxied == {"https://review.clinic.example"}
+    lan = allowed_origins("192.168.1.20", 8000, "https://review.clinic.example")
+    assert lan == {"https://review.clinic.example", "http://192.168.1.20:8000"}
+
+
+def test_the_policy_connects_to_the_public_websocket_only():
+    headers = security_headers("https://review.clinic.example")
+    assert "connect-src 'self' wss://review.clinic.example;" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("80", 80),
+        ("4000", 400),
+        ("0", 20),
+        ("-5", 80),
+        ("1e9", 80),
+        ("", 80),
+        (None, 80),
+        (True, 80),
+        (10**12, 400),
+        ("٣٣", 80),
+        ("9" * 50, 80),
+    ],
+)
+def test_a_terminal_width_is_clamped(value, expected):
+    assert clamp(value, 80, 20, 400) == expected
+
+
+def test_the_log_has_one_line_per_event_and_no_traceback_or_local_variable():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLine("%(levelname)s %(message)s"))
+    logger = logging.getLogger("test-serve-one-line")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        pin = "4444"  # a local variable a traceback with locals would print
+        try:
+            raise ValueError(f"bad message\nsecond line {len(pin)}")
+        except ValueError:
+            logger.exception("a station's session failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.count("\n") == 1
+    assert text == "ERROR a station's session failed (ValueError: bad message)\n"
+    assert "4444" not in text and "Traceback" not in text

@@ -79,20 +79,20 @@ async def test_sign_in_checks_the_pin_and_header_shows_the_user(service):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        await pilot.press("enter", *"0000", "enter")
+        await pilot.press(*"ana", "enter", *"0000", "enter")
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
         assert "name or PIN not accepted" in str(
             app.screen.query_one("#sign-in-error", Static).content
         )
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*"1234", "enter")  # the name stays, the cursor is in the PIN
         await settle(pilot)
         assert app.user is not None and app.user.name == "ana"
         assert app.sub_title == "recording as ana (nurse)"
         await pilot.press("u")
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
-        await pilot.press("down", "down", "enter", *"9999", "enter")
+        await pilot.press(*"sam", "enter", *"9999", "enter")
         await settle(pilot)
         assert app.sub_title == "recording as sam (supervisor)"
 
@@ -964,7 +964,8 @@ async def test_floor_keys_do_nothing_under_a_dialog(service):
         await pilot.press("r", "u", "n", "x", "e", "i", "d")
         await settle(pilot)
         assert len(app.screen_stack) == 2 and isinstance(app.screen, SignInScreen)
-        await pilot.press("enter", *"1234", "enter")
+        app.screen.query_one("#name", Input).value = ""  # (the keys were typed there)
+        await pilot.press(*"ana", "enter", *"1234", "enter")
         await settle(pilot)
         assert len(app.screen_stack) == 1
 
@@ -1038,18 +1039,22 @@ async def test_home_in_a_text_field_still_moves_the_text_cursor(service):
         assert app.query_one("#entry-input", Input).value == "120/80 hr 70"
 
 
-async def test_q_at_the_first_sign_in_leaves_the_station_but_types_in_the_pin(service):
+async def test_q_at_the_first_sign_in_is_typed_and_esc_steps_back_then_leaves(service):
     app = station(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("enter", "q", "1", "x", "2")  # in the PIN field, q is not Quit
+        await pilot.press("q", "enter", "q", "1", "x", "2")  # q is typed: names hold q
         await pilot.pause()
         assert app.return_code is None
+        assert app.screen.query_one("#name", Input).value == "q"
         assert app.screen.query_one("#pin", Input).value == "12"  # a PIN is digits only
-        await pilot.press("escape")  # Esc leaves the field first ...
+        await pilot.press("escape")  # Esc leaves the PIN first ...
         await pilot.pause()
         assert app.return_code is None
-        await pilot.press("q")  # ... and then q quits
+        await pilot.press("escape")  # ... then empties the name ...
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.press("escape")  # ... and then leaves the station
         await pilot.pause()
         assert app.return_code == 0
 
