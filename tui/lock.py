@@ -72,6 +72,8 @@ class Locking:
             if user is None:
                 return
             first = app.user is None
+            if app.user is not None and app.user.name != user.name:
+                self._sign_out(app.user.name)  # the one before no longer acts here
             app.user = user
             self.last_input = time.monotonic()
             app.notify(f"Signed in as {user.name}")
@@ -95,9 +97,25 @@ class Locking:
         while len(app.screen_stack) > 1:
             app.pop_screen()
         app.user = None
+        self._sign_out(None)
         self.forget_floor()
         app.clear_notifications()  # a toast may name a patient ("Session started for ...")
         self.sign_in(why)
+
+    def _sign_out(self, name: str | None) -> None:
+        """Withdraw a sign-in (``None``: every one held here) so that no action can be taken
+        in that name without a PIN again (PostgreSQL: the database forgets the token). A
+        database that cannot be reached now forgets it when it expires."""
+        from sqlalchemy.exc import DBAPIError
+
+        service = self.app.service
+        try:
+            if name is None:
+                service.sign_out_all()
+            else:
+                service.sign_out(name)
+        except DBAPIError:
+            pass
 
     def open_floor(self) -> None:
         """Someone signed in: show the floor, read it whole, and watch the record."""

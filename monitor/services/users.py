@@ -183,7 +183,7 @@ class UserServices(ServiceBase):
             return _view(user)
         refusal: str | None = None
         with self._action() as session:
-            user = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+            user = session.scalar(select(m.User).where(m.User.name == name))
             if user is None:
                 dummy_verify(pin)  # the same time as a real check
                 refusal = "unknown user"
@@ -227,6 +227,11 @@ class UserServices(ServiceBase):
             )
         raise PinRefused(NOT_ACCEPTED)
 
+    def sign_out_all(self) -> None:
+        """Forget every sign-in held here (a station that locks): each token withdrawn."""
+        for name in list(self._tokens):
+            self.sign_out(name)
+
     def sign_out(self, name: str) -> None:
         """Forget ``name``'s sign-in here, and on PostgreSQL withdraw its token."""
         token = self._tokens.pop(name, None)
@@ -239,7 +244,7 @@ class UserServices(ServiceBase):
         actor = self._user(session, by)
         if actor.role != "supervisor":
             raise PermissionDenied(f"{actor.name} is not a supervisor: a supervisor does this")
-        target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+        target = session.scalar(select(m.User).where(m.User.name == name))
         if target is None:
             raise Refused(f"no user '{name}'")
         return actor, target
@@ -288,7 +293,7 @@ class UserServices(ServiceBase):
         now = self.now()
         with self._action() as session:
             actor = self._user(session, by)
-            target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+            target = session.scalar(select(m.User).where(m.User.name == name))
             if target is None:
                 raise Refused(f"no user '{name}'")
             if target.id != actor.id and actor.role != "supervisor":
@@ -315,7 +320,7 @@ class UserServices(ServiceBase):
         now = self.now()
         try:
             with self._action() as session:
-                target = session.scalar(select(m.User).where(m.User.name == name).with_for_update())
+                target = session.scalar(select(m.User).where(m.User.name == name))
                 if target is not None and target.disabled_at is not None:
                     raise Refused(f"user '{name}' is disabled for good: recover another name")
                 before = None if target is None else {"role": target.role}

@@ -335,3 +335,44 @@ def test_settings_a_station_gives_its_own_role_stop_no_station(station_url, cloc
         assert len(service.session(sid).readings) == 1
     finally:
         service.close()
+
+
+def test_a_withdrawn_or_disabled_sign_in_proves_nothing(station_url, clock):
+    service = Service.open(station_url, clock=clock)
+    engine = make_engine(station_url)
+    try:
+        service.authenticate("ana", "1234")
+        token = service._tokens["ana"]
+        service.sign_out("ana")  # the station locked
+        assert "sign in again" in _refused(engine, f"SELECT monitor_auth.act('{token}')")
+        with pytest.raises(DBAPIError, match="proved no PIN|no user proved"):
+            service.start_session(patient="P", protocol="ketamine-im", by="ana")
+        service.authenticate("ana", "1234")
+        service.authenticate("sam", "9999")
+        token = service._tokens["ana"]
+        service.disable_user("ana", by="sam")
+        assert "sign in again" in _refused(engine, f"SELECT monitor_auth.act('{token}')")
+    finally:
+        engine.dispose()
+        service.close()
+
+
+def test_a_supervisor_manages_users_through_the_station_role(station_url, clock):
+    service = Service.open(station_url, clock=clock)
+    try:
+        service.authenticate("sam", "9999")
+        service.add_user("cy", "nurse", "5555", by="sam")
+        for _ in range(5):
+            with pytest.raises(Exception, match="not accepted"):
+                service.authenticate("cy", "0000")
+        service.unlock_user("cy", by="sam")
+        service.set_pin("cy", "6666", by="sam")
+        assert service.authenticate("cy", "6666").name == "cy"
+        service.set_pin("cy", "7777", by="cy")  # her own, proven
+        service.disable_user("cy", by="sam")
+        with pytest.raises(Exception, match="last active supervisor"):
+            service.disable_user("sam", by="sam")
+        with pytest.raises(Exception, match="owner"):
+            service.recover_user("sam", "4444")
+    finally:
+        service.close()
