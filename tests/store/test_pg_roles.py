@@ -345,7 +345,7 @@ def test_a_withdrawn_or_disabled_sign_in_proves_nothing(station_url, clock):
         token = service._tokens["ana"]
         service.sign_out("ana")  # the station locked
         assert "sign in again" in _refused(engine, f"SELECT monitor_auth.act('{token}')")
-        with pytest.raises(DBAPIError, match="proved no PIN|no user proved"):
+        with pytest.raises(DBAPIError, match=r"proved no PIN|no user proved"):
             service.start_session(patient="P", protocol="ketamine-im", by="ana")
         service.authenticate("ana", "1234")
         service.authenticate("sam", "9999")
