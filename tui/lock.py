@@ -84,8 +84,10 @@ class Locking:
 
         service = app.service
         has_users = service.has_users if app.user is None else None
+        # The names as a list only at the station's own terminal, never in a browser.
+        users = None if app.is_web else self._names()
         screen = SignInScreen(
-            service.authenticate, app.user is not None, has_users=has_users, why=why
+            service.authenticate, app.user is not None, has_users=has_users, why=why, users=users
         )
         app.push_screen(screen, signed_in)
 
@@ -101,6 +103,15 @@ class Locking:
         self.forget_floor()
         app.clear_notifications()  # a toast may name a patient ("Session started for ...")
         self.sign_in(why)
+
+    def _names(self) -> list[UserView] | None:
+        """The users to offer as a list; none when the database cannot say (they are typed)."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return self.app.service.users()
+        except DBAPIError:
+            return None
 
     def _sign_out(self, name: str | None) -> None:
         """Withdraw a sign-in (``None``: every one held here) so that no action can be taken

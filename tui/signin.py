@@ -1,9 +1,11 @@
 """Who is at the station: a name and a PIN, typed, checked in a worker before the screen closes.
 
-Nothing clinical and no user's name is on screen until someone has signed in
-(docs/station.md#signing-in-and-locking): the screen covers the whole station, the floor
-behind it holds no data, and the names are typed, never listed, so that whoever sees the
-sign-in (a passer-by, any local account opening ``monitor serve``) learns nothing from it.
+Nothing clinical is on screen until someone has signed in
+(docs/station.md#signing-in-and-locking): the screen covers the whole station and the floor
+behind it holds no data. In a browser (``monitor serve``, which any local account may open)
+the names are typed, never listed, so that whoever sees the sign-in learns nothing from it. At
+the station's own terminal, run by the account that can read the database anyway, the names
+are also offered as a list: Enter picks the highlighted one, then the PIN.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from monitor.errors import Refused
 from monitor.views import UserView
 from tui.dialogs.base import CSS as DIALOG_CSS
 from tui.failures import error_message
-from tui.inputs import Input, pin_input
+from tui.inputs import Input, pin_input, take_early_key
 
 #: The sign-in's own sheet: an opaque screen (the station reads it at start-up too).
 CSS = Path(__file__).with_name("signin.tcss")
@@ -58,6 +61,7 @@ class SignInScreen(ModalScreen[UserView]):
         *,
         has_users: Callable[[], bool] | None = None,
         why: str | None = None,
+        users: list[UserView] | None = None,
     ) -> None:
         """``allow_cancel``: Esc may close the screen, keeping who is signed in (a switch of
         user); otherwise Esc on an empty name leaves the station. ``has_users`` is asked in a
@@ -68,12 +72,15 @@ class SignInScreen(ModalScreen[UserView]):
         self.allow_cancel = allow_cancel
         self.has_users = has_users
         self.why = why
+        #: The names offered as a list (the station's own terminal); ``None`` in a browser.
+        self.users = users or None
         #: A PIN is being checked: Enter again does not check it twice.
         self.checking = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("Sign in: your name, Enter, your PIN, Enter", classes="title")
+            how = "pick or type your name" if self.users else "your name"
+            yield Label(f"Sign in: {how}, Enter, your PIN, Enter", classes="title")
             why = Static(self.why or "", id="sign-in-why")
             why.display = bool(self.why)
             yield why
@@ -84,22 +91,57 @@ class SignInScreen(ModalScreen[UserView]):
             )
             hint.display = False
             yield hint
-            yield NameField(placeholder="name", id="name", max_length=NAME_MAX)
+            if self.users:
+                yield OptionList(
+                    *[Option(f"{u.name}  ({u.role})", id=u.name) for u in self.users], id="users"
+                )
+            # Not selected on focus: a name typed on the list goes on after its first letter.
+            yield NameField(
+                placeholder="name", id="name", max_length=NAME_MAX, select_on_focus=False
+            )
             yield pin_input("PIN", "pin")
             yield Static(id="sign-in-error", classes="error")
             leave = "keep who is signed in" if self.allow_cancel else "leave the station"
             yield Static(f"Esc: back a field; on an empty name, {leave}", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#name", Input).focus()
+        if self.users:
+            options = self.query_one("#users", OptionList)
+            options.highlighted = 0
+            options.focus()
+        else:
+            self.query_one("#name", Input).focus()
         if self.has_users is not None:
             self.run_worker(
                 self.has_users, thread=True, group="sign-in", name="has-users", exit_on_error=False
             )
 
+    @on(OptionList.OptionSelected, "#users")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#name", Input).value = str(event.option.id)
+        self.query_one("#pin", Input).focus()
+
     async def on_key(self, event: events.Key) -> None:
         """A key that reaches the screen itself (no field had the focus) is typed in the
-        name: the sign-in is the one thing to do here."""
+        name: the sign-in is the one thing to do here. On the list, a digit typed straight
+        after the name's Enter, before the PIN field has the focus, is the PIN."""
+        options = self.query(OptionList)
+        if options and options.first().has_focus and self.users:
+            name, pin = self.query_one("#name", Input), self.query_one("#pin", Input)
+            if (
+                event.character
+                and event.character.isdigit()
+                and options.first().highlighted is not None
+            ):
+                name.value = self.users[options.first().highlighted].name
+            elif event.is_printable and event.character:
+                self.set_focus(name)  # a name typed rather than picked: at once, so that
+                # the Enter typed after it in the same burst reaches the name, not the list
+                name.insert_text_at_cursor(event.character)
+                event.stop()
+                return
+            await take_early_key(pin, event, types=str.isdigit, edits=bool(pin.value))
+            return
         if event.is_printable and event.character and self.focused is None:
             field = self.query_one("#name", Input)
             field.focus()
