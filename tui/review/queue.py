@@ -158,6 +158,14 @@ class ReviewScreen(Screen[None]):
             where = f"Page {len(self.previous) + 1}: none"
         more = "  ] next page" if page.more else ""
         back = "  [ previous" if self.previous else ""
+        unreadable = [marker for row in page.rows for marker in row.unreadable]
+        if unreadable:
+            # Listed, never left out (docs/storage.md, "Unreadable records").
+            more += f"  ·  UNREADABLE: {unreadable[0]}" + (
+                f" (+{len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+            )
+            self._status(f"{where}{more}{back}", "bold red")
+            return
         self._status(f"{where}{more}{back}  ·  ? explains the columns", "")
 
     def _status(self, message: str, style: str = "bold red") -> None:
