@@ -44,6 +44,8 @@ RULES = "rules in force"
 MEDICATION = "medication"
 REMS_AT_DISCHARGE = "REMS answers at discharge"
 SEVERITY = "severity"
+VALUES = "values"
+NUMBERS = "numbers"
 #: The whole session, when even its readable parts could not be put together.
 RECORD = "record"
 

@@ -146,6 +146,9 @@ class ReadingView:
     source: str = "typed"
     #: A correction that adds a measure its original lacked (then it may be a late entry).
     adds_measures: bool = False
+    #: Values that could not be read, left out of ``vitals`` (docs/storage.md, "Unreadable
+    #: records").
+    unreadable: Unreadable | None = None
 
     @property
     def in_force(self) -> bool:

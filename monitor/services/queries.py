@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig
 from monitor.core.gate import (
@@ -27,7 +27,6 @@ from monitor.core.intake import expected_dose
 from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.rems_answers import Correction
 from monitor.core.schedule import (
-    CheckSkip,
     CheckState,
     Protocol,
     for_infusion,
@@ -35,10 +34,16 @@ from monitor.core.schedule import (
     served_checks,
 )
 from monitor.judge import event_alarms, judge, observations
-from monitor.services.alarms import event_alarms as load_event_alarms
-from monitor.services.base import ServiceBase, _vitals_of
+from monitor.services.base import ServiceBase
+from monitor.services.loaded import Loaded, load, reading_views
 from monitor.services.rems_record import rems_changed_after_discharge, rems_corrections
-from monitor.services.stored import KeptGate, flag_view, kept_gate, meds_of, record_name
+from monitor.services.stored import (
+    KeptGate,
+    kept_gate,
+    meds_of,
+    numbers_of,
+    record_name,
+)
 from monitor.store import models as m
 from monitor.unreadable import (
     PARSE_ERRORS,
@@ -53,37 +58,11 @@ from monitor.unreadable import (
 )
 from monitor.views import (
     EventView,
-    FlagView,
-    InfusionEndCorrectionView,
     ReadingView,
     ReopenView,
     SessionView,
     SignOffView,
-    VoidView,
 )
-
-# Built once: the user who acknowledged a flag.
-_ACKER = aliased(m.User)
-
-
-def _acknowledged(
-    flag: m.Flag, ack: m.Acknowledgement | None, who: str | None, users: dict[int, str]
-) -> FlagView:
-    """A flag with its acknowledgement: who, when, what was done, and the co-signer."""
-    if ack is None:
-        return flag_view(flag, None, None, None)
-    cosigner = users.get(ack.cosigned_by_id) if ack.cosigned_by_id is not None else None
-    return flag_view(flag, ack.at, who, ack.action, cosigner)
-
-
-def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
-    """The correction holds a measure its original lacked."""
-    if original is None:
-        return False
-    return any(
-        getattr(correction, name) is not None and getattr(original, name) is None
-        for name in m.MEASURE_COLUMNS
-    )
 
 
 def _changed_after(
@@ -96,20 +75,6 @@ def _changed_after(
         or any(r.voided is not None and r.voided.at > discharged_at for r in readings)
         or any(e.recorded_at > discharged_at for e in events)
     )
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    """Rows of one or more sessions, loaded with a fixed number of queries."""
-
-    readings: dict[int, list[m.Reading]]
-    flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]]
-    superseded_by: dict[int, int]
-    users: dict[int, str]
-    voids: dict[int, VoidView] = field(default_factory=dict)
-    skips: dict[int, dict[str, CheckSkip]] = field(default_factory=dict)
-    events: dict[int, list[EventView]] = field(default_factory=dict)
-    infusion_corrections: dict[int, list[InfusionEndCorrectionView]] = field(default_factory=dict)
 
 
 def _unjudged(
@@ -129,7 +94,7 @@ class _Batch:
 
     session: Session
     ids: list[int]
-    loaded: _Loaded
+    loaded: Loaded
     signs: dict[int, list[m.SignOff]]
     reopenings: dict[int, list[ReopenView]]
     now: datetime
@@ -142,115 +107,6 @@ class _Batch:
 
 class QueryServices(ServiceBase):
     """Sessions read as plain views."""
-
-    def _load(self, session: Session, session_ids: Sequence[int]) -> _Loaded:
-        readings: dict[int, list[m.Reading]] = defaultdict(list)
-        flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]] = defaultdict(
-            list
-        )
-        superseded: dict[int, int] = {}
-        if not session_ids:
-            return _Loaded(readings, flags, superseded, {})
-        rows = session.scalars(
-            select(m.Reading)
-            .where(m.Reading.session_id.in_(session_ids))
-            .order_by(m.Reading.measured_at, m.Reading.id)
-        ).all()
-        for row in rows:
-            readings[row.session_id].append(row)
-            if row.corrects_id is not None:
-                superseded[row.corrects_id] = row.id
-        reading_ids = [r.id for r in rows]
-        users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
-        voids: dict[int, VoidView] = {}
-        for chunk_start in range(0, len(reading_ids), 5000):
-            chunk = reading_ids[chunk_start : chunk_start + 5000]
-            for flag, ack, who in session.execute(
-                select(m.Flag, m.Acknowledgement, _ACKER.name)
-                .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-                .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
-                .where(m.Flag.reading_id.in_(chunk))
-                .order_by(m.Flag.id)
-            ):
-                assert flag.reading_id is not None
-                flags[flag.reading_id].append((flag, ack, who))
-            for void in session.scalars(select(m.Void).where(m.Void.reading_id.in_(chunk))):
-                voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
-        skips: dict[int, dict[str, CheckSkip]] = defaultdict(dict)
-        for skip in session.scalars(
-            select(m.CheckSkipRow).where(m.CheckSkipRow.session_id.in_(session_ids))
-        ):
-            skips[skip.session_id][skip.label] = CheckSkip(
-                users.get(skip.by_id, "?"), skip.at, skip.reason
-            )
-        event_rows = session.scalars(
-            select(m.Event)
-            .where(m.Event.session_id.in_(session_ids))
-            .order_by(m.Event.at, m.Event.id)
-        ).all()
-        alarms = load_event_alarms(session, session_ids) if event_rows else {}
-        events: dict[int, list[EventView]] = defaultdict(list)
-        for event in event_rows:
-            events[event.session_id].append(
-                EventView(
-                    event.id,
-                    event.session_id,
-                    event.kind,
-                    event.type,
-                    event.severity,
-                    event.serious,
-                    event.text,
-                    event.at,
-                    event.recorded_at,
-                    users.get(event.by_id, "?"),
-                    alarm=alarms.get(event.id),
-                )
-            )
-        corrections: dict[int, list[InfusionEndCorrectionView]] = defaultdict(list)
-        for fix in session.scalars(
-            select(m.InfusionEndCorrection)
-            .where(m.InfusionEndCorrection.session_id.in_(session_ids))
-            .order_by(m.InfusionEndCorrection.id)
-        ):
-            corrections[fix.session_id].append(
-                InfusionEndCorrectionView(
-                    fix.ended_at, fix.previous, users.get(fix.by_id, "?"), fix.at, fix.reason
-                )
-            )
-        return _Loaded(readings, flags, superseded, users, voids, skips, events, corrections)
-
-    @staticmethod
-    def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
-        return tuple(
-            _acknowledged(flag, ack, who, loaded.users)
-            for flag, ack, who in loaded.flags.get(reading_id, [])
-        )
-
-    def _reading_views(
-        self, loaded: _Loaded, session_id: int, discharged_at: datetime | None
-    ) -> tuple[ReadingView, ...]:
-        rows = loaded.readings.get(session_id, [])
-        by_id = {r.id: r for r in rows}
-        return tuple(
-            ReadingView(
-                id=r.id,
-                session_id=r.session_id,
-                measured_at=r.measured_at,
-                recorded_at=r.recorded_at,
-                recorded_by=loaded.users.get(r.recorded_by_id, "?"),
-                vitals=_vitals_of(r),
-                before_dosing=r.before_dosing,
-                flags=self._flag_views(loaded, r.id),
-                superseded_by=loaded.superseded_by.get(r.id),
-                corrects=r.corrects_id,
-                reason=r.reason,
-                voided=loaded.voids.get(r.id),
-                entered_after_discharge=discharged_at is not None and r.recorded_at > discharged_at,
-                adds_measures=r.corrects_id is not None
-                and _adds_measures(r, by_id.get(r.corrects_id)),
-            )
-            for r in rows
-        )
 
     def schedule_of(self, row: m.TreatmentSession) -> Protocol:
         """The schedule a session follows: its protocol's under the rules version in force
@@ -276,7 +132,7 @@ class QueryServices(ServiceBase):
         A stored value that cannot be read never fails the batch: the session is read
         without it and names it (:mod:`monitor.services.stored`; docs/storage.md,
         "Unreadable records")."""
-        loaded = self._load(session, [r.id for r in rows])
+        loaded = load(session, [r.id for r in rows])
         ids = [r.id for r in rows]
         signs: dict[int, list[m.SignOff]] = defaultdict(list)
         reopenings: dict[int, list[ReopenView]] = defaultdict(list)
@@ -329,8 +185,11 @@ class QueryServices(ServiceBase):
     ) -> SessionView:
         """A session told by its plain columns (and its readings and events, when they can be
         read), unjudged: no checks, a gate "not ready" naming ``marker``."""
+        numbers, odd = numbers_of(row)
+        signs = batch.signs[row.id]
+        sign = signs[-1] if len(signs) > len(batch.reopenings[row.id]) else None
         readings = read(
-            lambda: self._reading_views(batch.loaded, row.id, row.discharged_at),
+            lambda: reading_views(batch.loaded, row.id, row.discharged_at),
             record_name(row),
             "readings",
         )
@@ -339,8 +198,8 @@ class QueryServices(ServiceBase):
             patient=row.patient.identifier,
             protocol=row.protocol,
             treatment=row.protocol,
-            dose_mg=row.dose_mg,
-            age=row.age,
+            dose_mg=numbers.dose_mg,
+            age=numbers.age,
             bay=row.bay,
             lot=row.lot,
             started_at=row.started_at,
@@ -349,19 +208,17 @@ class QueryServices(ServiceBase):
             discharged_at=row.discharged_at,
             discharged_by=batch.loaded.users.get(row.discharged_by_id or -1),
             override_reason=row.override_reason,
-            ready_minute=row.ready_minute,
-            signed_by=None,
-            signed_at=None,
+            ready_minute=numbers.ready_minute,
+            signed_by=batch.loaded.users.get(sign.by_id) if sign else None,
+            signed_at=sign.at if sign else None,
             readings=() if isinstance(readings, Unreadable) else readings,
             checks=(),
             gate=GateResult(False, (str(marker),)),
             as_of=batch.as_of or row.discharged_at or batch.now,
             events=tuple(batch.loaded.events.get(row.id, [])),
-            signoffs=tuple(
-                SignOffView(batch.loaded.users.get(s.by_id, "?"), s.at) for s in batch.signs[row.id]
-            ),
+            signoffs=tuple(SignOffView(batch.loaded.users.get(s.by_id, "?"), s.at) for s in signs),
             reopened=tuple(batch.reopenings[row.id]),
-            unreadable=(marker,) + ((readings,) if isinstance(readings, Unreadable) else ()),
+            unreadable=tuple(u for u in (marker, odd, readings) if isinstance(u, Unreadable)),
         )
 
     def _view(
@@ -369,10 +226,13 @@ class QueryServices(ServiceBase):
     ) -> SessionView:
         """One session of :meth:`_views`, with its stored gate as read (or its marker)."""
         marks: list[Unreadable] = [kept] if isinstance(kept, Unreadable) else []
+        numbers, odd = numbers_of(row)
+        if odd is not None:
+            marks.append(odd)
         stored = kept if isinstance(kept, KeptGate) else None
         moment = batch.as_of or row.discharged_at or batch.now
         closed = stored.closed_at if stored is not None else row.discharged_at
-        readings = self._reading_views(batch.loaded, row.id, closed)
+        readings = reading_views(batch.loaded, row.id, closed)
         events = tuple(batch.loaded.events.get(row.id, []))
         skips = dict(batch.loaded.skips.get(row.id, {}))
         gate_version: int | None = None
@@ -404,7 +264,7 @@ class QueryServices(ServiceBase):
                 moment,
                 config,
                 row.discharged_at,
-                age=row.age,
+                age=numbers.age,
                 events=events,
                 infusion_ended_at=row.infusion_ended_at,
             )
@@ -429,14 +289,14 @@ class QueryServices(ServiceBase):
                         row.discharged_at,
                         config,
                         departure=Departure(row.escort, row.instructions_given),
-                        age=row.age,
+                        age=numbers.age,
                         events=events,
                         infusion_ended_at=row.infusion_ended_at,
                     )
             seen = observations(readings)
             refusals = dosing_refusals(schedule, seen) if row.dosed_at is None else []
             rules, judged = config, schedule
-        proposed = row.ready_minute_proposed
+        proposed = numbers.ready_minute_proposed
         if (
             batch.propose
             and judged is not None
@@ -451,7 +311,7 @@ class QueryServices(ServiceBase):
                 moment,
                 criteria=rules.discharge,
                 windows=rules.windows,
-                patient=Patient(row.age, rules.thresholds),
+                patient=Patient(numbers.age, rules.thresholds),
                 alarms=event_alarms(events),
             )
         meds = meds_of(row)
@@ -466,8 +326,8 @@ class QueryServices(ServiceBase):
             patient=row.patient.identifier,
             protocol=row.protocol,
             treatment=judged.treatment if judged is not None else row.protocol,
-            dose_mg=row.dose_mg,
-            age=row.age,
+            dose_mg=numbers.dose_mg,
+            age=numbers.age,
             bay=row.bay,
             lot=row.lot,
             started_at=row.started_at,
@@ -476,7 +336,7 @@ class QueryServices(ServiceBase):
             discharged_at=row.discharged_at,
             discharged_by=name(row.discharged_by_id or -1),
             override_reason=row.override_reason,
-            ready_minute=row.ready_minute,
+            ready_minute=numbers.ready_minute,
             signed_by=name(sign.by_id) if sign else None,
             signed_at=sign.at if sign else None,
             readings=readings,
@@ -484,9 +344,9 @@ class QueryServices(ServiceBase):
             gate=gate,
             as_of=moment,
             schedule=judged,
-            weight_kg=row.weight_kg,
+            weight_kg=numbers.weight_kg,
             first_treatment=row.first_treatment,
-            dose_number=row.dose_number,
+            dose_number=numbers.dose_number,
             meds=None if isinstance(meds, Unreadable) else meds,
             infusion_ended_at=row.infusion_ended_at,
             dose_override_reason=row.dose_override_reason,
@@ -523,6 +383,7 @@ class QueryServices(ServiceBase):
             else:
                 view = replace(view, rems_changed_after_discharge=changed)
         flags = [f for r in readings for f in r.flags] + [e.alarm for e in events if e.alarm]
+        marks += [r.unreadable for r in readings if r.unreadable is not None]
         marks += [f.unreadable for f in flags if f.unreadable is not None]
         return replace(view, unreadable=tuple(marks)) if marks else view
 

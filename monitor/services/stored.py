@@ -24,9 +24,18 @@ from monitor.core.gate import GateResult, StoredGate
 from monitor.core.intake import parse_meds
 from monitor.core.rules import Severity
 from monitor.core.schedule import Protocol
+from monitor.core.vitals import Measure, Vitals
 from monitor.judge import stored_judgement
 from monitor.store import models as m
-from monitor.unreadable import MEDICATION, SEVERITY, STORED_GATE, Unreadable, read
+from monitor.unreadable import (
+    MEDICATION,
+    NUMBERS,
+    SEVERITY,
+    STORED_GATE,
+    VALUES,
+    Unreadable,
+    read,
+)
 from monitor.views import FlagView
 
 #: A rules version's number is a database integer.
@@ -101,6 +110,49 @@ def meds_of(row: m.TreatmentSession) -> tuple[str, ...] | Unreadable | None:
         return None
     text = row.meds
     return read(lambda: tuple(parse_meds(text) or ()), record_name(row), MEDICATION)
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A session's numbers as its view shows them (one that is not a number left out)."""
+
+    age: int | None
+    dose_mg: float | None
+    weight_kg: float | None
+    dose_number: int | None
+    ready_minute: int | None
+    ready_minute_proposed: int | None
+
+
+_WHOLE = ("age", "dose_number", "ready_minute", "ready_minute_proposed")
+
+
+def numbers_of(row: m.TreatmentSession) -> tuple[Numbers, Unreadable | None]:
+    """A session's numbers; one of another type (an SQLite file edited by hand: its columns
+    take any value) is left out and named (``session 5: numbers unreadable (age ...)``)."""
+    values = {name: getattr(row, name) for name in Numbers.__dataclass_fields__}
+    odd = [
+        k
+        for k, v in values.items()
+        if v is not None and (type(v) is not int if k in _WHOLE else type(v) not in (int, float))
+    ]
+    kept = Numbers(**{k: None if k in odd else v for k, v in values.items()})
+    if not odd:
+        return kept, None
+    return kept, Unreadable(record_name(row), NUMBERS, f"{', '.join(odd)} not a number")
+
+
+def vitals_of(row: m.Reading) -> tuple[Vitals, Unreadable | None]:
+    """A reading's values; one that is not a whole number (an SQLite file edited by hand: its
+    columns take any value) is left out and named (``reading 7: values unreadable (...)``)."""
+    values = {measure.value: getattr(row, measure.value) for measure in Measure}
+    odd = [k for k, v in values.items() if v is not None and type(v) is not int]
+    if not odd:
+        return Vitals(**values), None
+    kept = {k: None if k in odd else v for k, v in values.items()}
+    return Vitals(**kept), Unreadable(
+        f"reading {row.id}", VALUES, f"{', '.join(odd)} not a whole number"
+    )
 
 
 def severity_of(value: str, flag_id: int) -> Severity | Unreadable:

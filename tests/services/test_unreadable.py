@@ -15,8 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Table, insert, select, update
 
+from monitor.core.config import ClinicConfig
 from monitor.core.rules import Severity
 from monitor.errors import Refused
 from monitor.export import Selection, export
@@ -26,6 +29,7 @@ from monitor.present.parts import plain
 from monitor.present.record import discharge_lines, flag_line, session_facts
 from monitor.present.session import session_log
 from monitor.services.exports import reading_table
+from monitor.services.stored import KeptGate, kept_gate
 from monitor.store import models as m
 from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE, Unreadable, read, reason
 from tests.helpers import DOSED
@@ -446,8 +450,7 @@ def test_exports_write_every_session_and_mark_the_unreadable(service, poisoned, 
     assert result.sessions == len(ids)
     if fmt == "csv":  # readings: only the flag is in them
         assert result.unreadable == (
-            f"flag {poisoned['flag']}: severity unreadable ('critical' is not a valid "
-            "Severity)",
+            f"flag {poisoned['flag']}: severity unreadable ('critical' is not a valid Severity)",
         )
     else:
         assert {u.split(":")[0] for u in result.unreadable} == {
@@ -481,3 +484,69 @@ def test_a_clean_record_has_no_marker(service, clock):
     assert all(row.unreadable == () for row in service.review_queue().rows)
     assert service.quality_report(None, None).unreadable == ()
     assert all(audit_story(row).unreadable == () for row in service.audit())
+
+
+# -- what only an SQLite file edited by hand can hold ----------------------------------------
+
+
+def drop_session_guards(engine) -> None:
+    """The file's owner can drop the triggers (docs/storage.md, "Security model")."""
+    with engine.begin() as connection:
+        for name in ("treatment_sessions_transitions", "treatment_sessions_audit"):
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_numbers_and_values_of_another_type_are_left_out_and_named(service, clock, poisoned):
+    drop_session_guards(service.engine)
+    reading = service.session(poisoned["clean"]).readings[-1].id
+    with service.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"UPDATE treatment_sessions SET age = 'old' WHERE id = {poisoned['clean']}"
+        )
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS readings_no_update")
+        connection.exec_driver_sql(f"UPDATE readings SET systolic = 'abc' WHERE id = {reading}")
+    view = service.session(poisoned["clean"])
+    assert [str(u) for u in view.unreadable] == [
+        f"session {poisoned['clean']}: numbers unreadable (age not a number)",
+        f"reading {reading}: values unreadable (systolic not a whole number)",
+    ]
+    assert view.age is None and view.reading(reading).vitals.systolic is None
+    assert view.reading(reading).vitals.diastolic == 80
+    assert session_json(view) and session_log(view)
+    assert {r.id for r in service.review_queue().rows} >= {poisoned["clean"]}
+
+
+# -- any stored gate at all ----------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    record=st.fixed_dictionaries(
+        {},
+        optional={
+            "ready": JSON,
+            "reasons": JSON,
+            "items": JSON,
+            "judged_at": JSON,
+            "saved_at": JSON,
+            "config_version": JSON,
+            "config": st.fixed_dictionaries(
+                {}, optional={"protocol": JSON, "windows": JSON, "discharge": JSON}
+            ),
+        },
+    )
+    | JSON,
+)
+@settings(max_examples=300, deadline=None)
+def test_any_stored_gate_is_read_or_marked_never_raised(record):
+    row = m.TreatmentSession(id=5, gate_at_discharge=json.dumps(record), discharged_at=DOSED)
+    kept = kept_gate(row, lambda version: ClinicConfig())
+    assert isinstance(kept, (KeptGate, Unreadable))
