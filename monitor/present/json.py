@@ -213,7 +213,6 @@ def session_json(view: SessionView) -> dict[str, Any]:
         "id": view.id,
         "patient": view.patient,
         "protocol": view.protocol,
-        "unreadable": [str(u) for u in view.unreadable],
         "treatment": view.treatment,
         "dose_mg": _number(view.dose_mg),
         "age": view.age,
@@ -266,6 +265,8 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "signoffs": [{"by": s.by, "at": iso(s.at)} for s in view.signoffs],
             "rems_changed_after_discharge": list(view.rems_changed_after_discharge),
         },
+        # What could not be read (docs/storage.md, "Unreadable records"); empty as a rule.
+        "unreadable": [str(u) for u in view.unreadable],
     }
 
 
