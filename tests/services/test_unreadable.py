@@ -329,6 +329,10 @@ def test_a_flag_of_an_unknown_severity_counts_as_high_and_is_named(service, pois
     assert "NOT acknowledged" in line
     # The floor loads: the active sessions, this one among them.
     assert poisoned["flagged"] in [v.id for v in service.active_sessions()]
+    # A nurse acknowledges it as any flag; then it holds nothing.
+    done = service.acknowledge(poisoned["flag"], by="ana", action="rechecked: 128/80")
+    assert done.unreadable is not None and done.acknowledged
+    assert service.session(poisoned["flagged"]).open_flags() == []
 
 
 def test_a_session_of_an_unknown_protocol_is_listed_unjudged_and_cannot_be_discharged(

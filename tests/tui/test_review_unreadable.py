@@ -1,6 +1,7 @@
 """The station's review mode on a poisoned record (issue #20, item 6; docs/storage.md,
 "Unreadable records"): the queue loads for the supervisor with the poisoned session listed and
-marked, its log names what could not be read, and the quality summary names it too."""
+marked, its log names what could not be read, and the quality summary names it too; the
+floor loads with a session it cannot judge and a flag whose severity it cannot read."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from datetime import timedelta
 import pytest
 from textual.widgets import DataTable, Static
 
+from monitor.core.rules import Severity
 from tests.helpers import DOSED
-from tests.services.test_unreadable import forge_discharge, observed, stored_gate
-from tests.station import settle
+from tests.services.test_unreadable import (
+    forge_discharge,
+    insert_flag,
+    insert_session,
+    observed,
+    stored_gate,
+)
+from tests.station import settle, sign_in, station
 from tests.tui.test_review_tui import (
     log_lines,
     open_log,
@@ -56,3 +64,20 @@ async def test_the_queue_loads_with_the_poisoned_session_listed_as_unreadable(se
         await settle(pilot)
         said = str(app.screen.query_one("#desk-status", Static).content)
         assert said.startswith(f"UNREADABLE: {marker}")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_floor_loads_with_a_session_it_cannot_judge_and_a_flag_it_cannot_read(
+    service, clock
+):
+    flagged = observed(service, clock, "FLAGGED", discharge=False)
+    insert_flag(service.engine, service.session(flagged).readings[-1].id, "critical")
+    insert_session(service.engine, "ODD", "esketamine-999", at=clock())
+    app = station(service, clock=lambda: DOSED + timedelta(minutes=50))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        rows = {row.patient: row for row in app.rows}
+        assert set(rows) == {"FLAGGED", "ODD"}
+        # The flag whose severity cannot be read counts as high: never missed.
+        assert rows["FLAGGED"].alarm is Severity.HIGH and rows["FLAGGED"].high_unacknowledged
+        assert not rows["ODD"].ready

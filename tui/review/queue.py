@@ -19,6 +19,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from monitor.errors import Refused
 from monitor.services import Service
 from monitor.views import UserView
 from tui.failures import error_message
@@ -227,7 +228,11 @@ class ReviewScreen(Screen[None]):
         self.reload()
 
     def action_filter(self) -> None:
-        protocols = sorted(self.service.config.protocols)
+        try:
+            protocols = sorted(self.service.config.protocols)
+        except Refused as error:  # the rules in force cannot be read (docs/storage.md)
+            self._status(f"Filters not available: {error}")
+            return
 
         def chosen(result: ReviewFilter | None) -> None:
             if result is not None and result != self.filter:
