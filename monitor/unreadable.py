@@ -46,8 +46,10 @@ REMS_AT_DISCHARGE = "REMS answers at discharge"
 SEVERITY = "severity"
 VALUES = "values"
 NUMBERS = "numbers"
-#: The whole session, when even its readable parts could not be put together.
+#: The whole session, when even its readable parts could not be put together, and its
+#: readings then.
 RECORD = "record"
+READINGS = "readings"
 
 #: The longest reason a marker carries (the stored value may be long, or anything at all).
 WHY_MAX = 80

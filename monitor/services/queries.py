@@ -3,6 +3,10 @@
 Reads return plain dataclasses (:mod:`monitor.views`), loaded with a fixed number of queries
 however many readings a session has. The audit trail and the list of sessions, which grow with
 the whole history, are paged and streamed by :mod:`monitor.services.history`.
+
+A stored value that cannot be read (a forged gate, an unknown protocol, rules that are not
+TOML) never fails a read of many sessions: the session is read without it and names it
+(:mod:`monitor.services.stored`; docs/storage.md, "Unreadable records").
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from monitor.services.stored import (
 from monitor.store import models as m
 from monitor.unreadable import (
     PARSE_ERRORS,
+    READINGS,
     RECORD,
     REMS_AT_DISCHARGE,
     RULES,
@@ -191,7 +196,7 @@ class QueryServices(ServiceBase):
         readings = read(
             lambda: reading_views(batch.loaded, row.id, row.discharged_at),
             record_name(row),
-            "readings",
+            READINGS,
         )
         return SessionView(
             id=row.id,
