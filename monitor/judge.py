@@ -35,6 +35,8 @@ from monitor.core.schedule import (
     ends_early,
 )
 from monitor.core.vitals import CheckMeasure, Vitals
+from monitor.errors import Refused
+from monitor.unreadable import SCHEDULE
 from monitor.views import EventView, ReadingView, SessionView
 
 
@@ -108,8 +110,15 @@ def judge(
 def judge_view(
     view: SessionView, now: datetime, config: ClinicConfig, departure: Departure | None = None
 ) -> tuple[list[CheckState], GateResult]:
-    """:func:`judge` over what ``view`` holds."""
-    assert view.schedule is not None
+    """:func:`judge` over what ``view`` holds; refused for a session whose schedule could not
+    be read (docs/storage.md, "Unreadable records"): it cannot be judged."""
+    if view.schedule is None:
+        marker = view.unreadable_part(SCHEDULE)
+        why = marker.why if marker is not None else "not known"
+        raise Refused(
+            f"session {view.id} cannot be judged: its schedule is unreadable ({why}); "
+            "nothing was saved"
+        )
     return judge(
         view.schedule,
         view.dosed_at,

@@ -13,6 +13,7 @@ from monitor.core.rules import Severity
 from monitor.core.schedule import CheckSkip, CheckState, Protocol
 from monitor.core.timing import is_late_reading
 from monitor.core.vitals import Vitals
+from monitor.unreadable import Unreadable
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class FlagView:
     #: The rules version it was judged under (None: before versions).
     config_version: int | None = None
     event_id: int | None = None
+    #: A severity that could not be read (the flag then counts as high): docs/storage.md,
+    #: "Unreadable records".
+    unreadable: Unreadable | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -142,6 +146,9 @@ class ReadingView:
     source: str = "typed"
     #: A correction that adds a measure its original lacked (then it may be a late entry).
     adds_measures: bool = False
+    #: Values that could not be read, left out of ``vitals`` (docs/storage.md, "Unreadable
+    #: records").
+    unreadable: Unreadable | None = None
 
     @property
     def in_force(self) -> bool:
@@ -231,6 +238,9 @@ class SessionView:
     #: After discharge: the gate judged again on the record as it is now (review shows it
     #: beside the stored one); None before discharge.
     gate_now: GateResult | None = None
+    #: Every stored value of this session (its flags' too) that could not be read; the view
+    #: holds the rest (docs/storage.md, "Unreadable records").
+    unreadable: tuple[Unreadable, ...] = ()
 
     @property
     def status(self) -> str:
@@ -262,6 +272,11 @@ class SessionView:
     def check_alarms(self) -> list[CheckState]:
         """Overdue checks, and missed ones nobody has explained."""
         return [c for c in self.checks if c.is_alarm]
+
+    def unreadable_part(self, part: str) -> Unreadable | None:
+        """The marker of one part of this session (:mod:`monitor.unreadable`), if it could
+        not be read."""
+        return next((u for u in self.unreadable if u.part == part), None)
 
     def reading(self, reading_id: int) -> ReadingView | None:
         """One of this session's readings by id."""

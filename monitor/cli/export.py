@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period
+from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period, printable
 from monitor.cli.params import ID
 
 if TYPE_CHECKING:
@@ -123,3 +123,6 @@ def export_command(
             clinic=clinic,
         )
     click.echo(result.summary())
+    for marker in result.unreadable:
+        # Written marked in the file, never dropped (docs/storage.md, "Unreadable records").
+        click.echo(f"warning: {printable(marker)}: exported marked UNREADABLE", err=True)

@@ -143,6 +143,9 @@ class QualityReport:
     #: Of those, the ones not marked submitted; ``None`` when submissions are not recorded.
     rems_overdue: int | None = None
     rems_note: str | None = None
+    #: Stored values of the period's sessions that could not be read, each named; the figures
+    #: count the rest of those sessions (docs/storage.md, "Unreadable records").
+    unreadable: tuple[str, ...] = ()
 
     @property
     def share_on_time(self) -> float | None:

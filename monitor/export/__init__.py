@@ -14,7 +14,10 @@ What every export promises:
   fpdf2 builds in memory, holds at most :data:`monitor.export.pdf.MOST_SESSIONS` sessions);
 - **atomic, private files** (:mod:`monitor.export.files`): a temporary file in the same folder,
   synced, then renamed; mode 0600, a created folder 0700; an existing file is replaced only
-  with ``overwrite``; a failure leaves no file at all.
+  with ``overwrite``; a failure leaves no file at all;
+- **nothing dropped**: a stored value that cannot be read is written marked "UNREADABLE" in
+  the file, the rest of its session as usual, and named in :attr:`ExportResult.unreadable`
+  (the command line warns of each; docs/storage.md, "Unreadable records").
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from monitor.errors import EntryError, Refused
 
 if TYPE_CHECKING:
     from monitor.services import Service
+    from monitor.unreadable import Unreadable
     from monitor.views import SessionView
 
 FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
@@ -88,6 +92,8 @@ class ExportResult:
     unit: str
     bytes: int
     seconds: float
+    #: Each stored value of the exported sessions that could not be read (marked in the file).
+    unreadable: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
@@ -231,8 +237,9 @@ def export(
     if progress is not None:
         progress(0, plan.total)
     kind = what or ("readings" if fmt == "csv" else None)
+    found: list[Unreadable] = []
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(service, plan, fmt, kind, out, tick, clinic)
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found)
         size = out.tell()
     return ExportResult(
         path=target,
@@ -243,16 +250,23 @@ def export(
         unit=unit,
         bytes=size,
         seconds=time.perf_counter() - started,
+        unreadable=tuple(dict.fromkeys(str(u) for u in found)),
     )
 
 
 def _views(
-    service: Service, plan: _Plan, size: int, tick: Callable[[int], None]
+    service: Service,
+    plan: _Plan,
+    size: int,
+    tick: Callable[[int], None],
+    found: list[Unreadable],
 ) -> Iterator[SessionView]:
     from monitor.services.exports import session_views
 
     for ids in plan.batches(size):
-        yield from session_views(service, ids)
+        for view in session_views(service, ids):
+            found.extend(view.unreadable)
+            yield view
         tick(len(ids))
 
 
@@ -264,6 +278,7 @@ def _write(
     out: Any,
     tick: Callable[[int], None],
     clinic: str | None,
+    found: list[Unreadable],
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
         from monitor.export.csv_out import READING_COLUMNS, CsvWriter
@@ -272,7 +287,7 @@ def _write(
         writer = CsvWriter(out, READING_COLUMNS)
         count = 0
         for ids in plan.batches(CSV_BATCH):
-            for rows in reading_table(service, ids):
+            for rows in reading_table(service, ids, found):
                 count += writer.write(rows)
             tick(len(ids))
         return count, "readings"
@@ -281,29 +296,34 @@ def _write(
 
         writer = CsvWriter(out, EVENT_COLUMNS)
         count = 0
-        for view in _views(service, plan, VIEW_BATCH, tick):
+        for view in _views(service, plan, VIEW_BATCH, tick, found):
             count += writer.write(event_records(view))
         return count, "events"
     if fmt == "json":
         from monitor.export.json_out import write_sessions
 
-        return write_sessions(out, _views(service, plan, VIEW_BATCH, tick)), "sessions"
+        return write_sessions(out, _views(service, plan, VIEW_BATCH, tick, found)), "sessions"
     if fmt == "fhir":
         from monitor.export.fhir import write_bundles
 
-        views = _views(service, plan, VIEW_BATCH, tick)
+        views = _views(service, plan, VIEW_BATCH, tick, found)
         return write_bundles(out, views, service.now()), "observations"
     if fmt in CHART_FORMATS:
         from monitor.export.chart import render
 
-        [view] = list(_views(service, plan, 1, tick))
+        [view] = list(_views(service, plan, 1, tick, found))
         out.write(render(view, service.config.thresholds, fmt))
         return 1, "chart"
-    return _pdf(service, plan, out, tick, clinic), "pages"
+    return _pdf(service, plan, out, tick, clinic, found), "pages"
 
 
 def _pdf(
-    service: Service, plan: _Plan, out: Any, tick: Callable[[int], None], clinic: str | None
+    service: Service,
+    plan: _Plan,
+    out: Any,
+    tick: Callable[[int], None],
+    clinic: str | None,
+    found: list[Unreadable],
 ) -> int:
     from monitor.export.pdf import write_records
     from monitor.services.exports import rems_forms, session_views
@@ -311,6 +331,7 @@ def _pdf(
     def batches() -> Iterator[tuple[Sequence[SessionView], dict[int, Any]]]:
         for ids in plan.batches(PDF_BATCH):
             views = session_views(service, ids)
+            found.extend(u for view in views for u in view.unreadable)
             yield views, rems_forms(service, views)
 
     name = clinic or getattr(service.config, "clinic_name", None) or NO_CLINIC

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitor.core.rules import Severity
+from monitor.unreadable import Unreadable
 
 
 class FlagLike(Protocol):
@@ -25,6 +26,8 @@ class FlagLike(Protocol):
     def acknowledged_by(self) -> str | None: ...
     @property
     def action(self) -> str | None: ...
+    @property
+    def unreadable(self) -> Unreadable | None: ...
 
 
 def iso(moment: datetime | None) -> str:
@@ -44,10 +47,18 @@ def minutes_after(start: datetime | None, moment: datetime) -> float | None:
     return (moment - start).total_seconds() / 60
 
 
+def severity_text(flag: FlagLike) -> str:
+    """``high``; a severity that could not be read says so (it counts as high: docs/storage.md,
+    "Unreadable records")."""
+    if flag.unreadable is not None:
+        return f"{flag.severity.value} (severity UNREADABLE: {flag.unreadable.why})"
+    return flag.severity.value
+
+
 def flag_text(flag: FlagLike) -> str:
     """``!!! high: SBP 182 >= 180: severe elevation (flag 12, systolic.high.above)``."""
     return (
-        f"{flag.severity.symbol} {flag.severity.value}: {flag.message} "
+        f"{flag.severity.symbol} {severity_text(flag)}: {flag.message} "
         f"(flag {flag.id}, {flag.rule})"
     )
 

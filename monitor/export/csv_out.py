@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.observations import reading_status
-from monitor.export.common import iso, minutes_after, yes_no
+from monitor.export.common import iso, minutes_after, severity_text, yes_no
 
 # The readings' rows are made by the read itself (monitor.services.exports.reading_table):
 # a hundred thousand of them are one export. Their columns are the contract.
@@ -114,7 +114,7 @@ def event_records(view: SessionView) -> list[list[Any]]:
                 None,
                 f.acknowledged_by,
                 f.id,
-                severity=f.severity.value,
+                severity=severity_text(f),
                 text=f.action,
                 flag_id=f.id,
                 reading_id=reading_id,

@@ -63,6 +63,7 @@ from monitor.present.record import (
 )
 from monitor.present.record import clock as hm  # the PDF's times of day
 from monitor.present.rems import CORRECTIONS_HEADING, rems_story
+from monitor.present.unreadable import unreadable_lines
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -232,6 +233,8 @@ class _Record:
         self.pending = view
         self.pdf.add_page()
         self.pdf.set_font(FONT, "", BODY)
+        # What could not be read, first (docs/storage.md, "Unreadable records").
+        self._lines(unreadable_lines(view))
         self._facts(view)
         self._chart(view)
         self._readings(view)

@@ -24,6 +24,7 @@ from typing import Any
 from monitor.core.entry import format_entry
 from monitor.core.vitals import Vitals
 from monitor.present.parts import Line, Part, Role, local_minute, when
+from monitor.unreadable import Unreadable, read
 from monitor.views import AuditView
 
 #: How a row the database's own triggers wrote is signed (it has no user).
@@ -56,6 +57,9 @@ class AuditStory:
     #: Every field stored before and after, a line each.
     fields_before: tuple[Line, ...]
     fields_after: tuple[Line, ...]
+    #: Before or after stored as something else than JSON, named (its text is shown as it
+    #: is): docs/storage.md, "Unreadable records".
+    unreadable: tuple[str, ...] = ()
 
 
 def who(row: AuditView) -> str:
@@ -101,6 +105,18 @@ def parsed(stored: str | None) -> Any:
         return json.loads(stored)
     except ValueError:
         return stored
+
+
+def unreadable(row: AuditView) -> tuple[str, ...]:
+    """Before and after of ``row`` that are not JSON (every row keeps JSON there), named:
+    ``audit row 40: after unreadable (not JSON)``."""
+
+    def marker(label: str, stored: str) -> Unreadable | None:
+        found = read(lambda: json.loads(stored), f"audit row {row.id}", label)
+        return found if isinstance(found, Unreadable) else None
+
+    found = (marker(k, v) for k, v in (("before", row.before), ("after", row.after)) if v)
+    return tuple(str(u) for u in found if u is not None)
 
 
 def _moment(text: str) -> datetime | None:
@@ -231,6 +247,7 @@ def audit_story(row: AuditView) -> AuditStory:
         after=after,
         fields_before=_field_lines(row.before, day),
         fields_after=_field_lines(row.after, day),
+        unreadable=unreadable(row),
     )
 
 
@@ -248,6 +265,7 @@ def text_line(story: AuditStory) -> Line:
         line.append(Part(f"  after {story.after}"))
     if story.reason:
         line.append(Part(f"  reason: {story.reason}", Role.NOTE))
+    line += [Part(f"  UNREADABLE: {marker}", Role.ALERT) for marker in story.unreadable]
     return tuple(line)
 
 
@@ -269,6 +287,7 @@ def detail_lines(story: AuditStory) -> tuple[Line, ...]:
     lines: list[Line] = [head, (Part(story.change),)]
     if story.reason:
         lines.append((Part("reason: ", Role.STRONG), Part(story.reason)))
+    lines += [(Part(f"UNREADABLE: {marker}", Role.ALERT),) for marker in story.unreadable]
     return tuple(lines)
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core.schedule import CheckSkip, CheckState
+from monitor.unreadable import STORED_GATE
 from monitor.views import (
     EventView,
     FlagView,
@@ -51,6 +52,7 @@ def flag_json(flag: FlagView) -> dict[str, Any]:
         "raised_by": flag.raised_by,
         "raised_at": iso(flag.raised_at),
         "config_version": flag.config_version,
+        "unreadable": None if flag.unreadable is None else str(flag.unreadable),
     }
 
 
@@ -178,7 +180,10 @@ def infusion_end_json(view: SessionView) -> dict[str, Any] | None:
 
 def _stored_gate_json(view: SessionView) -> dict[str, Any] | None:
     """The gate stored at discharge as it was kept, with the rules version it used (null in a
-    record stored before versions)."""
+    record stored before versions); ``{"unreadable": why}`` when it was stored but cannot be
+    read (docs/storage.md, "Unreadable records")."""
+    if (marker := view.unreadable_part(STORED_GATE)) is not None:
+        return {"unreadable": marker.why}
     if view.stored_gate is None:
         return None
     record = dict(view.stored_gate.record)
@@ -260,6 +265,8 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "signoffs": [{"by": s.by, "at": iso(s.at)} for s in view.signoffs],
             "rems_changed_after_discharge": list(view.rems_changed_after_discharge),
         },
+        # What could not be read (docs/storage.md, "Unreadable records"); empty as a rule.
+        "unreadable": [str(u) for u in view.unreadable],
     }
 
 

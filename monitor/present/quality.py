@@ -122,6 +122,16 @@ def quality_story(report: QualityReport) -> QualityStory:
                 f", of {r.rems_past_due} past their due date",
             )
         )
+    if r.unreadable:
+        # Named, never dropped: the figures above count the rest of those sessions
+        # (docs/storage.md, "Unreadable records").
+        rows.append(
+            Row(
+                "Unreadable records",
+                (Part(f"{len(r.unreadable)}: the figures count the rest", Role.ALERT),),
+                tuple((Part(marker, Role.ALERT),) for marker in r.unreadable),
+            )
+        )
     return QualityStory(title, tuple(rows))
 
 

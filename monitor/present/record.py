@@ -26,6 +26,8 @@ from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reache
 from monitor.core.served import Served
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
+from monitor.present.unreadable import marked as _marked
+from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE
 from monitor.views import EventView, FlagView, ReadingView, SessionView, SignOffView
 
 
@@ -136,8 +138,12 @@ def note_texts(reading: ReadingView) -> tuple[str, ...]:
 
 
 def flag_part(flag: FlagView) -> Part:
-    """A flag named as every face names it: ``!!! SBP 184 >= 180: ...``, in its severity."""
-    return Part(f"{flag.severity.symbol} {flag.message}", SEVERITY_ROLE[flag.severity])
+    """A flag named as every face names it: ``!!! SBP 184 >= 180: ...``, in its severity (one
+    that could not be read said so: it counts as high)."""
+    said = flag.message
+    if flag.unreadable is not None:
+        said = f"severity UNREADABLE ({flag.unreadable.why}; taken as high): {said}"
+    return Part(f"{flag.severity.symbol} {said}", SEVERITY_ROLE[flag.severity])
 
 
 #: The words the services put in a flag raised when the baseline changed.
@@ -447,14 +453,14 @@ def session_facts(view: SessionView) -> tuple[tuple[str, str], ...]:
         dose += f" ({view.dose_mg / view.weight_kg:.2f} mg/kg)"
     return (
         ("Patient", view.patient),
-        ("Protocol", f"{view.protocol} ({view.treatment})"),
+        ("Protocol", f"{view.protocol} ({_marked(view, SCHEDULE, view.treatment)})"),
         ("Dose", dose),
         ("Lot", view.lot or "-"),
         ("First treatment", yes_no(view.first_treatment)),
         ("Dose number", str(view.dose_number) if view.dose_number else "-"),
         ("Age / weight", age_weight),
         ("Bay", view.bay or "-"),
-        ("Medication", meds_text(view.meds)),
+        ("Medication", _marked(view, MEDICATION, meds_text(view.meds))),
         ("Started", f"{local_minute(view.started_at)} by {view.started_by}"),
         ("Dosed", dosed),
         ("Infusion end", infusion_end_text(view)),
@@ -495,7 +501,11 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
                 (Part("Observation ended early (before the minimum observation).", Role.ALERT),)
             )
         stored = view.stored_gate
-        if stored is None:
+        if (marker := view.unreadable_part(STORED_GATE)) is not None:
+            lines.append(
+                (Part(f"Gate at discharge: stored, UNREADABLE ({marker.why}).", Role.ALERT),)
+            )
+        elif stored is None:
             lines.append(
                 (Part("Gate at discharge: not stored (discharged before revision 2).", Role.NOTE),)
             )

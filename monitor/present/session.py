@@ -51,6 +51,8 @@ from monitor.present.record import (
     yes_no,
 )
 from monitor.present.record import clock as clock_text  # the log's times (the station's too)
+from monitor.present.unreadable import unreadable_lines
+from monitor.unreadable import STORED_GATE
 from monitor.views import AuditView, EventView, FlagView, ReadingView, SessionView
 
 
@@ -167,6 +169,7 @@ def _started(view: SessionView) -> LogEntry:
         (
             (Part("Session opened", Role.STRONG), Part(f" for {view.patient}")),
             (Part(", ".join(facts), Role.NOTE),),
+            *unreadable_lines(view),
         ),
         by=view.started_by,
     )
@@ -435,7 +438,9 @@ def _discharge(view: SessionView) -> LogEntry:
                 ),
             )
         )
-    if stored is None:
+    if (marker := view.unreadable_part(STORED_GATE)) is not None:
+        lines.append((Part(f"gate stored at discharge UNREADABLE ({marker.why})", Role.ALERT),))
+    elif stored is None:
         lines.append((Part("gate not stored (discharged before it was kept)", Role.NOTE),))
     else:
         lines += _gate_items("gate stored at discharge", stored.result)

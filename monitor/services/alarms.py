@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from monitor.core.events import EVENT_MEASURE, serious_event
-from monitor.services.base import _flag_view
+from monitor.services.stored import flag_view
 from monitor.store import models as m
 from monitor.views import FlagView
 
@@ -66,7 +66,7 @@ def event_alarms(session: Session, session_ids: Sequence[int]) -> dict[int, Flag
         .order_by(m.Flag.id)
     ):
         assert flag.event_id is not None
-        alarms[flag.event_id] = _flag_view(
+        alarms[flag.event_id] = flag_view(
             flag, ack.at if ack else None, by, ack.action if ack else None, cosigned
         )
     return alarms

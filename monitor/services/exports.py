@@ -44,7 +44,9 @@ from monitor.core.vitals import Measure
 from monitor.errors import NotFound
 from monitor.services.history import SESSIONS, check_page, session_filters
 from monitor.services.rems import rems_input
+from monitor.services.stored import severity_of
 from monitor.store import models as m
+from monitor.unreadable import Unreadable
 from monitor.views import SessionView
 
 if TYPE_CHECKING:
@@ -192,6 +194,9 @@ class FlagRow(NamedTuple):
     cosigned_by: str | None = None
     #: ``reading`` or ``baseline change``: how the flag was raised.
     raised_by: str = "reading"
+    #: A severity that could not be read (it then counts as high): docs/storage.md,
+    #: "Unreadable records".
+    unreadable: Unreadable | None = None
 
 
 #: The columns of the CSV of readings: the stable contract (docs/exports.md, "The CSV of readings").
@@ -268,7 +273,12 @@ def _flags(rows: Sequence[FlagRow]) -> tuple[str, str, str, str, str, str]:
     acks = []
     for f in rows:
         severity = f.severity.value
-        shown.append(f"{_SYMBOL[severity]} {severity}: {f.message} (flag {f.id}, {f.rule})")
+        said = (
+            severity
+            if f.unreadable is None
+            else f"{severity} (severity UNREADABLE: {f.unreadable.why})"
+        )
+        shown.append(f"{_SYMBOL[severity]} {said}: {f.message} (flag {f.id}, {f.rule})")
         if f.acknowledged_at is None:
             acks.append(f"flag {f.id}: not acknowledged")
         else:
@@ -286,7 +296,9 @@ def _flags(rows: Sequence[FlagRow]) -> tuple[str, str, str, str, str, str]:
     )
 
 
-def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[Any, ...]]]:
+def reading_table(
+    service: Service, ids: Sequence[int], unreadable: list[Unreadable] | None = None
+) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of the CSV of readings (:data:`READING_COLUMNS`, in that order, ready to
     write: ``None`` for an empty cell) for every reading of the sessions ``ids``,
     superseded and voided ones included: session by session in the order of ``ids``, each
@@ -299,7 +311,10 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
     whole batch, read by position, each row made once as the tuple that is written: a
     hundred thousand readings are one export, and making an aware datetime per time, a
     view per reading and then a row from it cost several times the rest (the benchmark's
-    target is half the throughput of a bare select written with the ``csv`` module)."""
+    target is half the throughput of a bare select written with the ``csv`` module).
+
+    A flag whose severity cannot be read is written as high, marked, and its marker added
+    to ``unreadable`` (docs/storage.md, "Unreadable records")."""
     if not ids:
         return
     sqlite = service.engine.dialect.name == "sqlite"
@@ -338,11 +353,14 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
             cosigned_by_id,
             raised_by,
         ) in connection.execute(flag_query):
+            level = severity_of(severity, fid)
+            if isinstance(level, Unreadable) and unreadable is not None:
+                unreadable.append(level)
             flags[reading_id].append(
                 FlagRow(
                     fid,
                     measure,
-                    Severity(severity),
+                    Severity.HIGH if isinstance(level, Unreadable) else level,
                     rule,
                     message,
                     _iso_or_none(at),
@@ -350,6 +368,7 @@ def reading_table(service: Service, ids: Sequence[int]) -> Iterator[list[tuple[A
                     action,
                     None if cosigned_by_id is None else users.get(cosigned_by_id, "?"),
                     raised_by or "reading",
+                    level if isinstance(level, Unreadable) else None,
                 )
             )
         reading_query = (

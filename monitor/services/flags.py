@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from monitor.core.schedule import CheckSkip, CheckState
 from monitor.errors import EntryError, NotFound, Refused
-from monitor.services.base import _flag_view, clean_text
+from monitor.services.base import clean_text
 from monitor.services.queries import QueryServices
+from monitor.services.stored import flag_view
 from monitor.store import models as m
 from monitor.views import FlagView
 
@@ -99,7 +100,7 @@ class FlagServices(QueryServices):
                     after=after,
                 )
                 done.append(
-                    _flag_view(flag, now, user.name, action, cosigner.name if cosigner else None)
+                    flag_view(flag, now, user.name, action, cosigner.name if cosigner else None)
                 )
         return done
 

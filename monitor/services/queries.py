@@ -3,87 +3,71 @@
 Reads return plain dataclasses (:mod:`monitor.views`), loaded with a fixed number of queries
 however many readings a session has. The audit trail and the list of sessions, which grow with
 the whole history, are paged and streamed by :mod:`monitor.services.history`.
+
+A stored value that cannot be read (a forged gate, an unknown protocol, rules that are not
+TOML) never fails a read of many sessions: the session is read without it and names it
+(:mod:`monitor.services.stored`; docs/storage.md, "Unreadable records").
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from monitor.core.config import ClinicConfig
 from monitor.core.gate import (
     Departure,
+    GateResult,
     Patient,
-    StoredGate,
     dosing_refusals,
     minutes_monitored,
 )
-from monitor.core.intake import expected_dose, parse_meds
+from monitor.core.intake import expected_dose
 from monitor.core.ready_minute import ready_to_leave_minute
 from monitor.core.rems_answers import Correction
 from monitor.core.schedule import (
-    CheckSkip,
+    CheckState,
     Protocol,
     for_infusion,
     infusion_minutes,
     served_checks,
 )
-from monitor.judge import event_alarms, judge, observations, stored_judgement
-from monitor.services.alarms import event_alarms as load_event_alarms
-from monitor.services.base import ServiceBase, _flag_view, _vitals_of
+from monitor.judge import event_alarms, judge, observations
+from monitor.services.base import ServiceBase
+from monitor.services.loaded import Loaded, load, reading_views
 from monitor.services.rems_record import rems_changed_after_discharge, rems_corrections
+from monitor.services.stored import (
+    KeptGate,
+    kept_gate,
+    meds_of,
+    numbers_of,
+    record_name,
+)
 from monitor.store import models as m
+from monitor.unreadable import (
+    PARSE_ERRORS,
+    READINGS,
+    RECORD,
+    REMS_AT_DISCHARGE,
+    RULES,
+    SCHEDULE,
+    STORED_GATE,
+    Unreadable,
+    read,
+    reason,
+)
 from monitor.views import (
     EventView,
-    FlagView,
-    InfusionEndCorrectionView,
     ReadingView,
     ReopenView,
     SessionView,
     SignOffView,
-    VoidView,
 )
-
-# Built once: the user who acknowledged a flag.
-_ACKER = aliased(m.User)
-
-
-def _acknowledged(
-    flag: m.Flag, ack: m.Acknowledgement | None, who: str | None, users: dict[int, str]
-) -> FlagView:
-    """A flag with its acknowledgement: who, when, what was done, and the co-signer."""
-    if ack is None:
-        return _flag_view(flag, None, None, None)
-    cosigner = users.get(ack.cosigned_by_id) if ack.cosigned_by_id is not None else None
-    return _flag_view(flag, ack.at, who, ack.action, cosigner)
-
-
-def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
-    """The correction holds a measure its original lacked."""
-    if original is None:
-        return False
-    return any(
-        getattr(correction, name) is not None and getattr(original, name) is None
-        for name in m.MEASURE_COLUMNS
-    )
-
-
-def _closed_at(row: m.TreatmentSession, stored: StoredGate | None) -> datetime | None:
-    """When the discharge was saved (what is saved after it was entered after discharge): kept
-    with the stored gate since revision 3, else the discharge time."""
-    saved = stored.record.get("saved_at") if stored is not None else None
-    if isinstance(saved, str):
-        try:
-            return datetime.fromisoformat(saved)
-        except ValueError:
-            pass
-    return row.discharged_at
 
 
 def _changed_after(
@@ -98,131 +82,36 @@ def _changed_after(
     )
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """Rows of one or more sessions, loaded with a fixed number of queries."""
+def _unjudged(
+    row: m.TreatmentSession, schedule: Protocol | Unreadable, config: ClinicConfig | Unreadable
+) -> Unreadable:
+    """Why a session is not judged: its schedule, or the rules in force, cannot be read."""
+    if isinstance(schedule, Unreadable):
+        return schedule
+    assert isinstance(config, Unreadable)
+    return Unreadable(record_name(row), SCHEDULE, f"{config.part}: {config.why}")
 
-    readings: dict[int, list[m.Reading]]
-    flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]]
-    superseded_by: dict[int, int]
-    users: dict[int, str]
-    voids: dict[int, VoidView] = field(default_factory=dict)
-    skips: dict[int, dict[str, CheckSkip]] = field(default_factory=dict)
-    events: dict[int, list[EventView]] = field(default_factory=dict)
-    infusion_corrections: dict[int, list[InfusionEndCorrectionView]] = field(default_factory=dict)
+
+@dataclass
+class _Batch:
+    """What every session of one read is judged with: its rows loaded, its sign-offs and
+    reopenings, the moments, and the rules in force (or their marker)."""
+
+    session: Session
+    ids: list[int]
+    loaded: Loaded
+    signs: dict[int, list[m.SignOff]]
+    reopenings: dict[int, list[ReopenView]]
+    now: datetime
+    as_of: datetime | None
+    propose: bool
+    rules: tuple[int, ClinicConfig] | Unreadable
+    #: The REMS corrections of the batch, read when first needed.
+    fixes: dict[int, list[Correction]] | None = None
 
 
 class QueryServices(ServiceBase):
     """Sessions read as plain views."""
-
-    def _load(self, session: Session, session_ids: Sequence[int]) -> _Loaded:
-        readings: dict[int, list[m.Reading]] = defaultdict(list)
-        flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]] = defaultdict(
-            list
-        )
-        superseded: dict[int, int] = {}
-        if not session_ids:
-            return _Loaded(readings, flags, superseded, {})
-        rows = session.scalars(
-            select(m.Reading)
-            .where(m.Reading.session_id.in_(session_ids))
-            .order_by(m.Reading.measured_at, m.Reading.id)
-        ).all()
-        for row in rows:
-            readings[row.session_id].append(row)
-            if row.corrects_id is not None:
-                superseded[row.corrects_id] = row.id
-        reading_ids = [r.id for r in rows]
-        users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
-        voids: dict[int, VoidView] = {}
-        for chunk_start in range(0, len(reading_ids), 5000):
-            chunk = reading_ids[chunk_start : chunk_start + 5000]
-            for flag, ack, who in session.execute(
-                select(m.Flag, m.Acknowledgement, _ACKER.name)
-                .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-                .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
-                .where(m.Flag.reading_id.in_(chunk))
-                .order_by(m.Flag.id)
-            ):
-                assert flag.reading_id is not None
-                flags[flag.reading_id].append((flag, ack, who))
-            for void in session.scalars(select(m.Void).where(m.Void.reading_id.in_(chunk))):
-                voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
-        skips: dict[int, dict[str, CheckSkip]] = defaultdict(dict)
-        for skip in session.scalars(
-            select(m.CheckSkipRow).where(m.CheckSkipRow.session_id.in_(session_ids))
-        ):
-            skips[skip.session_id][skip.label] = CheckSkip(
-                users.get(skip.by_id, "?"), skip.at, skip.reason
-            )
-        event_rows = session.scalars(
-            select(m.Event)
-            .where(m.Event.session_id.in_(session_ids))
-            .order_by(m.Event.at, m.Event.id)
-        ).all()
-        alarms = load_event_alarms(session, session_ids) if event_rows else {}
-        events: dict[int, list[EventView]] = defaultdict(list)
-        for event in event_rows:
-            events[event.session_id].append(
-                EventView(
-                    event.id,
-                    event.session_id,
-                    event.kind,
-                    event.type,
-                    event.severity,
-                    event.serious,
-                    event.text,
-                    event.at,
-                    event.recorded_at,
-                    users.get(event.by_id, "?"),
-                    alarm=alarms.get(event.id),
-                )
-            )
-        corrections: dict[int, list[InfusionEndCorrectionView]] = defaultdict(list)
-        for fix in session.scalars(
-            select(m.InfusionEndCorrection)
-            .where(m.InfusionEndCorrection.session_id.in_(session_ids))
-            .order_by(m.InfusionEndCorrection.id)
-        ):
-            corrections[fix.session_id].append(
-                InfusionEndCorrectionView(
-                    fix.ended_at, fix.previous, users.get(fix.by_id, "?"), fix.at, fix.reason
-                )
-            )
-        return _Loaded(readings, flags, superseded, users, voids, skips, events, corrections)
-
-    @staticmethod
-    def _flag_views(loaded: _Loaded, reading_id: int) -> tuple[FlagView, ...]:
-        return tuple(
-            _acknowledged(flag, ack, who, loaded.users)
-            for flag, ack, who in loaded.flags.get(reading_id, [])
-        )
-
-    def _reading_views(
-        self, loaded: _Loaded, session_id: int, discharged_at: datetime | None
-    ) -> tuple[ReadingView, ...]:
-        rows = loaded.readings.get(session_id, [])
-        by_id = {r.id: r for r in rows}
-        return tuple(
-            ReadingView(
-                id=r.id,
-                session_id=r.session_id,
-                measured_at=r.measured_at,
-                recorded_at=r.recorded_at,
-                recorded_by=loaded.users.get(r.recorded_by_id, "?"),
-                vitals=_vitals_of(r),
-                before_dosing=r.before_dosing,
-                flags=self._flag_views(loaded, r.id),
-                superseded_by=loaded.superseded_by.get(r.id),
-                corrects=r.corrects_id,
-                reason=r.reason,
-                voided=loaded.voids.get(r.id),
-                entered_after_discharge=discharged_at is not None and r.recorded_at > discharged_at,
-                adds_measures=r.corrects_id is not None
-                and _adds_measures(r, by_id.get(r.corrects_id)),
-            )
-            for r in rows
-        )
 
     def schedule_of(self, row: m.TreatmentSession) -> Protocol:
         """The schedule a session follows: its protocol's under the rules version in force
@@ -243,8 +132,12 @@ class QueryServices(ServiceBase):
         """Sessions judged as of ``as_of`` (default: now, or the discharge for a discharged
         one). A discharged session with a stored gate keeps it, and its checks are judged
         under the configuration stored with it. ``propose`` computes the REMS proposal of an
-        active esketamine session up to now (it tries every moment, so only on request)."""
-        loaded = self._load(session, [r.id for r in rows])
+        active esketamine session up to now (it tries every moment, so only on request).
+
+        A stored value that cannot be read never fails the batch: the session is read
+        without it and names it (:mod:`monitor.services.stored`; docs/storage.md,
+        "Unreadable records")."""
+        loaded = load(session, [r.id for r in rows])
         ids = [r.id for r in rows]
         signs: dict[int, list[m.SignOff]] = defaultdict(list)
         reopenings: dict[int, list[ReopenView]] = defaultdict(list)
@@ -260,23 +153,114 @@ class QueryServices(ServiceBase):
                     ReopenView(loaded.users.get(again.by_id, "?"), again.at, again.reason)
                 )
         now = self.now() if as_of is None or propose else as_of
-        version, rules = self.rules_in_force(session)
-        fixes: dict[int, list[Correction]] | None = None
-        views = []
-        for row in rows:
-            moment = as_of or row.discharged_at or now
-            stored = StoredGate.decode(
-                json.loads(row.gate_at_discharge) if row.gate_at_discharge else None
-            )
-            readings = self._reading_views(loaded, row.id, _closed_at(row, stored))
-            events = tuple(loaded.events.get(row.id, []))
-            config, gate_version = rules, cast(int | None, version)
-            schedule = self.schedule_of(row)
-            if stored is not None:
-                stored_gate, schedule, config = stored_judgement(stored)
-                gate_version = stored.record.get("config_version")
-                config = replace(config, thresholds=self.rules_of(gate_version).thresholds)
-            skips = dict(loaded.skips.get(row.id, {}))
+        batch = _Batch(
+            session,
+            ids,
+            loaded,
+            signs,
+            reopenings,
+            now,
+            as_of,
+            propose,
+            read(lambda: self.rules_in_force(session), "the clinic's rules", RULES),
+        )
+        return [self._tolerant_view(batch, row) for row in rows]
+
+    def _tolerant_view(self, batch: _Batch, row: m.TreatmentSession) -> SessionView:
+        """One session's view; a stored gate that parsed but could not be used to judge is
+        marked and the session judged without it; a session that cannot be put together even
+        so is told by its plain columns and readings, marked "record unreadable"."""
+        kept = kept_gate(row, self.rules_of)
+        try:
+            return self._view(batch, row, kept)
+        except PARSE_ERRORS as error:
+            failed = error
+        if isinstance(kept, KeptGate):
+            kept = Unreadable(record_name(row), STORED_GATE, reason(failed))
+            try:
+                return self._view(batch, row, kept)
+            except PARSE_ERRORS as error:
+                failed = error
+        return self._unreadable_view(
+            batch, row, Unreadable(record_name(row), RECORD, reason(failed))
+        )
+
+    def _unreadable_view(
+        self, batch: _Batch, row: m.TreatmentSession, marker: Unreadable
+    ) -> SessionView:
+        """A session told by its plain columns (and its readings and events, when they can be
+        read), unjudged: no checks, a gate "not ready" naming ``marker``."""
+        numbers, odd = numbers_of(row)
+        signs = batch.signs[row.id]
+        sign = signs[-1] if len(signs) > len(batch.reopenings[row.id]) else None
+        readings = read(
+            lambda: reading_views(batch.loaded, row.id, row.discharged_at),
+            record_name(row),
+            READINGS,
+        )
+        return SessionView(
+            id=row.id,
+            patient=row.patient.identifier,
+            protocol=row.protocol,
+            treatment=row.protocol,
+            dose_mg=numbers.dose_mg,
+            age=numbers.age,
+            bay=row.bay,
+            lot=row.lot,
+            started_at=row.started_at,
+            started_by=batch.loaded.users.get(row.started_by_id, "?"),
+            dosed_at=row.dosed_at,
+            discharged_at=row.discharged_at,
+            discharged_by=batch.loaded.users.get(row.discharged_by_id or -1),
+            override_reason=row.override_reason,
+            ready_minute=numbers.ready_minute,
+            signed_by=batch.loaded.users.get(sign.by_id) if sign else None,
+            signed_at=sign.at if sign else None,
+            readings=() if isinstance(readings, Unreadable) else readings,
+            checks=(),
+            gate=GateResult(False, (str(marker),)),
+            as_of=batch.as_of or row.discharged_at or batch.now,
+            events=tuple(batch.loaded.events.get(row.id, [])),
+            signoffs=tuple(SignOffView(batch.loaded.users.get(s.by_id, "?"), s.at) for s in signs),
+            reopened=tuple(batch.reopenings[row.id]),
+            unreadable=tuple(u for u in (marker, odd, readings) if isinstance(u, Unreadable)),
+        )
+
+    def _view(
+        self, batch: _Batch, row: m.TreatmentSession, kept: KeptGate | Unreadable | None
+    ) -> SessionView:
+        """One session of :meth:`_views`, with its stored gate as read (or its marker)."""
+        marks: list[Unreadable] = [kept] if isinstance(kept, Unreadable) else []
+        numbers, odd = numbers_of(row)
+        if odd is not None:
+            marks.append(odd)
+        stored = kept if isinstance(kept, KeptGate) else None
+        moment = batch.as_of or row.discharged_at or batch.now
+        closed = stored.closed_at if stored is not None else row.discharged_at
+        readings = reading_views(batch.loaded, row.id, closed)
+        events = tuple(batch.loaded.events.get(row.id, []))
+        skips = dict(batch.loaded.skips.get(row.id, {}))
+        gate_version: int | None = None
+        schedule: Protocol | Unreadable
+        config: ClinicConfig | Unreadable
+        if stored is not None:
+            schedule, config, gate_version = stored.schedule, stored.config, stored.version
+        else:
+            schedule = read(lambda: self.schedule_of(row), record_name(row), SCHEDULE)
+            config = batch.rules if isinstance(batch.rules, Unreadable) else batch.rules[1]
+            if not isinstance(batch.rules, Unreadable):
+                gate_version = batch.rules[0]
+        checks: list[CheckState] = []
+        gate_now = None
+        if isinstance(schedule, Unreadable) or isinstance(config, Unreadable):
+            # Not judged: the schedule or the rules to judge it by cannot be read.
+            unjudged = _unjudged(row, schedule, config)
+            marks.append(unjudged)
+            gate = GateResult(False, (str(unjudged),))
+            refusals = [str(unjudged)] if row.dosed_at is None else []
+            rules: ClinicConfig | None = None
+            judged: Protocol | None = None
+        else:
             checks, gate = judge(
                 schedule,
                 row.dosed_at,
@@ -285,7 +269,7 @@ class QueryServices(ServiceBase):
                 moment,
                 config,
                 row.discharged_at,
-                age=row.age,
+                age=numbers.age,
                 events=events,
                 infusion_ended_at=row.infusion_ended_at,
             )
@@ -293,10 +277,8 @@ class QueryServices(ServiceBase):
             readings = tuple(
                 replace(r, served_check=served[r.id]) if r.id in served else r for r in readings
             )
-            gate_now = None
             if stored is not None:
-                gate = stored_gate
-                closed = _closed_at(row, stored)
+                gate = stored.gate
                 if (
                     closed is not None
                     and row.discharged_at is not None
@@ -312,99 +294,117 @@ class QueryServices(ServiceBase):
                         row.discharged_at,
                         config,
                         departure=Departure(row.escort, row.instructions_given),
-                        age=row.age,
+                        age=numbers.age,
                         events=events,
                         infusion_ended_at=row.infusion_ended_at,
                     )
             seen = observations(readings)
             refusals = dosing_refusals(schedule, seen) if row.dosed_at is None else []
-            proposed = row.ready_minute_proposed
-            if propose and row.discharged_at is None and expected_dose(row.protocol) is not None:
-                proposed = ready_to_leave_minute(
-                    schedule,
-                    row.dosed_at,
-                    seen,
-                    moment,
-                    criteria=config.discharge,
-                    windows=config.windows,
-                    patient=Patient(row.age, config.thresholds),
-                    alarms=event_alarms(events),
-                )
-            signed = len(signs[row.id]) > len(reopenings[row.id])
-            sign = signs[row.id][-1] if signed else None
-            name = loaded.users.get
-            views.append(
-                SessionView(
-                    id=row.id,
-                    patient=row.patient.identifier,
-                    protocol=row.protocol,
-                    treatment=schedule.treatment,
-                    dose_mg=row.dose_mg,
-                    age=row.age,
-                    bay=row.bay,
-                    lot=row.lot,
-                    started_at=row.started_at,
-                    started_by=name(row.started_by_id, "?"),
-                    dosed_at=row.dosed_at,
-                    discharged_at=row.discharged_at,
-                    discharged_by=name(row.discharged_by_id or -1),
-                    override_reason=row.override_reason,
-                    ready_minute=row.ready_minute,
-                    signed_by=name(sign.by_id) if sign else None,
-                    signed_at=sign.at if sign else None,
-                    readings=readings,
-                    checks=tuple(checks),
-                    gate=gate,
-                    as_of=moment,
-                    schedule=schedule,
-                    weight_kg=row.weight_kg,
-                    first_treatment=row.first_treatment,
-                    dose_number=row.dose_number,
-                    meds=None if row.meds is None else tuple(parse_meds(row.meds) or ()),
-                    infusion_ended_at=row.infusion_ended_at,
-                    dose_override_reason=row.dose_override_reason,
-                    escort=row.escort,
-                    instructions_given=row.instructions_given,
-                    ready_minute_proposed=proposed,
-                    ready_minute_by=name(row.ready_minute_by_id or -1),
-                    stored_gate=stored,
-                    events=events,
-                    dosing_refusals=tuple(refusals),
-                    skips=skips,
-                    reopened=tuple(reopenings[row.id]),
-                    config_version=row.config_version,
-                    gate_config_version=gate_version,
-                    dosed_by=name(row.dosed_by_id or -1),
-                    dose_override_by=name(row.dosed_by_id or -1)
-                    if row.dose_override_reason
-                    else None,
-                    dose_override_cosigned_by=name(row.dose_cosigned_by_id or -1),
-                    infusion_ended_by=name(row.infusion_ended_by_id or -1),
-                    infusion_end_corrections=tuple(loaded.infusion_corrections.get(row.id, [])),
-                    discharge_cosigned_by=name(row.discharge_cosigned_by_id or -1),
-                    ended_early=bool(stored is not None and stored.record.get("ended_early")),
-                    minutes_monitored=minutes_monitored(row.dosed_at, moment),
-                    signoffs=tuple(
-                        SignOffView(name(given.by_id, "?"), given.at) for given in signs[row.id]
-                    ),
-                    gate_now=gate_now,
-                )
+            rules, judged = config, schedule
+        proposed = numbers.ready_minute_proposed
+        if (
+            batch.propose
+            and judged is not None
+            and rules is not None
+            and row.discharged_at is None
+            and expected_dose(row.protocol) is not None
+        ):
+            proposed = ready_to_leave_minute(
+                judged,
+                row.dosed_at,
+                observations(readings),
+                moment,
+                criteria=rules.discharge,
+                windows=rules.windows,
+                patient=Patient(numbers.age, rules.thresholds),
+                alarms=event_alarms(events),
             )
-            if gate_now is not None and row.rems_at_discharge is not None:
-                # Which REMS answers a change after discharge moved, not confirmed since.
-                if fixes is None:
-                    fixes = rems_corrections(session, ids, loaded.users)
-                views[-1] = replace(
-                    views[-1],
-                    rems_changed_after_discharge=rems_changed_after_discharge(
-                        views[-1],
-                        row.rems_at_discharge,
-                        fixes[row.id],
-                        criteria=config.discharge,
-                        windows=config.windows,
-                    ),
-                )
-        return views
+        meds = meds_of(row)
+        if isinstance(meds, Unreadable):
+            marks.append(meds)
+        signs = batch.signs[row.id]
+        signed = len(signs) > len(batch.reopenings[row.id])
+        sign = signs[-1] if signed else None
+        name = batch.loaded.users.get
+        view = SessionView(
+            id=row.id,
+            patient=row.patient.identifier,
+            protocol=row.protocol,
+            treatment=judged.treatment if judged is not None else row.protocol,
+            dose_mg=numbers.dose_mg,
+            age=numbers.age,
+            bay=row.bay,
+            lot=row.lot,
+            started_at=row.started_at,
+            started_by=name(row.started_by_id, "?"),
+            dosed_at=row.dosed_at,
+            discharged_at=row.discharged_at,
+            discharged_by=name(row.discharged_by_id or -1),
+            override_reason=row.override_reason,
+            ready_minute=numbers.ready_minute,
+            signed_by=name(sign.by_id) if sign else None,
+            signed_at=sign.at if sign else None,
+            readings=readings,
+            checks=tuple(checks),
+            gate=gate,
+            as_of=moment,
+            schedule=judged,
+            weight_kg=numbers.weight_kg,
+            first_treatment=row.first_treatment,
+            dose_number=numbers.dose_number,
+            meds=None if isinstance(meds, Unreadable) else meds,
+            infusion_ended_at=row.infusion_ended_at,
+            dose_override_reason=row.dose_override_reason,
+            escort=row.escort,
+            instructions_given=row.instructions_given,
+            ready_minute_proposed=proposed,
+            ready_minute_by=name(row.ready_minute_by_id or -1),
+            stored_gate=stored.stored if stored is not None else None,
+            events=events,
+            dosing_refusals=tuple(refusals),
+            skips=skips,
+            reopened=tuple(batch.reopenings[row.id]),
+            config_version=row.config_version,
+            gate_config_version=gate_version,
+            dosed_by=name(row.dosed_by_id or -1),
+            dose_override_by=name(row.dosed_by_id or -1) if row.dose_override_reason else None,
+            dose_override_cosigned_by=name(row.dose_cosigned_by_id or -1),
+            infusion_ended_by=name(row.infusion_ended_by_id or -1),
+            infusion_end_corrections=tuple(batch.loaded.infusion_corrections.get(row.id, [])),
+            discharge_cosigned_by=name(row.discharge_cosigned_by_id or -1),
+            ended_early=bool(stored is not None and stored.stored.record.get("ended_early")),
+            minutes_monitored=minutes_monitored(row.dosed_at, moment),
+            signoffs=tuple(SignOffView(name(given.by_id, "?"), given.at) for given in signs),
+            gate_now=gate_now,
+        )
+        if gate_now is not None and rules is not None and row.rems_at_discharge is not None:
+            changed = read(
+                lambda: self._rems_changed(batch, view, row, rules),
+                record_name(row),
+                REMS_AT_DISCHARGE,
+            )
+            if isinstance(changed, Unreadable):
+                marks.append(changed)
+            else:
+                view = replace(view, rems_changed_after_discharge=changed)
+        flags = [f for r in readings for f in r.flags] + [e.alarm for e in events if e.alarm]
+        marks += [r.unreadable for r in readings if r.unreadable is not None]
+        marks += [f.unreadable for f in flags if f.unreadable is not None]
+        return replace(view, unreadable=tuple(marks)) if marks else view
+
+    def _rems_changed(
+        self, batch: _Batch, view: SessionView, row: m.TreatmentSession, config: ClinicConfig
+    ) -> tuple[str, ...]:
+        """Which REMS answers a change after discharge moved, not confirmed since."""
+        if batch.fixes is None:
+            batch.fixes = rems_corrections(batch.session, batch.ids, batch.loaded.users)
+        return rems_changed_after_discharge(
+            view,
+            row.rems_at_discharge,
+            batch.fixes[row.id],
+            criteria=config.discharge,
+            windows=config.windows,
+        )
 
     def session(self, session_id: int) -> SessionView:
         """One session as of now (as of discharge, once discharged), with the REMS proposal."""

@@ -60,6 +60,7 @@ class ReportServices(ReviewServices):
         waits: list[float] = []
         past_due: list[int] = []
         totals: Counter[str] = Counter()
+        unreadable: list[str] = []
         with self._snapshot_session() as session:
             for batch in self._facts_batches(session, discharged_between(since, until)):
                 for facts in batch:
@@ -67,6 +68,7 @@ class ReportServices(ReviewServices):
                     adverse.update(facts.adverse)
                     waits.extend(facts.high_waits)
                     totals.update(_counts(facts))
+                    unreadable.extend(facts.unreadable)
                     if facts.esketamine and rems_overdue(_treated_on(facts), today):
                         past_due.append(facts.id)
             submitted = self._rems_submitted(session, past_due)
@@ -97,6 +99,7 @@ class ReportServices(ReviewServices):
             rems_past_due=len(past_due),
             rems_overdue=None if submitted is None else len(set(past_due) - submitted),
             rems_note=REMS_NOT_AVAILABLE if submitted is None else None,
+            unreadable=tuple(unreadable),
         )
 
 

@@ -96,6 +96,9 @@ class SessionFacts:
     esketamine: bool
     #: Of ``checks_open``, those an early discharge by override left (never missed).
     checks_ended_early: int = 0
+    #: The session's stored values that could not be read, each named (docs/storage.md,
+    #: "Unreadable records"); the counts hold the rest.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def slowest_high_ack_min(self) -> float | None:
@@ -150,6 +153,7 @@ def session_facts(view: SessionView) -> SessionFacts:
         signed_at=view.signed_at,
         esketamine=expected_dose(view.protocol) is not None,
         checks_ended_early=counts.ended_early,
+        unreadable=tuple(str(u) for u in view.unreadable),
     )
 
 

@@ -111,6 +111,7 @@ SESSION_KEYS = [
     "events",
     "discharge",
     "review",
+    "unreadable",
 ]
 READING_KEYS = [
     "id",
@@ -150,6 +151,7 @@ FLAG_KEYS = [
     "raised_by",
     "raised_at",
     "config_version",
+    "unreadable",
 ]
 CHECK_KEYS = [
     "label",

@@ -51,6 +51,8 @@ class QualityScreen(DeskScreen):
         this_week = week_of(clock().astimezone().date())
         self.period = QualityPeriod.for_week(this_week - timedelta(days=7))
         self.report: QualityReport | None = None
+        #: The figures the grid holds (a period's summary may add its unreadable records).
+        self.figures = 0
 
     def compose(self) -> ComposeResult:
         yield self.title_line()
@@ -58,6 +60,7 @@ class QualityScreen(DeskScreen):
         with VerticalScroll(classes="desk-scroll", id="quality-scroll"):
             # Every figure's label, the values once read.
             empty = quality_story(QualityReport(None, None))
+            self.figures = len(empty.rows)
             yield lines_grid([(row.label, "") for row in empty.rows], "quality")
         yield Footer(show_command_palette=False, compact=True)
 
@@ -84,8 +87,15 @@ class QualityScreen(DeskScreen):
             return
         self.report = result.report
         for i, row in enumerate(quality_story(result.report).rows):
+            if i >= self.figures:
+                break  # the unreadable records: on the status line below
             self.query_one(f"#quality-value-{i}", Static).update(row_text(row, PLAIN_STYLE))
-        if result.report.sessions:
+        if result.report.unreadable:
+            # Named, never left out (docs/storage.md, "Unreadable records").
+            first, rest = result.report.unreadable[0], len(result.report.unreadable) - 1
+            more = f" (+{rest} more: `monitor report` lists them)" if rest else ""
+            self.say(f"UNREADABLE: {first}{more}; the figures count the rest", "error")
+        elif result.report.sessions:
             self.say("Sessions discharged in the period: their figures are final at discharge.")
         else:
             self.say("No session was discharged in this period: [ and ] change the week.")

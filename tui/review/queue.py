@@ -19,6 +19,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from monitor.errors import Refused
 from monitor.services import Service
 from monitor.views import UserView
 from tui.failures import error_message
@@ -158,6 +159,14 @@ class ReviewScreen(Screen[None]):
             where = f"Page {len(self.previous) + 1}: none"
         more = "  ] next page" if page.more else ""
         back = "  [ previous" if self.previous else ""
+        unreadable = [marker for row in page.rows for marker in row.unreadable]
+        if unreadable:
+            # Listed, never left out (docs/storage.md, "Unreadable records").
+            more += f"  ·  UNREADABLE: {unreadable[0]}" + (
+                f" (+{len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+            )
+            self._status(f"{where}{more}{back}", "bold red")
+            return
         self._status(f"{where}{more}{back}  ·  ? explains the columns", "")
 
     def _status(self, message: str, style: str = "bold red") -> None:
@@ -219,7 +228,11 @@ class ReviewScreen(Screen[None]):
         self.reload()
 
     def action_filter(self) -> None:
-        protocols = sorted(self.service.config.protocols)
+        try:
+            protocols = sorted(self.service.config.protocols)
+        except Refused as error:  # the rules in force cannot be read (docs/storage.md)
+            self._status(f"Filters not available: {error}")
+            return
 
         def chosen(result: ReviewFilter | None) -> None:
             if result is not None and result != self.filter:

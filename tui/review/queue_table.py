@@ -52,9 +52,16 @@ def queue_cells(row: SessionFacts) -> list[Text]:
         style="bold yellow" if row.checks_late_or_missed else "",
     )
     signed = Text(truncate(row.signed_by or "", 7), style="green") if row.signed else Text("")
+    # A session with a value that could not be read says so on its line (docs/storage.md,
+    # "Unreadable records"); the status line and its log name the value.
+    patient = (
+        Text("?" + truncate(row.patient, 9), style="bold reverse red")
+        if row.unreadable
+        else Text(truncate(row.patient, 10))
+    )
     return [
         queue_cell(row.discharged_at.astimezone().strftime("%d %b %H:%M")),
-        queue_cell(truncate(row.patient, 10)),
+        queue_cell(patient),
         queue_cell(PROTOCOL_SHORT.get(row.protocol, truncate(row.protocol, 5))),
         queue_cell(flags),
         queue_cell(ack),

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from monitor.cli.output import printable
-from monitor.present.audit import audit_story, parsed, text_line
+from monitor.present.audit import audit_story, parsed, text_line, unreadable
 from monitor.present.parts import plain
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ def audit_json(a: AuditView) -> str:
                 "before": parsed(a.before or None),
                 "after": parsed(a.after or None),
                 "reason": a.reason,
+                "unreadable": list(unreadable(a)),
             }
         )
         + "\n"

@@ -57,6 +57,7 @@ def report_json(report: QualityReport) -> dict[str, Any]:
             "overdue": report.rems_overdue,
             "note": report.rems_note,
         },
+        "unreadable": list(report.unreadable),
     }
 
 

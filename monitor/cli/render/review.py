@@ -41,6 +41,7 @@ def facts_json(row: SessionFacts) -> dict[str, Any]:
         "signed": row.signed,
         "signed_by": row.signed_by,
         "signed_at": iso(row.signed_at),
+        "unreadable": list(row.unreadable),
     }
 
 
@@ -66,3 +67,6 @@ def queue_lines(rows: Iterable[SessionFacts]) -> Iterator[str]:
             f"{r.checks_late}/{r.checks_missed}\t{r.late_entries}\t{len(r.adverse)}\t"
             f"{'yes' if r.override else 'no'}\t{'yes' if r.signed else 'no'}\n"
         )
+        # Under its line, what could not be read (docs/storage.md, "Unreadable records").
+        for marker in r.unreadable:
+            yield f"  UNREADABLE: {printable(marker)}\n"

@@ -39,8 +39,10 @@ def session_text(view: SessionView) -> Iterator[str]:
         review_lines,
         session_facts,
     )
+    from monitor.present.unreadable import unreadable_lines
 
     yield f"session {view.id}  {view.status}\n"
+    yield from story_text(unreadable_lines(view))
     for label, value in (*session_facts(view), ("Recorded by", recorders(view))):
         yield _line(f"  {label + ':':<17}{value}")
     for reason in view.dosing_refusals:
