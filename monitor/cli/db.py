@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli.output import Context, pass_context
+from monitor.cli.output import Context, pass_context, printable
 
 
 @click.group()
@@ -62,8 +62,25 @@ def db_current(context: Context) -> None:
 @db.command("check")
 @pass_context
 def db_check(context: Context) -> None:
-    """Refuse when the models and the migrations disagree."""
-    from monitor.store.migrate import check
+    """Check the database against this monitor: models and migrations agree, and its
+    triggers, functions, views, rules, policies and grants are those of a fresh database.
 
-    check(_url(context))
-    click.echo("models and migrations agree")
+    Refused for a missing file or a database not at the newest schema; nothing is created or
+    migrated. Each difference is one line on standard output (docs/storage.md)."""
+    from monitor.errors import Refused
+    from monitor.store.migrate import SCHEMA_HEAD, check
+
+    differences = check(_url(context))
+    for line in differences:
+        click.echo(printable(line))
+    if differences:
+        kinds = sorted({line.split(":", 1)[0] for line in differences})
+        raise Refused(
+            f"the database differs from a fresh one at {SCHEMA_HEAD} in {len(differences)} "
+            f"place(s) ({', '.join(kinds)}): see the lines above; a foreign trigger, function "
+            "or grant may change the record behind the product's back"
+        )
+    click.echo(
+        f"models and migrations agree, and the triggers, functions and grants are those of a "
+        f"fresh database at {SCHEMA_HEAD}"
+    )
