@@ -47,15 +47,30 @@ def db_upgrade(context: Context) -> None:
 @pass_context
 def db_current(context: Context) -> None:
     """The schema revision of the database, and the newest this monitor knows."""
+    from sqlalchemy import inspect
+
+    from monitor.errors import Refused
     from monitor.store.engine import make_engine
     from monitor.store.migrate import SCHEMA_HEAD, current_revision
 
     engine = make_engine(context.db, create=False)
     try:
         revision = current_revision(engine)
+        if revision is None:
+            with engine.connect() as connection:
+                if inspect(connection).get_table_names():
+                    raise Refused(
+                        "this database holds tables but no monitor schema: it is not a monitor "
+                        "database; check --db"
+                    )
     finally:
         engine.dispose()
-    state = "up to date" if revision == SCHEMA_HEAD else "behind: run `monitor db upgrade`"
+    if revision == SCHEMA_HEAD:
+        state = "up to date"
+    elif revision is None:
+        state = "empty: `monitor db upgrade` creates the schema"
+    else:
+        state = "behind: run `monitor db upgrade`"
     click.echo(f"{revision or 'none'} (newest {SCHEMA_HEAD}; {state})")
 
 

@@ -37,10 +37,10 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from monitor.core.bounds import check_bands, stored_version, whole_number
 from monitor.core.gate import DischargeCriteria
 from monitor.core.rules import (
     AbsoluteThresholds,
@@ -97,53 +97,8 @@ class ClinicConfig:
             raise ConfigError(f"unknown protocol '{key}': use one of {known}") from None
 
 
-#: The most minutes any rule takes (a day): an observation lasts hours, and the bound keeps a
-#: mistyped number from building a schedule of millions of checks (docs/configuration.md,
-#: "Bounds").
-MINUTES_MAX = 1440
-
-_SBP_MAX = POSSIBLE_RANGES[Measure.SYSTOLIC][1]
-_DBP_MAX = POSSIBLE_RANGES[Measure.DIASTOLIC][1]
-#: Every whole number a rule takes lies in (lowest, highest): a value past them is a typing
-#: error, not a clinic's choice. Minutes not named here are 0..MINUTES_MAX (docs/configuration.md,
-#: "Bounds"); the safety floors (:func:`check_floors`) come on top.
-_BOUNDS: dict[str, tuple[int, int]] = {
-    "thresholds.before_dosing.systolic_max": (0, _SBP_MAX),
-    "thresholds.before_dosing.systolic_max_older": (0, _SBP_MAX),
-    "thresholds.before_dosing.older_age": (0, 130),
-    "thresholds.before_dosing.diastolic_max": (0, _DBP_MAX),
-    "thresholds.rise.systolic": (0, _SBP_MAX),
-    "thresholds.rise.diastolic": (0, _DBP_MAX),
-    "discharge.moaas_min": (0, POSSIBLE_RANGES[Measure.MOAAS][1]),
-    "discharge.cadss_max": (0, POSSIBLE_RANGES[Measure.CADSS][1]),
-    "discharge.spo2_min": (0, POSSIBLE_RANGES[Measure.SPO2][1]),
-    "discharge.sbp_max": (0, _SBP_MAX),
-    "discharge.dbp_max": (0, _DBP_MAX),
-    # Fewer than 3 refusals would lock a user out for one slip of the finger; more than 20
-    # leaves the PINs open to guessing; a lock of more than a day locks the clinic out.
-    "security.lockout_after": (3, 20),
-    "security.lockout_min": (1, MINUTES_MAX),
-}
-
-
-#: True while a stored version is read (:func:`rules_from_text` with ``stored=True``): a value
-#: past its bound, loaded before the bounds existed, is read as the nearest bound instead of
-#: making the version, and so every command, unreadable.
-_STORED: ContextVar[bool] = ContextVar("stored", default=False)
-
-
 def _int(key: str, value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"config: {key} must be a whole number, got {value!r}")
-    lowest, highest = _BOUNDS.get(key, (minimum, MINUTES_MAX))
-    lowest = max(lowest, minimum)
-    if _STORED.get():
-        return min(max(value, lowest), highest)
-    if value < lowest:
-        raise ConfigError(f"config: {key} must be at least {lowest}, got {value}")
-    if value > highest:
-        raise ConfigError(f"config: {key} must be at most {highest}, got {value}")
-    return value
+    return whole_number(f"config: {key}", key, value, minimum)
 
 
 def _table(key: str, value: Any) -> Mapping[str, Any]:
@@ -181,20 +136,6 @@ def _int_fields(
     return replace(target, **changes)
 
 
-def _band_bounds(key: str, measure: Measure, bands: tuple[Band, ...]) -> None:
-    """Refuse a band whose number lies past any possible value of its measure (a typing error:
-    ``"<=99999999999"``)."""
-    highest = POSSIBLE_RANGES[measure][1] + 1
-    if _STORED.get():
-        return  # flags no value past the possible: harmless in a version already kept
-    for band in bands:
-        if any(limit is not None and limit > highest for limit in (band.low, band.high)):
-            raise ConfigError(
-                f"config: {key}: band {band.text!r} lies past any possible value "
-                f"(at most {POSSIBLE_RANGES[measure][1]})"
-            )
-
-
 def _thresholds(
     table: Mapping[str, Any], base: Thresholds, sources: dict[str, str], source: str
 ) -> Thresholds:
@@ -219,7 +160,7 @@ def _thresholds(
                     parsed = tuple(Band.parse(t) for t in texts)
                 except ConfigError as error:
                     raise ConfigError(f"config: {band_key}: {error}") from None
-                _band_bounds(band_key, Measure(name), parsed)
+                check_bands(f"config: {band_key}", parsed)
                 bands[Measure(name)][Severity(severity)] = parsed
                 sources[band_key] = source
     return Thresholds(AbsoluteThresholds(bands), predose, rise)
@@ -483,11 +424,8 @@ def rules_from_text(
     shipped defaults). ``stored``: the body of a version the database keeps, read with each
     number past its bound brought to that bound (docs/configuration.md, "Bounds"), so that a
     version loaded before a bound existed stays readable; a new version is refused instead."""
-    token = _STORED.set(stored)
-    try:
+    with stored_version(stored):
         return rules_from_mapping(parse_toml(text, what), source)
-    finally:
-        _STORED.reset(token)
 
 
 def with_station(rules: ClinicConfig, station: ClinicConfig) -> ClinicConfig:

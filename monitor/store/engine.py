@@ -243,6 +243,19 @@ def _sqlite_connect(path: Path, record: Any, cargs: list[Any], cparams: dict[str
         cparams["uri"] = True
 
 
+def _wal_wanted(cursor: Any) -> bool:
+    """Whether to switch this file to WAL: a new (empty) file or a monitor database not in
+    WAL yet; never another application's database, which opening it must leave as it is."""
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return False
+    if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+        return True
+    found = cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    return found is not None
+
+
 def _sqlite_pragmas(
     dbapi_connection: Any,
     _record: Any,
@@ -257,7 +270,7 @@ def _sqlite_pragmas(
         dbapi_connection.write_lock = write_lock
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if _record.info.get("read_only") is None:
+    if _record.info.get("read_only") is None and _wal_wanted(cursor):
         cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
@@ -300,7 +313,7 @@ def file_warnings(db: str | None) -> list[str]:
     """What a user should hear about an SQLite file: readable by others."""
     path = sqlite_path(resolve_url(db))
     state = None if path is None else file_state(path)
-    if path is None or state is None:
+    if path is None or state is None or not stat.S_ISREG(state.st_mode):
         return []
     mode = state.st_mode & 0o777
     if mode & 0o077:
