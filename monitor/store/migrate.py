@@ -19,7 +19,14 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ProgrammingError
 
 from monitor.errors import Refused
-from monitor.store.engine import create_private_file, file_state, make_engine, sqlite_path
+from monitor.store.engine import (
+    DatabaseReadOnly,
+    create_private_file,
+    file_state,
+    make_engine,
+    read_only_reason,
+    sqlite_path,
+)
 from monitor.store.triggers import SESSION_TRANSITIONS, USER_TRANSITIONS
 
 if TYPE_CHECKING:
@@ -184,11 +191,30 @@ def upgrade(url: str, clinic_rules: Mapping[str, str] | None = None) -> UpgradeR
     backup = None
     if before != SCHEMA_HEAD:
         path = sqlite_path(url)
-        backup = backup_sqlite(path, before) if path is not None and has_tables else None
+        backup = _backup_first(path, before) if path is not None and has_tables else None
         run_upgrade(url, clinic_rules=clinic_rules)
     if url.startswith("postgresql"):
         grant_station_role(url)
     return UpgradeResult(before, SCHEMA_HEAD, backup)
+
+
+def _backup_first(path: Path, before: str | None) -> Path:
+    """The copy :func:`upgrade` makes before it migrates; refused, with nothing changed, where
+    the file is read-only here or the copy cannot be made beside it (docs/storage.md,
+    "Timeouts, read-only files and db check")."""
+    reason = read_only_reason(path)
+    if reason is not None:
+        raise DatabaseReadOnly(
+            f"the database is read-only here ({reason}): nothing was changed; run `monitor db "
+            "upgrade` as a user who can write the file and its folder"
+        )
+    try:
+        return backup_sqlite(path, before)
+    except OSError as error:
+        raise Refused(
+            f"cannot copy the database aside before migrating it ({error.strerror}: "
+            f"{error.filename}): nothing was changed"
+        ) from None
 
 
 def refuse_rules_file(url: str) -> None:

@@ -604,3 +604,26 @@ def test_db_check_refuses_a_database_behind_without_migrating_it(tmp_path):
             assert version.scalar() == "0001"
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_of_a_read_only_file_is_one_line_and_copies_nothing(reader_folder):
+    from monitor.store.migrate import run_upgrade
+
+    reader = _reader()
+    folder = reader_folder / "clinic"
+    folder.mkdir(mode=0o700)
+    path = folder / "old.db"
+    run_upgrade(f"sqlite:///{path}", "0001")
+    if reader.uid is not None and reader.gid is not None:
+        for item in (folder, *folder.iterdir()):
+            os.chown(item, reader.uid, reader.gid)
+    for file_mode, folder_mode in ((0o600, 0o500), (0o400, 0o700)):
+        os.chmod(path, file_mode)
+        os.chmod(folder, folder_mode)
+        try:
+            result = monitor(str(path), "db", "upgrade", reader=reader)
+        finally:
+            os.chmod(folder, 0o700)
+        assert result.returncode == 1, result.stderr
+        assert one_error_line(result).startswith("error: the database is read-only here (")
+        assert not [p for p in folder.iterdir() if p.name.endswith(".bak")]
