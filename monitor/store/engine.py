@@ -420,8 +420,9 @@ _PG_BUSY = {
     "40P01": "a deadlock with another connection",
     "40001": "a conflicting change by another connection",  # serialization_failure
 }
-#: ... and of a connection the server ended (terminated, shut down, idle in a transaction).
-_PG_ENDED = {"57P01", "57P02", "57P03", "25P03"}
+#: ... and of a connection the server ended (terminated, shut down, idle in a transaction,
+#: lost); a connection never made (08001) is "cannot be used" with the driver's reason.
+_PG_ENDED = {"57P01", "57P02", "57P03", "25P03", "08003", "08006"}
 
 
 def _first_line(error: BaseException) -> str:
@@ -447,7 +448,7 @@ def failure_message(error: BaseException) -> str | None:
         return f"the database is busy ({_PG_BUSY[sqlstate]}: {detail}): try again"
     if primary in _SQLITE_BUSY:
         return f"the database is busy (another station is writing: {detail}): try again"
-    if sqlstate in _PG_ENDED or sqlstate.startswith("08") or error.connection_invalidated:
+    if sqlstate in _PG_ENDED or error.connection_invalidated:
         return f"the database cannot be used: the connection was ended ({detail}): try again"
     if sqlstate == "25006" or primary == _SQLITE_READONLY:
         return f"the database is read-only here ({detail}): nothing was saved"
