@@ -5,6 +5,7 @@ written out as a loadable file (``monitor config export``)."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,55 @@ FILE_MAX_BYTES = RULES_TEXT_MAX
 
 def read_text(path: str | os.PathLike[str], what: str = "config file") -> str:
     """A small UTF-8 text file; a one-line refusal for a missing, unreadable, huge or binary
-    one (nothing larger than :data:`FILE_MAX_BYTES` is read)."""
+    one, and for anything but a regular file (nothing larger than :data:`FILE_MAX_BYTES` is
+    read).
+
+    The file is opened without blocking and its type checked on the open descriptor before a
+    byte is read: a FIFO would otherwise wait for a writer forever, and a device (``/dev/zero``)
+    is not a configuration (docs/configuration.md, "Files")."""
     file = Path(path).expanduser()
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with file.open("rb") as handle:
-            data = handle.read(FILE_MAX_BYTES + 1)
+        descriptor = os.open(file, flags)
     except FileNotFoundError:
         raise ConfigError(f"{what} {file} not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{what} {file} is a folder, not a file") from None
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"{what} {file} cannot be read: {reason}") from None
+    try:
+        kind = _not_a_file(os.fstat(descriptor).st_mode)
+        if kind is not None:
+            raise ConfigError(f"{what} {file} is {kind}, not a file: name a TOML file")
+        # O_NONBLOCK changes nothing for a regular file: reading it waits only for the disk.
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(FILE_MAX_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"{what} {file} cannot be read: {error.strerror}") from None
+    finally:
+        os.close(descriptor)
     if len(data) > FILE_MAX_BYTES:
         raise ConfigError(f"{what} {file} is larger than {FILE_MAX_BYTES // 1024} KiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {file} is not UTF-8 text") from None
+
+
+def _not_a_file(mode: int) -> str | None:
+    """What a file of ``mode`` is when it is not a regular file (``None`` when it is)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ClinicConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli.output import Context, pass_context
+from monitor.cli.output import Context, pass_context, printable
 
 
 @click.group()
@@ -47,23 +47,55 @@ def db_upgrade(context: Context) -> None:
 @pass_context
 def db_current(context: Context) -> None:
     """The schema revision of the database, and the newest this monitor knows."""
+    from sqlalchemy import inspect
+
+    from monitor.errors import Refused
     from monitor.store.engine import make_engine
     from monitor.store.migrate import SCHEMA_HEAD, current_revision
 
     engine = make_engine(context.db, create=False)
     try:
         revision = current_revision(engine)
+        if revision is None:
+            with engine.connect() as connection:
+                if inspect(connection).get_table_names():
+                    raise Refused(
+                        "this database holds tables but no monitor schema: it is not a monitor "
+                        "database; check --db"
+                    )
     finally:
         engine.dispose()
-    state = "up to date" if revision == SCHEMA_HEAD else "behind: run `monitor db upgrade`"
+    if revision == SCHEMA_HEAD:
+        state = "up to date"
+    elif revision is None:
+        state = "empty: `monitor db upgrade` creates the schema"
+    else:
+        state = "behind: run `monitor db upgrade`"
     click.echo(f"{revision or 'none'} (newest {SCHEMA_HEAD}; {state})")
 
 
 @db.command("check")
 @pass_context
 def db_check(context: Context) -> None:
-    """Refuse when the models and the migrations disagree."""
-    from monitor.store.migrate import check
+    """Check the database against this monitor: models and migrations agree, and its
+    triggers, functions, views, rules, policies and grants are those of a fresh database.
 
-    check(_url(context))
-    click.echo("models and migrations agree")
+    Refused for a missing file or a database not at the newest schema; nothing is created or
+    migrated. Each difference is one line on standard output (docs/storage.md)."""
+    from monitor.errors import Refused
+    from monitor.store.migrate import SCHEMA_HEAD, check
+
+    differences = check(_url(context))
+    for line in differences:
+        click.echo(printable(line))
+    if differences:
+        kinds = sorted({line.split(":", 1)[0] for line in differences})
+        raise Refused(
+            f"the database differs from a fresh one at {SCHEMA_HEAD} in {len(differences)} "
+            f"place(s) ({', '.join(kinds)}): see the lines above; a foreign trigger, function "
+            "or grant may change the record behind the product's back"
+        )
+    click.echo(
+        f"models and migrations agree, and the triggers, functions and grants are those of a "
+        f"fresh database at {SCHEMA_HEAD}"
+    )

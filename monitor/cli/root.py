@@ -77,11 +77,6 @@ def make_cli(extra: Mapping[str, str] | None = None, station: str | None = None)
 cli = make_cli()
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else error.__class__.__name__
-
-
 def _refuse(message: str, status: int = EXIT_REFUSED) -> None:
     click.echo(f"error: {printable(message)}", err=True)
     sys.exit(status)
@@ -105,12 +100,12 @@ def main(argv: list[str] | None = None, root: click.Group | None = None) -> Any:
     except click.ClickException as error:
         _refuse(error.format_message())
     except Exception as error:
-        # A database error can only come from a command that imported SQLAlchemy already.
-        exc = sys.modules.get("sqlalchemy.exc")
-        if exc is None or not isinstance(error, exc.DBAPIError):
+        # A database failure can only come from a command that opened the database, and so
+        # imported the engine already: what it means is said there (busy, the connection
+        # ended, read-only, not a database, damaged), always exit status 1.
+        engine = sys.modules.get("monitor.store.engine")
+        message = None if engine is None else engine.failure_message(error)
+        if message is None:
             raise
-        cause = _one_line(error.orig or error)
-        if isinstance(error, exc.OperationalError):
-            _refuse(f"the database cannot be used: {cause}", EXIT_FAILED)
-        _refuse(f"the database refused: {cause}", EXIT_FAILED)
+        _refuse(message, EXIT_FAILED)
     return None

@@ -47,8 +47,10 @@ class ChangeServices(ServiceBase):
         :meth:`change_mark` meanwhile."""
         import psycopg
 
-        url = self.engine.url.set(drivername="postgresql")
-        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        # The engine's own connection parameters, its forced settings (``options``) included
+        # (monitor.store.engine.PG_SETTINGS): a libpq URI would read their "+" literally.
+        _, params = self.engine.dialect.create_connect_args(self.engine.url)
+        with psycopg.connect(**params, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             if ready is not None:
                 ready()

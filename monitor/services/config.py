@@ -105,7 +105,10 @@ class ConfigServices(ServiceBase):
         if row is None:
             raise _missing(number)
         rules = rules_from_text(
-            row.body, source_label(number, row.source), f"version {number} of the clinic's rules"
+            row.body,
+            source_label(number, row.source),
+            f"version {number} of the clinic's rules",
+            stored=True,
         )
         config = with_station(rules, self.local)
         self._versions[number] = config
