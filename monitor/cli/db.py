@@ -33,6 +33,9 @@ def db_upgrade(context: Context) -> None:
     if context.config_path:
         rules = upgrade_rules(context.config_path, lambda: refuse_rules_file(url))
     result = upgrade(url, clinic_rules=rules)
+    for statement in result.left_to_superuser:
+        # The station role could still end other stations' connections (docs/storage.md).
+        click.echo(f"warning: have a superuser run: {statement}", err=True)
     if result.before == result.after:
         click.echo(f"already at the newest schema ({result.after})")
         return
