@@ -128,12 +128,9 @@ class SignInScreen(ModalScreen[UserView]):
         options = self.query(OptionList)
         if options and options.first().has_focus and self.users:
             name, pin = self.query_one("#name", Input), self.query_one("#pin", Input)
-            if (
-                event.character
-                and event.character.isdigit()
-                and options.first().highlighted is not None
-            ):
-                name.value = self.users[options.first().highlighted].name
+            highlighted = options.first().highlighted
+            if event.character and event.character.isdigit() and highlighted is not None:
+                name.value = self.users[highlighted].name
             elif event.is_printable and event.character:
                 self.set_focus(name)  # a name typed rather than picked: at once, so that
                 # the Enter typed after it in the same burst reaches the name, not the list

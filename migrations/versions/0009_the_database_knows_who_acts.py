@@ -37,8 +37,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("locks", sa.Integer(), server_default="0", nullable=False))
     triggers.harden(bind)
     if bind.dialect.name == "postgresql":
-        identity.create_pg_identity(bind)
+        identity.create_pg_identity(bind, _lockout_in_force(bind))
     identity.create_record_rules(bind)
+
+
+def _lockout_in_force(bind: sa.Connection) -> tuple[int, int]:
+    """The PIN lockout of the newest version of the clinic's rules, which the database now
+    applies itself."""
+    from monitor.core.config import rules_from_text
+
+    body = bind.exec_driver_sql(
+        "SELECT body FROM config_versions ORDER BY id DESC LIMIT 1"
+    ).scalar()
+    try:
+        security = rules_from_text(body or "", "the rules in force", stored=True).security
+    except Exception:  # an unreadable version: the shipped lockout
+        return (5, 15)
+    return (security.lockout_after, security.lockout_min)
 
 
 def downgrade() -> None:

@@ -30,7 +30,7 @@ def withheld(row: AuditView) -> AuditView:
         return row
     from dataclasses import replace
 
-    return replace(row, after=WITHHELD)
+    return replace(row, after=WITHHELD, entity_id=None)  # nor whose name it was
 
 
 @click.command()

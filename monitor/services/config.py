@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,6 +156,13 @@ class ConfigServices(ServiceBase):
                     )
                 )
                 session.flush()
+                if self.engine.dialect.name == "postgresql":
+                    # The database applies the lockout itself (monitor.store.identity).
+                    security = rules.security
+                    session.execute(
+                        sql("SELECT monitor_auth.set_lockout(:after, :minutes)"),
+                        {"after": security.lockout_after, "minutes": security.lockout_min},
+                    )
                 self._audit(
                     session,
                     now,

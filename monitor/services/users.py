@@ -50,7 +50,7 @@ def shown_name(typed: str) -> str:
     return "(not kept: shaped like a PIN)" if looks_like_pin(typed) else typed[:NAME_MAX]
 
 
-_SIGN_IN = text("SELECT monitor_auth.sign_in(:name, :pin, :after, :minutes, :shown, :at)")
+_SIGN_IN = text("SELECT monitor_auth.sign_in(:name, :pin, :after, :minutes, :at)")
 _ADD = text("SELECT monitor_auth.add_user(:name, :role, :pin, :at)")
 _SET_PIN = text("SELECT monitor_auth.set_pin(:name, :pin)")
 _UNLOCK = text("SELECT monitor_auth.unlock(:name)")
@@ -172,7 +172,6 @@ class UserServices(ServiceBase):
                         "pin": pin,
                         "after": after,
                         "minutes": minutes,
-                        "shown": shown_name(name),
                         "at": now,
                     },
                 ).scalar()

@@ -64,6 +64,9 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit_log": ("user_name",),
 }
 
+#: Tables whose ids the program numbers itself (no sequence to come from).
+NUMBERED = ("config_versions",)
+
 #: Rows that may not be added to a signed session (until a supervisor reopens it), with the
 #: SQL that finds a new row's session.
 SIGNED_CLOSED: dict[str, str] = {
@@ -204,7 +207,7 @@ def _functions(c: str) -> str:
     lo_min, hi_min = LOCKOUT_MIN_RANGE
     definer = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
     dummy = f"{c}.crypt('0000', '$2a$0{BCRYPT_COST}$abcdefghijklmnopqrstuu')"
-    return f"""
+    return rf"""
 CREATE FUNCTION {AUTH}.privileged() RETURNS boolean LANGUAGE sql STABLE {definer} AS $$
     SELECT r.rolsuper OR pg_has_role(session_user, c.relowner, 'MEMBER')
     FROM pg_roles r, pg_class c
@@ -283,12 +286,21 @@ $$;
 -- rule is monitor.core.lockout's: lock_after refusals in a row lock for lock_min minutes,
 -- doubled at each lock in a row up to a day; the last active supervisor's lock never grows.
 CREATE FUNCTION {AUTH}.sign_in(p_name text, p_pin text, p_lock_after integer,
-    p_lock_min integer, p_shown_name text, p_at timestamptz DEFAULT NULL)
+    p_lock_min integer, p_at timestamptz DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql VOLATILE {definer} AS $$
 DECLARE
     now_ timestamptz := {PRIVATE}.moment(p_at);
-    lock_after integer := least(greatest(coalesce(p_lock_after, 5), {lo_after}), {hi_after});
-    lock_min integer := least(greatest(coalesce(p_lock_min, 15), {lo_min}), {hi_min});
+    -- The lockout of the rules in force, as the last `config load` told the database; the
+    -- caller's only for the owner (a station must not choose how often it may guess).
+    rule_after integer := (SELECT l.lock_after FROM {PRIVATE}.lockout l WHERE l.id = 1);
+    rule_min integer := (SELECT l.lock_min FROM {PRIVATE}.lockout l WHERE l.id = 1);
+    lock_after integer := least(greatest(coalesce(CASE WHEN {AUTH}.privileged()
+        THEN p_lock_after END, rule_after, 5), {lo_after}), {hi_after});
+    lock_min integer := least(greatest(coalesce(CASE WHEN {AUTH}.privileged()
+        THEN p_lock_min END, rule_min, 15), {lo_min}), {hi_min});
+    -- A name shaped like a PIN (typed in the wrong field) is never kept.
+    shown text := CASE WHEN p_name ~ '^\s*[0-9]{{4,12}}\s*$'
+        THEN '(not kept: shaped like a PIN)' ELSE left(p_name, 64) END;
     u public.users%ROWTYPE;
     stored text;
     why text;
@@ -327,7 +339,7 @@ BEGIN
         INSERT INTO public.audit_log (at, user_name, action, session_id, entity, entity_id,
             before, after, reason)
         VALUES (now_, NULL, 'auth.refused', NULL, 'user', u.id, NULL,
-            json_build_object('name', p_shown_name, 'why', why)::text, NULL);
+            json_build_object('name', shown, 'why', why)::text, NULL);
         RETURN NULL;
     END IF;
     IF u.failed_pins <> 0 OR u.locks <> 0 OR u.locked_until IS NOT NULL THEN
@@ -339,6 +351,19 @@ BEGIN
     VALUES (sha256(token), u.id, clock_timestamp() + interval '{TOKEN_HOURS} hours');
     PERFORM {PRIVATE}.add_proof(u.id);
     RETURN encode(token, 'hex');
+END $$;
+
+-- The lockout of the rules in force, told by whoever loads them: a proven supervisor.
+CREATE FUNCTION {AUTH}.set_lockout(p_after integer, p_min integer) RETURNS void
+LANGUAGE plpgsql VOLATILE {definer} AS $$
+BEGIN
+    IF NOT {AUTH}.privileged() AND NOT {PRIVATE}.proven_supervisor() THEN
+        PERFORM {PRIVATE}.refuse('only a supervisor who proved a PIN sets the lockout');
+    END IF;
+    UPDATE {PRIVATE}.lockout SET
+        lock_after = least(greatest(p_after, {lo_after}), {hi_after}),
+        lock_min = least(greatest(p_min, {lo_min}), {hi_min})
+    WHERE id = 1;
 END $$;
 
 -- A token presented: its user joins this transaction's proof.
@@ -473,7 +498,7 @@ BEGIN
             || TG_TABLE_NAME || ' refused: no user proved a PIN to the database in this '
             || 'transaction';
     END IF;
-    IF TG_OP = 'INSERT' AND (new_row ->> 'id')::bigint
+    IF TG_OP = 'INSERT' AND TG_ARGV[0] <> '' AND (new_row ->> 'id')::bigint
         IS DISTINCT FROM currval(TG_ARGV[0]::regclass) THEN
         RAISE EXCEPTION 'monitor: % refused: a row''s id comes from its sequence', TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege';
@@ -502,7 +527,8 @@ END $$;
 _AUTH_FUNCTIONS = (
     "privileged()",
     "proven()",
-    "sign_in(text, text, integer, integer, text, timestamptz)",
+    "sign_in(text, text, integer, integer, timestamptz)",
+    "set_lockout(integer, integer)",
     "act(text)",
     "sign_out(text)",
     "add_user(text, text, text, timestamptz)",
@@ -514,7 +540,7 @@ _AUTH_FUNCTIONS = (
 )
 
 
-def create_pg_identity(connection: Connection) -> None:
+def create_pg_identity(connection: Connection, lockout: tuple[int, int] = (5, 15)) -> None:
     """Migration 0009 on PostgreSQL: the private schema, PINs moved into it (their column on
     ``users`` left holding ``*``), the functions and the actor guard on every table."""
     run = connection.exec_driver_sql
@@ -525,6 +551,11 @@ def create_pg_identity(connection: Connection) -> None:
     crypto = crypto_schema(connection)
     run(f"CREATE TABLE {PRIVATE}.secret (id integer PRIMARY KEY CHECK (id = 1), k bytea NOT NULL)")
     run(f"INSERT INTO {PRIVATE}.secret VALUES (1, {crypto}.gen_random_bytes(32))")
+    run(
+        f"CREATE TABLE {PRIVATE}.lockout (id integer PRIMARY KEY CHECK (id = 1), "
+        "lock_after integer NOT NULL, lock_min integer NOT NULL)"
+    )
+    run(f"INSERT INTO {PRIVATE}.lockout VALUES (1, {int(lockout[0])}, {int(lockout[1])})")
     run(
         f"CREATE TABLE {PRIVATE}.pins (user_id integer PRIMARY KEY REFERENCES public.users(id), "
         "hash text NOT NULL)"
@@ -545,7 +576,8 @@ def create_pg_identity(connection: Connection) -> None:
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {AUTH} FROM PUBLIC")
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {PRIVATE} FROM PUBLIC")
     for table, columns in ACTOR_COLUMNS.items():
-        sequence = f"public.{table}_id_seq"
+        # A version of the rules is numbered by the program (its id is the version).
+        sequence = "" if table in NUMBERED else f"public.{table}_id_seq"
         arguments = ", ".join(f"'{a}'" for a in (sequence, *columns))
         run(
             f"CREATE TRIGGER {table}_guard_actor BEFORE INSERT OR UPDATE ON public.{table} "

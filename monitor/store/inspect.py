@@ -203,6 +203,22 @@ _QUERIES: dict[str, str] = {
         "SELECT schemaname || '.' || tablename || '.' || rulename, definition FROM pg_rules "
         "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
     ),
+    # Who owns each object: the database's owner, as in a fresh database. Another owner (the
+    # station role given a table) would make the database trust that role as its owner.
+    "owner": (
+        "WITH d AS (SELECT datdba FROM pg_database WHERE datname = current_database()) "
+        "SELECT 'relation ' || n.nspname || '.' || c.relname, CASE WHEN c.relowner = d.datdba "
+        "THEN 'the database owner' ELSE pg_get_userbyid(c.relowner) END "
+        "FROM d, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_SYSTEM} "
+        "UNION ALL SELECT 'function ' || n.nspname || '.' || p.proname || '(' "
+        "|| pg_get_function_identity_arguments(p.oid) || ')', CASE WHEN p.proowner = d.datdba "
+        "THEN 'the database owner' ELSE pg_get_userbyid(p.proowner) END "
+        f"FROM d, pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {_SYSTEM} "
+        "UNION ALL SELECT 'schema ' || n.nspname, CASE WHEN n.nspowner = d.datdba "
+        "THEN 'the database owner' ELSE pg_get_userbyid(n.nspowner) END "
+        f"FROM d, pg_namespace n WHERE {_SYSTEM} AND n.nspname <> 'public'"
+    ),
     "policy": (
         "SELECT schemaname || '.' || tablename || '.' || policyname, "
         "permissive || ' ' || cmd || ' to ' || array_to_string(roles, ',') "

@@ -142,7 +142,7 @@ def _refused(engine, *statements: str, params: dict | None = None) -> str:
 
 
 def _sign_in(name: str, pin: str) -> str:
-    return f"SELECT monitor_auth.sign_in('{name}', '{pin}', 5, 15, '{name}')"
+    return f"SELECT monitor_auth.sign_in('{name}', '{pin}', 5, 15)"
 
 
 DENIED = r"(?i)(permission denied|refused|proved no PIN|only|InsufficientPrivilege)"
@@ -374,5 +374,43 @@ def test_a_supervisor_manages_users_through_the_station_role(station_url, clock)
             service.disable_user("sam", by="sam")
         with pytest.raises(Exception, match="owner"):
             service.recover_user("sam", "4444")
+    finally:
+        service.close()
+
+
+def test_a_station_cannot_choose_the_lockout_nor_the_name_kept(station_record):
+    """The lockout is the rules in force, whatever a station passes; a PIN typed as the name
+    is never kept, whatever a station would have written."""
+    with station_record.begin() as connection:
+        for guess in range(1000, 1020):
+            connection.execute(text(f"SELECT monitor_auth.sign_in('sam', '{guess}', 20, 1)"))
+        connection.execute(text("SELECT monitor_auth.sign_in('4821', '0000', 20, 1)"))
+    with station_record.connect() as connection:
+        locked = connection.execute(
+            text("SELECT locked_until - now() FROM users WHERE name = 'sam'")
+        ).scalar_one()
+        kept = (
+            connection.execute(
+                text("SELECT after FROM audit_log WHERE action = 'auth.refused' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+    assert locked.total_seconds() > 14 * 60  # the clinic's 15 min, not the station's 1
+    assert "locked for 15 min" in kept[4] and "4821" not in " ".join(kept)
+
+
+def test_a_supervisor_loading_rules_tells_the_database_the_lockout(station_url, clock):
+    service = Service.open(station_url, clock=clock)
+    try:
+        service.authenticate("sam", "9999")
+        service.load_config(
+            "[security]\nlockout_after = 3\n", source="t.toml", by="sam", reason="tighter"
+        )
+        for _ in range(3):
+            with pytest.raises(Exception, match="not accepted"):
+                service.authenticate("ana", "0000")
+        with pytest.raises(Exception, match="not accepted"):
+            service.authenticate("ana", "1234")  # locked after 3
     finally:
         service.close()

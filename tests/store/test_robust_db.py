@@ -54,11 +54,29 @@ class Reader:
         return ["setpriv", *who, *args]
 
 
+def _secret_for(reader: Reader) -> str:
+    """The tests' clinic secret (monitor.pins), as a file ``reader`` may read: a copy of its
+    own, mode 0600, for another user."""
+    mine = os.environ["MONITOR_SECRET_FILE"]
+    if reader.uid is None:
+        return mine
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="monitor-secret-")
+    copy = os.path.join(folder, "pin-secret")
+    shutil.copyfile(mine, copy)
+    for path in (folder, copy):
+        os.chown(path, reader.uid, reader.gid if reader.gid is not None else -1)
+    return copy
+
+
 def monitor(
     db: str, *args: str, pin: str | None = None, reader: Reader = Reader()
 ) -> subprocess.CompletedProcess:
     """`monitor --db DB ARGS` as a real process (as ``reader``), the PIN in MONITOR_PIN."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["MONITOR_SECRET_FILE"] = _secret_for(reader)
     if pin is not None:
         env["MONITOR_PIN"] = pin
     return subprocess.run(
@@ -189,6 +207,7 @@ def test_role_and_database_settings_cannot_stop_a_station(clinic, clock):
 
     service = Service.open(station, clock=clock)
     try:
+        service.authenticate("ana", "1234")  # the database checks who acts
         clock.set(at(-5))
         service.record_reading(sid, OK, by="ana")
         clock.set(at(0))
@@ -578,6 +597,21 @@ def test_db_check_names_grants_settings_and_switched_off_guards(clinic):
     assert "changed trigger: public.audit_log.audit_log_append_only" in text_
     assert "(enabled: D)" in text_
     assert "unknown schema: shadow" in text_
+
+
+@pytest.mark.postgres
+def test_db_check_names_a_table_given_to_the_station_and_goes_past_an_index(clinic):
+    """A table owned by the station role would make the database trust it as its owner; an
+    index added does not hide the rest."""
+    owner, _, _, _ = clinic
+    engine = make_engine(owner)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE INDEX ix_evil ON readings (systolic)")
+        connection.exec_driver_sql(f"ALTER TABLE audit_log OWNER TO {STATION_ROLE}")
+    engine.dispose()
+    text_ = "\n".join(check(owner))
+    assert "models and migrations disagree" in text_ and "ix_evil" in text_
+    assert f"changed owner: relation public.audit_log: {STATION_ROLE}" in text_
 
 
 @pytest.mark.postgres
