@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from monitor.store import identity, triggers
+from monitor.store import closed_record, identity, triggers
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -38,7 +38,7 @@ def upgrade() -> None:
     triggers.harden(bind)
     if bind.dialect.name == "postgresql":
         identity.create_pg_identity(bind, _lockout_in_force(bind))
-    identity.create_record_rules(bind)
+    closed_record.create_record_rules(bind)
 
 
 def _lockout_in_force(bind: sa.Connection) -> tuple[int, int]:
@@ -60,7 +60,7 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         identity.drop_pg_identity(bind)
-    identity.drop_record_rules(bind)
+    closed_record.drop_record_rules(bind)
     if bind.dialect.name == "sqlite":
         bind.exec_driver_sql("DROP TRIGGER IF EXISTS users_audit")
         bind.exec_driver_sql(

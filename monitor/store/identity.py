@@ -67,124 +67,10 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
 #: Tables whose ids the program numbers itself (no sequence to come from).
 NUMBERED = ("config_versions",)
 
-#: Rows that may not be added to a signed session (until a supervisor reopens it), with the
-#: SQL that finds a new row's session.
-SIGNED_CLOSED: dict[str, str] = {
-    "readings": "NEW.session_id",
-    "events": "NEW.session_id",
-    "check_skips": "NEW.session_id",
-    "voids": "(SELECT r.session_id FROM {s}.readings r WHERE r.id = NEW.reading_id)",
-    "flags": (
-        "COALESCE((SELECT r.session_id FROM {s}.readings r WHERE r.id = NEW.reading_id), "
-        "(SELECT e.session_id FROM {s}.events e WHERE e.id = NEW.event_id))"
-    ),
-    "acknowledgements": (
-        "(SELECT COALESCE(r.session_id, e.session_id) FROM {s}.flags f "
-        "LEFT JOIN {s}.readings r ON r.id = f.reading_id "
-        "LEFT JOIN {s}.events e ON e.id = f.event_id WHERE f.id = NEW.flag_id)"
-    ),
-    "infusion_end_corrections": "NEW.session_id",
-}
-#: Rows only an active supervisor adds (the ``by_id`` column).
-SUPERVISOR_ONLY = ("sign_offs", "reopenings", "config_versions", "rems_corrections")
-
-
-def _signed_sql(session: str, schema: str) -> str:
-    return (
-        f"(SELECT count(*) FROM {schema}.sign_offs s WHERE s.session_id = {session}) > "
-        f"(SELECT count(*) FROM {schema}.reopenings o WHERE o.session_id = {session})"
-    )
-
-
-def _supervisor_sql(user: str, schema: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM {schema}.users u WHERE u.id = {user} AND u.role = 'supervisor' "
-        "AND u.disabled_at IS NULL)"
-    )
-
-
-# -- rules for every connection, both backends ---------------------------------------------
-
-
-def create_record_rules(connection: Connection) -> None:
-    """Rules that hold for everyone, owner included: nothing is added to a signed session,
-    and only a supervisor signs, reopens, loads rules or corrects a REMS answer."""
-    run = connection.exec_driver_sql
-    if connection.dialect.name == "sqlite":
-        for table, session in SIGNED_CLOSED.items():
-            found = session.format(s="main")
-            run(
-                f"CREATE TRIGGER {table}_signed_closed BEFORE INSERT ON {table} "
-                f"WHEN {_signed_sql(found, 'main')} BEGIN SELECT RAISE(ABORT, 'monitor: the "
-                f"session is signed: nothing is added to it ({table}) until a supervisor "
-                "reopens it'); END"
-            )
-        for table in SUPERVISOR_ONLY:
-            run(
-                f"CREATE TRIGGER {table}_by_supervisor BEFORE INSERT ON {table} "
-                f"WHEN NEW.by_id IS NOT NULL AND NOT {_supervisor_sql('NEW.by_id', 'main')} "
-                f"BEGIN SELECT RAISE(ABORT, 'monitor: only an active supervisor adds "
-                f"{table}'); END"
-            )
-        return
-    _pg(
-        connection,
-        f"""
-        CREATE FUNCTION {PRIVATE}.signed_closed() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        DECLARE sid integer;
-        BEGIN
-            EXECUTE 'SELECT ' || TG_ARGV[0] INTO sid USING NEW;
-            IF sid IS NOT NULL AND {_signed_sql("sid", "public")} THEN
-                RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
-                    'monitor: session ' || sid || ' is signed: nothing is added to it ('
-                    || TG_TABLE_NAME || ') until a supervisor reopens it';
-            END IF;
-            RETURN NEW;
-        END $$;
-        CREATE FUNCTION {PRIVATE}.by_supervisor() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        BEGIN
-            IF NEW.by_id IS NOT NULL AND NOT {_supervisor_sql("NEW.by_id", "public")} THEN
-                RAISE EXCEPTION 'monitor: only an active supervisor adds %', TG_TABLE_NAME
-                    USING ERRCODE = 'insufficient_privilege';
-            END IF;
-            RETURN NEW;
-        END $$;
-        """,
-    )
-    for table, session in SIGNED_CLOSED.items():
-        # The session's expression, with NEW as $1 inside EXECUTE.
-        expression = session.format(s="public").replace("NEW.", "($1).")
-        quoted = expression.replace("'", "''")
-        run(
-            f"CREATE TRIGGER {table}_signed_closed BEFORE INSERT ON public.{table} FOR EACH ROW "
-            f"EXECUTE FUNCTION {PRIVATE}.signed_closed('{quoted}')"
-        )
-    for table in SUPERVISOR_ONLY:
-        run(
-            f"CREATE TRIGGER {table}_by_supervisor BEFORE INSERT ON public.{table} FOR EACH ROW "
-            f"EXECUTE FUNCTION {PRIVATE}.by_supervisor()"
-        )
-
-
-def drop_record_rules(connection: Connection) -> None:
-    """Remove :func:`create_record_rules` (a downgrade)."""
-    run = connection.exec_driver_sql
-    sqlite = connection.dialect.name == "sqlite"
-    for table in SIGNED_CLOSED:
-        run(f"DROP TRIGGER IF EXISTS {table}_signed_closed" + ("" if sqlite else f" ON {table}"))
-    for table in SUPERVISOR_ONLY:
-        run(f"DROP TRIGGER IF EXISTS {table}_by_supervisor" + ("" if sqlite else f" ON {table}"))
-    if not sqlite:
-        run(f"DROP FUNCTION IF EXISTS {PRIVATE}.signed_closed()")
-        run(f"DROP FUNCTION IF EXISTS {PRIVATE}.by_supervisor()")
-
-
 # -- PostgreSQL: who acts --------------------------------------------------------------------
 
 
-def _pg(connection: Connection, sql: str) -> None:
+def pg_run(connection: Connection, sql: str) -> None:
     """Run SQL with ``%`` meant for PostgreSQL (psycopg reads a single one as a parameter)."""
     connection.exec_driver_sql(sql.replace("%", "%%"))
 
@@ -572,7 +458,7 @@ def create_pg_identity(connection: Connection, lockout: tuple[int, int] = (5, 15
     run("ALTER TABLE public.users DISABLE TRIGGER users_transitions")
     run("UPDATE public.users SET pin_hash = '*' WHERE pin_hash <> '*'")
     run("ALTER TABLE public.users ENABLE TRIGGER users_transitions")
-    _pg(connection, _functions(crypto))
+    pg_run(connection, _functions(crypto))
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {AUTH} FROM PUBLIC")
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {PRIVATE} FROM PUBLIC")
     for table, columns in ACTOR_COLUMNS.items():
