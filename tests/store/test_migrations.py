@@ -354,3 +354,45 @@ def test_revision_3_keeps_a_populated_revision_2_record_and_guards_it(empty_url)
         c.execute(text("UPDATE treatment_sessions SET dosed_at = NULL WHERE id = 1"))
     engine.dispose()
     assert table_counts(empty_url) == before
+
+
+def test_revision_0009_keeps_every_row_and_the_pins_as_each_backend_can(empty_url, clock):
+    """Migration 0009 over a populated record of 0008: no row lost, no audit row added. On
+    SQLite an old PIN still signs in and is hashed again under the clinic's secret; on
+    PostgreSQL the database cannot check an old hash: that user is refused until the owner's
+    `user recover`, and the hash is no longer in ``users``."""
+    import hashlib
+
+    from monitor.services import Service
+
+    migrate_to(empty_url, revisions()[0])
+    populate(empty_url)
+    migrate_to(empty_url, "0008")
+    engine = make_engine(empty_url)
+    with engine.begin() as c:
+        # An old scrypt hash of 9999 (before the clinic's secret).
+        salt = bytes(16)
+        digest = hashlib.scrypt(b"9999", salt=salt, n=2**14, r=8, p=1, dklen=32)
+        legacy = f"scrypt${2**14}$8$1${salt.hex()}${digest.hex()}"
+        c.execute(text("UPDATE users SET pin_hash = :h WHERE name = 'sam'"), {"h": legacy})
+    engine.dispose()
+    before = table_counts(empty_url)
+    migrate_to(empty_url, "0009")
+    assert table_counts(empty_url) == before
+    service = Service.open(empty_url, clock=clock)
+    try:
+        if service.engine.dialect.name == "sqlite":
+            assert service.authenticate("sam", "9999").name == "sam"
+            with service.engine.connect() as c:
+                stored = c.execute(text("SELECT pin_hash FROM users WHERE name = 'sam'")).scalar()
+            assert stored.startswith("scrypt-hmac$")
+        else:
+            with pytest.raises(Refused, match="not accepted"):
+                service.authenticate("sam", "9999")
+            with service.engine.connect() as c:
+                kept = c.execute(text("SELECT DISTINCT pin_hash FROM users")).scalars().all()
+            assert kept == ["*"]
+            service.recover_user("sam", "7777")
+            assert service.authenticate("sam", "7777").name == "sam"
+    finally:
+        service.close()
