@@ -21,13 +21,11 @@ from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig, station_of
 from monitor.core.review import signed_refusal
-from monitor.core.rules import Severity
 from monitor.core.vitals import Measure, Vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, PinRefused
 from monitor.store import models as m
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
-from monitor.views import FlagView
 
 Clock = Callable[[], datetime]
 _INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
@@ -75,31 +73,6 @@ def _dump(value: dict[str, Any] | None) -> str | None:
 
 def _vitals_of(row: m.Reading) -> Vitals:
     return Vitals(**{measure.value: getattr(row, measure.value) for measure in Measure})
-
-
-def _flag_view(
-    flag: m.Flag,
-    acknowledged_at: datetime | None,
-    by: str | None,
-    action: str | None,
-    cosigned_by: str | None = None,
-) -> FlagView:
-    return FlagView(
-        flag.id,
-        flag.reading_id,
-        flag.measure,
-        Severity(flag.severity),
-        flag.rule,
-        flag.message,
-        acknowledged_at,
-        by,
-        action,
-        cosigned_by=cosigned_by,
-        raised_by=flag.raised_by or "reading",
-        raised_at=flag.raised_at,
-        config_version=flag.config_version,
-        event_id=flag.event_id,
-    )
 
 
 def connection_of(session: Session | Connection) -> Connection:

@@ -10,7 +10,8 @@ from datetime import datetime
 from monitor.core.timing import check_event_at
 from monitor.errors import EntryError
 from monitor.services.alarms import open_event_alarm
-from monitor.services.base import ServiceBase, _flag_view, clean_text
+from monitor.services.base import ServiceBase, clean_text
+from monitor.services.stored import flag_view
 from monitor.store import models as m
 from monitor.views import EventView
 
@@ -113,4 +114,4 @@ class EventServices(ServiceBase):
             )
             if alarm is None:
                 return view
-            return replace(view, alarm=_flag_view(alarm, None, None, None))
+            return replace(view, alarm=flag_view(alarm, None, None, None))
