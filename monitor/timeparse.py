@@ -1,39 +1,65 @@
-"""Reading the times people type: ISO 8601 (local time without an offset), or "5 min ago"."""
+"""Reading the times people type, the one parser for every face (docs/interface.md, "Times").
+
+The station's entry line (``142/88 @ 10:28``), the correction dialog, the dialogs' "min ago"
+fields and every command-line ``--at``, ``--from`` and ``--to`` read a time here, so each
+takes the same forms (:data:`monitor.timeforms.TIME_FORMS`) and refuses with the same words:
+
+- ``now``; ``5 min ago`` or ``-5`` (minutes before now);
+- ``HH:MM`` (24 h), a local time of day: the latest one at most 2 min ahead of now (today's,
+  or yesterday's when today's has not come yet), and refused when that is more than 12 h ago.
+  An observation lasts about two hours: a time of day that lands on a surprising day is a
+  typo or a reading of another day, so it is refused, naming the date to type instead.
+  A correction passes ``near`` (the reading's own time): the time of day nearest to it;
+- ISO 8601: without an offset it is local time.
+
+A local time the clock change repeats or skips is refused, asking for an offset.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from monitor.core.entry import cut
+from monitor.core.vitals import MAX_FUTURE
 from monitor.errors import EntryError
+from monitor.timeforms import TIME_FORMS
 
 _AGO = re.compile(r"^\s*([0-9]{1,4})\s*(m|min|mins|minute|minutes)?\s*ago\s*$", re.IGNORECASE)
+_MINUS = re.compile(r"^\s*-\s*([0-9]{1,4})\s*(m|min|mins|minutes)?\s*$", re.IGNORECASE)
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 #: Years outside this range are refused before any conversion (which could overflow).
 MIN_YEAR, MAX_YEAR = 2000, 2999
-_MINUS = re.compile(r"^\s*-\s*([0-9]{1,4})\s*(m|min|mins|minutes)?\s*$", re.IGNORECASE)
+#: How far back a time of day without a date may reach.
+CLOCK_BACK = timedelta(hours=12)
 
 
-def parse_time(text: str, now: datetime) -> datetime:
-    """An aware UTC datetime from ``text``.
+def parse_time(text: str, now: datetime, *, near: datetime | None = None) -> datetime:
+    """An aware UTC datetime from ``text``, in one of :data:`~monitor.timeforms.TIME_FORMS`.
 
-    Accepts ISO 8601 (without an offset it is local time), ``now``, ``5 min ago`` and ``-5``.
-    """
+    ``now``: the clock's time, for ``now``, ``5 min ago`` and a time of day. ``near``: for a
+    correction, the time being corrected; a time of day is then the one nearest to it.
+    Raises EntryError, saying what to type instead."""
+    return _read(text, now, near, TIME_FORMS)
+
+
+def _read(text: str, now: datetime, near: datetime | None, forms: str) -> datetime:
+    """:func:`parse_time`, refusing what it cannot read with ``forms`` (the forms accepted)."""
     value = text.strip()
     if value.lower() == "now":
         return now.astimezone(UTC)
     relative = _AGO.match(value) or _MINUS.match(value)
     if relative:
         return (now - timedelta(minutes=int(relative.group(1)))).astimezone(UTC)
+    clock = _CLOCK.fullmatch(value)
+    if clock:
+        return _time_of_day(value, int(clock[1]), int(clock[2]), now, near)
     try:
         moment = datetime.fromisoformat(
             value.replace("Z", "+00:00") if value.endswith("Z") else value
         )
     except ValueError:
-        raise EntryError(
-            f"time '{cut(text)}' is not understood: use ISO 8601 (2026-11-27T09:00 or "
-            "2026-11-27T09:00+00:00), 'now' or '5 min ago'"
-        ) from None
+        raise EntryError(f"time '{cut(text)}' is not understood: give {forms}") from None
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise EntryError(
             f"time '{cut(text)}' is out of range: give a year from {MIN_YEAR} to {MAX_YEAR}"
@@ -43,10 +69,62 @@ def parse_time(text: str, now: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def parse_minutes_ago_or_time(text: str, now: datetime, *, high: int = 600) -> datetime | None:
+    """A field labelled "min ago": blank is ``None`` (now), a bare whole number is that many
+    minutes before ``now`` (0 to ``high``), anything else a time as :func:`parse_time`
+    reads it (``10:28``, ``5 min ago``, ISO 8601). Raises EntryError."""
+    value = text.strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        if len(value) > 6 or int(value) > high:
+            raise EntryError(
+                f"minutes ago '{cut(value)}' is more than {high}: give 0 to {high}, "
+                "or the time itself (HH:MM or ISO 8601)"
+            )
+        return (now - timedelta(minutes=int(value))).astimezone(UTC)
+    return _read(value, now, None, f"minutes ago (e.g. 5), {TIME_FORMS}")
+
+
+def _time_of_day(
+    text: str, hour: int, minute: int, now: datetime, near: datetime | None
+) -> datetime:
+    """``HH:MM`` as a local time: nearest to ``near`` if given, else the latest one at most
+    2 min after ``now``, refused when that is more than :data:`CLOCK_BACK` before ``now``."""
+    if hour > 23 or minute > 59:
+        raise EntryError(f"time '{cut(text)}' is not a time of day: HH:MM runs from 00:00 to 23:59")
+    wall = time(hour, minute)
+    if near is not None:
+        day = near.astimezone().date()
+        candidates = [datetime.combine(day + timedelta(days=d), wall) for d in (-1, 0, 1)]
+        # A naive datetime's astimezone reads it as local time (the first of a repeated hour).
+        chosen = min(candidates, key=lambda c: abs(c.astimezone(UTC) - near))
+        return local_to_utc(chosen, text)
+    latest = now + MAX_FUTURE
+    chosen = datetime.combine(latest.astimezone().date(), wall)
+    later_than_now = chosen.astimezone(UTC) > latest
+    if later_than_now:
+        chosen -= timedelta(days=1)
+    moment = local_to_utc(chosen, text)
+    if now - moment > CLOCK_BACK:
+        dated = chosen.isoformat(timespec="minutes")
+        if later_than_now:
+            shown = now.astimezone().strftime("%H:%M")
+            raise EntryError(
+                f"time '{text}' is later than now ({shown}): a time of day means the last 12 h;"
+                f" give a time that has passed, or the date and time, e.g. {dated}"
+            )
+        raise EntryError(
+            f"time '{text}' is more than 12 h ago: a time of day means the last 12 h; give the "
+            f"date and time, e.g. {dated}"
+        )
+    return moment
+
+
 def local_to_utc(naive: datetime, text: str | None = None) -> datetime:
     """A local wall-clock time as UTC; refused when the clock change makes it ambiguous (the
     repeated hour) or skipped (the hour that does not exist)."""
-    shown = text if text is not None else naive.isoformat(timespec="minutes")
+    shown = cut(text) if text is not None else naive.isoformat(timespec="minutes")
     first = naive.replace(fold=0).astimezone(UTC)
     second = naive.replace(fold=1).astimezone(UTC)
     if first != second:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli.output import Context, acting, local, moment, pass_context, printable
+from monitor.cli.output import (
+    Context,
+    acting,
+    local,
+    moment,
+    pass_context,
+    printable,
+    time_help,
+)
 from monitor.cli.params import ID
 
 
@@ -34,7 +42,7 @@ def event() -> None:
     "--severity", type=click.Choice(["mild", "moderate", "severe"]), help="Adverse events."
 )
 @click.option("--serious", is_flag=True, help="Adverse events: a serious adverse event.")
-@click.option("--at", "at", help="When it happened (ISO 8601 or '5 min ago'); default now.")
+@click.option("--at", "at", help=time_help("When it happened"))
 @acting
 @pass_context
 def event_add(

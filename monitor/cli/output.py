@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.errors import PinRefused, Refused
+from monitor.timeforms import FROM_FORMS, TIME_FORMS, TO_FORMS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -33,8 +34,16 @@ PIN_ENV = "MONITOR_PIN"
 #: The co-signer's PIN (``--cosign NAME``) when it does not come from standard input.
 COSIGN_PIN_ENV = "MONITOR_COSIGN_PIN"
 
-FROM_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone is its midnight"
-TO_HELP = "ISO 8601, 'now' or '90 min ago'; a date alone takes in that whole day"
+#: The help of every ``--from`` and ``--to``: the forms the one time parser accepts.
+FROM_HELP = FROM_FORMS
+TO_HELP = TO_FORMS
+
+
+def time_help(what: str, default: str = "default now") -> str:
+    """The help of an option that takes a time: ``what`` it is, every form accepted
+    (:data:`monitor.timeforms.TIME_FORMS`, as the station's entry line takes them), and
+    what leaving it out means."""
+    return f"{what}: {TIME_FORMS}; {default}."
 
 
 class Context:

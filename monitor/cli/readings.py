@@ -19,6 +19,7 @@ from monitor.cli.output import (
     pass_context,
     printable,
     story_text,
+    time_help,
 )
 from monitor.cli.params import ID
 from monitor.errors import Refused
@@ -55,7 +56,7 @@ def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
 @click.argument("session_id", type=ID)
 @click.argument("entry", nargs=-1)
 @click.option("--by", required=True, help="The user recording the reading.")
-@click.option("--at", "at", help="When it was measured (ISO 8601 or '5 min ago'); default now.")
+@click.option("--at", "at", help=time_help("When it was measured"))
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
 @click.option(
     "--key",
@@ -183,7 +184,9 @@ def _record_lines(
 @click.argument("entry", nargs=-1, required=True)
 @click.option("--by", required=True, help="The user correcting it.")
 @click.option("--reason", required=True, help="Why the reading is corrected.")
-@click.option("--at", "at", help="The corrected measurement time (default: the original's).")
+@click.option(
+    "--at", "at", help=time_help("The corrected measurement time", "default the original's")
+)
 @click.option(
     "--replace", is_flag=True, help="The entry is the whole reading: unnamed measures are cleared."
 )

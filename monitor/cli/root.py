@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from monitor.cli.lazy import LazyGroup
-from monitor.cli.output import EXIT_FAILED, EXIT_REFUSED, Context, printable
+from monitor.cli.output import EXIT_FAILED, EXIT_REFUSED, Context, command_name, printable
 from monitor.errors import Refused
 
 #: Every command of the headless product: name -> ``"module:attribute"``.
@@ -82,6 +82,37 @@ def _refuse(message: str, status: int = EXIT_REFUSED) -> None:
     sys.exit(status)
 
 
+def misplaced_global(error: click.NoSuchOption, args: list[str]) -> str | None:
+    """What to say of a global option (``--db``, ``--config``, ...) given after the command,
+    where click knows it not: put it before the command, with the line so reordered. ``None``
+    for any other unknown option."""
+    import re
+    import shlex
+
+    context = error.ctx
+    if context is None or context.parent is None:
+        return None  # unknown to the root group itself
+    root = context.find_root().command
+    name = error.option_name
+    option = next((p for p in root.params if name in p.opts), None)
+    if not isinstance(option, click.Option):
+        return None
+    top = context  # the command given to the root group (``session`` of ``session dose``)
+    while top.parent is not None and top.parent.parent is not None:
+        top = top.parent
+    start = args.index(top.info_name) if top.info_name in args else len(args)
+    rest = args[start:]
+    at = next((i for i, a in enumerate(rest) if a == name or a.startswith(name + "=")), None)
+    if at is None:
+        return f"{name} is a global option: put it before the command"
+    taken = 1 if option.is_flag or "=" in rest[at] else 2
+    moved = rest[at : at + taken]
+    moved += ["VALUE"] * (taken - len(moved))  # its value was left out too
+    line = shlex.join([*args[:start], *moved, *rest[:at], *rest[at + taken :]])
+    line = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", line)  # no password on screen
+    return f"{name} is a global option: put it before the command: {command_name()} {line}"
+
+
 def main(argv: list[str] | None = None, root: click.Group | None = None) -> Any:
     """Entry point: run the command (of ``root``, default the headless :data:`cli`);
     refusals become one line and exit status 2."""
@@ -95,6 +126,8 @@ def main(argv: list[str] | None = None, root: click.Group | None = None) -> Any:
         return (root or cli).main(args=args, prog_name="monitor", standalone_mode=False)
     except Refused as error:
         _refuse(str(error))
+    except click.NoSuchOption as error:
+        _refuse(misplaced_global(error, args) or error.format_message())
     except click.exceptions.Abort:
         _refuse("aborted")
     except click.ClickException as error:

@@ -22,6 +22,7 @@ from monitor.cli.output import (
     pass_context,
     period,
     printable,
+    time_help,
     write,
 )
 from monitor.cli.params import DECIMAL, ID, WHOLE, YES_NO, newest_sessions, yes_no
@@ -47,8 +48,12 @@ def session() -> None:
 @click.option("--age", type=WHOLE, help="The patient's age (required for esketamine).")
 @click.option("--bay", help="Where the patient sits (a bay of the clinic configuration).")
 @click.option("--lot", help="The medication lot number.")
-@click.option("--at", "at", help="When the session began (default now; up to 7 days back).")
-@click.option("--dosed-at", help="When the dose was given (entry from paper).")
+@click.option(
+    "--at", "at", help=time_help("When the session began", "default now; up to 7 days back")
+)
+@click.option(
+    "--dosed-at", help=time_help("When the dose was given (entry from paper)", "default not yet")
+)
 @click.option(
     "--dose-override-reason", help="With --dosed-at: why dosing went ahead without a baseline."
 )
@@ -103,7 +108,7 @@ def session_start(
 @session.command("dose")
 @click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording the dose.")
-@click.option("--at", "at", help="When the dose was given (ISO 8601); default now.")
+@click.option("--at", "at", help=time_help("When the dose was given"))
 @click.option(
     "--override-reason",
     help="Dose although the baseline is not done or a before-dosing flag is not reviewed, and why.",
@@ -143,7 +148,7 @@ def session_dose(
 @session.command("infusion-end")
 @click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user recording it.")
-@click.option("--at", "at", help="When the infusion ended (ISO 8601 or '5 min ago'); default now.")
+@click.option("--at", "at", help=time_help("When the infusion ended"))
 @click.option(
     "--reason",
     help="Correct a recorded infusion end: why (by who recorded it or a supervisor; the first "
@@ -231,7 +236,7 @@ def session_list(
 @session.command("discharge")
 @click.argument("session_id", type=ID)
 @click.option("--by", required=True, help="The user discharging the patient.")
-@click.option("--at", "at", help="Discharge time (ISO 8601); default now.")
+@click.option("--at", "at", help=time_help("When the patient left"))
 @click.option("--override-reason", help="Discharge although the gate is not met, and why.")
 @click.option("--escort", help="Who accompanies the patient home, or 'none'.")
 @click.option(

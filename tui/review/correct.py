@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from textual.widgets import (
 from monitor.core.entry import format_entry, parse_entry
 from monitor.errors import EntryError
 from monitor.present.session import clock_text
-from monitor.timeparse import local_to_utc, parse_time, split_entry_time
+from monitor.timeparse import parse_time, split_entry_time
 from monitor.views import ReadingView
 from tui.dialogs.base import SavingDialog
 from tui.inputs import Input
@@ -41,20 +40,11 @@ class Correction:
     pin: str = field(repr=False)
 
 
-_CLOCK_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
-
-
 def measured_time(text: str, reading: ReadingView, now: datetime) -> datetime:
-    """The measurement time typed after ``@``: ``10:28`` on the reading's own (local) day,
-    or anything ``record --at`` takes (ISO 8601, ``5 min ago``); EntryError otherwise."""
-    clock = _CLOCK_TIME.fullmatch(text.strip())
-    if clock is None:
-        return parse_time(text, now)
-    hour, minute = int(clock[1]), int(clock[2])
-    if hour > 23 or minute > 59:
-        raise EntryError(f"time '{text}' is not a time of day (00:00 to 23:59)")
-    day = reading.measured_at.astimezone().date()
-    return local_to_utc(datetime(day.year, day.month, day.day, hour, minute))  # noqa: DTZ001
+    """The measurement time typed after ``@``, as every time is read
+    (:func:`monitor.timeparse.parse_time`): ``10:28`` is the one nearest the reading's own
+    time (its own day, except across midnight); EntryError otherwise."""
+    return parse_time(text, now, near=reading.measured_at)
 
 
 class CorrectScreen(SavingDialog[Correction]):
