@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -24,6 +25,7 @@ from tui.web.policy import (
     MAX_STATIONS_LIMIT,
     is_loopback,
     is_wildcard,
+    machine_urls,
     origin_of,
 )
 
@@ -98,22 +100,24 @@ def hand_down(context: Context) -> None:
 
 
 def public_url_of(host: str, port: int, public_url: str | None) -> str:
-    """The address browsers use: ``--public-url``, else ``http://HOST:PORT``. Refused when it
-    is not an http(s) address, or when the server listens on every address without one (no
-    page could then tell this server's pages from another site's)."""
+    """The address browsers use: ``--public-url``, else ``http://HOST:PORT``, else (listening
+    on every address) this machine's name (:func:`tui.web.policy.machine_urls`). Refused when
+    it is not an http(s) address, or names no address a browser can open (0.0.0.0)."""
     if public_url is not None:
         if origin_of(public_url) is None or "?" in public_url or "#" in public_url:
             raise Refused(
                 f"--public-url must be http://HOST[:PORT] or https://HOST[:PORT] (the address "
                 f"browsers use), got {public_url[:100]!r}"
             )
+        if is_wildcard(urlsplit(public_url).hostname or ""):
+            raise Refused(
+                f"--public-url {public_url[:100]} names no address a browser can open: give "
+                f"this machine's name or address (e.g. {machine_urls(host, port)[0]}), or "
+                "leave it out"
+            )
         return public_url.rstrip("/")
     if is_wildcard(host):
-        raise Refused(
-            f"--host {host} listens on every address: give --public-url, the address browsers "
-            "use (e.g. https://review.clinic.example behind a TLS proxy), so that only its pages "
-            "may open a station"
-        )
+        return machine_urls(host, port)[0]
     name = f"[{host}]" if ":" in host else host
     return f"http://{name}:{port}"
 
@@ -131,8 +135,9 @@ def public_url_of(host: str, port: int, public_url: str | None) -> str:
 )
 @click.option(
     "--public-url",
-    help="The address browsers use to reach this server (behind a proxy, or when --host is "
-    "0.0.0.0); default http://HOST:PORT. Only its pages may open a station.",
+    help="The address browsers use to reach this server (behind a proxy); default "
+    "http://HOST:PORT, or with --host 0.0.0.0 each of this machine's names and addresses. "
+    "Only its pages may open a station.",
 )
 @click.option(
     "--max-stations",
@@ -149,6 +154,8 @@ def serve_command(
     nothing until someone signs in with name and PIN. Ctrl+C stops the server and its
     stations."""
     url = public_url_of(host, port, public_url)
+    # Every address and no public URL: each of this machine's addresses may open a station.
+    also = machine_urls(host, port) if is_wildcard(host) and public_url is None else ()
     # Open the database once here, so a wrong --db is one error now, not a dead page later.
     context.service  # noqa: B018
     context.close()
@@ -160,10 +167,12 @@ def serve_command(
             err=True,
         )
     hand_down(context)
-    make_server(host, port, url, max_stations).serve()
+    make_server(host, port, url, max_stations, also).serve()
 
 
-def make_server(host: str, port: int, public_url: str, max_stations: int) -> Any:
+def make_server(
+    host: str, port: int, public_url: str, max_stations: int, also: tuple[str, ...] = ()
+) -> Any:
     """The web server for the station (:class:`tui.web.server.StationServer`)."""
     from tui.web.server import StationServer
 
@@ -174,4 +183,5 @@ def make_server(host: str, port: int, public_url: str, max_stations: int) -> Any
         public_url=public_url,
         title=TITLE,
         max_stations=max_stations,
+        also=also,
     )

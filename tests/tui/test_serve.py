@@ -27,6 +27,7 @@ from tui.web.policy import (
     OneLine,
     allowed_origins,
     clamp,
+    machine_urls,
     origin_of,
     security_headers,
 )
@@ -411,9 +412,44 @@ def test_a_busy_port_is_one_error_line(database):
     assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
 
 
-def test_every_address_needs_the_public_url_browsers_use(database):
-    line = one_error_line(database, "--host", "0.0.0.0")
-    assert line.startswith("error: --host 0.0.0.0 listens on every address: give --public-url")
+def test_every_address_is_served_at_addresses_a_browser_can_open(database):
+    """`--host 0.0.0.0` advertises this machine's names and addresses, never 0.0.0.0, and a
+    page opened at any of them talks to the server at that address (issue #21)."""
+    server = Served(database, "--host", "0.0.0.0")
+    try:
+        local = f"http://localhost:{server.port}"
+        status, headers, page = get(local + "/")
+        assert status == 200
+        assert f'data-session-websocket-url="ws://localhost:{server.port}/ws"' in page
+        assert (
+            f"connect-src 'self' ws://localhost:{server.port};"
+            in (headers["Content-Security-Policy"])
+        )
+        # Another site's name for this server gets the first advertised address, not its own.
+        request = urllib.request.Request(local + "/", headers={"Host": "evil.example"})
+        with urllib.request.urlopen(request, timeout=DEADLINE) as response:
+            assert b"evil.example" not in response.read()
+    finally:
+        status, out, err = server.stop()
+    assert status == 0, err
+    banner = next(line for line in out.splitlines() if line.startswith("Serving"))
+    assert "every address of this machine (0.0.0.0" in banner, banner
+    assert f"{local} on this one" in banner, banner
+    assert f"0.0.0.0:{server.port}" not in banner and "http://0.0.0.0" not in banner
+
+
+def test_a_public_url_a_browser_cannot_open_is_refused(database):
+    line = one_error_line(database, "--host", "0.0.0.0", "--public-url", "http://0.0.0.0:8011")
+    assert line.startswith("error: --public-url http://0.0.0.0:8011 names no address a browser")
+
+
+def test_the_machine_urls_are_its_names_and_addresses_and_localhost_last():
+    urls = machine_urls("0.0.0.0", 8011)
+    assert urls[-1] == "http://localhost:8011"
+    assert not any("0.0.0.0" in url or "127.0.0.1" in url for url in urls)
+    origins = allowed_origins("0.0.0.0", 8011, urls[0], urls)
+    assert {"http://localhost:8011", "http://127.0.0.1:8011"} <= origins
+    assert {origin_of(url) for url in urls} <= origins
 
 
 @pytest.mark.parametrize(

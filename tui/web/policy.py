@@ -72,11 +72,60 @@ def origin_of(url: str, *, bare: bool = False) -> str | None:
     return f"{parts.scheme}://{host}{shown_port}"
 
 
-def allowed_origins(host: str, port: int, public_url: str) -> frozenset[str]:
+def machine_urls(host: str, port: int) -> tuple[str, ...]:
+    """The addresses a browser can open for a server listening on every address (``host``
+    0.0.0.0, or ``::`` with IPv6 too): this machine's name, each of its network addresses
+    (the one its default route leaves from, and those its name resolves to), then localhost
+    for this machine itself. 0.0.0.0 is none of them: no browser can open it."""
+    families = [socket.AF_INET] + ([socket.AF_INET6] if ":" in host else [])
+    found: list[str] = []
+    for family, probe in zip(families, ("192.0.2.1", "2001:db8::1"), strict=False):
+        try:
+            # A UDP socket "connected" sends nothing: it only picks the outgoing address.
+            with socket.socket(family, socket.SOCK_DGRAM) as route:
+                route.connect((probe, 9))
+                found.append(str(route.getsockname()[0]))
+        except OSError:
+            pass  # no route of that family: no network address to offer for it
+    name = socket.gethostname()
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except OSError:
+        infos = []
+    found += [str(info[4][0]) for info in infos if info[0] in families]
+    urls = [f"http://{name}:{port}"] if name and is_public_name(name) else []
+    for address in dict.fromkeys(found):
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            continue
+        if not (ip.is_loopback or ip.is_unspecified or ip.is_link_local):
+            urls.append(f"http://[{ip}]:{port}" if ip.version == 6 else f"http://{ip}:{port}")
+    return (*urls, f"http://localhost:{port}")
+
+
+def is_public_name(name: str) -> bool:
+    """Whether ``name`` is a host name a browser might open (not an address, not localhost)."""
+    if name.lower() in ("localhost", "localhost.localdomain"):
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name.isascii()
+    return False
+
+
+def allowed_origins(
+    host: str, port: int, public_url: str, also: tuple[str, ...] = ()
+) -> frozenset[str]:
     """The pages whose websockets may start a station: the public URL's, the bound address's
     and, on loopback, this machine's names for it (a page opened as localhost talks to
-    127.0.0.1). Any other site a browser visits is refused, however it names this server."""
-    origins = {origin_of(public_url)}
+    127.0.0.1); and ``also`` (:func:`machine_urls`, when the server listens on every address
+    without a public URL). Any other site a browser visits is refused, however it names this
+    server."""
+    origins = {origin_of(public_url), *(origin_of(url) for url in also)}
+    if also:
+        origins.update(origin_of(f"http://{name}:{port}") for name in _LOOPBACK_NAMES)
     if not is_wildcard(host):
         name = f"[{host}]" if ":" in host else host
         origins.add(origin_of(f"http://{name}:{port}"))

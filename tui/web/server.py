@@ -60,11 +60,22 @@ class StationServer(Server):
     """textual-serve's server for the station, with the checks above."""
 
     def __init__(
-        self, command: str, *, host: str, port: int, public_url: str, title: str, max_stations: int
+        self,
+        command: str,
+        *,
+        host: str,
+        port: int,
+        public_url: str,
+        title: str,
+        max_stations: int,
+        also: tuple[str, ...] = (),
     ) -> None:
         super().__init__(command, host=host, port=port, title=title, public_url=public_url)
         self.max_stations = max_stations
-        self.origins = allowed_origins(host, port, self.public_url)
+        #: Listening on every address without a public URL: the addresses browsers may use
+        #: (:func:`tui.web.policy.machine_urls`); each page talks to the one it was opened at.
+        self.also = also
+        self.origins = allowed_origins(host, port, self.public_url, also)
         self.headers = security_headers(self.public_url)
         self.websocket_url = websocket_url(self.public_url)
         #: The tasks serving open websockets, one per station.
@@ -108,12 +119,28 @@ class StationServer(Server):
         return app
 
     async def _secure(self, request: web.Request, response: web.StreamResponse) -> None:
-        response.headers.update(self.headers)
+        page = self._page_url(request)
+        response.headers.update(self.headers if page == self.public_url else security_headers(page))
+
+    def _page_url(self, request: web.Request) -> str:
+        """The address the page was opened at, when the server has several (``also``) and it
+        is one of them; else the public URL."""
+        if self.also:
+            seen = origin_of(f"http://{request.host}", bare=True)
+            if seen is not None and seen in self.origins:
+                return seen
+        return self.public_url
 
     async def on_startup(self, app: web.Application) -> None:
+        limits = f"at most {self.max_stations} at once; Ctrl+C to stop"
+        if not self.also:
+            click.echo(f"Serving the station on {self.public_url} ({limits})")
+            return
+        *network, here = self.also
+        others = f"open {' or '.join(network)} from another computer, " if network else ""
         click.echo(
-            f"Serving the station on {self.public_url} (at most {self.max_stations} at once; "
-            "Ctrl+C to stop)"
+            f"Serving the station on every address of this machine ({self.host}, port "
+            f"{self.port}): {others}{here} on this one ({limits})"
         )
 
     async def on_shutdown(self, app: web.Application) -> None:
@@ -137,7 +164,7 @@ class StationServer(Server):
         context: dict[str, Any] = {"title": self.title, "max_stations": self.max_stations}
         if self.full():
             return aiohttp_jinja2.render_template("full.html", request, context, status=503)
-        context["websocket_url"] = self.websocket_url
+        context["websocket_url"] = websocket_url(self._page_url(request))
         context["font_size"] = clamp(request.query.get("fontsize"), 16, 8, 48)
         return aiohttp_jinja2.render_template("index.html", request, context)
 
