@@ -2,9 +2,9 @@
 
 One reading for every face: the command line's ``--from``/``--to`` and the station's From and
 To fields (:func:`typed_period`). A time is what :func:`monitor.timeparse.parse_time` accepts
-(ISO 8601, local time without an offset; ``now``; ``90 min ago``); a date alone is its local
-midnight, and as the end of a period it takes in that whole day, so that ``--from D --to D``
-is the day D.
+(:data:`monitor.timeforms.TIME_FORMS`: ``HH:MM`` in the last 12 h, ``now``, ``90 min ago``,
+``-90``, ISO 8601 with local time without an offset); a date alone is its local midnight, and
+as the end of a period it takes in that whole day, so that ``--from D --to D`` is the day D.
 """
 
 from __future__ import annotations
