@@ -22,11 +22,13 @@ from tui.dialogs.infusion_end import InfusionEnd
 
 @dataclass(frozen=True)
 class PendingSave:
-    """A save of the app in progress: what to say when it succeeds, and whom to tell."""
+    """A save of the app in progress: what to say when it succeeds (nothing: ``done`` says
+    it where it was typed), and whom to tell. ``failed`` is told the error and then says
+    it where it was typed: the status line and toasts do not repeat it."""
 
     note: str
     done: Callable[[], None] | None = None
-    failed: Callable[[str], None] | None = None
+    failed: Callable[[BaseException | None], None] | None = None
 
 
 def acknowledge(
