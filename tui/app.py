@@ -33,6 +33,7 @@ from monitor.core.intake import SessionRequest
 from monitor.judge import rejudge
 from monitor.present.floor import FloorRow, floor
 from monitor.services import Service, unreachable, utc_now
+from monitor.services.readings import Recorded
 from monitor.views import SessionView, UserView
 from tui.collector import Collector
 from tui.detail.screen import DetailScreen
@@ -455,30 +456,19 @@ class StationApp(App[None]):
             bar.refused("sign in first (u)")
             return
 
-        patient = bar.session.patient if bar.session else ""
-        service, recorded = self.service, []
-
-        def record() -> None:
-            recorded.append(
-                service.record_reading_once(
-                    event.session_id,
-                    event.entry,
-                    by=user.name,
-                    measured_at=event.measured_at,
-                    key=event.key,
-                )
-            )
+        recorded: list[Recorded] = []
 
         def done() -> None:
             bar.close()
-            if recorded and recorded[0].served is not None and self.user is not None:
-                # Where the line was, never under a toast: the check the reading counted
-                # for, and the checks before it left not done (docs/station.md).
-                self.query_one(EntryNote).show(patient, recorded[0].served)
+            if recorded and recorded[0].served and self.user:  # (not over a lock)
+                # Where the line was, under no toast: the check the reading counted for,
+                # and the checks before it left not done (docs/station.md, "After a save").
+                self.query_one(EntryNote).show(event.patient, recorded[0].served)
 
         # The line stays, with its key: Enter again saves it once, never twice (a retry is
         # offered only where it can succeed: EntryBar.failed).
-        self.save("", record, done=done, failed=bar.failed)
+        save = saves.reading(self.service, user.name, event, recorded)
+        self.save("", save, done=done, failed=bar.failed)
 
     @on(EntryBar.Closed)
     def _entry_closed(self) -> None:

@@ -46,6 +46,8 @@ class EntryBar(Vertical):
         """The nurse pressed Enter on a line that parses."""
 
         session_id: int
+        #: Whom it is for, as the line's title names the patient.
+        patient: str
         entry: str
         measured_at: datetime | None
         #: This entry's key: a retry of the same line after a lost reply saves it once.
@@ -155,7 +157,9 @@ class EntryBar(Vertical):
             return
         self.saving = True
         self.query_one("#entry-preview", Static).update(Text("saving…", style="dim"))
-        self.post_message(self.Submitted(self.session.id, entry, measured_at, self.key))
+        self.post_message(
+            self.Submitted(self.session.id, self.session.patient, entry, measured_at, self.key)
+        )
 
     def key_escape(self) -> None:
         self.close()
