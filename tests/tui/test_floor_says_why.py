@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from monitor.services import Service, with_clock
 from tests.helpers import at
-from tests.station import settle, sign_in, station
+from tests.station import build_floor, no_blink, settle, sign_in, station
 from tests.tui.test_tui import row_of, select, visible_at_80x24
 from tui.dialogs.acknowledge import AcknowledgeScreen
 from tui.floor.entry import EntryBar
@@ -168,3 +168,30 @@ async def test_a_locked_station_forgets_the_note(service):
         assert not app.query_one("#entry-note").display
         assert "MRN-7001" not in text_of(app, "#entry-note")
 
+
+
+# -- what the nurse sees at 80x24 (SVG snapshots, as tests/tui/test_snapshots.py) -----------
+
+
+def _snap_after(snap_compare, service, keys: str) -> bool:
+    build_floor(service)
+    dosed(service)
+    app = station(service, clock=lambda: at(26))
+
+    async def run_before(pilot) -> None:
+        await sign_in(pilot)
+        await select(pilot, "MRN-7001")
+        await pilot.press("r", *keys, "enter")
+        await settle(pilot)
+        no_blink(pilot)
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_after_a_save_snapshot(snap_compare, service):
+    assert _snap_after(snap_compare, service, FULL_SET)
+
+
+def test_a_refused_entry_snapshot(snap_compare, service):
+    assert _snap_after(snap_compare, service, "122/80 @ 2026-11-01T09:00")
