@@ -33,6 +33,7 @@ from monitor.core.intake import SessionRequest
 from monitor.judge import rejudge
 from monitor.present.floor import FloorRow, floor
 from monitor.services import Service, unreachable, utc_now
+from monitor.services.readings import Recorded
 from monitor.views import SessionView, UserView
 from tui.collector import Collector
 from tui.detail.screen import DetailScreen
@@ -46,7 +47,7 @@ from tui.dialogs.infusion_end import InfusionEndScreen
 from tui.dialogs.new_session import NewSessionScreen
 from tui.failures import error_message
 from tui.floor import saves
-from tui.floor.entry import EntryBar
+from tui.floor.entry import EntryBar, EntryNote
 from tui.floor.help import HelpScreen
 from tui.floor.judgements import Judgements
 from tui.floor.load import Loaded, load_floor
@@ -167,6 +168,7 @@ class StationApp(App[None]):
         yield FloorTable(id="floor", flash=self.flash)
         yield Static("No patients in observation. Press n to start a session.", id="empty")
         yield EntryBar(self.config.thresholds, self.clock)
+        yield EntryNote()
         yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
@@ -257,7 +259,7 @@ class StationApp(App[None]):
         action: Callable[[], Any],
         *,
         done: Callable[[], None] | None = None,
-        failed: Callable[[str], None] | None = None,
+        failed: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         """Run one user action through the services in a worker (never exclusive); ``done``
         and ``failed`` are told how it went, on the event loop."""
@@ -267,9 +269,11 @@ class StationApp(App[None]):
         self._saves[worker] = PendingSave(note, done, failed)
 
     def saved(self, note: str) -> None:
-        """A dialog saved something: say so (not over a lock: it may name a patient), reload."""
-        if self.user is not None:
+        """A dialog saved something: say so (not over a lock: it may name a patient), reload.
+        (A reading says it where it was typed: ``note`` is empty.)"""
+        if self.user is not None and note:
             self.notify(note)
+            self.query_one(EntryNote).clear()  # what it said may be out of date now
         self._set_status(None)
         self.refresh_floor()
 
@@ -297,7 +301,7 @@ class StationApp(App[None]):
             failed = self._saves.pop(worker, None)
             message = error_message(worker.error)
             if failed is not None and failed.failed:
-                failed.failed(message)
+                failed.failed(worker.error)
             if worker.name == "refresh":
                 self._collector.release()  # the first load failed: it must not stay off
             if unreachable(worker.error):
@@ -309,6 +313,8 @@ class StationApp(App[None]):
                 if worker.name == "save" and not (failed is not None and failed.failed):
                     self.notify(f"NOT saved: {message}", severity="error", timeout=8)
                 return
+            if failed is not None and failed.failed:
+                return  # said where it was typed, and gone with it: not the status line
             repeated = worker.name == "refresh" and message == self._status.last_error
             self._set_status(message)
             # A save that failed says so where it was typed; a toast would cover it.
@@ -439,6 +445,7 @@ class StationApp(App[None]):
         if self._need_user() and (view := self._need_selection()):
             # A notice still showing ("Signed in as ...") sits over the entry line at 80x24.
             self.clear_notifications()
+            self.query_one(EntryNote).clear()
             self.query_one(EntryBar).open_for(view)
 
     @on(EntryBar.Submitted)
@@ -449,22 +456,19 @@ class StationApp(App[None]):
             bar.refused("sign in first (u)")
             return
 
+        recorded: list[Recorded] = []
+
         def done() -> None:
             bar.close()
+            if recorded and recorded[0].served and self.user:  # (not over a lock)
+                # Where the line was, under no toast: the check the reading counted for,
+                # and the checks before it left not done (docs/station.md, "After a save").
+                self.query_one(EntryNote).show(event.patient, recorded[0].served)
 
-        self.save(
-            "Reading saved",
-            lambda: self.service.record_reading(
-                event.session_id,
-                event.entry,
-                by=user.name,
-                measured_at=event.measured_at,
-                key=event.key,
-            ),
-            done=done,
-            # The line stays, with its key: Enter again saves it once, never twice.
-            failed=lambda message: bar.refused(f"NOT saved: {message} (Enter tries again)"),
-        )
+        # The line stays, with its key: Enter again saves it once, never twice (a retry is
+        # offered only where it can succeed: EntryBar.failed).
+        save = saves.reading(self.service, user.name, event, recorded)
+        self.save("", save, done=done, failed=bar.failed)
 
     @on(EntryBar.Closed)
     def _entry_closed(self) -> None:

@@ -17,7 +17,7 @@ from textual import events
 from textual.widgets import Static
 
 from monitor.views import UserView
-from tui.floor.entry import EntryBar
+from tui.floor.entry import EntryBar, EntryNote
 from tui.floor.judgements import Judgements
 from tui.floor.table import FloorTable
 from tui.inputs import Input
@@ -160,6 +160,7 @@ class Locking:
         bar.session = None
         bar.saving = False
         bar.display = False
+        app.query_one(EntryNote).clear()
         table = app.query_one(FloorTable)
         table.forget(set(app.judged) | set(app.views))
         app.views, app.judged, app.rows = {}, {}, []

@@ -11,17 +11,18 @@ statuses and countdowns advance from the clock between loads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.core.config import ClinicConfig
 from monitor.core.gate import minutes_between
 from monitor.core.rules import Severity
-from monitor.core.schedule import RECHECK_PREFIX, CheckState, CheckStatus, next_check
+from monitor.core.schedule import CheckKind, CheckState, CheckStatus
+from monitor.core.served import Served
 from monitor.core.vitals import Measure
 from monitor.judge import rejudge
-from monitor.present.parts import SEVERITY_ROLE, Part, Role
+from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
 from monitor.views import FlagView, ReadingView, SessionView
 
 #: The measures shown on the floor, BP as one column.
@@ -144,14 +145,36 @@ def _clock_text(minutes: int) -> str:
     return f"{sign}{minutes // 60}:{minutes % 60:02d}"
 
 
+#: What the floor calls a BP recheck, wherever it names one.
+BP_RECHECK = "BP recheck"
+
+
+def check_name(check: CheckState) -> str:
+    """A check as the floor names it: ``+15``, ``baseline``, or ``BP recheck`` (never by its
+    due minute, which reads as the scheduled check of that minute)."""
+    if check.kind is CheckKind.RECHECK:
+        return BP_RECHECK
+    return check.label.removesuffix(" min")
+
+
+def shown_check(checks: Sequence[CheckState]) -> CheckState | None:
+    """The check a row shows: the first of ``checks`` (in due order), a BP recheck before a
+    scheduled check due at the same minute (the recheck is what the flag added; the
+    scheduled one shows next if the reading does not serve it too)."""
+    if not checks:
+        return None
+    first = checks[0]
+    return next(
+        (c for c in checks if c.due_at == first.due_at and c.kind is CheckKind.RECHECK), first
+    )
+
+
 def next_check_text(check: CheckState | None, now: datetime) -> str:
     """``+40 in 3m``, ``+40 due``, ``+40 due 2m ago``, ``+15 overdue 16m``, ``+15 missed``,
-    ``baseline due``, or ``-``."""
+    ``BP recheck in 15m``, ``baseline due``, or ``-``."""
     if check is None:
         return "-"
-    label = check.label.removesuffix(" min")
-    if check.label.startswith(RECHECK_PREFIX):
-        label = "BP rechk"
+    label = check_name(check)
     if check.due_at is None:
         return f"{label} due"
     minutes = minutes_between(check.due_at, now)
@@ -187,7 +210,7 @@ def row_basis(view: SessionView) -> RowBasis:
     alarms += [c.severity for c in cells.values() if c.severity is Severity.LOW]
     return RowBasis(
         check_alarms=check_alarms,
-        shown=check_alarms[0] if check_alarms else next_check(view.checks),
+        shown=shown_check(check_alarms or [c for c in view.checks if c.pending]),
         open_flags=open_flags,
         cells=cells,
         alarms=tuple(alarms),
@@ -251,3 +274,42 @@ def floor(
         )
 
     return sorted(rows, key=urgency)
+
+
+def _counted(check: CheckState) -> Part:
+    """A check the reading served: done on time or late, or what it still needs."""
+    name = "the baseline" if check.kind is CheckKind.BASELINE else check_name(check)
+    if check.status is not CheckStatus.DONE:
+        missing = " ".join(m.value for m in check.missing)
+        return Part(f"{name} (still needs {missing})", Role.WARN)
+    if check.kind is CheckKind.BASELINE:
+        return Part(name, Role.OK)
+    return Part(f"{name} ({'late' if check.late else 'on time'})", Role.OK)
+
+
+def _names(checks: Sequence[CheckState]) -> str:
+    return ", ".join(dict.fromkeys(check_name(c) for c in checks))
+
+
+def saved_line(patient: str, served: Served) -> Line:
+    """What the station says once a reading is saved (docs/station.md, "After a save"): the
+    check it counted for, and the checks due before it that remain not done, with what
+    resolves them: ``Saved for MRN-7001: counted for +30 (on time); +15 not done: a to record
+    why``. An overdue or missed check stays an alarm until a nurse records why it was not
+    done (`a`); one still in its window can yet be done."""
+    parts = [Part("Saved for "), Part(patient, Role.STRONG), Part(": ")]
+    if served.checks:
+        parts.append(Part("counted for "))
+        for index, check in enumerate(served.checks):
+            parts += [Part(" and ")] if index else []
+            parts.append(_counted(check))
+    else:
+        parts.append(Part("counted for no scheduled check", Role.NOTE))
+    alarms = [c for c in served.not_done if c.is_alarm]
+    due = [c for c in served.not_done if not c.is_alarm]
+    if alarms:
+        parts += [Part("; "), Part(f"{_names(alarms)} not done", Role.WARN)]
+        parts += [Part(": "), Part("a", Role.STRONG), Part(" to record why")]
+    if due:
+        parts += [Part("; "), Part(f"{_names(due)} still due", Role.WARN)]
+    return tuple(parts)

@@ -1096,7 +1096,7 @@ async def test_a_wider_terminal_shows_the_next_check_whole(service):
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot)
         table = app.query_one("#floor", DataTable)
-        long = "BP rechk overdue 16m"  # the longest next-check text the floor writes
+        long = "BP recheck overdue 16m"  # the longest next-check text the floor writes
         assert table.columns["next"].width >= len(long) + 1
         for row in app.rows:
             cell = table.get_cell(str(row.session_id), "next")

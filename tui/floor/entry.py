@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,10 +18,17 @@ from monitor.core.entry import format_entry, parse_entry
 from monitor.core.rules import Thresholds
 from monitor.errors import Refused
 from monitor.judge import preview_flags
+from monitor.present.floor import saved_line
+from monitor.services import unreachable
 from monitor.timeparse import parse_time, split_entry_time
 from monitor.views import SessionView
+from tui.failures import error_message
 from tui.inputs import Input
 from tui.render import severity_style
+from tui.styled import line_text
+
+if TYPE_CHECKING:
+    from monitor.core.served import Served
 
 
 class EntryBar(Vertical):
@@ -38,6 +46,8 @@ class EntryBar(Vertical):
         """The nurse pressed Enter on a line that parses."""
 
         session_id: int
+        #: Whom it is for, as the line's title names the patient.
+        patient: str
         entry: str
         measured_at: datetime | None
         #: This entry's key: a retry of the same line after a lost reply saves it once.
@@ -88,10 +98,20 @@ class EntryBar(Vertical):
         self.post_message(self.Closed())
 
     def refused(self, message: str) -> None:
-        """The save failed: say why under the line, which keeps what was typed."""
+        """The save failed: say why under the line, which keeps what was typed (the line
+        and what it says go when it closes)."""
         self.saving = False
         self.query_one("#entry-preview", Static).update(Text(message, style="bold red"))
         self.query_one("#entry-input", Input).focus()
+
+    def failed(self, error: BaseException | None) -> None:
+        """The save failed: say so for whom, and whether Enter can fix it. Only a failure of
+        the database itself (unreachable, timed out, locked) may pass on a retry of the same
+        line; a refusal says what to change, and Enter again would be refused again."""
+        patient = self.session.patient if self.session else "this patient"
+        why = str(error) if isinstance(error, Refused) else error_message(error)
+        retry = " (Enter tries again)" if unreachable(error) else ""
+        self.refused(f"NOT saved for {patient}: {why}{retry}")
 
     def _interpret(self, line: str) -> tuple[str, datetime | None, Text]:
         """Parse the line; raises Refused with the core's message."""
@@ -137,7 +157,34 @@ class EntryBar(Vertical):
             return
         self.saving = True
         self.query_one("#entry-preview", Static).update(Text("saving…", style="dim"))
-        self.post_message(self.Submitted(self.session.id, entry, measured_at, self.key))
+        self.post_message(
+            self.Submitted(self.session.id, self.session.patient, entry, measured_at, self.key)
+        )
 
     def key_escape(self) -> None:
         self.close()
+
+
+class EntryNote(Static):
+    """What the reading just saved did, where the entry line was: the check it counted for
+    and the checks before it left not done (an alarm that stays is never a surprise). It
+    stays until the entry line opens again, another save is announced, or the station locks;
+    no toast covers it (the app announces a reading's save here only)."""
+
+    DEFAULT_CSS = """
+    EntryNote { display: none; height: auto; border-top: solid $accent; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="entry-note")
+
+    def show(self, patient: str, served: Served) -> None:
+        """Say what the reading saved for ``patient`` served
+        (:func:`monitor.present.floor.saved_line`)."""
+        self.update(line_text(saved_line(patient, served)))
+        self.display = True
+
+    def clear(self) -> None:
+        """Nothing to say (it named a patient: the text goes too)."""
+        self.update("")
+        self.display = False

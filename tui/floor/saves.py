@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from monitor.core.intake import SessionRequest
 from monitor.services import Service
+from monitor.services.readings import Recorded
 from monitor.views import SessionView
 from tui.dialogs.acknowledge import Acknowledgement
 from tui.dialogs.cosign import check_pins, cosigner_blamed
@@ -18,15 +19,38 @@ from tui.dialogs.discharge import Discharge
 from tui.dialogs.dose import DoseGiven
 from tui.dialogs.event import NewEvent
 from tui.dialogs.infusion_end import InfusionEnd
+from tui.floor.entry import EntryBar
 
 
 @dataclass(frozen=True)
 class PendingSave:
-    """A save of the app in progress: what to say when it succeeds, and whom to tell."""
+    """A save of the app in progress: what to say when it succeeds (nothing: ``done`` says
+    it where it was typed), and whom to tell. ``failed`` is told the error and then says
+    it where it was typed: the status line and toasts do not repeat it."""
 
     note: str
     done: Callable[[], None] | None = None
-    failed: Callable[[str], None] | None = None
+    failed: Callable[[BaseException | None], None] | None = None
+
+
+def reading(
+    service: Service, name: str, typed: EntryBar.Submitted, recorded: list[Recorded]
+) -> Callable[[], None]:
+    """Save the reading typed on the entry line (under its key: a retry saves it once); what
+    the save returns, with the check it served, is appended to ``recorded``."""
+
+    def save() -> None:
+        recorded.append(
+            service.record_reading_once(
+                typed.session_id,
+                typed.entry,
+                by=name,
+                measured_at=typed.measured_at,
+                key=typed.key,
+            )
+        )
+
+    return save
 
 
 def acknowledge(

@@ -22,7 +22,7 @@ FLOOR_COLUMNS = (
     ("patient", "Patient", 10),
     ("protocol", "Proto", 6),
     ("since", "Dose+", 5),
-    ("next", "Next check", 17),
+    ("next", "Next check", 18),
     ("bp", "BP", 8),
     ("hr", "HR", 4),
     ("spo2", "SpO2", 5),
