@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import (
-    Footer,
     Header,
     OptionList,
     Static,
@@ -32,6 +31,7 @@ from monitor.services import Service
 from monitor.views import ReadingView, SessionView, UserView
 from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.failures import error_message
+from tui.footer import ScreenFooter
 from tui.review import CSS, FOR_SUPERVISORS
 from tui.review.correct import Correction, CorrectScreen
 from tui.review.help import LOG_HELP, ReviewHelpScreen
@@ -90,7 +90,7 @@ class SessionLogScreen(ExportKey, Screen[None]):
 
                 yield PlotextPlot(id="log-chart")
         yield Static(id="log-status")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self.title = "monitor: review"

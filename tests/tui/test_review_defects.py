@@ -1,0 +1,110 @@
+"""Issue 21's station defects outside the dialogs (Pilot): a supervisor's switch of user opens
+review mode, footers list only the keys that apply, help lines wrap under their description,
+the session log opens with a reading selected, the chart's panels."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from tests.present.test_sessionlog import worked_session
+from tests.station import build_floor, settle, sign_in, station
+from tests.tui.test_review_tui import ANA, highlight_reading, open_log, open_review, review_station
+from tui.review.queue import ReviewScreen
+from tui.review.void import VoidScreen
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_supervisor_who_switches_user_lands_in_review_mode(service):
+    """`u` on the floor, then sam's name and PIN: review mode opens, as at the first sign-in."""
+    worked_session(service, reviewed=False)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, pin="1234", user_index=ANA)
+        assert len(app.screen_stack) == 1
+        await pilot.press("u")
+        await settle(pilot)
+        await pilot.press(*"sam", "enter", *"9999", "enter")
+        await settle(pilot)
+        assert app.user is not None and app.user.name == "sam"
+        assert isinstance(app.screen, ReviewScreen)
+
+
+_TEXT = re.compile(
+    r'<text[^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]*line-(\d+)\)">([^<]*)</text>'
+)
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal as a person sees it, line by line (from the screenshot's SVG)."""
+    width, height = app.size
+    lines = [[" "] * width for _ in range(height)]
+    for x, line, text in _TEXT.findall(app.export_screenshot()):
+        column = round(float(x) / 12.2) - 2  # the SVG's cell width and its left margin
+        for i, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if 0 <= column + i < width and int(line) < height:
+                lines[int(line)][column + i] = char
+    return ["".join(chars).rstrip() for chars in lines]
+
+
+#: Keys of the floor that must not show under a screen in front of it.
+FLOOR_KEYS = ("Open", "Quit", "Record", "User")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_floors_keys_are_not_shown_under_a_dialog_or_the_sign_in(service, size):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        assert not any(key in screen_lines(app)[-1] for key in FLOOR_KEYS)  # the sign-in
+        await sign_in(pilot)
+        assert "Open r Record" in screen_lines(app)[-1]  # the floor's own
+        for keys in (("question_mark",), ("n",), ("e",), ("a",), ("x",), ("u",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+            bottom = screen_lines(app)[-1]
+            assert not any(key in bottom for key in FLOOR_KEYS), (keys, bottom)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "Open r Record" in screen_lines(app)[-1], (
+                keys
+            )  # back on the floor: its keys again
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_detail_lists_its_own_keys(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        bottom = screen_lines(app)[-1]
+        assert "Back" in bottom and "PDF" in bottom and "Quit" in bottom, bottom
+        assert "Open" not in bottom and "Record" not in bottom, bottom
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_review_keys_are_not_shown_under_reviews_dialogs(service):
+    ids = worked_session(service, reviewed=False)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        assert "Filter" in screen_lines(app)[-1]
+        await pilot.press("slash")
+        await settle(pilot)
+        assert "Filter" not in screen_lines(app)[-1]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Filter" in screen_lines(app)[-1]
+        await open_log(pilot, "MRN-WORK")
+        await highlight_reading(pilot, ids["late"])
+        assert "Void" in screen_lines(app)[-1]
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, VoidScreen)
+        assert "Void" not in screen_lines(app)[-1]
