@@ -108,3 +108,24 @@ async def test_review_keys_are_not_shown_under_reviews_dialogs(service):
         await settle(pilot)
         assert isinstance(app.screen, VoidScreen)
         assert "Void" not in screen_lines(app)[-1]
+
+
+def wraps_under_its_description(lines: list[str], start: str) -> bool:
+    """The line after the one holding ``start`` is that description going on, beginning at
+    its column (blank before it), not at the frame's edge."""
+    first = next(i for i, line in enumerate(lines) if start in line)
+    column = lines[first].index(start)
+    after = lines[first + 1]
+    return after[:column].strip(" █▌▎▊") == "" and after[column:].strip(" █") != ""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_wrapped_help_line_goes_on_under_its_description(service):
+    """At 80x24 a description too long for its line wraps under itself, not under the key."""
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert wraps_under_its_description(screen_lines(app), "alarms: acknowledge")
