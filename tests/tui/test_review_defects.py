@@ -129,3 +129,26 @@ async def test_a_wrapped_help_line_goes_on_under_its_description(service):
         await pilot.press("question_mark")
         await settle(pilot)
         assert wraps_under_its_description(screen_lines(app), "alarms: acknowledge")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_log_opens_on_a_reading_so_v_and_c_act_at_once(service):
+    from tui.review.correct import CorrectScreen
+
+    worked_session(service, reviewed=False)
+    app = review_station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        log = await open_log(pilot, "MRN-WORK")
+        entry = log.highlighted()
+        assert entry is not None and entry.reading_id is not None
+        reading = log.loaded.view.reading(entry.reading_id)
+        assert reading is not None and reading.in_force
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, VoidScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CorrectScreen)
