@@ -152,3 +152,62 @@ async def test_the_log_opens_on_a_reading_so_v_and_c_act_at_once(service):
         await pilot.press("c")
         await settle(pilot)
         assert isinstance(app.screen, CorrectScreen)
+
+
+# -- the chart --------------------------------------------------------------------------------
+
+
+class _Plot:
+    """A stand-in for textual-plotext's widget: its plotext figure, drawn to text."""
+
+    def __init__(self) -> None:
+        from textual_plotext.plotext._figure import _figure_class
+
+        self.plt = _figure_class()
+
+    def refresh(self) -> None:
+        pass
+
+    def text(self, width: int, height: int) -> list[str]:
+        self.plt.plotsize(width, height)
+        self.plt.theme("clear")
+        return re.sub(r"\x1b\[[0-9;]*m", "", self.plt.build()).splitlines()
+
+
+def test_the_limits_drawn_are_the_rules_bands_edges_once():
+    from monitor.core.rules import Severity, Thresholds
+    from monitor.core.vitals import Measure
+    from tui.detail.chart import limits
+
+    high, medium = Severity.HIGH, Severity.MEDIUM
+    rules = Thresholds()
+    assert limits(rules, Measure.SYSTOLIC) == [(90, high), (100, medium), (180, high)]
+    assert limits(rules, Measure.DIASTOLIC) == [(110, high)]
+    assert limits(rules, Measure.HEART_RATE) == [
+        (40, high),
+        (50, medium),
+        (111, medium),
+        (131, high),
+    ]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_chart_has_a_bp_panel_and_an_hr_panel_with_units_limits_and_legend_apart(service):
+    from tui.detail.chart import draw_session_chart
+
+    ids = build_floor(service)
+    view = service.session(ids["high"])
+    plot = _Plot()
+    draw_session_chart(plot, view, service.config.thresholds)
+    lines = plot.text(100, 40)
+    titles = [i for i, line in enumerate(lines) if "mmHg" in line or "/min" in line]
+    assert len(titles) == 2, lines  # two panels, each with its unit
+    bp, hr = titles
+    assert "SBP" in lines[bp] and "DBP" in lines[bp] and "HR" in lines[hr]
+    # The legend is the title, above the frame: no legend inside a panel over the points.
+    assert lines[bp + 1].lstrip().startswith("┌") and lines[hr + 1].lstrip().startswith("┌")
+    framed = [line for line in lines if "│" in line or "┤" in line or "├" in line]
+    assert not any("SBP" in line or "DBP" in line for line in framed)
+    # The axes are labelled at the limits of the rules in force.
+    ticks = {line.split("├")[0].strip() for line in lines if "├" in line}
+    assert {"180", "110", "111", "50"} <= ticks, ticks
