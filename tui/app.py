@@ -25,7 +25,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
@@ -54,6 +54,7 @@ from tui.floor.load import Loaded, load_floor
 from tui.floor.saves import PendingSave
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
+from tui.footer import ScreenFooter
 from tui.inputs import Input, take_early_key
 from tui.lock import Locking, quiet_crash
 from tui.render import hm
@@ -169,7 +170,7 @@ class StationApp(App[None]):
         yield Static("No patients in observation. Press n to start a session.", id="empty")
         yield EntryBar(self.config.thresholds, self.clock)
         yield EntryNote()
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self._floor_table = self.query_one(FloorTable)

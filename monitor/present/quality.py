@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.present.parts import Line, Part, Role, Row, local_minute, plural
+from monitor.present.record import minutes_text
 
 if TYPE_CHECKING:
     from monitor.core.quality import QualityReport
@@ -29,7 +30,7 @@ def _percent(value: float | None) -> str:
 
 
 def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:g} min"
+    return "-" if value is None else minutes_text(value)
 
 
 def _counted(counts: dict[str, int]) -> str:

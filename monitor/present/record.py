@@ -13,6 +13,7 @@ docs/exports.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,10 +44,15 @@ def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
 
 
 def minutes_text(value: float) -> str:
-    """``12 min``, ``2.5 min``; ``9 h 51 min`` from an hour up."""
-    if value < 60:
-        return f"{value:g} min"
-    whole = round(value)
+    """A duration as a person reads it, the one way every face shows one: whole minutes
+    rounded down, as the minutes monitored are (``6 min``: six to seven), ``under 1 min``
+    below one, and ``1 h 05 min`` from an hour up. Machine outputs (JSON, CSV, FHIR) keep
+    their numbers."""
+    whole = math.floor(value)
+    if whole < 1:
+        return "under 1 min"
+    if whole < 60:
+        return f"{whole} min"
     return f"{whole // 60} h {whole % 60:02d} min"
 
 
@@ -314,10 +320,10 @@ class Monitored:
 
     @property
     def text(self) -> str:
-        """``126 min``, ``40 min so far``, or ``-`` before dosing."""
+        """``2 h 06 min``, ``40 min so far``, or ``-`` before dosing."""
         if self.minutes is None:
             return "-"
-        return f"{self.minutes} min" + (" so far" if self.ongoing else "")
+        return minutes_text(self.minutes) + (" so far" if self.ongoing else "")
 
 
 def monitored(view: SessionView) -> Monitored:
@@ -384,7 +390,7 @@ def infusion_end_text(view: SessionView) -> str:
     is not recorded; ``-`` for a session with no infusion."""
     if view.infusion_ended_at is not None and view.dosed_at is not None:
         length = minutes_between(view.dosed_at, view.infusion_ended_at)
-        text = f"{local_minute(view.infusion_ended_at)} ({length} min)"
+        text = f"{local_minute(view.infusion_ended_at)} ({minutes_text(length)})"
         if view.infusion_ended_by:
             text += f" by {view.infusion_ended_by}"
         for fix in view.infusion_end_corrections:
@@ -394,7 +400,7 @@ def infusion_end_text(view: SessionView) -> str:
             )
         return text
     if view.schedule is not None and view.schedule.infusion_min is not None:
-        return f"not recorded (assumed {view.schedule.infusion_min} min)"
+        return f"not recorded (assumed {minutes_text(view.schedule.infusion_min)})"
     return "-"
 
 

@@ -343,11 +343,11 @@ def _infusion_end(view: SessionView, audited: AuditView | None) -> Iterable[LogE
     one it replaced, who and why."""
     if view.infusion_ended_at is None or view.dosed_at is None:
         return
-    length = round(minutes(view.dosed_at, view.infusion_ended_at))
+    length = minutes(view.dosed_at, view.infusion_ended_at)
     lines: list[Line] = [
         (
             Part("Infusion ended", Role.STRONG),
-            Part(f" after {length} min"),
+            Part(f" after {minutes_text(length)}"),
         )
     ]
     fixes = view.infusion_end_corrections

@@ -22,7 +22,7 @@ def test_session_show_text_is_the_story(service):
     assert lines[0] == f"session {view.id}  {view.status}"
     facts = (*session_facts(view), ("Recorded by", recorders(view)))
     assert lines[1 : 1 + len(facts)] == [f"  {label + ':':<17}{value}" for label, value in facts]
-    assert "  Monitored:       110 min" in lines  # from dosing to the discharge at +110
+    assert "  Monitored:       1 h 50 min" in lines  # from dosing to the discharge at +110
     for key in ("baseline", "typo", "correction", "wrong", "late"):
         reading = view.reading(ids[key])
         assert reading is not None

@@ -497,7 +497,7 @@ def test_pdf_records_say_in_progress_and_not_yet_reviewed_on_every_page(service,
         "L42",
         "benzodiazepines",
         "Monitored",
-        "121 min",  # from dosing to the discharge at +121
+        "2 h 01 min",  # from dosing to the discharge at +121
         "SBP 182 >= 180: severe elevation",
         "rechecked, prescriber informed",
         "misread the cuff",

@@ -43,7 +43,7 @@ def test_a_week_reads_figure_by_figure():
         "Sessions: 5: esketamine-84 3, ketamine-iv 2",
         "Checks after dosing: 20: on time 16 (80.0 %), late 2 (10.0 %), missed 1 (5.0 %), "
         "not reached 1",
-        "High flag → ack: median 4.5 min, 90th percentile 12 min (2 acknowledged, 1 never)",
+        "High flag → ack: median 4 min, 90th percentile 12 min (2 acknowledged, 1 never)",
         "Severe BP: 1 session with a high flag on SBP or DBP above its limit",
         "Override discharges: 1",
         "Late entries: 2 readings in 1 session",

@@ -56,7 +56,7 @@ def test_the_facts_of_a_worked_session(service):
         "observation ended early"
     )
     # From dosing to the discharge at +110 (revision 3: the baseline before dosing does not count).
-    assert facts["Monitored"] == "110 min"
+    assert facts["Monitored"] == "1 h 50 min"
     assert facts["Rules version"] == "1"
     assert recorders(view) == (
         "started by ana; dosed by ana; readings by ana, bo; flags acknowledged by ana, bo; "
@@ -139,7 +139,7 @@ def test_minutes_monitored_count_from_dosing(service, clock):
         cosign="sam",
     )
     done = monitored(service.session(sid))
-    assert done == Monitored(124, False) and done.text == "124 min"
+    assert done == Monitored(124, False) and done.text == "2 h 04 min"
     rems = service.rems(sid)
     assert rems.minutes_monitored == done.minutes
 

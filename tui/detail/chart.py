@@ -1,4 +1,6 @@
-"""The vitals chart of a session (the detail screen and the review log draw it)."""
+"""The vitals chart of a session (the detail screen and the review log draw it): blood
+pressure in one panel (mmHg) and heart rate in another (/min), against minutes since the dose,
+with the limits of the rules in force drawn across each panel."""
 
 from __future__ import annotations
 
@@ -9,6 +11,15 @@ from monitor.core.rules import Severity, Thresholds
 from monitor.core.vitals import Measure
 from monitor.views import SessionView
 
+#: Each panel: its title (its legend, over no point), its measures with colour and marker
+#: (colour is never the only cue: each measure has its own marker).
+PANELS: tuple[tuple[str, tuple[tuple[Measure, str, str], ...]], ...] = (
+    ("BP mmHg   ▲ SBP   ▼ DBP", ((Measure.SYSTOLIC, "red", "▲"), (Measure.DIASTOLIC, "blue", "▼"))),
+    ("HR /min   ● HR", ((Measure.HEART_RATE, "green", "●"),)),
+)
+#: How a limit is drawn, by the severity of the band it bounds.
+LIMIT_COLOUR = {Severity.HIGH: "red", Severity.MEDIUM: "yellow"}
+
 
 def whole_minute_ticks(low: int, high: int) -> list[int]:
     """Axis ticks in whole minutes at a round step (5, 10, 15, 30 ...), at most 7 of them."""
@@ -18,42 +29,82 @@ def whole_minute_ticks(low: int, high: int) -> list[int]:
     return list(range(start, high + step, step))
 
 
+def limits(thresholds: Thresholds, measure: Measure) -> list[tuple[int, Severity]]:
+    """Where the medium and high bands of ``measure`` begin, as lines to draw: each band's
+    finite edges, once where two bands meet (``<=90`` next to ``91-100`` is one line, at 90:
+    the graver band's edge)."""
+    edges = [
+        (edge, severity, index)
+        for severity in LIMIT_COLOUR
+        for index, band in enumerate(thresholds.absolute.bands.get(measure, {}).get(severity, ()))
+        for edge in (band.low, band.high)
+        if edge is not None
+    ]
+    grave = {Severity.HIGH: 2, Severity.MEDIUM: 1}
+
+    def yields(edge: int, severity: Severity, index: int) -> bool:
+        """Another band's edge touches this one and is graver (or as grave, and lower)."""
+        return any(
+            abs(edge - other) == 1
+            and (sev, i) != (severity, index)
+            and (grave[sev], -other) > (grave[severity], -edge)
+            for other, sev, i in edges
+        )
+
+    kept = {
+        (edge, severity) for edge, severity, index in edges if not yields(edge, severity, index)
+    }
+    return sorted(kept, key=lambda limit: limit[0])
+
+
 def draw_session_chart(plot: Any, view: SessionView, thresholds: Thresholds) -> None:
-    """SBP, DBP and HR of the readings in force against minutes since the dose, with the
-    high SBP limit and the dose marked, on a textual-plotext ``plot`` (the detail view's chart,
-    also beside the review log)."""
+    """SBP and DBP (mmHg), and in a panel under them HR (/min), of the readings in force
+    against minutes since the dose, on a textual-plotext ``plot``: the limits of the rules in
+    force across each panel, the dose at 0; the legend in each panel's title."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
     origin = view.dosed_at or (view.readings[0].measured_at if view.readings else None)
-    plt.title("SBP / DBP / HR against minutes since dose")
     if origin is None:
+        plt.title("BP mmHg and HR /min against minutes since dose: no readings yet")
+        plot.refresh()
         return
-    series: dict[Measure, tuple[list[int], list[int]]] = {
-        Measure.SYSTOLIC: ([], []),
-        Measure.DIASTOLIC: ([], []),
-        Measure.HEART_RATE: ([], []),
-    }
+    points: dict[Measure, tuple[list[int], list[int]]] = {}
     for reading in view.in_force:
         minute = minutes_between(origin, reading.measured_at)
-        for measure, (xs, ys) in series.items():
+        for measure in (Measure.SYSTOLIC, Measure.DIASTOLIC, Measure.HEART_RATE):
             value = reading.vitals.get(measure)
             if value is not None:
+                xs, ys = points.setdefault(measure, ([], []))
                 xs.append(minute)
                 ys.append(value)
-    for (measure, (xs, ys)), colour in zip(series.items(), ("red", "blue", "green"), strict=True):
-        if xs:
-            plt.plot(xs, ys, label=measure.abbreviation, color=colour, marker="dot")
-    high_sbp = [
-        b for b in thresholds.absolute.bands[Measure.SYSTOLIC].get(Severity.HIGH, ()) if b.low
-    ]
-    for band in high_sbp:
-        if band.low is not None:
-            plt.hline(band.low, "red")
-    if view.dosed_at is not None:
-        plt.vline(0, "magenta")
-    minutes = [m for xs, _ in series.values() for m in xs] + ([0] if view.dosed_at else [])
-    if minutes:
-        plt.xticks([float(t) for t in whole_minute_ticks(min(minutes), max(minutes))])
-    plt.xlabel("min since dose (dose at 0)")
+    minutes = [m for xs, _ in points.values() for m in xs] + ([0] if view.dosed_at else [])
+    ticks = whole_minute_ticks(min(minutes), max(minutes)) if minutes else [0, 5]
+    plt.subplots(len(PANELS), 1)
+    for row, (title, measures) in enumerate(PANELS, start=1):
+        panel = plt.subplot(row, 1)
+        panel.title(title)
+        values: list[int] = []
+        for measure, colour, marker in measures:
+            xs, ys = points.get(measure, ([], []))
+            if xs:
+                # A fine line between the readings, each reading its own marker on it.
+                panel.plot(xs, ys, color=colour, marker="braille")
+                panel.scatter(xs, ys, color=colour, marker=marker)
+                values += ys
+        lines = [limit for m, _, _ in measures for limit in limits(thresholds, m)]
+        for value, severity in lines:
+            panel.hline(value, LIMIT_COLOUR[severity])
+        # The limits are always in view, so that a reading is seen against them.
+        span = values + [value for value, _ in lines]
+        if span:
+            panel.ylim(min(span) - 5, max(span) + 5)
+        # The axis is labelled at the limits, in whole numbers: it reads as the bands.
+        panel.yticks(sorted({value for value, _ in lines}) or sorted(set(values)))
+        if view.dosed_at is not None:
+            panel.vline(0, "magenta")
+        panel.xlim(ticks[0], ticks[-1])
+        panel.xticks([float(t) for t in ticks])
+        if row == len(PANELS):
+            panel.xlabel("min since dose (dose at 0)")
     plot.refresh()

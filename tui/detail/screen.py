@@ -36,6 +36,7 @@ from monitor.present.record import (
 from monitor.views import SessionView
 from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
+from tui.footer import ScreenFooter
 from tui.render import checklist, hm
 from tui.styled import DETAIL_STYLE, line_text
 
@@ -97,6 +98,7 @@ class DetailScreen(ExportKey, ModalScreen[None]):
                     from textual_plotext import PlotextPlot
 
                     yield PlotextPlot(id="chart")
+        yield ScreenFooter()
 
     def _readings(self) -> Text:
         out = Text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -43,13 +43,16 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        text = Text()
+        # Two columns: a description that wraps goes on under itself (a hanging indent),
+        # never back at the key's column.
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(justify="right", style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
         for key, does in KEY_HELP:
-            text.append(f"{key:>18}  ", style="bold")
-            text.append(f"{does}\n")
+            grid.add_row(key, does)
         with Vertical(id="dialog"):
             yield Label("Keys  (Esc closes)", classes="title")
-            yield Static(text, id="key-help")
+            yield Static(grid, id="key-help")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from tui.failures import error_message
+from tui.footer import ScreenFooter
 
 #: The desk's sheet (the station reads it at start-up with its own).
 CSS = Path(__file__).with_name("desk.tcss")
@@ -44,7 +45,7 @@ class DeskScreen(Screen[Any]):
         table.cursor_foreground_priority = "renderable"
         yield table
         yield Static(id=panel_id, classes="desk-panel")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def say(self, message: str | Text, kind: str = "") -> None:
         """Show ``message`` on the status line; ``kind`` is ``error``, ``done`` or plain."""

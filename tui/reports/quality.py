@@ -10,11 +10,12 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from monitor.present.quality import quality_story
 from monitor.services import Service
 from monitor.services.report import QualityReport
+from tui.footer import ScreenFooter
 from tui.reports.desk import DeskScreen, lines_grid
 from tui.reports.quality_period import QualityPeriod, QualityPeriodDialog, week_of
 from tui.styled import PLAIN_STYLE, row_text
@@ -62,7 +63,7 @@ class QualityScreen(DeskScreen):
             empty = quality_story(QualityReport(None, None))
             self.figures = len(empty.rows)
             yield lines_grid([(row.label, "") for row in empty.rows], "quality")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self._title()

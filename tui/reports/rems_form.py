@@ -8,11 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from monitor.core.rems import RemsForm
 from monitor.present.parts import plain
 from monitor.present.rems import RemsStory, rems_story
+from tui.footer import ScreenFooter
 from tui.reports.desk import DeskScreen, lines_grid
 from tui.styled import QUIET_STYLE, lines_text, row_text
 
@@ -47,7 +48,7 @@ class RemsFormScreen(DeskScreen):
         yield Static(plain(story.title), classes="desk-title")
         with VerticalScroll(classes="desk-scroll", id="rems-form-scroll"):
             yield lines_grid(form_lines(story), "rems-form")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def action_choose(self, what: str) -> None:
         self.dismiss(what)

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import (
-    Footer,
     Header,
     OptionList,
     Static,
@@ -32,10 +31,11 @@ from monitor.services import Service
 from monitor.views import ReadingView, SessionView, UserView
 from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.failures import error_message
+from tui.footer import ScreenFooter
 from tui.review import CSS, FOR_SUPERVISORS
 from tui.review.correct import Correction, CorrectScreen
 from tui.review.help import LOG_HELP, ReviewHelpScreen
-from tui.review.log_text import LoadedLog, load_log, log_options, log_title
+from tui.review.log_text import LoadedLog, first_reading, load_log, log_options, log_title
 from tui.review.reopen import Reopening, ReopenScreen
 from tui.review.sign import SignOff, SignScreen
 from tui.review.void import VoidForm, VoidScreen
@@ -90,7 +90,7 @@ class SessionLogScreen(ExportKey, Screen[None]):
 
                 yield PlotextPlot(id="log-chart")
         yield Static(id="log-status")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self.title = "monitor: review"
@@ -137,8 +137,11 @@ class SessionLogScreen(ExportKey, Screen[None]):
         self.query_one("#log-title", Static).update(log_title(loaded.view))
         log = self.query_one("#log", OptionList)
         kept = log.highlighted
+        options = log_options(loaded.entries)
         log.clear_options()
-        log.add_options(log_options(loaded.entries))
+        log.add_options(options)
+        if kept is None:  # opened: on a reading, so that `v` and `c` act at once
+            kept = first_reading(options, loaded.entries)
         if log.option_count:
             log.highlighted = min(kept or 1, log.option_count - 1)
         self._draw_chart(loaded.view)

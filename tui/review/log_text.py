@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets.option_list import Option
 
 from monitor.present.record import flag_line, note_texts, reading_values, review_lines
-from monitor.present.session import LogEntry, clock_text, session_log
+from monitor.present.session import EntryKind, LogEntry, clock_text, session_log
 from monitor.services import Service
 from monitor.views import ReadingView, SessionView
 from tui.styled import line_text
@@ -56,6 +56,18 @@ def log_options(entries: tuple[LogEntry, ...]) -> list[Option]:
             options.append(Option(Text(f"── {local:%a %d %b %Y} ──", style="bold"), disabled=True))
         options.append(Option(entry_text(entry), id=str(index)))
     return options
+
+
+def first_reading(options: list[Option], entries: tuple[LogEntry, ...]) -> int | None:
+    """Where the log opens: on the first reading still in force (the one `v` and `c` act
+    on, with no arrow first), else the first reading, else ``None``."""
+    readings = [
+        (i, entries[int(option.id)])
+        for i, option in enumerate(options)
+        if option.id is not None and entries[int(option.id)].kind is EntryKind.READING
+    ]
+    in_force = [i for i, entry in readings if entry.in_force]
+    return next(iter(in_force or [i for i, _ in readings]), None)
 
 
 def log_title(view: SessionView) -> Text:

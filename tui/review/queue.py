@@ -13,7 +13,6 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     Static,
 )
@@ -23,6 +22,7 @@ from monitor.errors import Refused
 from monitor.services import Service
 from monitor.views import UserView
 from tui.failures import error_message
+from tui.footer import ScreenFooter
 from tui.review import CSS, PAGE
 from tui.review.filter_dialog import FilterScreen
 from tui.review.filters import ReviewFilter
@@ -76,7 +76,7 @@ class ReviewScreen(Screen[None]):
         yield QueueTable(id="queue", cursor_type="row", cell_padding=0)
         yield Static(id="review-empty")
         yield Static(id="review-status")
-        yield Footer(show_command_palette=False, compact=True)
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self.title = "monitor: review"

@@ -46,7 +46,9 @@ def facts_json(row: SessionFacts) -> dict[str, Any]:
 
 
 def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    from monitor.present.record import minutes_text
+
+    return "-" if value is None else minutes_text(value)
 
 
 def queue_lines(rows: Iterable[SessionFacts]) -> Iterator[str]:
