@@ -7,7 +7,7 @@ No imports: the command line's help loads this before any argument is parsed.
 #: Every form :func:`monitor.timeparse.parse_time` accepts, as a person reads them.
 TIME_FORMS = (
     "HH:MM (24 h, within the last 12 h), 'now', '5 min ago', '-5' (minutes ago), or "
-    "ISO 8601: 2026-11-27T09:00 (local time) or 2026-11-27T09:00+01:00"
+    "ISO 8601: 2026-11-27T09:00 (local) or 2026-11-27T09:00+01:00"
 )
 
 #: The help of a ``--from`` option: a time, or a date alone.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.core.vitals import MAX_FUTURE
+from monitor.core.vitals import MAX_FUTURE, local_minute
 from monitor.errors import EntryError
 
 #: A time may be at most this far ahead of now (a station's clock may run a little behind):
@@ -23,7 +23,8 @@ LATE_ENTRY_AFTER = timedelta(minutes=10)
 
 
 def _hm(moment: datetime) -> str:
-    return moment.isoformat(timespec="minutes")
+    """A moment as the user reads and types it: local date and time (docs/interface.md, "Times")."""
+    return local_minute(moment)
 
 
 def _not_ahead(what: str, when: datetime, now: datetime) -> None:

@@ -132,13 +132,19 @@ def validate_vitals(vitals: Vitals) -> Vitals:
     return vitals
 
 
+def local_minute(moment: datetime) -> str:
+    """``2026-11-27 09:00``: an aware moment in the station's local time, to the minute, as a
+    refusal shows it (the form a user types back)."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def validate_measured_at(measured_at: datetime, now: datetime) -> datetime:
     """Refuse a measurement time more than two minutes in the future."""
     if measured_at.tzinfo is None:
         raise ValueError("measured_at must be timezone-aware")
     if measured_at - now > MAX_FUTURE:
         raise EntryError(
-            f"measurement time {measured_at.isoformat(timespec='minutes')} is in the future: "
+            f"measurement time {local_minute(measured_at)} is in the future: "
             "it may be at most 2 min ahead of now"
         )
     return measured_at

@@ -175,7 +175,7 @@ def test_the_worked_session_on_the_command_line(service, clock, db_url):
         "esketamine-84",
         "2026-11-10 11:10",
         "1/1/0",
-        "12",
+        "12 min",
         "1/1",
         "1",
         "1",
