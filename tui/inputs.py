@@ -137,10 +137,11 @@ async def take_early_key(
     """A key typed before the focus reached ``field`` (a paste, a barcode scanner, a fast
     typist, a burst after the key that opened a dialog) belongs to it: a printable key that
     ``types`` accepts is typed there and, when ``edits``, an editing key (Backspace, the
-    arrows, Enter) edits it, each in its turn. The focus moves there now, and the key goes
-    into the field's queue after its focus (so a field whose text is selected on focus has
-    it replaced, as when typed slower). Returns whether the key was taken (it then goes no
-    further). The one helper of the entry line, the sign-in and every dialog."""
+    arrows, Enter) edits it, each in its turn. When the focus is in the field already (set
+    within a turn), the key joins the field's queue after its focus (a field whose text is
+    selected on focus has it replaced, as when typed slower). Returns whether the key was
+    taken (it then goes no further). The one helper of the entry line, the sign-in and every
+    dialog."""
     if getattr(event, "_taken_early", False):
         return False  # handed on once already and left unhandled there: not again
     printable = bool(event.character) and event.is_printable
@@ -151,12 +152,20 @@ async def take_early_key(
         return False
     event.stop()
     event.prevent_default()
-    if field.screen.focused is not field:
-        field.screen.set_focus(field)
-    follow = events.Key(event.key, event.character)
-    follow._set_forwarded()
-    follow._taken_early = True  # type: ignore[attr-defined]
-    field.post_message(follow)
+    if field.screen.focused is field:
+        # The focus is there already (set within a turn, e.g. a dialog's first field): the
+        # key joins the field's queue, after its focus, in its turn.
+        follow = events.Key(event.key, event.character)
+        follow._set_forwarded()
+        follow._taken_early = True  # type: ignore[attr-defined]
+        field.post_message(follow)
+        return True
+    field.focus()
+    if printable:
+        field.insert_text_at_cursor(event.character or "")
+    else:
+        for binding in field._bindings.key_to_bindings[event.key]:
+            await field.app.run_action(binding.action, field)
     return True
 
 

@@ -121,9 +121,9 @@ class SignInScreen(ModalScreen[UserView]):
         if self.users:
             options = self.query_one("#users", OptionList)
             options.highlighted = 0
-            self.set_focus(options)
+            options.focus()
         else:
-            self.set_focus(self.query_one("#name", Input))
+            self.query_one("#name", Input).focus()
         if self.has_users is not None:
             self.run_worker(
                 self.has_users, thread=True, group="sign-in", name="has-users", exit_on_error=False

@@ -273,9 +273,10 @@ class SavingDialog(ModalScreen[Result], Generic[Result]):
         setattr(event, _PASSED, True)
         focused = self.focused
         target = focused if focused is not None else self.first_field()
-        if isinstance(target, Input) and await take_early_key(target, event):
+        if isinstance(target, Input):
             if focused is None:
-                self.set_focus(target)
+                self.set_focus(target)  # now: the keys after this one follow it
+            await take_early_key(target, event)
 
     @on(PinInput.NotADigit)
     def _not_a_digit(self, event: PinInput.NotADigit) -> None:
