@@ -108,7 +108,12 @@ class PinInput(Input):
         # Textual's restrict= drops a letter with a bell only, unseen where no bell sounds.
         # (The handlers of Input and Textual's field run after this one, unless stopped.)
         character = event.character
-        if self.app.focused is self and event.is_printable and character and not character.isdigit():
+        if (
+            self.app.focused is self
+            and event.is_printable
+            and character
+            and not character.isdigit()
+        ):
             event.stop()
             event.prevent_default()
             self.app.bell()

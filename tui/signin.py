@@ -176,8 +176,7 @@ class SignInScreen(ModalScreen[UserView]):
             return ""
         after, minutes = bounded(config.security.lockout_after, config.security.lockout_min)
         return (
-            f"after {after} refusals a name is locked for {minutes} min; "
-            "a supervisor can unlock it"
+            f"after {after} refusals a name is locked for {minutes} min; a supervisor can unlock it"
         )
 
     @on(Input.Submitted, "#name")

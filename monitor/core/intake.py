@@ -170,9 +170,9 @@ def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[Int
         elif AGE_RANGE[0] <= age < ADULT_AGE:
             yield R(f"esketamine is for adults: the patient is {age} (under {ADULT_AGE})", "age")
         if request.meds is None:
+            listed = ", ".join(MEDS)
             yield R(
-                f"esketamine needs the REMS medication answers: none, or which of {', '.join(MEDS)}",
-                "meds",
+                f"esketamine needs the REMS medication answers: none, or which of {listed}", "meds"
             )
     if request.meds is not None:
         try:

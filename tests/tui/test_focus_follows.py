@@ -314,3 +314,32 @@ async def test_a_dialogs_refusal_is_in_the_dialog_not_in_a_toast(service):
         await settle(pilot)
         assert "already in observation" in form_error(app)
         assert not [n for n in app._notifications if "already" in n.message]
+
+
+# -- the review queue's filter: the keys do what its title says ------------------------------
+
+
+async def test_the_filter_dialogs_keys_do_what_its_title_says(service):
+    from tests.tui.test_review_tui import open_review
+    from tui.review.filter_dialog import FilterScreen
+    from tui.ticks import Ticks
+
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, FilterScreen)
+        title = str(dialog.query_one(".title").content)
+        assert "Tab: next field" in title and "arrows: next box" in title
+        questions = dialog.query_one("#questions", Ticks)
+        dialog.set_focus(questions)
+        await pilot.pause()
+        before = set(questions.selected)
+        first = questions.highlighted or 0
+        await pilot.press("down", "space")  # arrows move between the boxes, Space ticks
+        assert questions.has_focus and questions.highlighted == first + 1
+        assert set(questions.selected) ^ before == {questions.get_option_at_index(first + 1).value}
+        await pilot.press("tab")  # Tab goes on to the next field
+        assert not questions.has_focus

@@ -136,7 +136,9 @@ class DoseScreen(SavingDialog[DoseGiven]):
             # Something changed since the floor was loaded: show why, and ask for a reason.
             self.refusals = list(error.reasons)
             self._show_gate()
-            self.refuse("the dosing gate is no longer met: write why to dose anyway", field="override")
+            self.refuse(
+                "the dosing gate is no longer met: write why to dose anyway", field="override"
+            )
             return
         super().refused(error)
 

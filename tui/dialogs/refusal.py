@@ -8,7 +8,7 @@ from monitor.errors import Refused
 from monitor.periods import typed_period
 
 
-class FieldRefusal(ValueError):
+class FieldRefusal(ValueError):  # noqa: N818 - "refused" is the product's word for it
     """The form cannot be saved as typed: ``field`` is the id of the one field to fix (the
     dialog puts the cursor there, its text selected)."""
 

@@ -126,7 +126,9 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
                 yield Select(
                     [("yes", True), ("no", False)], prompt="yes / no", id="value", compact=True
                 )
-                yield Input(placeholder="minute", id="minute", compact=True, max_length=4)
+                yield Input(
+                    placeholder="minute", id="minute", compact=True, max_length=4, restrict=r"\d*"
+                )
                 yield Label("", id="value-hint", classes="hint span2")
                 yield Label("Reason")
                 yield Input(
