@@ -332,7 +332,7 @@ async def test_the_filter_dialogs_keys_do_what_its_title_says(service):
         dialog = app.screen
         assert isinstance(dialog, FilterScreen)
         title = str(dialog.query_one(".title").content)
-        assert "Tab: next field" in title and "arrows: next box" in title
+        assert "Tab: fields" in title and "arrows: boxes" in title
         questions = dialog.query_one("#questions", Ticks)
         dialog.set_focus(questions)
         await pilot.pause()

@@ -44,7 +44,7 @@ class EventScreen(SavingDialog[NewEvent]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="form"):
             yield Label(
-                f"Note or event for {self.view.bay or ''} {self.view.patient}  "
+                f"Event for {self.view.bay or ''} {self.view.patient}  "
                 "(Enter saves, Shift+Tab: kind, Esc cancels)",
                 classes="title",
             )

@@ -47,8 +47,7 @@ class FilterScreen(SavingDialog[ReviewFilter]):
         now = self.current
         with Vertical(id="dialog", classes="form review-filter"):
             yield Label(
-                "Filter the queue  (Tab: next field, arrows: next box, Space ticks, "
-                "Enter applies, Esc cancels)",
+                "Filter  (Tab: fields, arrows: boxes, Space ticks, Enter applies, Esc)",
                 classes="title",
             )
             yield self.error_line()
