@@ -306,7 +306,7 @@ async def test_a_notice_does_not_cover_an_open_dialog(service):
 async def test_a_dialogs_refusal_is_in_the_dialog_not_in_a_toast(service):
     build_floor(service)
     app = station(service)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         screen = await open_new_session(pilot)
         await pilot.press(*"MRN-HIGH", "tab", "tab", *"67")
         screen.query_one("#meds", SelectionList).select("none")
