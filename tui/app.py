@@ -418,6 +418,9 @@ class StationApp(App[None]):
         barcode scanner, a fast typist), belong to the line, never to the floor: a letter is
         typed there and an editing key (Backspace, the arrows, Enter) edits it, each in its
         turn (tui/inputs.py says why the turn matters)."""
+        if isinstance(self.screen, SavingDialog):
+            self.screen.early_key(event)  # typed with the key that opened it (tui.dialogs.base)
+            return
         bar = self.query_one(EntryBar)
         if not bar.display or len(self.screen_stack) > 1:
             return

@@ -17,11 +17,17 @@ is this class (``tests/test_code_style.py`` checks).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual import events
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input as TextualInput
 
-__all__ = ["Input", "pin_input", "take_early_key"]
+__all__ = ["Input", "PinInput", "pin_input", "put_cursor", "take_early_key"]
+
+#: What a PIN field says when given anything but a digit.
+DIGITS_ONLY = "a PIN is digits only"
 
 
 class Input(TextualInput):
@@ -46,6 +52,17 @@ class Input(TextualInput):
         if await self.app._check_bindings(event.key):
             event.stop()
             event.prevent_default()
+
+    async def action_submit(self) -> None:
+        """Enter: a screen that acts on it at once (a dialog: ``submitted_now``) hears of it
+        within this key's turn, so that when it moves the cursor (a refusal naming another
+        field) the keys typed after the Enter, already on their way here, follow the cursor.
+        Textual's field only posts its message, heard after those keys went in here."""
+        now = getattr(self.screen, "submitted_now", None)
+        if now is None:
+            await super().action_submit()
+            return
+        await now(self)
 
     def _on_paste(self, event: events.Paste) -> None:
         # Textual's field keeps the first line of a paste and drops the rest without a word:
@@ -73,9 +90,39 @@ class Input(TextualInput):
 PIN_DIGITS = r"[0-9]*"
 
 
-def pin_input(placeholder: str, id: str, **options: object) -> Input:
+class PinInput(Input):
+    """A PIN field: a key it refuses (a letter) is not dropped without a word: the screen is
+    told (:class:`PinInput.NotADigit`) and says "digits only" where the PIN is asked."""
+
+    @dataclass
+    class NotADigit(Message):
+        """A key that is not a digit was typed in ``field``."""
+
+        field: PinInput
+
+        @property
+        def control(self) -> PinInput:
+            return self.field
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual's restrict= drops a letter with a bell only, unseen where no bell sounds.
+        # (The handlers of Input and Textual's field run after this one, unless stopped.)
+        character = event.character
+        if (
+            self.app.focused is self
+            and event.is_printable
+            and character
+            and not character.isdigit()
+        ):
+            event.stop()
+            event.prevent_default()
+            self.app.bell()
+            self.post_message(self.NotADigit(self))
+
+
+def pin_input(placeholder: str, id: str, **options: object) -> PinInput:
     """A PIN field: hidden, digits only, at most 12 of them."""
-    return Input(
+    return PinInput(
         placeholder=placeholder,
         id=id,
         password=True,
@@ -93,18 +140,44 @@ async def take_early_key(
     edits: bool = True,
 ) -> bool:
     """A key typed before the focus reached ``field`` (a paste, a barcode scanner, a fast
-    typist) belongs to it: a printable key that ``types`` accepts is typed there and, when
-    ``edits``, an editing key (Backspace, the arrows, Enter) edits it, each in its turn. Returns
-    whether the key was taken (it then goes no further)."""
-    if event.character and event.is_printable and types(event.character):
-        field.focus()
-        field.insert_text_at_cursor(event.character)
-    elif edits and (editing := field._bindings.key_to_bindings.get(event.key)):
-        field.focus()
-        for binding in editing:
-            await field.app.run_action(binding.action, field)
-    else:
+    typist, a burst after the key that opened a dialog) belongs to it: a printable key that
+    ``types`` accepts is typed there and, when ``edits``, an editing key (Backspace, the
+    arrows, Enter) edits it, each in its turn. When the focus is in the field already (set
+    within a turn), the key joins the field's queue after its focus (a field whose text is
+    selected on focus has it replaced, as when typed slower). Returns whether the key was
+    taken (it then goes no further). The one helper of the entry line, the sign-in and every
+    dialog."""
+    if getattr(event, "_taken_early", False):
+        return False  # handed on once already and left unhandled there: not again
+    printable = bool(event.character) and event.is_printable
+    if printable:
+        if not types(event.character or ""):
+            return False
+    elif not (edits and field._bindings.key_to_bindings.get(event.key)):
         return False
     event.stop()
     event.prevent_default()
+    if field.screen.focused is field:
+        # The focus is there already (set within a turn, e.g. a dialog's first field): the
+        # key joins the field's queue, after its focus, in its turn.
+        follow = events.Key(event.key, event.character)
+        follow._set_forwarded()
+        follow._taken_early = True  # type: ignore[attr-defined]
+        field.post_message(follow)
+        return True
+    field.focus()
+    if printable:
+        field.insert_text_at_cursor(event.character or "")
+    else:
+        for binding in field._bindings.key_to_bindings[event.key]:
+            await field.app.run_action(binding.action, field)
     return True
+
+
+def put_cursor(widget: Widget) -> None:
+    """Give ``widget`` the focus now, within this turn (a key typed straight after lands
+    there, never in the field the cursor was in), a text field with all of its text selected
+    so that what is typed next replaces it. Textual's ``focus()`` waits for a later turn."""
+    widget.screen.set_focus(widget)
+    if isinstance(widget, TextualInput):
+        widget.select_all()

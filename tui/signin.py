@@ -6,15 +6,20 @@ behind it holds no data. In a browser (``monitor serve``, which any local accoun
 the names are typed, never listed, so that whoever sees the sign-in learns nothing from it. At
 the station's own terminal, run by the account that can read the database anyway, the names
 are also offered as a list: Enter picks the highlighted one, then the PIN.
+
+A refusal says the same whatever was wrong (an unknown name, a wrong PIN, a locked name), so
+that names cannot be probed; after :data:`HINT_AFTER` refusals at the same terminal it adds
+how the lockout works, from the rules in force (docs/station.md#signing-in-and-locking).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from textual import events, on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -22,16 +27,22 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from monitor.errors import Refused
+from monitor.core.lockout import bounded
+from monitor.errors import PinRefused, Refused
 from monitor.views import UserView
 from tui.dialogs.base import CSS as DIALOG_CSS
 from tui.failures import error_message
-from tui.inputs import Input, pin_input, take_early_key
+from tui.inputs import DIGITS_ONLY, Input, PinInput, pin_input, take_early_key
 
 #: The sign-in's own sheet: an opaque screen (the station reads it at start-up too).
 CSS = Path(__file__).with_name("signin.tcss")
 #: User names are at most 64 characters (docs/interface.md).
 NAME_MAX = 64
+#: After this many refusals at one terminal (one station app), the sign-in says how the
+#: lockout works.
+HINT_AFTER = 3
+#: Refusals in a row at each terminal (a station app; each browser has its own).
+_REFUSALS: WeakKeyDictionary[App[object], int] = WeakKeyDictionary()
 
 
 class NameField(Input):
@@ -76,6 +87,8 @@ class SignInScreen(ModalScreen[UserView]):
         self.users = users or None
         #: A PIN is being checked: Enter again does not check it twice.
         self.checking = False
+        #: What the line under the fields says now.
+        self.said = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -119,7 +132,7 @@ class SignInScreen(ModalScreen[UserView]):
     @on(OptionList.OptionSelected, "#users")
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#name", Input).value = str(event.option.id)
-        self.query_one("#pin", Input).focus()
+        self.set_focus(self.query_one("#pin", Input))
 
     async def on_key(self, event: events.Key) -> None:
         """A key that reaches the screen itself (no field had the focus) is typed in the
@@ -139,14 +152,32 @@ class SignInScreen(ModalScreen[UserView]):
                 return
             await take_early_key(pin, event, types=str.isdigit, edits=bool(pin.value))
             return
-        if event.is_printable and event.character and self.focused is None:
-            field = self.query_one("#name", Input)
-            field.focus()
-            field.insert_text_at_cursor(event.character)
-            event.stop()
+        if self.focused is None:
+            await take_early_key(self.query_one("#name", Input), event)
 
     def say(self, message: str) -> None:
+        self.said = message
         self.query_one("#sign-in-error", Static).update(message)
+
+    @on(PinInput.NotADigit)
+    def _not_a_digit(self, event: PinInput.NotADigit) -> None:
+        event.stop()
+        self.say(DIGITS_ONLY)
+
+    @on(Input.Changed, "#pin")
+    def _pin_typed(self, event: Input.Changed) -> None:
+        if event.value and self.said == DIGITS_ONLY:
+            self.say("")  # a digit now: said of the key before
+
+    def lockout_hint(self) -> str:
+        """How the lockout works, by the rules in force (said whoever the name is)."""
+        config = getattr(self.app, "config", None)
+        if config is None:
+            return ""
+        after, minutes = bounded(config.security.lockout_after, config.security.lockout_min)
+        return (
+            f"after {after} refusals a name is locked for {minutes} min; a supervisor can unlock it"
+        )
 
     @on(Input.Submitted, "#name")
     def _name_missing(self) -> None:
@@ -157,7 +188,7 @@ class SignInScreen(ModalScreen[UserView]):
         name_field = self.query_one("#name", Input)
         name, pin = name_field.value.strip(), event.value
         if not name:
-            name_field.focus()
+            self.set_focus(name_field)
             self.say("type your name, then Enter")
             return
         if not pin:
@@ -184,14 +215,20 @@ class SignInScreen(ModalScreen[UserView]):
             return
         if event.state is WorkerState.SUCCESS:
             self.checking = False
+            _REFUSALS.pop(self.app, None)
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR:
             self.checking = False
             error = worker.error
-            self.say(str(error) if isinstance(error, Refused) else error_message(error))
+            said = str(error) if isinstance(error, Refused) else error_message(error)
+            if isinstance(error, PinRefused):
+                refusals = _REFUSALS[self.app] = _REFUSALS.get(self.app, 0) + 1
+                if refusals >= HINT_AFTER and (hint := self.lockout_hint()):
+                    said = f"{said}: {hint}"
+            self.say(said)
             pin = self.query_one("#pin", Input)
             pin.value = ""
-            pin.focus()
+            self.set_focus(pin)
 
     def action_cancel(self) -> None:
         """Esc in the PIN field goes back to the name; in the name it empties it, and on an
@@ -201,10 +238,10 @@ class SignInScreen(ModalScreen[UserView]):
         name = self.query_one("#name", Input)
         if pin.has_focus:
             pin.value = ""
-            name.focus()
+            self.set_focus(name)
         elif name.value:
             name.value = ""
-            name.focus()
+            self.set_focus(name)
         elif self.allow_cancel:
             self.dismiss(None)
         else:

@@ -108,17 +108,39 @@ def minor_notice(age: int | None) -> str | None:
     return None
 
 
-def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str]:
+class IntakeRefusal(str):
+    """One reason a new session is refused (a plain string), and :attr:`field`, the answer of
+    :class:`SessionRequest` it is about (``patient``, ``age``, ``dose_mg``, ``meds`` ...):
+    a face puts the cursor there (docs/station.md, "Dialogs")."""
+
+    field: str
+
+    def __new__(cls, reason: str, field: str) -> IntakeRefusal:
+        refusal = super().__new__(cls, reason)
+        refusal.field = field
+        return refusal
+
+
+class IntakeError(EntryError):
+    """A new session refused; :attr:`field` names the answer to fix."""
+
+    def __init__(self, refusal: IntakeRefusal) -> None:
+        super().__init__(str(refusal))
+        self.field = refusal.field
+
+
+def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[IntakeRefusal]:
     """Each reason the request is refused, in the order the service has always checked."""
-    for value, what, required in (
-        (request.patient, "a patient identifier", True),
-        (request.bay, "the bay", False),
-        (request.lot, "the lot number", False),
+    R = IntakeRefusal  # noqa: N806 - one letter keeps each reason on its line
+    for value, what, required, field in (
+        (request.patient, "a patient identifier", True, "patient"),
+        (request.bay, "the bay", False, "bay"),
+        (request.lot, "the lot number", False, "lot"),
     ):
         try:
             clean_name(value, what, required=required)
         except EntryError as error:
-            yield str(error)
+            yield R(str(error), field)
     age, dose, weight, number = (
         request.age,
         request.dose_mg,
@@ -126,42 +148,45 @@ def _intake_checks(request: SessionRequest, bays: Sequence[str]) -> Iterator[str
         request.dose_number,
     )
     if age is not None and not AGE_RANGE[0] <= age <= AGE_RANGE[1]:
-        yield f"age {age} is impossible: accepted {AGE_RANGE[0]}-{AGE_RANGE[1]}"
+        yield R(f"age {age} is impossible: accepted {AGE_RANGE[0]}-{AGE_RANGE[1]}", "age")
     if dose is not None and not 0 < dose <= DOSE_MAX_MG:
-        yield f"dose {dose:g} mg is impossible: accepted above 0 up to {DOSE_MAX_MG}"
+        yield R(f"dose {dose:g} mg is impossible: accepted above 0 up to {DOSE_MAX_MG}", "dose_mg")
     if weight is not None and not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
         low, high = WEIGHT_RANGE_KG
-        yield f"weight {weight:g} kg is impossible: accepted {low}-{high}"
+        yield R(f"weight {weight:g} kg is impossible: accepted {low}-{high}", "weight_kg")
     if number is not None and not DOSE_NUMBER_RANGE[0] <= number <= DOSE_NUMBER_RANGE[1]:
         low, high = DOSE_NUMBER_RANGE
-        yield f"dose number {number} is impossible: accepted {low}-{high}"
+        yield R(f"dose number {number} is impossible: accepted {low}-{high}", "dose_number")
     fixed = expected_dose(request.protocol)
     if fixed is not None:
         if dose is not None and dose != fixed:
-            yield (
+            yield R(
                 f"{request.protocol} is a {fixed:g} mg dose, not {dose:g} mg: choose the "
-                "protocol that matches the dose"
+                "protocol that matches the dose",
+                "protocol",
             )
         if age is None:
-            yield "esketamine needs the patient's age (REMS)"
+            yield R("esketamine needs the patient's age (REMS)", "age")
         elif AGE_RANGE[0] <= age < ADULT_AGE:
-            yield f"esketamine is for adults: the patient is {age} (under {ADULT_AGE})"
+            yield R(f"esketamine is for adults: the patient is {age} (under {ADULT_AGE})", "age")
         if request.meds is None:
-            yield (
-                f"esketamine needs the REMS medication answers: none, or which of {', '.join(MEDS)}"
+            listed = ", ".join(MEDS)
+            yield R(
+                f"esketamine needs the REMS medication answers: none, or which of {listed}", "meds"
             )
     if request.meds is not None:
         try:
             validate_meds(tuple(request.meds))
         except EntryError as error:
-            yield str(error)
+            yield R(str(error), "meds")
     bay = (request.bay or "").strip()
     if bay and bays and bay not in bays:
-        yield f"bay '{bay}' is unknown: use one of {', '.join(bays)}"
+        yield R(f"bay '{bay}' is unknown: use one of {', '.join(bays)}", "bay")
 
 
-def intake_refusals(request: SessionRequest, bays: Sequence[str] = ()) -> list[str]:
-    """Every reason a new session would be refused (empty: it may be opened). ``request``'s
+def intake_refusals(request: SessionRequest, bays: Sequence[str] = ()) -> list[IntakeRefusal]:
+    """Every reason a new session would be refused (empty: it may be opened), each naming the
+    answer it is about (:attr:`IntakeRefusal.field`). ``request``'s
     protocol is a known key (the configuration refuses an unknown one first); ``bays`` are
     the clinic's (empty: any bay). docs/clinical.md, "Recorded besides vitals"."""
     return list(_intake_checks(request, bays))
@@ -169,9 +194,10 @@ def intake_refusals(request: SessionRequest, bays: Sequence[str] = ()) -> list[s
 
 def check_intake(request: SessionRequest, bays: Sequence[str] = ()) -> SessionRequest:
     """The request with its names cleaned, its esketamine dose filled in and its medication
-    answers checked; :class:`EntryError` with the first reason it is refused."""
+    answers checked; :class:`IntakeError` (an :class:`EntryError`) with the first reason it is
+    refused, naming its answer."""
     for reason in _intake_checks(request, bays):
-        raise EntryError(reason)
+        raise IntakeError(reason)
     fixed = expected_dose(request.protocol)
     return replace(
         request,

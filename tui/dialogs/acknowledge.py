@@ -19,9 +19,9 @@ from textual.widgets import Label, SelectionList, Static
 from monitor.core.gate import minutes_between
 from monitor.core.schedule import CheckState, CheckStatus
 from monitor.views import FlagView, SessionView
-from tui.dialogs.base import SavingDialog
+from tui.dialogs.base import FieldRefusal, SavingDialog
 from tui.dialogs.cosign import COSIGN_CLASS, COSIGN_PIN, COSIGNER, CoSign, cosign_rows, read_cosign
-from tui.inputs import Input
+from tui.inputs import Input, put_cursor
 from tui.render import hm, severity_style
 from tui.ticks import Ticks
 
@@ -63,6 +63,9 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
     a supervisor's name and PIN are asked too."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_ack")]
+    #: What the services refuse without naming a field is about the statement (or a flag
+    #: acknowledged meanwhile): the cursor goes to the statement.
+    REFUSAL_FIELD = "action"
 
     def __init__(
         self,
@@ -133,7 +136,7 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
 
     def on_mount(self) -> None:
         self._ticked()
-        self.query_one("#action", Input).focus()
+        self.set_focus(self.query_one("#action", Input))
 
     def _needs_cosigner(self) -> bool:
         """A ticked flag needs a clinician and the user is a nurse (or the services said so)."""
@@ -170,7 +173,7 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
     def _to_cosign_pin(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.refuse("")
-            self.query_one(f"#{COSIGN_PIN}", Input).focus()
+            put_cursor(self.query_one(f"#{COSIGN_PIN}", Input))
         else:
             self._submit()
 
@@ -179,7 +182,7 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
         cosigner = self.query_one(f"#{COSIGNER}", Input)
         if event.value.strip() and self._needs_cosigner() and not cosigner.value.strip():
             self.refuse("")
-            cosigner.focus()  # what was done is said: the co-signer next
+            put_cursor(cosigner)  # what was done is said: the co-signer next
             return
         self._submit()
 
@@ -188,18 +191,17 @@ class AcknowledgeScreen(SavingDialog[Acknowledgement]):
         self.submit_form()
 
     def form(self) -> Acknowledgement:
-        """The acknowledgement as typed; ValueError says what to fix."""
-        field = self.query_one("#action", Input)
-        action = field.value.strip()
+        """The acknowledgement as typed; :class:`FieldRefusal` says what to fix, and where."""
+        action = self.query_one("#action", Input).value.strip()
         flags, checks = self._chosen()
         if not flags and not checks:
-            raise ValueError("tick at least one alarm (Tab to the list, Space ticks)")
+            raise FieldRefusal("tick at least one alarm (arrows move, Space ticks)", "alarms")
         if not action:
-            field.focus()
-            raise ValueError(
+            raise FieldRefusal(
                 "say why the check was not done"
                 if checks and not flags
-                else "say what was done, in a word or a sentence"
+                else "say what was done, in a word or a sentence",
+                "action",
             )
         cosign = None
         if flags and self._needs_cosigner():

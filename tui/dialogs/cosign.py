@@ -22,6 +22,7 @@ from textual.widgets import Label
 from monitor.core.review import SUPERVISOR
 from monitor.errors import PermissionDenied, PinRefused, Refused
 from monitor.views import UserView
+from tui.dialogs.refusal import FieldRefusal
 from tui.inputs import Input, pin_input
 
 #: The ids of the co-signer's fields in every dialog that asks them.
@@ -72,16 +73,14 @@ def cosign_rows(*, wide: bool = False) -> Iterator[Widget]:
 
 def read_cosign(find: Callable[[str], Input]) -> CoSign:
     """The co-signer's name and PIN as typed (``find`` gives a field by id); a blank one is a
-    ValueError, with the cursor put in it."""
-    name_field, pin_field = find(COSIGNER), find(COSIGN_PIN)
-    name = name_field.value.strip()
+    :class:`FieldRefusal` naming it."""
+    name = find(COSIGNER).value.strip()
     if not name:
-        name_field.focus()
-        raise ValueError("a clinician co-signs this: type a supervisor's name")
-    if not pin_field.value:
-        pin_field.focus()
-        raise ValueError(f"{name} co-signs: {name} types their PIN")
-    return CoSign(name, pin_field.value)
+        raise FieldRefusal("a clinician co-signs this: type a supervisor's name", COSIGNER)
+    pin = find(COSIGN_PIN).value
+    if not pin:
+        raise FieldRefusal(f"{name} co-signs: {name} types their PIN", COSIGN_PIN)
+    return CoSign(name, pin)
 
 
 def check_pins(

@@ -18,7 +18,7 @@ from textual.widgets import Button, Label, Select, Static
 from monitor.core.intake import expected_dose
 from monitor.errors import GateNotMet
 from monitor.views import SessionView
-from tui.dialogs.base import SavingDialog, whole_number
+from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
 from tui.dialogs.cosign import CoSign, cosign_rows, read_cosign
 from tui.inputs import Input
 from tui.render import checklist
@@ -62,6 +62,9 @@ class DischargeScreen(SavingDialog[Discharge]):
     is a nurse: a clinician stands behind an override)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_discharge")]
+    #: The services refuse a REMS ready minute they do not accept (the other answers are
+    #: read here first).
+    REFUSAL_FIELD = "ready-minute"
 
     def __init__(
         self, view: SessionView, save: Callable[[Discharge], Any], *, cosigning: bool = False
@@ -131,7 +134,7 @@ class DischargeScreen(SavingDialog[Discharge]):
 
     def on_mount(self) -> None:
         self._show_verdict()
-        self.query_one("#escort", Input).focus()
+        self.set_focus(self.query_one("#escort", Input))
 
     def _show_verdict(self) -> None:
         title = Text(f"Discharge {self.view.bay or ''} {self.view.patient}: ")
@@ -150,30 +153,30 @@ class DischargeScreen(SavingDialog[Discharge]):
         super().show_cosign(shown)
 
     def form(self) -> Discharge:
-        """The discharge as typed; ValueError says what to fix."""
-        escort_field = self.query_one("#escort", Input)
-        escort = escort_field.value.strip()
+        """The discharge as typed; :class:`FieldRefusal` says what to fix, and where."""
+        escort = self.query_one("#escort", Input).value.strip()
         if not escort:
-            escort_field.focus()
-            raise ValueError("say who takes the patient home (a name or relation), or none: why")
-        select = self.query_one("#instructions", Select)
-        instructions = select.value
+            raise FieldRefusal(
+                "say who takes the patient home (a name or relation), or none: why", "escort"
+            )
+        instructions = self.query_one("#instructions", Select).value
         if instructions is Select.NULL:
-            select.focus()
-            raise ValueError("say whether the no-driving instruction was given")
+            raise FieldRefusal("say whether the no-driving instruction was given", "instructions")
         ready_minute = None
         if self.rems:
             # Which minutes are accepted is the services' answer, shown when they refuse.
             ready_minute = whole_number(
-                self.query_one("#ready-minute", Input).value, "the REMS ready minute"
+                self.query_one("#ready-minute", Input).value,
+                "the REMS ready minute",
+                field="ready-minute",
             )
         override = pin = cosign = None
         if not self.gate_ready:
-            override_field = self.query_one("#override", Input)
-            override = override_field.value.strip()
+            override = self.query_one("#override", Input).value.strip()
             if not override:
-                override_field.focus()
-                raise ValueError("the gate is not met: write why the patient leaves anyway")
+                raise FieldRefusal(
+                    "the gate is not met: write why the patient leaves anyway", "override"
+                )
             pin = self.pin("an override is signed: type your PIN")
             if self.cosigning:
                 cosign = read_cosign(lambda field: self.query_one(f"#{field}", Input))
@@ -189,8 +192,9 @@ class DischargeScreen(SavingDialog[Discharge]):
             self._show_verdict()
             reasons = Text("\n".join(f"[ ] {r}" for r in error.reasons), style="bold red")
             self.query_one("#checklist", Static).update(reasons)
-            self.refuse("the gate is no longer met: write why the patient leaves anyway")
-            self.query_one("#override", Input).focus()
+            self.refuse(
+                "the gate is no longer met: write why the patient leaves anyway", field="override"
+            )
             return
         super().refused(error)
 

@@ -16,9 +16,9 @@ from textual.widgets import Button, Label, Static
 
 from monitor.errors import GateNotMet
 from monitor.views import SessionView
-from tui.dialogs.base import SavingDialog
+from tui.dialogs.base import FieldRefusal, SavingDialog
 from tui.dialogs.cosign import COSIGN_PIN, COSIGNER, CoSign, cosign_rows, read_cosign
-from tui.inputs import Input
+from tui.inputs import Input, put_cursor
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class DoseScreen(SavingDialog[DoseGiven]):
     user is a nurse: a clinician stands behind an override)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_dose")]
+    #: A refusal of the services without a field of its own: the override is what changes it.
+    REFUSAL_FIELD = "override"
     #: The override's fields, in the order Enter moves through them.
     FIELDS = ("override", SavingDialog.PIN, COSIGNER, COSIGN_PIN)
 
@@ -97,7 +99,7 @@ class DoseScreen(SavingDialog[DoseGiven]):
                 widget.display = True
             self.show_cosign(self.cosigning)
             button.display = False
-            override.focus()
+            self.set_focus(override)
         else:
             gate.update(
                 Text(
@@ -110,18 +112,17 @@ class DoseScreen(SavingDialog[DoseGiven]):
                 widget.display = False
             self.show_cosign(False)
             button.display = True
-            button.focus()
+            self.set_focus(button)
 
     def _field(self, field_id: str) -> Input:
         return self.query_one(f"#{field_id}", Input)
 
     def form(self) -> DoseGiven:
-        """The override as typed; ValueError says what to fix (the cursor goes there)."""
-        override = self._field("override")
-        reason = override.value.strip()
+        """The override as typed; :class:`FieldRefusal` says what to fix (the cursor goes
+        there)."""
+        reason = self._field("override").value.strip()
         if not reason:
-            override.focus()
-            raise ValueError("dosing with the gate not met needs a written reason")
+            raise FieldRefusal("dosing with the gate not met needs a written reason", "override")
         pin = self.pin("an override is signed: type your PIN")
         cosign = read_cosign(self._field) if self.cosigning else None
         return DoseGiven(reason, pin, cosign)
@@ -135,7 +136,9 @@ class DoseScreen(SavingDialog[DoseGiven]):
             # Something changed since the floor was loaded: show why, and ask for a reason.
             self.refusals = list(error.reasons)
             self._show_gate()
-            self.refuse("the dosing gate is no longer met")
+            self.refuse(
+                "the dosing gate is no longer met: write why to dose anyway", field="override"
+            )
             return
         super().refused(error)
 
@@ -151,6 +154,6 @@ class DoseScreen(SavingDialog[DoseGiven]):
         field = event.input.id
         if field in shown and field != shown[-1] and event.value.strip():
             self.refuse("")
-            self._field(shown[shown.index(field) + 1]).focus()
+            put_cursor(self._field(shown[shown.index(field) + 1]))
             return
         self.submit_form()

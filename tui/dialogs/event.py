@@ -14,7 +14,7 @@ from textual.widgets import Checkbox, Label, Select
 
 from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
 from monitor.views import SessionView
-from tui.dialogs.base import SavingDialog, whole_number
+from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
 from tui.inputs import Input
 
 
@@ -34,6 +34,8 @@ class EventScreen(SavingDialog[NewEvent]):
     """One short form: kind, type, severity and serious (adverse), what happened, when."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_event")]
+    #: The services refuse an event's time (before the session, ahead of now) here.
+    REFUSAL_FIELD = "ago"
 
     def __init__(self, view: SessionView, save: Callable[[NewEvent], Any]) -> None:
         super().__init__(save)
@@ -42,8 +44,8 @@ class EventScreen(SavingDialog[NewEvent]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="form"):
             yield Label(
-                f"Note or event for {self.view.bay or ''} {self.view.patient}  "
-                "(Enter saves, Esc cancels)",
+                f"Event for {self.view.bay or ''} {self.view.patient}  "
+                "(Enter saves, Shift+Tab: kind, Esc cancels)",
                 classes="title",
             )
             yield self.error_line()
@@ -80,7 +82,9 @@ class EventScreen(SavingDialog[NewEvent]):
 
     def on_mount(self) -> None:
         self._kind_changed()
-        self.query_one("#kind", Select).focus()
+        # What happened is what is typed first (most events are notes): keys typed with `e`
+        # go there; the kind is one Shift+Tab away.
+        self.set_focus(self.query_one("#text", Input))
 
     @property
     def kind(self) -> str:
@@ -102,24 +106,26 @@ class EventScreen(SavingDialog[NewEvent]):
         }[kind]
 
     def form(self) -> NewEvent:
-        """The event as typed; ValueError says what to fix."""
+        """The event as typed; :class:`FieldRefusal` says what to fix, and where."""
         kind = self.kind
         chosen = self.query_one("#type", Select).value
         type_ = None if chosen is Select.NULL else str(chosen)
         if EVENT_TYPES[kind] and type_ is None:
-            raise ValueError(f"choose the {kind} type")
+            raise FieldRefusal(f"choose the {kind} type", "type")
         severity = None
         serious = None
         if kind == "adverse":
             level = self.query_one("#severity", Select).value
             if level is Select.NULL:
-                raise ValueError("choose the severity: mild, moderate or severe")
+                raise FieldRefusal("choose the severity: mild, moderate or severe", "severity")
             severity = str(level)
             serious = self.query_one("#serious", Checkbox).value
         text = self.query_one("#text", Input).value.strip()
         if not text:
-            raise ValueError("say what happened, in a word or a sentence")
-        ago = whole_number(self.query_one("#ago", Input).value, "minutes ago", high=600)
+            raise FieldRefusal("say what happened, in a word or a sentence", "text")
+        ago = whole_number(
+            self.query_one("#ago", Input).value, "minutes ago", high=600, field="ago"
+        )
         return NewEvent(kind, type_, severity, serious, text, ago)
 
     @on(Input.Submitted)

@@ -20,8 +20,8 @@ from monitor.core.schedule import Protocol, for_infusion, infusion_minutes
 from monitor.core.timing import check_infusion_end
 from monitor.errors import EntryError
 from monitor.views import SessionView
-from tui.dialogs.base import SavingDialog, whole_number
-from tui.inputs import Input
+from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
+from tui.inputs import Input, put_cursor
 from tui.render import hm
 
 
@@ -44,6 +44,8 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
     is already recorded (``view.infusion_ended_at``), a correction: the new time and why."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_infusion")]
+    #: The services refuse a time (before the start, ahead of now, the same as recorded).
+    REFUSAL_FIELD = "ago"
 
     def __init__(
         self, view: SessionView, clock: Callable[[], datetime], save: Callable[[InfusionEnd], Any]
@@ -103,14 +105,14 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
 
     def on_mount(self) -> None:
         self._preview()
-        self.query_one("#ago", Input).focus()
+        self.set_focus(self.query_one("#ago", Input))
 
     def _minutes_ago(self) -> int:
         """The minutes typed; a correction needs them typed (0 is now)."""
         typed = self.query_one("#ago", Input).value
-        ago = whole_number(typed, "minutes ago", high=600)
+        ago = whole_number(typed, "minutes ago", high=600, field="ago")
         if ago is None and self.correcting:
-            raise ValueError("type when the infusion really ended: minutes ago, 0 for now")
+            raise FieldRefusal("type when the infusion really ended: minutes ago, 0 for now", "ago")
         return ago or 0
 
     def _ended_at(self) -> datetime:
@@ -153,13 +155,13 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
         if self.correcting:
             try:
                 self._minutes_ago()
-            except ValueError as error:
-                self.refuse(str(error))
+            except FieldRefusal as error:
+                self.refuse(str(error), field=error.field)
                 return
             reason = self.query_one("#reason", Input)
             if not reason.value.strip():
                 self.refuse("")
-                reason.focus()
+                put_cursor(reason)
                 return
         self.submit_form()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Label, Select, SelectionList
 
 from monitor.core.intake import MED_LABELS, MEDS, SessionRequest, expected_dose, intake_refusals
-from tui.dialogs.base import SavingDialog
+from tui.dialogs.base import FieldRefusal, SavingDialog
 from tui.inputs import Input
 from tui.ticks import Ticks
 
@@ -26,6 +26,14 @@ class NewSessionScreen(SavingDialog[SessionRequest]):
     vitals"): the form only reads what was typed and shows the first reason it is refused."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_new")]
+    #: The core's answers (monitor.core.intake.IntakeRefusal.field) and their fields.
+    FIELD_IDS: ClassVar[dict[str, str]] = {
+        "dose_mg": "dose",
+        "weight_kg": "weight",
+        "dose_number": "dose-number",
+    }
+    #: The services refuse a patient already in observation.
+    REFUSAL_FIELD = "patient"
 
     def __init__(
         self, protocols: list[str], bays: tuple[str, ...], save: Callable[[SessionRequest], Any]
@@ -87,7 +95,7 @@ class NewSessionScreen(SavingDialog[SessionRequest]):
 
     def on_mount(self) -> None:
         self._protocol_changed()
-        self.query_one("#patient", Input).focus()
+        self.set_focus(self.query_one("#patient", Input))
 
     @property
     def protocol(self) -> str:
@@ -112,21 +120,21 @@ class NewSessionScreen(SavingDialog[SessionRequest]):
         assert isinstance(widget, Input)
         return widget.value.strip()
 
-    def _number(self, selector: str, what: str) -> float | None:
-        text = self._value(selector)
+    def _number(self, field: str, what: str) -> float | None:
+        text = self._value(f"#{field}")
         if not text:
             return None
         try:
             return float(text)
         except ValueError:
-            raise ValueError(f"{what} is a number, e.g. 36 or 0.5") from None
+            raise FieldRefusal(f"{what} is a number, e.g. 36 or 0.5", field) from None
 
-    def _whole(self, selector: str, what: str) -> int | None:
-        text = self._value(selector)
+    def _whole(self, field: str, what: str) -> int | None:
+        text = self._value(f"#{field}")
         if not text:
             return None
         if not (text.isascii() and text.isdigit()):
-            raise ValueError(f"{what} is a whole number, e.g. 4")
+            raise FieldRefusal(f"{what} is a whole number, e.g. 4", field)
         return int(text)
 
     def _meds(self) -> tuple[str, ...] | None:
@@ -138,27 +146,27 @@ class NewSessionScreen(SavingDialog[SessionRequest]):
         if not ticked:
             return None
         if NONE in ticked and len(ticked) > 1:
-            raise ValueError("medication: tick none, or the classes taken, not both")
+            raise FieldRefusal("medication: tick none, or the classes taken, not both", "meds")
         return () if ticked == [NONE] else tuple(m for m in MEDS if m in ticked)
 
     def form(self) -> SessionRequest:
         """The form as typed, once the core refuses nothing in it; ValueError says what to
-        fix (what cannot be read, or the core's first reason)."""
+        fix and where (what cannot be read, or the core's first reason and its answer)."""
         first = self.query_one("#first", Select).value
         request = SessionRequest(
             patient=self._value("#patient"),
             protocol=self.protocol,
-            dose_mg=self._number("#dose", "the dose (mg)"),
-            weight_kg=self._number("#weight", "the weight (kg)"),
-            age=self._whole("#age", "age"),
+            dose_mg=self._number("dose", "the dose (mg)"),
+            weight_kg=self._number("weight", "the weight (kg)"),
+            age=self._whole("age", "age"),
             bay=self._value("#bay") or None,
             lot=self._value("#lot") or None,
             first_treatment=None if first is Select.NULL else bool(first),
-            dose_number=self._whole("#dose-number", "the dose number"),
+            dose_number=self._whole("dose-number", "the dose number"),
             meds=self._meds(),
         )
         for reason in intake_refusals(request, self.bays):
-            raise ValueError(reason)
+            raise FieldRefusal(reason, self.FIELD_IDS.get(reason.field, reason.field))
         return request
 
     def _start(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from textual import on
@@ -18,7 +18,8 @@ from textual.widgets import Label, Select, Static
 from monitor.errors import EntryError
 from monitor.present.audit import DATABASE_USER, NO_USER
 from monitor.services.history import BY_DATABASE, check_audit_filters
-from tui.dialogs.base import SavingDialog
+from tui.dialogs.base import FieldRefusal, SavingDialog
+from tui.dialogs.refusal import period_refusal
 from tui.inputs import Input
 from tui.reports.periods import period_text
 
@@ -108,6 +109,8 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_audit_filter")]
     KEEPS_REFUSALS = True
+    #: Read in the worker: no such session (a period it cannot read names its own field).
+    REFUSAL_FIELD = "session"
 
     def __init__(
         self, current: AuditFilter, users: Sequence[str], save: Callable[[AuditFilterForm], Any]
@@ -171,7 +174,7 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
             )
 
     def on_mount(self) -> None:
-        self.query_one("#session", Input).focus()
+        self.set_focus(self.query_one("#session", Input))
 
     def form(self) -> AuditFilterForm:
         """The filter as typed (the period is read in the worker, by the database's clock)."""
@@ -179,7 +182,9 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
         session_id = None
         if session_text:
             if not re.fullmatch(r"[0-9]{1,10}", session_text) or not 0 < int(session_text) < 2**31:
-                raise ValueError("a session is its number, e.g. 12 (blank: all sessions)")
+                raise FieldRefusal(
+                    "a session is its number, e.g. 12 (blank: all sessions)", "session"
+                )
             session_id = int(session_text)
         chosen = self.query_one("#user", Select).value
         user = None if chosen is Select.NULL else str(chosen)
@@ -187,7 +192,7 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
         try:
             check_audit_filters(user, action)
         except EntryError as error:
-            raise ValueError(str(error)) from None
+            raise FieldRefusal(str(error), "action" if action else "user") from None
         return AuditFilterForm(
             session_id,
             user,
@@ -195,6 +200,16 @@ class AuditFilterDialog(SavingDialog[AuditFilterForm]):
             self.query_one("#since", Input).value,
             self.query_one("#until", Input).value,
         )
+
+    def refused(self, error: BaseException | None) -> None:
+        """A period the worker could not read names From or To; the rest, the session."""
+        if isinstance(error, EntryError):
+            since = self.query_one("#since", Input).value
+            until = self.query_one("#until", Input).value
+            refusal = period_refusal(error, since, until, datetime.now(UTC))
+            self.refuse(str(refusal), field=refusal.field)
+            return
+        super().refused(error)
 
     @on(Input.Submitted)
     def _enter(self) -> None:

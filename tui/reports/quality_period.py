@@ -16,7 +16,8 @@ from textual.widgets import Label, Static
 from monitor.errors import Refused
 from monitor.periods import local_day, typed_period
 from tui.dialogs.base import SavingDialog
-from tui.inputs import Input
+from tui.dialogs.refusal import period_refusal
+from tui.inputs import Input, put_cursor
 from tui.reports.periods import period_text
 
 
@@ -90,11 +91,11 @@ class QualityPeriodDialog(SavingDialog[QualityPeriod]):
             )
 
     def on_mount(self) -> None:
-        self.query_one("#since", Input).focus()
+        self.set_focus(self.query_one("#since", Input))
 
     @on(Input.Submitted, "#since")
     def _to_until(self) -> None:
-        self.query_one("#until", Input).focus()
+        put_cursor(self.query_one("#until", Input))
 
     @on(Input.Submitted, "#until")
     def _enter(self) -> None:
@@ -103,7 +104,8 @@ class QualityPeriodDialog(SavingDialog[QualityPeriod]):
         try:
             since, until = typed_period(since_text, until_text, self.clock())
         except Refused as error:
-            self.refuse(str(error))
+            refusal = period_refusal(error, since_text, until_text, self.clock())
+            self.refuse(str(refusal), field=refusal.field)
             return
         start = (since or until or self.clock()).astimezone().date()
         self.submit(QualityPeriod(since, until, week_of(start), typed=True))

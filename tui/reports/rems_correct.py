@@ -15,8 +15,8 @@ from textual.widgets import Label, Select, Static
 
 from monitor.core.rems import Answer, RemsForm
 from monitor.present.rems import PROPOSAL, answer_row, yes_no
-from tui.dialogs.base import SavingDialog, whole_number
-from tui.inputs import Input
+from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
+from tui.inputs import Input, put_cursor
 from tui.styled import QUIET_STYLE, row_text
 
 #: The ready-minute answer: a whole number of minutes after dosing, the others yes/no.
@@ -92,6 +92,8 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_rems_correct")]
     KEEPS_REFUSALS = True
+    #: Which corrections are accepted is the services' answer: about the new answer chosen.
+    REFUSAL_FIELD = "value"
 
     def __init__(self, form: RemsForm, save: Callable[[RemsFix], Any]) -> None:
         super().__init__(save)
@@ -142,7 +144,7 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
 
     def on_mount(self) -> None:
         self._field_changed()
-        self.query_one("#field", Select).focus()
+        self.set_focus(self.query_one("#field", Select))
 
     @property
     def field(self) -> str:
@@ -181,15 +183,14 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
     def _new_value(self) -> bool | int:
         """The new answer as chosen or typed; ValueError says what to fix."""
         if self.field == READY_MINUTE:
-            field = self.query_one("#minute", Input)
-            minute = whole_number(field.value, "the ready minute", low=1)
+            typed = self.query_one("#minute", Input).value
+            minute = whole_number(typed, "the ready minute", low=1, field="minute")
             if minute is None:
-                field.focus()
-                raise ValueError("type the ready minute: whole minutes after dosing")
+                raise FieldRefusal("type the ready minute: whole minutes after dosing", "minute")
             return minute
         chosen = self.query_one("#value", Select).value
         if chosen is Select.NULL:
-            raise ValueError("choose the new answer: yes or no")
+            raise FieldRefusal("choose the new answer: yes or no", "value")
         return bool(chosen)
 
     def form(self) -> RemsFix:
@@ -197,15 +198,14 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
         value = self._new_value()
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
-            self.query_one("#reason", Input).focus()
-            raise ValueError("a correction needs its reason (kept beside the proposal)")
+            raise FieldRefusal("a correction needs its reason (kept beside the proposal)", "reason")
         return RemsFix(self.field, value, reason, self.pin("a correction is signed: type your PIN"))
 
     @on(Input.Submitted, "#minute")
     @on(Input.Submitted, "#reason")
     def _to_pin(self, event: Input.Submitted) -> None:
         following = "#reason" if event.input.id == "minute" else f"#{self.PIN}"
-        self.query_one(following, Input).focus()
+        put_cursor(self.query_one(following, Input))
 
     @on(Input.Submitted, "#pin")
     def _signed(self) -> None:

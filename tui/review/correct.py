@@ -23,7 +23,7 @@ from monitor.errors import EntryError
 from monitor.present.session import clock_text
 from monitor.timeparse import parse_time, split_entry_time
 from monitor.views import ReadingView
-from tui.dialogs.base import SavingDialog
+from tui.dialogs.base import FieldRefusal, SavingDialog
 from tui.inputs import Input
 from tui.review import DIALOG_CSS
 from tui.review.log_text import reading_text
@@ -54,6 +54,8 @@ class CorrectScreen(SavingDialog[Correction]):
     CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_correct")]
     ENTER_MOVES_ON = True
+    #: What the services refuse of a correction is the line or its time.
+    REFUSAL_FIELD = "entry"
 
     def __init__(
         self,
@@ -94,7 +96,7 @@ class CorrectScreen(SavingDialog[Correction]):
 
     def on_mount(self) -> None:
         self._preview()
-        self.query_one("#entry", Input).focus()
+        self.set_focus(self.query_one("#entry", Input))
 
     @on(Input.Changed, "#entry")
     def _preview(self) -> None:
@@ -125,7 +127,6 @@ class CorrectScreen(SavingDialog[Correction]):
     def form(self) -> Correction:
         try:
             entry, when = self._entry()
-        except ValueError:
-            self.query_one("#entry", Input).focus()
-            raise
+        except ValueError as error:
+            raise FieldRefusal(str(error), "entry") from None
         return Correction(entry, when, self.reason("a correction"), self.pin())

@@ -17,6 +17,7 @@ from textual.widgets import (
 
 from monitor.errors import EntryError
 from tui.dialogs.base import SavingDialog
+from tui.dialogs.refusal import FieldRefusal, period_refusal
 from tui.inputs import Input
 from tui.review import DIALOG_CSS
 from tui.review.filters import PERIODS, QUESTIONS, ReviewFilter
@@ -46,7 +47,7 @@ class FilterScreen(SavingDialog[ReviewFilter]):
         now = self.current
         with Vertical(id="dialog", classes="form review-filter"):
             yield Label(
-                "Filter the queue  (Tab moves, Space ticks, Enter applies, Esc cancels)",
+                "Filter  (Tab: fields, arrows: boxes, Space ticks, Enter applies, Esc)",
                 classes="title",
             )
             yield self.error_line()
@@ -105,7 +106,7 @@ class FilterScreen(SavingDialog[ReviewFilter]):
 
     def on_mount(self) -> None:
         self._period_changed()
-        self.query_one("#period", Select).focus()
+        self.set_focus(self.query_one("#period", Select))
 
     @on(Select.Changed, "#period")
     def _period_changed(self) -> None:
@@ -114,7 +115,7 @@ class FilterScreen(SavingDialog[ReviewFilter]):
             widget.display = dates
 
     def form(self) -> ReviewFilter:
-        """The filters as chosen; EntryError says what to fix."""
+        """The filters as chosen; :class:`FieldRefusal` says what to fix, and where."""
         period = str(self.query_one("#period", Select).value)
         nurse = self.query_one("#nurse", Select).value
         protocol = self.query_one("#protocol", Select).value
@@ -128,8 +129,15 @@ class FilterScreen(SavingDialog[ReviewFilter]):
             **{key: key in ticked for key, _ in QUESTIONS},
         )
         if period == "dates" and not (chosen.since_text or chosen.until_text):
-            raise EntryError("between dates: type a first day (From), a last day (To), or both")
-        chosen.bounds(self.clock())  # refuses a date it cannot read
+            raise FieldRefusal(
+                "between dates: type a first day (From), a last day (To), or both", "since"
+            )
+        try:
+            chosen.bounds(self.clock())  # refuses a date it cannot read
+        except EntryError as error:
+            raise period_refusal(
+                error, chosen.since_text, chosen.until_text, self.clock()
+            ) from None
         return chosen
 
     @on(Input.Submitted)

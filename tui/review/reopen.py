@@ -37,6 +37,7 @@ class ReopenScreen(SavingDialog[Reopening]):
     CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_reopen")]
     ENTER_MOVES_ON = True
+    REFUSAL_FIELD = "reason"
 
     def __init__(self, view: SessionView, save: Callable[[Reopening], Any]) -> None:
         super().__init__(save)
@@ -70,7 +71,7 @@ class ReopenScreen(SavingDialog[Reopening]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        self.set_focus(self.query_one("#reason", Input))
 
     def form(self) -> Reopening:
         return Reopening(self.reason("reopening a session"), self.pin())

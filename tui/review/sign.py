@@ -85,7 +85,7 @@ class SignScreen(SavingDialog[SignOff]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#pin", Input).focus()
+        self.set_focus(self.query_one("#pin", Input))
 
     def form(self) -> SignOff:
         return SignOff(self.pin())

@@ -37,6 +37,7 @@ class VoidScreen(SavingDialog[VoidForm]):
     CSS_PATH = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel_void")]
     ENTER_MOVES_ON = True
+    REFUSAL_FIELD = "reason"
 
     def __init__(self, reading: ReadingView, save: Callable[[VoidForm], Any]) -> None:
         super().__init__(save)
@@ -67,7 +68,7 @@ class VoidScreen(SavingDialog[VoidForm]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        self.set_focus(self.query_one("#reason", Input))
 
     def form(self) -> VoidForm:
         return VoidForm(self.reason("voiding a reading"), self.pin())
