@@ -105,10 +105,10 @@ class StationApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
     #: The floor's keys work on the floor only (check_action): all of the above but q, and the
-    #: table's Enter (the detail), Home and End.
+    #: table's Enter (the detail); Home and End are the table's own.
     FLOOR_ACTIONS = frozenset(
         {b.action for b in BINDINGS if isinstance(b, Binding) and b.action != "quit"}
-    ) | {"detail", "first_row", "last_row"}
+    ) | {"detail"}
 
     user: reactive[UserView | None] = reactive(None)
     """Who is recording; everything saved carries this user."""
@@ -503,8 +503,8 @@ class StationApp(App[None]):
         if not (chosen := self._user_and_selection()):
             return
         name, view = chosen
-        save = saves.event(self.service, self.clock, name, view)
-        self._open(EventScreen(view, save), lambda form: saves.event_saved(form, view))
+        save = saves.event(self.service, name, view)
+        self._open(EventScreen(view, save, self.clock), lambda form: saves.event_saved(form, view))
 
     def action_new_session(self) -> None:
         if not (user := self._need_user()):
@@ -541,7 +541,7 @@ class StationApp(App[None]):
         if problem := saves.infusion_end_refusal(view):
             self.notify(problem, severity="warning")
             return
-        save = saves.infusion_end(self.service, self.clock, name, view)
+        save = saves.infusion_end(self.service, name, view)
         dialog = InfusionEndScreen(view, self.clock, save)  # once recorded: a correction
         self._open(dialog, lambda form: saves.infusion_end_saved(form, view))
 
@@ -567,16 +567,6 @@ class StationApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
-
-    def action_first_row(self) -> None:
-        table = self.query_one(FloorTable)
-        if table.row_count:
-            table.move_cursor(row=0, animate=False)
-
-    def action_last_row(self) -> None:
-        table = self.query_one(FloorTable)
-        if table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
 
     def action_detail(self) -> None:
         if view := self._need_selection():

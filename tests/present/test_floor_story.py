@@ -151,9 +151,7 @@ def test_the_next_check_reads_as_the_station_says_it():
     assert next_check_text(check("+40 min", 40, CheckStatus.DUE), at(42)) == "+40 due 2m ago"
     assert next_check_text(check("+15 min", 15, CheckStatus.MISSED), NOW) == "+15 missed"
     assert next_check_text(check("baseline", None, CheckStatus.DUE), NOW) == "baseline due"
-    recheck = replace(
-        check("BP recheck +55 min", 55, CheckStatus.UPCOMING), kind=CheckKind.RECHECK
-    )
+    recheck = replace(check("BP recheck +55 min", 55, CheckStatus.UPCOMING), kind=CheckKind.RECHECK)
     assert next_check_text(recheck, NOW) == "BP recheck in 5m"
     assert story.floor_row(HIGH, NOW + timedelta(hours=2)).since_dose == "2:50"
 

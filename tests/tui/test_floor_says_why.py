@@ -169,7 +169,6 @@ async def test_a_locked_station_forgets_the_note(service):
         assert "MRN-7001" not in text_of(app, "#entry-note")
 
 
-
 # -- what the nurse sees at 80x24 (SVG snapshots, as tests/tui/test_snapshots.py) -----------
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -29,7 +30,8 @@ from textual.widgets import Button, Checkbox, Select, SelectionList, Static
 from textual.widgets._toast import ToastRack
 from textual.worker import Worker, WorkerState
 
-from monitor.errors import PinRefused, Refused
+from monitor.errors import EntryError, PinRefused, Refused
+from monitor.timeparse import parse_minutes_ago_or_time
 from tui.dialogs.cosign import COSIGN_CLASS, COSIGN_PIN, CosignRefused
 from tui.dialogs.refusal import FieldRefusal
 from tui.failures import error_message
@@ -57,6 +59,16 @@ def whole_number(
         message = f"{what} is a whole number from {low} to {high}"
         raise ValueError(message) if field is None else FieldRefusal(message, field)
     return int(text)
+
+
+def typed_time(text: str, now: datetime, field: str) -> datetime | None:
+    """A "when" field: blank is now (``None``), a bare number minutes ago, anything else a time
+    as every other place reads it (``10:28``, ``5 min ago``, ISO 8601:
+    :func:`monitor.timeparse.parse_minutes_ago_or_time`); a refusal names ``field``."""
+    try:
+        return parse_minutes_ago_or_time(text, now)
+    except EntryError as error:
+        raise FieldRefusal(str(error), field) from None
 
 
 #: Marks a key that went through a dialog on its way up to the app (SavingDialog.early_key).

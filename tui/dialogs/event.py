@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textual import on
@@ -14,7 +15,7 @@ from textual.widgets import Checkbox, Label, Select
 
 from monitor.core.events import EVENT_SEVERITIES, EVENT_TYPES
 from monitor.views import SessionView
-from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
+from tui.dialogs.base import FieldRefusal, SavingDialog, typed_time
 from tui.inputs import Input
 
 
@@ -27,7 +28,8 @@ class NewEvent:
     severity: str | None
     serious: bool | None
     text: str
-    minutes_ago: int | None
+    #: When it happened (None: now).
+    at: datetime | None
 
 
 class EventScreen(SavingDialog[NewEvent]):
@@ -37,9 +39,15 @@ class EventScreen(SavingDialog[NewEvent]):
     #: The services refuse an event's time (before the session, ahead of now) here.
     REFUSAL_FIELD = "ago"
 
-    def __init__(self, view: SessionView, save: Callable[[NewEvent], Any]) -> None:
+    def __init__(
+        self,
+        view: SessionView,
+        save: Callable[[NewEvent], Any],
+        clock: Callable[[], datetime],
+    ) -> None:
         super().__init__(save)
         self.view = view
+        self.clock = clock
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="form"):
@@ -77,8 +85,8 @@ class EventScreen(SavingDialog[NewEvent]):
                 yield Label("What")
                 yield Input(id="text", compact=True, classes="wide")
                 yield Label("When")
-                yield Input(placeholder="now", id="ago", compact=True, max_length=3)
-                yield Label("min ago (blank: now)", classes="hint wide")
+                yield Input(placeholder="now", id="ago", compact=True, max_length=40)
+                yield Label("min ago, or 10:28 (blank: now)", classes="hint wide")
 
     def on_mount(self) -> None:
         self._kind_changed()
@@ -123,10 +131,8 @@ class EventScreen(SavingDialog[NewEvent]):
         text = self.query_one("#text", Input).value.strip()
         if not text:
             raise FieldRefusal("say what happened, in a word or a sentence", "text")
-        ago = whole_number(
-            self.query_one("#ago", Input).value, "minutes ago", high=600, field="ago"
-        )
-        return NewEvent(kind, type_, severity, serious, text, ago)
+        at = typed_time(self.query_one("#ago", Input).value, self.clock(), "ago")
+        return NewEvent(kind, type_, severity, serious, text, at)
 
     @on(Input.Submitted)
     def _enter(self) -> None:

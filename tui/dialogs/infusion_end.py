@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -20,17 +20,17 @@ from monitor.core.schedule import Protocol, for_infusion, infusion_minutes
 from monitor.core.timing import check_infusion_end
 from monitor.errors import EntryError
 from monitor.views import SessionView
-from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
+from tui.dialogs.base import FieldRefusal, SavingDialog, typed_time
 from tui.inputs import Input, put_cursor
 from tui.render import hm
 
 
 @dataclass(frozen=True)
 class InfusionEnd:
-    """The infusion ended now, or this many minutes ago; ``reason``: why a recorded end is
-    corrected (None: the first time it is recorded)."""
+    """When the infusion ended (None: now); ``reason``: why a recorded end is corrected
+    (None: the first time it is recorded)."""
 
-    minutes_ago: int
+    at: datetime | None
     reason: str | None = None
 
 
@@ -87,10 +87,10 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
                     placeholder="min" if self.correcting else "now",
                     id="ago",
                     compact=True,
-                    max_length=3,
+                    max_length=40,
                     classes="short",
                 )
-                hint = "min ago (0: now)" if self.correcting else "min ago (blank: now)"
+                hint = "min ago or 10:28 (0: now)" if self.correcting else "min ago or 10:28"
                 yield Label(hint, classes="hint")
             if self.correcting:
                 with Horizontal(classes="row"):
@@ -107,16 +107,17 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
         self._preview()
         self.set_focus(self.query_one("#ago", Input))
 
-    def _minutes_ago(self) -> int:
-        """The minutes typed; a correction needs them typed (0 is now)."""
-        typed = self.query_one("#ago", Input).value
-        ago = whole_number(typed, "minutes ago", high=600, field="ago")
-        if ago is None and self.correcting:
-            raise FieldRefusal("type when the infusion really ended: minutes ago, 0 for now", "ago")
-        return ago or 0
+    def _typed_end(self) -> datetime | None:
+        """The end typed (None: now); a correction needs it typed (0 is now)."""
+        at = typed_time(self.query_one("#ago", Input).value, self.clock(), "ago")
+        if at is None and self.correcting:
+            raise FieldRefusal(
+                "type when the infusion really ended: minutes ago (0 for now) or the time", "ago"
+            )
+        return at
 
     def _ended_at(self) -> datetime:
-        return self.clock() - timedelta(minutes=self._minutes_ago())
+        return self._typed_end() or self.clock()
 
     @on(Input.Changed, "#ago")
     def _preview(self) -> None:
@@ -145,16 +146,16 @@ class InfusionEndScreen(SavingDialog[InfusionEnd]):
 
     def form(self) -> InfusionEnd:
         """The end as typed (and for a correction, why); ValueError says what to fix."""
-        ago = self._minutes_ago()
+        at = self._typed_end()
         if not self.correcting:
-            return InfusionEnd(ago)
-        return InfusionEnd(ago, self.reason("a correction of the infusion end"))
+            return InfusionEnd(at)
+        return InfusionEnd(at, self.reason("a correction of the infusion end"))
 
     @on(Input.Submitted, "#ago")
     def _ended(self) -> None:
         if self.correcting:
             try:
-                self._minutes_ago()
+                self._typed_end()
             except FieldRefusal as error:
                 self.refuse(str(error), field=error.field)
                 return

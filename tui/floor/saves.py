@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from monitor.core.intake import SessionRequest
 from monitor.services import Service
@@ -78,13 +77,10 @@ def acknowledge(
     return save
 
 
-def event(
-    service: Service, clock: Callable[[], datetime], name: str, view: SessionView
-) -> Callable[[NewEvent], None]:
+def event(service: Service, name: str, view: SessionView) -> Callable[[NewEvent], None]:
     """Add a note, an intervention or an adverse event."""
 
     def save(form: NewEvent) -> None:
-        at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
         service.add_event(
             view.id,
             kind=form.kind,
@@ -93,7 +89,7 @@ def event(
             type=form.type,
             severity=form.severity,
             serious=form.serious,
-            at=at,
+            at=form.at,
         )
 
     return save
@@ -141,14 +137,11 @@ def dose(service: Service, name: str, view: SessionView) -> Callable[[DoseGiven]
     return save
 
 
-def infusion_end(
-    service: Service, clock: Callable[[], datetime], name: str, view: SessionView
-) -> Callable[[InfusionEnd], None]:
+def infusion_end(service: Service, name: str, view: SessionView) -> Callable[[InfusionEnd], None]:
     """Record when the infusion ended (the checks move), or correct it with a reason."""
 
     def save(form: InfusionEnd) -> None:
-        at = clock() - timedelta(minutes=form.minutes_ago) if form.minutes_ago else None
-        service.record_infusion_end(view.id, by=name, at=at, reason=form.reason)
+        service.record_infusion_end(view.id, by=name, at=form.at, reason=form.reason)
 
     return save
 

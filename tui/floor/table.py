@@ -56,8 +56,8 @@ class FloorTable(DataTable[Any]):
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="floor_detail"),
-        Binding("home", "app.first_row", "First", id="first_row", show=False),
-        Binding("end", "app.last_row", "Last", id="last_row", show=False),
+        Binding("home", "first_row", "First", id="first_row", show=False),
+        Binding("end", "last_row", "Last", id="last_row", show=False),
     ]
 
     def __init__(self, *, flash: bool = True, **options: Any) -> None:
@@ -90,6 +90,14 @@ class FloorTable(DataTable[Any]):
         self._widths = floor_widths(columns)
         for key, label, _ in FLOOR_COLUMNS:
             self.add_column(padded(label) if label else "", key=key, width=self._widths[key])
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
 
     @property
     def row_keys(self) -> list[str]:
