@@ -54,20 +54,45 @@ def limits(thresholds: Thresholds, measure: Measure) -> list[tuple[int, Severity
     kept = {
         (edge, severity) for edge, severity, index in edges if not yields(edge, severity, index)
     }
-    return sorted(kept, key=lambda limit: limit[0])
+    # Sorted in full: a set's order changes from one process to the next (str hashing), and
+    # the order lines and labels are drawn in decides which one shows where two share a row.
+    return sorted(kept, key=lambda limit: (limit[0], grave[limit[1]]))
 
 
-def draw_session_chart(plot: Any, view: SessionView, thresholds: Thresholds) -> None:
+#: Rows of a panel that are not its canvas: the title, the two frame lines and the minute
+#: labels (the lowest panel also has the axis name: one row more, counted for both).
+PANEL_FRAME_ROWS = 5
+
+
+def apart(ticks: list[int], low: float, high: float, rows: int) -> list[int]:
+    """``ticks`` (sorted) less each one that would share a row with the one kept before it,
+    on a canvas of ``rows`` rows spanning ``low`` to ``high``: plotext keeps a panel's labels
+    in a set, so of two on one row which one showed changed from run to run."""
+    if rows < 2 or high <= low:
+        return ticks[:1]
+    step = (high - low) / (rows - 1)
+    kept: list[int] = []
+    for tick in ticks:
+        if not kept or tick - kept[-1] >= step:
+            kept.append(tick)
+    return kept
+
+
+def draw_session_chart(
+    plot: Any, view: SessionView, thresholds: Thresholds, *, height: int | None = None
+) -> None:
     """SBP and DBP (mmHg), and in a panel under them HR (/min), of the readings in force
     against minutes since the dose, on a textual-plotext ``plot``: the limits of the rules in
-    force across each panel, the dose at 0; the legend in each panel's title."""
+    force across each panel, the dose at 0; the legend in each panel's title. Given the
+    ``height`` it is drawn at, an axis labels only limits a row apart (:func:`apart`)."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
     origin = view.dosed_at or (view.readings[0].measured_at if view.readings else None)
     if origin is None:
         plt.title("BP mmHg and HR /min against minutes since dose: no readings yet")
-        plot.refresh()
+        if height is None:  # else drawn by the render itself
+            plot.refresh()
         return
     points: dict[Measure, tuple[list[int], list[int]]] = {}
     for reading in view.in_force:
@@ -99,12 +124,18 @@ def draw_session_chart(plot: Any, view: SessionView, thresholds: Thresholds) -> 
         span = values + [value for value, _ in lines]
         if span:
             panel.ylim(min(span) - 5, max(span) + 5)
-        # The axis is labelled at the limits, in whole numbers: it reads as the bands.
-        panel.yticks(sorted({value for value, _ in lines}) or sorted(set(values)))
+        # The axis is labelled at the limits, in whole numbers: it reads as the bands (the
+        # widget keeps those a row apart at the size it draws: tui/detail/chart_widget.py).
+        labelled = sorted({value for value, _ in lines}) or sorted(set(values))
+        if span and height is not None:
+            rows = height // len(PANELS) - PANEL_FRAME_ROWS
+            labelled = apart(labelled, min(span) - 5, max(span) + 5, rows)
+        panel.yticks(labelled)
         if view.dosed_at is not None:
             panel.vline(0, "magenta")
         panel.xlim(ticks[0], ticks[-1])
         panel.xticks([float(t) for t in ticks])
         if row == len(PANELS):
             panel.xlabel("min since dose (dose at 0)")
-    plot.refresh()
+    if height is None:  # else drawn by the render itself
+        plot.refresh()

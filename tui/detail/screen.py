@@ -34,7 +34,6 @@ from monitor.present.record import (
     session_facts,
 )
 from monitor.views import SessionView
-from tui.detail.chart import draw_session_chart
 from tui.exporting import EXPORT_BINDING, ExportKey
 from tui.footer import ScreenFooter
 from tui.render import checklist, hm
@@ -95,9 +94,9 @@ class DetailScreen(ExportKey, ModalScreen[None]):
                 with TabPane("Session", id="tab-session"), VerticalScroll():
                     yield Static(self._session(), id="session")
                 with TabPane("Chart", id="tab-chart"):
-                    from textual_plotext import PlotextPlot
+                    from tui.detail.chart_widget import SessionChart
 
-                    yield PlotextPlot(id="chart")
+                    yield SessionChart(id="chart")
         yield ScreenFooter()
 
     def _readings(self) -> Text:
@@ -183,9 +182,9 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         self._draw_chart()
 
     def _draw_chart(self) -> None:
-        from textual_plotext import PlotextPlot
+        from tui.detail.chart_widget import SessionChart
 
-        draw_session_chart(self.query_one("#chart", PlotextPlot), self.view, self.thresholds)
+        self.query_one("#chart", SessionChart).show(self.view, self.thresholds)
 
     def action_close(self) -> None:
         self.dismiss(None)

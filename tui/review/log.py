@@ -86,9 +86,9 @@ class SessionLogScreen(ExportKey, Screen[None]):
             with TabPane("Log", id="tab-log"):
                 yield OptionList(id="log")
             with TabPane("Chart", id="tab-log-chart"):
-                from textual_plotext import PlotextPlot
+                from tui.detail.chart_widget import SessionChart
 
-                yield PlotextPlot(id="log-chart")
+                yield SessionChart(id="log-chart")
         yield Static(id="log-status")
         yield ScreenFooter()
 
@@ -147,13 +147,9 @@ class SessionLogScreen(ExportKey, Screen[None]):
         self._draw_chart(loaded.view)
 
     def _draw_chart(self, view: SessionView) -> None:
-        from textual_plotext import PlotextPlot
+        from tui.detail.chart_widget import SessionChart
 
-        from tui.detail.chart import draw_session_chart
-
-        draw_session_chart(
-            self.query_one("#log-chart", PlotextPlot), view, self.service.config.thresholds
-        )
+        self.query_one("#log-chart", SessionChart).show(view, self.service.config.thresholds)
 
     # -- what the keys act on ------------------------------------------------------------
 
