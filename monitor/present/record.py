@@ -56,6 +56,17 @@ def minutes_text(value: float) -> str:
     return f"{whole // 60} h {whole % 60:02d} min"
 
 
+def after_text(value: float) -> str:
+    """How long something waited: ``after 6 min``, ``after 1 h 05 min``, ``within a minute``."""
+    return "within a minute" if value < 1 else f"after {minutes_text(value)}"
+
+
+def column_minutes(value: float) -> str:
+    """:func:`minutes_text` in at most 7 columns (a table's): ``<1 min``, ``6 min``, ``1 h 05``."""
+    text = minutes_text(value)
+    return "<1 min" if value < 1 else text.removesuffix(" min") if value >= 60 else text
+
+
 def yes_no(value: bool | None, missing: str = "not recorded") -> str:
     """``yes``, ``no``, or ``missing`` when not recorded."""
     return missing if value is None else "yes" if value else "no"
@@ -185,7 +196,7 @@ def flag_line(flag: FlagView, raised_at: datetime) -> Line:
         waited = minutes(start, flag.acknowledged_at)
         ack = Part(
             f"acknowledged by {acknowledger(flag)} {clock(flag.acknowledged_at, start)}, "
-            f"after {minutes_text(waited)}: {flag.action or '-'}",
+            f"{after_text(waited)}: {flag.action or '-'}",
             Role.OK,
         )
     elif flag.severity.needs_action:

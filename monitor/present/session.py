@@ -37,6 +37,7 @@ from monitor.present.parts import Line, Part, Role
 from monitor.present.record import (
     NoteKind,
     acknowledger,
+    after_text,
     alarm_line,
     check_name,
     check_notes,
@@ -256,7 +257,7 @@ def _acknowledgements(
         line: list[Part] = [Part(head, Role.OK)]
         if flag.cosigned_by:
             line.append(Part(f" (co-signed by {flag.cosigned_by})", Role.NOTE))
-        line += [Part(f" after {minutes_text(waited)}: "), Part(flag.action or "-", Role.STRONG)]
+        line += [Part(f" {after_text(waited)}: "), Part(flag.action or "-", Role.STRONG)]
         about = f" (#{reading_id})" if reading_id is not None else " (serious event)"
         yield LogEntry(
             flag.acknowledged_at,
@@ -347,7 +348,7 @@ def _infusion_end(view: SessionView, audited: AuditView | None) -> Iterable[LogE
     lines: list[Line] = [
         (
             Part("Infusion ended", Role.STRONG),
-            Part(f" after {minutes_text(length)}"),
+            Part(f" {after_text(length)}"),
         )
     ]
     fixes = view.infusion_end_corrections

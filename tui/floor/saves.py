@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.core.intake import SessionRequest
+from monitor.present.parts import plural
 from monitor.services import Service
 from monitor.services.readings import Recorded
 from monitor.views import SessionView
@@ -171,9 +172,9 @@ def acknowledged(ack: Acknowledgement) -> str:
     parts = []
     if ack.flag_ids:
         cosigned = f" (co-signed by {ack.cosign.name})" if ack.cosign else ""
-        parts.append(f"{len(ack.flag_ids)} flag(s) acknowledged{cosigned}")
+        parts.append(f"{plural(len(ack.flag_ids), 'flag')} acknowledged{cosigned}")
     if ack.check_labels:
-        parts.append(f"{len(ack.check_labels)} check(s) explained")
+        parts.append(f"{plural(len(ack.check_labels), 'check')} explained")
     return ", ".join(parts)
 
 

@@ -10,7 +10,7 @@ from textual.widgets import (
     DataTable,
 )
 
-from monitor.present.record import minutes_text
+from monitor.present.record import column_minutes
 from monitor.services.review import SessionFacts
 from tui.render import PROTOCOL_SHORT, truncate
 
@@ -45,7 +45,7 @@ def queue_cells(row: SessionFacts) -> list[Text]:
     if row.high_unacknowledged:
         ack = Text("unack", style="bold reverse red")
     elif row.slowest_high_ack_min is not None:
-        ack = Text(minutes_text(row.slowest_high_ack_min))
+        ack = Text(column_minutes(row.slowest_high_ack_min))
     else:
         ack = Text("-", style="dim")
     checks = Text(

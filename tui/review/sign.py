@@ -17,6 +17,7 @@ from textual.widgets import (
     Static,
 )
 
+from monitor.present.parts import plural
 from monitor.present.session import clock_text
 from monitor.views import SessionView, UserView
 from tui.dialogs.base import SavingDialog
@@ -71,10 +72,13 @@ class SignScreen(SavingDialog[SignOff]):
             open_flags = view.open_flags()
             unexplained = [c for c in view.checks if c.is_alarm]
             if open_flags:
-                said.append(f"\n{len(open_flags)} flag(s) never acknowledged.", "bold yellow")
+                said.append(
+                    f"\n{plural(len(open_flags), 'flag')} never acknowledged.", "bold yellow"
+                )
             if unexplained:
                 said.append(
-                    f"\n{len(unexplained)} missed check(s) with no reason recorded.", "bold yellow"
+                    f"\n{plural(len(unexplained), 'missed check')} with no reason recorded.",
+                    "bold yellow",
                 )
             yield Static(said, id="sign-meaning")
             with Grid(classes="fields two"):
