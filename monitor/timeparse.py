@@ -9,7 +9,9 @@ takes the same forms (:data:`monitor.timeforms.TIME_FORMS`) and refuses with the
   or yesterday's when today's has not come yet), and refused when that is more than 12 h ago.
   An observation lasts about two hours: a time of day that lands on a surprising day is a
   typo or a reading of another day, so it is refused, naming the date to type instead.
-  A correction passes ``near`` (the reading's own time): the time of day nearest to it;
+  The rule is the same everywhere, a correction's ``@ TIME`` too (a reading of an earlier
+  day is corrected with its date, in ISO 8601): a correction passes ``example`` (the
+  reading's own time) only so that a refusal's example names the reading's day;
 - ISO 8601: without an offset it is local time.
 
 A local time the clock change repeats or skips is refused, asking for an offset.
@@ -34,16 +36,17 @@ MIN_YEAR, MAX_YEAR = 2000, 2999
 CLOCK_BACK = timedelta(hours=12)
 
 
-def parse_time(text: str, now: datetime, *, near: datetime | None = None) -> datetime:
+def parse_time(text: str, now: datetime, *, example: datetime | None = None) -> datetime:
     """An aware UTC datetime from ``text``, in one of :data:`~monitor.timeforms.TIME_FORMS`.
 
-    ``now``: the clock's time, for ``now``, ``5 min ago`` and a time of day. ``near``: for a
-    correction, the time being corrected; a time of day is then the one nearest to it.
-    Raises EntryError, saying what to type instead."""
-    return _read(text, now, near, TIME_FORMS)
+    ``now``: the clock's time, for ``now``, ``5 min ago`` and a time of day. ``example``:
+    for a correction, the time being corrected, whose day a refused time of day's example
+    names (it never changes what a time of day means). Raises EntryError, saying what to
+    type instead."""
+    return _read(text, now, example, TIME_FORMS)
 
 
-def _read(text: str, now: datetime, near: datetime | None, forms: str) -> datetime:
+def _read(text: str, now: datetime, example: datetime | None, forms: str) -> datetime:
     """:func:`parse_time`, refusing what it cannot read with ``forms`` (the forms accepted)."""
     value = text.strip()
     if value.lower() == "now":
@@ -53,7 +56,7 @@ def _read(text: str, now: datetime, near: datetime | None, forms: str) -> dateti
         return (now - timedelta(minutes=int(relative.group(1)))).astimezone(UTC)
     clock = _CLOCK.fullmatch(value)
     if clock:
-        return _time_of_day(value, int(clock[1]), int(clock[2]), now, near)
+        return _time_of_day(value, int(clock[1]), int(clock[2]), now, example)
     try:
         moment = datetime.fromisoformat(
             value.replace("Z", "+00:00") if value.endswith("Z") else value
@@ -87,19 +90,14 @@ def parse_minutes_ago_or_time(text: str, now: datetime, *, high: int = 600) -> d
 
 
 def _time_of_day(
-    text: str, hour: int, minute: int, now: datetime, near: datetime | None
+    text: str, hour: int, minute: int, now: datetime, example: datetime | None
 ) -> datetime:
-    """``HH:MM`` as a local time: nearest to ``near`` if given, else the latest one at most
-    2 min after ``now``, refused when that is more than :data:`CLOCK_BACK` before ``now``."""
+    """``HH:MM`` as a local time: the latest one at most 2 min after ``now``, refused when
+    that is more than :data:`CLOCK_BACK` before ``now``; the refusal's example is on
+    ``example``'s local day if given."""
     if hour > 23 or minute > 59:
         raise EntryError(f"time '{cut(text)}' is not a time of day: HH:MM runs from 00:00 to 23:59")
     wall = time(hour, minute)
-    if near is not None:
-        day = near.astimezone().date()
-        candidates = [datetime.combine(day + timedelta(days=d), wall) for d in (-1, 0, 1)]
-        # A naive datetime's astimezone reads it as local time (the first of a repeated hour).
-        chosen = min(candidates, key=lambda c: abs(c.astimezone(UTC) - near))
-        return local_to_utc(chosen, text)
     latest = now + MAX_FUTURE
     chosen = datetime.combine(latest.astimezone().date(), wall)
     later_than_now = chosen.astimezone(UTC) > latest
@@ -107,7 +105,12 @@ def _time_of_day(
         chosen -= timedelta(days=1)
     moment = local_to_utc(chosen, text)
     if now - moment > CLOCK_BACK:
-        dated = chosen.isoformat(timespec="minutes")
+        instead = chosen
+        if example is not None:  # the reading's day, unless that time is yet to come
+            on_its_day = datetime.combine(example.astimezone().date(), wall)
+            if on_its_day.astimezone(UTC) <= latest:
+                instead = on_its_day
+        dated = instead.isoformat(timespec="minutes")
         if later_than_now:
             shown = now.astimezone().strftime("%H:%M")
             raise EntryError(
@@ -150,6 +153,15 @@ def _with_offset(naive: datetime, moment: datetime) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"{naive.isoformat(timespec='minutes')}{sign}{hours:02d}:{rest:02d}"
+
+
+def shown_time(moment: datetime, now: datetime) -> str:
+    """A time read from what was typed, as a preview shows it: local ``HH:MM`` when it is
+    today, ``2026-11-26 23:55`` (the full local date) on any other day."""
+    local = moment.astimezone()
+    if local.date() == now.astimezone().date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def split_entry_time(line: str) -> tuple[str, str | None]:

@@ -11,7 +11,12 @@ import pytest
 
 from monitor.errors import EntryError
 from monitor.timeforms import TIME_FORMS
-from monitor.timeparse import parse_minutes_ago_or_time, parse_time, split_entry_time
+from monitor.timeparse import (
+    parse_minutes_ago_or_time,
+    parse_time,
+    shown_time,
+    split_entry_time,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -129,18 +134,24 @@ def test_a_time_of_day_out_of_range_is_refused(text):
         parse_time(text, NOW)
 
 
-@pytest.mark.parametrize(
-    ("near", "text", "expected"),
-    [
-        ((2026, 11, 27, 9, 0), "09:30", (2026, 11, 27, 9, 30)),  # the reading's own day
-        ((2026, 11, 27, 9, 0), "20:00", (2026, 11, 27, 20, 0)),
-        ((2026, 11, 27, 23, 58), "00:02", (2026, 11, 28, 0, 2)),  # across midnight
-        ((2026, 11, 28, 0, 3), "23:57", (2026, 11, 27, 23, 57)),
-    ],
-)
-def test_a_correction_reads_a_time_of_day_nearest_the_reading(paris, near, text, expected):
+def test_a_correction_reads_a_time_of_day_as_everywhere_its_example_on_the_readings_day(paris):
+    """One rule for HH:MM: a correction's ``example`` (the reading's time) never changes what
+    a time of day means, only the date a refusal suggests."""
     now = local(2026, 11, 28, 12, 0)
-    assert parse_time(text, now, near=local(*near)) == local(*expected)
+    reading = local(2026, 11, 25, 9, 0)
+    assert parse_time("11:30", now, example=reading) == parse_time("11:30", now)
+    with pytest.raises(EntryError, match=r"later than now \(12:00\).*e\.g\. 2026-11-25T13:00$"):
+        parse_time("13:00", now, example=reading)
+    with pytest.raises(EntryError, match=r"later than now.*e\.g\. 2026-11-27T13:00$"):
+        parse_time("13:00", now, example=local(2026, 11, 28, 11, 0))  # not yet come: yesterday's
+    with pytest.raises(EntryError, match=r"more than 12 h ago.*e\.g\. 2026-11-25T11:00$"):
+        parse_time("11:00", local(2026, 11, 29, 23, 30), example=reading)
+
+
+def test_a_time_read_is_previewed_with_its_date_on_another_day():
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert shown_time(now - timedelta(hours=1), now) == "11:00"
+    assert shown_time(now - timedelta(hours=13), now) == "2026-11-26 23:00"
 
 
 def test_a_time_of_day_in_the_hour_the_clocks_repeat_or_skip_is_refused(new_york):

@@ -20,7 +20,7 @@ from monitor.errors import Refused
 from monitor.judge import preview_flags
 from monitor.present.floor import saved_line
 from monitor.services import unreachable
-from monitor.timeparse import parse_time, split_entry_time
+from monitor.timeparse import parse_time, shown_time, split_entry_time
 from monitor.views import SessionView
 from tui.failures import error_message
 from tui.inputs import Input
@@ -123,7 +123,7 @@ class EntryBar(Vertical):
         flags = preview_flags(self.session, vitals, measured_at or now, self.thresholds)
         preview = Text(format_entry(vitals), style="bold")
         if measured_at is not None:
-            preview.append(f"  at {measured_at.astimezone().strftime('%H:%M')}")
+            preview.append(f"  at {shown_time(measured_at, now)}")
         if not flags:
             preview.append("   no flags", style="green")
         for flag in flags:

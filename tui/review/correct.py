@@ -20,8 +20,7 @@ from textual.widgets import (
 
 from monitor.core.entry import format_entry, parse_entry
 from monitor.errors import EntryError
-from monitor.present.session import clock_text
-from monitor.timeparse import parse_time, split_entry_time
+from monitor.timeparse import parse_time, shown_time, split_entry_time
 from monitor.views import ReadingView
 from tui.dialogs.base import FieldRefusal, SavingDialog
 from tui.inputs import Input
@@ -41,10 +40,11 @@ class Correction:
 
 
 def measured_time(text: str, reading: ReadingView, now: datetime) -> datetime:
-    """The measurement time typed after ``@``, as every time is read
-    (:func:`monitor.timeparse.parse_time`): ``10:28`` is the one nearest the reading's own
-    time (its own day, except across midnight); EntryError otherwise."""
-    return parse_time(text, now, near=reading.measured_at)
+    """The measurement time typed after ``@``, as every time is read, the station's entry
+    line's included (:func:`monitor.timeparse.parse_time`): ``10:28`` is the latest 10:28
+    that has come, within the last 12 h; a reading of an earlier day is corrected with its
+    date (``2026-11-26T10:28``), which a refusal names. EntryError otherwise."""
+    return parse_time(text, now, example=reading.measured_at)
 
 
 class CorrectScreen(SavingDialog[Correction]):
@@ -112,7 +112,7 @@ class CorrectScreen(SavingDialog[Correction]):
         if when is None:
             text.append(" at the original time")
         else:
-            text.append(f" measured {clock_text(when, self.reading.measured_at)}")
+            text.append(f" measured {shown_time(when, self.clock())}")
         target.update(text)
 
     def _entry(self) -> tuple[str, datetime | None]:
