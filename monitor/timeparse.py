@@ -165,6 +165,14 @@ def shown_time(moment: datetime, now: datetime) -> str:
 
 
 def split_entry_time(line: str) -> tuple[str, str | None]:
-    """``"142/88 hr 76 @ 5 min ago"`` -> (``"142/88 hr 76"``, ``"5 min ago"``)."""
+    """``"142/88 hr 76 @ 5 min ago"`` -> (``"142/88 hr 76"``, ``"5 min ago"``): the quick
+    entry and the time typed after ``@``, as the entry line, the correction dialog and every
+    command that takes an entry read them. A ``@`` with no time after it is refused (a time
+    left out by mistake, or a script's empty variable, must not save the reading at now)."""
     entry, marker, when = line.partition("@")
-    return entry.strip(), (when.strip() or None) if marker else None
+    if marker and not when.strip():
+        raise EntryError(
+            "'@' with no time after it: give the time (e.g. '@ 10:28' or '@ 5 min ago'), "
+            "or leave the '@' out for now"
+        )
+    return entry.strip(), when.strip() if marker else None

@@ -52,11 +52,26 @@ def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
             click.echo(f"  {line}", nl=False)
 
 
+def _entry_and_time(entry: tuple[str, ...], at: str | None) -> tuple[str, str | None]:
+    """The quick entry and its time: ``"hr 71 @ 12:30"`` as the station's entry line reads it
+    (:func:`monitor.timeparse.split_entry_time`), or ``--at``; refused when given both."""
+    from monitor.core.entry import cut
+    from monitor.timeparse import split_entry_time
+
+    text, when = split_entry_time(" ".join(entry))
+    if when is not None and at is not None:
+        raise Refused(
+            f"the time is given twice, '@ {printable(cut(when))}' in the entry and --at "
+            f"'{printable(cut(at))}': keep one of them"
+        )
+    return text, when if when is not None else at
+
+
 @click.command()
 @click.argument("session_id", type=ID)
 @click.argument("entry", nargs=-1)
 @click.option("--by", required=True, help="The user recording the reading.")
-@click.option("--at", "at", help=time_help("When it was measured"))
+@click.option("--at", "at", help=time_help("When it was measured (or '@ TIME' at the entry's end)"))
 @click.option("--json", "as_json", is_flag=True, help="Print the saved reading as JSON.")
 @click.option(
     "--key",
@@ -83,8 +98,9 @@ def record(
     key: str | None,
     from_stdin: bool,
 ) -> None:
-    """Save one reading, in quick entry ("142/88 hr 76 spo2 98"), and print its flags; or,
-    with --stdin, one reading per line of standard input."""
+    """Save one reading, in quick entry ("142/88 hr 76 spo2 98", "@ 10:28" at its end for the
+    measurement time, as at the station), and print its flags; or, with --stdin, one reading
+    per line of standard input."""
     if from_stdin:
         if entry or at:
             raise Refused("record --stdin takes the entries from standard input: no ENTRY or --at")
@@ -92,10 +108,11 @@ def record(
         return
     if not entry:
         raise Refused('record needs an ENTRY (e.g. "142/88 hr 76") or --stdin')
+    text, when = _entry_and_time(entry, at)
     # The time as typed: the service reads it against the save's own clock, and a retry
     # with a key must name the same time as given ("5 min ago" again), not the same instant.
     recorded = context.service.record_reading_once(
-        session_id, " ".join(entry), by=by, measured_at=at, key=key
+        session_id, text, by=by, measured_at=when, key=key
     )
     reading = recorded.reading
     if not recorded.saved_now:
@@ -185,7 +202,11 @@ def _record_lines(
 @click.option("--by", required=True, help="The user correcting it.")
 @click.option("--reason", required=True, help="Why the reading is corrected.")
 @click.option(
-    "--at", "at", help=time_help("The corrected measurement time", "default the original's")
+    "--at",
+    "at",
+    help=time_help(
+        "The corrected measurement time (or '@ TIME' at the entry's end)", "default the original's"
+    ),
 )
 @click.option(
     "--replace", is_flag=True, help="The entry is the whole reading: unnamed measures are cleared."
@@ -205,8 +226,9 @@ def amend(
 ) -> None:
     """Correct a reading; the original stays, superseded, with its flags. Unnamed measures keep
     their values unless --replace."""
+    text, when = _entry_and_time(entry, at)
     reading = context.service.amend(
-        reading_id, " ".join(entry), by=by, reason=reason, at=moment(at, context), replace=replace
+        reading_id, text, by=by, reason=reason, at=moment(when, context), replace=replace
     )
     if as_json:
         from monitor.present.json import reading_json
