@@ -752,6 +752,9 @@ async def test_the_quality_summary_of_last_week_equals_the_report(service, clini
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "9999", 2)
         await open_screen(pilot, QualityScreen(with_clock(service, lambda: NOW), lambda: NOW))
+        assert "this week so far, Mon 23 Nov to Fri 27 Nov 2026" in texts(pilot, "#desk-title")
+        await pilot.press("left_square_bracket")  # it opens on this week: last week is before
+        await settle(pilot)
         assert "Mon 16 Nov to Sun 22 Nov 2026" in texts(pilot, "#desk-title")
         report = with_clock(service, lambda: NOW).quality_report(*week)
         assert report.sessions == 4
@@ -777,7 +780,7 @@ async def test_the_quality_summary_of_last_week_equals_the_report(service, clini
         assert shown_figures(pilot) == quality_lines(before) and before.sessions == 1
         await pilot.press("right_square_bracket", "right_square_bracket")
         await settle(pilot)
-        assert "Mon 23 Nov to Sun 29 Nov 2026" in texts(pilot, "#desk-title")
+        assert "this week so far, Mon 23 Nov to Fri 27 Nov 2026" in texts(pilot, "#desk-title")
 
 
 async def test_any_period_typed_and_a_bad_one_refused_with_the_text_kept(service, clinic):

@@ -59,9 +59,7 @@ async def test_the_queue_loads_with_the_poisoned_session_listed_as_unreadable(se
 
         await pilot.press("s")
         await settle(pilot)
-        assert isinstance(app.screen, QualityScreen)
-        await pilot.press("right_square_bracket")  # this week, which holds the discharges
-        await settle(pilot)
+        assert isinstance(app.screen, QualityScreen)  # on this week, which holds the discharges
         said = str(app.screen.query_one("#desk-status", Static).content)
         assert said.startswith(f"UNREADABLE: {marker}")
 

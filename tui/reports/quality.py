@@ -30,8 +30,9 @@ class QualityLoaded:
 
 
 class QualityScreen(DeskScreen):
-    """The quality summary of the sessions discharged in a period: last week (Monday to
-    Sunday, local time) at first, ``[``/``]`` the week before/after, ``p`` any period."""
+    """The quality summary of the sessions discharged in a period: the week that includes
+    today (Monday to Sunday, local time; its figures so far) at first, ``[``/``]`` the week
+    before/after (never past the current week), ``p`` any period."""
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="quality_close"),
@@ -49,8 +50,7 @@ class QualityScreen(DeskScreen):
         super().__init__()
         self.service = service
         self.clock = clock
-        this_week = week_of(clock().astimezone().date())
-        self.period = QualityPeriod.for_week(this_week - timedelta(days=7))
+        self.period = QualityPeriod.this_week(clock().astimezone().date())
         self.report: QualityReport | None = None
         #: The figures the grid holds (a period's summary may add its unreadable records).
         self.figures = 0
@@ -102,7 +102,12 @@ class QualityScreen(DeskScreen):
             self.say("No session was discharged in this period: [ and ] change the week.")
 
     def action_week(self, step: int) -> None:
-        self.period = QualityPeriod.for_week(self.period.week + timedelta(days=7 * step))
+        today = self.clock().astimezone().date()
+        monday = self.period.week + timedelta(days=7 * step)
+        if monday > week_of(today):
+            self.say("This is the current week, so far: [ goes to the week before.")
+            return
+        self.period = QualityPeriod.for_week(monday, today)
         self._title()
         self.say("reading…")
         self.action_reload()

@@ -35,14 +35,27 @@ class QualityPeriod:
     #: The Monday of the week shown, or of the week the typed period begins in.
     week: date
     typed: bool = False
+    #: Today, when the week shown is the current one (its figures are so far).
+    today: date | None = None
 
     @classmethod
-    def for_week(cls, monday: date) -> QualityPeriod:
-        """The local Monday 00:00 to Sunday 23:59:59.999999 of the week."""
-        return cls(local_day(monday)[0], local_day(monday + timedelta(days=6))[1], monday)
+    def for_week(cls, monday: date, today: date) -> QualityPeriod:
+        """The local Monday 00:00 to Sunday 23:59:59.999999 of the week; ``today`` says
+        whether it is the current week."""
+        current = today if week_of(today) == monday else None
+        since, until = local_day(monday)[0], local_day(monday + timedelta(days=6))[1]
+        return cls(since, until, monday, today=current)
+
+    @classmethod
+    def this_week(cls, today: date) -> QualityPeriod:
+        """The week that includes ``today``, so far: where the summary opens."""
+        return cls.for_week(week_of(today), today)
 
     def describe(self) -> str:
-        """The period in words."""
+        """The period in words; the current week as ``this week so far, Mon 23 Nov to Fri 27
+        Nov 2026``."""
+        if self.today is not None and not self.typed:
+            return f"this week so far, {period_text(self.since, local_day(self.today)[1])}"
         return period_text(self.since, self.until)
 
 
