@@ -22,7 +22,7 @@ from monitor.core.schedule import CheckKind, CheckState, CheckStatus
 from monitor.core.served import Served
 from monitor.core.vitals import Measure
 from monitor.judge import rejudge
-from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role
+from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, plain, plural
 from monitor.views import FlagView, ReadingView, SessionView
 
 #: The measures shown on the floor, BP as one column.
@@ -291,13 +291,46 @@ def _names(checks: Sequence[CheckState]) -> str:
     return ", ".join(dict.fromkeys(check_name(c) for c in checks))
 
 
-def saved_line(patient: str, served: Served) -> Line:
-    """What the station says once a reading is saved (docs/station.md, "After a save"): the
-    check it counted for, and the checks due before it that remain not done, with what
-    resolves them: ``Saved for MRN-7001: counted for +30 (on time); +15 not done: a to record
-    why``. An overdue or missed check stays an alarm until a nurse records why it was not
-    done (`a`); one still in its window can yet be done."""
-    parts = [Part("Saved for "), Part(patient, Role.STRONG), Part(": ")]
+def saved_line(patient: str, served: Served, flags: Sequence[FlagView] = ()) -> Line:
+    """What the station says once a reading is saved (docs/station.md, "After a save"), on one
+    line: the flags the reading raised, most severe first, the check it counted for, and the
+    checks due before it that remain not done, with what resolves them: ``Saved for MRN-7001:
+    !!! SBP 185 >= 180; counted for +30 (on time); +15 not done: a to record why``. An overdue
+    or missed check stays an alarm until a nurse records why it was not done (`a`); one still
+    in its window can yet be done."""
+    return saved_lines(patient, served, flags)[0]
+
+
+def saved_lines(
+    patient: str, served: Served, flags: Sequence[FlagView] = (), width: int | None = None
+) -> tuple[Line, ...]:
+    """:func:`saved_line` in lines of at most ``width`` columns (None: one line): one line when
+    it fits with at least the worst flag named (those that do not fit counted, ``+2 more``,
+    the least severe first); else the flags on the first line, cut so, and the checks whole on
+    the second."""
+    head = (Part("Saved for "), Part(patient, Role.STRONG), Part(": "))
+    checks = _checks(served)
+    said = _flags(flags)
+    if not said:
+        return ((*head, *checks),)
+    for shown in range(len(said), 0, -1):
+        line = (*head, *_listed(said, shown), Part("; "), *checks)
+        if width is None or len(plain(line)) <= width:
+            return (line,)
+    first = checks[0]
+    checks = (Part(first.text[:1].upper() + first.text[1:], first.role), *checks[1:])
+    for shown in range(len(said), 0, -1):
+        line = (*head, *_listed(said, shown))
+        if len(plain(line)) <= width:
+            return line, checks
+    worst = max(flags, key=lambda f: f.severity.rank).severity
+    count = Part(f"{worst.symbol} {plural(len(flags), 'flag')}", SEVERITY_ROLE[worst])
+    return (*head, count), checks
+
+
+def _checks(served: Served) -> Line:
+    """The check a reading counted for, and the checks before it left not done."""
+    parts: list[Part] = []
     if served.checks:
         parts.append(Part("counted for "))
         for index, check in enumerate(served.checks):
@@ -313,3 +346,22 @@ def saved_line(patient: str, served: Served) -> Line:
     if due:
         parts += [Part("; "), Part(f"{_names(due)} still due", Role.WARN)]
     return tuple(parts)
+
+
+def _flags(flags: Sequence[FlagView]) -> list[Part]:
+    """Each flag as its symbol and finding (``!!! SBP 185 >= 180``), most severe first."""
+    ranked = sorted(flags, key=lambda f: -f.severity.rank)
+    return [
+        Part(f"{f.severity.symbol} {f.message.partition(': ')[0]}", SEVERITY_ROLE[f.severity])
+        for f in ranked
+    ]
+
+
+def _listed(said: list[Part], shown: int) -> Line:
+    """The first ``shown`` flags, the rest counted (``+2 more``)."""
+    line: list[Part] = []
+    for part in said[:shown]:
+        line += [Part(", ")] if line else []
+        line.append(part)
+    rest = len(said) - shown
+    return (*line, *((Part(f", +{rest} more", Role.NOTE),) if rest else ()))

@@ -18,17 +18,20 @@ from monitor.core.entry import format_entry, parse_entry
 from monitor.core.rules import Thresholds
 from monitor.errors import Refused
 from monitor.judge import preview_flags
-from monitor.present.floor import saved_line
+from monitor.present.floor import saved_lines
 from monitor.services import unreachable
 from monitor.timeparse import parse_time, shown_time, split_entry_time
 from monitor.views import SessionView
 from tui.failures import error_message
 from tui.inputs import Input
 from tui.render import severity_style
-from tui.styled import line_text
+from tui.styled import lines_text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from monitor.core.served import Served
+    from monitor.views import FlagView
 
 
 class EntryBar(Vertical):
@@ -178,10 +181,11 @@ class EntryNote(Static):
     def __init__(self) -> None:
         super().__init__(id="entry-note")
 
-    def show(self, patient: str, served: Served) -> None:
-        """Say what the reading saved for ``patient`` served
-        (:func:`monitor.present.floor.saved_line`)."""
-        self.update(line_text(saved_line(patient, served)))
+    def show(self, patient: str, served: Served, flags: Sequence[FlagView] = ()) -> None:
+        """Say what the reading saved for ``patient`` raised (``flags``) and served
+        (:func:`monitor.present.floor.saved_lines`), in lines of the screen's width."""
+        width = self.app.size.width - 2  # its padding
+        self.update(lines_text(saved_lines(patient, served, flags, width)))
         self.display = True
 
     def clear(self) -> None:
