@@ -172,7 +172,6 @@ def split_entry_time(line: str) -> tuple[str, str | None]:
     entry, marker, when = line.partition("@")
     if marker and not when.strip():
         raise EntryError(
-            "'@' with no time after it: give the time (e.g. '@ 10:28' or '@ 5 min ago'), "
-            "or leave the '@' out for now"
+            "'@' needs a time after it (@ 10:28, @ 5 min ago), or leave it out for now"
         )
     return entry.strip(), when.strip() if marker else None

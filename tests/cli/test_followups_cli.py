@@ -45,12 +45,12 @@ def test_a_time_given_with_at_sign_and_at_option_is_refused_in_one_line(cli: Cli
         "keep one of them"
     )
     message = cli.refused("record", str(sid), "hr 71 @", "--by", "ana")
-    assert "'@' with no time after it" in message
+    assert "'@' needs a time after it" in message
     lines = "hr 73 @\nhr 74 @ 2 min ago\n"
     result = cli("record", str(sid), "--stdin", "--by", "ana", stdin=lines, ok=False)
     assert result.returncode == 2
     out = result.stdout.splitlines()
-    assert out[0].startswith("line 1: refused: '@' with no time after it"), out
+    assert out[0].startswith("line 1: refused: '@' needs a time after it"), out
     assert out[1].startswith("line 2: reading ") and out[1].endswith(": hr 74"), out
     hrs = [r["heart_rate"] for r in cli.json("session", "show", str(sid))["readings"]]
     assert 73 not in hrs and 74 in hrs
