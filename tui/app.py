@@ -467,8 +467,7 @@ class StationApp(App[None]):
             if recorded and recorded[0].served and self.user:  # (not over a lock)
                 # Where the line was, under no toast: the check the reading counted for,
                 # and the checks before it left not done (docs/station.md, "After a save").
-                saved = recorded[0]
-                self.query_one(EntryNote).show(event.patient, saved.served, saved.reading.flags)
+                self.query_one(EntryNote).show(event.patient, recorded[0])
 
         # The line stays, with its key: Enter again saves it once, never twice (a retry is
         # offered only where it can succeed: EntryBar.failed).

@@ -317,6 +317,7 @@ def saved_lines(
         line = (*head, *_listed(said, shown), Part("; "), *checks)
         if width is None or len(plain(line)) <= width:
             return (line,)
+    assert width is not None  # (None took the first line above)
     first = checks[0]
     checks = (Part(first.text[:1].upper() + first.text[1:], first.role), *checks[1:])
     for shown in range(len(said), 0, -1):

@@ -28,10 +28,7 @@ from tui.render import severity_style
 from tui.styled import lines_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from monitor.core.served import Served
-    from monitor.views import FlagView
+    from monitor.services.readings import Recorded
 
 
 class EntryBar(Vertical):
@@ -181,11 +178,14 @@ class EntryNote(Static):
     def __init__(self) -> None:
         super().__init__(id="entry-note")
 
-    def show(self, patient: str, served: Served, flags: Sequence[FlagView] = ()) -> None:
-        """Say what the reading saved for ``patient`` raised (``flags``) and served
+    def show(self, patient: str, recorded: Recorded) -> None:
+        """Say what the reading saved for ``patient`` raised and served
         (:func:`monitor.present.floor.saved_lines`), in lines of the screen's width."""
+        if recorded.served is None:
+            return
         width = self.app.size.width - 2  # its padding
-        self.update(lines_text(saved_lines(patient, served, flags, width)))
+        lines = saved_lines(patient, recorded.served, recorded.reading.flags, width)
+        self.update(lines_text(lines))
         self.display = True
 
     def clear(self) -> None:
