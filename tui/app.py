@@ -56,6 +56,7 @@ from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
 from tui.footer import ScreenFooter
 from tui.inputs import Input, take_early_key
+from tui.key_order import KeysInOrder
 from tui.lock import Locking, quiet_crash
 from tui.render import hm
 from tui.watcher import FloorStale, Watcher
@@ -70,7 +71,7 @@ HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
 
-class StationApp(App[None]):
+class StationApp(KeysInOrder, App[None]):
     """The nurses' station."""
 
     # No Ctrl+P command palette: its theme switch changed the alarm colours of the floor, and
@@ -550,7 +551,7 @@ class StationApp(App[None]):
         if not (chosen := self._user_and_selection()):
             return
         view, service = chosen[1], self.service
-        self.run_worker(
+        worker = self.run_worker(
             lambda: service.session(view.id),
             thread=True,
             group="discharge-view",
@@ -558,6 +559,7 @@ class StationApp(App[None]):
             exclusive=True,
             exit_on_error=False,
         )
+        self.keys_for_coming_screen(worker)  # `x` and `sister` typed at once: for the dialog
 
     def _show_discharge(self, view: SessionView) -> None:
         if len(self.screen_stack) > 1 or self.user is None:

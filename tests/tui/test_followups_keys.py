@@ -1,0 +1,137 @@
+"""Follow-ups of issue 21 found at 80x24 and 120x40: the Enter typed just after a burst that
+opened a dialog (or the entry line) saves, going back to the name at sign-in selects it, no
+notice covers a status line, footers list only the keys that apply, and no text is cut off."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from textual.screen import Screen
+
+from monitor.services import Service
+from tests.station import build_floor, settle, sign_in, station
+from tests.tui.test_inputs import burst
+from tui.dialogs.event import EventScreen
+from tui.inputs import Input
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+async def select(pilot, patient: str) -> None:
+    table = pilot.app.query_one("#floor")
+    table.move_cursor(row=[r.patient for r in pilot.app.rows].index(patient), animate=False)
+    await pilot.pause()
+
+
+def second_burst_once_the_focus_moves(monkeypatch, app, *keys: str) -> None:
+    """Post ``keys`` the moment the focus is first set after this (a dialog's first field, the
+    entry line): a second burst typed a moment after the first, which is still on its way."""
+    original = Screen.set_focus
+    sent = False
+
+    def set_focus(screen, widget, *args, **kwargs):
+        nonlocal sent
+        result = original(screen, widget, *args, **kwargs)
+        if not sent and widget is not None and screen is app.screen:
+            sent = True
+            burst(app, *keys)
+        return result
+
+    monkeypatch.setattr(Screen, "set_focus", set_focus)
+
+
+# -- 1. key + text in one burst, Enter a moment later ----------------------------------------
+
+
+async def test_e_and_a_note_then_enter_a_moment_later_saves_the_note(service, monkeypatch):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-HIGH")
+        second_burst_once_the_focus_moves(monkeypatch, app, "enter")
+        burst(app, "e", "pt comfortable")
+        await settle(pilot)
+        assert not isinstance(app.screen, EventScreen)
+        (event,) = service.session(app.selected().id).events
+        assert (event.kind, event.text) == ("note", "pt comfortable")
+
+
+def what_shows(app, service) -> tuple[object, ...]:
+    """The screen, where the cursor is, what each field holds, what is said, what is saved."""
+    screen = app.screen
+    said = [str(s.content) for s in screen.query("#form-error, EntryNote, .error") if s.display]
+    focused = app.focused.id if app.focused is not None else None
+    fields = {f.id: f.value for f in screen.query(Input) if f.display}
+    saved = [
+        (
+            v.patient,
+            len(v.readings),
+            len(v.events),
+            v.dosed_at,
+            v.discharged_at,
+            v.infusion_ended_at,
+            len(v.open_flags()),
+        )
+        for v in service.active_sessions()
+    ]
+    return type(screen).__name__, focused, fields, said, saved
+
+
+# (key, patient, what is typed with it): each dialog's first field, and the entry line.
+OPENERS = [
+    ("e", "MRN-HIGH", "pt comfortable"),
+    ("n", "MRN-HIGH", "MRN-8000"),
+    ("a", "MRN-HIGH", "rechecked, settled"),
+    ("x", "MRN-DONE", "sister"),
+    ("d", "MRN-PRE", "56"),
+    ("i", "MRN-IV", "5"),
+    ("r", "MRN-HIGH", "moaas 5 spo2 97"),
+]
+
+
+def fresh_service(request, tmp_path, name: str) -> Service:
+    """Another fresh database with the test users (as the ``service`` fixture makes one)."""
+    path = tmp_path / f"{name}.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    svc = Service.open(f"sqlite:///{path}", clock=request.getfixturevalue("clock"))
+    svc.add_user("sam", "supervisor", "9999")
+    svc.add_user("ana", "nurse", "1234", by="sam")
+    svc.add_user("bo", "nurse", "2345", by="sam")
+    return svc
+
+
+async def after(service, key: str, patient: str, keys) -> tuple[object, ...]:
+    """What shows once ``keys`` (a list of calls, each given the app and pilot) are done."""
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, patient)
+        await keys(app, pilot)
+        await settle(pilot)
+        return what_shows(app, service)
+
+
+@pytest.mark.parametrize(("key", "patient", "text"), OPENERS, ids=[o[0] for o in OPENERS])
+async def test_key_and_text_then_enter_a_moment_later_as_if_typed_slowly(
+    request, tmp_path, service, monkeypatch, key, patient, text
+):
+    """The same keys, typed slowly and typed as two bursts, end in the same place."""
+
+    async def slowly(app, pilot) -> None:
+        for keys in ([key], list(text), ["enter"]):
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    async def two_bursts(app, pilot) -> None:
+        second_burst_once_the_focus_moves(monkeypatch, app, "enter")
+        burst(app, key, text)
+
+    slow_service = fresh_service(request, tmp_path, "slow")
+    try:
+        expected = await after(slow_service, key, patient, slowly)
+    finally:
+        slow_service.close()
+    assert await after(service, key, patient, two_bursts) == expected
