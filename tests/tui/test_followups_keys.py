@@ -7,13 +7,16 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from textual import events
 from textual.screen import Screen
+from textual.widgets import Static
 
 from monitor.services import Service
 from tests.station import build_floor, settle, sign_in, station
 from tests.tui.test_inputs import burst
 from tui.dialogs.event import EventScreen
 from tui.inputs import Input
+from tui.signin import SignInScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -135,3 +138,43 @@ async def test_key_and_text_then_enter_a_moment_later_as_if_typed_slowly(
     finally:
         slow_service.close()
     assert await after(service, key, patient, two_bursts) == expected
+
+
+# -- 2. sign-in: back to the name after a refused PIN --------------------------------------
+
+
+def sign_in_said(app) -> str:
+    return str(app.screen.query_one("#sign-in-error", Static).content)
+
+
+@pytest.mark.parametrize("back", ["escape", "shift+tab"])
+async def test_back_to_the_name_after_a_refused_pin_selects_it(service, back):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        await pilot.press(*"bo", "enter", *"0000", "enter")  # the wrong PIN
+        await settle(pilot)
+        assert "not accepted" in sign_in_said(app)
+        await pilot.press(back)
+        name = app.screen.query_one("#name", Input)
+        assert name.has_focus
+        await pilot.press(*"ana")  # replaces "bo"
+        assert name.value == "ana"
+        assert sign_in_said(app) == ""  # the refusal was of the name before
+        await pilot.press("enter", *"1234", "enter")
+        await settle(pilot)
+        assert app.user is not None and app.user.name == "ana"
+
+
+@pytest.mark.parametrize("back", ["escape", "shift+tab"])
+async def test_back_to_the_name_in_one_burst_replaces_it(service, back):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"bo", "enter", *"0000", "enter")
+        await settle(pilot)
+        app.post_message(events.Key(back, None))
+        burst(app, "ana", "enter", "1234", "enter")
+        await settle(pilot)
+        assert app.user is not None and app.user.name == "ana"
