@@ -10,12 +10,17 @@ import pytest
 from textual import events
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 
 from monitor.services import Service
 from tests.station import build_floor, settle, sign_in, station
 from tests.tui.test_inputs import burst
+from tests.tui.test_review_tui import open_log, open_review, worked_session
 from tui.dialogs.event import EventScreen
+from tui.dialogs.infusion_end import InfusionEndScreen
 from tui.inputs import Input
+from tui.review.queue import ReviewScreen
 from tui.signin import SignInScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -178,3 +183,80 @@ async def test_back_to_the_name_in_one_burst_replaces_it(service, back):
         burst(app, "ana", "enter", "1234", "enter")
         await settle(pilot)
         assert app.user is not None and app.user.name == "ana"
+
+
+# -- 3. notices and footers --------------------------------------------------------------------
+
+
+def covered(app, widget_id: str) -> list[str]:
+    """The notices drawn over the widget ``widget_id`` of the screen in front."""
+    line = app.screen.query_one(f"#{widget_id}").region
+    return [
+        str(toast.region)
+        for toast in app.screen.query(Toast)
+        if toast.region.overlaps(line) and toast.region.area
+    ]
+
+
+def footer_keys(app) -> list[str]:
+    return [key.key for key in app.screen.query(FooterKey) if key.display]
+
+
+async def test_no_notice_covers_review_modes_status_line(service):
+    worked_session(service, reviewed=False)
+    app = station(service)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press(*"sam", "enter", *"9999", "enter")  # not tests.station.sign_in:
+        await settle(pilot)  # that one clears the notices
+        assert isinstance(app.screen, ReviewScreen)
+        assert covered(app, "review-status") == []
+        app.notify("a notice in review mode")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == ["a notice in review mode"]
+        assert app.screen.query(Toast) and covered(app, "review-status") == []
+        await open_log(pilot, "MRN-WORK")
+        status = app.screen.query_one("#log-status")
+        status.display = True
+        app.notify("a notice over the log")
+        await pilot.pause()
+        assert app.screen.query(Toast) and covered(app, "log-status") == []
+
+
+async def test_the_supervisors_floor_footer_lists_review_and_still_takes_i(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, pin="9999", name="sam")
+        await pilot.press("escape")  # from review mode to the floor
+        await settle(pilot)
+        keys = footer_keys(app)
+        assert "v" in keys and "i" not in keys
+        assert max(k.region.right for k in app.screen.query(FooterKey) if k.display) <= 80
+        await select(pilot, "MRN-IV")
+        await pilot.press("i")  # not listed, still a key
+        await settle(pilot)
+        assert isinstance(app.screen, InfusionEndScreen)
+
+
+async def test_a_nurses_floor_footer_lists_iv_end_not_review(service):
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        keys = footer_keys(app)
+        assert "i" in keys and "v" not in keys
+
+
+async def test_the_logs_chart_tab_does_not_list_void_and_correct(service):
+    worked_session(service, reviewed=False)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_review(pilot)
+        await open_log(pilot, "MRN-WORK")
+        assert {"v", "c"} <= set(footer_keys(app))
+        await pilot.press("right")  # the chart
+        await pilot.pause()
+        assert not {"v", "c"} & set(footer_keys(app))
+        await pilot.press("left")
+        await pilot.pause()
+        assert {"v", "c"} <= set(footer_keys(app))
