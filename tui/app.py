@@ -413,7 +413,7 @@ class StationApp(KeysInOrder, App[None]):
         and not while the entry line is open (what is typed there is a reading)."""
         if action not in self.FLOOR_ACTIONS:
             return True
-        if parameters == (LISTED,) and not lists(action, self.user and self.user.role):
+        if parameters == (LISTED,) and not lists(action, self.user.role if self.user else None):
             return False  # hidden in the footer; the key works (its unlisted twin)
         return len(self.screen_stack) == 1 and not self.query_one(EntryBar).display
 
