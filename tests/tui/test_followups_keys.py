@@ -9,14 +9,15 @@ import shutil
 import pytest
 from textual import events
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
-from monitor.services import Service
-from tests.station import build_floor, settle, sign_in, station
+from monitor.services import Service, with_clock
+from tests.station import NOW, build_floor, settle, sign_in, station
 from tests.tui.test_inputs import burst
 from tests.tui.test_review_tui import open_log, open_review, worked_session
+from tui.detail.screen import DetailScreen
 from tui.dialogs.event import EventScreen
 from tui.dialogs.infusion_end import InfusionEndScreen
 from tui.inputs import Input
@@ -260,3 +261,28 @@ async def test_the_logs_chart_tab_does_not_list_void_and_correct(service):
         await pilot.press("left")
         await pilot.pause()
         assert {"v", "c"} <= set(footer_keys(app))
+
+
+# -- 4. nothing cut off ------------------------------------------------------------------------
+
+LONG_REASON = "patient in the bathroom, will recheck as soon as she is back in her bay"
+
+
+async def test_the_schedules_note_wraps_at_80_columns(service):
+    ids = build_floor(service)
+    with_clock(service, lambda: NOW).skip_check(
+        ids["overdue"], "+15 min", by="ana", reason=LONG_REASON
+    )
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await select(pilot, "MRN-LATE")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        table = app.screen.query_one("#schedule", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing off to the right
+        words = " ".join(
+            str(line.text) for line in table.render_lines(table.region.reset_offset)
+        ).split()
+        assert " ".join(words).count(LONG_REASON) == 1
