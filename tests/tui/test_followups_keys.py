@@ -18,6 +18,7 @@ from tests.station import NOW, build_floor, settle, sign_in, station
 from tests.tui.test_inputs import burst
 from tests.tui.test_review_tui import open_log, open_review, worked_session
 from tui.detail.screen import DetailScreen
+from tui.dialogs.discharge import DischargeScreen
 from tui.dialogs.event import EventScreen
 from tui.dialogs.infusion_end import InfusionEndScreen
 from tui.inputs import Input
@@ -286,3 +287,39 @@ async def test_the_schedules_note_wraps_at_80_columns(service):
             str(line.text) for line in table.render_lines(table.region.reset_offset)
         ).split()
         assert " ".join(words).count(LONG_REASON) == 1
+
+
+async def open_discharge(pilot, patient: str) -> DischargeScreen:
+    await sign_in(pilot)
+    await select(pilot, patient)
+    await pilot.press("x")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, DischargeScreen)
+    return screen
+
+
+async def test_the_discharge_checklist_grows_to_its_lines_at_120x40(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_discharge(pilot, "MRN-HIGH")
+        await pilot.press("enter")  # refused: a line more
+        await settle(pilot)
+        box = screen.query_one("#checklist-box")
+        assert box.max_scroll_y == 0  # every line shown, no scrollbar
+        assert screen.query_one("#dialog").region.bottom <= 40
+
+
+async def test_the_discharge_checklist_leaves_room_for_the_buttons_at_80x24(service):
+    build_floor(service)
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_discharge(pilot, "MRN-HIGH")
+        for _ in range(2):
+            await pilot.press("enter")  # refused: a line more under the title
+            await settle(pilot)
+            assert screen.query_one("#form-error").display
+            bottom = screen.query_one("#dialog").region.bottom
+            assert screen.query_one("#discharge").region.bottom < bottom <= 24
+            assert screen.query_one("#checklist-box").region.height >= 3
