@@ -54,8 +54,9 @@ from tui.floor.load import Loaded, load_floor
 from tui.floor.saves import PendingSave
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
-from tui.footer import ScreenFooter
+from tui.footer import LISTED, ScreenFooter, listed_for_some, lists
 from tui.inputs import Input, take_early_key
+from tui.key_order import KeysInOrder
 from tui.lock import Locking, quiet_crash
 from tui.render import hm
 from tui.watcher import FloorStale, Watcher
@@ -70,7 +71,7 @@ HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
 
-class StationApp(App[None]):
+class StationApp(KeysInOrder, App[None]):
     """The nurses' station."""
 
     # No Ctrl+P command palette: its theme switch changed the alarm colours of the floor, and
@@ -96,18 +97,18 @@ class StationApp(App[None]):
         Binding("e", "event", "Event", id="event"),
         Binding("n", "new_session", "New", id="new_session"),
         Binding("d", "dose", "Dose", id="dose"),
-        Binding("i", "infusion_end", "IV end", id="infusion_end"),
+        *listed_for_some("i", "infusion_end", "IV end", id="infusion_end"),
         Binding("x", "discharge", "Disch", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
-        # Not in the footer (full at 80 columns): the help screen lists it.
-        Binding("v", "review", "Review", id="review", show=False),
+        # The footer is full at 80 columns: `v` in place of `i` for a supervisor (tui/footer.py).
+        *listed_for_some("v", "review", "Review", id="review"),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
     #: The floor's keys work on the floor only (check_action): all of the above but q, and the
     #: table's Enter (the detail); Home and End are the table's own.
     FLOOR_ACTIONS = frozenset(
-        {b.action for b in BINDINGS if isinstance(b, Binding) and b.action != "quit"}
+        {b.action.split("(")[0] for b in BINDINGS if isinstance(b, Binding) and b.action != "quit"}
     ) | {"detail"}
 
     user: reactive[UserView | None] = reactive(None)
@@ -202,6 +203,7 @@ class StationApp(App[None]):
 
     def watch_user(self, user: UserView | None) -> None:
         self.sub_title = f"recording as {user.name} ({user.role})" if user else "not signed in"
+        self.refresh_bindings()  # the footer's keys depend on the role
 
     def sign_in(self, why: str | None = None) -> None:
         """Ask who is at the station (:meth:`tui.lock.Locking.sign_in`)."""
@@ -411,6 +413,8 @@ class StationApp(App[None]):
         and not while the entry line is open (what is typed there is a reading)."""
         if action not in self.FLOOR_ACTIONS:
             return True
+        if parameters == (LISTED,) and not lists(action, self.user.role if self.user else None):
+            return False  # hidden in the footer; the key works (its unlisted twin)
         return len(self.screen_stack) == 1 and not self.query_one(EntryBar).display
 
     async def on_key(self, event: events.Key) -> None:
@@ -550,7 +554,7 @@ class StationApp(App[None]):
         if not (chosen := self._user_and_selection()):
             return
         view, service = chosen[1], self.service
-        self.run_worker(
+        worker = self.run_worker(
             lambda: service.session(view.id),
             thread=True,
             group="discharge-view",
@@ -558,6 +562,7 @@ class StationApp(App[None]):
             exclusive=True,
             exit_on_error=False,
         )
+        self.keys_for_coming_screen(worker)  # `x` and `sister` typed at once: for the dialog
 
     def _show_discharge(self, view: SessionView) -> None:
         if len(self.screen_stack) > 1 or self.user is None:

@@ -4,12 +4,43 @@ Textual's footer lists the keys of its own screen. A dialog pushed over a screen
 screen's footer showing under it (the floor's `⏎ Open  q Quit` under every dialog and the
 sign-in), though none of those keys apply there: this footer hides itself while another screen
 is in front, keeping its line so that nothing behind moves.
+
+At 80 columns the floor's footer holds ten keys. A key listed for some users only
+(:func:`listed_for_some`) is bound twice: the listed binding, which the app's ``check_action``
+hides (Textual: ``False`` hides a binding) where :func:`lists` says so, and an unlisted twin,
+so the key works for everyone; ``?`` lists every key.
 """
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
+
+__all__ = ["LISTED", "ScreenFooter", "listed_for_some", "lists"]
+
+#: The parameter of the binding a footer lists (its twin does the same, unlisted).
+LISTED = "listed"
+#: The floor keys a footer lists only for a supervisor (review mode), and those it lists only
+#: for everyone else: a supervisor's `v Review` takes the place of `i IV end`, recorded once
+#: per IV session by the nurse who ran it (the key works, and `?` lists it).
+SUPERVISORS_ONLY = frozenset({"review"})
+NOT_FOR_SUPERVISORS = frozenset({"infusion_end"})
+
+
+def listed_for_some(key: str, action: str, description: str, id: str) -> list[Binding]:
+    """``key`` listed in the footer where :func:`lists` says so, and working everywhere."""
+    return [
+        Binding(key, f"{action}('{LISTED}')", description, id=id),
+        Binding(key, action, description, show=False, id=f"{id}_unlisted"),
+    ]
+
+
+def lists(action: str, role: str | None) -> bool:
+    """Whether the floor's footer lists ``action``'s key for a user of ``role``."""
+    if role == "supervisor":
+        return action not in NOT_FOR_SUPERVISORS
+    return action not in SUPERVISORS_ONLY
 
 
 class ScreenFooter(Footer):

@@ -76,11 +76,12 @@ class Locking:
                 self._sign_out(app.user.name)  # the one before no longer acts here
             app.user = user
             self.last_input = time.monotonic()
-            app.notify(f"Signed in as {user.name}")
             if first:
                 self.open_floor()
             if user.role == "supervisor" and len(app.screen_stack) == 1:
-                app.action_review()  # a supervisor comes to the station to review
+                app.action_review()  # a supervisor comes to the station to review: its
+            else:  # title says who, and a notice would cover its status line
+                app.notify(f"Signed in as {user.name}")
 
         service = app.service
         has_users = service.has_users if app.user is None else None

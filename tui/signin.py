@@ -32,7 +32,7 @@ from monitor.errors import PinRefused, Refused
 from monitor.views import UserView
 from tui.dialogs.base import CSS as DIALOG_CSS
 from tui.failures import error_message
-from tui.inputs import DIGITS_ONLY, Input, PinInput, pin_input, take_early_key
+from tui.inputs import DIGITS_ONLY, Input, PinInput, pin_input, put_cursor, take_early_key
 
 #: The sign-in's own sheet: an opaque screen (the station reads it at start-up too).
 CSS = Path(__file__).with_name("signin.tcss")
@@ -63,6 +63,7 @@ class SignInScreen(ModalScreen[UserView]):
     CSS_PATH = [DIALOG_CSS, CSS]
     BINDINGS = [
         Binding("escape", "cancel", "Back or quit", id="cancel_sign_in"),
+        Binding("shift+tab", "previous", "Previous field", show=False, id="previous_sign_in"),
     ]
 
     def __init__(
@@ -169,6 +170,11 @@ class SignInScreen(ModalScreen[UserView]):
         if event.value and self.said == DIGITS_ONLY:
             self.say("")  # a digit now: said of the key before
 
+    @on(Input.Changed, "#name")
+    def _name_typed(self) -> None:
+        if self.said and not self.checking:
+            self.say("")  # what was said (a refusal) was of the name before
+
     def lockout_hint(self) -> str:
         """How the lockout works, by the rules in force (said whoever the name is)."""
         config = getattr(self.app, "config", None)
@@ -230,6 +236,19 @@ class SignInScreen(ModalScreen[UserView]):
             pin.value = ""
             self.set_focus(pin)
 
+    def back_to_name(self) -> None:
+        """From the PIN back to the name: the PIN emptied, the name selected (what is typed
+        next replaces it), at once (the keys typed straight after follow)."""
+        self.query_one("#pin", Input).value = ""
+        put_cursor(self.query_one("#name", Input))
+
+    def action_previous(self) -> None:
+        """Shift+Tab: from the PIN back to the name as Esc goes; elsewhere the field before."""
+        if self.query_one("#pin", Input).has_focus:
+            self.back_to_name()
+        else:
+            self.focus_previous()
+
     def action_cancel(self) -> None:
         """Esc in the PIN field goes back to the name; in the name it empties it, and on an
         empty name it keeps the user already signed in or, with nobody signed in, leaves the
@@ -237,8 +256,7 @@ class SignInScreen(ModalScreen[UserView]):
         pin = self.query_one("#pin", Input)
         name = self.query_one("#name", Input)
         if pin.has_focus:
-            pin.value = ""
-            self.set_focus(name)
+            self.back_to_name()
         elif name.value:
             name.value = ""
             self.set_focus(name)

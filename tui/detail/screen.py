@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -39,6 +41,8 @@ from tui.footer import ScreenFooter
 from tui.render import checklist, hm
 from tui.styled import DETAIL_STYLE, line_text
 
+#: The schedule's status column is never narrower (a narrow terminal scrolls it sideways).
+STATUS_MIN = 24
 #: Measures as a nurse reads them in the schedule.
 _MEASURE_SHORT = {"bp": "BP", "hr": "HR", "spo2": "SpO2", "rr": "RR", "moaas": "M", "cadss": "C"}
 
@@ -70,6 +74,8 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         self.view = view
         self.thresholds = thresholds
         self.export_session_id = view.id
+        #: The width the schedule was laid out for.
+        self._schedule_width = 0
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self._export_done(event)
@@ -168,18 +174,38 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         return text
 
     def on_mount(self) -> None:
-        table = self.query_one("#schedule", DataTable)
-        table.add_columns("check", "due", "done", "measures", "status")
-        for check in self.view.checks:
-            table.add_row(
+        self._fill_schedule(self.app.size.width)
+        self._draw_chart()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._schedule_width:
+            self._fill_schedule(event.size.width)
+
+    def _fill_schedule(self, width: int) -> None:
+        """The schedule, its status column as wide as what is left of ``width``: a check's
+        note ("not done: patient in the bathroom ...") wraps there, never cut off."""
+        self._schedule_width = width
+        rows = [
+            (
                 check.label,
                 hm(check.due_at),
                 hm(check.done_at),
                 " ".join(_MEASURE_SHORT.get(m.value, m.value) for m in check.measures),
-                self._status(check),
-                height=None,
             )
-        self._draw_chart()
+            for check in self.view.checks
+        ]
+        headers = ("check", "due", "done", "measures")
+        widths = [
+            max(cell_len(cell) for cell in column) for column in zip(headers, *rows, strict=False)
+        ]
+        # Each column has a cell of padding either side; the detail one, the scrollbar two.
+        left = width - 2 - 2 - sum(w + 2 for w in widths) - 2
+        table = self.query_one("#schedule", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*headers)
+        table.add_column("status", width=max(STATUS_MIN, left))
+        for row, check in zip(rows, self.view.checks, strict=True):
+            table.add_row(*row, self._status(check), height=None)
 
     def _draw_chart(self) -> None:
         from tui.detail.chart_widget import SessionChart

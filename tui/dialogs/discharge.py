@@ -23,6 +23,9 @@ from tui.dialogs.cosign import CoSign, cosign_rows, read_cosign
 from tui.inputs import Input
 from tui.render import checklist
 
+#: The checklist keeps at least this many rows (it scrolls) however little room is left.
+CHECKLIST_MIN_ROWS = 3
+
 
 @dataclass(frozen=True)
 class Discharge:
@@ -136,6 +139,29 @@ class DischargeScreen(SavingDialog[Discharge]):
         self._show_verdict()
         self.set_focus(self.query_one("#escort", Input))
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_checklist)
+
+    def _fit_checklist(self) -> None:
+        """The checklist as tall as its lines, up to the rows the screen has left once the
+        dialog's other rows are shown: it scrolls only when they do not all fit (a fixed
+        height scrolled it at 120x40 with empty rows below). Asked again whenever a row
+        comes or goes (a refusal, the override, the co-signer)."""
+        if not self.is_attached:
+            return
+        dialog = self.query_one("#dialog")
+        box = self.query_one("#checklist-box")
+        others = dialog.outer_size.height - dialog.size.height  # its frame
+        for child in dialog.children:
+            if child is not box and child.display:
+                margin = child.styles.margin
+                others += child.outer_size.height + margin.top + margin.bottom
+        box.styles.max_height = max(CHECKLIST_MIN_ROWS, self.size.height - others)
+
+    def refuse(self, message: str, style: str = "bold red", *, field: str | None = None) -> None:
+        super().refuse(message, style, field=field)
+        self.call_after_refresh(self._fit_checklist)
+
     def _show_verdict(self) -> None:
         title = Text(f"Discharge {self.view.bay or ''} {self.view.patient}: ")
         if self.gate_ready:
@@ -151,6 +177,7 @@ class DischargeScreen(SavingDialog[Discharge]):
     def show_cosign(self, shown: bool) -> None:
         self.cosigning = self.cosigning or shown
         super().show_cosign(shown)
+        self.call_after_refresh(self._fit_checklist)
 
     def form(self) -> Discharge:
         """The discharge as typed; :class:`FieldRefusal` says what to fix, and where."""

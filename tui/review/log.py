@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -307,6 +308,18 @@ class SessionLogScreen(ExportKey, Screen[None]):
         tabs.active = order[(current + step) % len(order)]
         if tabs.active == "tab-log":
             self.query_one("#log", OptionList).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Void and Correct act on the reading highlighted in the log: on the chart there is
+        none, so the footer does not list them there (Textual: False hides a key)."""
+        if action in ("void", "correct"):
+            tabs = self.query(TabbedContent)
+            return not (tabs and tabs.first().active == "tab-log-chart")
+        return True
+
+    @on(TabbedContent.TabActivated, "#log-tabs")
+    def _tab_shown(self) -> None:
+        self.refresh_bindings()
 
     def action_help(self) -> None:
         self.app.push_screen(ReviewHelpScreen("Session log: keys", LOG_HELP))
