@@ -1,5 +1,6 @@
-"""FHIR R4 export: one ``collection`` Bundle per session of vital-signs Observations, one
-Bundle per line (NDJSON, as FHIR bulk data writes resources).
+"""FHIR R4 export: one ``collection`` Bundle per session, one Bundle per line (NDJSON, as
+FHIR bulk data writes resources): the Patient, the Encounter, the vital-signs Observations and
+the Provenance of the record's changes and review (:mod:`monitor.export.fhir_links`).
 
 Mapping (docs/exports.md, "FHIR R4"):
 
@@ -12,14 +13,15 @@ Mapping (docs/exports.md, "FHIR R4"):
   above / below its band ``HH`` / ``LL``, a medium or low one ``H`` / ``L``, a before-dosing
   review limit ``H``, a rise from the baseline ``A`` (abnormal: the value itself may be
   normal). For the BP panel each component carries its own, the panel the most severe.
-- status: a reading in force ``final``, or ``corrected`` when it is the correction of another;
-  a voided reading and a reading a correction superseded are ``entered-in-error`` (both
-  withdrawn, so that a consumer counting values counts the correction alone), each with a note
-  saying which it is and why.
-- the patient is referenced by identifier only (``subject.identifier``, system
-  ``urn:monitor:patient``); the recording user is the performer by display name; flags and
-  their acknowledgements (who, the co-signing clinician, a flag raised when the baseline
-  changed), late entries, entries after discharge and corrections are notes.
+- status: a reading in force ``final``; a correction ``corrected`` on the Observations whose
+  value (or time) it changed and ``final`` on those it repeats unchanged or adds; a voided
+  reading and a reading a correction superseded are ``entered-in-error`` (both withdrawn, so
+  that a consumer counting values counts the correction alone), each with a note saying which
+  it is and why, and a Provenance saying it structurally.
+- ``subject`` and ``encounter`` reference the Bundle's Patient (an identifier only) and
+  Encounter entries; the recording user is the performer by display name; flags and their
+  acknowledgements (who, the co-signing clinician, a flag raised when the baseline changed),
+  late entries, entries after discharge and corrections are notes.
 
 Every Bundle is validated with ``fhir.resources``' R4B models before it is written (R4B's
 Observation and Bundle match R4 for these elements); a Bundle that does not validate stops the
@@ -29,25 +31,34 @@ export and leaves no file.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.export.common import ack_text, flag_text, iso
+from monitor.export.fhir_links import (
+    PATIENT_SYSTEM,
+    SESSION_SYSTEM,
+    UCUM,
+    changes,
+    encounter,
+    encounter_id,
+    encounter_reference,
+    full_url,
+    patient,
+    patient_reference,
+    review,
+)
 from monitor.present.record import NoteKind, ReadingNote, reading_notes
 
 if TYPE_CHECKING:
     from monitor.views import FlagView, ReadingView, SessionView
 
 LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-PATIENT_SYSTEM = "urn:monitor:patient"
-SESSION_SYSTEM = "urn:monitor:session"
 READING_SYSTEM = "urn:monitor:reading"
-_NAMESPACE = uuid.UUID("6f1c3d3e-2b7a-5d4e-9c1a-7e0b3f2a9d41")
+__all__ = ["PATIENT_SYSTEM", "SESSION_SYSTEM", "bundle", "observations", "validate"]
 
 _INTERPRETATIONS = {
     "HH": "Critical high",
@@ -121,10 +132,38 @@ def _quantity(value: int, code: str, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
-def _status(reading: ReadingView) -> str:
+#: Each Observation's measures, by the suffix of its id.
+_MEASURES = {
+    "bp": ("systolic", "diastolic"),
+    **{kind: (measure,) for measure, (kind, *_) in _SIMPLE.items()},
+    **{kind: (measure,) for measure, (kind, _) in _SCORES.items()},
+}
+
+
+def changed(view: SessionView, reading: ReadingView, kind: str) -> bool:
+    """Whether a correction changed this Observation of the reading it corrects: a value of
+    its measures, or the time it was measured. A measure the corrected reading lacked is new,
+    not changed; a corrected reading that could not be read whole counts as changed."""
+    if reading.corrects is None:
+        return False
+    original = view.reading(reading.corrects)
+    if original is None or original.unreadable is not None:
+        return True
+    measures = _MEASURES[kind]
+    before = [getattr(original.vitals, m) for m in measures]
+    if all(value is None for value in before):
+        return False
+    now = [getattr(reading.vitals, m) for m in measures]
+    return before != now or original.measured_at != reading.measured_at
+
+
+def status(view: SessionView, reading: ReadingView, kind: str) -> str:
+    """``entered-in-error`` for a reading voided or superseded by a correction; for a
+    correction ``corrected`` on the Observations it changed and ``final`` on the others (a
+    measure it repeats unchanged, one it adds); ``final`` for any other reading."""
     if reading.voided is not None or reading.superseded_by is not None:
         return "entered-in-error"
-    return "corrected" if reading.corrects is not None else "final"
+    return "corrected" if changed(view, reading, kind) else "final"
 
 
 #: How FHIR words each of a reading's notes (:func:`monitor.present.record.reading_notes`);
@@ -164,12 +203,10 @@ def _observation(
         "resourceType": "Observation",
         "id": f"reading-{reading.id}-{kind}",
         "identifier": [{"system": READING_SYSTEM, "value": f"{reading.id}-{kind}"}],
-        "status": _status(reading),
+        "status": status(view, reading, kind),
         **body,
-        "subject": {
-            "type": "Patient",
-            "identifier": {"system": PATIENT_SYSTEM, "value": view.patient},
-        },
+        "subject": patient_reference(view),
+        "encounter": encounter_reference(view),
         "effectiveDateTime": iso(reading.measured_at),
         "issued": iso(reading.recorded_at),
         "performer": [{"display": reading.recorded_by}],
@@ -259,24 +296,32 @@ def observations(view: SessionView, reading: ReadingView) -> list[dict[str, Any]
 
 
 def bundle(view: SessionView, timestamp: datetime) -> dict[str, Any]:
-    """One session's Bundle (type ``collection``) of every reading's Observations."""
-    entries = []
+    """One session's Bundle (type ``collection``): the Patient, the Encounter, every reading's
+    Observations, then a Provenance for each correction, void, sign-off and reopening, oldest
+    first; each entry with its stable ``urn:uuid:`` ``fullUrl``."""
+    entries = [
+        {"fullUrl": f"urn:uuid:{patient(view)['id']}", "resource": patient(view)},
+        {"fullUrl": full_url(view, encounter_id(view)), "resource": encounter(view)},
+    ]
+    observed: dict[int, dict[str, str]] = {}
     for reading in view.readings:
         for resource in observations(view, reading):
-            key = f"session/{view.id}/{resource['id']}"
-            entries.append(
-                {"fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}", "resource": resource}
-            )
-    data: dict[str, Any] = {
+            url = full_url(view, resource["id"])
+            observed.setdefault(reading.id, {})[resource["id"].rsplit("-", 1)[1]] = url
+            entries.append({"fullUrl": url, "resource": resource})
+    history = changes(view, observed) + review(view)
+    history.sort(key=lambda step: step[0])  # stable: one moment's steps keep their order
+    entries += [
+        {"fullUrl": full_url(view, resource["id"]), "resource": resource} for _, resource in history
+    ]
+    return {
         "resourceType": "Bundle",
         "id": f"session-{view.id}",
         "identifier": {"system": SESSION_SYSTEM, "value": str(view.id)},
         "type": "collection",
         "timestamp": iso(timestamp),
+        "entry": entries,
     }
-    if entries:  # FHIR JSON has no empty arrays: a session without readings has no entry
-        data["entry"] = entries
-    return data
 
 
 def validate(data: dict[str, Any]) -> None:
@@ -294,5 +339,5 @@ def write_bundles(out: BinaryIO, views: Iterable[SessionView], timestamp: dateti
         data = bundle(view, timestamp)
         validate(data)
         out.write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
-        count += len(data.get("entry", ()))
+        count += sum(e["resource"]["resourceType"] == "Observation" for e in data["entry"])
     return count
