@@ -353,6 +353,12 @@ def _bundles(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def _observations(bundle: dict) -> list[dict]:
+    return [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+
+
 def _code(concept: dict) -> str | None:
     return concept["coding"][0]["code"] if concept.get("coding") else None
 
@@ -374,15 +380,22 @@ def test_every_fhir_bundle_validates_and_maps_as_the_issue_says(service, clinic,
         assert data["type"] == "collection"
     worked_bundle = bundles[0]
     data = shown(service, clinic["worked"])
-    resources = [e["resource"] for e in worked_bundle["entry"]]
-    assert all(r["resourceType"] == "Observation" for r in resources)
-    # The patient by identifier only.
+    kinds = [e["resource"]["resourceType"] for e in worked_bundle["entry"]]
+    assert kinds[:2] == ["Patient", "Encounter"] and set(kinds) == {
+        "Patient",
+        "Encounter",
+        "Observation",
+        "Provenance",
+    }
+    resources = _observations(worked_bundle)
+    # The patient: the Patient entry (an identifier only), its identifier also in the reference.
+    patient_url = worked_bundle["entry"][0]["fullUrl"]
     for r in resources:
         assert r["subject"] == {
+            "reference": patient_url,
             "type": "Patient",
             "identifier": {"system": "urn:monitor:patient", "value": "MRN-0042"},
         }
-        assert "reference" not in r["subject"]
 
     def of(reading_id: int, kind: str) -> dict:
         return next(r for r in resources if r["id"] == f"reading-{reading_id}-{kind}")
@@ -423,13 +436,14 @@ def test_every_fhir_bundle_validates_and_maps_as_the_issue_says(service, clinic,
     correction = readings[superseded["superseded_by"]]
     voided = next(r for r in readings.values() if r["voided"])
     assert of(superseded["id"], "bp")["status"] == "entered-in-error"
-    assert of(correction["id"], "bp")["status"] == "corrected"
+    assert of(correction["id"], "bp")["status"] == "corrected"  # 150/90 -> 150/88
+    assert of(correction["id"], "hr")["status"] == "final"  # HR 80 repeated unchanged
     assert of(voided["id"], "bp")["status"] == "entered-in-error"
     assert _interpretation(of(voided["id"], "bp")) == "L"  # SBP 96: medium, below
     assert any("voided" in n["text"] for n in of(voided["id"], "bp")["note"])
     assert of(high["id"], "bp")["status"] == "final"
     # The unsigned session's critical lows and highs.
-    other = [e["resource"] for e in bundles[2]["entry"]]
+    other = _observations(bundles[2])
     by_id = {r["id"].rsplit("-", 1)[1]: r for r in other if _interpretation(r)}
     assert _interpretation(by_id["spo2"]) == "LL" and _interpretation(by_id["rr"]) == "HH"
     assert _interpretation(by_id["moaas"]) == "LL"
@@ -560,7 +574,10 @@ def test_a_session_without_readings_prints_charts_and_bundles(service, clock, ou
 
     [bundle] = _bundles(outdir / "empty.fhir")
     Bundle.model_validate(bundle)
-    assert "entry" not in bundle
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["Patient", "Encounter"]  # no Observation
+    encounter = bundle["entry"][1]["resource"]
+    assert encounter["status"] == "arrived" and "period" not in encounter  # not dosed
     pages = pdf_pages(outdir / "empty.pdf")
     assert all("IN PROGRESS" in p for p in pages) and "no readings recorded" in pages[0]
 
@@ -616,7 +633,7 @@ def test_a_period_holds_its_sessions_and_no_other(service, clinic, outdir):
     only = outdir / "one.ndjson"
     export(service, Selection(ids=(clinic["unsigned"],)), "fhir", only)
     [bundle] = _bundles(only)
-    values = {e["resource"]["subject"]["identifier"]["value"] for e in bundle["entry"]}
+    values = {r["subject"]["identifier"]["value"] for r in _observations(bundle)}
     assert values == {ODD}
 
 
