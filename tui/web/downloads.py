@@ -56,8 +56,16 @@ class StationDownloads(DownloadManager):
         self._born: dict[str, float] = {}
         self._claimed: set[str] = set()
 
-    async def create_download(  # type: ignore[override]
-        self, *, app_service: AppService, delivery_key: str, **details: str | None
+    async def create_download(
+        self,
+        *,
+        app_service: AppService,
+        delivery_key: str,
+        file_name: str,
+        open_method: str,
+        mime_type: str,
+        encoding: str | None = None,
+        name: str | None = None,
     ) -> None:
         self._drop_stale()
         if not KEY.fullmatch(delivery_key):
@@ -65,7 +73,11 @@ class StationDownloads(DownloadManager):
         await super().create_download(
             app_service=app_service,
             delivery_key=delivery_key,
-            **details,  # type: ignore[arg-type]
+            file_name=file_name,
+            open_method=open_method,
+            mime_type=mime_type,
+            encoding=encoding,
+            name=name,
         )
         self._born[delivery_key] = time.monotonic()
 

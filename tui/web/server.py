@@ -111,7 +111,9 @@ class StationServer(Server):
             [
                 web.get("/", self.handle_index, name="index"),
                 web.get("/ws", self.handle_websocket, name="websocket"),
-                web.get("/download/{key}", self.handle_download, name="download"),
+                web.get(
+                    "/download/{key}", self.handle_download, name="download", allow_head=False
+                ),  # a HEAD would spend the one fetch
                 web.get("/favicon.ico", self.handle_favicon),
                 # textual-serve's script, terminal styles and font; then this server's own.
                 web.static("/static", self.statics_path, name="static"),
