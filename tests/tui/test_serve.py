@@ -355,7 +355,7 @@ def test_the_page_asks_no_other_host_for_anything(served):
     assert status == 200
 
 
-def test_no_folder_is_listed_and_no_download_route_is_left(served):
+def test_no_folder_is_listed_and_an_unknown_download_is_not_found(served):
     assert get(served.url + "/static/")[0] in (403, 404)
     assert get(served.url + "/station/")[0] in (403, 404)
     assert get(served.url + "/download/anything")[0] == 404

@@ -1,10 +1,14 @@
-"""`p` on a session's detail writes its PDF record (issue #12), without freezing the station."""
+"""`p` on a session's detail writes its PDF record (issue #12), without freezing the station; in a
+browser it sends it there (issue #22)."""
 
 from __future__ import annotations
 
+import io
+import re
 import stat
 
 import pytest
+from pypdf import PdfReader
 from textual.widgets import DataTable, Static
 
 from tests.station import build_floor, settle, sign_in, station
@@ -60,3 +64,34 @@ async def test_an_export_that_cannot_be_written_says_so_in_one_line(service, tmp
         assert said.startswith("PDF NOT saved: "), said
         assert "\n" not in said
         assert isinstance(app.screen, DetailScreen)  # the station carries on
+
+
+async def test_p_in_a_browser_sends_the_pdf_to_it_and_keeps_no_file(service, tmp_path, monkeypatch):
+    """Under `monitor serve` (Textual's web driver: App.is_web) `p` hands the PDF to the
+    browser (App.deliver_binary); nothing is left in the exports folder or the scratch folder.
+    tests/tui/test_serve_download.py fetches it through a real server."""
+    build_floor(service)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tui.exporting.SCRATCH_PLACES", (str(scratch),))
+    app = station(service)
+    app.export_folder = tmp_path / "exports"
+    delivered: list[tuple[bytes, dict]] = []
+    monkeypatch.setattr(type(app), "is_web", property(lambda self: True))
+    monkeypatch.setattr(
+        app, "deliver_binary", lambda file, **how: delivered.append((file.read(), how)) or "k"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await open_detail(pilot, "MRN-HIGH")
+        await pilot.press("p")
+        await settle(pilot)
+        said = str(app.screen.query_one("#export-line", Static).content)
+    [(data, how)] = delivered
+    assert data.startswith(b"%PDF-")
+    assert "MRN-HIGH" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert how["mime_type"] == "application/pdf"
+    assert re.fullmatch(r"session-\d+-\d{8}-\d{6}\.pdf", how["save_filename"])
+    assert said == f"PDF sent to your browser: {how['save_filename']}"
+    assert not (tmp_path / "exports").exists()
+    assert list(scratch.iterdir()) == []

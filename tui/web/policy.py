@@ -134,6 +134,22 @@ def allowed_origins(
     return frozenset(o for o in origins if o is not None)
 
 
+def download_refusal(
+    origin: str | None, fetch_site: str | None, origins: frozenset[str]
+) -> str | None:
+    """Why a request for a file a station sent is refused, or ``None``: it must come from
+    this server's own page. An ``Origin`` header, when there is one, must be one of
+    ``origins``; ``Sec-Fetch-Site`` (modern browsers send it), when there is one, must say
+    the request came from this site's page (``same-origin``) or from the user (``none``: an
+    address typed or pasted). The key in the address is what keeps others out; this keeps
+    another site's page from even trying one."""
+    if origin is not None and origin_of(origin, bare=True) not in origins:
+        return f"origin {origin[:100]!r}"
+    if fetch_site is not None and fetch_site.strip().lower() not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site {fetch_site[:40]!r}"
+    return None
+
+
 def websocket_url(public_url: str) -> str:
     """The websocket the page opens: the public URL's, ``ws`` or ``wss`` as it is http(s)."""
     scheme, rest = public_url.rstrip("/").split(":", 1)

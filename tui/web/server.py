@@ -11,8 +11,9 @@ textual-serve runs one process per websocket and takes whatever a browser sends.
   messages are ignored, not logged as tracebacks;
 - every answer carries a Content-Security-Policy and frame headers (:mod:`tui.web.policy`);
 - its own page, without textual-serve's inline script and style and without the outside font
-  service (the font is served from here); no directory listings and no download route (the
-  station delivers no file to a browser);
+  service (the font is served from here); no directory listings;
+- the files a station sends its browser (`p`: the PDF record) from memory, each fetched once,
+  whole, only by this server's own page (:mod:`tui.web.downloads`), always as an attachment;
 - a log of one line per event, never a traceback with local variables;
 - when it stops it ends its browser sessions, so their stations quit.
 """
@@ -33,6 +34,7 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from tui.web.downloads import DownloadError, StationDownloads, attachment, content_type
 from tui.web.policy import (
     MAX_COLUMNS,
     MAX_MESSAGE,
@@ -42,6 +44,7 @@ from tui.web.policy import (
     allowed_origins,
     clamp,
     configure_logging,
+    download_refusal,
     origin_of,
     security_headers,
     websocket_url,
@@ -80,6 +83,7 @@ class StationServer(Server):
         self.websocket_url = websocket_url(self.public_url)
         #: The tasks serving open websockets, one per station.
         self.sessions: set[asyncio.Task[Any]] = set()
+        self.download_manager: StationDownloads = StationDownloads()
 
     def initialize_logging(self) -> None:
         configure_logging()
@@ -107,6 +111,9 @@ class StationServer(Server):
             [
                 web.get("/", self.handle_index, name="index"),
                 web.get("/ws", self.handle_websocket, name="websocket"),
+                web.get(
+                    "/download/{key}", self.handle_download, name="download", allow_head=False
+                ),  # a HEAD would spend the one fetch
                 web.get("/favicon.ico", self.handle_favicon),
                 # textual-serve's script, terminal styles and font; then this server's own.
                 web.static("/static", self.statics_path, name="static"),
@@ -190,6 +197,40 @@ class StationServer(Server):
         finally:
             self.sessions.discard(task)
 
+    async def handle_download(self, request: web.Request) -> web.Response:
+        """A file a station sent its browser (`p`: the PDF record), once, whole, as an
+        attachment: refused (403) to another site's page; not found (404) for a key that is
+        unknown, used, expired or of a closed tab; 502 if the station did not send it all."""
+        refusal = download_refusal(
+            request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), self.origins
+        )
+        if refusal is not None:
+            log.warning("refused a download: %s", refusal)
+            raise web.HTTPForbidden(
+                text=f"refused: a file opens only from {origin_of(self.public_url)}\n"
+            )
+        key = request.match_info["key"]
+        download = self.download_manager.claim(key)
+        if download is None:
+            raise web.HTTPNotFound(
+                text="no such file: each is fetched once, soon after p, by the tab that sent it\n"
+            )
+        try:
+            data = await self.download_manager.fetch(key)
+        except DownloadError as failure:
+            log.error("a download failed: %s", failure)
+            raise web.HTTPBadGateway(
+                text=f"the file did not arrive whole ({failure}): press p again\n"
+            ) from None
+        log.info("sent a file of %d bytes to a browser", len(data))
+        return web.Response(
+            body=data,
+            headers={
+                "Content-Type": content_type(download),
+                "Content-Disposition": attachment(download),
+            },
+        )
+
     async def _run_station(self, request: web.Request) -> web.WebSocketResponse:
         """textual-serve's session, with the terminal size kept within bounds."""
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
@@ -219,6 +260,7 @@ class StationServer(Server):
         finally:
             if app_service is not None:
                 await app_service.stop()
+                self.download_manager.forget_station(app_service)
         return websocket
 
     async def _process_messages(

@@ -18,3 +18,31 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// A file the station sends (`p`: the PDF record) is saved as a download, not opened in a
+// pop-up: textual.js opens /download/KEY with window.open when the server says the file is
+// ready, and a browser blocks that as a pop-up once the key press is a few seconds old (a PDF
+// takes that long to make). A link clicked by script downloads without a pop-up; the server
+// answers it as an attachment (tui/web/downloads.py). Any other address opens as before.
+const DOWNLOAD_PATH = /^\/download\/[0-9a-f]{32}$/;
+const openWindow = window.open.bind(window);
+
+window.open = function (url, target, features) {
+  let address = null;
+  try {
+    address = new URL(url, window.location.href);
+  } catch (error) {
+    address = null;
+  }
+  if (address && address.origin === window.location.origin && DOWNLOAD_PATH.test(address.pathname)) {
+    const link = document.createElement("a");
+    link.href = address.href;
+    link.download = "";
+    link.rel = "noopener";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    return null;
+  }
+  return openWindow(url, target, features);
+};
