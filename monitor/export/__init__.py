@@ -15,6 +15,10 @@ What every export promises:
 - **atomic, private files** (:mod:`monitor.export.files`): a temporary file in the same folder,
   synced, then renamed; mode 0600, a created folder 0700; an existing file is replaced only
   with ``overwrite``; a failure leaves no file at all;
+- **interrupted, nothing left behind**: the command line turns SIGINT and SIGTERM into an
+  exception that removes the temporary file; a temporary file left by an export killed
+  outright (SIGKILL, a power cut) is removed by the next export to the same folder
+  (:func:`monitor.export.files.remove_stale`, named in :attr:`ExportResult.removed`);
 - **CSV for a spreadsheet by default**: formula-like text cells escaped, ``csv_for="data"``
   for values exactly as stored (:mod:`monitor.export.csv_out`);
 - **nothing dropped**: a stored value that cannot be read is written marked "UNREADABLE" in
@@ -98,6 +102,8 @@ class ExportResult:
     seconds: float
     #: Each stored value of the exported sessions that could not be read (marked in the file).
     unreadable: tuple[str, ...] = ()
+    #: Temporary files of earlier exports, killed outright, that this export removed.
+    removed: tuple[Path, ...] = ()
 
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
@@ -227,7 +233,7 @@ def export(
     unknown id, a period that ends before it starts, a format that cannot hold the
     selection, a path that is a folder, exists or cannot be written) is refused with
     :class:`~monitor.errors.Refused` before any file appears."""
-    from monitor.export.files import atomic_file, check_target
+    from monitor.export.files import atomic_file, check_target, remove_stale
 
     started = time.perf_counter()
     if fmt not in FORMATS:
@@ -249,6 +255,7 @@ def export(
         progress(0, plan.total)
     kind = what or ("readings" if fmt == "csv" else None)
     found: list[Unreadable] = []
+    removed = remove_stale(target.parent)
     spreadsheet = csv_for != "data"
     with atomic_file(target, overwrite=overwrite) as out:
         items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, spreadsheet)
@@ -263,6 +270,7 @@ def export(
         bytes=size,
         seconds=time.perf_counter() - started,
         unreadable=tuple(dict.fromkeys(str(u) for u in found)),
+        removed=tuple(removed),
     )
 
 
