@@ -6,8 +6,9 @@ module turns options into a selection and shows a progress bar on a terminal.
 
 Interrupted (Ctrl-C, SIGINT, or SIGTERM from a job runner), the export stops: the signal is
 raised as :class:`Interrupted` in the middle of the work (outside the database's libraries:
-:func:`_stopped_by_signals`), the temporary file goes as on any failure, and one line says so, ``error: export interrupted (SIGTERM); no file written``, with
-exit status 128 + the signal's number (130, 143; docs/interface.md, "Exit status").
+:func:`_stopped_by_signals`), the temporary file goes as on any failure, and one line says
+so, ``error: export interrupted (SIGTERM); no file written``, with exit status 128 + the
+signal's number (130, 143; docs/interface.md, "Exit status").
 """
 
 from __future__ import annotations
