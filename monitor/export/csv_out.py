@@ -34,7 +34,6 @@ from monitor.services.exports import READING_COLUMNS
 from monitor.views import SignOffView
 
 __all__ = [
-    "CSV_FOR",
     "EVENT_COLUMNS",
     "FORMULA_STARTS",
     "READING_COLUMNS",
@@ -69,10 +68,6 @@ EVENT_COLUMNS = (
     # Issue 22: the acknowledged flag's severity, apart from the adverse event's `severity`.
     "flag_severity",
 )
-
-#: ``--for``: a file for a spreadsheet (the default: formula-like text cells escaped) or for
-#: data (every value exactly as stored).
-CSV_FOR = ("spreadsheet", "data")
 
 #: What makes a spreadsheet read a cell as a formula (OWASP "CSV Injection", ASVS 1.2.10):
 #: ``=``, ``+``, ``-``, ``@``, tab, carriage return, NUL, and their full-width forms, which some

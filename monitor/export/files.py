@@ -192,12 +192,13 @@ def _lock(descriptor: int) -> None:
     """Hold the temporary file while it is written: the lock goes with the process, however
     it ends, which tells :func:`remove_stale` a live export's file from a killed one's."""
     if fcntl is not None:
-        with suppress(OSError):  # a file system without locks: the age alone protects it
+        with suppress(OSError):  # no locks on this file system: nor can a probe take one
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _held(path: Path) -> bool:
-    """True when a live process holds ``path``'s lock (or it cannot be told)."""
+    """True when a live process holds ``path``'s lock, or it cannot be told (a file system
+    without locks: its files are never taken for a killed export's)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:

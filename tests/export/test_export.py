@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import EntryError, NotFound, Refused
-from monitor.export import FORMATS, WHATS, Selection, export, export_session
+from monitor.export import CSV_FOR, FORMATS, WHATS, Selection, export, export_session
 from monitor.export.csv_out import EVENT_COLUMNS, READING_COLUMNS
 from monitor.present.json import session_json
 from tests.cli.test_cli import Cli
@@ -825,6 +825,7 @@ def test_the_command_and_the_package_agree_on_formats():
     from monitor.cli import export as command
 
     assert command.FORMATS == FORMATS and command.WHATS == WHATS
+    assert command.CSV_FOR == CSV_FOR
 
 
 def test_monitor_help_does_not_load_the_export_libraries():
