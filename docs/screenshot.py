@@ -1,6 +1,6 @@
 """Takes the README's screenshot: the demo clinic on the station, 80x24, taken by the app.
 
-    python docs/screenshot.py    # docs/station.svg, and docs/station.png with rsvg-convert
+python docs/screenshot.py    # docs/station.svg, and docs/station.png with rsvg-convert
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ What every export promises:
 - **atomic, private files** (:mod:`monitor.export.files`): a temporary file in the same folder,
   synced, then renamed; mode 0600, a created folder 0700; an existing file is replaced only
   with ``overwrite``; a failure leaves no file at all;
+- **interrupted, nothing left behind**: the command line turns SIGINT and SIGTERM into an
+  exception that removes the temporary file; a temporary file left by an export killed
+  outright (SIGKILL, a power cut) is removed by the next export to the same folder
+  (:func:`monitor.export.files.remove_stale`, named in :attr:`ExportResult.removed`);
+- **CSV for a spreadsheet by default**: formula-like text cells escaped, ``csv_for="data"``
+  for values exactly as stored (:mod:`monitor.export.csv_out`);
 - **nothing dropped**: a stored value that cannot be read is written marked "UNREADABLE" in
   the file, the rest of its session as usual, and named in :attr:`ExportResult.unreadable`
   (the command line warns of each; docs/storage.md, "Unreadable records").
@@ -38,6 +44,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
 WHATS = ("readings", "events")
+#: ``--for`` of a CSV: a file for a spreadsheet (the default) or for data (monitor.export.csv_out).
+CSV_FOR = ("spreadsheet", "data")
 #: Formats that draw one session's chart alone.
 CHART_FORMATS = ("png", "svg")
 #: File name endings the station uses for each format.
@@ -94,6 +102,8 @@ class ExportResult:
     seconds: float
     #: Each stored value of the exported sessions that could not be read (marked in the file).
     unreadable: tuple[str, ...] = ()
+    #: Temporary files of earlier exports, killed outright, that this export removed.
+    removed: tuple[Path, ...] = ()
 
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
@@ -157,13 +167,17 @@ def _plan(service: Service, selection: Selection) -> _Plan:
     return _Plan(total, merged)
 
 
-def _check_request(fmt: str, what: str | None, total: int) -> None:
+def _check_request(fmt: str, what: str | None, total: int, csv_for: str | None = None) -> None:
     if fmt not in FORMATS:
         raise EntryError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if what is not None and what not in WHATS:
         raise EntryError(f"--what {what!r}: use readings or events")
     if what == "events" and fmt != "csv":
         raise EntryError("--what events is a kind of CSV: give --format csv with it")
+    if csv_for is not None and csv_for not in CSV_FOR:
+        raise EntryError(f"--for {csv_for!r}: use spreadsheet or data")
+    if csv_for is not None and fmt != "csv":
+        raise EntryError(f"--for {csv_for} says what a CSV is for: give --format csv with it")
     if fmt in CHART_FORMATS and total != 1:
         raise EntryError(
             f"--format {fmt} draws one session's chart and the selection holds {total} "
@@ -207,25 +221,28 @@ def export(
     progress: Progress | None = None,
     overwrite: bool = False,
     clinic: str | None = None,
+    csv_for: str | None = None,
 ) -> ExportResult:
     """Export the sessions of ``selection`` as ``fmt`` to the file ``path``.
 
-    ``what`` (csv only): ``readings`` (default) or ``events``. ``progress`` is told after each
+    ``what`` (csv only): ``readings`` (default) or ``events``. ``csv_for`` (csv only):
+    ``spreadsheet`` (default: text cells a spreadsheet would read as formulas escaped) or
+    ``data`` (every value exactly as stored). ``progress`` is told after each
     batch how many sessions are done of how many. ``clinic`` names the clinic on the PDF
     (default: the configuration's name, if it has one). Everything a user can get wrong (an
     unknown id, a period that ends before it starts, a format that cannot hold the
     selection, a path that is a folder, exists or cannot be written) is refused with
     :class:`~monitor.errors.Refused` before any file appears."""
-    from monitor.export.files import atomic_file, check_target
+    from monitor.export.files import atomic_file, check_target, remove_stale
 
     started = time.perf_counter()
     if fmt not in FORMATS:
-        _check_request(fmt, what, 0)
+        _check_request(fmt, what, 0, csv_for)
     if clinic is not None:
         clinic = _clinic_name(clinic)
     target = check_target(path, overwrite=overwrite, protected=_database_files(service))
     plan = _plan(service, selection)
-    _check_request(fmt, what, plan.total)
+    _check_request(fmt, what, plan.total, csv_for)
     done = 0
 
     def tick(count: int) -> None:
@@ -238,8 +255,10 @@ def export(
         progress(0, plan.total)
     kind = what or ("readings" if fmt == "csv" else None)
     found: list[Unreadable] = []
+    removed = remove_stale(target.parent)
+    spreadsheet = csv_for != "data"
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found)
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, spreadsheet)
         size = out.tell()
     return ExportResult(
         path=target,
@@ -251,6 +270,7 @@ def export(
         bytes=size,
         seconds=time.perf_counter() - started,
         unreadable=tuple(dict.fromkeys(str(u) for u in found)),
+        removed=tuple(removed),
     )
 
 
@@ -279,12 +299,13 @@ def _write(
     tick: Callable[[int], None],
     clinic: str | None,
     found: list[Unreadable],
+    spreadsheet: bool = True,
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
         from monitor.export.csv_out import READING_COLUMNS, CsvWriter
         from monitor.services.exports import reading_table
 
-        writer = CsvWriter(out, READING_COLUMNS)
+        writer = CsvWriter(out, READING_COLUMNS, spreadsheet=spreadsheet)
         count = 0
         for ids in plan.batches(CSV_BATCH):
             for rows in reading_table(service, ids, found):
@@ -294,7 +315,7 @@ def _write(
     if fmt == "csv":
         from monitor.export.csv_out import EVENT_COLUMNS, CsvWriter, event_records
 
-        writer = CsvWriter(out, EVENT_COLUMNS)
+        writer = CsvWriter(out, EVENT_COLUMNS, spreadsheet=spreadsheet)
         count = 0
         for view in _views(service, plan, VIEW_BATCH, tick, found):
             count += writer.write(event_records(view))
@@ -362,7 +383,8 @@ def export_session(
     clinic: str | None = None,
 ) -> ExportResult:
     """The station's export of one session (its detail view and review mode): ``fmt`` (default
-    the PDF record) to a new file ``session-<id>-<YYYYmmdd-HHMMSS>.<ext>`` in ``folder``
+    the PDF record; a CSV is one for a spreadsheet) to a new file
+    ``session-<id>-<YYYYmmdd-HHMMSS>.<ext>`` in ``folder``
     (default :func:`default_folder`, made 0700 if missing), never replacing a file. Blocking
     (a one-session PDF takes about half a second): call it from a thread worker. Refusals
     are :class:`~monitor.errors.Refused` with a message to show as it is."""

@@ -1,19 +1,28 @@
 """CSV exports: one row per reading (``--what readings``), or one row per event,
-acknowledgement and check skip (``--what events``).
+acknowledgement, check skip, gate override, sign-off and reopening (``--what events``).
 
 The columns below are the stable contract (docs/exports.md, "The CSV of readings"): new columns may
 be added at the end, none is renamed, moved or removed. UTF-8 (no byte-order mark), a header row,
 RFC 4180 quoting (``csv`` module, ``\\r\\n`` line ends), empty for "none". Times are ISO 8601 with
 their offset (stored in UTC, so ``+00:00``), exactly as ``session show --json`` gives them. Flags
 and acknowledgements are in the reading's own row, one line each inside the cell (free text is one
-line, so a line break can only separate two flags).
+line, so a line break can only separate two flags). Each column holds one vocabulary: the
+events file's ``severity`` is an adverse event's (mild/moderate/severe), ``flag_severity`` an
+acknowledged flag's (high/medium/low).
+
+**Two kinds of file** (docs/exports.md, "For a spreadsheet or for data"): for a spreadsheet (the
+default), a text cell that a spreadsheet would read as a formula (it begins with ``=``, ``+``,
+``-``, ``@``, a tab, a carriage return; see :data:`FORMULA_STARTS`) is written with a ``'`` in
+front, and so is a text cell that begins with ``'`` itself, so that taking one ``'`` off any text
+cell that begins with one gives back exactly what was typed; ids, numbers and times are never
+touched (``-5.0`` minutes stays a number). For data, every value is written exactly.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.observations import reading_status
@@ -22,8 +31,17 @@ from monitor.export.common import iso, minutes_after, severity_text, yes_no
 # The readings' rows are made by the read itself (monitor.services.exports.reading_table):
 # a hundred thousand of them are one export. Their columns are the contract.
 from monitor.services.exports import READING_COLUMNS
+from monitor.views import SignOffView
 
-__all__ = ["EVENT_COLUMNS", "READING_COLUMNS", "CsvWriter", "event_records", "reading_status"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "FORMULA_STARTS",
+    "READING_COLUMNS",
+    "CsvWriter",
+    "event_records",
+    "reading_status",
+    "text_columns",
+]
 
 if TYPE_CHECKING:
     from monitor.views import SessionView
@@ -47,7 +65,44 @@ EVENT_COLUMNS = (
     "check",
     # Revision 3 (added at the end, as the contract allows).
     "cosigned_by",
+    # Issue 22: the acknowledged flag's severity, apart from the adverse event's `severity`.
+    "flag_severity",
 )
+
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV Injection", ASVS 1.2.10):
+#: ``=``, ``+``, ``-``, ``@``, tab, carriage return, NUL, and their full-width forms, which some
+#: spreadsheets read as the same. A cell beginning with ``'`` is escaped too (the escape itself),
+#: so that one ``'`` taken off gives back the value.
+FORMULA_STARTS = frozenset("=+-@\t\r\0'\uff1d\uff0b\uff0d\uff20")
+
+#: The columns that are never text: ids, numbers and times (never escaped; ``-5.0`` minutes
+#: is a number). Every other column is text.
+_NOT_TEXT = frozenset(
+    {
+        "session_id",
+        "reading_id",
+        "flag_id",
+        "measured_at",
+        "recorded_at",
+        "voided_at",
+        "at",
+        "minutes_after_dosing",
+        "systolic",
+        "diastolic",
+        "heart_rate",
+        "spo2",
+        "resp_rate",
+        "moaas",
+        "cadss",
+        "superseded_by",
+        "corrects",
+    }
+)
+
+
+def text_columns(columns: Sequence[str]) -> tuple[int, ...]:
+    """The positions of the text columns of ``columns`` (those a spreadsheet file escapes)."""
+    return tuple(i for i, name in enumerate(columns) if name not in _NOT_TEXT)
 
 
 def _blank(value: Any) -> Any:
@@ -61,8 +116,10 @@ def _minutes(value: float | None) -> str:
 def event_records(view: SessionView) -> list[list[Any]]:
     """The rows of one session for ``--what events``, in time order: its notes, adverse
     events and interventions, the acknowledgements of its flags and of its serious events'
-    alarms (who, the co-signing clinician), the checks not done with their reason, and the
-    reasons for overriding the dosing or discharge gate (who overrode, who co-signed)."""
+    alarms (who, the co-signing clinician), the checks not done with their reason, the
+    reasons for overriding the dosing or discharge gate (who overrode, who co-signed), and
+    the review: every sign-off (``signoff``, a withdrawn one's text ``reviewed (withdrawn)``)
+    and every reopening that withdrew one (``reopen``, with its reason)."""
     head = [view.id, view.patient, view.protocol]
     found: list[tuple[Any, int, list[Any]]] = []
 
@@ -87,6 +144,7 @@ def event_records(view: SessionView) -> list[list[Any]]:
                     _blank(rest.get("flag")),
                     _blank(rest.get("check")),
                     _blank(rest.get("cosigned_by")),
+                    _blank(rest.get("flag_severity")),
                 ],
             )
         )
@@ -114,7 +172,7 @@ def event_records(view: SessionView) -> list[list[Any]]:
                 None,
                 f.acknowledged_by,
                 f.id,
-                severity=severity_text(f),
+                flag_severity=severity_text(f),
                 text=f.action,
                 flag_id=f.id,
                 reading_id=reading_id,
@@ -148,17 +206,52 @@ def event_records(view: SessionView) -> list[list[Any]]:
             text=view.override_reason,
             cosigned_by=view.discharge_cosigned_by,
         )
+    _review(view, add)
     found.sort(key=lambda item: (item[0], item[1]))
     return [row for _, _, row in found]
 
 
-class CsvWriter:
-    """Rows to a binary file as UTF-8 CSV, a chunk of rows at a time."""
+def _review(view: SessionView, add: Any) -> None:
+    """The review's rows: every sign-off, withdrawn ones marked, and every reopening (as the
+    record's review, monitor.present.record.review_lines, tells them)."""
+    given = list(view.signoffs)
+    if not given and view.signed_by is not None and view.signed_at is not None:
+        given = [SignOffView(view.signed_by, view.signed_at)]  # a view without its history
+    in_force = len(given) - 1 if view.signed_by is not None else len(given)
+    for number, signoff in enumerate(given):
+        withdrawn = "" if number == in_force else " (withdrawn)"
+        add("signoff", signoff.at, None, signoff.by, 0, text=f"reviewed{withdrawn}")
+    for again in view.reopened:
+        add("reopen", again.at, None, again.by, 1, text=again.reason)
 
-    def __init__(self, out: Any, columns: Iterable[str]) -> None:
+
+def _escaped(rows: Sequence[Sequence[Any]], text_at: tuple[int, ...]) -> list[Sequence[Any]]:
+    """``rows`` with each text cell a spreadsheet would read as a formula given a ``'`` in front
+    (a row is copied only when it has one)."""
+    starts = FORMULA_STARTS
+    safe: list[Sequence[Any]] = []
+    for row in rows:
+        for i in text_at:
+            value = row[i]
+            if value and value[0] in starts:
+                row = [
+                    "'" + v if n in text_at and v and v[0] in starts else v
+                    for n, v in enumerate(row)
+                ]
+                break
+        safe.append(row)
+    return safe
+
+
+class CsvWriter:
+    """Rows to a binary file as UTF-8 CSV, a chunk of rows at a time; ``spreadsheet``: with
+    formula-like text cells escaped (the module's docstring)."""
+
+    def __init__(self, out: Any, columns: Sequence[str], *, spreadsheet: bool = True) -> None:
         self._out = out
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer)
+        self._text_at = text_columns(columns) if spreadsheet else ()
         self._csv.writerow(columns)
         self._flush()
 
@@ -169,6 +262,6 @@ class CsvWriter:
 
     def write(self, rows: Sequence[Sequence[Any]]) -> int:
         """Write rows; returns how many."""
-        self._csv.writerows(rows)
+        self._csv.writerows(_escaped(rows, self._text_at) if self._text_at else rows)
         self._flush()
         return len(rows)

@@ -12,15 +12,26 @@ in ``-o`` must not destroy another document, and above all never the database. E
 ``overwrite``, the database file itself (and its ``-wal``/``-shm``/lock companions) is refused.
 Without ``overwrite`` the name is taken with a hard link, which fails if the name appeared
 meanwhile; a file system without hard links falls back to a rename after a check.
+
+**Interrupted** (docs/exports.md, "Interrupted exports"): the command line turns SIGINT and
+SIGTERM into an exception, so the temporary file goes like on any failure. A process killed
+outright (SIGKILL, a power cut) cannot clean up: its temporary file (``.NAME.XXXXXXXX.part``,
+patient data) stays. While it is written the file is locked (``flock``), and the lock dies
+with its process; so the next export to the same folder removes each such file that no
+process holds and that has not changed for :data:`STALE_AFTER` seconds
+(:func:`remove_stale`), and says so.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+import signal
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +39,16 @@ from monitor.errors import Refused
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
+#: A temporary file unchanged and unlocked this long (seconds) is an export's that was killed.
+STALE_AFTER = 10.0
+#: The temporary files :func:`atomic_file` makes: ``.`` NAME ``.`` 8 of mkstemp's characters
+#: ``.part``.
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
+
+try:  # POSIX; elsewhere no lock is taken, and a killed export's file is not recognised
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def _why(error: OSError) -> str:
@@ -120,14 +141,23 @@ def atomic_file(target: Path, *, overwrite: bool = False) -> Iterator[BinaryIO]:
             _make_folder(folder)
         if not folder.is_dir():
             raise Refused(f"{folder} is not a folder: choose a file name in a folder")
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{target.name[:100]}.", suffix=".part", dir=folder
-        )
+        # SIGINT and SIGTERM held back from the file's creation until the clean-up below
+        # covers it: raised in between (as the command line raises them), it would stay.
+        mask = _hold_signals()
+        try:
+            descriptor, temporary = tempfile.mkstemp(
+                prefix=f".{target.name[:100]}.", suffix=".part", dir=folder
+            )
+        except BaseException:
+            _release_signals(mask)
+            raise
     except OSError as error:
         raise Refused(f"cannot write {target}: {_why(error)}") from None
     temp = Path(temporary)
     try:
         with os.fdopen(descriptor, "wb") as out:
+            _lock(descriptor)
+            _release_signals(mask)  # one held meanwhile is raised here, and cleaned up
             yield out
             out.flush()
             os.fsync(out.fileno())
@@ -136,9 +166,82 @@ def atomic_file(target: Path, *, overwrite: bool = False) -> Iterator[BinaryIO]:
         _sync_folder(folder)
     except BaseException as error:
         temp.unlink(missing_ok=True)
+        _release_signals(mask)  # (already, unless the file could not be opened)
         if isinstance(error, OSError):
             raise Refused(f"cannot write {target}: {_why(error)}") from None
         raise
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _hold_signals() -> set[int] | None:
+    """Block SIGINT and SIGTERM in this thread (delivered when released); the mask before,
+    or None where threads have no signal mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None  # pragma: no cover - Windows
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS))
+
+
+def _release_signals(mask: set[int] | None) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _lock(descriptor: int) -> None:
+    """Hold the temporary file while it is written: the lock goes with the process, however
+    it ends, which tells :func:`remove_stale` a live export's file from a killed one's."""
+    if fcntl is not None:
+        with suppress(OSError):  # no locks on this file system: nor can a probe take one
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _held(path: Path) -> bool:
+    """True when a live process holds ``path``'s lock, or it cannot be told (a file system
+    without locks: its files are never taken for a killed export's)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)  # the probe's own lock goes with it
+    return False
+
+
+def remove_stale(folder: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
+    """Remove from ``folder`` the temporary files of exports killed outright: named as
+    :func:`atomic_file` names them (:data:`TEMPORARY`), regular files of this user, held by
+    no process, unchanged for ``older_than`` seconds. Returns those removed; a folder that
+    cannot be listed, or a file that cannot be removed, is left as it is."""
+    removed: list[Path] = []
+    if fcntl is None:  # no lock tells a live export's file from a killed one's
+        return removed
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not TEMPORARY.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not entry.is_file(follow_symlinks=False) or info.st_uid != os.getuid():
+            continue
+        if now - info.st_mtime < older_than or _held(Path(entry.path)):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def _place(temp: Path, target: Path, *, overwrite: bool) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import EntryError, NotFound, Refused
-from monitor.export import FORMATS, WHATS, Selection, export, export_session
+from monitor.export import CSV_FOR, FORMATS, WHATS, Selection, export, export_session
 from monitor.export.csv_out import EVENT_COLUMNS, READING_COLUMNS
 from monitor.present.json import session_json
 from tests.cli.test_cli import Cli
@@ -297,7 +297,8 @@ def test_csv_keeps_odd_text_exactly_in_utf8(service, clinic, outdir):
 
 def test_csv_of_events_holds_events_acknowledgements_and_check_skips(service, clinic, outdir):
     out = outdir / "events.csv"
-    result = export(service, Selection(ids=tuple(clinic.values())), "csv", out, what="events")
+    selection = Selection(ids=tuple(clinic.values()))
+    result = export(service, selection, "csv", out, what="events", csv_for="data")
     rows = read_csv(out)
     assert tuple(rows[0]) == EVENT_COLUMNS
     assert result.unit == "events" and result.items == len(rows)
@@ -320,6 +321,15 @@ def test_csv_of_events_holds_events_acknowledgements_and_check_skips(service, cl
     assert sorted((r["flag_id"], r["by"], r["at"], r["text"]) for r in acks) == sorted(
         (str(f["id"]), f["acknowledged_by"], f["acknowledged_at"], f["action"]) for f in acked
     )
+    # One vocabulary a column: the flag's severity apart from the adverse event's.
+    assert {r["flag_severity"] for r in acks} == {"high", "medium"}
+    assert {r["severity"] for r in acks} == {""}
+    assert [r["severity"] for r in mine if r["kind"] == "adverse"] == ["mild"]
+    assert {r["flag_severity"] for r in mine if r["kind"] != "acknowledgement"} == {""}
+    # The review: the sign-off in force.
+    assert [(r["kind"], r["by"], r["text"]) for r in mine if r["kind"] == "signoff"] == [
+        ("signoff", "sam", "reviewed")
+    ]
     skipped = [c for c in data["checks"] if c["skipped"]]
     skips = [r for r in mine if r["kind"] == "check skip"]
     assert [(r["check"], r["text"], r["by"], r["at"]) for r in skips] == [
@@ -832,6 +842,7 @@ def test_the_command_and_the_package_agree_on_formats():
     from monitor.cli import export as command
 
     assert command.FORMATS == FORMATS and command.WHATS == WHATS
+    assert command.CSV_FOR == CSV_FOR
 
 
 def test_monitor_help_does_not_load_the_export_libraries():
