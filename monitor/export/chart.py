@@ -1,17 +1,21 @@
 """The session chart (matplotlib): systolic, diastolic, heart rate and SpO2 against minutes
-since dosing, each in its own panel with its threshold bands shaded and every flag marked.
+since dosing, each in its own panel with its threshold bands shaded and every flag marked
+(docs/exports.md, "The chart").
 
 Drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas named explicitly, never
 through ``pyplot``: no global backend or figure registry is touched, so the station may draw
 one in a thread worker while its screen runs. The same figure is a PNG or SVG file of its own
 (``--format png|svg``) and the PNG inside each PDF record.
 
-Readings in force are joined by a line; superseded and voided readings are drawn apart (grey
-crosses, never joined), so the chart shows what the record holds without counting them. A flag
-is a ring in its severity's colour with its symbol (``!!!`` high, ``!!`` medium, ``!`` low),
-so colour is never the only cue. The bands are the clinic's any-time thresholds in force at the
-export; flags were judged when each reading was saved (rises from the baseline and
-before-dosing limits are flags without a band).
+Readings in force are joined by a line and carry their flags. A superseded (corrected) reading
+is a hollow grey circle, a voided one a hollow grey cross: never joined, never ringed, no flag
+symbol, since they no longer count (their flags stay in the record's tables). A flag is a ring
+in its severity's colour with its symbol (``!!!`` high, ``!!`` medium, ``!`` low), so colour is
+never the only cue; each panel leaves room for the symbol inside it (or writes it under its
+point when the point is at the panel's outer limit), so no label is cut. Dosing, the end of an
+infusion and the discharge are lines of their own style, each named over the chart. The bands
+are the clinic's any-time thresholds in force at the export; flags were judged when each
+reading was saved (rises from the baseline and before-dosing limits are flags without a band).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Severity colours (IEC 60601-1-8: red, yellow, cyan), darkened to print on white.
 COLOURS = {Severity.HIGH: "#c62828", Severity.MEDIUM: "#e69500", Severity.LOW: "#0097a7"}
+#: Readings that no longer count (superseded or voided).
+WITHDRAWN = "#8c8c8c"
 _BAND_ALPHA = {Severity.HIGH: 0.16, Severity.MEDIUM: 0.20, Severity.LOW: 0.14}
 _LINE = {
     Measure.SYSTOLIC: "#1f4e9c",
@@ -53,6 +59,25 @@ _LIMITS = {
     Measure.HEART_RATE: (20, 300),
     Measure.SPO2: (50, 101),
 }
+#: How a superseded and a voided reading are drawn: a hollow grey marker each (the gid names
+#: the artist in the figure).
+SUPERSEDED: dict[str, Any] = {
+    "marker": "o",
+    "ms": 5.5,
+    "label": "corrected (superseded)",
+    "gid": "superseded",
+}
+VOIDED: dict[str, Any] = {"marker": "X", "ms": 6.5, "label": "voided", "gid": "voided"}
+#: The moments marked across every panel: a line style each, named over the chart.
+MOMENTS: dict[str, dict[str, Any]] = {
+    "dose": {"color": "#1b1b1b", "ls": "-", "lw": 1.0},
+    "infusion end": {"color": "#4e342e", "ls": (0, (6, 2, 1.5, 2)), "lw": 1.0},
+    "discharge": {"color": "#1b1b1b", "ls": (0, (1.2, 1.4)), "lw": 1.5},
+}
+#: Points a flag's symbol takes over its point (offset and text), and a moment's name.
+_SYMBOL_ROOM = 16.0
+_SYMBOL_OFFSET = 6.0
+_MOMENT_FONT = 6.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,20 @@ def _x(view: SessionView, reading: ReadingView) -> float:
     return minutes_after(origin, reading.measured_at) or 0.0
 
 
+def moments(view: SessionView) -> list[tuple[str, float]]:
+    """The dose, the end of the infusion and the discharge, in minutes on the chart's axis
+    (those the session has)."""
+    origin = view.dosed_at or view.started_at
+    marks: list[tuple[str, float]] = []
+    if view.dosed_at is not None:
+        marks.append(("dose", 0.0))
+        if view.infusion_ended_at is not None:
+            marks.append(("infusion end", minutes_after(origin, view.infusion_ended_at) or 0.0))
+    if view.discharged_at is not None:
+        marks.append(("discharge", minutes_after(origin, view.discharged_at) or 0.0))
+    return marks
+
+
 def _shade(ax: Axes, measure: Measure, thresholds: Thresholds) -> None:
     low, high = _LIMITS[measure]
     bands = thresholds.absolute.bands.get(measure, {})
@@ -87,19 +126,68 @@ def _shade(ax: Axes, measure: Measure, thresholds: Thresholds) -> None:
             )
 
 
-def _limits(values: list[int], measure: Measure, span: int) -> tuple[float, float]:
+def _limits(
+    values: list[int], flagged: list[int], measure: Measure, span: int, room: float
+) -> tuple[float, float]:
+    """The panel's value range: its readings with some space around them, at least ``span``
+    wide, within the outer limits; over the highest flagged value ``room`` (a fraction of the
+    panel's height) for the flag's symbol."""
     low, high = _LIMITS[measure]
     if not values:
         middle = {Measure.SPO2: 95}.get(measure, 100)
         return middle - span / 2, middle + span / 2
     bottom, top = float(min(values)), float(max(values))
     pad = max(5.0, (top - bottom) * 0.15)
-    # More room above: a flag's symbol is written over its point.
-    bottom, top = bottom - pad, top + 2 * pad
+    bottom, top = bottom - pad, top + pad
     if top - bottom < span:
         grow = (span - (top - bottom)) / 2
         bottom, top = bottom - grow, top + grow
-    return max(low, bottom), min(high, top)
+    bottom = max(low, bottom)
+    if flagged and room < 1:
+        # top - highest >= room * (top - bottom): the symbol fits inside the panel.
+        top = max(top, (max(flagged) - room * bottom) / (1 - room))
+    return bottom, min(high, top)
+
+
+def _withdrawn(ax: Axes, points: list[tuple[float, int]], style: dict[str, Any]) -> None:
+    if not points:
+        return
+    xs, ys = zip(*points, strict=True)
+    ax.plot(
+        xs,
+        ys,
+        ls="none",
+        marker=style["marker"],
+        ms=style["ms"],
+        mfc="none",
+        mec=WITHDRAWN,
+        mew=1.1,
+        zorder=3,
+        label=style["label"],
+        gid=style["gid"],
+    )
+
+
+def _flag(ax: Axes, x: float, value: int, worst: Severity, room: float) -> None:
+    """A flag: a ring round the point and its symbol over it, or under it when the point is
+    too near the panel's top for the symbol to fit inside."""
+    colour = COLOURS[worst]
+    ax.plot([x], [value], "o", ms=9, mfc="none", mec=colour, mew=1.8, zorder=4, gid="flag")
+    bottom, top = ax.get_ylim()
+    above = top - value >= room * (top - bottom) * 0.999
+    ax.annotate(
+        worst.symbol,
+        (x, value),
+        xytext=(0, _SYMBOL_OFFSET if above else -_SYMBOL_OFFSET),
+        textcoords="offset points",
+        ha="center",
+        va="bottom" if above else "top",
+        fontsize=7,
+        fontweight="bold",
+        color=colour,
+        zorder=5,
+        gid="flag",
+    )
 
 
 def _panel(
@@ -110,54 +198,69 @@ def _panel(
     unit: str,
     span: int,
     thresholds: Thresholds,
+    room: float,
 ) -> None:
     kept = [(r, _x(view, r), r.vitals.get(measure)) for r in view.readings]
     present = [(r, x, v) for r, x, v in kept if v is not None]
-    in_force = [(x, v) for r, x, v in present if r.in_force]
-    withdrawn = [(x, v) for r, x, v in present if not r.in_force]
+    in_force = [(r, x, v) for r, x, v in present if r.in_force]
+    flagged = [
+        (x, v, max((f.severity for f in flags), key=lambda s: s.rank))
+        for r, x, v in in_force
+        if (flags := [f for f in r.flags if f.measure == measure.value])
+    ]
     _shade(ax, measure, thresholds)
     if in_force:
-        xs, ys = zip(*in_force, strict=True)
+        xs, ys = zip(*((x, v) for _, x, v in in_force), strict=True)
         ax.plot(xs, ys, "-o", color=_LINE[measure], ms=3.5, lw=1.4, zorder=3, label="in force")
-    if withdrawn:
-        xs, ys = zip(*withdrawn, strict=True)
-        ax.plot(
-            xs, ys, "x", color="#777777", ms=5, mew=1.2, ls="none", zorder=3, label="corrected/void"
-        )
-    for reading, x, value in present:
-        flags = [f for f in reading.flags if f.measure == measure.value]
-        if not flags:
-            continue
-        worst = max(flags, key=lambda f: f.severity.rank).severity
-        ax.plot(
-            [x],
-            [value],
-            "o",
-            ms=9,
-            mfc="none",
-            mec=COLOURS[worst],
-            mew=1.8,
-            zorder=4,
-        )
-        ax.annotate(
-            worst.symbol,
-            (x, value),
-            xytext=(0, 6),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=7,
-            fontweight="bold",
-            color=COLOURS[worst],
-            zorder=5,
-        )
-    ax.set_ylim(*_limits([v for _, _, v in present], measure, span))
+    superseded = [(x, v) for r, x, v in present if r.voided is None and not r.in_force]
+    _withdrawn(ax, superseded, SUPERSEDED)
+    _withdrawn(ax, [(x, v) for r, x, v in present if r.voided is not None], VOIDED)
+    ax.set_ylim(
+        *_limits([v for _, _, v in present], [v for _, v, _ in flagged], measure, span, room)
+    )
+    for x, value, worst in flagged:
+        _flag(ax, x, value, worst, room)
     ax.set_ylabel(f"{label}\n{unit}", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, axis="both", color="#dddddd", lw=0.5, zorder=1)
     if not present:
         ax.text(
             0.5, 0.5, f"no {label}", transform=ax.transAxes, ha="center", va="center", fontsize=8
+        )
+
+
+def _name_moments(ax: Axes, marks: list[tuple[str, float]], size: ChartSize) -> None:
+    """Each moment's name over the top panel, at its line; a name that would run into one
+    already written goes a row higher."""
+    left, right = ax.get_xlim()
+    width = ax.get_position().width * size.width * 72
+    points_per_minute = width / (right - left)
+    rows: list[float] = []  # where the last name written on each row ends, in points
+    for name, minute in sorted(marks, key=lambda m: m[1]):
+        wide = len(name) * _MOMENT_FONT * 0.6  # about the name's width, in points
+        at = (minute - left) * points_per_minute
+        # Centred on its line; at an end of the axis, ending (or starting) there instead.
+        ha, start = "center", at - wide / 2
+        if at + wide / 2 > width:
+            ha, start = "right", at - wide
+        elif start < 0:
+            ha, start = "left", at
+        row = next((i for i, end in enumerate(rows) if start > end + 3), len(rows))
+        if row == len(rows):
+            rows.append(0.0)
+        rows[row] = start + wide
+        ax.annotate(
+            name,
+            (minute, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2.0 + row * _MOMENT_FONT * 1.3),
+            textcoords="offset points",
+            ha=ha,
+            va="bottom",
+            fontsize=_MOMENT_FONT,
+            color=MOMENTS[name]["color"],
+            gid="moment",
+            annotation_clip=False,
         )
 
 
@@ -172,29 +275,29 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
     fig = Figure(figsize=(size.width, size.height), dpi=size.dpi)
     FigureCanvasAgg(fig)
     # A fixed layout, in inches turned into fractions: the constrained layout would draw the
-    # figure twice (half the cost of a chart) to find the same margins.
+    # figure twice (half the cost of a chart) to find the same margins. Over the panels: the
+    # title (two lines) and the moments' names.
     fig.subplots_adjust(
         left=0.75 / size.width,
         right=1 - 0.15 / size.width,
-        top=1 - 0.5 / size.height,
-        bottom=0.95 / size.height,
+        top=1 - 0.7 / size.height,
+        bottom=1.05 / size.height,
         hspace=0.12,
     )
     axes = fig.subplots(len(_PANELS), 1, sharex=True)
+    # The share of a panel's height a flag's symbol takes over its point.
+    room = _SYMBOL_ROOM / (axes[0].get_position().height * size.height * 72)
     for ax, (measure, label, unit, span) in zip(axes, _PANELS, strict=True):
-        _panel(ax, view, measure, label, unit, span, thresholds)
+        _panel(ax, view, measure, label, unit, span, thresholds, room)
     xs = [_x(view, r) for r in view.readings]
-    marks = [0.0] if view.dosed_at is not None else []
-    if view.infusion_ended_at is not None and view.dosed_at is not None:
-        marks.append(minutes_after(view.dosed_at, view.infusion_ended_at) or 0.0)
-    if view.discharged_at is not None:
-        marks.append(minutes_after(view.dosed_at or view.started_at, view.discharged_at) or 0.0)
-    right = max([*xs, *marks, 10.0])
-    left = min([*xs, *marks, 0.0])
+    marks = moments(view)
+    right = max([*xs, *(m for _, m in marks), 10.0])
+    left = min([*xs, *(m for _, m in marks), 0.0])
     for ax in axes:
-        for mark in marks:
-            ax.axvline(mark, color="#444444", lw=0.8, ls="--", zorder=2)
+        for name, mark in marks:
+            ax.axvline(mark, zorder=2, gid=name, **MOMENTS[name])
         ax.set_xlim(left - 3, right + 3)
+    _name_moments(axes[0], marks, size)
     axes[0].xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
     origin = "dosing" if view.dosed_at is not None else "the session's start (not dosed)"
     axes[-1].set_xlabel(f"minutes since {origin}", fontsize=8)
@@ -205,25 +308,39 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
         f"patient {view.patient}",
         fontsize=9,
         linespacing=1.3,
+        y=1 - 0.06 / size.height,
+        va="top",
     )
     key = [
         Line2D([], [], color="#333333", marker="o", ms=3.5, lw=1.4, label="in force"),
-        Line2D([], [], color="#777777", marker="x", ls="none", label="corrected / voided"),
+        *(
+            Line2D(
+                [],
+                [],
+                ls="none",
+                marker=style["marker"],
+                ms=style["ms"],
+                mfc="none",
+                mec=WITHDRAWN,
+                label=style["label"],
+            )
+            for style in (SUPERSEDED, VOIDED)
+        ),
         *(
             Patch(color=COLOURS[s], alpha=0.45, label=f"{s.value} band / flag {s.symbol}")
             for s in (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
         ),
-        Line2D([], [], color="#444444", ls="--", lw=0.8, label="dose / infusion end / discharge"),
+        *(Line2D([], [], label=name, **MOMENTS[name]) for name, _ in marks),
     ]
     fig.legend(
         handles=key,
         loc="lower center",
         bbox_to_anchor=(0.5, 0.0),
-        ncols=3,
+        ncols=5,
         fontsize=7,
         frameon=False,
         columnspacing=1.2,
-        handlelength=1.6,
+        handlelength=2.2,
     )
     return fig
 

@@ -9,15 +9,18 @@ co-signer; a correction's original and a voided reading struck through, with the
 entries and entries after discharge marked; a flag raised when the baseline changed marked);
 the checks with their status; the events and their alarms; the discharge (the gate stored at
 discharge and, after a later change, the gate judged again; the override reason, who and the
-co-signer, escort, instructions, REMS minute); for esketamine the REMS form; the review (every
-sign-off, withdrawn ones too). The facts, a reading's notes, a flag's line, a
-check's status and notes, the discharge, the review and the REMS form are the stories'
-(:mod:`monitor.present.record`, :mod:`monitor.present.rems`), worded there once; this module
-lays them out on paper (docs/exports.md).
+co-signer, escort, instructions, REMS minute; the stored gate's checklist); for esketamine the
+REMS form; the review (every sign-off, withdrawn ones too, and every reopening, in order). The
+facts, a reading's notes, a flag's line, a check's status and notes, the discharge, the review
+and the REMS form are the stories' (:mod:`monitor.present.record`, :mod:`monitor.present.rems`,
+:mod:`monitor.present.review`), worded there once; this module lays them out on paper
+(docs/exports.md).
 
 On every page of a record: a header with the clinic, the patient and the session; a red
 "IN PROGRESS" band while the patient is still in observation; "NOT YET REVIEWED" across the page
-until a supervisor signs, and then the sign-off (name, time, meaning) in the footer.
+until a supervisor signs, and then the sign-off (name, time, meaning) in the footer, with the
+page's number among the session's and the file's. Each session is a bookmark of the file
+(docs/exports.md, "The PDF's layout"; :mod:`monitor.export.pdf_parts`).
 
 Text is set in DejaVu Sans (the TTF matplotlib ships), so patient ids and reasons in any
 script DejaVu covers print as typed; times are this machine's local time, the zone named in
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
 from monitor.export.common import local
+from monitor.export.pdf_parts import SessionPages, checklist, fit, pairs_height
 from monitor.export.pdf_text import (
     BLACK,
     GREY,
@@ -63,6 +67,7 @@ from monitor.present.record import (
 )
 from monitor.present.record import clock as hm  # the PDF's times of day
 from monitor.present.rems import CORRECTIONS_HEADING, rems_story
+from monitor.present.review import stored_checklist_lines
 from monitor.present.unreadable import unreadable_lines
 
 if TYPE_CHECKING:
@@ -125,6 +130,12 @@ class _Record:
         self.pending: SessionView | None = None
         self.first_page = 1
         self.pages = 0
+        # Each session's own page count in its footers, its bookmark, where a page's content
+        # starts under the header (docs/exports.md, "The PDF's layout").
+        self.session_pages = SessionPages()
+        self.closing = False
+        self.sessions = 0
+        self.body_top = MARGIN
 
     # -- every page ----------------------------------------------------------------
 
@@ -139,6 +150,7 @@ class _Record:
         # Fonts and colours set here must not leak into the page's content.
         with pdf.local_context():
             self._header(self.view)
+        self.body_top = pdf.get_y()
 
     def _header(self, view: SessionView) -> None:
         pdf = self.pdf
@@ -150,7 +162,7 @@ class _Record:
         pdf.set_xy(MARGIN, top)
         pdf.set_font(FONT, "B", 11)
         # A long name wraps within its part of the line rather than run under the right one.
-        pdf.multi_cell(pdf.epw * 0.62, 6, self.clinic, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(pdf.epw * 0.62, 6, self.clinic, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", BODY)
         moment = view.dosed_at or view.started_at
         pdf.multi_cell(
@@ -158,6 +170,7 @@ class _Record:
             5,
             f"Patient {view.patient} · {view.protocol} ({view.treatment}) · "
             f"{local(moment, '%Y-%m-%d')} · times in {zone(moment)}",
+            align="L",  # justified, a long patient id spread the line's words apart
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -217,13 +230,17 @@ class _Record:
         pdf.set_font(FONT, "", 7)
         pdf.set_text_color(*GREY)
         page = pdf.page_no() - self.first_page + 1
-        pdf.cell(
-            0,
-            3.5,
-            f"session {view.id}, its page {page} · page {pdf.page_no()} of {self.total_alias} "
-            f"in this file · exported {local_minute(self.exported_at)} by monitor",
-            align="R",
+        # The session's page count and the file's: both written where the alias stands, the
+        # session's when its last page ends (SessionPages), the file's when it is closed. Left
+        # aligned: the room fpdf2 keeps for each count (the alias's width) stays at the end.
+        text = (
+            f"session {view.id} · page {page} of {self.total_alias} · "
+            f"page {pdf.page_no()} of {self.total_alias} in this file · "
+            f"exported {local_minute(self.exported_at)} by monitor"
         )
+        self.session_pages.footer(pdf, lambda: pdf.cell(0, 3.5, text, align="L"))
+        if self.pending is not None or self.closing:
+            self.session_pages.close(page)  # the session's last page
         pdf.set_text_color(*BLACK)
 
     # -- a record ---------------------------------------------------------------------
@@ -232,6 +249,12 @@ class _Record:
         """Draw one session's record from a new page."""
         self.pending = view
         self.pdf.add_page()
+        # A bookmark a session (the file's outline), at the top of its first page's content.
+        moment = view.dosed_at or view.started_at
+        self.pdf.start_section(
+            f"Session {view.id} · {view.patient} · {local(moment, '%Y-%m-%d')}", level=0
+        )
+        self.sessions += 1
         self.pdf.set_font(FONT, "", BODY)
         # What could not be read, first (docs/storage.md, "Unreadable records").
         self._lines(unreadable_lines(view))
@@ -300,7 +323,7 @@ class _Record:
             heading = bool(line) and line[0].role is Role.HEADING
             pdf.set_font(FONT, "B" if heading else "", BODY)
             pdf.set_text_color(*ink(line))
-            pdf.multi_cell(0, 4.6, plain(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.6, plain(line), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", BODY)
         pdf.set_text_color(*BLACK)
 
@@ -308,7 +331,9 @@ class _Record:
         self._pairs([Row(label, (Part(value),)) for label, value in session_facts(view)])
         pdf = self.pdf
         pdf.set_font(FONT, "", SMALL)
-        pdf.multi_cell(0, 4, f"Recorded by: {recorders(view)}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0, 4, f"Recorded by: {recorders(view)}", align="L", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.set_font(FONT, "", BODY)
 
     @contextmanager
@@ -354,9 +379,13 @@ class _Record:
             return
         origin = view.dosed_at
         heads = ("#", "time", "min", "BP", "HR", "SpO2", "RR", "M", "C", "by", "notes")
-        widths = (10, 12, 11, 18, 10, 12, 9, 8, 9, 16, pdf.epw - 115)
         struck = FontFace(emphasis="S", color=GREY)
         pdf.set_font(FONT, "", BODY)
+        # The id and minute columns as wide as their widest text: "+123" on one line.
+        ids = fit(pdf, (str(r.id) for r in view.readings), 10, bold_head="#")
+        mins = fit(pdf, (minute(origin, r.measured_at) for r in view.readings), 11)
+        widths: tuple[float, ...] = (ids, 12, mins, 18, 10, 12, 9, 8, 9, 16)
+        widths += (pdf.epw - sum(widths),)
         align = ("RIGHT", "LEFT", "RIGHT", *(["RIGHT"] * 6), "LEFT", "LEFT")
         with self._grid(heads, widths, align) as table:
             for reading in view.readings:
@@ -435,7 +464,10 @@ class _Record:
             )
             return
         heads = ("time", "min", "what", "by", "text")
-        with self._grid(heads, (14, 10, 42, 18, pdf.epw - 84)) as table:
+        pdf.set_font(FONT, "", BODY)
+        mins = fit(pdf, (minute(view.dosed_at, e.at) for e in view.events), 11)
+        widths = (14, mins, 42, 18)
+        with self._grid(heads, (*widths, pdf.epw - sum(widths))) as table:
             for e in view.events:
                 details = [d for d in (e.severity, "serious" if e.serious else None) if d]
                 what = " ".join(p for p in (e.kind, e.type) if p)
@@ -465,13 +497,34 @@ class _Record:
     def _discharge(self, view: SessionView) -> None:
         self._title("Discharge")
         self._lines(discharge_lines(view))
+        # The gate's checklist as stored at discharge, as the station's detail shows it.
+        if stored := stored_checklist_lines(view):
+            heading, *items = stored
+            self._title(plain(heading), keep=6 + 4.4 * ((len(items) + 1) // 2))
+            checklist(self.pdf, items, ink)
 
     def _rems(self, form: RemsForm, today: Any) -> None:
         """The REMS form as :func:`monitor.present.rems.rems_story` tells it, its title the
         table's heading (repeated on a page the table runs onto), then every correction."""
         story = rems_story(form, today)
-        self.pdf.ln(2)
-        self._pairs(story.rows, heading=plain(story.title), labels=32)
+        pdf = self.pdf
+        pdf.ln(2)
+        # Whole on one page when it fits one: on a new page rather than split.
+        pdf.set_font(FONT, "", BODY)
+        labels = 32
+        widths = (labels, pdf.epw / 2 - labels) * 2
+        cells = [
+            (
+                row.label,
+                "\n".join(plain(line) for line in (row.value, *row.notes)),
+                ink(row.value) == INK[Severity.HIGH],
+            )
+            for row in story.rows
+        ]
+        height = pairs_height(pdf, cells, widths, 4.6, 0.6) + 8
+        if pdf.will_page_break(height) and height < pdf.page_break_trigger - self.body_top:
+            pdf.add_page()
+        self._pairs(story.rows, heading=plain(story.title), labels=labels)
         if story.corrections:
             self._lines((CORRECTIONS_HEADING, *story.corrections))
 
@@ -487,6 +540,10 @@ class _Record:
         pdf.set_font(FONT, "", BODY)
 
     def output(self, out: BinaryIO) -> None:
+        # The last page's footer, drawn as fpdf2 closes the document, ends the last session.
+        self.closing = True
+        if self.sessions > 1:
+            self.pdf.page_mode = "USE_OUTLINES"  # a reader opens with the sessions listed
         with warnings.catch_warnings():
             # Glyphs DejaVu Sans lacks (CJK, emoji) print as blanks; fpdf2's warning about
             # them is no use to someone exporting a record.

@@ -5,7 +5,8 @@ Revision 3 adds who did what everywhere (docs/interface.md, "session show --json
 started, dosed, overrode and co-signed, ended the infusion (and corrected its end), discharged
 and signed off; per reading whether it was entered after discharge, the check it served, its
 source and who validated it; per flag how it was raised and who co-signed its
-acknowledgement; per event its alarm. Every earlier field is kept."""
+acknowledgement; per event its alarm. Issue 22 adds ``review.history``: every sign-off and
+reopening in order. Every earlier field is kept."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core.schedule import CheckSkip, CheckState
+from monitor.present.review import review_steps
 from monitor.unreadable import STORED_GATE
 from monitor.views import (
     EventView,
@@ -198,6 +200,23 @@ def _gate_now_json(view: SessionView) -> dict[str, Any] | None:
     return {"ready": view.gate_now.ready, "reasons": list(view.gate_now.reasons)}
 
 
+def review_history_json(view: SessionView) -> list[dict[str, Any]]:
+    """Every sign-off and reopening in the order they happened
+    (:func:`monitor.present.review.review_steps`): ``{action, by, at, reason, withdrawn}``,
+    ``action`` ``signed`` or ``reopened``, ``reason`` a reopening's (null for a sign-off),
+    ``withdrawn`` true for a sign-off a reopening withdrew."""
+    return [
+        {
+            "action": step.action.value,
+            "by": step.by,
+            "at": iso(step.at),
+            "reason": step.reason,
+            "withdrawn": step.withdrawn,
+        }
+        for step in review_steps(view)
+    ]
+
+
 def session_json(view: SessionView) -> dict[str, Any]:
     """The ``session show --json`` object (docs/interface.md)."""
     alarms = [
@@ -264,6 +283,7 @@ def session_json(view: SessionView) -> dict[str, Any]:
             "reopened": [{"by": r.by, "at": iso(r.at), "reason": r.reason} for r in view.reopened],
             "signoffs": [{"by": s.by, "at": iso(s.at)} for s in view.signoffs],
             "rems_changed_after_discharge": list(view.rems_changed_after_discharge),
+            "history": review_history_json(view),
         },
         # What could not be read (docs/storage.md, "Unreadable records"); empty as a rule.
         "unreadable": [str(u) for u in view.unreadable],

@@ -8,7 +8,7 @@ the log); ``session show``, the station and the PDF word a reading's notes alike
 (:data:`NOTE_TEXT`), and every face a check (:func:`check_status`, :func:`check_notes`) and a
 flag (:func:`flag_line`). None of them decides again which notes a reading carries, how long
 a patient was monitored or what the gate stored at discharge said (docs/clinical.md,
-docs/exports.md).
+docs/exports.md). The review (every sign-off and reopening) is :mod:`monitor.present.review`'s.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reache
 from monitor.core.served import Served
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
+from monitor.present.review import review_lines as review_lines
 from monitor.present.unreadable import marked as _marked
 from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE
-from monitor.views import EventView, FlagView, ReadingView, SessionView, SignOffView
+from monitor.views import EventView, FlagView, ReadingView, SessionView
 
 
 def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
@@ -549,48 +550,4 @@ def discharge_lines(view: SessionView) -> tuple[Line, ...]:
     if view.rems_changed_after_discharge:
         changed = ", ".join(view.rems_changed_after_discharge)
         lines.append((Part(f"REMS answers changed after discharge: {changed}", Role.WARN),))
-    return tuple(lines)
-
-
-def review_lines(view: SessionView) -> tuple[Line, ...]:
-    """The review, oldest first: every sign-off later withdrawn (who, when) and each
-    withdrawal (who, when, why); then, last, the sign-off in force, or "NOT YET REVIEWED"."""
-    signoffs = list(view.signoffs)
-    if not signoffs and view.signed_by is not None and view.signed_at is not None:
-        signoffs = [SignOffView(view.signed_by, view.signed_at)]  # a view without its history
-    in_force = signoffs.pop() if view.signed_by is not None and signoffs else None
-    told: list[tuple[datetime, int, Line]] = [
-        (
-            given.at,
-            0,
-            (
-                Part(
-                    f"Signed by {given.by} at {local_minute(given.at)}; meaning: reviewed "
-                    "(withdrawn)",
-                    Role.NOTE,
-                ),
-            ),
-        )
-        for given in signoffs
-    ]
-    told += [
-        (
-            again.at,
-            1,
-            (
-                Part(
-                    f"Sign-off withdrawn by {again.by} at {local_minute(again.at)}: {again.reason}"
-                ),
-            ),
-        )
-        for again in view.reopened
-    ]
-    lines: list[Line] = [line for _, _, line in sorted(told, key=lambda t: (t[0], t[1]))]
-    if view.signed_by is None:
-        lines.append((Part("NOT YET REVIEWED", Role.ALERT),))
-    else:
-        signed = local_minute(in_force.at if in_force else view.signed_at)
-        lines.append(
-            (Part(f"Signed by {view.signed_by} at {signed}; meaning: reviewed", Role.STRONG),)
-        )
     return tuple(lines)

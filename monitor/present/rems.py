@@ -28,6 +28,17 @@ from monitor.present.parts import Line, Part, Role, Row, when
 #: Where an answer read from the record comes from, and a proposal.
 FROM_RECORD = "from the record"
 PROPOSAL = "proposal"
+#: Where each yes/no answer comes from until someone corrects it: the vitals are read from
+#: the record, the others are proposals (docs/clinical.md). Every face words an answer's
+#: source from here: the form (station, ``rems show``, PDF) and the correction dialog.
+SOURCES = {
+    "vitals_ok_before": FROM_RECORD,
+    "vitals_ok_end": FROM_RECORD,
+    "sedation": PROPOSAL,
+    "dissociation": PROPOSAL,
+    "respiratory_depression": PROPOSAL,
+    "serious_adverse_event": PROPOSAL,
+}
 #: The heading over a form's corrections (:attr:`RemsStory.corrections`).
 CORRECTIONS_HEADING: Line = (Part("Corrections (oldest first):", Role.HEADING),)
 #: The tracker's columns, as the command line heads them.
@@ -110,9 +121,9 @@ def left_part(form: RemsForm, today: date) -> Part:
     return Part(f"{days} d left", role)
 
 
-def answer_row(label: str, answer: Answer[Any], source: str) -> Row:
-    """A yes/no answer: its value, where it comes from (``source``, or the correction with
-    the proposal kept beside it), and its evidence under it."""
+def answer_row(label: str, answer: Answer[Any], *, field: str) -> Row:
+    """The yes/no answer ``field``: its value, where it comes from (:data:`SOURCES`, or the
+    correction with the proposal kept beside it), and its evidence under it."""
     value: list[Part] = [Part(yes_no(answer.value, "unknown"), Role.STRONG)]
     if answer.correction is not None:
         c = answer.correction
@@ -124,7 +135,7 @@ def answer_row(label: str, answer: Answer[Any], source: str) -> Row:
             )
         )
     else:
-        value.append(Part(f"  ({source})", Role.NOTE))
+        value.append(Part(f"  ({SOURCES[field]})", Role.NOTE))
     evidence = ((Part("; ".join(answer.evidence)),),) if answer.evidence else ()
     return Row(label, tuple(value), evidence)
 
@@ -253,15 +264,15 @@ def rems_story(form: RemsForm, today: date) -> RemsStory:
         ),
         Row("Minutes monitored", (_monitored(form),)),
         _ready(form),
-        answer_row("Vitals OK before", form.vitals_ok_before, FROM_RECORD),
-        answer_row("Vitals OK at end", form.vitals_ok_end, FROM_RECORD),
+        answer_row("Vitals OK before", form.vitals_ok_before, field="vitals_ok_before"),
+        answer_row("Vitals OK at end", form.vitals_ok_end, field="vitals_ok_end"),
         _bp("BP before dosing", form.bp_before),
         _bp("BP near 40 min", form.bp_at_40),
         _bp("BP before the end", form.bp_end),
-        answer_row("Sedation", form.sedation, PROPOSAL),
-        answer_row("Dissociation", form.dissociation, PROPOSAL),
-        answer_row("Resp. depression", form.respiratory_depression, PROPOSAL),
-        answer_row("Serious AEs", form.serious_adverse_event, PROPOSAL),
+        answer_row("Sedation", form.sedation, field="sedation"),
+        answer_row("Dissociation", form.dissociation, field="dissociation"),
+        answer_row("Resp. depression", form.respiratory_depression, field="respiratory_depression"),
+        answer_row("Serious AEs", form.serious_adverse_event, field="serious_adverse_event"),
     )
     corrections: tuple[Line, ...] = ()
     if len(form.corrections) > 1:

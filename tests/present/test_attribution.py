@@ -195,7 +195,14 @@ DISCHARGE_KEYS = [
     "gate_at_discharge",
     "gate_now",
 ]
-REVIEW_KEYS = ["signed_by", "signed_at", "reopened", "signoffs", "rems_changed_after_discharge"]
+REVIEW_KEYS = [
+    "signed_by",
+    "signed_at",
+    "reopened",
+    "signoffs",
+    "rems_changed_after_discharge",
+    "history",  # issue 22
+]
 
 
 def test_session_show_json_has_the_shape_of_revision_3(service):

@@ -347,6 +347,7 @@ def test_session_json_has_the_interface_shape(service, clock):
         "reopened": [],
         "signoffs": [],
         "rems_changed_after_discharge": [],
+        "history": [],
     }
 
 

@@ -14,7 +14,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Label, Select, Static
 
 from monitor.core.rems import Answer, RemsForm
-from monitor.present.rems import PROPOSAL, answer_row, yes_no
+from monitor.present.rems import answer_row, yes_no
 from tui.dialogs.base import FieldRefusal, SavingDialog, whole_number
 from tui.inputs import Input, put_cursor
 from tui.styled import QUIET_STYLE, row_text
@@ -162,7 +162,7 @@ class RemsCorrectDialog(SavingDialog[RemsFix]):
         answer = current_answer(self.rems_form, field)
         value = current_value(self.rems_form, field)
         if answer is not None and not minute:
-            row = answer_row(CORRECTION_LABELS[field], answer, PROPOSAL)
+            row = answer_row(CORRECTION_LABELS[field], answer, field=field)
             now.append_text(row_text(row, QUIET_STYLE))
         else:
             now.append(f"{CORRECTION_LABELS[field]}: {shown_value(field, value)}")
