@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -109,10 +110,23 @@ async def sign_in(
     await pilot.pause()
 
 
+async def steady(pilot: Pilot, rounds: int = 40) -> None:
+    """Wait until two screens in a row are the same: some layouts take a few refreshes to
+    settle (the discharge dialog fits its checklist to the rows its refusal leaves), and a
+    snapshot taken between them fails now and then on a busy machine."""
+    last = None
+    for _ in range(rounds):
+        await pilot.pause()
+        shot = re.sub(r"terminal-[0-9]+-", "terminal-", pilot.app.export_screenshot())
+        if shot == last:
+            return
+        last = shot
+
+
 def no_blink(pilot: Pilot) -> None:
     """Freeze every input cursor for a stable snapshot."""
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
 
 
-__all__ = ["DOSED", "NOW", "build_floor", "no_blink", "settle", "sign_in", "station"]
+__all__ = ["DOSED", "NOW", "build_floor", "no_blink", "settle", "sign_in", "station", "steady"]

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from monitor.services import Service, with_clock
 from tests.helpers import at
-from tests.station import build_floor, no_blink, settle, sign_in, station
+from tests.station import build_floor, no_blink, settle, sign_in, station, steady
 from tests.tui.test_tui import row_of, select, visible_at_80x24
 from tui.dialogs.acknowledge import AcknowledgeScreen
 from tui.floor.entry import EntryBar
@@ -183,7 +183,7 @@ def _snap_after(snap_compare, service, keys: str) -> bool:
         await pilot.press("r", *keys, "enter")
         await settle(pilot)
         no_blink(pilot)
-        await pilot.pause()
+        await steady(pilot)
 
     return snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 

@@ -20,7 +20,7 @@ from monitor.core.config import (
 )
 from monitor.errors import ConfigError
 from monitor.services import Service
-from tests.station import build_floor, settle, sign_in, station
+from tests.station import build_floor, settle, sign_in, station, steady
 from tui.dialogs.event import EventScreen
 from tui.floor.entry import EntryBar
 from tui.inputs import Input
@@ -240,6 +240,6 @@ def test_locked_station_snapshot(snap_compare, service):
         await go_idle(pilot)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(station(service), terminal_size=(80, 24), run_before=run_before)

@@ -16,7 +16,7 @@ from textual.widgets import Select
 from monitor.periods import local_day
 from monitor.services import with_clock
 from monitor.services.history import AUDIT
-from tests.station import no_blink, settle, sign_in
+from tests.station import no_blink, settle, sign_in, steady
 from tests.tui.test_review_reports_tui import NOW, SAM, desk, desk_app
 from tui.reports.audit import AuditScreen
 from tui.reports.audit_filter import AuditFilter
@@ -42,7 +42,7 @@ def _snap(snap_compare, service, make_screen, steps=None) -> bool:
             await settle(pilot)
         pilot.app.clear_notifications()
         no_blink(pilot)
-        await pilot.pause()
+        await steady(pilot)
 
     return snap_compare(desk_app(service), terminal_size=SIZE, run_before=run_before)
 

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList
 
 from monitor.present.session import EntryKind
 from tests.present.test_sessionlog import worked_session
-from tests.station import no_blink, settle, sign_in
+from tests.station import no_blink, settle, sign_in, steady
 from tests.tui.test_review_tui import (
     SAM,
     highlight_reading,
@@ -39,7 +39,7 @@ def _snap(snap_compare, service, steps, *, reviewed: bool = False) -> bool:
         await settle(pilot)
         pilot.app.clear_notifications()
         no_blink(pilot)
-        await pilot.pause()
+        await steady(pilot)
 
     return snap_compare(review_station(service), terminal_size=SIZE, run_before=run_before)
 

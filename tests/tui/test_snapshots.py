@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from textual.widgets import DataTable, Input, Select, SelectionList
 
 from monitor.services import with_clock
-from tests.station import NOW, build_floor, no_blink, settle, sign_in, station
+from tests.station import NOW, build_floor, no_blink, settle, sign_in, station, steady
 from tui.detail.screen import DetailScreen
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -41,7 +41,7 @@ def _snap(snap_compare, service, steps, setup=None, app=None) -> bool:
         await settle(pilot)
         pilot.app.clear_notifications()
         no_blink(pilot)
-        await pilot.pause()
+        await steady(pilot)
 
     return snap_compare(app or station(service), terminal_size=SIZE, run_before=run_before)
 

@@ -138,6 +138,14 @@ class DischargeScreen(SavingDialog[Discharge]):
     def on_mount(self) -> None:
         self._show_verdict()
         self.set_focus(self.query_one("#escort", Input))
+        # Whenever the dialog's rows change height (a refusal wraps, a row comes or goes),
+        # fit the checklist again once that layout is done: measuring only when a change
+        # was asked for could read the rows before they were laid out (a snapshot under load
+        # once caught the checklist a row too tall, the buttons pushed off the screen).
+        self.watch(self.query_one("#dialog"), "virtual_size", self._rows_changed, init=False)
+
+    def _rows_changed(self) -> None:
+        self.call_after_refresh(self._fit_checklist)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit_checklist)
