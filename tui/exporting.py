@@ -61,7 +61,11 @@ class ExportKey:
         if event.worker.name != "export":
             return False
         result = event.worker.result
-        if event.state is WorkerState.SUCCESS and result is not None:
+        if event.state is WorkerState.SUCCESS and result is not None and result.substituted:
+            # Characters no font has print as their code points (docs/exports.md, "Fonts").
+            said = f"PDF saved: {result.path}; characters no font has printed as [U+code]"
+            self._export_said(said, "bold yellow")
+        elif event.state is WorkerState.SUCCESS and result is not None:
             self._export_said(f"PDF saved: {result.path}", "bold green")
         elif event.state is WorkerState.ERROR:
             self._export_said(f"PDF NOT saved: {error_message(event.worker.error)}", "bold red")

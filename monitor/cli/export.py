@@ -126,3 +126,6 @@ def export_command(
     for marker in result.unreadable:
         # Written marked in the file, never dropped (docs/storage.md, "Unreadable records").
         click.echo(f"warning: {printable(marker)}: exported marked UNREADABLE", err=True)
+    for line in result.substituted:
+        # Printed as its code point, never dropped (docs/exports.md, "Fonts").
+        click.echo(f"warning: {printable(line)}", err=True)

@@ -17,7 +17,9 @@ What every export promises:
   with ``overwrite``; a failure leaves no file at all;
 - **nothing dropped**: a stored value that cannot be read is written marked "UNREADABLE" in
   the file, the rest of its session as usual, and named in :attr:`ExportResult.unreadable`
-  (the command line warns of each; docs/storage.md, "Unreadable records").
+  (the command line warns of each; docs/storage.md, "Unreadable records"); a character no
+  font of the PDF has is printed as its code point and named in :attr:`ExportResult.substituted`
+  (docs/exports.md, "Fonts").
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class ExportResult:
     seconds: float
     #: Each stored value of the exported sessions that could not be read (marked in the file).
     unreadable: tuple[str, ...] = ()
+    #: Each field of the PDF that printed characters no font has as their code points.
+    substituted: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
@@ -238,8 +242,9 @@ def export(
         progress(0, plan.total)
     kind = what or ("readings" if fmt == "csv" else None)
     found: list[Unreadable] = []
+    said: list[str] = []
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found)
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, said)
         size = out.tell()
     return ExportResult(
         path=target,
@@ -251,6 +256,7 @@ def export(
         bytes=size,
         seconds=time.perf_counter() - started,
         unreadable=tuple(dict.fromkeys(str(u) for u in found)),
+        substituted=tuple(said),
     )
 
 
@@ -279,6 +285,7 @@ def _write(
     tick: Callable[[int], None],
     clinic: str | None,
     found: list[Unreadable],
+    said: list[str],
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
         from monitor.export.csv_out import READING_COLUMNS, CsvWriter
@@ -314,7 +321,7 @@ def _write(
         [view] = list(_views(service, plan, 1, tick, found))
         out.write(render(view, service.config.thresholds, fmt))
         return 1, "chart"
-    return _pdf(service, plan, out, tick, clinic, found), "pages"
+    return _pdf(service, plan, out, tick, clinic, found, said), "pages"
 
 
 def _pdf(
@@ -324,6 +331,7 @@ def _pdf(
     tick: Callable[[int], None],
     clinic: str | None,
     found: list[Unreadable],
+    said: list[str],
 ) -> int:
     from monitor.export.pdf import write_records
     from monitor.services.exports import rems_forms, session_views
@@ -343,6 +351,8 @@ def _pdf(
         thresholds=service.config.thresholds,
         today=service.today(),
         done=tick,
+        fonts=getattr(service.config, "pdf_fonts", ()),
+        said=said,
     )
 
 
