@@ -28,7 +28,6 @@ The whole document is built in memory (fpdf2 writes it at the end), so one file 
 
 from __future__ import annotations
 
-import io
 import secrets
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -344,15 +343,15 @@ class _Record:
             yield table
 
     def _chart(self, view: SessionView) -> None:
-        from monitor.export.chart import IN_PDF, render
+        from monitor.export.chart import IN_PDF, pixels
 
         pdf = self.pdf
         height = pdf.epw * IN_PDF.height / IN_PDF.width
         if pdf.will_page_break(height + 2):
             pdf.add_page()
-        png = render(view, self.thresholds, "png", IN_PDF)
+        image = pixels(view, self.thresholds, IN_PDF)
         pdf.ln(1)
-        pdf.image(io.BytesIO(png), x=MARGIN, w=pdf.epw, h=height)
+        pdf.image(image, x=MARGIN, w=pdf.epw, h=height)
         pdf.ln(1)
 
     def _readings(self, view: SessionView) -> None:
