@@ -48,6 +48,9 @@ LISTED = 8
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 #: Styles preferred in a font found on the system (a record's text is set upright).
 _UPRIGHT = ("regular", "book", "normal", "roman", "medium")
+#: Without fontconfig, the most font files read for their characters in a process (a machine
+#: may hold thousands: a character no font has must not cost minutes).
+MOST_READ = 300
 
 
 def placeholder(code: int) -> str:
@@ -84,9 +87,10 @@ class FontFile:
 
 class SystemFonts:
     """The fonts installed on this machine, asked which one has a character: fontconfig's
-    list with each font's characters (one ``fc-list`` for the process), or, without
-    fontconfig, matplotlib's list of the system's fonts, each read for its characters when
-    asked. Upright faces come first, then sans-serif ones."""
+    list of outline fonts (not colour ones) with each font's characters (one ``fc-list`` for
+    the process), or, without fontconfig, matplotlib's list of the system's fonts, each read
+    for its characters when asked (at most :data:`MOST_READ` files). Upright faces come
+    first, then sans-serif ones."""
 
     def __init__(self) -> None:
         self._listed: list[tuple[FontFile, list[tuple[int, int]] | None]] | None = None
@@ -109,6 +113,8 @@ class SystemFonts:
         return self._listed
 
     def _cmap(self, font: FontFile) -> frozenset[int]:
+        if font not in self._cmaps and len(self._cmaps) >= MOST_READ:
+            return frozenset()
         if font not in self._cmaps:
             try:
                 from fontTools.ttLib import TTFont
@@ -132,7 +138,7 @@ def _fontconfig() -> list[tuple[FontFile, list[tuple[int, int]] | None]] | None:
     program = shutil.which("fc-list")
     if program is None:
         return None
-    form = "%{file}\t%{index}\t%{style}\t%{family}\t%{charset}\n"
+    form = "%{file}\t%{index}\t%{style}\t%{family}\t%{outline}\t%{color}\t%{charset}\n"
     try:
         listed = subprocess.run(
             [program, "--format", form], capture_output=True, text=True, timeout=30, check=False
@@ -142,9 +148,11 @@ def _fontconfig() -> list[tuple[FontFile, list[tuple[int, int]] | None]] | None:
     fonts = []
     for line in listed.stdout.splitlines():
         parts = line.split("\t")
-        if len(parts) != 5 or not parts[0].lower().endswith(FONT_SUFFIXES):
+        if len(parts) != 7 or not parts[0].lower().endswith(FONT_SUFFIXES):
             continue
-        path, index, style, family, charset = parts
+        path, index, style, family, outline, color, charset = parts
+        if outline != "True" or color == "True" or _last_resort(path):
+            continue  # a bitmap or colour font, or boxes: not one to set text in
         try:
             ranges = [
                 (int(a, 16), int(b or a, 16))
@@ -158,14 +166,35 @@ def _fontconfig() -> list[tuple[FontFile, list[tuple[int, int]] | None]] | None:
     return [(font, ranges) for _, font, ranges in fonts]
 
 
+def _last_resort(path: str) -> bool:
+    """A "last resort" font (macOS ships one, matplotlib too): a box naming the block for
+    every code point, the look of a character it is not."""
+    return "lastresort" in Path(path).name.lower().replace(" ", "").replace("-", "")
+
+
 def _matplotlib_fonts() -> list[tuple[FontFile, list[tuple[int, int]] | None]]:
+    """The system's fonts matplotlib lists (not those it ships: DejaVu is read already, its
+    math fonts map characters to other symbols, and its last resort font draws boxes)."""
+    import matplotlib
     from matplotlib import font_manager
 
+    own = Path(matplotlib.get_data_path()).resolve()
     entries = [
-        e for e in font_manager.fontManager.ttflist if e.fname.lower().endswith(FONT_SUFFIXES)
+        e
+        for e in font_manager.fontManager.ttflist
+        if e.fname.lower().endswith(FONT_SUFFIXES)
+        and not _last_resort(e.fname)
+        and not Path(e.fname).resolve().is_relative_to(own)
     ]
-    entries.sort(key=lambda e: _rank(str(e.style), e.name, Path(e.fname)))
-    return [(FontFile(Path(e.fname)), None) for e in dict.fromkeys(entries)]
+    # matplotlib tells the slant in ``style`` and the weight apart: upright and 400 first.
+    entries.sort(
+        key=lambda e: (
+            e.weight not in (400, "normal", "regular"),
+            *_rank("regular" if e.style == "normal" else str(e.style), e.name, Path(e.fname)),
+        )
+    )
+    files = dict.fromkeys(FontFile(Path(e.fname)) for e in entries)
+    return [(font, None) for font in files]
 
 
 #: This process's view of the machine's fonts (read once, when a record first needs one).

@@ -215,6 +215,41 @@ def test_the_machines_own_fonts_have_no_unassigned_code_point(monkeypatch):
     assert dejavu is None or dejavu.path.suffix.lower() in fonts_module.FONT_SUFFIXES
 
 
+def test_fontconfig_offers_an_upright_outline_font_never_a_colour_or_last_resort_one(
+    tmp_path, monkeypatch
+):
+    listed = [
+        # file, face, style, family, outline, colour, characters
+        ("/f/NotoColorEmoji.ttf", "0", "Regular", "Noto Color Emoji", "True", "True", "20 5bf9"),
+        ("/f/LastResort.otf", "0", "Regular", "LastResort", "True", "False", "0-10ffff"),
+        ("/f/NotoSerifCJK-Bold.ttc", "2", "Bold", "Noto Serif CJK SC", "True", "False", "4e00-9fff"),
+        ("/f/NotoSansCJK-Regular.ttc", "2", "Regular", "Noto Sans CJK SC", "True", "False",
+         "20-7e 4e00-9fff"),
+        ("/f/unifont.pcf", "0", "Regular", "Unifont", "False", "False", "0-ffff"),
+    ]  # fmt: skip
+    program = tmp_path / "fc-list"
+    lines = "".join("\t".join(row) + "\\n" for row in listed)
+    program.write_text(f"#!/bin/sh\nprintf '{lines}'\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    fonts = fonts_module.SystemFonts()
+    found = fonts.font_for(0x5BF9)
+    assert found == fonts_module.FontFile(Path("/f/NotoSansCJK-Regular.ttc"), 2)
+    assert fonts.font_for(0x1F600) is None  # only the colour font and the boxes have it
+    assert fonts.font_for(0x0E2A) is None  # Thai: only the bitmap font
+
+
+def test_without_fontconfig_matplotlibs_own_fonts_are_never_offered(monkeypatch):
+    """matplotlib ships a "last resort" font (a box for every code point) and math fonts that
+    map letters to symbols: neither may stand for a character."""
+    import matplotlib
+
+    monkeypatch.setattr(fonts_module, "_fontconfig", lambda: None)
+    found = fonts_module.SystemFonts().font_for(0x5BF9)
+    own = Path(matplotlib.get_data_path()).resolve()
+    assert found is None or not found.path.resolve().is_relative_to(own)
+
+
 def test_control_characters_surrogates_rtl_and_combining_marks_never_crash(service, clock):
     """Text the services refuse may still be stored (a row written around them): a control
     character or a lone surrogate prints as its code point; right-to-left text and combining
