@@ -293,14 +293,25 @@ def cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-#: The phases of one session's PDF, in a process of its own (CPU ms each, printed as JSON).
+#: The phases of one session's PDF, in a process of its own (CPU ms each, printed as JSON),
+#: the garbage collector as the command runs it (paused while loading, what is loaded then
+#: frozen: monitor/cli/export.py), its own time within the phases given apart.
 PHASES = """
-import json, sys, time
+import gc, json, sys, time
 from io import BytesIO
-spent, mark = {}, [time.process_time()]
+spent, mark, collecting = {}, [time.process_time()], [0.0, 0.0]
 def lap(name):
     now = time.process_time(); spent[name] = round((now - mark[0]) * 1000); mark[0] = now
-import monitor.cli.root
+def collector(phase, info):
+    if phase == "start":
+        collecting[1] = time.process_time()
+    else:
+        collecting[0] += time.process_time() - collecting[1]
+gc.callbacks.append(collector)
+import monitor.cli.root, monitor.cli.export
+lean = hasattr(monitor.cli.export, "_lean_collector")  # not in an older tree
+if lean:
+    gc.disable()
 lap("start: click and the command line")
 from monitor.services import Service
 from monitor.services.exports import rems_forms, session_views
@@ -313,6 +324,9 @@ import fpdf
 lap("import fpdf2 (fontTools, PIL)")
 import matplotlib.figure, matplotlib.backends.backend_agg
 lap("import matplotlib")
+if lean:
+    gc.freeze()
+    gc.enable()
 from monitor.export import chart, pdf
 record = pdf._Record("Clinic", service.now(), service.config.thresholds)
 lap("fonts: DejaVu Sans regular and bold read")
@@ -328,6 +342,7 @@ lap("layout")
 spent["layout"] -= spent["chart: matplotlib figure and Agg drawing"]
 record.output(BytesIO())
 lap("output: font subsets, compression")
+spent["garbage collection, within the phases"] = round(collecting[0] * 1000)
 print(json.dumps(spent))
 """
 

@@ -42,6 +42,13 @@ FORMATS = ("csv", "json", "fhir", "pdf", "png", "svg")
 WHATS = ("readings", "events")
 #: Formats that draw one session's chart alone.
 CHART_FORMATS = ("png", "svg")
+#: The libraries each format loads when it runs (imported then, never with ``monitor.export``).
+LIBRARIES = {
+    "pdf": ("fpdf", "matplotlib.figure", "matplotlib.backends.backend_agg"),
+    "png": ("matplotlib.figure", "matplotlib.backends.backend_agg"),
+    "svg": ("matplotlib.figure", "matplotlib.backends.backend_svg"),
+    "fhir": ("fhir.resources.R4B.bundle",),
+}
 #: File name endings the station uses for each format.
 SUFFIXES = {
     "csv": ".csv",

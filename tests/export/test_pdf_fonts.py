@@ -378,3 +378,18 @@ async def test_the_stations_p_says_characters_were_printed_as_code_points(servic
         said = str(app.screen.query_one("#export-line", Static).content)
         [pdf] = list((tmp_path / "exports").iterdir())
         assert said == f"PDF saved: {pdf}; characters no font has printed as [U+code]"
+
+
+def test_the_export_command_leaves_the_garbage_collector_as_it_found_it(
+    run, service, clock, tmp_path
+):
+    """The command pauses the collector while it loads and freezes what it loaded (a
+    short-lived process: docs/benchmarks.md, "Exports"); run in a long-lived process it
+    leaves nothing frozen, also when refused."""
+    import gc
+
+    sid = named_session(service, clock)
+    run("export", str(sid), "--format", "json", "-o", str(tmp_path / "one.jsonl"))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    run.refused("export", "999", "--format", "pdf", "-o", str(tmp_path / "no.pdf"))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
