@@ -46,6 +46,11 @@ def export_folder(app: Any) -> Path | None:
     return getattr(app, "export_folder", None)
 
 
+#: Said after the file's name when characters no font has printed as their code points
+#: (docs/exports.md, "Fonts").
+SUBSTITUTED = "; characters no font has printed as [U+code]"
+
+
 @dataclass(frozen=True)
 class BrowserPdf:
     """A PDF made for a browser: its file name, its bytes, and what the export said."""
@@ -112,6 +117,8 @@ class ExportKey:
         result = event.worker.result
         if event.state is WorkerState.SUCCESS and isinstance(result, BrowserPdf):
             self._send_to_browser(result)
+        elif event.state is WorkerState.SUCCESS and result is not None and result.substituted:
+            self._export_said(f"PDF saved: {result.path}{SUBSTITUTED}", "bold yellow")
         elif event.state is WorkerState.SUCCESS and result is not None:
             self._export_said(f"PDF saved: {result.path}", "bold green")
         elif event.state is WorkerState.ERROR:
@@ -124,6 +131,8 @@ class ExportKey:
         )
         if key is None:  # no driver: the station is closing
             self._export_said("PDF NOT sent: the station is closing", "bold red")
+        elif getattr(pdf.result, "substituted", ()):
+            self._export_said(f"PDF sent to your browser: {pdf.name}{SUBSTITUTED}", "bold yellow")
         else:
             self._export_said(f"PDF sent to your browser: {pdf.name}", "bold green")
 

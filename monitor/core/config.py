@@ -10,8 +10,8 @@ setting (docs/configuration.md):
   what it does not say is the default, not the previous version. :func:`rules_from_text`
   reads one, refusing a station-local key and anything below a safety floor
   (:func:`check_floors`).
-- **A station's settings** (``clinic_name``, ``bays``, ``idle_lock_min``) come from its
-  ``--config`` file;
+- **A station's settings** (``clinic_name``, ``bays``, ``idle_lock_min``, ``pdf_fonts``) come
+  from its ``--config`` file;
   :func:`station_from_mapping` refuses a clinical rule there, naming ``monitor config load``.
 
 ```toml
@@ -95,6 +95,8 @@ class ClinicConfig:
     idle_lock_min: int = IDLE_LOCK_MIN
     #: Where each overridden value came from, by dotted key; absent means the default.
     sources: dict[str, str] = field(default_factory=dict)
+    #: The PDF's fallback font files, in order (read and checked by monitor/config_file.py).
+    pdf_fonts: tuple[str, ...] = ()
 
     def protocol(self, key: str) -> Protocol:
         """The protocol for a key, or a refusal listing the known keys."""
@@ -372,6 +374,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
     rows.append(("bays", list(config.bays)))
     rows.append(("clinic_name", config.clinic_name))
     rows.append(("idle_lock_min", config.idle_lock_min))
+    rows.append(("pdf_fonts", list(config.pdf_fonts)))
 
     def source_of(key: str) -> str:
         if key in config.sources:
@@ -389,7 +392,7 @@ def describe(config: ClinicConfig) -> list[tuple[str, str, str]]:
 # -- the clinic's rules as versions, a station's settings ------------------------------------
 
 #: A station's own settings (``--config PATH``): never a clinical rule (docs/configuration.md).
-STATION_KEYS = frozenset({"clinic_name", "bays", "idle_lock_min"})
+STATION_KEYS = frozenset({"clinic_name", "bays", "idle_lock_min", "pdf_fonts"})
 #: The clinic's rules: kept in the database as versions a supervisor loads.
 RULE_KEYS = frozenset({"thresholds", "protocols", "windows", "discharge", "security"})
 #: The longest rules document a version takes, in characters.
@@ -414,15 +417,15 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
 
 
 def station_from_mapping(data: Mapping[str, Any], source: str) -> ClinicConfig:
-    """A station's settings (``clinic_name``, ``bays``, ``idle_lock_min``) from its
-    ``--config`` file, over the defaults. A clinical rule there is refused: no command
-    judges under rules of its own."""
+    """A station's settings (``clinic_name``, ``bays``, ``idle_lock_min``; ``pdf_fonts`` is read
+    by monitor/config_file.py) from its ``--config`` file, over the defaults. A clinical rule
+    there is refused: no command judges under rules of its own."""
     rules = sorted(set(data) & RULE_KEYS)
     if rules:
         raise ConfigError(
             f"{source}: '{rules[0]}' is one of the clinic's rules, which live in the database "
             f"as versions: a supervisor changes them with `{LOAD_COMMAND}`; --config holds only "
-            "the station's clinic_name, bays and idle_lock_min"
+            "the station's clinic_name, bays, idle_lock_min and pdf_fonts"
         )
     _unknown("", data, set(STATION_KEYS))
     return config_from_mapping(data, source)

@@ -23,7 +23,9 @@ What every export promises:
   for values exactly as stored (:mod:`monitor.export.csv_out`);
 - **nothing dropped**: a stored value that cannot be read is written marked "UNREADABLE" in
   the file, the rest of its session as usual, and named in :attr:`ExportResult.unreadable`
-  (the command line warns of each; docs/storage.md, "Unreadable records").
+  (the command line warns of each; docs/storage.md, "Unreadable records"); a character no
+  font of the PDF has is printed as its code point and named in :attr:`ExportResult.substituted`
+  (docs/exports.md, "Fonts").
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ WHATS = ("readings", "events")
 CSV_FOR = ("spreadsheet", "data")
 #: Formats that draw one session's chart alone.
 CHART_FORMATS = ("png", "svg")
+#: The libraries each format loads when it runs (imported then, never with ``monitor.export``).
+LIBRARIES = {
+    "pdf": ("fpdf", "matplotlib.figure", "matplotlib.backends.backend_agg"),
+    "png": ("matplotlib.figure", "matplotlib.backends.backend_agg"),
+    "svg": ("matplotlib.figure", "matplotlib.backends.backend_svg"),
+    "fhir": ("fhir.resources.R4B.bundle",),
+}
 #: File name endings the station uses for each format.
 SUFFIXES = {
     "csv": ".csv",
@@ -104,6 +113,8 @@ class ExportResult:
     unreadable: tuple[str, ...] = ()
     #: Temporary files of earlier exports, killed outright, that this export removed.
     removed: tuple[Path, ...] = ()
+    #: Each field of the PDF that printed characters no font has as their code points.
+    substituted: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: ``exported 3 sessions (36 readings) to out.csv``."""
@@ -257,8 +268,11 @@ def export(
     found: list[Unreadable] = []
     removed = remove_stale(target.parent)
     spreadsheet = csv_for != "data"
+    said: list[str] = []
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, spreadsheet)
+        items, unit = _write(
+            service, plan, fmt, kind, out, tick, clinic, found, said, spreadsheet
+        )
         size = out.tell()
     return ExportResult(
         path=target,
@@ -271,6 +285,7 @@ def export(
         seconds=time.perf_counter() - started,
         unreadable=tuple(dict.fromkeys(str(u) for u in found)),
         removed=tuple(removed),
+        substituted=tuple(said),
     )
 
 
@@ -299,6 +314,7 @@ def _write(
     tick: Callable[[int], None],
     clinic: str | None,
     found: list[Unreadable],
+    said: list[str],
     spreadsheet: bool = True,
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
@@ -335,7 +351,7 @@ def _write(
         [view] = list(_views(service, plan, 1, tick, found))
         out.write(render(view, service.config.thresholds, fmt))
         return 1, "chart"
-    return _pdf(service, plan, out, tick, clinic, found), "pages"
+    return _pdf(service, plan, out, tick, clinic, found, said), "pages"
 
 
 def _pdf(
@@ -345,6 +361,7 @@ def _pdf(
     tick: Callable[[int], None],
     clinic: str | None,
     found: list[Unreadable],
+    said: list[str],
 ) -> int:
     from monitor.export.pdf import write_records
     from monitor.services.exports import rems_forms, session_views
@@ -364,6 +381,8 @@ def _pdf(
         thresholds=service.config.thresholds,
         today=service.today(),
         done=tick,
+        fonts=getattr(service.config, "pdf_fonts", ()),
+        said=said,
     )
 
 

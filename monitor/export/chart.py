@@ -358,3 +358,19 @@ def render(
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buffer, format=fmt, facecolor="white", metadata=metadata)
     return buffer.getvalue()
+
+
+def pixels(view: SessionView, thresholds: Thresholds, size: ChartSize = IN_PDF) -> Any:
+    """The chart drawn on its Agg canvas, as a PIL image (RGB on white) for the PDF to embed
+    as it is: no PNG to encode here and for fpdf2 to decode again (docs/benchmarks.md,
+    "Exports")."""
+    from PIL import Image
+
+    fig = figure(view, thresholds, size)
+    fig.patch.set_facecolor("white")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in render(): a glyph DejaVu Sans lacks
+        fig.canvas.draw()
+    width, height = fig.canvas.get_width_height(physical=True)
+    rgba = fig.canvas.buffer_rgba()
+    return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB")

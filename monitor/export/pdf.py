@@ -22,15 +22,15 @@ until a supervisor signs, and then the sign-off (name, time, meaning) in the foo
 page's number among the session's and the file's. Each session is a bookmark of the file
 (docs/exports.md, "The PDF's layout"; :mod:`monitor.export.pdf_parts`).
 
-Text is set in DejaVu Sans (the TTF matplotlib ships), so patient ids and reasons in any
-script DejaVu covers print as typed; times are this machine's local time, the zone named in
-the header. The whole document is built in memory (fpdf2 writes it at the end), so one file
-holds at most :data:`MOST_SESSIONS` sessions.
+Text is set in DejaVu Sans (the TTF matplotlib ships), other scripts in fallback fonts, and a
+character no font has as its code point, named in a warning (:mod:`monitor.export.pdf_fonts`,
+docs/exports.md, "Fonts"); times are this machine's local time, the zone named in the header.
+The whole document is built in memory (fpdf2 writes it at the end), so one file holds at most
+:data:`MOST_SESSIONS` sessions.
 """
 
 from __future__ import annotations
 
-import io
 import secrets
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -86,17 +86,19 @@ BODY = 9.0
 SMALL = 8.0
 
 
-def _font_folder() -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
 class _Record:
     """Draws session records onto one fpdf2 document."""
 
-    def __init__(self, clinic: str, exported_at: datetime, thresholds: Thresholds) -> None:
+    def __init__(
+        self,
+        clinic: str,
+        exported_at: datetime,
+        thresholds: Thresholds,
+        fonts: Sequence[str | Path] = (),
+    ) -> None:
         from fpdf import FPDF
+
+        from monitor.export.pdf_fonts import Fonts
 
         record = self
 
@@ -107,12 +109,16 @@ class _Record:
             def footer(self) -> None:
                 record.footer()
 
+            def normalize_text(self, text: str) -> str:
+                # Every text drawn: a character no font has becomes its placeholder.
+                return record.fonts.printable(super().normalize_text(text))
+
         self.pdf: FPDF = Document(orientation="P", unit="mm", format="A4")
         pdf = self.pdf
-        folder = _font_folder()
-        # Regular and bold only: each face costs fpdf2 a quarter of a second to read.
-        pdf.add_font(FONT, "", str(folder / "DejaVuSans.ttf"))
-        pdf.add_font(FONT, "B", str(folder / "DejaVuSans-Bold.ttf"))
+        self.view: SessionView | None = None
+        # DejaVu Sans, regular and bold only (each face costs fpdf2 a read of the font).
+        self.fonts = Fonts(pdf, FONT, fonts, where=self._where)
+        self.fonts.scan("", "clinic name", clinic)
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_auto_page_break(True, margin=16)
         # A token no patient id or reason can contain: fpdf2 replaces its page-count alias
@@ -125,7 +131,6 @@ class _Record:
         self.clinic = clinic
         self.exported_at = exported_at
         self.thresholds = thresholds
-        self.view: SessionView | None = None
         #: The record whose first page is being added (the header switches to it).
         self.pending: SessionView | None = None
         self.first_page = 1
@@ -136,6 +141,10 @@ class _Record:
         self.closing = False
         self.sessions = 0
         self.body_top = MARGIN
+
+    def _where(self) -> str:
+        """The session whose page is being drawn (named in a warning of a placeholder)."""
+        return "" if self.view is None else f"session {self.view.id}"
 
     # -- every page ----------------------------------------------------------------
 
@@ -247,6 +256,7 @@ class _Record:
 
     def session(self, view: SessionView, form: RemsForm | None, today: Any) -> None:
         """Draw one session's record from a new page."""
+        self.fonts.scan_record(view, form)
         self.pending = view
         self.pdf.add_page()
         # A bookmark a session (the file's outline), at the top of its first page's content.
@@ -358,15 +368,15 @@ class _Record:
             yield table
 
     def _chart(self, view: SessionView) -> None:
-        from monitor.export.chart import IN_PDF, render
+        from monitor.export.chart import IN_PDF, pixels
 
         pdf = self.pdf
         height = pdf.epw * IN_PDF.height / IN_PDF.width
         if pdf.will_page_break(height + 2):
             pdf.add_page()
-        png = render(view, self.thresholds, "png", IN_PDF)
+        image = pixels(view, self.thresholds, IN_PDF)
         pdf.ln(1)
-        pdf.image(io.BytesIO(png), x=MARGIN, w=pdf.epw, h=height)
+        pdf.image(image, x=MARGIN, w=pdf.epw, h=height)
         pdf.ln(1)
 
     def _readings(self, view: SessionView) -> None:
@@ -539,16 +549,18 @@ class _Record:
         pdf.set_text_color(*BLACK)
         pdf.set_font(FONT, "", BODY)
 
-    def output(self, out: BinaryIO) -> None:
+    def output(self, out: BinaryIO) -> list[str]:
+        """Write the document; returns the warnings of characters printed as placeholders."""
         # The last page's footer, drawn as fpdf2 closes the document, ends the last session.
         self.closing = True
         if self.sessions > 1:
             self.pdf.page_mode = "USE_OUTLINES"  # a reader opens with the sessions listed
         with warnings.catch_warnings():
-            # Glyphs DejaVu Sans lacks (CJK, emoji) print as blanks; fpdf2's warning about
-            # them is no use to someone exporting a record.
+            # No character reaches fpdf2 without a font (Fonts.printable): its warnings are
+            # of no use to someone exporting a record.
             warnings.simplefilter("ignore")
             out.write(bytes(self.pdf.output()))
+        return self.fonts.warnings()
 
 
 def write_records(
@@ -560,13 +572,19 @@ def write_records(
     thresholds: Thresholds,
     today: Any,
     done: Any = None,
+    fonts: Sequence[str | Path] = (),
+    said: list[str] | None = None,
 ) -> int:
-    """Draw every session's record and write the PDF; returns the number of pages."""
-    record = _Record(clinic, exported_at, thresholds)
+    """Draw every session's record and write the PDF; returns the number of pages.
+    ``fonts``: the configured fallback fonts; ``said`` is given a warning for each field that
+    printed characters as placeholders (docs/exports.md, "Fonts")."""
+    record = _Record(clinic, exported_at, thresholds, fonts)
     for views, forms in batches:
         for view in views:
             record.session(view, forms.get(view.id), today)
         if done is not None:
             done(len(views))
-    record.output(out)
+    lines = record.output(out)
+    if said is not None:
+        said.extend(lines)
     return record.pages
