@@ -20,6 +20,7 @@ reading was saved (rises from the baseline and before-dosing limits are flags wi
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -305,7 +306,7 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
     fig.suptitle(
         f"Session {view.id}  ·  {view.protocol}  ·  "
         f"{local(view.dosed_at or view.started_at, '%Y-%m-%d')}  ·  {status}\n"
-        f"patient {view.patient}",
+        f"patient {_drawable(view.patient)}",
         fontsize=9,
         linespacing=1.3,
         y=1 - 0.06 / size.height,
@@ -343,6 +344,28 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
         handlelength=2.2,
     )
     return fig
+
+
+@functools.cache
+def _charmap() -> frozenset[int]:
+    """The characters the chart's font (matplotlib's DejaVu Sans) draws."""
+    from matplotlib import font_manager
+
+    font = font_manager.get_font(font_manager.findfont("DejaVu Sans"))
+    return frozenset(font.get_charmap())
+
+
+def _drawable(text: str) -> str:
+    """``text`` with each character the chart's font lacks as its code point (``[U+5BF9]``),
+    as the PDF prints it (docs/exports.md, "Fonts"): never a box, never a control character
+    or a lone surrogate (which matplotlib cannot draw)."""
+    from monitor.export.pdf_fonts import placeholder
+
+    known = _charmap()
+    return "".join(
+        c if ord(c) in known and c.isprintable() else placeholder(ord(c))
+        for c in text
+    )
 
 
 def render(

@@ -449,3 +449,12 @@ def test_the_chart_of_a_session_not_dosed_marks_nothing(service, clock):
     assert not [t for t in fig.axes[0].texts if t.get_gid() == "moment"]
     legend = {t.get_text() for t in fig.legends[0].get_texts()}
     assert not legend & {"dose", "infusion end", "discharge"}  # the key lists what is drawn
+
+
+def test_the_charts_title_prints_a_character_its_font_lacks_as_its_code_point():
+    """The chart's font (DejaVu Sans) has no CJK: the patient id in its title says
+    ``[U+5BF9]`` rather than draw a box, and a lone surrogate does not stop the drawing."""
+    from monitor.export.chart import _drawable
+
+    assert _drawable("MRN-Ødegård 对") == "MRN-Ødegård [U+5BF9]"
+    assert _drawable("A\ud800B\x07") == "A[U+D800]B[U+0007]"
