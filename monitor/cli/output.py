@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from monitor.core.text import readable
 from monitor.errors import PinRefused, Refused
 from monitor.timeforms import FROM_FORMS, TIME_FORMS, TO_FORMS
 
@@ -240,7 +241,7 @@ def local(at: datetime | None) -> str:
 def printable(text: str) -> str:
     """``text`` as one printable line: a newline, an escape or any control character a user
     typed is shown escaped, so that no input can forge a line of output."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(c if readable(c) else repr(c)[1:-1] for c in text)
 
 
 def story_text(lines: Iterable[Line]) -> Iterator[str]:

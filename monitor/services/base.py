@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig, station_of
 from monitor.core.review import signed_refusal
+from monitor.core.text import one_line
 from monitor.core.vitals import Measure, Vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, PinRefused
 from monitor.store import models as m
@@ -62,7 +63,7 @@ def clean_text(value: str | None, what: str, *, required: bool = True) -> str | 
         raise EntryError(f"{what} is empty: say it in a word or a sentence")
     if len(value) > TEXT_MAX:
         raise EntryError(f"{what} is {len(value)} characters long: at most {TEXT_MAX}")
-    if not value.isprintable():
+    if not one_line(value):
         raise EntryError(f"{what} must be one line of printable text")
     return value
 
