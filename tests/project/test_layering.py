@@ -83,5 +83,11 @@ def test_the_command_line_imports_only_click_before_parsing():
     own = {n for n in modules if n.startswith("monitor.") and not n.startswith("monitor.cli")}
     # monitor.timeforms: the time forms every time option's help lists (no imports of its own);
     # monitor.core.text: what a line of typed text may hold, for printing what a user typed.
-    small = {"monitor.errors", "monitor.core", "monitor.core.rems_answers", "monitor.core.text", "monitor.timeforms"}
+    small = {
+        "monitor.errors",
+        "monitor.core",
+        "monitor.core.rems_answers",
+        "monitor.core.text",
+        "monitor.timeforms",
+    }
     assert own <= small, own
