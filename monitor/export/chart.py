@@ -362,10 +362,7 @@ def _drawable(text: str) -> str:
     from monitor.export.pdf_fonts import placeholder
 
     known = _charmap()
-    return "".join(
-        c if ord(c) in known and c.isprintable() else placeholder(ord(c))
-        for c in text
-    )
+    return "".join(c if ord(c) in known and c.isprintable() else placeholder(ord(c)) for c in text)
 
 
 def render(
