@@ -429,7 +429,7 @@ ITEMS = {
 
 def record_texts(view: SessionView, form: RemsForm | None = None) -> Iterator[tuple[str, str]]:
     """Every text a session's record holds, with the name of its field: ``("escort",
-    "partner")``, ``("event 4 text", ...)``, ``("REMS form lot", ...)``. Plain mappings (a
+    "partner")``, ``("event 4 at 09:14 text", ...)``, ``("REMS form lot", ...)``. Plain mappings (a
     stored gate's record as it was kept) are not read: what they hold is printed from the
     fields."""
     yield from _texts(view, "")
@@ -439,14 +439,15 @@ def record_texts(view: SessionView, form: RemsForm | None = None) -> Iterator[tu
 
 def _which(element: Any, name: str, n: int) -> str:
     """How the PDF tells an item from the others: a reading by its number (the "#" column),
-    an event, a reopening or a correction by its time, another by its place in the list."""
+    an event, a reopening or a correction by its place in the list and its time (several
+    may share a minute), another by its place in the list."""
     if name == "readings":
         return str(element.id)
     at = getattr(element, "at", None)
     if isinstance(at, datetime):
         from monitor.present.record import clock
 
-        return f"at {clock(at)}"
+        return f"{n} at {clock(at)}"
     return str(n)
 
 

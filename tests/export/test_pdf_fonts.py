@@ -163,7 +163,7 @@ def test_without_a_font_each_character_prints_as_its_code_point_and_is_named(
     assert result.substituted == (
         f"session {sid}: dosing override reason: {said}",
         f"session {sid}: escort: {said}",
-        f"session {sid}: event at {_clock(at(5))} text: {said}",
+        f"session {sid}: event 1 at {_clock(at(5))} text: {said}",
     )
 
 
@@ -305,7 +305,7 @@ def test_the_command_line_warns_of_each_field(run, service, clock, tmp_path, fal
         f"warning: session {sid}: dosing override reason: 1 character not in any font, "
         "printed as [U+5BF9]",
         f"warning: session {sid}: escort: 1 character not in any font, printed as [U+5BF9]",
-        f"warning: session {sid}: event at {_clock(at(5))} text: 1 character not in any "
+        f"warning: session {sid}: event 1 at {_clock(at(5))} text: 1 character not in any "
         "font, printed as [U+5BF9]",
     ]
     station = tmp_path / "station.toml"
