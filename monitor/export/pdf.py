@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from monitor.core.rules import Severity
 from monitor.export.common import local
-from monitor.export.pdf_parts import SessionPages, checklist, fit, pairs_height
+from monitor.export.pdf_parts import SessionPages, checklist, checklist_height, fit, pairs_height
 from monitor.export.pdf_text import (
     BLACK,
     GREY,
@@ -510,7 +510,8 @@ class _Record:
         # The gate's checklist as stored at discharge, as the station's detail shows it.
         if stored := stored_checklist_lines(view):
             heading, *items = stored
-            self._title(plain(heading), keep=6 + 4.4 * ((len(items) + 1) // 2))
+            # The title goes with the whole list when it fits a page (never alone or apart).
+            self._title(plain(heading), keep=min(8 + checklist_height(self.pdf, items), 200))
             checklist(self.pdf, items, ink)
 
     def _rems(self, form: RemsForm, today: Any) -> None:

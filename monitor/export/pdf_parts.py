@@ -63,6 +63,10 @@ def fit(pdf: FPDF, texts: Iterable[str], least: float, *, bold_head: str = "") -
     return max(least, widest + 2 * CELL_PADDING + _SLACK)
 
 
+#: A checklist line's height, mm.
+_ROW = 4.4
+
+
 def _text_lines(pdf: FPDF, width: float, text: str, bold: bool) -> int:
     """How many lines ``text`` takes in a cell ``width`` mm wide."""
     from fpdf.enums import MethodReturnValue
@@ -104,19 +108,39 @@ def pairs_height(
     return height
 
 
+def _checklist_rows(pdf: FPDF, lines: Sequence[Line]) -> list[tuple[Line, Line | None]]:
+    """The checklist's rows: two a row, down the left column first, when each line fits two
+    lines of half the width; else (a condition not met says at length why) one a row."""
+    half = pdf.epw / 2
+    if any(pdf.get_string_width(plain(line)) > 1.8 * (half - _SLACK) for line in lines):
+        return [(line, None) for line in lines]
+    rows = (len(lines) + 1) // 2
+    return [(lines[i], lines[i + rows] if i + rows < len(lines) else None) for i in range(rows)]
+
+
+def checklist_height(pdf: FPDF, lines: Sequence[Line]) -> float:
+    """The height in mm :func:`checklist` takes (its title is kept with the whole of it)."""
+    half = pdf.epw / 2
+    total = 0.0
+    for first, second in _checklist_rows(pdf, lines):
+        if second is None:
+            total += _text_lines(pdf, pdf.epw, plain(first), False) * _ROW
+        else:
+            tallest = max(
+                _text_lines(pdf, half - _SLACK, plain(first), False),
+                _text_lines(pdf, half - _SLACK, plain(second), False),
+            )
+            total += tallest * _ROW
+    return total
+
+
 def checklist(pdf: FPDF, lines: Sequence[Line], colour: Any) -> None:
     """Lines of a checklist (``colour(line)`` the RGB of each) in the order they come: two a
     row, down the left column first, when each fits two lines of half the width; else (a
     condition not met says at length why) one under another."""
-    height = 4.4
+    height = _ROW
     half = pdf.epw / 2
-    if any(pdf.get_string_width(plain(line)) > 1.8 * (half - _SLACK) for line in lines):
-        pairs: list[tuple[Line, Line | None]] = [(line, None) for line in lines]
-    else:
-        rows = (len(lines) + 1) // 2
-        pairs = [
-            (lines[i], lines[i + rows] if i + rows < len(lines) else None) for i in range(rows)
-        ]
+    pairs = _checklist_rows(pdf, lines)
     for first, second in pairs:
         # Cells, not a table: fpdf2's tables cost a tenth of a second each.
         if second is not None and pdf.will_page_break(2 * height):

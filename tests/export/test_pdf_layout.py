@@ -458,3 +458,29 @@ def test_the_charts_title_prints_a_character_its_font_lacks_as_its_code_point():
 
     assert _drawable("MRN-Ødegård 对") == "MRN-Ødegård [U+5BF9]"
     assert _drawable("A\ud800B\x07") == "A[U+D800]B[U+0007]"
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_the_checklist_height_is_what_it_draws(long):
+    """The gate's checklist title is kept with the whole list (``checklist_height``): the
+    height it measures is the height it draws, in two columns and one under another, so the
+    list never runs onto a page without its title."""
+    from fpdf import FPDF
+
+    from monitor.export.pdf_fonts import shipped_faces
+    from monitor.export.pdf_parts import checklist, checklist_height
+    from monitor.present.parts import Part, Role
+
+    regular, _ = shipped_faces()
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.add_font("dejavu", "", str(regular))
+    pdf.set_font("dejavu", "", 9)
+    pdf.add_page()
+    why = " because the pre-discharge check was not done in time and nobody said why" * 2
+    lines = [
+        (Part(f"[x] condition {n}" + (why if long and n % 3 == 0 else ""), Role.PLAIN),)
+        for n in range(9)
+    ]
+    top = pdf.get_y()
+    checklist(pdf, lines, lambda line: (0, 0, 0))
+    assert pdf.get_y() - top == pytest.approx(checklist_height(pdf, lines))
