@@ -110,12 +110,15 @@ def difference(found: Any, session_id: int, by: str, vitals: Vitals, given: Give
 
 
 def answered_again(
-    services: ServiceBase, session_id: int, reading_id: int
+    services: ServiceBase, connection: Connection, session_id: int, reading_id: int
 ) -> tuple[ReadingView, Served]:
     """The answer to a retry: the reading saved before under its key as the session's full
     read shows it now (its flags and their acknowledgements, a correction or void since), and
-    the check it served. A retry is rare, so the reads of :mod:`monitor.services.queries`
-    (the ORM) are imported here, when one comes, not with the save (issue #23)."""
+    the check it served, read on ``connection`` (in its transaction: a group's own reading
+    too). A retry is rare, so the reads of :mod:`monitor.services.queries` (the ORM) are
+    imported here, when one comes, not with the save (issue #23)."""
+    from sqlalchemy.orm import Session
+
     from monitor.services.config import ConfigServices
     from monitor.services.queries import QueryServices
 
@@ -128,7 +131,8 @@ def answered_again(
 
         reads = Reads(services.engine, services.local, services.clock)
         reads._versions = services._versions
-    with reads._read() as session:
+    # The session joins the connection's transaction and leaves it as it found it.
+    with Session(bind=connection, expire_on_commit=False) as session:
         row = reads._session_row(session, session_id)
         view = reads._views(session, [row])[0]
     reading = view.reading(reading_id)

@@ -370,7 +370,7 @@ class RecordServices(SignInServices, ConfigServices):
         found = saved_under(connection, key, session_id, by, vitals, given)
         if found is None:
             return None
-        reading, served = answered_again(self, session_id, found)
+        reading, served = answered_again(self, connection, session_id, found)
         label = served.checks[0].label if served.checks else None
         return Recorded(replace(reading, served_check=label), False, served)
 
