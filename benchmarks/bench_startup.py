@@ -10,11 +10,16 @@
   acting as a user pays and the bare script does not;
 - batch_readings_per_s: ``monitor record ID --stdin`` saving 2,000 readings, the whole
   process timed (5 runs; target >= 500 readings/s on SQLite);
+- batch_on_busy_disk (issue #23): the same batch while another process keeps the disk busy
+  (``dd ... oflag=direct conv=fsync`` in a loop, writing beside the database on the same
+  filesystem), interleaved with runs on the quiet disk (``--disk-runs`` of each, alternating
+  which goes first); the target, >= 500 readings/s, holds for both;
 - imports_ms (for reading both ratios): whole processes that only import, run round-robin
   after a warm-up, each the median of as many rounds as pairs: ``pass``, ``import click``
   (the floor of any click command line), ``import sqlalchemy`` (what the bare script
-  imports), ``import sqlalchemy.orm``, ``import monitor.services`` (what ``monitor record``
-  imports: the ORM, the models, the services and the clinical core).
+  imports), ``import sqlalchemy.orm``, ``import monitor.services.recording`` (what ``monitor
+  record`` opens: SQLAlchemy Core, the tables, the recording services and the clinical core
+  they use) and ``import monitor.services.service`` (the whole services layer, with the ORM).
 
 Each ratio is the median of per-pair ratios B/A, A and B run back to back, alternating which
 goes first, after a warm-up (benchmarks/pairs.py).
@@ -25,12 +30,15 @@ goes first, after a warm-up (benchmarks/pairs.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -158,13 +166,56 @@ def batch_rates(db: Path, sid: int, env: dict[str, str], lines: int, runs: int) 
     return rates
 
 
+#: The busy disk: a writer that bypasses the page cache and syncs, again and again.
+DISK_WRITER = (
+    "while :; do dd if=/dev/zero of={file} bs=1M count=64 oflag=direct conv=fsync status=none; done"
+)
+
+
+@contextlib.contextmanager
+def busy_disk(folder: Path) -> Iterator[None]:
+    """Another process writing to the disk under ``folder`` (the database's filesystem) for
+    as long as the block runs; stopped (its own process group) after it."""
+    writer = subprocess.Popen(
+        ["sh", "-c", DISK_WRITER.format(file=folder / "disk-load.bin")], start_new_session=True
+    )
+    try:
+        time.sleep(1.0)  # let it reach the disk
+        yield
+    finally:
+        os.killpg(writer.pid, signal.SIGTERM)
+        writer.wait()
+        (folder / "disk-load.bin").unlink(missing_ok=True)
+
+
+def batch_on_busy_disk(
+    folder: Path, db: Path, sid: int, env: dict[str, str], lines: int, runs: int
+) -> dict[str, dict[str, float]]:
+    """Readings per second of the batch on the quiet disk and on the busy one, ``runs`` of
+    each, interleaved (alternating which goes first)."""
+    quiet: list[float] = []
+    busy: list[float] = []
+    for i in range(runs):
+        for loaded in (False, True) if i % 2 == 0 else (True, False):
+            if loaded:
+                with busy_disk(folder):
+                    busy += batch_rates(db, sid, env, lines, 1)
+            else:
+                quiet += batch_rates(db, sid, env, lines, 1)
+    return {
+        "quiet": spread(quiet, scale=1, digits=0),
+        "busy": spread(busy, scale=1, digits=0),
+    }
+
+
 #: What a process imports, alone: the parts of the two ratios' difference.
 IMPORTS = {
     "pass": "pass",
     "click": "import click",
     "sqlalchemy": "import sqlalchemy",
     "sqlalchemy_orm": "import sqlalchemy.orm",
-    "monitor_services": "import monitor.services",
+    "monitor_recording": "import monitor.services.recording",
+    "monitor_services": "import monitor.services.service",
 }
 
 
@@ -177,6 +228,9 @@ def main() -> None:
     )
     parser.add_argument("--verbose", action="store_true", help="each pair on stderr")
     parser.add_argument("--batch-lines", type=int, default=2000, help="lines per record --stdin")
+    parser.add_argument(
+        "--disk-runs", type=int, default=5, help="batches on the busy disk (and quiet), 0: none"
+    )
     args = parser.parse_args()
     if not Path(MONITOR).exists():
         raise SystemExit(f"no console script at {MONITOR}: pip install -e . in this venv")
@@ -202,6 +256,12 @@ def main() -> None:
         )
         pin = spread(pin_check_seconds(), scale=1000, digits=1)
         batch = spread(batch_rates(db, sid, env, args.batch_lines, 5), scale=1, digits=0)
+        load_before = os.getloadavg()
+        disk = (
+            batch_on_busy_disk(folder, db, sid, env, args.batch_lines, args.disk_runs)
+            if args.disk_runs
+            else None
+        )
         imports = import_times(IMPORTS, env, args.pairs, args.warmup)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -214,7 +274,9 @@ def main() -> None:
         "record_ratio": record_figure["ratio"],
         "pin_check_ms": pin["median"],
         "batch_readings_per_s": batch,
+        "batch_on_busy_disk": disk,
         "imports_ms": imports,
+        "load_average": [round(x, 2) for x in load_before],
     }
     emit(
         result,
@@ -232,6 +294,15 @@ def main() -> None:
                 f"{batch['median']} ({batch['min']}-{batch['max']})",
                 ">= 500",
             ),
+            *(
+                (
+                    f"  interleaved, {kind} disk, readings/s",
+                    _spread_text(figure),
+                    ">= 500",
+                )
+                for kind, figure in (disk or {}).items()
+            ),
+            ("load average (1, 5, 15 min) before the batches", str(result["load_average"]), ""),
             *(
                 (f"a process that runs `{IMPORTS[name]}`, ms", _spread_text(figure), "")
                 for name, figure in imports.items()

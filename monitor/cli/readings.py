@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from monitor.core.served import Served
-    from monitor.services.recording import Group
+    from monitor.services.recording import Group, Recorded
     from monitor.views import ReadingView
 
 #: What ``record`` opens: saving readings, the PIN check and the rules in force (issue #23).
@@ -200,21 +200,24 @@ def _record_lines(
     number = 0
     raw = incoming.next(wait=True)
     while raw is not _Incoming.END:
-        answers: list[str] = []
+        done: list[int | str] = []  # each line's place in the group's results, or its refusal
         with service.group() as group:
             started = time.monotonic()
             while True:
                 number += 1
-                answers.append(
-                    _record_line(group, session_id, by, as_json, key, number, raw, counts)
-                )
-                if len(answers) >= GROUP_LINES or time.monotonic() - started >= GROUP_SECONDS:
+                done.append(_record_line(group, session_id, by, key, number, raw))
+                if len(done) >= GROUP_LINES or time.monotonic() - started >= GROUP_SECONDS:
                     raw = _Incoming.NONE  # the next line, if any, goes to the next group
                     break
                 raw = incoming.next(wait=False)
                 if raw is _Incoming.NONE or raw is _Incoming.END:
                     break
         # Committed: now each line is answered (a gateway reads each result as it comes).
+        first = number - len(done) + 1
+        answers = [
+            _answer(line, outcome, group.recorded, as_json, key, counts)
+            for line, outcome in enumerate(done, start=first)
+        ]
         click.echo("".join(answers), nl=False)
         sys.stdout.flush()
         if raw is _Incoming.NONE:
@@ -227,19 +230,10 @@ def _record_lines(
 
 
 def _record_line(
-    group: Group,
-    session_id: int,
-    by: str,
-    as_json: bool,
-    key: str | None,
-    number: int,
-    raw: bytes | str,
-    counts: dict[str, int],
-) -> str:
-    """Save or refuse one line of a batch in ``group``; its answer (printed once the group is
-    committed), counted in ``counts``."""
-    from monitor.core.entry import format_entry
-    from monitor.present.json import reading_json
+    group: Group, session_id: int, by: str, key: str | None, number: int, raw: bytes | str
+) -> int | str:
+    """Save one line of a batch in ``group``: its place in the group's results, or why it
+    was refused."""
     from monitor.timeparse import split_entry_time
 
     try:
@@ -247,29 +241,46 @@ def _record_line(
         text, when = split_entry_time(line)
         if not text:
             raise Refused("empty line: nothing to record")
-        recorded = group.record(
+        return group.record(
             session_id,
             text,
             by=by,
             measured_at=when,  # as typed, as for a single reading
             key=None if key is None else f"{key}:{number}",
         )
-    except (Refused, UnicodeDecodeError) as error:
+    except Refused as error:
+        return printable(str(error))
+    except UnicodeDecodeError:
+        return "the line is not UTF-8 text"
+
+
+def _answer(
+    number: int,
+    outcome: int | str,
+    recorded: list[Recorded | None],
+    as_json: bool,
+    key: str | None,
+    counts: dict[str, int],
+) -> str:
+    """The result line of line ``number`` (its group committed), counted in ``counts``."""
+    from monitor.core.entry import format_entry
+    from monitor.present.json import reading_json
+
+    if isinstance(outcome, str):
         counts["refused"] += 1
-        message = (
-            printable(str(error)) if isinstance(error, Refused) else "the line is not UTF-8 text"
-        )
         if as_json:
-            return json.dumps({"line": number, "saved": False, "error": message}) + "\n"
-        return f"line {number}: refused: {message}\n"
-    reading = recorded.reading
-    counts["saved" if recorded.saved_now else "again"] += 1
+            return json.dumps({"line": number, "saved": False, "error": outcome}) + "\n"
+        return f"line {number}: refused: {outcome}\n"
+    result = recorded[outcome]
+    assert result is not None  # the group has judged it
+    reading = result.reading
+    counts["saved" if result.saved_now else "again"] += 1
     if as_json:
-        result: dict[str, Any] = {"line": number, "saved": True, "reading": reading_json(reading)}
-        if not recorded.saved_now:
-            result["already_saved"] = True
-        return json.dumps(result) + "\n"
-    if not recorded.saved_now:
+        answer: dict[str, Any] = {"line": number, "saved": True, "reading": reading_json(reading)}
+        if not result.saved_now:
+            answer["already_saved"] = True
+        return json.dumps(answer) + "\n"
+    if not result.saved_now:
         return (
             f"line {number}: already saved as reading {reading.id} (key "
             f"{key}:{number}); not saved again\n"

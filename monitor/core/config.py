@@ -402,15 +402,14 @@ LOAD_COMMAND = "monitor config load FILE --by SUPERVISOR --reason TEXT"
 
 
 def parse_toml(text: str, what: str) -> dict[str, Any]:
-    """A TOML document as a mapping; a refusal naming ``what`` for anything else (too long,
-    not text, not TOML)."""
+    """A TOML document as a mapping; refused, naming ``what``, if too long, not text or TOML."""
     if len(text) > RULES_TEXT_MAX:
         raise ConfigError(f"{what} is {len(text)} characters long: at most {RULES_TEXT_MAX}")
     if "\x00" in text:
         raise ConfigError(f"{what} is not text (it holds NUL characters)")
-    if not text.strip():
-        return {}  # the shipped defaults (version 1's usual body): no parser needed
-    import tomllib  # only when there is a document to read (issue #23: a save's start-up)
+    if not text.strip():  # the shipped defaults: tomllib is imported for a document (#23)
+        return {}
+    import tomllib
 
     try:
         return tomllib.loads(text)

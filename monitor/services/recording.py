@@ -5,12 +5,13 @@ their audit rows and the check each served, the PIN check (:mod:`.signin`) and t
 force (:mod:`.config`) they need, and nothing else; :class:`~monitor.services.readings.\
 ReadingServices` (correcting, voiding) and so the whole :class:`~monitor.services.Service`
 include it, so the station, the command line and a batch save a reading the one same way.
-Its statements are built once on the tables (:mod:`monitor.store.tables`), so that
-SQLAlchemy's compiled cache serves them and the ORM is never imported for a save (issue #23).
+Its statements are built once on the tables (:mod:`.recording_sql`), so that SQLAlchemy's
+compiled cache serves them and the ORM is never imported for a save (issue #23).
 
 A batch (``record --stdin``) saves its lines in groups (:meth:`RecordServices.group`): one
 transaction for several readings, each in a savepoint of its own, so that a busy disk costs one
-sync per group and a refused line refuses only itself.
+sync per group and a refused line refuses only itself; the checks they served are judged once
+for the group (:class:`Group`).
 """
 
 from __future__ import annotations
@@ -19,104 +20,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, exists, func, select, true
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.core.entry import parse_entry
 from monitor.core.observations import Observation, RecordedFlag
 from monitor.core.rules import Flag, Severity, evaluate, rise_flags
-from monitor.core.schedule import at_discharge, check_states, ends_early
+from monitor.core.schedule import CheckState, Windows, at_discharge, check_states, ends_early
 from monitor.core.served import Served, served_by_reading
 from monitor.core.timing import check_measured_at
 from monitor.core.vitals import Vitals, validate_vitals
 from monitor.errors import NotFound, PermissionDenied
+from monitor.services import recording_sql as sql
 from monitor.services.base import _Actor, connection_of
 from monitor.services.config import ConfigServices
 from monitor.services.keys import Given, answered_again, check_key, given_at, saved_under
 from monitor.services.signin import SignInServices
-from monitor.store import tables as t
 from monitor.store.tables import MEASURE_COLUMNS
-from monitor.store.types import UTCDateTime
 from monitor.views import FlagView, ReadingView
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-_READINGS = t.readings
-_FLAGS = t.flags
-_SESSIONS = t.treatment_sessions.c
-_USERS = t.users.c
-_VOIDS = t.voids.c
-#: A reading that corrects another.
-_NEWER = t.readings.alias("newer")
-
-# Statements on the hot path, built once so SQLAlchemy's compiled cache serves them: a nurse's
-# entry costs a few plain inserts, not ORM bookkeeping.
-_INSERT_READING = _READINGS.insert().returning(_READINGS.c.id)
-_INSERT_FLAGS = _FLAGS.insert().returning(_FLAGS.c.id, sort_by_parameter_order=True)
-# The session's row and the acting user's, in one round trip: the user is read every time (a
-# user disabled at another station stops acting here at once).
-_SESSION_FOR_READING = (
-    select(
-        _SESSIONS.id,
-        _SESSIONS.dosed_at,
-        _SESSIONS.discharged_at,
-        _SESSIONS.age,
-        _SESSIONS.started_at,
-        _SESSIONS.protocol,
-        _SESSIONS.infusion_ended_at,
-        _SESSIONS.config_version,
-        _USERS.id.label("user_id"),
-        _USERS.name.label("user_name"),
-        _USERS.role.label("user_role"),
-        _USERS.disabled_at.label("user_disabled_at"),
-    )
-    .select_from(t.treatment_sessions.join(t.users, true()))
-    .where(_SESSIONS.id == bindparam("session_id"))
-    .where(_USERS.name == bindparam("name"))
-    .with_for_update(of=t.treatment_sessions)
-)
-# On PostgreSQL "now" is the server's clock: read it with the session row, in the same round trip.
-_SESSION_FOR_READING_SERVER_CLOCK = _SESSION_FOR_READING.add_columns(
-    func.clock_timestamp().label("server_now")
-)
-_BASELINE = (
-    select(*(_READINGS.c[name] for name in MEASURE_COLUMNS))
-    .where(_READINGS.c.session_id == bindparam("session_id"))
-    .where(_READINGS.c.measured_at <= bindparam("dosed_at", type_=UTCDateTime()))
-    .where(_READINGS.c.id != bindparam("excluding"))
-    .where(~exists().where(_NEWER.c.corrects_id == _READINGS.c.id))
-    .where(~exists().where(_VOIDS.reading_id == _READINGS.c.id))
-    .order_by(_READINGS.c.measured_at, _READINGS.c.id)
-)
-
-# What a reading saved now served (docs/clinical.md, "Check windows and statuses"): the
-# session's readings with their voids and medium/high BP flags (what the checks and rechecks
-# need), in one statement, read in the save's own transaction.
-_BP_FLAGS = _FLAGS.c.measure.in_(("systolic", "diastolic")) & _FLAGS.c.severity.in_(
-    (Severity.MEDIUM.value, Severity.HIGH.value)
-)
-_FOR_CHECKS = (
-    select(
-        _READINGS.c.id,
-        _READINGS.c.measured_at,
-        _READINGS.c.corrects_id,
-        *(_READINGS.c[name] for name in MEASURE_COLUMNS),
-        exists().where(_VOIDS.reading_id == _READINGS.c.id).label("voided"),
-        exists().where(_NEWER.c.corrects_id == _READINGS.c.id).label("superseded"),
-        _FLAGS.c.measure.label("flag_measure"),
-        _FLAGS.c.severity.label("flag_severity"),
-        _FLAGS.c.rule.label("flag_rule"),
-    )
-    .select_from(_READINGS.outerjoin(_FLAGS, (_FLAGS.c.reading_id == _READINGS.c.id) & _BP_FLAGS))
-    .where(_READINGS.c.session_id == bindparam("session_id"))
-    .order_by(_READINGS.c.measured_at, _READINGS.c.id)
-)
-_SKIPPED = select(t.check_skips.c.label).where(
-    t.check_skips.c.session_id == bindparam("session_id")
-)
 
 
 @dataclass(frozen=True)
@@ -143,7 +69,7 @@ class RecordServices(SignInServices, ConfigServices):
         if row.dosed_at is None:
             return Vitals()
         values = connection_of(session).execute(
-            _BASELINE,
+            sql.BASELINE,
             {"session_id": row.id, "dosed_at": row.dosed_at, "excluding": excluding or -1},
         )
         baseline: dict[str, int] = {}
@@ -183,7 +109,7 @@ class RecordServices(SignInServices, ConfigServices):
         )
         connection = connection_of(session)
         reading_id = connection.execute(
-            _INSERT_READING,
+            sql.INSERT_READING,
             {
                 "session_id": row.id,
                 "measured_at": measured_at,
@@ -200,7 +126,7 @@ class RecordServices(SignInServices, ConfigServices):
         if flags:
             flag_ids = list(
                 connection.execute(
-                    _INSERT_FLAGS,
+                    sql.INSERT_FLAGS,
                     [
                         {
                             "reading_id": reading_id,
@@ -251,20 +177,20 @@ class RecordServices(SignInServices, ConfigServices):
         connection = connection_of(session)
         baseline = self._baseline(connection, row)
         after = connection.execute(
-            select(_READINGS.c.id, *(_READINGS.c[name] for name in MEASURE_COLUMNS))
-            .where(_READINGS.c.session_id == row.id)
-            .where(_READINGS.c.measured_at > row.dosed_at)
-            .where(~exists().where(_NEWER.c.corrects_id == _READINGS.c.id))
-            .where(~exists().where(_VOIDS.reading_id == _READINGS.c.id))
-            .order_by(_READINGS.c.measured_at, _READINGS.c.id)
+            select(sql.READINGS.c.id, *(sql.READINGS.c[name] for name in MEASURE_COLUMNS))
+            .where(sql.READINGS.c.session_id == row.id)
+            .where(sql.READINGS.c.measured_at > row.dosed_at)
+            .where(~exists().where(sql.NEWER.c.corrects_id == sql.READINGS.c.id))
+            .where(~exists().where(sql.VOIDS.reading_id == sql.READINGS.c.id))
+            .order_by(sql.READINGS.c.measured_at, sql.READINGS.c.id)
         ).all()
         if not after:
             return []
         carried = {
             (found.reading_id, found.rule)
             for found in connection.execute(
-                select(_FLAGS.c.reading_id, _FLAGS.c.rule).where(
-                    _FLAGS.c.reading_id.in_([r.id for r in after])
+                select(sql.FLAGS.c.reading_id, sql.FLAGS.c.rule).where(
+                    sql.FLAGS.c.reading_id.in_([r.id for r in after])
                 )
             )
         }
@@ -288,7 +214,7 @@ class RecordServices(SignInServices, ConfigServices):
                 )
         if not raised:
             return []
-        return list(connection.execute(_INSERT_FLAGS, raised).scalars())
+        return list(connection.execute(sql.INSERT_FLAGS, raised).scalars())
 
     def record_reading(
         self,
@@ -349,10 +275,13 @@ class RecordServices(SignInServices, ConfigServices):
         :meth:`Group.record` saves one in a savepoint of its own, so that a refused reading
         refuses only itself; all are committed on leaving, or none if the group fails (a
         database error). Nothing saved in a group is to be acknowledged before it commits.
-        On SQLite the group holds the write lock: keep it short (docs/interface.md, "Batch
-        entry")."""
+        The check each reading served is judged once for the group, just before it commits
+        (:meth:`Group.record`). On SQLite the group holds the write lock: keep it short
+        (docs/interface.md, "Batch entry")."""
         with self._plain_action() as connection:
-            yield Group(self, connection)
+            group = Group(self, connection)
+            yield group
+            group.judge()
 
     def _keyed(
         self,
@@ -374,59 +303,71 @@ class RecordServices(SignInServices, ConfigServices):
         label = served.checks[0].label if served.checks else None
         return Recorded(replace(reading, served_check=label), False, served)
 
-    def _served(
-        self, connection: Connection, row: Any, reading: ReadingView, now: datetime
-    ) -> Served:
-        """Which check ``reading`` (just saved) served and which checks before it remain not
-        done, judged at ``now`` over the session's readings as this transaction sees them: one
-        statement for the readings, another for the reasons recorded only when a check before
-        it is not done."""
-        seen: dict[int, Observation] = {}
+    def _observations(self, connection: Connection, session_id: int) -> list[Observation]:
+        """The session's readings as this transaction sees them, with their voids and
+        medium/high BP flags (what the checks and rechecks need), in one statement."""
+        seen: dict[int, Any] = {}
         flags: dict[int, list[RecordedFlag]] = {}
-        for found in connection.execute(_FOR_CHECKS, {"session_id": row.id}):
+        for found in connection.execute(sql.FOR_CHECKS, {"session_id": session_id}):
             if found.id not in seen:
-                seen[found.id] = Observation(
-                    found.id,
-                    found.measured_at,
-                    Vitals(**{name: getattr(found, name) for name in MEASURE_COLUMNS}),
-                    in_force=not (found.voided or found.superseded),
-                    voided=bool(found.voided),
-                    corrects=found.corrects_id,
-                )
+                seen[found.id] = found
                 flags[found.id] = []
             if found.flag_measure is not None:
                 flag = Flag(found.flag_measure, Severity(found.flag_severity), found.flag_rule, "")
                 flags[found.id].append(RecordedFlag(flag))
-        readings = [replace(o, flags=tuple(flags[i])) for i, o in seen.items()]
+        return [
+            Observation(
+                found.id,
+                found.measured_at,
+                Vitals(*found[sql.VALUES]),
+                tuple(flags[found.id]),
+                in_force=not (found.voided or found.superseded),
+                voided=bool(found.voided),
+                corrects=found.corrects_id,
+            )
+            for found in seen.values()
+        ]
+
+    def _states(
+        self, row: Any, readings: list[Observation], now: datetime, windows: Windows
+    ) -> list[CheckState]:
+        """The session's checks judged at ``now`` (a discharged session's as its closed
+        record keeps them: a late entry after discharge)."""
         schedule = self.schedule_of(row)
         ended = row.discharged_at
         judged = now if ended is None else min(now, ended)
-        windows = self.rules_in_force(connection)[1].windows
         states = check_states(schedule, row.dosed_at, readings, judged, windows)
-        if ended is not None:  # a late entry after discharge: the closed record's checks
+        if ended is not None:
             states = at_discharge(states, ended_early=ends_early(schedule, row.dosed_at, ended))
-        served = served_by_reading(states, reading.id, reading.measured_at)
-        if served.not_done:
-            skipped = set(connection.execute(_SKIPPED, {"session_id": row.id}).scalars())
-            served = Served(
-                served.checks, tuple(c for c in served.not_done if c.label not in skipped)
-            )
-        return served
+        return states
 
-    def _record(
-        self,
-        connection: Connection,
-        session_id: int,
-        vitals: Vitals,
-        by: str,
-        measured_at: Given,
-        key: str | None,
-    ) -> Recorded:
-        """Save one reading with its flags and audit row on ``connection``, in its write
-        transaction (one of its own, or a savepoint of a group)."""
+    def _explained(self, connection: Connection, session_id: int, served: Served) -> Served:
+        """``served`` without the checks not done whose reason is recorded (read only when a
+        check before the reading is not done)."""
+        if not served.not_done:
+            return served
+        skipped = set(connection.execute(sql.SKIPPED, {"session_id": session_id}).scalars())
+        return Served(served.checks, tuple(c for c in served.not_done if c.label not in skipped))
+
+    def _served(
+        self, connection: Connection, row: Any, reading: ReadingView, now: datetime
+    ) -> Served:
+        """Which check ``reading`` (just saved) served and which checks before it remain not
+        done, judged at ``now`` over the session's readings as this transaction sees them."""
+        windows = self.rules_in_force(connection)[1].windows
+        states = self._states(row, self._observations(connection, row.id), now, windows)
+        return self._explained(
+            connection, row.id, served_by_reading(states, reading.id, reading.measured_at)
+        )
+
+    def _prepare(
+        self, connection: Connection, session_id: int, by: str, measured_at: Given
+    ) -> _Prepared:
+        """The session's row (locked on PostgreSQL), the acting user, the save's clock and the
+        measurement time, refused as a reading there would be."""
         # The row lock (PostgreSQL) orders this reading against a discharge in progress.
         statement = (
-            _SESSION_FOR_READING_SERVER_CLOCK if self._server_clock else _SESSION_FOR_READING
+            sql.SESSION_FOR_READING_SERVER_CLOCK if self._server_clock else sql.SESSION_FOR_READING
         )
         row = connection.execute(statement, {"session_id": session_id, "name": by}).first()
         if row is None:
@@ -443,6 +384,13 @@ class RecordServices(SignInServices, ConfigServices):
             # from paper), marked as entered after discharge; never into a signed record.
             self._refuse_if_signed(connection, session_id, "reading")
         check_measured_at(when, now, row.started_at, row.discharged_at)
+        return _Prepared(row, user, now, when)
+
+    def _save(
+        self, connection: Connection, prepared: _Prepared, vitals: Vitals, key: str | None
+    ) -> ReadingView:
+        """Save the reading with its flags and audit row (not yet judged for the checks)."""
+        row, user, now, when = prepared
         reading = self._save_reading(connection, row, user, vitals, when, now, key=key)
         self._audit(
             connection,
@@ -454,17 +402,63 @@ class RecordServices(SignInServices, ConfigServices):
             session_id=row.id,
             after={"measured_at": when.isoformat(), **vitals.as_dict()},
         )
-        served = self._served(connection, row, reading, now)
-        label = served.checks[0].label if served.checks else None
-        return Recorded(replace(reading, served_check=label), True, served)
+        return reading
+
+    def _record(
+        self,
+        connection: Connection,
+        session_id: int,
+        vitals: Vitals,
+        by: str,
+        measured_at: Given,
+        key: str | None,
+    ) -> Recorded:
+        """Save one reading with its flags and audit row on ``connection``, in its write
+        transaction, and judge which check it served."""
+        prepared = self._prepare(connection, session_id, by, measured_at)
+        reading = self._save(connection, prepared, vitals, key)
+        served = self._served(connection, prepared.row, reading, prepared.now)
+        return _answer(reading, served)
+
+
+def _answer(reading: ReadingView, served: Served) -> Recorded:
+    label = served.checks[0].label if served.checks else None
+    return Recorded(replace(reading, served_check=label), True, served)
+
+
+class _Prepared(NamedTuple):
+    row: Any
+    user: _Actor
+    now: datetime
+    when: datetime
+
+
+class _Pending(NamedTuple):
+    """A reading saved in a group, not judged yet: its place in the group's results."""
+
+    place: int
+    reading: ReadingView
+    row: Any
+    now: datetime
 
 
 class Group:
-    """Readings saved in one write transaction (:meth:`RecordServices.group`)."""
+    """Readings saved in one write transaction (:meth:`RecordServices.group`).
+
+    Which check each reading served is judged once for the group, over the session's readings
+    as they stand when the group ends, not once a reading (the session's whole list read and
+    judged at every line made a long batch slow with its length). The answer is the same: the
+    checks a reading served depend only on the readings measured before it, and a reading
+    measured before one saved earlier in the group first has those judged
+    (:meth:`record`). The checks not done before it are those at the group's end.
+    """
 
     def __init__(self, services: RecordServices, connection: Connection) -> None:
         self._services = services
         self._connection = connection
+        #: Each reading asked for, in order; complete once the group has ended.
+        self.recorded: list[Recorded | None] = []
+        self._pending: dict[int, list[_Pending]] = {}
 
     def record(
         self,
@@ -474,25 +468,60 @@ class Group:
         by: str,
         measured_at: Given = None,
         key: str | None = None,
-    ) -> Recorded:
+    ) -> int:
         """:meth:`RecordServices.record_reading_once` in this group's transaction, in a
         savepoint of its own: refused (an error raised), it leaves the group's other
-        readings as they are. Saved only once the group commits."""
+        readings as they are. Returns its place in :attr:`recorded`, which holds its
+        :class:`Recorded` once the group has ended. Saved only once the group commits."""
         services, connection = self._services, self._connection
         vitals = _vitals(entry)
         if key is not None:
             check_key(key)
             earlier = services._keyed(connection, session_id, key, by, vitals, measured_at)
             if earlier is not None:
-                return earlier
+                return self._add(earlier)
         try:
             with connection.begin_nested():
-                return services._record(connection, session_id, vitals, by, measured_at, key)
+                prepared = services._prepare(connection, session_id, by, measured_at)
+                pending = self._pending.get(session_id, [])
+                if any(p.reading.measured_at > prepared.when for p in pending):
+                    self._judge(session_id)  # as they stood before this earlier reading
+                reading = services._save(connection, prepared, vitals, key)
         except IntegrityError:
             # Another save with this key won the race (PostgreSQL: it committed while this
             # one waited on the key's index): it is the reading, if it is this one.
             if key is not None:
                 earlier = services._keyed(connection, session_id, key, by, vitals, measured_at)
                 if earlier is not None:
-                    return earlier
+                    return self._add(earlier)
             raise
+        index = self._add(None)
+        self._pending.setdefault(session_id, []).append(
+            _Pending(index, reading, prepared.row, prepared.now)
+        )
+        return index
+
+    def _add(self, recorded: Recorded | None) -> int:
+        self.recorded.append(recorded)
+        return len(self.recorded) - 1
+
+    def judge(self) -> None:
+        """Judge the readings saved in the group and not judged yet (the group ends)."""
+        for session_id in list(self._pending):
+            self._judge(session_id)
+
+    def _judge(self, session_id: int) -> None:
+        pending = self._pending.pop(session_id, [])
+        if not pending:
+            return
+        services, connection = self._services, self._connection
+        row = pending[-1].row
+        now = max(p.now for p in pending)
+        windows = services.rules_in_force(connection)[1].windows
+        states = services._states(row, services._observations(connection, session_id), now, windows)
+        for saved in pending:
+            reading = saved.reading
+            served = services._explained(
+                connection, session_id, served_by_reading(states, reading.id, reading.measured_at)
+            )
+            self.recorded[saved.place] = _answer(reading, served)

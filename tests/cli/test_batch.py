@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import bindparam, create_engine, func, select
 
 from monitor.errors import Refused
+from monitor.services import with_clock
 from monitor.store import models as m
 from monitor.store import tables as t
 from tests.cli.test_cli import MONITOR, PINS, Cli, start
 from tests.cli.test_cli import cli as cli  # the fixture: a database with sam and ana
+from tests.helpers import at
 
 LINES = "120/80 hr 70\nhr 0\n\n130/85 @ 2 min ago\nbp 999/80\n150/95 hr 80 spo2 97\n"
 
@@ -287,9 +289,10 @@ def test_a_group_saves_its_readings_together_and_a_refused_one_alone(service, db
                 group.record(sid, "hr 71", by="nobody")
             second = group.record(sid, "125/82 hr 72", by="ana", key="g:3")
             again = group.record(sid, "120/80 hr 70", by="ana", key="g:1")  # its own retry
-            assert again.reading.id == first.reading.id and not again.saved_now
             with other.connect() as connection:
                 assert connection.scalar(_COUNT, {"sid": sid}) == 0  # not committed yet
+        first, second, again = (group.recorded[i] for i in (first, second, again))
+        assert again.reading.id == first.reading.id and not again.saved_now
         with other.connect() as connection:
             assert connection.scalar(_COUNT, {"sid": sid}) == 2
             audited = connection.execute(
@@ -400,3 +403,54 @@ def _keyed_readings(db: str, session_id: int) -> dict[str, int]:
             return {key: rid for key, rid in rows}
     finally:
         engine.dispose()
+
+
+#: Lines of a group (minutes after the dose, entry, the save's clock): some measured before
+#: lines saved ahead of them (+15 at +25; +101, which does the +100 check on time, after +112,
+#: which did it late when saved alone).
+GROUPED = [
+    (10, "120/80 hr 70 spo2 98 moaas 5 cadss 0", 10),
+    (12, "hr 72", 12),
+    (21, "170/95 hr 80", 21),
+    (25, "120/80 hr 70 spo2 98", 25),
+    (15, "118/79 hr 71 spo2 97 moaas 5 cadss 1", 25),
+    (36, "125/82 hr 72", 36),
+    (52, "125/82 hr 72 spo2 98 moaas 5 cadss 0", 52),
+    (112, "125/82 hr 72 spo2 98 rr 14 moaas 5 cadss 0", 112),
+    (101, "124/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0", 113),
+]
+
+
+def test_a_group_answers_each_reading_with_the_check_it_served_as_a_lone_save_would(service):
+    """The checks a reading served, judged once for its group, are those a save of its own
+    gave: a reading measured before ones saved ahead of it in the group first has those
+    judged."""
+    moments = {"now": at(0)}
+    clocked = with_clock(service, lambda: moments["now"])
+
+    def dosed(patient: str) -> int:
+        moments["now"] = at(-40)
+        sid = clocked.start_session(patient=patient, protocol="ketamine-iv", by="ana")
+        moments["now"] = at(-10)
+        clocked.record_reading(sid, "128/82 hr 74 spo2 98 rr 14 moaas 5 cadss 0", by="ana")
+        moments["now"] = at(0)
+        clocked.record_dose(sid, by="ana")
+        return sid
+
+    alone, grouped = dosed("MRN-A"), dosed("MRN-B")
+    expected = []
+    for minutes, entry, clock in GROUPED:
+        moments["now"] = at(clock)
+        recorded = clocked.record_reading_once(alone, entry, by="ana", measured_at=at(minutes))
+        expected.append([c.label for c in recorded.served.checks])
+    with clocked.group() as group:
+        places = []
+        for minutes, entry, clock in GROUPED:
+            moments["now"] = at(clock)
+            places.append(group.record(grouped, entry, by="ana", measured_at=at(minutes)))
+    answered = [[c.label for c in group.recorded[i].served.checks] for i in places]
+    assert answered == expected
+    assert [group.recorded[i].reading.served_check for i in places] == [
+        labels[0] if labels else None for labels in expected
+    ]
+    assert any(len(labels) > 1 for labels in expected)  # a recheck served too

@@ -56,6 +56,7 @@ RECORDING = frozenset(
         "monitor.services.config",
         "monitor.services.keys",
         "monitor.services.recording",
+        "monitor.services.recording_sql",
         "monitor.services.signin",
     }
 )
