@@ -63,6 +63,11 @@ def _vitals(entry: str | Vitals) -> Vitals:
 class RecordServices(SignInServices, ConfigServices):
     """Saving readings, and what that needs: the PIN check and the rules in force."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Each session's readings as a batch's group last judged them (:meth:`group`).
+        self._judged: dict[int, _Seen] = {}
+
     @staticmethod
     def _baseline(session: Session | Connection, row: Any, excluding: int | None = None) -> Vitals:
         """The latest pre-dose value of each measure, from readings in force."""
@@ -278,10 +283,14 @@ class RecordServices(SignInServices, ConfigServices):
         The check each reading served is judged once for the group, just before it commits
         (:meth:`Group.record`). On SQLite the group holds the write lock: keep it short
         (docs/interface.md, "Batch entry")."""
-        with self._plain_action() as connection:
-            group = Group(self, connection)
-            yield group
-            group.judge()
+        try:
+            with self._plain_action() as connection:
+                group = Group(self, connection)
+                yield group
+                group.judge()
+        except BaseException:
+            self._judged.clear()  # what a failed group judged was not saved
+            raise
 
     def _keyed(
         self,
@@ -303,12 +312,18 @@ class RecordServices(SignInServices, ConfigServices):
         label = served.checks[0].label if served.checks else None
         return Recorded(replace(reading, served_check=label), False, served)
 
-    def _observations(self, connection: Connection, session_id: int) -> list[Observation]:
-        """The session's readings as this transaction sees them, with their voids and
-        medium/high BP flags (what the checks and rechecks need), in one statement."""
+    def _observations(
+        self, connection: Connection, session_id: int, after: int | None = None
+    ) -> list[Observation]:
+        """The session's readings as this transaction sees them (those after the id
+        ``after`` if given), with their voids and medium/high BP flags (what the checks and
+        rechecks need), in one statement."""
         seen: dict[int, Any] = {}
         flags: dict[int, list[RecordedFlag]] = {}
-        for found in connection.execute(sql.FOR_CHECKS, {"session_id": session_id}):
+        statement, given = (
+            (sql.FOR_CHECKS, {}) if after is None else (sql.FOR_CHECKS_AFTER, {"after": after})
+        )
+        for found in connection.execute(statement, {"session_id": session_id, **given}):
             if found.id not in seen:
                 seen[found.id] = found
                 flags[found.id] = []
@@ -327,6 +342,30 @@ class RecordServices(SignInServices, ConfigServices):
             )
             for found in seen.values()
         ]
+
+    def _judged_readings(self, connection: Connection, session_id: int) -> list[Observation]:
+        """The session's readings for a group's judgement: read in full the first time, then
+        only those saved since, while nothing older changed (:data:`.recording_sql.MARKS`);
+        else in full again."""
+        seen = self._judged.get(session_id)
+        readings: dict[int, Observation] = {}
+        if seen is not None and seen.marks == self._marks(connection, session_id, seen.last):
+            readings = seen.readings
+            new = self._observations(connection, session_id, after=seen.last)
+        else:
+            new = self._observations(connection, session_id)
+        readings.update((o.id, o) for o in new)
+        for correction in new:  # a correction made since supersedes a reading read before
+            old = readings.get(correction.corrects or 0)
+            if old is not None and old.in_force:
+                readings[old.id] = replace(old, in_force=False)
+        last = max(readings, default=0)
+        self._judged[session_id] = _Seen(readings, last, self._marks(connection, session_id, last))
+        return list(readings.values())
+
+    @staticmethod
+    def _marks(connection: Connection, session_id: int, last: int) -> tuple[Any, ...]:
+        return tuple(connection.execute(sql.MARKS, {"session_id": session_id, "last": last}).one())
 
     def _states(
         self, row: Any, readings: list[Observation], now: datetime, windows: Windows
@@ -433,6 +472,14 @@ class _Prepared(NamedTuple):
     when: datetime
 
 
+class _Seen(NamedTuple):
+    """A session's readings as a batch last judged them, and their marks then."""
+
+    readings: dict[int, Observation]
+    last: int
+    marks: tuple[Any, ...]
+
+
 class _Pending(NamedTuple):
     """A reading saved in a group, not judged yet: its place in the group's results."""
 
@@ -518,7 +565,8 @@ class Group:
         row = pending[-1].row
         now = max(p.now for p in pending)
         windows = services.rules_in_force(connection)[1].windows
-        states = services._states(row, services._observations(connection, session_id), now, windows)
+        readings = services._judged_readings(connection, session_id)
+        states = services._states(row, readings, now, windows)
         for saved in pending:
             reading = saved.reading
             served = services._explained(

@@ -84,3 +84,21 @@ FOR_CHECKS = (
 #: The measures' places in a row of FOR_CHECKS, in Vitals' order (the tables' MEASURE_COLUMNS).
 VALUES = slice(3, 3 + len(MEASURE_COLUMNS))
 SKIPPED = select(t.check_skips.c.label).where(t.check_skips.c.session_id == bindparam("session_id"))
+
+# A batch judges a session's readings once a group: read in full once, then only the readings
+# saved since, as long as MARKS (of the readings up to the last one read) are unchanged: none
+# committed late below it (PostgreSQL's ids are not committed in order), none voided, no BP
+# flag raised on one by a baseline change. Readings are never changed or deleted otherwise.
+FOR_CHECKS_AFTER = FOR_CHECKS.where(READINGS.c.id > bindparam("after"))
+_UP_TO = (READINGS.c.session_id == bindparam("session_id")) & (READINGS.c.id <= bindparam("last"))
+MARKS = select(
+    select(func.count()).select_from(READINGS).where(_UP_TO).scalar_subquery(),
+    select(func.count())
+    .select_from(t.voids.join(READINGS, READINGS.c.id == VOIDS.reading_id))
+    .where(_UP_TO)
+    .scalar_subquery(),
+    select(func.max(FLAGS.c.id))
+    .select_from(FLAGS.join(READINGS, READINGS.c.id == FLAGS.c.reading_id))
+    .where(_UP_TO & BP_FLAGS)
+    .scalar_subquery(),
+)

@@ -454,3 +454,35 @@ def test_a_group_answers_each_reading_with_the_check_it_served_as_a_lone_save_wo
         labels[0] if labels else None for labels in expected
     ]
     assert any(len(labels) > 1 for labels in expected)  # a recheck served too
+
+
+def test_a_reading_voided_between_groups_is_judged_as_voided_by_the_next_group(service):
+    """A batch reads a session's readings in full once, then only what is new, unless an
+    older one changed: a reading voided meanwhile (at another station) no longer does the
+    +100 check, so a late set at +112 does it, as a lone save says."""
+    moments = {"now": at(-40)}
+    clocked = with_clock(service, lambda: moments["now"])
+    full = "124/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
+    answers = {}
+    for how in ("alone", "grouped"):
+        moments["now"] = at(-40)
+        sid = clocked.start_session(patient=f"MRN-{how}", protocol="ketamine-iv", by="ana")
+        moments["now"] = at(0)
+        clocked.record_dose(sid, by="sam", override_reason="no baseline")
+        moments["now"] = at(102)
+        if how == "alone":
+            first = clocked.record_reading_once(sid, full, by="ana", measured_at=at(101)).reading
+        else:
+            with clocked.group() as group:
+                place = group.record(sid, full, by="ana", measured_at=at(101))
+            first = group.recorded[place].reading
+        clocked.void(first.id, by="ana", reason="wrong patient")
+        moments["now"] = at(112)
+        if how == "alone":
+            answers[how] = clocked.record_reading_once(sid, full, by="ana").served
+        else:
+            with clocked.group() as group:
+                place = group.record(sid, full, by="ana")
+            answers[how] = group.recorded[place].served
+    assert [c.label for c in answers["grouped"].checks] == ["+100 min"]
+    assert [c.label for c in answers["alone"].checks] == ["+100 min"]
