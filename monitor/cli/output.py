@@ -24,9 +24,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import datetime
 
+    from sqlalchemy import Engine
+
     from monitor.core.config import ClinicConfig
     from monitor.present.parts import Line
     from monitor.services import Service
+    from monitor.services.pincheck import PinCheck
 
 #: Exit status of a refusal a user can cause (one ``error: ...`` line, nothing saved).
 EXIT_REFUSED = 2
@@ -70,6 +73,7 @@ class Context:
         #: says itself when its imports are done (:func:`imports_done`).
         self.more_imports = False
         self._config: ClinicConfig | None = None
+        self._engine: Engine | None = None
         self._service: Service | None = None
 
     @property
@@ -84,19 +88,47 @@ class Context:
         return self._config
 
     @property
+    def engine(self) -> Engine:
+        """The chosen database, its schema checked or created (no services imported yet)."""
+        if self._engine is None:
+            if self.config_path:
+                _ = self.config  # a station's file is refused before the database is opened
+            from monitor.store.engine import file_warnings, make_engine
+            from monitor.store.migrate import ensure_schema
+
+            for warning in file_warnings(self.db):
+                click.echo(f"warning: {warning}", err=True)
+            engine = make_engine(self.db, create=False)
+            try:
+                ensure_schema(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
+        return self._engine
+
+    @property
     def service(self) -> Service:
         """The services on the chosen database, its schema checked or created, judging under
         the database's rules with this station's settings."""
         if self._service is None:
             from monitor.cli.lazy import load
-            from monitor.store.engine import file_warnings
 
-            for warning in file_warnings(self.db):
-                click.echo(f"warning: {warning}", err=True)
-            self._service = load(self.services).open(self.db, self.config, create=False)
+            self._service = load(self.services)(self.engine, self.config)
             if not self.more_imports:
                 imports_done()
         return self._service
+
+    def pin_check(self, name: str, pin: str) -> PinCheck | None:
+        """``name``'s PIN check begun in a thread of its own before the services are imported,
+        which go on beside it (on SQLite, whose PINs are checked here: :mod:`monitor.services.\
+        pincheck`); ``None`` where there is nothing to begin."""
+        if self._service is not None or self.engine.dialect.name != "sqlite":
+            return None
+        from monitor.services.pincheck import PinCheck
+
+        with self.engine.connect() as connection:
+            return PinCheck.of(connection, name, pin).start()
 
     def open_station(self) -> None:
         """Open the station on this context, or say that this entry point has none (the
@@ -111,6 +143,8 @@ class Context:
         """Release the database."""
         if self._service is not None:
             self._service.close()
+        elif self._engine is not None:
+            self._engine.dispose()
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -261,7 +295,8 @@ def acting(command: Callable[..., Any] | None = None, *, services: str | None = 
         if services is not None:
             context.services = services
         pin = secret(f"PIN for {kwargs['by']}", pin_stdin=pin_stdin, env=True)
-        context.service.authenticate(kwargs["by"], pin)
+        checked = context.pin_check(kwargs["by"], pin)  # the services are imported beside it
+        context.service.authenticate(kwargs["by"], pin, checked=checked)
         cosign = kwargs.get("cosign")
         if cosign is not None:
             try:

@@ -55,6 +55,7 @@ RECORDING = frozenset(
         "monitor.services.base",
         "monitor.services.config",
         "monitor.services.keys",
+        "monitor.services.pincheck",
         "monitor.services.recording",
         "monitor.services.recording_sql",
         "monitor.services.signin",
