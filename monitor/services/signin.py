@@ -87,9 +87,8 @@ class SignInServices(ServiceBase):
         the 40 ms of scrypt), or was begun earlier (``checked``: :mod:`.pincheck`); the
         decision is taken in the transaction on the user's row as it is then."""
         now = self.now()
-        after, minutes = bounded(
-            self.config.security.lockout_after, self.config.security.lockout_min
-        )
+        security = self.config.security  # the rules in force, read once
+        after, minutes = bounded(security.lockout_after, security.lockout_min)
         if self._proves:
             with self._plain_action() as connection:
                 token = connection.execute(
