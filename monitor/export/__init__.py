@@ -270,9 +270,7 @@ def export(
     spreadsheet = csv_for != "data"
     said: list[str] = []
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(
-            service, plan, fmt, kind, out, tick, clinic, found, said, spreadsheet
-        )
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, said, spreadsheet)
         size = out.tell()
     return ExportResult(
         path=target,
@@ -319,13 +317,13 @@ def _write(
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
         from monitor.export.csv_out import READING_COLUMNS, CsvWriter
-        from monitor.services.exports import reading_table
+        from monitor.export.csv_readings import reading_lines
 
         writer = CsvWriter(out, READING_COLUMNS, spreadsheet=spreadsheet)
         count = 0
         for ids in plan.batches(CSV_BATCH):
-            for rows in reading_table(service, ids, found):
-                count += writer.write(rows)
+            for lines in reading_lines(service, ids, found, spreadsheet=spreadsheet):
+                count += writer.write_lines(lines)
             tick(len(ids))
         return count, "readings"
     if fmt == "csv":
