@@ -302,7 +302,7 @@ def cpu_seconds(argv: list[str], env: dict[str, str], peaks: list[float] | None 
 #: the garbage collector as the command runs it (paused while loading, what is loaded then
 #: frozen: monitor/cli/export.py), its own time within the phases given apart.
 PHASES = """
-import gc, json, sys, time
+import gc, importlib, json, sys, time
 from io import BytesIO
 spent, mark, collecting = {}, [time.process_time()], [0.0, 0.0]
 def lap(name):
@@ -323,28 +323,32 @@ from monitor.services.exports import rems_forms, session_views
 service = Service.open(sys.argv[1], create=False)
 views = session_views(service, [int(sys.argv[2])]); forms = rems_forms(service, views)
 lap("services: import, open, read and judge")
-import numpy
-lap("import numpy")
-import fpdf
-lap("import fpdf2 (fontTools, PIL)")
-import matplotlib.figure, matplotlib.backends.backend_agg
-lap("import matplotlib")
+from monitor.export import LIBRARIES
+for name in LIBRARIES["pdf"]:
+    importlib.import_module(name)
+lap("import " + ", ".join(LIBRARIES["pdf"]))
 if lean:
     gc.freeze()
     gc.enable()
-from monitor.export import chart, pdf
+from monitor.export import pdf
 record = pdf._Record("Clinic", service.now(), service.config.thresholds)
 lap("fonts: DejaVu Sans regular and bold read")
-way = "pixels" if hasattr(chart, "pixels") else "render"  # an older tree: a PNG
-drawn = getattr(chart, way)
+try:  # the chart drawn by fpdf2 (issue #23), or by matplotlib in an older tree
+    from monitor.export import pdf_chart as drawing
+    way, what = "draw_chart", "chart: drawn by fpdf2"
+except ImportError:
+    from monitor.export import chart as drawing
+    way = "pixels" if hasattr(drawing, "pixels") else "render"  # an older tree: a PNG
+    what = "chart: matplotlib figure and Agg drawing"
+drawn = getattr(drawing, way)
 def timed(*args, **kwargs):
     start = time.process_time(); image = drawn(*args, **kwargs)
-    spent["chart: matplotlib figure and Agg drawing"] = round((time.process_time() - start) * 1000)
+    spent[what] = round((time.process_time() - start) * 1000)
     return image
-setattr(chart, way, timed)
+setattr(drawing, way, timed)
 record.session(views[0], forms.get(views[0].id), service.today())
 lap("layout")
-spent["layout"] -= spent["chart: matplotlib figure and Agg drawing"]
+spent["layout"] -= spent[what]
 record.output(BytesIO())
 lap("output: font subsets, compression")
 spent["garbage collection, within the phases"] = round(collecting[0] * 1000)
