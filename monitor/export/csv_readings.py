@@ -52,6 +52,14 @@ def _naive(moment: datetime | str) -> datetime:
     return moment
 
 
+def _aware(moment: datetime) -> datetime:
+    """The driver's datetime (PostgreSQL's, aware) as it is when its offset is nought, else
+    in UTC (a naive one is UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if not moment.utcoffset() else moment.astimezone(UTC)
+
+
 def _iso(moment: datetime | str | None) -> str:
     """ISO 8601 with the offset, as ``session show --json`` writes it, or empty."""
     return "" if moment is None else _naive(moment).isoformat() + "+00:00"
@@ -172,12 +180,15 @@ def reading_lines(
     in_order = all(a < b for a, b in pairwise(ids))
     by_session: dict[int, list[str]] = {}
     with reading_reads(service, ids) as reads:
+        # Times compared and subtracted as the database gives them: SQLite's text parsed
+        # naive (UTC), PostgreSQL's datetimes aware.
+        time = _naive if reads.text_times else _aware
         names = {key: cell(name) for key, name in reads.names.items()}
         sessions = {
             sid: (
                 f"{sid},{cell(patient)},{cell(protocol)}",
-                None if dosed is None else _naive(dosed),
-                None if discharged is None else _naive(discharged),
+                None if dosed is None else time(dosed),
+                None if discharged is None else time(discharged),
             )
             for sid, patient, protocol, dosed, discharged in reads.sessions
         }
@@ -226,10 +237,16 @@ def reading_lines(
                         if recorded_at.endswith("000000")
                         else f"{recorded_at[:10]}T{recorded_at[11:]}+00:00"
                     )
-                else:  # PostgreSQL's datetimes, or SQLite text of another form
+                elif text_times:  # SQLite text of another form
                     measured, recorded = _naive(measured_at), _naive(recorded_at)
                     measured_at = measured.isoformat() + "+00:00"
                     recorded_at = recorded.isoformat() + "+00:00"
+                else:  # PostgreSQL's datetimes, aware (in UTC as the database gives them)
+                    measured, recorded = measured_at, recorded_at
+                    measured_at, recorded_at = measured.isoformat(), recorded.isoformat()
+                    if measured_at[-6:] != "+00:00" or recorded_at[-6:] != "+00:00":
+                        measured, recorded = _aware(measured), _aware(recorded)
+                        measured_at, recorded_at = measured.isoformat(), recorded.isoformat()
                 if vitals.count(",") != 6 or '"' in vitals or "\n" in vitals or "\r" in vitals:
                     # A measure SQLite holds as text (written by hand) that needs quoting.
                     vitals = ",".join("" if v is None else csv_cell(str(v)) for v in reads.odd(rid))
