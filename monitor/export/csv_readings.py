@@ -254,9 +254,10 @@ def reading_lines(
                     after = ""
                 else:
                     since = measured - dosed_at
-                    after = minutes.get(since)
-                    if after is None:
-                        after = minutes[since] = f"{since.total_seconds() / 60:.1f}"
+                    known = minutes.get(since)
+                    if known is None:
+                        known = minutes[since] = f"{since.total_seconds() / 60:.1f}"
+                    after = known
                 mark = marks(rid)
                 if mark is None and corrects is None and reason is None:
                     middle = plain

@@ -475,7 +475,7 @@ def draw(canvas: Canvas, chart: Plan, size: ChartSize = IN_PDF) -> None:
     bottom = _Axes(places[-1], chart.x_limits, (0, 1))
     lowest = bottom.bottom
     for minute in x_ticks:
-        box = canvas.text(
+        taken = canvas.text(
             bottom.x(minute),
             bottom.bottom + TICK + PAD,
             tick_text(minute),
@@ -483,7 +483,7 @@ def draw(canvas: Canvas, chart: Plan, size: ChartSize = IN_PDF) -> None:
             ha="center",
             va="top",
         )
-        lowest = max(lowest, box[3])
+        lowest = max(lowest, taken[3])
     canvas.text(
         bottom.left + bottom.width / 2,
         lowest + LABEL_PAD,

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
     Integer,
@@ -237,7 +238,7 @@ class _Reads(NamedTuple):
 
 @functools.cache
 def _reads(sqlite: bool) -> _Reads:
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
     in_batch = _READINGS.c.session_id.in_(ids)
     return _Reads(
         sessions=select(
