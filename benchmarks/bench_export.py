@@ -19,11 +19,14 @@ and an adverse event in every 10th), by bulk Core inserts, 40 sessions a day. Th
 - **The single-session PDF's CPU time** (issue #22), whole processes, interleaved pairs: A is
   ``monitor export ID --format json`` (the same start, reads and judging, no PDF), B is
   ``monitor export ID --format pdf``; each side's figure is the process's CPU time (user +
-  system, from ``os.wait4``): target B < 2 s. Then where B's time goes, phase by phase, in a
-  process that does what the command does (median of 5).
+  system, from ``os.wait4``): target B < 2 s. Then the peak RSS of each (``os.wait4``'s max
+  RSS of the whole process, 5 runs, started as the peaks above are; issue #23: target
+  < 100 MB for the PDF), and where B's time goes, phase by phase, in a process that does
+  what the command does (median of 5).
 
     .venv/bin/python benchmarks/bench_export.py [--sessions 10000] [--pairs 15]
     .venv/bin/python benchmarks/bench_export.py --sessions 100 --only-pdf   # the PDF alone
+    .venv/bin/python benchmarks/bench_export.py --only-csv   # the CSV's throughput alone
     createdb -h 127.0.0.1 -U postgres bench_export
     .venv/bin/python benchmarks/bench_export.py \\
         --db postgresql+psycopg://postgres@127.0.0.1:5432/bench_export
@@ -297,7 +300,7 @@ def cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
 #: the garbage collector as the command runs it (paused while loading, what is loaded then
 #: frozen: monitor/cli/export.py), its own time within the phases given apart.
 PHASES = """
-import gc, json, sys, time
+import gc, importlib, json, sys, time
 from io import BytesIO
 spent, mark, collecting = {}, [time.process_time()], [0.0, 0.0]
 def lap(name):
@@ -318,28 +321,32 @@ from monitor.services.exports import rems_forms, session_views
 service = Service.open(sys.argv[1], create=False)
 views = session_views(service, [int(sys.argv[2])]); forms = rems_forms(service, views)
 lap("services: import, open, read and judge")
-import numpy
-lap("import numpy")
-import fpdf
-lap("import fpdf2 (fontTools, PIL)")
-import matplotlib.figure, matplotlib.backends.backend_agg
-lap("import matplotlib")
+from monitor.export import LIBRARIES
+for name in LIBRARIES["pdf"]:
+    importlib.import_module(name)
+lap("import " + ", ".join(LIBRARIES["pdf"]))
 if lean:
     gc.freeze()
     gc.enable()
-from monitor.export import chart, pdf
+from monitor.export import pdf
 record = pdf._Record("Clinic", service.now(), service.config.thresholds)
 lap("fonts: DejaVu Sans regular and bold read")
-way = "pixels" if hasattr(chart, "pixels") else "render"  # an older tree: a PNG
-drawn = getattr(chart, way)
+try:  # the chart drawn by fpdf2 (issue #23), or by matplotlib in an older tree
+    from monitor.export import pdf_chart as drawing
+    way, what = "draw_chart", "chart: drawn by fpdf2"
+except ImportError:
+    from monitor.export import chart as drawing
+    way = "pixels" if hasattr(drawing, "pixels") else "render"  # an older tree: a PNG
+    what = "chart: matplotlib figure and Agg drawing"
+drawn = getattr(drawing, way)
 def timed(*args, **kwargs):
     start = time.process_time(); image = drawn(*args, **kwargs)
-    spent["chart: matplotlib figure and Agg drawing"] = round((time.process_time() - start) * 1000)
+    spent[what] = round((time.process_time() - start) * 1000)
     return image
-setattr(chart, way, timed)
+setattr(drawing, way, timed)
 record.session(views[0], forms.get(views[0].id), service.today())
 lap("layout")
-spent["layout"] -= spent["chart: matplotlib figure and Agg drawing"]
+spent["layout"] -= spent[what]
 record.output(BytesIO())
 lap("output: font subsets, compression")
 spent["garbage collection, within the phases"] = round(collecting[0] * 1000)
@@ -359,6 +366,14 @@ def pdf_cpu(
         return lambda: cpu_seconds([*base, str(folder / f"one-cpu.{fmt}"), "--format", fmt], env)
 
     figure = interleave(side("json"), side("pdf"), pairs=pairs, warmup=2, label="pdf cpu")
+    # The peak RSS of each, 5 runs, started by a small process (the Runner's): a process
+    # started by this one would count this one's memory as its own (os.wait4's max RSS
+    # keeps the highest of the process before and after exec).
+    run = Runner(folder)
+    for fmt in ("json", "pdf"):
+        for _ in range(5):
+            run(fmt, [*base, str(folder / f"one-peak.{fmt}"), "--format", fmt])
+    figure["peak_mb"] = {fmt: spread(run.peaks[fmt], 1, 1) for fmt in ("json", "pdf")}
     runs = []
     for _ in range(5):
         argv = [sys.executable, "-c", PHASES, db, str(sid)]
@@ -373,6 +388,14 @@ def pdf_cpu(
             "< 2 s",
         )
     ]
+    pdf_peak, json_peak = figure["peak_mb"]["pdf"], figure["peak_mb"]["json"]
+    rows.append(
+        (
+            f"  peak RSS of the whole process, os.wait4 (json: {json_peak['median']:.0f} MB)",
+            f"{pdf_peak['median']:.0f} MB ({pdf_peak['min']:.0f}-{pdf_peak['max']:.0f})",
+            "< 100 MB",
+        )
+    )
     rows += [(f"  {name}", f"{ms:.0f} ms", "") for name, ms in figure["phases_ms"].items()]
     return figure, rows
 
@@ -385,6 +408,7 @@ def main() -> None:
     parser.add_argument("--dir", help="folder for the SQLite file and the outputs")
     parser.add_argument("--reuse", action="store_true", help="measure a database already built")
     parser.add_argument("--only-pdf", action="store_true", help="only the single-session PDF")
+    parser.add_argument("--only-csv", action="store_true", help="only the CSV's throughput")
     args = parser.parse_args()
     folder = Path(args.dir or tempfile.mkdtemp(prefix="monitor-export-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -449,6 +473,11 @@ def main() -> None:
             "<= 2 (>= 1/2 the throughput)",
         )
     ]
+
+    if args.only_csv:
+        service.close()
+        emit(result, rows)
+        return
 
     # Peak memory, whole processes.
     run = Runner(folder)

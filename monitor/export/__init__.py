@@ -3,8 +3,8 @@ readings or of events, JSON Lines of ``session show --json``, FHIR R4 Bundles.
 
 One implementation for both faces: ``monitor export`` (:mod:`monitor.cli.export`) and
 the station (:func:`export_session`) call :func:`export`. It is headless (no screen), reads
-through the services, and imports matplotlib, fpdf2 and fhir.resources only when a format
-needs them (each costs 100-350 ms to import).
+through the services, and imports matplotlib (the PNG and SVG charts), fpdf2 (the PDF) and
+fhir.resources only when a format needs them (each costs 100-350 ms to import).
 
 What every export promises:
 
@@ -52,7 +52,9 @@ CSV_FOR = ("spreadsheet", "data")
 CHART_FORMATS = ("png", "svg")
 #: The libraries each format loads when it runs (imported then, never with ``monitor.export``).
 LIBRARIES = {
-    "pdf": ("fpdf", "matplotlib.figure", "matplotlib.backends.backend_agg"),
+    # The record's chart is drawn by fpdf2 (monitor.export.pdf_chart), fpdf2 loaded without
+    # numpy (monitor.export.pdf_library): no matplotlib, no numpy (issue #23).
+    "pdf": ("monitor.export.pdf_library",),
     "png": ("matplotlib.figure", "matplotlib.backends.backend_agg"),
     "svg": ("matplotlib.figure", "matplotlib.backends.backend_svg"),
     "fhir": ("fhir.resources.R4B.bundle",),
@@ -317,13 +319,13 @@ def _write(
 ) -> tuple[int, str]:
     if fmt == "csv" and what == "readings":
         from monitor.export.csv_out import READING_COLUMNS, CsvWriter
-        from monitor.services.exports import reading_table
+        from monitor.export.csv_readings import reading_lines
 
         writer = CsvWriter(out, READING_COLUMNS, spreadsheet=spreadsheet)
         count = 0
         for ids in plan.batches(CSV_BATCH):
-            for rows in reading_table(service, ids, found):
-                count += writer.write(rows)
+            for lines in reading_lines(service, ids, found, spreadsheet=spreadsheet):
+                count += writer.write_lines(lines)
             tick(len(ids))
         return count, "readings"
     if fmt == "csv":

@@ -22,15 +22,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.observations import reading_status
 from monitor.export.common import iso, minutes_after, severity_text, yes_no
-
-# The readings' rows are made by the read itself (monitor.services.exports.reading_table):
-# a hundred thousand of them are one export. Their columns are the contract.
-from monitor.services.exports import READING_COLUMNS
 from monitor.views import SignOffView
 
 __all__ = [
@@ -38,13 +34,53 @@ __all__ = [
     "FORMULA_STARTS",
     "READING_COLUMNS",
     "CsvWriter",
+    "csv_cell",
     "event_records",
     "reading_status",
+    "spreadsheet_text",
     "text_columns",
 ]
 
 if TYPE_CHECKING:
     from monitor.views import SessionView
+
+#: The columns of the CSV of readings (one row per reading, made by
+#: :mod:`monitor.export.csv_readings`): the stable contract (docs/exports.md, "The CSV of
+#: readings"). New columns may be added at the end; none is renamed, moved or removed.
+READING_COLUMNS = (
+    "session_id",
+    "patient",
+    "protocol",
+    "reading_id",
+    "measured_at",
+    "recorded_at",
+    "recorded_by",
+    "minutes_after_dosing",
+    "before_dosing",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "resp_rate",
+    "moaas",
+    "cadss",
+    "status",
+    "superseded_by",
+    "corrects",
+    "correction_reason",
+    "voided_by",
+    "voided_at",
+    "void_reason",
+    "late_entry",
+    "highest_flag",
+    "flags",
+    "acknowledgements",
+    # Revision 3 (added at the end, as the contract allows).
+    "entered_after_discharge",
+    "flags_acknowledged_by",
+    "flags_cosigned_by",
+    "flags_raised_by",
+)
 
 EVENT_COLUMNS = (
     "session_id",
@@ -225,6 +261,28 @@ def _review(view: SessionView, add: Any) -> None:
         add("reopen", again.at, None, again.by, 1, text=again.reason)
 
 
+def spreadsheet_text(value: str) -> str:
+    """A text cell of the file for a spreadsheet: with a ``'`` in front when a spreadsheet
+    would read it as a formula (or it begins with ``'``)."""
+    return "'" + value if value and value[0] in FORMULA_STARTS else value
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as the ``csv`` module writes a cell (RFC 4180, the module's default
+    dialect): in double quotes, each of its own doubled, when it holds a comma, a double
+    quote or a line break; as it is otherwise."""
+    if '"' in value:
+        return '"' + value.replace('"', '""') + '"'
+    if "," in value or "\n" in value or "\r" in value:
+        return '"' + value + '"'
+    return value
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A text cell of the file for a spreadsheet, as written: escaped, then quoted."""
+    return csv_cell("'" + value if value and value[0] in FORMULA_STARTS else value)
+
+
 def _escaped(rows: Sequence[Sequence[Any]], text_at: tuple[int, ...]) -> list[Sequence[Any]]:
     """``rows`` with each text cell a spreadsheet would read as a formula given a ``'`` in front
     (a row is copied only when it has one)."""
@@ -249,19 +307,26 @@ class CsvWriter:
 
     def __init__(self, out: Any, columns: Sequence[str], *, spreadsheet: bool = True) -> None:
         self._out = out
-        self._buffer = io.StringIO()
-        self._csv = csv.writer(self._buffer)
         self._text_at = text_columns(columns) if spreadsheet else ()
-        self._csv.writerow(columns)
-        self._flush()
+        self._rows([columns])
 
-    def _flush(self) -> None:
-        self._out.write(self._buffer.getvalue().encode("utf-8"))
-        self._buffer.seek(0)
-        self._buffer.truncate()
+    def _rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        # The csv module writes into a text layer over the binary file, encoded as it fills
+        # (no copy of the chunk as one string); the layer is taken off again after each
+        # chunk, which leaves the file open and everything written to it.
+        text = io.TextIOWrapper(self._out, encoding="utf-8", newline="")
+        try:
+            csv.writer(text).writerows(rows)
+        finally:
+            text.detach()
 
     def write(self, rows: Sequence[Sequence[Any]]) -> int:
         """Write rows; returns how many."""
-        self._csv.writerows(_escaped(rows, self._text_at) if self._text_at else rows)
-        self._flush()
+        self._rows(_escaped(rows, self._text_at) if self._text_at else rows)
         return len(rows)
+
+    def write_lines(self, lines: Sequence[str]) -> int:
+        """Write lines already made as this file's (the readings':
+        :mod:`monitor.export.csv_readings`); returns how many."""
+        self._out.write("".join(lines).encode("utf-8"))
+        return len(lines)

@@ -3,8 +3,8 @@
 Each record holds, in this order: the session (clinic, patient, protocol, dose, lot, first
 treatment, the medication answers, start / dosing / infusion end / discharge times and who
 started, dosed, overrode and co-signed, recorded or corrected the infusion end and
-discharged; total minutes monitored, the rules version, who recorded); the chart
-(:mod:`monitor.export.chart`); the readings with their flags and acknowledgements (who, the
+discharged; total minutes monitored, the rules version, who recorded); the chart (fpdf2's,
+:mod:`monitor.export.pdf_chart`); the readings with their flags and acknowledgements (who, the
 co-signer; a correction's original and a voided reading struck through, with the reason; late
 entries and entries after discharge marked; a flag raised when the baseline changed marked);
 the checks with their status; the events and their alarms; the discharge (the gate stored at
@@ -96,6 +96,9 @@ class _Record:
         thresholds: Thresholds,
         fonts: Sequence[str | Path] = (),
     ) -> None:
+        from monitor.export import pdf_library
+
+        pdf_library.load()  # fpdf2 without numpy (as the command line loads it)
         from fpdf import FPDF
 
         from monitor.export.pdf_fonts import Fonts
@@ -368,15 +371,17 @@ class _Record:
             yield table
 
     def _chart(self, view: SessionView) -> None:
-        from monitor.export.chart import IN_PDF, pixels
+        from monitor.export.chart_plan import IN_PDF
+        from monitor.export.pdf_chart import draw_chart
 
         pdf = self.pdf
         height = pdf.epw * IN_PDF.height / IN_PDF.width
         if pdf.will_page_break(height + 2):
             pdf.add_page()
-        image = pixels(view, self.thresholds, IN_PDF)
         pdf.ln(1)
-        pdf.image(image, x=MARGIN, w=pdf.epw, h=height)
+        draw_chart(pdf, view, self.thresholds, FONT, IN_PDF)
+        pdf.set_font(FONT, "", BODY)
+        pdf.set_text_color(*BLACK)
         pdf.ln(1)
 
     def _readings(self, view: SessionView) -> None:

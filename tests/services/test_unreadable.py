@@ -10,6 +10,7 @@ the command line's tests too (tests/cli/test_unreadable_cli.py).
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -23,12 +24,12 @@ from monitor.core.config import ClinicConfig
 from monitor.core.rules import Severity
 from monitor.errors import Refused
 from monitor.export import Selection, export
+from monitor.export.csv_readings import reading_lines
 from monitor.present.audit import audit_story, text_line
 from monitor.present.json import session_json
 from monitor.present.parts import plain
 from monitor.present.record import discharge_lines, flag_line, session_facts
 from monitor.present.session import session_log
-from monitor.services.exports import reading_table
 from monitor.services.stored import KeptGate, kept_gate
 from monitor.store import models as m
 from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE, Unreadable, read, reason
@@ -474,7 +475,8 @@ def test_exports_write_every_session_and_mark_the_unreadable(service, poisoned, 
 
 def test_the_csv_of_readings_marks_a_flag_of_an_unknown_severity(service, poisoned):
     found: list[Unreadable] = []
-    rows = [row for chunk in reading_table(service, [poisoned["flagged"]], found) for row in chunk]
+    lines = reading_lines(service, [poisoned["flagged"]], found, spreadsheet=False)
+    rows = list(csv.reader(line for chunk in lines for line in chunk))
     flagged = [row for row in rows if "forged flag" in (row[25] or "")]
     assert len(flagged) == 1
     assert "high (severity UNREADABLE: 'critical' is not a valid Severity)" in flagged[0][25]
