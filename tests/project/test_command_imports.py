@@ -73,14 +73,8 @@ WHOLE = (
     }
 )
 EXPORTS = WHOLE | {"monitor.services.exports"}
-PDF = EXPORTS | {
-    "matplotlib",
-    "numpy",
-    "PIL",
-    "fpdf",
-    "fontTools",
-    "monitor.export.chart",
-}
+#: A PDF: fpdf2 (with PIL and fontTools) draws the chart too, without matplotlib or numpy.
+PDF = EXPORTS | {"PIL", "fpdf", "fontTools", "monitor.export.chart"}
 FHIR = EXPORTS | {"fhir", "pydantic", "monitor.export.fhir"}
 #: Alembic compares the tables with the migrations, in every dialect's terms.
 MIGRATIONS = WHOLE | {"alembic", "tomllib", "sqlalchemy.dialects.postgresql"}
