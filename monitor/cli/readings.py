@@ -49,7 +49,7 @@ GROUP_SECONDS = 0.05
 
 def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
     """The reading, its flags, then (a reading just recorded) which check it served and which
-    checks before it remain not done (:func:`monitor.present.record.served_lines`)."""
+    checks before it remain not done (:func:`monitor.present.served.served_lines`)."""
     from monitor.core.entry import format_entry
 
     note = f" (corrects reading {reading.corrects})" if reading.corrects else ""
@@ -64,7 +64,7 @@ def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
             f"  {flag.severity.symbol:<3} {flag.severity.value:<6} {flag.message}  [flag {flag.id}]"
         )
     if served is not None:
-        from monitor.present.record import served_lines
+        from monitor.present.served import served_lines
 
         for line in story_text(served_lines(served)):
             click.echo(f"  {line}", nl=False)

@@ -24,10 +24,10 @@ from monitor.core.gate import minutes_between, minutes_monitored
 from monitor.core.intake import MED_LABELS, minor_notice
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reached, status_text
-from monitor.core.served import Served
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
 from monitor.present.review import review_lines as review_lines
+from monitor.present.served import served_lines as served_lines
 from monitor.present.unreadable import marked as _marked
 from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE
 from monitor.views import EventView, FlagView, ReadingView, SessionView
@@ -285,36 +285,6 @@ def check_notes(check: CheckState, discharged_at: datetime | None) -> tuple[Line
     elif check.is_alarm:
         notes.append((Part("alarm: no reason recorded", Role.WARN),))
     return tuple(notes)
-
-
-def _served_part(check: CheckState) -> Part:
-    if check.status is CheckStatus.DONE:
-        return Part(f"{check.label} (done{' late' if check.late else ''})", Role.OK)
-    missing = " ".join(m.value for m in check.missing)
-    return Part(f"{check.label} (still needs {missing})", Role.STRONG)
-
-
-def served_lines(served: Served) -> tuple[Line, ...]:
-    """What a reading just saved did to the schedule (docs/clinical.md, "Check windows and
-    statuses"): ``served +40 min (done late)``, or ``served no scheduled check``; then the
-    checks due before it that remain not done, each with its status, so that an alarm that
-    stays is never a surprise: ``not done: +15 min (missed), +30 min (overdue)``."""
-    if served.checks:
-        parts: list[Part] = [Part("served ")]
-        for index, check in enumerate(served.checks):
-            parts += [Part(", ")] if index else []
-            parts.append(_served_part(check))
-        lines: list[Line] = [tuple(parts)]
-    else:
-        lines = [(Part("served no scheduled check", Role.NOTE),)]
-    if served.not_done:
-        left: list[Part] = [Part("not done: ", Role.WARN)]
-        for index, check in enumerate(served.not_done):
-            left += [Part(", ")] if index else []
-            role = Role.ALERT if check.is_alarm else Role.PLAIN
-            left.append(Part(f"{check.label} ({status_text(check)})", role))
-        lines.append(tuple(left))
-    return tuple(lines)
 
 
 def event_late(event: EventView) -> bool:
