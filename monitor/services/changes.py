@@ -5,12 +5,17 @@ and the database's own guards write audit rows for the transitions they allow. S
 audit id is a version of the whole record: a station reloads only when it moved. On PostgreSQL
 an insert into the audit trail also sends a notification on :data:`CHANNEL` (migration 0006),
 which :meth:`ChangeServices.listen` waits for, so that another station's save shows at once.
+On SQLite, a file, nothing is pushed: :meth:`ChangeServices.commits` gives SQLite's own counter of
+commits by other connections (``PRAGMA data_version``), a read of the file's shared memory that
+costs a few microseconds, so that a station may look five times a second and ask the question
+only when it moved (docs/station.md, "Keeping up to date").
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
@@ -57,3 +62,28 @@ class ChangeServices(ServiceBase):
             while not stop.is_set():
                 for _ in conn.notifies(timeout=5.0, stop_after=1):
                     on_change()
+
+    @contextmanager
+    def commits(self) -> Iterator[Callable[[], int] | None]:
+        """SQLite: a function that reads a number that moves whenever another connection has
+        committed to the file (``PRAGMA data_version``; this process's own other connections
+        count as others). The number is each connection's own, so it is read on one
+        connection, held until the block ends: use it from one thread. ``None`` where there
+        is no such counter (PostgreSQL notifies instead; an in-memory database)."""
+        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        ):
+            yield None
+            return
+        held = self.engine.raw_connection()
+        try:
+            cursor = held.driver_connection.cursor()
+
+            def count() -> int:
+                return int(cursor.execute("PRAGMA data_version").fetchone()[0])
+
+            yield count
+        finally:
+            held.close()
