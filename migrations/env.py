@@ -15,14 +15,14 @@ from logging.config import fileConfig
 from alembic import context
 
 from monitor.store.engine import make_engine
-from monitor.store.models import Base, add_partial_indexes
+from monitor.store.tables import add_partial_indexes, metadata
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 add_partial_indexes()  # compared with the database's, as every other index
-target_metadata = Base.metadata
+target_metadata = metadata  # the schema's one definition (monitor.store.tables)
 PG_MIGRATION_LOCK = 815_001
 
 
