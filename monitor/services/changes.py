@@ -7,7 +7,7 @@ an insert into the audit trail also sends a notification on :data:`CHANNEL` (mig
 which :meth:`ChangeServices.listen` waits for, so that another station's save shows at once.
 On SQLite, a file, nothing is pushed: :meth:`ChangeServices.commits` gives SQLite's own counter of
 commits by other connections (``PRAGMA data_version``), a read of the file's shared memory that
-costs a few microseconds, so that a station may look five times a second and ask the question
+costs a few microseconds, so that a station may look ten times a second and ask the question
 only when it moved (docs/station.md, "Keeping up to date").
 """
 
@@ -20,12 +20,12 @@ from contextlib import contextmanager
 from sqlalchemy import func, select
 
 from monitor.services.base import ServiceBase
-from monitor.store import models as m
+from monitor.store import tables as t
 
 #: The PostgreSQL notification channel of changes to the record.
 CHANNEL = "monitor_changes"
 
-_NEWEST = select(func.max(m.AuditEntry.id))
+_NEWEST = select(func.max(t.audit_log.c.id))
 
 
 class ChangeServices(ServiceBase):
@@ -79,7 +79,9 @@ class ChangeServices(ServiceBase):
             return
         held = self.engine.raw_connection()
         try:
-            cursor = held.driver_connection.cursor()
+            driver = held.driver_connection
+            assert driver is not None  # (a connection just checked out of the pool)
+            cursor = driver.cursor()
 
             def count() -> int:
                 return int(cursor.execute("PRAGMA data_version").fetchone()[0])
