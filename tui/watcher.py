@@ -5,7 +5,7 @@ audit id moved?) and posts :class:`FloorStale` to the app only when the floor mu
 change, a failure or the end of one, or a periodic reload that is due. While nothing changes the
 event loop hears nothing: the data is marked fresh by a plain attribute (:attr:`confirmed_at`).
 
-On SQLite the thread looks five times an interval (every 200 ms) at SQLite's counter of commits
+On SQLite the thread looks ten times an interval (every 100 ms) at SQLite's counter of commits
 by other connections (:meth:`monitor.services.changes.ChangeServices.commits`, read on the one
 connection it holds) and asks the question only when the counter moved, or once an interval
 while the floor is not known to be current: a reading saved at another station shows within a
@@ -22,14 +22,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from monitor.services import Service
+if TYPE_CHECKING:
+    from monitor.services import Service
 
-#: How many times an interval the SQLite commit counter is looked at.
-LOOKS_PER_INTERVAL = 5
+#: How many times an interval the SQLite commit counter is looked at (every 100 ms: the
+#: floor's reload after a change takes about as long again).
+LOOKS_PER_INTERVAL = 10
 
 
 @dataclass
@@ -43,17 +46,19 @@ class Watcher:
     def __init__(
         self,
         target: MessagePump,
-        service: Service,
+        services: Callable[[], Service],
         clock: Callable[[], datetime],
         interval: float,
         *,
         known: Callable[[], int | None],
         due: Callable[[], bool],
     ) -> None:
-        """``known`` says the record's version on screen; ``due``, whether a reload is due
-        anyway (the periodic full reload, the database clock's check)."""
+        """``services`` gives the services (asked once the watcher starts: the station's are
+        imported after its first frame); ``known`` says the record's version on screen;
+        ``due``, whether a reload is due anyway (the periodic full reload, the database
+        clock's check)."""
         self.target = target
-        self.service = service
+        self.services = services
         self.clock = clock
         self.interval = interval
         self.known = known
@@ -67,9 +72,14 @@ class Watcher:
 
     def start(self) -> None:
         """Start asking, and on PostgreSQL listening."""
-        threading.Thread(target=self._ask, name="monitor-watch", daemon=True).start()
-        if self.service.can_listen():
-            threading.Thread(target=self._listen, name="monitor-listen", daemon=True).start()
+        service = self.services()
+        threading.Thread(
+            target=self._ask, args=(service,), name="monitor-watch", daemon=True
+        ).start()
+        if service.can_listen():
+            threading.Thread(
+                target=self._listen, args=(service,), name="monitor-listen", daemon=True
+            ).start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -81,23 +91,23 @@ class Watcher:
         with contextlib.suppress(RuntimeError):  # the loop is closing
             self.target.post_message(FloorStale())
 
-    def _ask(self) -> None:
+    def _ask(self, service: Service) -> None:
         with contextlib.ExitStack() as held:
             try:
-                count = held.enter_context(self.service.commits())
+                count = held.enter_context(service.commits())
             except Exception:  # the file cannot be opened now: the question alone, each interval
                 count = None
             if count is None:
-                self._ask_each_interval()
+                self._ask_each_interval(service)
             else:
-                self._look_at_commits(count)
+                self._look_at_commits(service, count)
 
-    def _ask_each_interval(self) -> None:
+    def _ask_each_interval(self, service: Service) -> None:
         # With the database's notifications heard, the question is only the fallback.
         while not self._stop.wait(self.interval * (5 if self.listening.is_set() else 1)):
-            self._question()
+            self._question(service)
 
-    def _look_at_commits(self, count: Callable[[], int]) -> None:
+    def _look_at_commits(self, service: Service, count: Callable[[], int]) -> None:
         """SQLite: ask only when another connection has committed, or once an interval while
         the floor is not known to be current (a failure, a reload asked for and not yet in);
         otherwise, once an interval, mark it fresh and see whether a reload is due."""
@@ -127,13 +137,13 @@ class Watcher:
             if (seen is None or not moved) and now - asked < self.interval:
                 continue  # not known current, or the counter unreadable: once an interval
             looked, asked = seen, now
-            current = self._question()
+            current = self._question(service)
 
-    def _question(self) -> bool:
+    def _question(self, service: Service) -> bool:
         """Ask whether the record moved; post :class:`FloorStale` when the floor must reload.
         Returns whether the floor is current (found unchanged, no reload due)."""
         try:
-            mark = self.service.change_mark()
+            mark = service.change_mark()
         except Exception:  # the reload it asks for says what went wrong, once
             if not self._failing:
                 self._failing = True
@@ -146,8 +156,8 @@ class Watcher:
         self.confirmed_at = self.clock()
         return True
 
-    def _listen(self) -> None:
+    def _listen(self, service: Service) -> None:
         try:
-            self.service.listen(self._stale, self._stop, ready=self.listening.set)
+            service.listen(self._stale, self._stop, ready=self.listening.set)
         except Exception:  # a lost connection: the watcher's question remains, each second
             self.listening.clear()

@@ -1,5 +1,5 @@
 """The station's watcher on SQLite (issue #23): a commit by another connection or process is
-seen at the next look at SQLite's commit counter (five times an interval), not at the next
+seen at the next look at SQLite's commit counter (ten times an interval), not at the next
 whole interval's question; while nothing is committed it asks the database nothing, and still
 marks the floor fresh (docs/station.md, "Keeping up to date")."""
 
@@ -69,8 +69,8 @@ def test_a_commit_elsewhere_reaches_the_watcher_at_the_next_look_not_the_next_qu
     other = Service.open(db_url)  # another station's connections on the same file
     inbox = Inbox()
     # An interval of 10 s: the question on its own would come 10 s after the start; the
-    # commit counter is looked at every 2 s.
-    watcher = Watcher(inbox, service, utc_now, 10.0, known=lambda: mark, due=lambda: False)
+    # commit counter is looked at every second.
+    watcher = Watcher(inbox, lambda: service, utc_now, 10.0, known=lambda: mark, due=lambda: False)
     watcher.start()
     try:
         time.sleep(0.5)
@@ -94,10 +94,10 @@ def test_an_idle_watcher_asks_nothing_and_still_marks_the_floor_fresh(service, m
 
     monkeypatch.setattr(service, "change_mark", counted)
     inbox = Inbox()
-    watcher = Watcher(inbox, service, utc_now, 0.3, known=lambda: mark, due=lambda: False)
+    watcher = Watcher(inbox, lambda: service, utc_now, 0.3, known=lambda: mark, due=lambda: False)
     watcher.start()
     try:
-        time.sleep(1.5)  # five intervals, 25 looks
+        time.sleep(1.5)  # five intervals, 50 looks
     finally:
         watcher.stop()
     assert asked == []
@@ -108,7 +108,7 @@ def test_an_idle_watcher_asks_nothing_and_still_marks_the_floor_fresh(service, m
 def test_a_reload_due_is_asked_for_while_nothing_changes(service):
     mark = service.change_mark()
     inbox = Inbox()
-    watcher = Watcher(inbox, service, utc_now, 0.3, known=lambda: mark, due=lambda: True)
+    watcher = Watcher(inbox, lambda: service, utc_now, 0.3, known=lambda: mark, due=lambda: True)
     watcher.start()
     try:
         assert inbox.arrived.wait(5.0)
