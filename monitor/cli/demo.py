@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from monitor.cli.output import Context, command_name
+from monitor.cli.output import Context, command_name, imports_done
 from monitor.errors import Refused
 
 
@@ -41,6 +41,7 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
         db = str(path)
     service = Service.open(db, context.config)
+    imports_done()  # the demo's many actions collect their garbage as usual
     try:
         if service.has_users() and not service.is_demo():
             raise Refused(

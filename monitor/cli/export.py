@@ -13,8 +13,6 @@ signal's number (130, 143; docs/interface.md, "Exit status").
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -23,7 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli.output import FROM_HELP, TO_HELP, Context, pass_context, period, printable
+from monitor.cli.output import (
+    FROM_HELP,
+    TO_HELP,
+    Context,
+    hold_collector,
+    imports_done,
+    pass_context,
+    period,
+    printable,
+    release_collector,
+)
 from monitor.cli.params import ID
 
 if TYPE_CHECKING:
@@ -183,31 +191,31 @@ def _progress_bar(show: bool, console: Console | None = None) -> Iterator[Progre
 def _lean_collector(context: Context, fmt: str) -> Iterator[None]:
     """The export of a short-lived process, with less of the garbage collector's work
     (docs/benchmarks.md, "Exports"): the services and the libraries of ``fmt`` are loaded
-    with it paused (the full collections an import triggers walk everything loaded so far,
+    with it held off (the full collections an import triggers walk everything loaded so far,
     about 0.15 s of a one-session PDF), and what was loaded is then frozen (never walked
     again: it lives as long as the process); at the interpreter's exit, everything is left to
     the operating system rather than walked once more (0.3 s). In between, the export's own
     garbage is collected as usual, and after it everything is unfrozen again (the same
-    command run in a long-lived process leaks nothing). The file and the database are
-    closed before the exit."""
+    command run in a long-lived process leaks nothing): :func:`~monitor.cli.output.\
+    hold_collector`, as every command's start. The file and the database are closed before
+    the exit."""
     import importlib
 
     from monitor.export import LIBRARIES
 
-    gc.disable()
+    hold_collector()
+    context.more_imports = True
     try:
         try:
             _ = context.service
             for name in LIBRARIES.get(fmt, ()):
                 importlib.import_module(name)
         finally:
-            gc.freeze()
-            gc.enable()
+            context.more_imports = False
+            imports_done()
         yield
     finally:
-        gc.unfreeze()
-        atexit.unregister(gc.freeze)
-        atexit.register(gc.freeze)
+        release_collector()
 
 
 @click.command("export")

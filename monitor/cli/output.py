@@ -5,7 +5,9 @@ printable line per value)."""
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import json
 import os
 import sys
@@ -35,6 +37,9 @@ PIN_ENV = "MONITOR_PIN"
 #: The co-signer's PIN (``--cosign NAME``) when it does not come from standard input.
 COSIGN_PIN_ENV = "MONITOR_COSIGN_PIN"
 
+#: What :attr:`Context.service` opens unless a command asks for less: every capability.
+WHOLE_SERVICES = "monitor.services.service:Service"
+
 #: The help of every ``--from`` and ``--to``: the forms the one time parser accepts.
 FROM_HELP = FROM_FORMS
 TO_HELP = TO_FORMS
@@ -57,6 +62,13 @@ class Context:
         self.db = db
         self.config_path = config_path
         self.station = station
+        #: The services :attr:`service` opens (``"module:Class"``): the whole
+        #: :class:`~monitor.services.Service`, unless the command asked for less
+        #: (:func:`acting`'s ``services``: ``monitor record`` opens the recording alone).
+        self.services = WHOLE_SERVICES
+        #: The command imports more after opening the services (an export's libraries): it
+        #: says itself when its imports are done (:func:`imports_done`).
+        self.more_imports = False
         self._config: ClinicConfig | None = None
         self._service: Service | None = None
 
@@ -76,12 +88,14 @@ class Context:
         """The services on the chosen database, its schema checked or created, judging under
         the database's rules with this station's settings."""
         if self._service is None:
-            from monitor.services import Service
+            from monitor.cli.lazy import load
             from monitor.store.engine import file_warnings
 
             for warning in file_warnings(self.db):
                 click.echo(f"warning: {warning}", err=True)
-            self._service = Service.open(self.db, self.config, create=False)
+            self._service = load(self.services).open(self.db, self.config, create=False)
+            if not self.more_imports:
+                imports_done()
         return self._service
 
     def open_station(self) -> None:
@@ -100,6 +114,49 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+# -- the garbage collector of a short-lived command -----------------------------------------
+#
+# Each full collection an import triggers walks everything loaded so far, again and again,
+# and a command's modules live as long as its process: so the collector is held off from
+# the start of a command until its services are open (and, for an export, its format's
+# libraries loaded), then what was loaded is frozen (never walked again) and the command's
+# own garbage is collected as usual. At the end everything is unfrozen (a long-lived process
+# that runs commands, the tests, leaks nothing) and frozen again only at the interpreter's
+# exit, which then leaves it to the operating system instead of walking it once more
+# (docs/architecture.md, "Start-up"; docs/benchmarks.md).
+
+_collector = {"held": False, "frozen": False}
+
+
+def hold_collector() -> None:
+    """A command starts: no collection while its modules are imported (a no-op when the
+    collector is off already, or held)."""
+    if gc.isenabled():
+        gc.disable()
+        _collector["held"] = True
+
+
+def imports_done() -> None:
+    """The command's imports are done: freeze what is loaded and collect again."""
+    if _collector["held"]:
+        _collector["held"] = False
+        gc.freeze()
+        _collector["frozen"] = True
+        gc.enable()
+
+
+def release_collector() -> None:
+    """The command is over: the collector as it found it, nothing left frozen."""
+    if _collector["held"]:
+        _collector["held"] = False
+        gc.enable()
+    if _collector["frozen"]:
+        _collector["frozen"] = False
+        gc.unfreeze()
+        atexit.unregister(gc.freeze)
+        atexit.register(gc.freeze)
 
 
 def moment(text: str | None, context: Context) -> datetime | None:
@@ -184,16 +241,25 @@ def cosigner_pin(name: str, *, pin_stdin: bool) -> str:
     )
 
 
-def acting(command: Callable[..., Any]) -> Callable[..., Any]:
+def acting(command: Callable[..., Any] | None = None, *, services: str | None = None) -> Any:
     """Authenticate ``--by`` with that user's PIN before the command runs (docs/interface.md:
     every command that acts as a user needs the PIN), then the co-signer named by
-    ``--cosign`` (:func:`cosigning`), if any, with theirs. Adds ``--pin-stdin``."""
+    ``--cosign`` (:func:`cosigning`), if any, with theirs. Adds ``--pin-stdin``.
+
+    ``@acting(services="module:Class")``: the command needs only those services, which the
+    context opens instead of the whole :class:`~monitor.services.Service` (a class that
+    includes the PIN check: ``monitor record`` opens
+    :class:`~monitor.services.recording.RecordServices`, issue #23)."""
+    if command is None:
+        return functools.partial(acting, services=services)
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         pin_stdin = kwargs.pop("pin_stdin")
         context = click.get_current_context().find_object(Context)
         assert context is not None
+        if services is not None:
+            context.services = services
         pin = secret(f"PIN for {kwargs['by']}", pin_stdin=pin_stdin, env=True)
         context.service.authenticate(kwargs["by"], pin)
         cosign = kwargs.get("cosign")

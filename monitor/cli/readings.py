@@ -1,11 +1,18 @@
 """``monitor record``, ``amend`` and ``void``: readings saved, corrected and voided
-(docs/interface.md)."""
+(docs/interface.md).
+
+``record`` opens the recording services alone (:mod:`monitor.services.recording`: SQLAlchemy
+Core, no ORM, not the whole services layer), the rest the whole :class:`~monitor.services.\
+Service`. ``record --stdin`` saves its lines in groups, one transaction each
+(docs/interface.md, "Batch entry").
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,8 +32,19 @@ from monitor.cli.params import ID
 from monitor.errors import Refused
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from monitor.core.served import Served
+    from monitor.services.recording import Group
     from monitor.views import ReadingView
+
+#: What ``record`` opens: saving readings, the PIN check and the rules in force (issue #23).
+RECORDING = "monitor.services.recording:RecordServices"
+#: A batch's group, one transaction: at most this many lines...
+GROUP_LINES = 200
+#: ... begun at most this long ago; a group also ends when no line is waiting (a gateway that
+#: sends one line at a time has each answered at once).
+GROUP_SECONDS = 0.05
 
 
 def _print_reading(reading: ReadingView, served: Served | None = None) -> None:
@@ -86,7 +104,7 @@ def _entry_and_time(entry: tuple[str, ...], at: str | None) -> tuple[str, str | 
     help="Batch: one 'ENTRY [@ TIME]' per line of standard input (after the PIN line with "
     "--pin-stdin), each saved or refused on its own, one result line each.",
 )
-@acting
+@acting(services=RECORDING)
 @pass_context
 def record(
     context: Context,
@@ -128,72 +146,140 @@ def record(
         _print_reading(reading, recorded.served)
 
 
+class _Incoming:
+    """Standard input's lines as they come, read by a thread of their own, so that a group
+    can end when no line is waiting instead of waiting for one."""
+
+    #: Nothing waiting now; the end of the input.
+    NONE, END = object(), object()
+
+    def __init__(self, source: Iterable[bytes | str]) -> None:
+        import queue
+        import threading
+
+        self._lines: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._empty = queue.Empty
+        threading.Thread(target=self._read, args=(source,), daemon=True).start()
+
+    def _read(self, source: Iterable[bytes | str]) -> None:
+        try:
+            for raw in source:
+                self._lines.put(raw)
+        except BaseException as error:  # said by the main thread, where it can be
+            self._lines.put(error)
+        self._lines.put(self.END)
+
+    def next(self, *, wait: bool) -> Any:
+        """The next line (bytes or text), :data:`NONE` when none is waiting (``wait=False``),
+        or :data:`END`."""
+        try:
+            found = self._lines.get(block=wait)
+        except self._empty:
+            return self.NONE
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+
 def _record_lines(
     context: Context, session_id: int, by: str, as_json: bool, key: str | None
 ) -> None:
-    """``record --stdin``: each line saved or refused on its own (its own transaction and
-    audit row), one result line each, as the lines arrive; exit 2 if any line was refused.
-    A line whose key ``KEY:N`` already holds other readings is one of those refused."""
+    """``record --stdin``: each line saved or refused on its own (its own savepoint and audit
+    row), one result line each, in the order of the lines; exit 2 if any line was refused.
+    A line whose key ``KEY:N`` already holds other readings is one of those refused.
+
+    Lines are saved in groups, one transaction each (:meth:`~monitor.services.recording.\
+    RecordServices.group`): up to :data:`GROUP_LINES` lines begun within :data:`GROUP_SECONDS`,
+    or fewer when no line is waiting. A group's lines are answered once it is committed, so
+    a line answered is saved, and one not answered (the process killed) was not, or is
+    found under its key when sent again."""
+    service = context.service
+    counts = {"saved": 0, "again": 0, "refused": 0}
+    # Bytes where there are bytes: a line that is not UTF-8 is refused on its own.
+    incoming = _Incoming(getattr(sys.stdin, "buffer", sys.stdin))
+    number = 0
+    raw = incoming.next(wait=True)
+    while raw is not _Incoming.END:
+        answers: list[str] = []
+        with service.group() as group:
+            started = time.monotonic()
+            while True:
+                number += 1
+                answers.append(
+                    _record_line(group, session_id, by, as_json, key, number, raw, counts)
+                )
+                if len(answers) >= GROUP_LINES or time.monotonic() - started >= GROUP_SECONDS:
+                    raw = _Incoming.NONE  # the next line, if any, goes to the next group
+                    break
+                raw = incoming.next(wait=False)
+                if raw is _Incoming.NONE or raw is _Incoming.END:
+                    break
+        # Committed: now each line is answered (a gateway reads each result as it comes).
+        click.echo("".join(answers), nl=False)
+        sys.stdout.flush()
+        if raw is _Incoming.NONE:
+            raw = incoming.next(wait=True)
+    again = counts["again"]
+    already = f", {again} already saved (same key)" if again else ""
+    click.echo(f"{counts['saved']} saved{already}, {counts['refused']} refused", err=True)
+    if counts["refused"]:
+        sys.exit(EXIT_REFUSED)
+
+
+def _record_line(
+    group: Group,
+    session_id: int,
+    by: str,
+    as_json: bool,
+    key: str | None,
+    number: int,
+    raw: bytes | str,
+    counts: dict[str, int],
+) -> str:
+    """Save or refuse one line of a batch in ``group``; its answer (printed once the group is
+    committed), counted in ``counts``."""
     from monitor.core.entry import format_entry
     from monitor.present.json import reading_json
     from monitor.timeparse import split_entry_time
 
-    service = context.service
-    saved = again = refused = 0
-    # Bytes where there are bytes: a line that is not UTF-8 is refused on its own.
-    source = getattr(sys.stdin, "buffer", sys.stdin)
-    for number, raw in enumerate(source, start=1):
-        try:
-            line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).rstrip("\r\n")
-            text, when = split_entry_time(line)
-            if not text:
-                raise Refused("empty line: nothing to record")
-            recorded = service.record_reading_once(
-                session_id,
-                text,
-                by=by,
-                measured_at=when,  # as typed, as for a single reading
-                key=None if key is None else f"{key}:{number}",
-            )
-        except (Refused, UnicodeDecodeError) as error:
-            refused += 1
-            message = (
-                printable(str(error))
-                if isinstance(error, Refused)
-                else "the line is not UTF-8 text"
-            )
-            if as_json:
-                click.echo(json.dumps({"line": number, "saved": False, "error": message}))
-            else:
-                click.echo(f"line {number}: refused: {message}")
-            continue
-        reading = recorded.reading
-        if recorded.saved_now:
-            saved += 1
-        else:
-            again += 1
+    try:
+        line = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).rstrip("\r\n")
+        text, when = split_entry_time(line)
+        if not text:
+            raise Refused("empty line: nothing to record")
+        recorded = group.record(
+            session_id,
+            text,
+            by=by,
+            measured_at=when,  # as typed, as for a single reading
+            key=None if key is None else f"{key}:{number}",
+        )
+    except (Refused, UnicodeDecodeError) as error:
+        counts["refused"] += 1
+        message = (
+            printable(str(error)) if isinstance(error, Refused) else "the line is not UTF-8 text"
+        )
         if as_json:
-            result = {"line": number, "saved": True, "reading": reading_json(reading)}
-            if not recorded.saved_now:
-                result["already_saved"] = True
-            click.echo(json.dumps(result))
-        elif not recorded.saved_now:
-            click.echo(
-                f"line {number}: already saved as reading {reading.id} (key "
-                f"{key}:{number}); not saved again"
-            )
-        else:
-            flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
-            served = f"  served {reading.served_check}" if reading.served_check else ""
-            click.echo(
-                f"line {number}: reading {reading.id} at {local(reading.measured_at)}: "
-                f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "") + served
-            )
-        sys.stdout.flush()  # a gateway reads each result as its line is done
-    already = f", {again} already saved (same key)" if again else ""
-    click.echo(f"{saved} saved{already}, {refused} refused", err=True)
-    if refused:
-        sys.exit(EXIT_REFUSED)
+            return json.dumps({"line": number, "saved": False, "error": message}) + "\n"
+        return f"line {number}: refused: {message}\n"
+    reading = recorded.reading
+    counts["saved" if recorded.saved_now else "again"] += 1
+    if as_json:
+        result: dict[str, Any] = {"line": number, "saved": True, "reading": reading_json(reading)}
+        if not recorded.saved_now:
+            result["already_saved"] = True
+        return json.dumps(result) + "\n"
+    if not recorded.saved_now:
+        return (
+            f"line {number}: already saved as reading {reading.id} (key "
+            f"{key}:{number}); not saved again\n"
+        )
+    flags = "; ".join(f"{f.severity.symbol} {f.message}" for f in reading.flags)
+    served = f"  served {reading.served_check}" if reading.served_check else ""
+    return (
+        f"line {number}: reading {reading.id} at {local(reading.measured_at)}: "
+        f"{format_entry(reading.vitals)}" + (f"  [{flags}]" if flags else "") + served + "\n"
+    )
 
 
 @click.command()

@@ -14,7 +14,15 @@ from typing import Any
 import click
 
 from monitor.cli.lazy import LazyGroup
-from monitor.cli.output import EXIT_FAILED, EXIT_REFUSED, Context, command_name, printable
+from monitor.cli.output import (
+    EXIT_FAILED,
+    EXIT_REFUSED,
+    Context,
+    command_name,
+    hold_collector,
+    printable,
+    release_collector,
+)
 from monitor.errors import Refused
 
 #: Every command of the headless product: name -> ``"module:attribute"``.
@@ -116,6 +124,14 @@ def misplaced_global(error: click.NoSuchOption, args: list[str]) -> str | None:
 def main(argv: list[str] | None = None, root: click.Group | None = None) -> Any:
     """Entry point: run the command (of ``root``, default the headless :data:`cli`);
     refusals become one line and exit status 2."""
+    hold_collector()  # until the command's services are open (Context.service)
+    try:
+        return _run(argv, root)
+    finally:
+        release_collector()
+
+
+def _run(argv: list[str] | None, root: click.Group | None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     for arg in args:
         try:

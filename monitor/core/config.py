@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -409,6 +408,10 @@ def parse_toml(text: str, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} is {len(text)} characters long: at most {RULES_TEXT_MAX}")
     if "\x00" in text:
         raise ConfigError(f"{what} is not text (it holds NUL characters)")
+    if not text.strip():
+        return {}  # the shipped defaults (version 1's usual body): no parser needed
+    import tomllib  # only when there is a document to read (issue #23: a save's start-up)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

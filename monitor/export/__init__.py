@@ -270,9 +270,7 @@ def export(
     spreadsheet = csv_for != "data"
     said: list[str] = []
     with atomic_file(target, overwrite=overwrite) as out:
-        items, unit = _write(
-            service, plan, fmt, kind, out, tick, clinic, found, said, spreadsheet
-        )
+        items, unit = _write(service, plan, fmt, kind, out, tick, clinic, found, said, spreadsheet)
         size = out.tell()
     return ExportResult(
         path=target,

@@ -4,6 +4,11 @@
 clock; a write transaction with its audit row (:meth:`ServiceBase._action`,
 :meth:`ServiceBase._audit`); and the lookups of users and sessions that refuse what is unknown.
 The small row-to-view helpers used by more than one capability live here too.
+
+This module imports SQLAlchemy Core and the tables (:mod:`monitor.store.tables`), never the ORM:
+the ORM session and models are imported by the methods that use them (:meth:`_write`,
+:meth:`_read`, :meth:`_user`, :meth:`_session_row`), so that saving a reading, which uses
+none of them, does not pay for them (issue #23).
 """
 
 from __future__ import annotations
@@ -13,25 +18,44 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from monitor.core.config import ClinicConfig, station_of
 from monitor.core.review import signed_refusal
+from monitor.core.schedule import for_infusion, infusion_minutes
 from monitor.core.text import one_line
 from monitor.core.vitals import Measure, Vitals
 from monitor.errors import EntryError, NotFound, PermissionDenied, PinRefused
-from monitor.store import models as m
+from monitor.store import tables as t
 from monitor.store.engine import make_engine, writer
 from monitor.store.migrate import ensure_schema
 
+if TYPE_CHECKING:
+    # The ORM is imported by the methods that use it, never by this module: saving a reading
+    # (monitor.services.recording) runs on SQLAlchemy Core alone (issue #23).
+    from sqlalchemy.orm import Session
+
+    from monitor.core.schedule import Protocol
+    from monitor.store import models as m
+
 Clock = Callable[[], datetime]
-_INSERT_AUDIT = cast(Table, m.AuditEntry.__table__).insert()
-_ACTOR = select(m.User.id, m.User.name, m.User.role, m.User.disabled_at).where(
-    m.User.name == bindparam("name")
+_INSERT_AUDIT = t.audit_log.insert()
+_USERS = t.users.c
+_ACTOR = select(_USERS.id, _USERS.name, _USERS.role, _USERS.disabled_at).where(
+    _USERS.name == bindparam("name")
+)
+_SIGNS = (
+    select(func.count())
+    .select_from(t.sign_offs)
+    .where(t.sign_offs.c.session_id == bindparam("session_id"))
+)
+_REOPENINGS = (
+    select(func.count())
+    .select_from(t.reopenings)
+    .where(t.reopenings.c.session_id == bindparam("session_id"))
 )
 _ACT = text("SELECT monitor_auth.act(:token)")
 
@@ -72,7 +96,7 @@ def _dump(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
-def _vitals_of(row: m.Reading) -> Vitals:
+def _vitals_of(row: Any) -> Vitals:
     return Vitals(**{measure.value: getattr(row, measure.value) for measure in Measure})
 
 
@@ -170,10 +194,22 @@ class ServiceBase:
             return None
         return (self.database_now() - local).total_seconds()
 
+    def schedule_of(self, row: Any) -> Protocol:
+        """The schedule a session (its row) follows: its protocol's under the rules version in
+        force when it started, moved by the actual end of an IV infusion once it is recorded."""
+        protocol = self.rules_of(row.config_version).protocol(row.protocol)
+        if row.dosed_at is not None and row.infusion_ended_at is not None:
+            return for_infusion(protocol, infusion_minutes(row.dosed_at, row.infusion_ended_at))
+        return protocol
+
     def _write(self) -> Session:
+        from sqlalchemy.orm import Session
+
         return Session(self.write_engine, expire_on_commit=False)
 
     def _read(self) -> Session:
+        from sqlalchemy.orm import Session
+
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -196,6 +232,8 @@ class ServiceBase:
     def _user(self, session: Session, name: str) -> m.User:
         """The acting user (or co-signer) by name, refused when unknown or disabled; on
         PostgreSQL the user's sign-in is presented to the database for this transaction."""
+        from monitor.store import models as m
+
         user = session.scalar(select(m.User).where(m.User.name == name))
         if user is None:
             raise NotFound(f"unknown user '{name}': add one with `monitor user add`")
@@ -260,6 +298,8 @@ class ServiceBase:
     def _session_row(
         session: Session, session_id: int, *, lock: bool = False
     ) -> m.TreatmentSession:
+        from monitor.store import models as m
+
         query = select(m.TreatmentSession).where(m.TreatmentSession.id == session_id)
         if lock:
             query = query.with_for_update(of=m.TreatmentSession)
@@ -300,14 +340,9 @@ class ServiceBase:
     @staticmethod
     def _signed(session: Session | Connection, session_id: int) -> bool:
         """Signed while it has more sign-offs than reopenings (they alternate)."""
-        signs = session.scalar(
-            select(func.count()).select_from(m.SignOff).where(m.SignOff.session_id == session_id)
-        )
-        reopenings = session.scalar(
-            select(func.count())
-            .select_from(m.Reopening)
-            .where(m.Reopening.session_id == session_id)
-        )
+        connection = connection_of(session)
+        signs = connection.execute(_SIGNS, {"session_id": session_id}).scalar()
+        reopenings = connection.execute(_REOPENINGS, {"session_id": session_id}).scalar()
         return (signs or 0) > (reopenings or 0)
 
     def _refuse_if_signed(self, session: Session | Connection, session_id: int, what: str) -> None:

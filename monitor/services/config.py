@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from monitor.core.config import (
     ClinicConfig,
@@ -25,16 +25,28 @@ from monitor.core.config import (
 )
 from monitor.errors import ConfigError, NotFound, PermissionDenied, Refused
 from monitor.services.base import ServiceBase, clean_text, connection_of
-from monitor.store import models as m
+from monitor.store import tables as t
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: The longest source name a version keeps (the column's width).
 SOURCE_MAX = 200
 
-_NEWEST = select(func.max(m.ConfigVersion.id))
+_VERSIONS = t.config_versions.c
+_NEWEST = select(func.max(_VERSIONS.id))
+_BODY = select(_VERSIONS.body, _VERSIONS.source).where(_VERSIONS.id == bindparam("number"))
 _VERSION = (
-    select(m.ConfigVersion, m.User.name)
-    .outerjoin(m.User, m.User.id == m.ConfigVersion.by_id)
-    .order_by(m.ConfigVersion.id)
+    select(
+        _VERSIONS.id,
+        _VERSIONS.at,
+        _VERSIONS.reason,
+        _VERSIONS.source,
+        _VERSIONS.body,
+        t.users.c.name.label("by"),
+    )
+    .select_from(t.config_versions.outerjoin(t.users, t.users.c.id == _VERSIONS.by_id))
+    .order_by(_VERSIONS.id)
 )
 
 
@@ -51,8 +63,8 @@ class ConfigVersionView:
     body: str
 
 
-def _view(row: m.ConfigVersion, by: str | None) -> ConfigVersionView:
-    return ConfigVersionView(row.id, row.at, by, row.reason, row.source, row.body)
+def _view(row: Any) -> ConfigVersionView:
+    return ConfigVersionView(row.id, row.at, row.by, row.reason, row.source, row.body)
 
 
 def _missing(number: int) -> NotFound:
@@ -100,9 +112,7 @@ class ConfigServices(ServiceBase):
         cached = self._versions.get(number)
         if cached is not None:
             return cached
-        row = connection.execute(
-            select(m.ConfigVersion.body, m.ConfigVersion.source).where(m.ConfigVersion.id == number)
-        ).first()
+        row = connection.execute(_BODY, {"number": number}).first()
         if row is None:
             raise _missing(number)
         rules = rules_from_text(
@@ -117,16 +127,16 @@ class ConfigServices(ServiceBase):
 
     def config_versions(self) -> list[ConfigVersionView]:
         """Every version, oldest first."""
-        with self._read() as session:
-            return [_view(row, by) for row, by in session.execute(_VERSION).all()]
+        with self.engine.connect() as connection:
+            return [_view(row) for row in connection.execute(_VERSION)]
 
     def config_version(self, number: int) -> ConfigVersionView:
         """One version; refused when there is none of that number."""
-        with self._read() as session:
-            found = session.execute(_VERSION.where(m.ConfigVersion.id == number)).first()
+        with self.engine.connect() as connection:
+            found = connection.execute(_VERSION.where(_VERSIONS.id == number)).first()
         if found is None:
             raise _missing(number)
-        return _view(found[0], found[1])
+        return _view(found)
 
     def load_config(self, text: str, *, source: str, by: str, reason: str) -> ConfigVersionView:
         """Make the next version from ``text`` (TOML over the shipped defaults): a supervisor
@@ -150,12 +160,11 @@ class ConfigServices(ServiceBase):
                 before = self._rules(connection_of(session), newest) if newest else None
                 changed = [] if before is None else [k for k, _, _ in rule_changes(before, rules)]
                 now = self.now()
-                session.add(
-                    m.ConfigVersion(
+                session.execute(
+                    t.config_versions.insert().values(
                         id=number, at=now, by_id=user.id, reason=why, source=named, body=text
                     )
                 )
-                session.flush()
                 if self.engine.dialect.name == "postgresql":
                     # The database applies the lockout itself (monitor.store.identity).
                     security = rules.security

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
+from monitor.core.served import served_by_reading
 from monitor.core.vitals import Vitals
 from monitor.errors import EntryError, KeyConflictError
 from monitor.services.base import ServiceBase
-from monitor.store import models as m
+from monitor.store import tables as t
+from monitor.store.tables import MEASURE_COLUMNS
 from monitor.timeparse import parse_time
+
+if TYPE_CHECKING:
+    from monitor.core.served import Served
+    from monitor.views import ReadingView
 
 #: A client's key for an entry (a UUID, a gateway's message id).
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -30,8 +36,8 @@ _KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: own clock), or ``None`` for now.
 Given = datetime | str | None
 
-_READINGS = cast(Table, m.Reading.__table__)
-_USERS = cast(Table, m.User.__table__)
+_READINGS = t.readings
+_USERS = t.users
 # The reading saved under a key with what the key binds, in one read through its unique index.
 _KEYED = (
     select(
@@ -40,7 +46,7 @@ _KEYED = (
         _READINGS.c.measured_at,
         _READINGS.c.recorded_at,
         _READINGS.c.corrects_id,
-        *(_READINGS.c[name] for name in m.MEASURE_COLUMNS),
+        *(_READINGS.c[name] for name in MEASURE_COLUMNS),
         _USERS.c.name.label("recorded_by"),
     )
     .select_from(_READINGS.join(_USERS, _USERS.c.id == _READINGS.c.recorded_by_id))
@@ -96,8 +102,39 @@ def difference(found: Any, session_id: int, by: str, vitals: Vitals, given: Give
         return "a reading recorded by another user"
     if found.corrects_id is not None:
         return "a correction"
-    if {name: getattr(found, name) for name in m.MEASURE_COLUMNS} != vitals.as_dict():
+    if {name: getattr(found, name) for name in MEASURE_COLUMNS} != vitals.as_dict():
         return "other values"
     if given_at(given, found.recorded_at) != found.measured_at:
         return "another measurement time"
     return ""
+
+
+def answered_again(
+    services: ServiceBase, connection: Connection, session_id: int, reading_id: int
+) -> tuple[ReadingView, Served]:
+    """The answer to a retry: the reading saved before under its key as the session's full
+    read shows it now (its flags and their acknowledgements, a correction or void since), and
+    the check it served, read on ``connection`` (in its transaction: a group's own reading
+    too). A retry is rare, so the reads of :mod:`monitor.services.queries` (the ORM) are
+    imported here, when one comes, not with the save (issue #23)."""
+    from sqlalchemy.orm import Session
+
+    from monitor.services.config import ConfigServices
+    from monitor.services.queries import QueryServices
+
+    if isinstance(services, QueryServices) and isinstance(services, ConfigServices):
+        reads: Any = services
+    else:
+
+        class Reads(QueryServices, ConfigServices):
+            """The reads, over the same engine, settings, clock and parsed rules."""
+
+        reads = Reads(services.engine, services.local, services.clock)
+        reads._versions = services._versions
+    # The session joins the connection's transaction and leaves it as it found it.
+    with Session(bind=connection, expire_on_commit=False) as session:
+        row = reads._session_row(session, session_id)
+        view = reads._views(session, [row])[0]
+    reading = view.reading(reading_id)
+    assert reading is not None
+    return reading, served_by_reading(view.checks, reading.id, reading.measured_at)

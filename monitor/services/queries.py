@@ -38,8 +38,6 @@ from monitor.core.rems_answers import Correction
 from monitor.core.schedule import (
     CheckState,
     Protocol,
-    for_infusion,
-    infusion_minutes,
     served_checks,
 )
 from monitor.judge import event_alarms, judge, observations
@@ -137,14 +135,6 @@ class _Batch:
 
 class QueryServices(ServiceBase):
     """Sessions read as plain views."""
-
-    def schedule_of(self, row: Any) -> Protocol:
-        """The schedule a session follows: its protocol's under the rules version in force
-        when it started, moved by the actual end of an IV infusion once it is recorded."""
-        protocol = self.rules_of(row.config_version).protocol(row.protocol)
-        if row.dosed_at is not None and row.infusion_ended_at is not None:
-            return for_infusion(protocol, infusion_minutes(row.dosed_at, row.infusion_ended_at))
-        return protocol
 
     def _views(
         self,

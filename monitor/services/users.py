@@ -1,10 +1,8 @@
-"""The users: adding nurses and supervisors, checking a PIN, locking, unlocking, disabling.
+"""The users: adding nurses and supervisors, unlocking, disabling, setting PINs.
 
-Every refused PIN is audited, and a user refused ``security.lockout_after`` times in a row (5)
-is locked for ``security.lockout_min`` (15 min) or until a supervisor unlocks them. An unknown
-name, a wrong PIN, a locked and a disabled user all get the same refusal, so that names and
-roles cannot be probed. The refusal is its own transaction: it is kept even though the action
-it guarded never runs.
+Checking a PIN (the lockout, the one refusal for every cause) is :mod:`monitor.services.signin`,
+which every action in a user's name needs and which runs without the ORM; this module, the
+management of users, is the ORM's.
 """
 
 from __future__ import annotations
@@ -13,24 +11,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from monitor.core.lockout import LockState, after_refusal, bounded
-from monitor.errors import EntryError, PermissionDenied, PinRefused, Refused
-from monitor.pins import (
-    dummy_verify,
-    hash_pin,
-    looks_like_pin,
-    needs_rehash,
-    validate_pin,
-    verify_pin,
+from monitor.errors import EntryError, PermissionDenied, Refused
+from monitor.pins import hash_pin, validate_pin
+from monitor.services.signin import (
+    NAME_MAX,
+    NOT_ACCEPTED,
+    SignInServices,
+    last_supervisor,
+    shown_name,
 )
-from monitor.services.base import ServiceBase
 from monitor.store import models as m
 from monitor.views import UserView
 
 ROLES = ("nurse", "supervisor")
-#: The one refusal for a name or PIN that is not accepted, whatever the cause.
-NOT_ACCEPTED = "name or PIN not accepted"
-NAME_MAX = 64
+__all__ = ["NAME_MAX", "NOT_ACCEPTED", "ROLES", "UserServices", "shown_name"]
 
 
 def _valid_name(name: str) -> str:
@@ -44,34 +38,14 @@ def _view(user: m.User) -> UserView:
     return UserView(user.id, user.name, user.role)
 
 
-def shown_name(typed: str) -> str:
-    """The name a refused sign-in keeps in the audit trail: never something shaped like a PIN
-    (typed in the name field by mistake, it would be a PIN in clear)."""
-    return "(not kept: shaped like a PIN)" if looks_like_pin(typed) else typed[:NAME_MAX]
-
-
-_SIGN_IN = text("SELECT monitor_auth.sign_in(:name, :pin, :after, :minutes, :at)")
 _ADD = text("SELECT monitor_auth.add_user(:name, :role, :pin, :at)")
 _SET_PIN = text("SELECT monitor_auth.set_pin(:name, :pin)")
 _UNLOCK = text("SELECT monitor_auth.unlock(:name)")
 _DISABLE = text("SELECT monitor_auth.disable(:name, :at)")
 _RECOVER = text("SELECT monitor_auth.recover(:name, :pin, :at)")
-_SIGN_OUT = text("SELECT monitor_auth.sign_out(:token)")
 
 
-def _last_supervisor(session: Session, user: m.User) -> bool:
-    """Whether ``user`` is the only active supervisor (who must never be shut out)."""
-    if user.role != "supervisor" or user.disabled_at is not None:
-        return False
-    others = session.scalar(
-        select(func.count())
-        .select_from(m.User)
-        .where(m.User.role == "supervisor", m.User.disabled_at.is_(None), m.User.id != user.id)
-    )
-    return not others
-
-
-class UserServices(ServiceBase):
+class UserServices(SignInServices):
     """Users and their PINs."""
 
     def add_user(self, name: str, role: str, pin: str, *, by: str | None = None) -> UserView:
@@ -154,91 +128,6 @@ class UserServices(ServiceBase):
                 raise Refused("only a new, empty database can become a demo")
             self._audit(session, self.now(), None, "demo.create", "database", None)
 
-    def authenticate(self, name: str, pin: str) -> UserView:
-        """The user if the PIN matches and the user may act; otherwise the one refusal, audited
-        and counted toward the lockout (monitor.core.lockout). On PostgreSQL the database
-        checks the PIN itself and gives a sign-in token, presented with every action in this
-        user's name (monitor.store.identity)."""
-        now = self.now()
-        after, minutes = bounded(
-            self.config.security.lockout_after, self.config.security.lockout_min
-        )
-        if self._proves:
-            with self._action() as session:
-                token = session.execute(
-                    _SIGN_IN,
-                    {
-                        "name": name,
-                        "pin": pin,
-                        "after": after,
-                        "minutes": minutes,
-                        "at": now,
-                    },
-                ).scalar()
-                user = session.scalar(select(m.User).where(m.User.name == name))
-            if token is None or user is None:
-                raise PinRefused(NOT_ACCEPTED)
-            self._tokens[name] = token
-            return _view(user)
-        refusal: str | None = None
-        with self._action() as session:
-            user = session.scalar(select(m.User).where(m.User.name == name))
-            if user is None:
-                dummy_verify(pin)  # the same time as a real check
-                refusal = "unknown user"
-            elif user.disabled_at is not None:
-                dummy_verify(pin)
-                refusal = "disabled"
-            elif user.locked_until is not None and user.locked_until > now:
-                dummy_verify(pin)
-                refusal = "locked"
-            elif not verify_pin(pin, user.pin_hash):
-                state, locked_for = after_refusal(
-                    LockState(user.failed_pins or 0, user.locks or 0, user.locked_until),
-                    now,
-                    after,
-                    minutes,
-                    last_supervisor=_last_supervisor(session, user),
-                )
-                user.failed_pins, user.locks = state.failed, state.locks
-                user.locked_until = state.locked_until
-                refusal = (
-                    "wrong PIN" if locked_for is None else f"wrong PIN; locked for {locked_for} min"
-                )
-                session.flush()
-            if refusal is None and user is not None:
-                if needs_rehash(user.pin_hash):
-                    user.pin_hash = hash_pin(pin)  # made again under the clinic's secret
-                if user.failed_pins or user.locks or user.locked_until is not None:
-                    user.failed_pins = 0
-                    user.locks = 0
-                    user.locked_until = None
-                session.flush()
-                return _view(user)
-            self._audit(
-                session,
-                now,
-                None,
-                "auth.refused",
-                "user",
-                user.id if user is not None else None,
-                after={"name": shown_name(name), "why": refusal},
-            )
-        raise PinRefused(NOT_ACCEPTED)
-
-    def sign_out_all(self) -> None:
-        """Forget every sign-in held here (a station that locks): each token withdrawn."""
-        for name in list(self._tokens):
-            self.sign_out(name)
-
-    def sign_out(self, name: str) -> None:
-        """Forget ``name``'s sign-in here, and on PostgreSQL withdraw its token."""
-        token = self._tokens.pop(name, None)
-        if token is None or not self._proves:
-            return
-        with self._action() as session:
-            session.execute(_SIGN_OUT, {"token": token})
-
     def _supervisor_acts_on(self, session: Session, by: str, name: str) -> tuple[m.User, m.User]:
         actor = self._user(session, by)
         if actor.role != "supervisor":
@@ -271,7 +160,7 @@ class UserServices(ServiceBase):
             actor, target = self._supervisor_acts_on(session, by, name)
             if target.disabled_at is not None:
                 raise Refused(f"user '{name}' is already disabled")
-            if _last_supervisor(session, target):
+            if last_supervisor(session, target):
                 raise Refused(
                     f"{name} is the last active supervisor and cannot be disabled: add another "
                     "supervisor first"

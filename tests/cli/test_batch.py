@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 
-from sqlalchemy import create_engine, func, select
+import pytest
+from sqlalchemy import bindparam, create_engine, func, select
 
+from monitor.errors import Refused
 from monitor.store import models as m
+from monitor.store import tables as t
 from tests.cli.test_cli import MONITOR, PINS, Cli, start
 from tests.cli.test_cli import cli as cli  # the fixture: a database with sam and ana
 
@@ -264,3 +268,135 @@ def test_record_with_a_key_retried_as_typed_or_reused_for_another_reading(cli: C
     said = cli.refused(*entry, "--by", "sam")  # the same entry, but sam's key it is not
     assert "(a reading recorded by another user)" in said
     assert readings_of(cli.db, sid) == 1
+
+
+# -- Lines saved in groups (issue #23, item 4; docs/interface.md, "Batch entry") ------------
+
+
+def test_a_group_saves_its_readings_together_and_a_refused_one_alone(service, db_url):
+    """Several readings in one transaction, each in its own savepoint: none is seen elsewhere
+    before the group commits; a refused one leaves the others; each has its audit row."""
+    sid = service.start_session(patient="MRN-G", protocol="ketamine-iv", by="ana")
+    other = create_engine(db_url)
+    try:
+        with service.group() as group:
+            first = group.record(sid, "120/80 hr 70", by="ana", key="g:1")
+            with pytest.raises(Refused, match="HR 0 is impossible"):
+                group.record(sid, "hr 0", by="ana", key="g:2")
+            with pytest.raises(Refused, match="unknown user"):
+                group.record(sid, "hr 71", by="nobody")
+            second = group.record(sid, "125/82 hr 72", by="ana", key="g:3")
+            again = group.record(sid, "120/80 hr 70", by="ana", key="g:1")  # its own retry
+            assert again.reading.id == first.reading.id and not again.saved_now
+            with other.connect() as connection:
+                assert connection.scalar(_COUNT, {"sid": sid}) == 0  # not committed yet
+        with other.connect() as connection:
+            assert connection.scalar(_COUNT, {"sid": sid}) == 2
+            audited = connection.execute(
+                select(t.audit_log.c.entity_id).where(
+                    t.audit_log.c.action == "reading.record", t.audit_log.c.session_id == sid
+                )
+            ).scalars()
+            assert sorted(audited) == [first.reading.id, second.reading.id]
+    finally:
+        other.dispose()
+    assert first.saved_now and second.saved_now
+
+
+def test_a_refused_line_amid_good_ones_refuses_only_itself(cli: Cli):
+    sid = start(cli)
+    good = [f"{110 + n}/{70 + n} hr {60 + n}" for n in range(10)]
+    lines = [*good[:5], "bp 120/80 spo2 101", *good[5:]]
+    result = cli(
+        "record",
+        str(sid),
+        "--stdin",
+        "--key",
+        "amid",
+        "--by",
+        "ana",
+        stdin="\n".join(lines) + "\n",
+        ok=False,
+    )
+    assert result.returncode == 2
+    out = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in out] == [f"line {n}" for n in range(1, 12)]
+    assert out[5].startswith("line 6: refused: ")
+    assert all(": reading " in line for n, line in enumerate(out) if n != 5)
+    assert result.stderr.strip() == "10 saved, 1 refused"
+    assert readings_of(cli.db, sid) == 10
+
+
+def test_a_killed_batch_loses_no_answered_line_and_saves_none_twice_when_sent_again(cli: Cli):
+    """A gateway's batch killed (SIGKILL) mid-stream: every line answered is saved; sent again
+    with the same key, each line answered before is "already saved" as the same reading, the
+    rest are saved now, and no line is saved twice."""
+    sid = start(cli)
+    count = 300
+    lines = "".join(f"{100 + n % 80}/{60 + n % 30} hr {50 + n % 90}\n" for n in range(count))
+    env = {**os.environ, "MONITOR_DB": cli.db, "MONITOR_PIN": PINS["ana"]}
+    env.pop("MONITOR_CONFIG", None)
+    batch = [*MONITOR, "record", str(sid), "--stdin", "--key", "kill", "--by", "ana"]
+    process = subprocess.Popen(
+        batch, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    watchdog = threading.Timer(120, process.kill)  # a hang fails the test instead of CI
+    watchdog.start()
+    try:
+        assert process.stdin and process.stdout
+        writer = threading.Thread(target=_feed, args=(process.stdin, lines.encode()), daemon=True)
+        writer.start()
+        answered = [process.stdout.readline().decode()]  # the first group is committed
+        process.send_signal(signal.SIGKILL)
+        answered += [line.decode() for line in process.stdout]  # answered before the kill
+        process.wait()
+    finally:
+        watchdog.cancel()
+    saved = dict(_answer(line) for line in answered if line.endswith("\n"))  # whole lines
+    assert 1 <= len(saved) < count  # killed mid-stream
+    assert list(saved) == list(range(1, len(saved) + 1))  # answered in order, none skipped
+    keyed = _keyed_readings(cli.db, sid)
+    assert {n: keyed[f"kill:{n}"] for n in saved} == saved  # every answered line is saved
+    again = cli(*batch[3:], stdin=lines)
+    resent = dict(_answer(line) for line in again.stdout.splitlines())
+    assert len(resent) == count
+    assert {n: resent[n] for n in saved} == saved  # answered before: the same readings
+    already = sum("already saved" in line for line in again.stdout.splitlines())
+    assert len(saved) <= already < count
+    assert readings_of(cli.db, sid) == count  # none saved twice
+    assert _keyed_readings(cli.db, sid) == {f"kill:{n}": r for n, r in resent.items()}
+
+
+_COUNT = (
+    select(func.count()).select_from(t.readings).where(t.readings.c.session_id == bindparam("sid"))
+)
+
+
+def _feed(stdin, data: bytes) -> None:
+    try:
+        stdin.write(data)
+        stdin.close()
+    except OSError:  # the process was killed
+        pass
+
+
+def _answer(line: str) -> tuple[int, int]:
+    """(line number, reading id) of a batch's answer ``line N: reading R ...`` or
+    ``line N: already saved as reading R ...``."""
+    head, rest = line.split(": ", 1)
+    reading = rest.split("reading ", 1)[1].split()[0]
+    return int(head.removeprefix("line ")), int(reading)
+
+
+def _keyed_readings(db: str, session_id: int) -> dict[str, int]:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(t.readings.c.client_key, t.readings.c.id).where(
+                    t.readings.c.session_id == session_id
+                )
+            )
+            return {key: rid for key, rid in rows}
+    finally:
+        engine.dispose()

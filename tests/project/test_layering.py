@@ -49,7 +49,10 @@ def test_import_linter_contracts_hold():
 def test_a_command_on_sqlite_loads_no_postgresql_dialect():
     """SQLAlchemy's PostgreSQL dialect costs every SQLite command about 45 ms to import: the
     models name no PostgreSQL option (models.add_partial_indexes)."""
-    code = "import sys, monitor.services; print('sqlalchemy.dialects.postgresql' in sys.modules)"
+    code = (
+        "import sys, monitor.services.service; "
+        "print('sqlalchemy.dialects.postgresql' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
