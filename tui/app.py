@@ -38,6 +38,7 @@ from monitor.services.base import unreachable, utc_now
 from monitor.views import SessionView, UserView
 from tui.collector import Collector
 from tui.failures import error_message
+from tui.floor.actions import FloorDialogs
 from tui.floor.entry import EntryBar, EntryNote
 from tui.floor.judgements import Judgements
 from tui.floor.load import Loaded, load_floor
@@ -48,14 +49,11 @@ from tui.inputs import Input, take_early_key
 from tui.key_order import KeysInOrder
 from tui.lock import Locking, quiet_crash
 from tui.opening import Opening
-from tui.render import hm
 from tui.watcher import FloorStale, Watcher
 
 if TYPE_CHECKING:
-    from monitor.core.intake import SessionRequest
     from monitor.services import Service
     from monitor.services.readings import Recorded
-    from tui.dialogs.base import SavingDialog
     from tui.floor.saves import PendingSave
 
 #: Even with nothing saved, the floor is read whole this often (a change made behind the
@@ -68,7 +66,7 @@ HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
 
-class StationApp(KeysInOrder, App[None]):
+class StationApp(FloorDialogs, KeysInOrder, App[None]):
     """The nurses' station."""
 
     # No Ctrl+P command palette: its theme switch changed the alarm colours of the floor, and
@@ -533,125 +531,6 @@ class StationApp(KeysInOrder, App[None]):
     @on(EntryBar.Closed)
     def _entry_closed(self) -> None:
         self.query_one(FloorTable).focus()
-
-    def _open(self, dialog: SavingDialog[Form], note: Callable[[Form], str]) -> None:
-        """Open a dialog that saves; once it saved, say ``note(form)`` and reload. A nurse
-        names a supervisor to co-sign what needs a clinician (the dialog asks when it does)."""
-        from tui.dialogs.cosign import asks_cosigner
-
-        dialog.cosigning = asks_cosigner(self.user)
-
-        def closed(form: Form | None) -> None:
-            if form is not None:
-                self.saved(note(form))
-
-        self.push_screen(dialog, closed)
-
-    def action_acknowledge(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        from tui.dialogs.acknowledge import AcknowledgeScreen
-        from tui.floor import saves
-
-        name, view = chosen
-        if not view.unacknowledged() and not view.check_alarms():
-            self.notify("No open flags or check alarms for this patient")
-            return
-        dialog = AcknowledgeScreen(view, saves.acknowledge(self.service, name, view))
-        self._open(dialog, saves.acknowledged)
-
-    def action_event(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        from tui.dialogs.event import EventScreen
-        from tui.floor import saves
-
-        name, view = chosen
-        save = saves.event(self.service, name, view)
-        self._open(EventScreen(view, save, self.clock), lambda form: saves.event_saved(form, view))
-
-    def action_new_session(self) -> None:
-        if not (user := self._need_user()):
-            return
-        from tui.dialogs.new_session import NewSessionScreen
-        from tui.floor import saves
-
-        started: list[int] = []
-
-        def closed(form: SessionRequest | None) -> None:
-            if form is not None:
-                self._select_next = started[-1] if started else None
-                self.saved(f"Session started for {form.patient}: record the baseline (r)")
-
-        save = saves.new_session(self.service, user.name, started)
-        self.push_screen(
-            NewSessionScreen(sorted(self.config.protocols), self.config.bays, save), closed
-        )
-
-    def action_dose(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        from tui.dialogs.dose import DoseScreen
-        from tui.floor import saves
-
-        name, view = chosen
-        if view.dosed_at is not None:
-            self.notify(
-                f"The dose is already recorded for {view.patient} ({hm(view.dosed_at)})",
-                severity="warning",
-            )
-            return
-        dialog = DoseScreen(view, saves.dose(self.service, name, view))
-        self._open(dialog, lambda form: saves.dose_recorded(form, view))
-
-    def action_infusion_end(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        from tui.dialogs.infusion_end import InfusionEndScreen
-        from tui.floor import saves
-
-        name, view = chosen
-        if problem := saves.infusion_end_refusal(view):
-            self.notify(problem, severity="warning")
-            return
-        save = saves.infusion_end(self.service, name, view)
-        dialog = InfusionEndScreen(view, self.clock, save)  # once recorded: a correction
-        self._open(dialog, lambda form: saves.infusion_end_saved(form, view))
-
-    def action_discharge(self) -> None:
-        """Load the session with its REMS proposal (a worker), then show the discharge."""
-        if not (chosen := self._user_and_selection()):
-            return
-        view, service = chosen[1], self.service
-        worker = self.run_worker(
-            lambda: service.session(view.id),
-            thread=True,
-            group="discharge-view",
-            name="discharge-view",
-            exclusive=True,
-            exit_on_error=False,
-        )
-        self.keys_for_coming_screen(worker)  # `x` and `sister` typed at once: for the dialog
-
-    def _show_discharge(self, view: SessionView) -> None:
-        if len(self.screen_stack) > 1 or self.user is None:
-            return  # another dialog opened meanwhile: one dialog at a time
-        from tui.dialogs.discharge import DischargeScreen
-        from tui.floor import saves
-
-        dialog = DischargeScreen(view, saves.discharge(self.service, self.user.name, view))
-        self._open(dialog, lambda form: saves.discharged(form, view))
-
-    def action_help(self) -> None:
-        from tui.floor.help import HelpScreen
-
-        self.push_screen(HelpScreen())
-
-    def action_detail(self) -> None:
-        from tui.detail.screen import DetailScreen
-
-        if view := self._need_selection():
-            self.push_screen(DetailScreen(view, self.config.thresholds))
 
     @on(DataTable.RowSelected, "#floor")
     def _row_selected(self) -> None:

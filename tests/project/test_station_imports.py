@@ -64,20 +64,12 @@ tui.launch.main(["--db", sys.argv[1]])
 
 FLOOR = r"""
 import json, sys
-from monitor.services.base import ServiceBase
 from monitor.services.changes import ChangeServices
+from monitor.services.config import ConfigServices
 from monitor.services.queries import QueryServices
 from monitor.store.engine import make_engine
-from monitor.core.config import ClinicConfig
 
-class Rules(ServiceBase):  # the rules in force, as the database would give them
-    def rules_in_force(self, session_or_connection=None):
-        return 1, ClinicConfig()
-
-    def rules_of(self, version):
-        return ClinicConfig()
-
-class Floor(QueryServices, ChangeServices, Rules):
+class Floor(QueryServices, ChangeServices, ConfigServices):  # what the floor's refresh asks
     pass
 
 floor = Floor(make_engine(sys.argv[1], create=False))
