@@ -5,11 +5,12 @@ audit id moved?) and posts :class:`FloorStale` to the app only when the floor mu
 change, a failure or the end of one, or a periodic reload that is due. While nothing changes the
 event loop hears nothing: the data is marked fresh by a plain attribute (:attr:`confirmed_at`).
 
-On SQLite the thread looks ten times an interval (every 100 ms) at SQLite's counter of commits
-by other connections (:meth:`monitor.services.changes.ChangeServices.commits`, read on the one
-connection it holds) and asks the question only when the counter moved, or once an interval
-while the floor is not known to be current: a reading saved at another station shows within a
-quarter of a second, and an idle station reads a few bytes of shared memory.
+On SQLite the thread looks at SQLite's counter of commits by other connections
+(:class:`monitor.services.changes.Commits`, read on the one connection it holds) whenever the
+file or its log is written (Linux's inotify; elsewhere ten times an interval, every 100 ms) and
+once an interval, and asks the question only when the counter moved, or once an interval while
+the floor is not known to be current: a reading saved at another station shows as soon as the
+floor has reloaded, and an idle station wakes once a second.
 On PostgreSQL a second thread waits for the database's notification of a change and posts at
 once (another station's save shows within a second); the question stays as the fallback, asked
 five times less often while the notifications are heard (docs/station.md)."""
@@ -29,9 +30,11 @@ from textual.message_pump import MessagePump
 
 if TYPE_CHECKING:
     from monitor.services import Service
+    from monitor.services.changes import Commits
 
-#: How many times an interval the SQLite commit counter is looked at (every 100 ms: the
-#: floor's reload after a change takes about as long again).
+#: How many times an interval the SQLite commit counter is looked at where no notification
+#: says the file was written (every 100 ms: the floor's reload after a change takes about as
+#: long again).
 LOOKS_PER_INTERVAL = 10
 
 
@@ -69,6 +72,8 @@ class Watcher:
         #: When the watcher last found the data on screen still current (set from its thread).
         self.confirmed_at: datetime | None = None
         self._failing = False
+        #: The SQLite file's commits, while the thread watches them.
+        self._commits: Commits | None = None
 
     def start(self) -> None:
         """Start asking, and on PostgreSQL listening."""
@@ -83,6 +88,9 @@ class Watcher:
 
     def stop(self) -> None:
         self._stop.set()
+        commits = self._commits
+        if commits is not None:
+            commits.interrupt()  # the thread may be waiting for the file to be written
 
     def _stale(self) -> None:
         """From a watcher thread: ask for a reload on the event loop, without waiting."""
@@ -94,37 +102,65 @@ class Watcher:
     def _ask(self, service: Service) -> None:
         with contextlib.ExitStack() as held:
             try:
-                count = held.enter_context(service.commits())
+                commits = held.enter_context(service.commits())
             except Exception:  # the file cannot be opened now: the question alone, each interval
-                count = None
-            if count is None:
+                commits = None
+            if commits is None:
                 self._ask_each_interval(service)
-            else:
-                self._look_at_commits(service, count)
+                return
+            self._commits = commits
+            try:
+                self._look_at_commits(service, commits)
+            finally:
+                self._commits = None
 
     def _ask_each_interval(self, service: Service) -> None:
         # With the database's notifications heard, the question is only the fallback.
         while not self._stop.wait(self.interval * (5 if self.listening.is_set() else 1)):
             self._question(service)
 
-    def _look_at_commits(self, service: Service, count: Callable[[], int]) -> None:
+    def _look_at_commits(self, service: Service, commits: Commits) -> None:
         """SQLite: ask only when another connection has committed, or once an interval while
         the floor is not known to be current (a failure, a reload asked for and not yet in);
-        otherwise, once an interval, mark it fresh and see whether a reload is due."""
+        otherwise, once an interval, mark it fresh and see whether a reload is due.
+
+        The counter is looked at when the file is written (never sooner than a tenth of an
+        interval after the last look: a station told to watch once an hour is not reloaded
+        behind a dialog by every save elsewhere) and once an interval; without notifications,
+        and for an interval after a write that did not commit yet, ten times an interval."""
         looked: int | None = None
-        asked = time.monotonic()
+        asked = last = time.monotonic()
         current = True  # the first load is on its way (the floor opens with it)
         try:
-            looked = count()
+            looked = commits.count()
         except Exception:
             current = False
-        while not self._stop.wait(self.interval / LOOKS_PER_INTERVAL):
+        look = self.interval / LOOKS_PER_INTERVAL
+        eager_until = float("-inf")
+        due = last + (self.interval if commits.notified else look)
+        while not self._stop.is_set():
+            written = commits.wait(max(0.0, due - time.monotonic()))
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            if written and now < due:
+                due = max(now, last + look)  # at once, or a tenth of an interval after the last
+                if now < due:
+                    continue
+            elif now < due:
+                continue  # another file of the folder
             try:
-                seen: int | None = count()
+                seen: int | None = commits.count()
             except Exception:
                 seen = None
-            now = time.monotonic()
+            last = now
             moved = seen is None or seen != looked
+            if written and not moved:
+                # Written, not yet committed (SQLite syncs its log first, or a long
+                # transaction): ten looks an interval for an interval.
+                eager_until = now + self.interval
+            eager = not commits.notified or now < eager_until
+            due = now + (look if eager else self.interval)
             if not moved and current:
                 if now - asked >= self.interval:
                     asked = now
