@@ -11,6 +11,9 @@ red, how old its data is, and a station clock more than 30 s off the database's 
 The screens and dialogs live in their own packages (docs/station.md): :mod:`tui.floor`,
 :mod:`tui.detail`, :mod:`tui.dialogs`, :mod:`tui.review`, :mod:`tui.reports`.
 Nothing clinical is read or drawn before a sign-in, nor after the idle lock (:mod:`tui.lock`).
+The first frame (the sign-in over an empty floor) imports none of them, nor the services: they
+come in a thread right after it (:mod:`tui.opening`), each screen's module imported where it
+opens (already in by then).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -29,37 +32,29 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from monitor.core.config import ClinicConfig
-from monitor.core.intake import SessionRequest
 from monitor.judge import rejudge
 from monitor.present.floor import FloorRow, floor
-from monitor.services import Service, unreachable, utc_now
-from monitor.services.readings import Recorded
+from monitor.services.base import unreachable, utc_now
 from monitor.views import SessionView, UserView
 from tui.collector import Collector
-from tui.detail.screen import DetailScreen
-from tui.dialogs.acknowledge import AcknowledgeScreen
-from tui.dialogs.base import SavingDialog
-from tui.dialogs.cosign import asks_cosigner
-from tui.dialogs.discharge import DischargeScreen
-from tui.dialogs.dose import DoseScreen
-from tui.dialogs.event import EventScreen
-from tui.dialogs.infusion_end import InfusionEndScreen
-from tui.dialogs.new_session import NewSessionScreen
 from tui.failures import error_message
-from tui.floor import saves
+from tui.floor.actions import FloorDialogs
 from tui.floor.entry import EntryBar, EntryNote
-from tui.floor.help import HelpScreen
 from tui.floor.judgements import Judgements
 from tui.floor.load import Loaded, load_floor
-from tui.floor.saves import PendingSave
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
 from tui.footer import LISTED, ScreenFooter, listed_for_some, lists
 from tui.inputs import Input, take_early_key
 from tui.key_order import KeysInOrder
 from tui.lock import Locking, quiet_crash
-from tui.render import hm
+from tui.opening import Opening
 from tui.watcher import FloorStale, Watcher
+
+if TYPE_CHECKING:
+    from monitor.services import Service
+    from monitor.services.readings import Recorded
+    from tui.floor.saves import PendingSave
 
 #: Even with nothing saved, the floor is read whole this often (a change made behind the
 #: services' back, such as a restored backup, shows within five minutes).
@@ -71,7 +66,7 @@ HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
 
-class StationApp(KeysInOrder, App[None]):
+class StationApp(FloorDialogs, KeysInOrder, App[None]):
     """The nurses' station."""
 
     # No Ctrl+P command palette: its theme switch changed the alarm colours of the floor, and
@@ -116,17 +111,18 @@ class StationApp(KeysInOrder, App[None]):
 
     def __init__(
         self,
-        service: Service,
+        service: Service | Opening,
         *,
         clock: Callable[[], datetime] = utc_now,
         refresh_seconds: float = 1.0,
         flash: bool = True,
         bell: bool = True,
     ) -> None:
-        """``flash=False`` shows alarms steady (snapshots); ``bell=False`` keeps quiet (tests)."""
+        """``service``: the services, or the database opened for them (:mod:`tui.opening`,
+        the station's start); ``flash=False`` shows alarms steady (snapshots); ``bell=False``
+        keeps quiet (tests)."""
         super().__init__()
-        self.service = service
-        self.config: ClinicConfig = service.config
+        self.opening = service if isinstance(service, Opening) else Opening.of(service)
         self.clock = clock
         self.refresh_seconds = refresh_seconds
         self.flash = flash
@@ -135,7 +131,7 @@ class StationApp(KeysInOrder, App[None]):
         self.views: dict[int, SessionView] = {}
         #: The same sessions judged again at the last redraw (what the floor shows).
         self.judged: dict[int, SessionView] = {}
-        self._judgements = Judgements(self.config)
+        self._judgements: Judgements | None = None  # made with the rules, once they are in
         self.rows: list[FloorRow] = []
         self._collector = Collector()
         #: The station clock when the data on screen was read (None: nothing loaded yet).
@@ -150,8 +146,15 @@ class StationApp(KeysInOrder, App[None]):
         self._mark: int | None = None
         self._full_load_at = float("-inf")
         self._watcher = Watcher(
-            self, service, clock, refresh_seconds, known=lambda: self._mark, due=self._reload_due
+            self,
+            lambda: self.service,
+            clock,
+            refresh_seconds,
+            known=lambda: self._mark,
+            due=self._reload_due,
         )
+        #: The watcher asked for a reload while one was on its way: another follows it.
+        self._stale_again = False
         self._floor_table: FloorTable | None = None
         self._last_bell = 0.0
         self._saves: dict[Worker[Any], PendingSave] = {}
@@ -159,28 +162,57 @@ class StationApp(KeysInOrder, App[None]):
         self._select_next: int | None = None
         #: Where `p` writes a session's PDF record (None: the export package's default folder).
         self.export_folder: Path | None = None
-        self.locking = Locking(self, self.config.idle_lock_min)
+        self.locking = Locking(self, self.opening.local.idle_lock_min)
+
+    @property
+    def service(self) -> Service:
+        """The services (waited for if their import, right after the first frame, is not
+        done: only a worker or a signed-in user asks, and a sign-in needs them in)."""
+        return self.opening.service()
+
+    @property
+    def config(self) -> ClinicConfig:
+        """The clinic's rules in force with this station's settings, read once."""
+        return self.opening.config()
+
+    @property
+    def judgements(self) -> Judgements:
+        """The floor's sessions judged again from the clock (:mod:`tui.floor.judgements`)."""
+        if self._judgements is None:
+            self._judgements = Judgements(self.config)
+        return self._judgements
 
     # -- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="+")
-        yield self._status
-        yield self._clock_warning
-        yield FloorTable(id="floor", flash=self.flash)
-        yield Static("No patients in observation. Press n to start a session.", id="empty")
-        yield EntryBar(self.config.thresholds, self.clock)
-        yield EntryNote()
-        yield ScreenFooter()
+        yield Header(icon="+")  # the floor follows once the sign-in is drawn (build_floor)
 
     def on_mount(self) -> None:
-        self._floor_table = self.query_one(FloorTable)
-        self.query_one(EntryBar).display = False
-        self._clock_warning.display = False
         self.watch_user(None)
-        self.locking.show_floor(False)  # nothing is read before someone signs in
         self.set_interval(1.0, self.tick)
         self.sign_in()
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        """The sign-in is on screen: the floor's widgets behind it, and the services in a
+        thread (tui.opening)."""
+        self.build_floor()
+        self.opening.start()
+
+    def build_floor(self) -> None:
+        """Mount the floor's widgets under the sign-in, hidden: nothing is read or shown
+        before someone signs in (tui/lock.py). The sign-in covers the whole station, so the
+        first frame does not wait for them: they come right after it, or at once when a
+        sign-in is quicker."""
+        if self._floor_table is not None:
+            return
+        self._floor_table = table = FloorTable(id="floor", flash=self.flash)
+        empty = Static("No patients in observation. Press n to start a session.", id="empty")
+        bar = EntryBar(lambda: self.config.thresholds, self.clock)
+        for hidden in (self._status, self._clock_warning, table, empty, bar):
+            hidden.display = False
+        widgets = [self._status, self._clock_warning, table, empty, bar, EntryNote()]
+        self.default_screen.mount_all([*widgets, ScreenFooter()])
 
     def _reload_due(self) -> bool:
         """(Asked from the watcher's thread.) The periodic full reload is due, or on
@@ -192,8 +224,12 @@ class StationApp(KeysInOrder, App[None]):
 
     @on(FloorStale)
     def _floor_stale(self) -> None:
-        if not self._floor_gone() and self.user is not None:
-            self.refresh_floor()
+        if self._floor_gone() or self.user is None:
+            return
+        if any(w.group == "refresh" and not w.is_finished for w in self.workers):
+            self._stale_again = True  # after the load on its way, never in its place
+            return
+        self.refresh_floor()
 
     def on_unmount(self) -> None:
         self._watcher.stop()
@@ -266,6 +302,8 @@ class StationApp(KeysInOrder, App[None]):
     ) -> None:
         """Run one user action through the services in a worker (never exclusive); ``done``
         and ``failed`` are told how it went, on the event loop."""
+        from tui.floor.saves import PendingSave
+
         worker = self.run_worker(
             action, thread=True, group="save", name="save", exit_on_error=False
         )
@@ -281,14 +319,18 @@ class StationApp(KeysInOrder, App[None]):
         self.refresh_floor()
 
     def _floor_gone(self) -> bool:
-        """The floor's widgets are gone: the station is shutting down, and a late timer or
-        worker result has nothing left to draw on. (Asked every second: no DOM query.)"""
+        """The floor's widgets are not there: not yet (the first frame is the sign-in), or no
+        more (the station is shutting down, and a late timer or worker result has nothing
+        left to draw on). (Asked every second: no DOM query.)"""
         return self._floor_table is None or not self._floor_table.is_attached
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if self._floor_gone():
             return
         worker = event.worker
+        if worker.name == "refresh" and worker.is_finished and self._stale_again:
+            self._stale_again = False
+            self.call_later(self._floor_stale)
         if event.state is WorkerState.SUCCESS:
             if worker.name == "refresh" and isinstance(worker.result, Loaded):
                 if self.user is not None:  # a load that ends after a lock is dropped
@@ -296,10 +338,10 @@ class StationApp(KeysInOrder, App[None]):
             elif worker.name == "discharge-view" and isinstance(worker.result, SessionView):
                 self._show_discharge(worker.result)
             elif worker.name == "save":
-                save = self._saves.pop(worker, None) or PendingSave("saved")
-                if save.done:
+                save = self._saves.pop(worker, None)
+                if save is not None and save.done:
                     save.done()
-                self.saved(save.note)
+                self.saved(save.note if save is not None else "saved")
         elif event.state is WorkerState.ERROR:
             failed = self._saves.pop(worker, None)
             message = error_message(worker.error)
@@ -330,7 +372,7 @@ class StationApp(KeysInOrder, App[None]):
             self._full_load_at = time.monotonic()
             self.views = {v.id: v for v in loaded.views}
             for view in loaded.views:
-                self._judgements.loaded(view)
+                self.judgements.loaded(view)
         self.loaded_at = loaded.at
         if loaded.clock_checked:
             self._clock_checked_at = time.monotonic()
@@ -390,9 +432,10 @@ class StationApp(KeysInOrder, App[None]):
             return
         table = self.query_one(FloorTable)
         now = self.clock()
-        self.judged = {v.id: self._judgements.at(v, now) for v in self.views.values()}
-        table.forget(self._judgements.keep_only(set(self.judged)))
-        self.rows = floor(list(self.judged.values()), now, basis_of=self._judgements.basis)
+        judgements = self.judgements
+        self.judged = {v.id: judgements.at(v, now) for v in self.views.values()}
+        table.forget(judgements.keep_only(set(self.judged)))
+        self.rows = floor(list(self.judged.values()), now, basis_of=judgements.basis)
         table.draw(self.rows)
         self.query_one("#empty", Static).display = not self.rows
 
@@ -415,6 +458,8 @@ class StationApp(KeysInOrder, App[None]):
             return True
         if parameters == (LISTED,) and not lists(action, self.user.role if self.user else None):
             return False  # hidden in the footer; the key works (its unlisted twin)
+        if self._floor_gone():
+            return False
         return len(self.screen_stack) == 1 and not self.query_one(EntryBar).display
 
     async def on_key(self, event: events.Key) -> None:
@@ -422,8 +467,11 @@ class StationApp(KeysInOrder, App[None]):
         barcode scanner, a fast typist), belong to the line, never to the floor: a letter is
         typed there and an editing key (Backspace, the arrows, Enter) edits it, each in its
         turn (tui/inputs.py says why the turn matters)."""
-        if isinstance(self.screen, SavingDialog):
-            self.screen.early_key(event)  # typed with the key that opened it (tui.dialogs.base)
+        early_key = getattr(self.screen, "early_key", None)  # a dialog (tui.dialogs.base)
+        if early_key is not None:
+            early_key(event)  # typed with the key that opened it
+            return
+        if self._floor_gone():
             return
         bar = self.query_one(EntryBar)
         if not bar.display or len(self.screen_stack) > 1:
@@ -464,6 +512,8 @@ class StationApp(KeysInOrder, App[None]):
             bar.refused("sign in first (u)")
             return
 
+        from tui.floor import saves
+
         recorded: list[Recorded] = []
 
         def done() -> None:
@@ -482,101 +532,6 @@ class StationApp(KeysInOrder, App[None]):
     def _entry_closed(self) -> None:
         self.query_one(FloorTable).focus()
 
-    def _open(self, dialog: SavingDialog[Form], note: Callable[[Form], str]) -> None:
-        """Open a dialog that saves; once it saved, say ``note(form)`` and reload. A nurse
-        names a supervisor to co-sign what needs a clinician (the dialog asks when it does)."""
-        dialog.cosigning = asks_cosigner(self.user)
-
-        def closed(form: Form | None) -> None:
-            if form is not None:
-                self.saved(note(form))
-
-        self.push_screen(dialog, closed)
-
-    def action_acknowledge(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        name, view = chosen
-        if not view.unacknowledged() and not view.check_alarms():
-            self.notify("No open flags or check alarms for this patient")
-            return
-        dialog = AcknowledgeScreen(view, saves.acknowledge(self.service, name, view))
-        self._open(dialog, saves.acknowledged)
-
-    def action_event(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        name, view = chosen
-        save = saves.event(self.service, name, view)
-        self._open(EventScreen(view, save, self.clock), lambda form: saves.event_saved(form, view))
-
-    def action_new_session(self) -> None:
-        if not (user := self._need_user()):
-            return
-        started: list[int] = []
-
-        def closed(form: SessionRequest | None) -> None:
-            if form is not None:
-                self._select_next = started[-1] if started else None
-                self.saved(f"Session started for {form.patient}: record the baseline (r)")
-
-        save = saves.new_session(self.service, user.name, started)
-        self.push_screen(
-            NewSessionScreen(sorted(self.config.protocols), self.config.bays, save), closed
-        )
-
-    def action_dose(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        name, view = chosen
-        if view.dosed_at is not None:
-            self.notify(
-                f"The dose is already recorded for {view.patient} ({hm(view.dosed_at)})",
-                severity="warning",
-            )
-            return
-        dialog = DoseScreen(view, saves.dose(self.service, name, view))
-        self._open(dialog, lambda form: saves.dose_recorded(form, view))
-
-    def action_infusion_end(self) -> None:
-        if not (chosen := self._user_and_selection()):
-            return
-        name, view = chosen
-        if problem := saves.infusion_end_refusal(view):
-            self.notify(problem, severity="warning")
-            return
-        save = saves.infusion_end(self.service, name, view)
-        dialog = InfusionEndScreen(view, self.clock, save)  # once recorded: a correction
-        self._open(dialog, lambda form: saves.infusion_end_saved(form, view))
-
-    def action_discharge(self) -> None:
-        """Load the session with its REMS proposal (a worker), then show the discharge."""
-        if not (chosen := self._user_and_selection()):
-            return
-        view, service = chosen[1], self.service
-        worker = self.run_worker(
-            lambda: service.session(view.id),
-            thread=True,
-            group="discharge-view",
-            name="discharge-view",
-            exclusive=True,
-            exit_on_error=False,
-        )
-        self.keys_for_coming_screen(worker)  # `x` and `sister` typed at once: for the dialog
-
-    def _show_discharge(self, view: SessionView) -> None:
-        if len(self.screen_stack) > 1 or self.user is None:
-            return  # another dialog opened meanwhile: one dialog at a time
-        dialog = DischargeScreen(view, saves.discharge(self.service, self.user.name, view))
-        self._open(dialog, lambda form: saves.discharged(form, view))
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen())
-
-    def action_detail(self) -> None:
-        if view := self._need_selection():
-            self.push_screen(DetailScreen(view, self.config.thresholds))
-
     @on(DataTable.RowSelected, "#floor")
     def _row_selected(self) -> None:
         self.action_detail()
@@ -594,5 +549,7 @@ def make_app(
 ) -> StationApp:
     """The station on ``db`` (URL, path or the default SQLite file) with ``config``."""
     if service is None:
+        from monitor.services import Service
+
         service = Service.open(db, config, clock)
     return StationApp(service, clock=clock, refresh_seconds=refresh_seconds, flash=flash, bell=bell)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.errors import Refused
-from monitor.services import unreachable
+from monitor.services.base import unreachable
 
 
 def error_message(error: BaseException | None) -> str:

@@ -35,12 +35,25 @@ def needs_terminal() -> str | None:
 
 
 def open_station(context: Context) -> None:
-    """Run the station on the context's database and configuration."""
+    """Run the station on the context's database and configuration.
+
+    The database is opened and its schema checked here, on SQLAlchemy Core alone, before any
+    screen (a wrong ``--db`` is one ``error:`` line); the services are imported once the
+    first frame is drawn (:mod:`tui.opening`)."""
     if problem := needs_terminal():
         raise Refused(problem)
-    from tui.app import make_app
+    from monitor.store.engine import file_warnings
+    from tui.opening import Opening
 
-    make_app(service=context.service).run()
+    for warning in file_warnings(context.db):
+        click.echo(f"warning: {warning}", err=True)
+    opening = Opening.open(context.db, context.config)
+    try:
+        from tui.app import StationApp
+
+        StationApp(opening).run()
+    finally:
+        opening.close()
 
 
 @click.command("tui")

@@ -18,7 +18,6 @@ from textual.widgets import Static
 
 from monitor.views import UserView
 from tui.floor.entry import EntryBar, EntryNote
-from tui.floor.judgements import Judgements
 from tui.floor.table import FloorTable
 from tui.inputs import Input
 from tui.signin import SignInScreen
@@ -83,12 +82,16 @@ class Locking:
             else:  # title says who, and a notice would cover its status line
                 app.notify(f"Signed in as {user.name}")
 
-        service = app.service
-        has_users = service.has_users if app.user is None else None
+        opening = app.opening  # (the services may still be on their way: tui.opening)
+        has_users = opening.has_users if app.user is None else None
         # The names as a list only at the station's own terminal, never in a browser.
         users = None if app.is_web else self._names()
+
+        def authenticate(name: str, pin: str) -> UserView:
+            return app.service.authenticate(name, pin)  # (in a worker: waits for them)
+
         screen = SignInScreen(
-            service.authenticate, app.user is not None, has_users=has_users, why=why, users=users
+            authenticate, app.user is not None, has_users=has_users, why=why, users=users
         )
         app.push_screen(screen, signed_in)
 
@@ -110,7 +113,7 @@ class Locking:
         from sqlalchemy.exc import DBAPIError
 
         try:
-            return self.app.service.users()
+            return self.app.opening.users()
         except DBAPIError:
             return None
 
@@ -132,6 +135,7 @@ class Locking:
     def open_floor(self) -> None:
         """Someone signed in: show the floor, read it whole, and watch the record."""
         app = self.app
+        app.build_floor()  # (when the sign-in came before the first frame was drawn)
         self.show_floor(True)
         if not self._watching:
             self._watching = True
@@ -165,7 +169,7 @@ class Locking:
         table = app.query_one(FloorTable)
         table.forget(set(app.judged) | set(app.views))
         app.views, app.judged, app.rows = {}, {}, []
-        app._judgements = Judgements(app.config)
+        app._judgements = None  # made again, with the rules, at the next load
         table.draw([])
         app._mark = None
         app._full_load_at = float("-inf")

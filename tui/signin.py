@@ -30,12 +30,14 @@ from textual.worker import Worker, WorkerState
 from monitor.core.lockout import bounded
 from monitor.errors import PinRefused, Refused
 from monitor.views import UserView
-from tui.dialogs.base import CSS as DIALOG_CSS
 from tui.failures import error_message
 from tui.inputs import DIGITS_ONLY, Input, PinInput, pin_input, put_cursor, take_early_key
 
 #: The sign-in's own sheet: an opaque screen (the station reads it at start-up too).
 CSS = Path(__file__).with_name("signin.tcss")
+#: The dialogs' sheet (tui.dialogs.base.CSS), named here: the sign-in is the first frame, and
+#: the dialogs' module is imported after it (tui.opening).
+DIALOG_CSS = Path(__file__).parent / "dialogs" / "dialogs.tcss"
 #: User names are at most 64 characters (docs/interface.md).
 NAME_MAX = 64
 #: After this many refusals at one terminal (one station app), the sign-in says how the
@@ -138,9 +140,14 @@ class SignInScreen(ModalScreen[UserView]):
     async def on_key(self, event: events.Key) -> None:
         """A key that reaches the screen itself (no field had the focus) is typed in the
         name: the sign-in is the one thing to do here. On the list, a digit typed straight
-        after the name's Enter, before the PIN field has the focus, is the PIN."""
+        after the name's Enter, before the PIN field has the focus, is the PIN. A key that
+        reaches it through the list after the focus has left the list (typed in the same
+        burst as the letter that left it) goes where the focus is now, in its turn."""
         options = self.query(OptionList)
-        if options and options.first().has_focus and self.users:
+        # Asked of the screen, not of the list: the list's own ``has_focus`` changes only
+        # when its blur is handled, after the keys of the same burst (a name typed on the
+        # list then became the highlighted one).
+        if options and self.users and self.focused is options.first():
             name, pin = self.query_one("#name", Input), self.query_one("#pin", Input)
             highlighted = options.first().highlighted
             if event.character and event.character.isdigit() and highlighted is not None:
@@ -153,8 +160,10 @@ class SignInScreen(ModalScreen[UserView]):
                 return
             await take_early_key(pin, event, types=str.isdigit, edits=bool(pin.value))
             return
-        if self.focused is None:
-            await take_early_key(self.query_one("#name", Input), event)
+        focused = self.focused
+        await take_early_key(
+            focused if isinstance(focused, Input) else self.query_one("#name", Input), event
+        )
 
     def say(self, message: str) -> None:
         self.said = message

@@ -12,18 +12,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, select
 
 from monitor.core.events import EVENT_MEASURE, serious_event
+from monitor.services.base import connection_of
 from monitor.services.stored import flag_view
-from monitor.store import models as m
+from monitor.store import tables as t
 from monitor.views import FlagView
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from monitor.store import models as m
+
 # Built once: the users who acknowledged an alarm and co-signed it.
-_ACKER = aliased(m.User)
-_COSIGNER = aliased(m.User)
+_ACKER = t.users.alias("acker")
+_COSIGNER = t.users.alias("cosigner")
+_ACKS = t.acknowledgements.c
+#: The serious events' alarms with their acknowledgements (Core: the station's floor reads
+#: them without the ORM).
+_ALARMS = (
+    select(
+        t.flags,
+        _ACKS.id.label("ack_id"),
+        _ACKS.at.label("ack_at"),
+        _ACKS.action.label("ack_action"),
+        _ACKER.c.name.label("ack_by"),
+        _COSIGNER.c.name.label("ack_cosigner"),
+    )
+    .select_from(
+        t.flags.join(t.events, t.events.c.id == t.flags.c.event_id)
+        .outerjoin(t.acknowledgements, _ACKS.flag_id == t.flags.c.id)
+        .outerjoin(_ACKER, _ACKER.c.id == _ACKS.by_id)
+        .outerjoin(_COSIGNER, _COSIGNER.c.id == _ACKS.cosigned_by_id)
+    )
+    .order_by(t.flags.c.id)
+)
 
 
 def open_event_alarm(
@@ -31,6 +57,8 @@ def open_event_alarm(
 ) -> m.Flag | None:
     """Save the alarm of ``event`` (flushed, so it has its id) if the event is serious; else
     ``None``. Called in the transaction that saves the event."""
+    from monitor.store import models as m
+
     alarm = serious_event(event.kind, event.type, event.severity, event.serious)
     if alarm is None:
         return None
@@ -50,23 +78,21 @@ def open_event_alarm(
     return flag
 
 
-def event_alarms(session: Session, session_ids: Sequence[int]) -> dict[int, FlagView]:
+def event_alarms(session: Session | Connection, session_ids: Sequence[int]) -> dict[int, FlagView]:
     """The serious events' alarms of these sessions, by event id, each with its
     acknowledgement (when, by whom, what was done, who co-signed) if any: one query."""
     if not session_ids:
         return {}
     alarms: dict[int, FlagView] = {}
-    for flag, ack, by, cosigned in session.execute(
-        select(m.Flag, m.Acknowledgement, _ACKER.name, _COSIGNER.name)
-        .join(m.Event, m.Event.id == m.Flag.event_id)
-        .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-        .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
-        .outerjoin(_COSIGNER, _COSIGNER.id == m.Acknowledgement.cosigned_by_id)
-        .where(m.Event.session_id.in_(session_ids))
-        .order_by(m.Flag.id)
-    ):
+    rows = connection_of(session).execute(_ALARMS.where(t.events.c.session_id.in_(session_ids)))
+    for flag in rows:
         assert flag.event_id is not None
+        acknowledged = flag.ack_id is not None
         alarms[flag.event_id] = flag_view(
-            flag, ack.at if ack else None, by, ack.action if ack else None, cosigned
+            flag,
+            flag.ack_at if acknowledged else None,
+            flag.ack_by,
+            flag.ack_action if acknowledged else None,
+            flag.ack_cosigner,
         )
     return alarms

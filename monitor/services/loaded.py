@@ -3,6 +3,10 @@ queries however many readings they have (:mod:`monitor.services.queries` judges 
 
 A reading's values and a flag's severity are read through :mod:`monitor.services.stored`, so
 that one that cannot be read is marked, not fatal (docs/storage.md, "Unreadable records").
+
+The rows are SQLAlchemy Core rows of :mod:`monitor.store.tables` (their attributes are the
+columns, as an ORM object's are), read on the caller's session or connection: the station's
+floor is loaded without the ORM (issue #23).
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, Row, select
 
 from monitor.core.schedule import CheckSkip
 from monitor.services.alarms import event_alarms as load_event_alarms
+from monitor.services.base import connection_of
 from monitor.services.stored import flag_view, vitals_of
-from monitor.store import models as m
+from monitor.store import tables as t
 from monitor.views import (
     EventView,
     FlagView,
@@ -27,27 +32,54 @@ from monitor.views import (
     VoidView,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+_R = t.readings.c
+_ACKS = t.acknowledgements.c
 # Built once: the user who acknowledged a flag.
-_ACKER = aliased(m.User)
+_ACKER = t.users.alias("acker")
+_READINGS = select(t.readings).order_by(_R.measured_at, _R.id)
+_USERS = select(t.users.c.id, t.users.c.name)
+#: A flag with its acknowledgement's columns (``ack_id`` NULL: not acknowledged).
+_FLAGS = (
+    select(
+        t.flags,
+        _ACKS.id.label("ack_id"),
+        _ACKS.at.label("ack_at"),
+        _ACKS.action.label("ack_action"),
+        _ACKS.cosigned_by_id.label("ack_cosigned_by_id"),
+        _ACKER.c.name.label("ack_by"),
+    )
+    .select_from(
+        t.flags.outerjoin(t.acknowledgements, _ACKS.flag_id == t.flags.c.id).outerjoin(
+            _ACKER, _ACKER.c.id == _ACKS.by_id
+        )
+    )
+    .order_by(t.flags.c.id)
+)
+_VOIDS = select(t.voids)
+_SKIPS = select(t.check_skips)
+_EVENTS = select(t.events).order_by(t.events.c.at, t.events.c.id)
+_INFUSION_FIXES = select(t.infusion_end_corrections).order_by(t.infusion_end_corrections.c.id)
 
 
-def _acknowledged(
-    flag: m.Flag, ack: m.Acknowledgement | None, who: str | None, users: dict[int, str]
-) -> FlagView:
+def _acknowledged(flag: Row[Any], users: dict[int, str]) -> FlagView:
     """A flag with its acknowledgement: who, when, what was done, and the co-signer."""
-    if ack is None:
+    if flag.ack_id is None:
         return flag_view(flag, None, None, None)
-    cosigner = users.get(ack.cosigned_by_id) if ack.cosigned_by_id is not None else None
-    return flag_view(flag, ack.at, who, ack.action, cosigner)
+    cosigned = flag.ack_cosigned_by_id
+    cosigner = users.get(cosigned) if cosigned is not None else None
+    return flag_view(flag, flag.ack_at, flag.ack_by, flag.ack_action, cosigner)
 
 
-def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
+def _adds_measures(correction: Any, original: Any | None) -> bool:
     """The correction holds a measure its original lacked."""
     if original is None:
         return False
     return any(
         getattr(correction, name) is not None and getattr(original, name) is None
-        for name in m.MEASURE_COLUMNS
+        for name in t.MEASURE_COLUMNS
     )
 
 
@@ -55,8 +87,9 @@ def _adds_measures(correction: m.Reading, original: m.Reading | None) -> bool:
 class Loaded:
     """Rows of one or more sessions, loaded with a fixed number of queries."""
 
-    readings: dict[int, list[m.Reading]]
-    flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]]
+    readings: dict[int, list[Row[Any]]]
+    #: Each reading's flags, with their acknowledgements' columns (``_FLAGS``).
+    flags: dict[int, list[Row[Any]]]
     superseded_by: dict[int, int]
     users: dict[int, str]
     voids: dict[int, VoidView] = field(default_factory=dict)
@@ -65,50 +98,37 @@ class Loaded:
     infusion_corrections: dict[int, list[InfusionEndCorrectionView]] = field(default_factory=dict)
 
 
-def load(session: Session, session_ids: Sequence[int]) -> Loaded:
+def load(session: Session | Connection, session_ids: Sequence[int]) -> Loaded:
     """The rows of these sessions, with a fixed number of queries however many readings
-    they have."""
-    readings: dict[int, list[m.Reading]] = defaultdict(list)
-    flags: dict[int, list[tuple[m.Flag, m.Acknowledgement | None, str | None]]] = defaultdict(list)
+    they have (on the given ORM session's connection, or a plain one)."""
+    connection = connection_of(session)
+    readings: dict[int, list[Row[Any]]] = defaultdict(list)
+    flags: dict[int, list[Row[Any]]] = defaultdict(list)
     superseded: dict[int, int] = {}
     if not session_ids:
         return Loaded(readings, flags, superseded, {})
-    rows = session.scalars(
-        select(m.Reading)
-        .where(m.Reading.session_id.in_(session_ids))
-        .order_by(m.Reading.measured_at, m.Reading.id)
-    ).all()
+    rows = connection.execute(_READINGS.where(_R.session_id.in_(session_ids))).all()
     for row in rows:
         readings[row.session_id].append(row)
         if row.corrects_id is not None:
             superseded[row.corrects_id] = row.id
     reading_ids = [r.id for r in rows]
-    users = {row.id: row.name for row in session.execute(select(m.User.id, m.User.name))}
+    users = {row.id: row.name for row in connection.execute(_USERS)}
     voids: dict[int, VoidView] = {}
     for chunk_start in range(0, len(reading_ids), 5000):
         chunk = reading_ids[chunk_start : chunk_start + 5000]
-        for flag, ack, who in session.execute(
-            select(m.Flag, m.Acknowledgement, _ACKER.name)
-            .outerjoin(m.Acknowledgement, m.Acknowledgement.flag_id == m.Flag.id)
-            .outerjoin(_ACKER, _ACKER.id == m.Acknowledgement.by_id)
-            .where(m.Flag.reading_id.in_(chunk))
-            .order_by(m.Flag.id)
-        ):
+        for flag in connection.execute(_FLAGS.where(t.flags.c.reading_id.in_(chunk))):
             assert flag.reading_id is not None
-            flags[flag.reading_id].append((flag, ack, who))
-        for void in session.scalars(select(m.Void).where(m.Void.reading_id.in_(chunk))):
+            flags[flag.reading_id].append(flag)
+        for void in connection.execute(_VOIDS.where(t.voids.c.reading_id.in_(chunk))):
             voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
     skips: dict[int, dict[str, CheckSkip]] = defaultdict(dict)
-    for skip in session.scalars(
-        select(m.CheckSkipRow).where(m.CheckSkipRow.session_id.in_(session_ids))
-    ):
+    for skip in connection.execute(_SKIPS.where(t.check_skips.c.session_id.in_(session_ids))):
         skips[skip.session_id][skip.label] = CheckSkip(
             users.get(skip.by_id, "?"), skip.at, skip.reason
         )
-    event_rows = session.scalars(
-        select(m.Event).where(m.Event.session_id.in_(session_ids)).order_by(m.Event.at, m.Event.id)
-    ).all()
-    alarms = load_event_alarms(session, session_ids) if event_rows else {}
+    event_rows = connection.execute(_EVENTS.where(t.events.c.session_id.in_(session_ids))).all()
+    alarms = load_event_alarms(connection, session_ids) if event_rows else {}
     events: dict[int, list[EventView]] = defaultdict(list)
     for event in event_rows:
         events[event.session_id].append(
@@ -127,11 +147,8 @@ def load(session: Session, session_ids: Sequence[int]) -> Loaded:
             )
         )
     corrections: dict[int, list[InfusionEndCorrectionView]] = defaultdict(list)
-    for fix in session.scalars(
-        select(m.InfusionEndCorrection)
-        .where(m.InfusionEndCorrection.session_id.in_(session_ids))
-        .order_by(m.InfusionEndCorrection.id)
-    ):
+    fixes = _INFUSION_FIXES.where(t.infusion_end_corrections.c.session_id.in_(session_ids))
+    for fix in connection.execute(fixes):
         corrections[fix.session_id].append(
             InfusionEndCorrectionView(
                 fix.ended_at, fix.previous, users.get(fix.by_id, "?"), fix.at, fix.reason
@@ -141,10 +158,7 @@ def load(session: Session, session_ids: Sequence[int]) -> Loaded:
 
 
 def _flag_views(loaded: Loaded, reading_id: int) -> tuple[FlagView, ...]:
-    return tuple(
-        _acknowledged(flag, ack, who, loaded.users)
-        for flag, ack, who in loaded.flags.get(reading_id, [])
-    )
+    return tuple(_acknowledged(flag, loaded.users) for flag in loaded.flags.get(reading_id, []))
 
 
 def reading_views(

@@ -7,6 +7,11 @@ the whole history, are paged and streamed by :mod:`monitor.services.history`.
 A stored value that cannot be read (a forged gate, an unknown protocol, rules that are not
 TOML) never fails a read of many sessions: the session is read without it and names it
 (:mod:`monitor.services.stored`; docs/storage.md, "Unreadable records").
+
+The rows are read with SQLAlchemy Core (:mod:`monitor.store.tables`); a caller may hand in
+ORM rows of the sessions instead (their attributes are the same columns). The floor's read,
+:meth:`QueryServices.active_sessions`, needs no ORM: the station draws its first rows without
+it (issue #23).
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, select
 
 from monitor.core.config import ClinicConfig
 from monitor.core.gate import (
@@ -36,9 +41,8 @@ from monitor.core.schedule import (
     served_checks,
 )
 from monitor.judge import event_alarms, judge, observations
-from monitor.services.base import ServiceBase
+from monitor.services.base import ServiceBase, connection_of
 from monitor.services.loaded import Loaded, load, reading_views
-from monitor.services.rems_record import rems_changed_after_discharge, rems_corrections
 from monitor.services.stored import (
     KeptGate,
     kept_gate,
@@ -46,7 +50,7 @@ from monitor.services.stored import (
     numbers_of,
     record_name,
 )
-from monitor.store import models as m
+from monitor.store import tables as t
 from monitor.unreadable import (
     PARSE_ERRORS,
     READINGS,
@@ -67,6 +71,27 @@ from monitor.views import (
     SignOffView,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+_SESSIONS = t.treatment_sessions.c
+#: The sessions in observation, each with its patient's identifier.
+_ACTIVE = (
+    select(t.treatment_sessions, t.patients.c.identifier.label("patient_identifier"))
+    .join(t.patients, t.patients.c.id == _SESSIONS.patient_id)
+    .where(_SESSIONS.discharged_at.is_(None))
+    .order_by(_SESSIONS.id)
+)
+_SIGN_OFFS = select(t.sign_offs).order_by(t.sign_offs.c.id)
+_REOPENINGS = select(t.reopenings).order_by(t.reopenings.c.id)
+
+
+def _patient(row: Any) -> str:
+    """A session's patient identifier: a Core row's joined column (``_ACTIVE``), or an ORM
+    row's patient."""
+    identifier = getattr(row, "patient_identifier", None)
+    return identifier if identifier is not None else str(row.patient.identifier)
+
 
 def _changed_after(
     discharged_at: datetime, readings: Sequence[ReadingView], events: Sequence[EventView]
@@ -81,7 +106,7 @@ def _changed_after(
 
 
 def _unjudged(
-    row: m.TreatmentSession, schedule: Protocol | Unreadable, config: ClinicConfig | Unreadable
+    row: Any, schedule: Protocol | Unreadable, config: ClinicConfig | Unreadable
 ) -> Unreadable:
     """Why a session is not judged: its schedule, or the rules in force, cannot be read."""
     if isinstance(schedule, Unreadable):
@@ -95,10 +120,10 @@ class _Batch:
     """What every session of one read is judged with: its rows loaded, its sign-offs and
     reopenings, the moments, and the rules in force (or their marker)."""
 
-    session: Session
+    session: Session | Connection
     ids: list[int]
     loaded: Loaded
-    signs: dict[int, list[m.SignOff]]
+    signs: dict[int, list[Row[Any]]]
     reopenings: dict[int, list[ReopenView]]
     now: datetime
     as_of: datetime | None
@@ -113,8 +138,8 @@ class QueryServices(ServiceBase):
 
     def _views(
         self,
-        session: Session,
-        rows: Sequence[m.TreatmentSession],
+        session: Session | Connection,
+        rows: Sequence[Any],
         *,
         as_of: datetime | None = None,
         propose: bool = False,
@@ -129,16 +154,13 @@ class QueryServices(ServiceBase):
         "Unreadable records")."""
         loaded = load(session, [r.id for r in rows])
         ids = [r.id for r in rows]
-        signs: dict[int, list[m.SignOff]] = defaultdict(list)
+        signs: dict[int, list[Row[Any]]] = defaultdict(list)
         reopenings: dict[int, list[ReopenView]] = defaultdict(list)
+        connection = connection_of(session)
         if ids:
-            for given in session.scalars(
-                select(m.SignOff).where(m.SignOff.session_id.in_(ids)).order_by(m.SignOff.id)
-            ):
+            for given in connection.execute(_SIGN_OFFS.where(t.sign_offs.c.session_id.in_(ids))):
                 signs[given.session_id].append(given)
-            for again in session.scalars(
-                select(m.Reopening).where(m.Reopening.session_id.in_(ids)).order_by(m.Reopening.id)
-            ):
+            for again in connection.execute(_REOPENINGS.where(t.reopenings.c.session_id.in_(ids))):
                 reopenings[again.session_id].append(
                     ReopenView(loaded.users.get(again.by_id, "?"), again.at, again.reason)
                 )
@@ -152,11 +174,11 @@ class QueryServices(ServiceBase):
             now,
             as_of,
             propose,
-            read(lambda: self.rules_in_force(session), "the clinic's rules", RULES),
+            read(lambda: self.rules_in_force(connection), "the clinic's rules", RULES),
         )
         return [self._tolerant_view(batch, row) for row in rows]
 
-    def _tolerant_view(self, batch: _Batch, row: m.TreatmentSession) -> SessionView:
+    def _tolerant_view(self, batch: _Batch, row: Any) -> SessionView:
         """One session's view; a stored gate that parsed but could not be used to judge is
         marked and the session judged without it; a session that cannot be put together even
         so is told by its plain columns and readings, marked "record unreadable"."""
@@ -175,9 +197,7 @@ class QueryServices(ServiceBase):
             batch, row, Unreadable(record_name(row), RECORD, reason(failed))
         )
 
-    def _unreadable_view(
-        self, batch: _Batch, row: m.TreatmentSession, marker: Unreadable
-    ) -> SessionView:
+    def _unreadable_view(self, batch: _Batch, row: Any, marker: Unreadable) -> SessionView:
         """A session told by its plain columns (and its readings and events, when they can be
         read), unjudged: no checks, a gate "not ready" naming ``marker``."""
         numbers, odd = numbers_of(row)
@@ -190,7 +210,7 @@ class QueryServices(ServiceBase):
         )
         return SessionView(
             id=row.id,
-            patient=row.patient.identifier,
+            patient=_patient(row),
             protocol=row.protocol,
             treatment=row.protocol,
             dose_mg=numbers.dose_mg,
@@ -216,9 +236,7 @@ class QueryServices(ServiceBase):
             unreadable=tuple(u for u in (marker, odd, readings) if isinstance(u, Unreadable)),
         )
 
-    def _view(
-        self, batch: _Batch, row: m.TreatmentSession, kept: KeptGate | Unreadable | None
-    ) -> SessionView:
+    def _view(self, batch: _Batch, row: Any, kept: KeptGate | Unreadable | None) -> SessionView:
         """One session of :meth:`_views`, with its stored gate as read (or its marker)."""
         marks: list[Unreadable] = [kept] if isinstance(kept, Unreadable) else []
         numbers, odd = numbers_of(row)
@@ -318,7 +336,7 @@ class QueryServices(ServiceBase):
         name = batch.loaded.users.get
         view = SessionView(
             id=row.id,
-            patient=row.patient.identifier,
+            patient=_patient(row),
             protocol=row.protocol,
             treatment=judged.treatment if judged is not None else row.protocol,
             dose_mg=numbers.dose_mg,
@@ -383,11 +401,19 @@ class QueryServices(ServiceBase):
         return replace(view, unreadable=tuple(marks)) if marks else view
 
     def _rems_changed(
-        self, batch: _Batch, view: SessionView, row: m.TreatmentSession, config: ClinicConfig
+        self, batch: _Batch, view: SessionView, row: Any, config: ClinicConfig
     ) -> tuple[str, ...]:
-        """Which REMS answers a change after discharge moved, not confirmed since."""
+        """Which REMS answers a change after discharge moved, not confirmed since (a
+        discharged session's: never on the floor, so imported here)."""
+        from sqlalchemy.orm import Session
+
+        from monitor.services.rems_record import rems_changed_after_discharge, rems_corrections
+
         if batch.fixes is None:
-            batch.fixes = rems_corrections(batch.session, batch.ids, batch.loaded.users)
+            session = batch.session
+            if isinstance(session, Connection):
+                session = Session(bind=session)
+            batch.fixes = rems_corrections(session, batch.ids, batch.loaded.users)
         return rems_changed_after_discharge(
             view,
             row.rems_at_discharge,
@@ -409,13 +435,7 @@ class QueryServices(ServiceBase):
             return self._views(session, rows)
 
     def active_sessions(self) -> list[SessionView]:
-        """Every session in observation: what the dashboard shows. Cost follows active work."""
-        with self._read() as session:
-            rows = list(
-                session.scalars(
-                    select(m.TreatmentSession)
-                    .where(m.TreatmentSession.discharged_at.is_(None))
-                    .order_by(m.TreatmentSession.id)
-                )
-            )
-            return self._views(session, rows)
+        """Every session in observation: what the dashboard shows. Cost follows active work.
+        (SQLAlchemy Core alone, in one transaction: the station's floor.)"""
+        with self.engine.connect() as connection:
+            return self._views(connection, connection.execute(_ACTIVE).all())

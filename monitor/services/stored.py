@@ -9,6 +9,9 @@ read without it: a stored gate that cannot be read is judged again at the discha
 record stored before the gate was kept; a schedule that cannot be read leaves the session
 unjudged (no checks, a gate "not ready" that names the marker); a severity that cannot be read
 counts as high, the worst case, so that the flag is never missed.
+
+A row here is an ORM object or a Core row of :mod:`monitor.store.tables` alike (``Any``): the
+attributes read are the columns.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from monitor.core.rules import Severity
 from monitor.core.schedule import Protocol
 from monitor.core.vitals import Measure, Vitals
 from monitor.judge import stored_judgement
-from monitor.store import models as m
 from monitor.unreadable import (
     MEDICATION,
     NUMBERS,
@@ -40,6 +42,9 @@ from monitor.views import FlagView
 
 #: A rules version's number is a database integer.
 _VERSION_MAX = 2**31 - 1
+#: The measures' names, which are their columns (an enum's value is slow to ask for, and
+#: every reading of a floor's load asks for seven).
+_MEASURES = tuple(measure.value for measure in Measure)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class KeptGate:
     closed_at: datetime | None
 
 
-def record_name(row: m.TreatmentSession) -> str:
+def record_name(row: Any) -> str:
     """How a marker names a session: ``session 5``."""
     return f"session {row.id}"
 
@@ -76,9 +81,7 @@ def _saved_at(record: Any, discharged_at: datetime | None) -> datetime | None:
     return datetime.fromisoformat(saved) if isinstance(saved, str) else discharged_at
 
 
-def _decode(
-    text: str, row: m.TreatmentSession, rules_of: Callable[[int | None], ClinicConfig]
-) -> KeptGate:
+def _decode(text: str, row: Any, rules_of: Callable[[int | None], ClinicConfig]) -> KeptGate:
     record = json.loads(text)
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -95,7 +98,7 @@ def _decode(
 
 
 def kept_gate(
-    row: m.TreatmentSession, rules_of: Callable[[int | None], ClinicConfig]
+    row: Any, rules_of: Callable[[int | None], ClinicConfig]
 ) -> KeptGate | Unreadable | None:
     """The gate ``row`` stored at discharge (``None``: not stored), or its marker."""
     text = row.gate_at_discharge
@@ -104,7 +107,7 @@ def kept_gate(
     return read(lambda: _decode(text, row, rules_of), record_name(row), STORED_GATE)
 
 
-def meds_of(row: m.TreatmentSession) -> tuple[str, ...] | Unreadable | None:
+def meds_of(row: Any) -> tuple[str, ...] | Unreadable | None:
     """The REMS medication answers (``()``: none; ``None``: not asked), or their marker."""
     if row.meds is None:
         return None
@@ -127,7 +130,7 @@ class Numbers:
 _WHOLE = ("age", "dose_number", "ready_minute", "ready_minute_proposed")
 
 
-def numbers_of(row: m.TreatmentSession) -> tuple[Numbers, Unreadable | None]:
+def numbers_of(row: Any) -> tuple[Numbers, Unreadable | None]:
     """A session's numbers; one of another type (an SQLite file edited by hand: its columns
     take any value) is left out and named (``session 5: numbers unreadable (age ...)``)."""
     values = {name: getattr(row, name) for name in Numbers.__dataclass_fields__}
@@ -142,10 +145,10 @@ def numbers_of(row: m.TreatmentSession) -> tuple[Numbers, Unreadable | None]:
     return kept, Unreadable(record_name(row), NUMBERS, f"{', '.join(odd)} not a number")
 
 
-def vitals_of(row: m.Reading) -> tuple[Vitals, Unreadable | None]:
+def vitals_of(row: Any) -> tuple[Vitals, Unreadable | None]:
     """A reading's values; one that is not a whole number (an SQLite file edited by hand: its
     columns take any value) is left out and named (``reading 7: values unreadable (...)``)."""
-    values = {measure.value: getattr(row, measure.value) for measure in Measure}
+    values = {name: getattr(row, name) for name in _MEASURES}
     odd = [k for k, v in values.items() if v is not None and type(v) is not int]
     if not odd:
         return Vitals(**values), None
@@ -161,7 +164,7 @@ def severity_of(value: str, flag_id: int) -> Severity | Unreadable:
 
 
 def flag_view(
-    flag: m.Flag,
+    flag: Any,
     acknowledged_at: datetime | None,
     by: str | None,
     action: str | None,

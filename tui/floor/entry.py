@@ -19,7 +19,7 @@ from monitor.core.rules import Thresholds
 from monitor.errors import Refused
 from monitor.judge import preview_flags
 from monitor.present.floor import saved_lines
-from monitor.services import unreachable
+from monitor.services.base import unreachable
 from monitor.timeparse import parse_time, shown_time, split_entry_time
 from monitor.views import SessionView
 from tui.failures import error_message
@@ -56,9 +56,11 @@ class EntryBar(Vertical):
     class Closed(Message):
         """The nurse closed the entry line."""
 
-    def __init__(self, thresholds: Thresholds, clock: Callable[[], datetime]) -> None:
+    def __init__(self, thresholds: Callable[[], Thresholds], clock: Callable[[], datetime]) -> None:
+        """``thresholds`` gives the rules' thresholds when a preview needs them (the rules in
+        force are read after the station's first frame: tui.opening)."""
         super().__init__(id="entry-bar")
-        self.thresholds = thresholds
+        self._thresholds = thresholds
         self.clock = clock
         #: The session the entry is for (set by the app).
         self.session: SessionView | None = None
@@ -120,7 +122,7 @@ class EntryBar(Vertical):
         now = self.clock()
         measured_at = parse_time(when_text, now) if when_text else None
         vitals = parse_entry(entry)
-        flags = preview_flags(self.session, vitals, measured_at or now, self.thresholds)
+        flags = preview_flags(self.session, vitals, measured_at or now, self._thresholds())
         preview = Text(format_entry(vitals), style="bold")
         if measured_at is not None:
             preview.append(f"  at {shown_time(measured_at, now)}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from monitor.services import Service
 from monitor.views import SessionView
+
+if TYPE_CHECKING:
+    from monitor.services import Service
 
 
 @dataclass(frozen=True)
