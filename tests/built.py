@@ -8,8 +8,9 @@ build (every row of every table, and the same station settings), the copy is wri
 database instead (SQLite's backup, which the open connections see as another writer's commit)
 and the build's result returned again. Anything else (another start, PostgreSQL) builds.
 
-A build must depend only on the database and the station settings (fixed clocks, no wall time,
-nothing random), as the floor's does.
+A build must depend only on the database and the station settings (fixed clocks, nothing
+random), as the floor's does, or be one whose differences no test reads: users added by the
+command line at the wall clock's time, for example.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy.engine import make_url
+
 from monitor.services import Service
 
 T = TypeVar("T")
@@ -31,9 +34,11 @@ _FOLDER = tempfile.TemporaryDirectory(prefix="monitor-built-")
 _BUILT: dict[tuple[str, str, str], tuple[Path, object]] = {}
 
 
-def sqlite_file(service: Service) -> Path | None:
-    """The service's SQLite file, or None (PostgreSQL, or a database in memory)."""
-    url = service.engine.url
+def sqlite_file(where: Service | str) -> Path | None:
+    """The SQLite file of a service or database URL, or None (PostgreSQL, or in memory)."""
+    if isinstance(where, str) and "://" not in where:
+        return Path(where)  # a file's path, as --db takes it
+    url = where.engine.url if isinstance(where, Service) else make_url(where)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return Path(url.database)
@@ -70,13 +75,14 @@ def _copy(source: Path, target: Path) -> None:
         into.close()
 
 
-def remembered(service: Service, name: str, build: Callable[[], T], *inputs: object) -> T:
-    """``build()`` on the service's database, or the same build's data copied in (see above);
-    ``inputs``: anything else the build depends on (a clock's time)."""
-    path = sqlite_file(service)
+def remembered(where: Service | str, name: str, build: Callable[[], T], *inputs: object) -> T:
+    """``build()`` on the database of a service or URL, or the same build's data copied in
+    (see above); ``inputs``: anything else the build depends on (a clock's time)."""
+    path = sqlite_file(where)
     if path is None:
         return build()
-    key = (name, repr((service.local, inputs)), contents(path))
+    settings = where.local if isinstance(where, Service) else None
+    key = (name, repr((settings, inputs)), contents(path))
     done = _BUILT.get(key)
     if done is not None:
         after, result = done
