@@ -1,4 +1,4 @@
-"""Data a test builds through the services, built once and copied after (docs/development.md,
+"""Data a test builds through the services, built once and copied after (docs/architecture.md,
 "Cheap set-ups").
 
 Many station tests start from the same floor of five sessions (tests/station.py), a second of

@@ -43,7 +43,7 @@ def _quick_pilot() -> None:
     of keys, and spent nine tenths of its time in these waits. Here it sleeps 6 ms at a time
     (idle: under 0.3 ms of CPU, the same share) and the screen may be drawn every 2 ms, so that
     a wait still spans a redraw. What the app does and draws is the same: only the pilot's
-    waits are shorter (docs/development.md, "Cheap set-ups")."""
+    waits are shorter (docs/architecture.md, "Cheap set-ups")."""
     import textual._wait
     import textual.screen
 

@@ -12,7 +12,7 @@ With ``--fork`` it is a parent that has imported the services once: for each lin
 on its standard input it forks a child, which says ``child PID`` and records like a worker 0;
 once the child has ended (or been killed) the parent says ``end PID SIGNAL`` (0 when it was not
 killed). A killed child is a writer killed mid-flight, like a killed worker process, without
-the start of a new interpreter for every kill (docs/development.md, "Cheap set-ups").
+the start of a new interpreter for every kill (docs/architecture.md, "Cheap set-ups").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every PIN a user gives is hashed at full cost; only a test's set-up stores a cheaper one
-(tests/conftest.py, ``cheap_pins``; docs/development.md, "Cheap set-ups").
+(tests/conftest.py, ``cheap_pins``; docs/architecture.md, "Cheap set-ups").
 
 A cheap hash must not be creatable through any command or the station: what they store is
 checked here on both backends, through the services, the command line in this process (where
