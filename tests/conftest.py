@@ -13,12 +13,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from monitor import pins
 from monitor.services import Service
 from monitor.store.engine import make_engine
 from monitor.store.migrate import ensure_schema
@@ -31,6 +34,28 @@ os.environ["MONITOR_SECRET_FILE"] = os.path.join(
     tempfile.mkdtemp(prefix="monitor-secret-"), "pin-secret"
 )
 time.tzset()
+
+
+def _quick_pilot() -> None:
+    """Textual's test pilot waits after every key it presses until the app looks idle: it sleeps
+    20 ms at a time until a sleep passes with under 1 ms of CPU used (textual._wait), and the
+    screen is drawn at most 60 times a second (textual.screen). A station test presses hundreds
+    of keys, and spent nine tenths of its time in these waits. Here it sleeps 6 ms at a time
+    (idle: under 0.3 ms of CPU, the same share) and the screen may be drawn every 2 ms, so that
+    a wait still spans a redraw. What the app does and draws is the same: only the pilot's
+    waits are shorter (docs/architecture.md, "Cheap set-ups")."""
+    import textual._wait
+    import textual.screen
+
+    for module, name in ((textual._wait, "SLEEP_GRANULARITY"), (textual._wait, "SLEEP_IDLE")):
+        assert hasattr(module, name), f"Textual changed: {module.__name__}.{name} is gone"
+    assert hasattr(textual.screen, "UPDATE_PERIOD"), "Textual changed: no screen UPDATE_PERIOD"
+    textual._wait.SLEEP_GRANULARITY = 0.006
+    textual._wait.SLEEP_IDLE = 0.006 / 20
+    textual.screen.UPDATE_PERIOD = 1 / 500
+
+
+_quick_pilot()
 
 PG_URL = os.environ.get(
     "MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -71,6 +96,31 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_URL}: {str(error).splitlines()[0]}"
 
 
+def _pg_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _new_pg_template(name: str, build, source: str | None = None) -> Iterator[str]:
+    """A PostgreSQL template: a new database (a copy of ``source``, when given) made ready by
+    ``build(url)``; dropped at the end of the session."""
+    admin = _admin_engine()
+    copy = "" if source is None else f' TEMPLATE "{make_url(source).database}"'
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    url = _pg_url(name)
+    build(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    ensure_schema(engine)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated PostgreSQL database used as the template for each test's database."""
@@ -79,18 +129,13 @@ def pg_template() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"MONITOR_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
-    name = f"monitor_tmpl_{uuid.uuid4().hex[:10]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    ensure_schema(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _new_pg_template(f"monitor_tmpl_{uuid.uuid4().hex[:10]}", _migrate)
+
+
+@pytest.fixture(scope="session")
+def pg_seeded(pg_template) -> Iterator[str]:
+    """:func:`pg_template` with the users of :func:`service`, added once for the session."""
+    yield from _new_pg_template(f"monitor_seed_{uuid.uuid4().hex[:10]}", seed_users, pg_template)
 
 
 def new_pg_database(template_url: str) -> tuple[str, str]:
@@ -101,7 +146,7 @@ def new_pg_database(template_url: str) -> tuple[str, str]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
+    return _pg_url(name), name
 
 
 def drop_pg_database(name: str) -> None:
@@ -112,29 +157,95 @@ def drop_pg_database(name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> str:
-    """A migrated SQLite file copied for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
+#: The users every :func:`service` has, as (name, role, PIN): the first a supervisor.
+USERS = (("sam", "supervisor", "9999"), ("ana", "nurse", "1234"), ("bo", "nurse", "2345"))
+#: When they were added: the start of the :func:`clock` fixture.
+SEEDED_AT = DOSED - timedelta(minutes=30)
+
+
+#: The scrypt cost (N) of the PINs that test set-ups store on SQLite: the least a stored hash
+#: may name (monitor.pins.verify_pin), a sixteenth of the 2**14 every PIN a user gives gets.
+SETUP_PIN_N = 2**10
+
+
+@contextmanager
+def cheap_pins() -> Iterator[None]:
+    """Inside, :func:`monitor.pins.hash_pin` in this process hashes at :data:`SETUP_PIN_N`:
+    for the users a test starts with, whose PINs are checked at every sign-in of the test.
+
+    Only Python can ask for it (a test's set-up); no command, station or setting can, and
+    tests/services/test_pin_cost.py checks that every PIN a user gives is hashed at full cost.
+    """
+    full = pins._N
+    pins._N = SETUP_PIN_N
+    try:
+        yield
+    finally:
+        pins._N = full
+
+
+def seed_users(url: str, clock: FakeClock | None = None) -> None:
+    """Add :data:`USERS` through the services, at :data:`SEEDED_AT` (or by ``clock``), as
+    every test's :func:`service` had them added before templates held them; on SQLite their
+    PINs hashed at :data:`SETUP_PIN_N` (on PostgreSQL the database hashes them)."""
+    svc = Service.open(url, clock=clock or FakeClock(SEEDED_AT))
+    try:
+        with cheap_pins():
+            for name, role, pin in USERS:
+                svc.add_user(name, role, pin, by=None if role == "supervisor" else "sam")
+    finally:
+        svc.close()
+
+
+def _sqlite_template(path: Path, seeded: bool) -> str:
     engine = make_engine(str(path))
     ensure_schema(engine)
+    engine.dispose()
+    if seeded:
+        seed_users(f"sqlite:///{path}")
+    engine = make_engine(str(path))
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A migrated SQLite file copied for each test."""
+    return _sqlite_template(tmp_path_factory.mktemp("template") / "template.db", seeded=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_seeded(tmp_path_factory) -> str:
+    """:func:`sqlite_template` with the users of :func:`service`, added once for the session."""
+    return _sqlite_template(tmp_path_factory.mktemp("seeded") / "seeded.db", seeded=True)
+
+
+#: The databases made from a seeded template: their :func:`service` adds no user.
+_SEEDED: set[str] = set()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> Iterator[str]:
-    """A fresh, migrated database of each backend."""
+    """A fresh, migrated database of each backend; when the test uses :func:`service`,
+    already holding its users (copied from a seeded template)."""
+    seeded = "service" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "monitor.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        template = "sqlite_seeded" if seeded else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
         os.chmod(path, 0o600)
-        yield f"sqlite:///{path}"
+        url = f"sqlite:///{path}"
+        name = None
     else:
-        url, name = new_pg_database(request.getfixturevalue("pg_template"))
-        yield url
+        template = "pg_seeded" if seeded else "pg_template"
+        url, name = new_pg_database(request.getfixturevalue(template))
+    if seeded:
+        _SEEDED.add(url)
+    yield url
+    _SEEDED.discard(url)
+    if name is not None:
         drop_pg_database(name)
 
 
@@ -147,9 +258,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def service(db_url, clock) -> Iterator[Service]:
     """The services on a fresh database, with a nurse ``ana`` and a supervisor ``sam``."""
+    if db_url not in _SEEDED:  # a database not from a seeded template (asked for late)
+        seed_users(db_url, clock)
     svc = Service.open(db_url, clock=clock)
-    svc.add_user("sam", "supervisor", "9999")  # the first user of a database is a supervisor
-    svc.add_user("ana", "nurse", "1234", by="sam")
-    svc.add_user("bo", "nurse", "2345", by="sam")
     yield svc
     svc.close()

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from monitor.services import Service, with_clock
+from tests.built import remembered
 from tests.helpers import DOSED, at
 from tui.app import StationApp, make_app
 
@@ -18,7 +19,12 @@ NOW = at(42)  # the floor is looked at 42 min after the test dose
 
 def build_floor(service: Service) -> dict[str, int]:
     """Five sessions: a high alarm, an overdue check, an IV infusion with a missed check, one
-    before dosing (its baseline flagged), one ready."""
+    before dosing (its baseline flagged), one ready. Built once, then copied into each test's
+    database that starts as the first did (tests/built.py)."""
+    return remembered(service, "floor", lambda: _build_floor(service))
+
+
+def _build_floor(service: Service) -> dict[str, int]:
     ids: dict[str, int] = {}
 
     def back(minutes: float) -> Service:

@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.built import remembered
+from tests.conftest import cheap_pins
+
 MONITOR = [sys.executable, "-m", "monitor"]
 
 
@@ -94,12 +97,24 @@ def ago(minutes: float) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
 
 
+def with_sam_and_ana(run: Cli) -> Cli:
+    """A supervisor ``sam`` (9999) and a nurse ``ana`` (1234) added by the command line, on
+    SQLite once for the session and copied after (tests/built.py), their PINs hashed as a
+    set-up's are (tests/conftest.py, ``cheap_pins``)."""
+
+    def build() -> None:
+        with cheap_pins():
+            run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
+            run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin",
+                stdin="1234\n1234\n")  # fmt: skip
+
+    remembered(run.db, "sam and ana by the command line", build)
+    return run
+
+
 @pytest.fixture
 def cli(db_url) -> Cli:
-    run = Cli(db_url)
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(db_url))
 
 
 def start(cli: Cli, *extra: str) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from monitor.store.engine import make_engine
 from monitor.store.migrate import SCHEMA_HEAD, current_revision, run_upgrade
-from tests.cli.test_cli import Cli, run_in_process, start
+from tests.cli.test_cli import Cli, run_in_process, start, with_sam_and_ana
 from tests.conftest import PG_URL, _admin_engine, drop_pg_database
 
 RULES = "# the clinic's rules\n[discharge]\nspo2_min = 95\n"
@@ -23,10 +23,7 @@ RULES = "# the clinic's rules\n[discharge]\nspo2_min = 95\n"
 @pytest.fixture
 def cli(db_url) -> Cli:
     """The command line on a fresh database with a supervisor ``sam`` and a nurse ``ana``."""
-    run = Cli(db_url)
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(db_url))
 
 
 def values(shown: dict) -> list[tuple[str, object]]:

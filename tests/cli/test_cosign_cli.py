@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from monitor.services import Service
+from tests.built import remembered
 from tests.cli.test_cli import run_in_process
+from tests.conftest import cheap_pins
 
 PINS = {"sam": "9999", "kim": "5555", "ana": "1234", "bo": "2345", "old": "7777"}
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
@@ -67,13 +69,21 @@ class Run:
 
 @pytest.fixture
 def run(db_url) -> Run:
-    service = Service.open(db_url)
-    service.add_user("sam", "supervisor", PINS["sam"])
-    for name, role in (("kim", "supervisor"), ("ana", "nurse"), ("bo", "nurse")):
-        service.add_user(name, role, PINS[name], by="sam")
-    service.add_user("old", "supervisor", PINS["old"], by="sam")
-    service.disable_user("old", by="sam")
-    service.close()
+    """Supervisors sam and kim, nurses ana and bo, and a disabled supervisor: on SQLite added
+    once for the session and copied after (tests/built.py), their PINs hashed as a set-up's
+    are (tests/conftest.py, ``cheap_pins``)."""
+
+    def build() -> None:
+        service = Service.open(db_url)
+        with cheap_pins():
+            service.add_user("sam", "supervisor", PINS["sam"])
+            for name, role in (("kim", "supervisor"), ("ana", "nurse"), ("bo", "nurse")):
+                service.add_user(name, role, PINS[name], by="sam")
+            service.add_user("old", "supervisor", PINS["old"], by="sam")
+        service.disable_user("old", by="sam")
+        service.close()
+
+    remembered(db_url, "the co-signers", build)
     return Run(db_url)
 
 

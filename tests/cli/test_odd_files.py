@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from monitor.store.engine import make_engine
-from tests.cli.test_cli import Cli
+from tests.cli.test_cli import Cli, with_sam_and_ana
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Only a bound against a hang (a FIFO read would wait forever): each command returns at once.
@@ -99,10 +99,7 @@ def cli(sqlite_template, tmp_path) -> Cli:
     path = tmp_path / "monitor.db"
     shutil.copy(sqlite_template, path)
     os.chmod(path, 0o600)
-    run = Cli(str(path))
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(str(path)))
 
 
 @pytest.fixture

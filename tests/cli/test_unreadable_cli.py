@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.store.engine import make_engine
-from tests.cli.test_cli import Cli
+from tests.cli.test_cli import Cli, with_sam_and_ana
 from tests.services.test_unreadable import (
     forge_discharge,
     insert_audit,
@@ -56,10 +56,7 @@ def observed(cli: Cli, patient: str) -> int:
 
 @pytest.fixture
 def cli(db_url) -> Cli:
-    run = Cli(db_url)
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(db_url))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from monitor.errors import EntryError, NotFound, Refused
 from monitor.export import CSV_FOR, FORMATS, WHATS, Selection, export, export_session
 from monitor.export.csv_out import EVENT_COLUMNS, READING_COLUMNS
 from monitor.present.json import session_json
+from tests.built import remembered
 from tests.cli.test_cli import Cli
 from tests.helpers import DOSED
 
@@ -149,11 +150,16 @@ def outdir(tmp_path) -> Path:
 @pytest.fixture
 def clinic(service, clock):
     """Three sessions on three days: worked (day 0), active (day 1), unsigned (day 2)."""
-    ids = {
-        "worked": worked(service, clock),
-        "active": active(service, clock),
-        "unsigned": unsigned(service, clock),
-    }
+
+    def build() -> dict[str, int]:
+        return {
+            "worked": worked(service, clock),
+            "active": active(service, clock),
+            "unsigned": unsigned(service, clock),
+        }
+
+    # Built once, then copied into each test's database that starts as the first did.
+    ids = remembered(service, "export clinic", build, clock())
     clock.set(at(30, 2))
     return ids
 

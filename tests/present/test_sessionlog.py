@@ -11,12 +11,25 @@ from monitor.present.parts import Part, Role
 from monitor.present.session import EntryKind, LogEntry, session_log
 from monitor.services import Service, with_clock
 from monitor.views import SessionView
+from tests.built import remembered
 from tests.helpers import DOSED, at
 
 FULL = "138/84 hr 72 spo2 98 rr 14 moaas 5 cadss 0"
 
 
 def worked_session(
+    service: Service, *, reviewed: bool = True, patient: str = "MRN-WORK", day: int = 0
+) -> dict[str, int]:
+    """:func:`build_worked_session`, built once and copied into each test's database that
+    starts as the first did (tests/built.py)."""
+
+    def build() -> dict[str, int]:
+        return build_worked_session(service, reviewed=reviewed, patient=patient, day=day)
+
+    return remembered(service, "worked session", build, reviewed, patient, day)
+
+
+def build_worked_session(
     service: Service, *, reviewed: bool = True, patient: str = "MRN-WORK", day: int = 0
 ) -> dict[str, int]:
     """An esketamine session with a story worth reviewing (minutes after the dose): a missed

@@ -24,8 +24,11 @@ from monitor.services import Service
 from monitor.store import models as m
 from monitor.store import writelock
 from monitor.store.engine import make_engine, writer
+from tests.store.test_faults import start_together
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Readings per writer when eight write at once.
+EACH = 20
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 # A process that takes the write lock (BEGIN IMMEDIATE and one uncommitted reading), says
@@ -86,21 +89,32 @@ def test_eight_processes_writing_at_once_all_succeed_and_each_reading_is_stored_
     sid = service.start_session(patient="P", protocol="ketamine-iv", by="ana")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.fault_worker", db_url, str(sid), str(w), "60"],
+            [
+                sys.executable,
+                "-m",
+                "tests.fault_worker",
+                db_url,
+                str(sid),
+                str(w),
+                str(EACH),
+                "--ready",
+            ],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for w in range(8)
     ]
+    start_together(procs)  # all eight write at once
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
         assert err == ""
-        assert len(out.splitlines()) == 60
+        assert len(out.splitlines()) == EACH
     rows = stored_readings(service)
-    assert sorted(rows) == sorted((50 + w, 20 + s) for w in range(8) for s in range(60))
+    assert sorted(rows) == sorted((50 + w, 20 + s) for w in range(8) for s in range(EACH))
     path = lock_file(db_url)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert is_free(path)

@@ -22,6 +22,7 @@ from monitor.present.rems import rems_story
 from monitor.services import Service, with_clock
 from monitor.services.history import AUDIT_PAGE
 from monitor.views import UserView
+from tests.built import remembered
 from tests.station import settle, sign_in, station
 from tui.reports.audit import AuditScreen
 from tui.reports.audit_filter import AuditFilterDialog
@@ -139,6 +140,12 @@ def treat(
 
 
 def desk(service: Service) -> dict[str, int]:
+    """:func:`build_desk`, built once and copied into each test's database that starts as the
+    first did (tests/built.py)."""
+    return remembered(service, "review desk", lambda: build_desk(service))
+
+
+def build_desk(service: Service) -> dict[str, int]:
     """Three weeks of a clinic as the supervisor finds it on Friday 27 Nov 2026:
 
     ========  =====================  ============================================

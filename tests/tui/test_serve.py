@@ -9,8 +9,10 @@ import io
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -62,10 +64,12 @@ def environment(db: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def database(tmp_path) -> str:
-    """An SQLite file with one supervisor, ``sam`` (PIN 9999), and one patient in observation."""
-    db = str(tmp_path / "monitor.db")
+@pytest.fixture(scope="session")
+def serve_template(tmp_path_factory) -> str:
+    """An SQLite file with one supervisor, ``sam`` (PIN 9999), and one patient in observation,
+    made once by the commands a clinic would type (three processes, seconds on a busy
+    machine): each test serves its own copy."""
+    db = str(tmp_path_factory.mktemp("serve") / "monitor.db")
     run = {"env": environment(db), "capture_output": True, "timeout": DEADLINE, "check": True}
     subprocess.run([*MONITOR, "db", "upgrade"], **run)
     subprocess.run(
@@ -77,7 +81,19 @@ def database(tmp_path) -> str:
     subprocess.run(
         [*MONITOR, *start, "--bay", "Bay 3", "--by", "sam", "--pin-stdin"], input=b"9999\n", **run
     )
+    # Every change in the file itself (no write-ahead log beside it) for the copies.
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
     return db
+
+
+@pytest.fixture
+def database(serve_template, tmp_path) -> str:
+    """A copy of :func:`serve_template` for this test."""
+    db = tmp_path / "monitor.db"
+    shutil.copy(serve_template, db)  # its mode (0600) too
+    return str(db)
 
 
 class Served:

@@ -23,6 +23,7 @@ from tests.tui.test_serve import (
     Served,
     database,  # noqa: F401 (a fixture)
     open_tab,
+    serve_template,  # noqa: F401 (a fixture)
 )
 from tui.web.downloads import (
     DownloadError,
