@@ -75,8 +75,8 @@ class Floor(QueryServices, ChangeServices, ConfigServices):  # what the floor's 
 floor = Floor(make_engine(sys.argv[1], create=False))
 views = floor.active_sessions()
 mark = floor.change_mark()
-with floor.commits() as count:
-    count()
+with floor.commits() as commits:
+    commits.count()
 with open(sys.argv[2], "w") as out:
     json.dump({"modules": sorted(sys.modules), "patients": [v.patient for v in views]}, out)
 """
