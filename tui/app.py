@@ -280,11 +280,13 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         every 30 s also ask the database for its clock, in the same worker (once signed in)."""
         if self.user is None:
             return
-        service, clock, known = self.service, self.clock, self._mark
+        service, clock, known, shown = self.service, self.clock, self._mark, frozenset(self.views)
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
         self.run_worker(
-            lambda: load_floor(service, clock, known=known, full=full, check_clock=check_clock),
+            lambda: load_floor(
+                service, clock, known=known, full=full, check_clock=check_clock, shown=shown
+            ),
             thread=True,
             group="refresh",
             name="refresh",
@@ -369,8 +371,16 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
     def _loaded(self, loaded: Loaded) -> None:
         if loaded.views is not None:
             self._mark = loaded.mark
-            self._full_load_at = time.monotonic()
-            self.views = {v.id: v for v in loaded.views}
+            fresh = {v.id: v for v in loaded.views}
+            if loaded.active is None:
+                self._full_load_at = time.monotonic()
+                self.views = fresh
+            else:  # only the changed sessions: the others as shown
+                known = {**self.views, **fresh}
+                self.views = {i: known[i] for i in loaded.active if i in known}
+                if len(self.views) < len(loaded.active):  # (the floor was cleared meanwhile)
+                    self._full_load_at = float("-inf")
+                    self.call_later(self.refresh_floor)
             for view in loaded.views:
                 self.judgements.loaded(view)
         self.loaded_at = loaded.at

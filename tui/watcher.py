@@ -33,8 +33,7 @@ if TYPE_CHECKING:
     from monitor.services.changes import Commits
 
 #: How many times an interval the SQLite commit counter is looked at where no notification
-#: says the file was written (every 100 ms: the floor's reload after a change takes about as
-#: long again).
+#: says the file was written (every 100 ms), and the shortest time between two questions.
 LOOKS_PER_INTERVAL = 10
 
 
@@ -124,12 +123,13 @@ class Watcher:
         the floor is not known to be current (a failure, a reload asked for and not yet in);
         otherwise, once an interval, mark it fresh and see whether a reload is due.
 
-        The counter is looked at when the file is written (never sooner than a tenth of an
-        interval after the last look: a station told to watch once an hour is not reloaded
-        behind a dialog by every save elsewhere) and once an interval; without notifications,
-        and for an interval after a write that did not commit yet, ten times an interval."""
+        The counter (a few microseconds) is looked at as soon as the file is written, and
+        once an interval; without notifications, and for an interval after a write that did
+        not commit yet, ten times an interval. The question, and so a reload, comes at most
+        once a tenth of an interval: a station told to watch once an hour is not reloaded
+        behind a dialog by every save elsewhere."""
         looked: int | None = None
-        asked = last = time.monotonic()
+        asked = questioned = time.monotonic()
         current = True  # the first load is on its way (the floor opens with it)
         try:
             looked = commits.count()
@@ -137,23 +137,18 @@ class Watcher:
             current = False
         look = self.interval / LOOKS_PER_INTERVAL
         eager_until = float("-inf")
-        due = last + (self.interval if commits.notified else look)
+        due = asked + (self.interval if commits.notified else look)
         while not self._stop.is_set():
             written = commits.wait(max(0.0, due - time.monotonic()))
             if self._stop.is_set():
                 return
             now = time.monotonic()
-            if written and now < due:
-                due = max(now, last + look)  # at once, or a tenth of an interval after the last
-                if now < due:
-                    continue
-            elif now < due:
+            if not written and now < due:
                 continue  # another file of the folder
             try:
                 seen: int | None = commits.count()
             except Exception:
                 seen = None
-            last = now
             moved = seen is None or seen != looked
             if written and not moved:
                 # Written, not yet committed (SQLite syncs its log first, or a long
@@ -172,7 +167,10 @@ class Watcher:
                 continue
             if (seen is None or not moved) and now - asked < self.interval:
                 continue  # not known current, or the counter unreadable: once an interval
-            looked, asked = seen, now
+            if now - questioned < look:
+                due = min(due, questioned + look)  # moved again this soon: a moment later
+                continue
+            looked, asked, questioned = seen, now, now
             current = self._question(service)
 
     def _question(self, service: Service) -> bool:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from monitor.errors import PinRefused
 from monitor.services import Service
 
 
@@ -47,3 +48,30 @@ def test_postgresql_announces_each_change_to_a_listening_station(service: Servic
         stop.set()
         thread.join(60)
     assert not thread.is_alive()
+
+
+def test_the_floor_reads_again_only_the_sessions_changed_since_a_mark(service: Service):
+    """`active_sessions_since` (the station's reload after a change): the sessions with an
+    audit row after the mark, those not shown yet, every active id; ``None`` (read all) after
+    a change of no one session, such as the clinic's rules."""
+    a = service.start_session(patient="MRN-A", protocol="ketamine-im", by="ana", age=40)
+    b = service.start_session(patient="MRN-B", protocol="ketamine-im", by="ana", age=41)
+    mark = service.change_mark()
+    shown = {a, b}
+    unchanged = service.active_sessions_since(mark, shown)
+    assert unchanged is not None and unchanged.views == [] and unchanged.active == [a, b]
+    service.record_reading(b, "120/80 hr 70", by="ana")
+    c = service.start_session(patient="MRN-C", protocol="ketamine-im", by="ana", age=42)
+    changes = service.active_sessions_since(mark, shown)
+    assert changes is not None
+    assert changes.active == [a, b, c]
+    assert [v.id for v in changes.views] == [b, c]
+    assert changes.views[0].readings[-1].vitals.systolic == 120
+    assert [v.id for v in service.active_sessions_since(mark, {a}).views] == [b, c]
+    before = service.change_mark()
+    with pytest.raises(PinRefused):  # audited on the user's row: nothing on the floor
+        service.authenticate("bo", "0000")
+    assert service.change_mark() > before
+    assert service.active_sessions_since(before, {a, b, c}).views == []
+    service.load_config("[discharge]\nspo2_min = 96\n", source="a.toml", by="sam", reason="x")
+    assert service.active_sessions_since(mark, shown) is None

@@ -1150,17 +1150,25 @@ async def test_the_acknowledge_list_gives_each_flag_its_reading_time_and_empty_u
 async def test_an_idle_station_asks_one_cheap_question_and_reloads_only_on_a_change(service):
     ids = build_floor(service)
     app = station(service, refresh_seconds=3600)
-    loads: list[int] = []
-    load = app.service.active_sessions
+    loads: list[int] = []  # the sessions each load read
+    load, since = app.service.active_sessions, app.service.active_sessions_since
 
     def counted():
-        loads.append(1)
-        return load()
+        views = load()
+        loads.append(len(views))
+        return views
+
+    def counted_since(mark, shown):
+        changes = since(mark, shown)
+        loads.append(len(changes.views) if changes is not None else -1)
+        return changes
 
     app.service.active_sessions = counted
+    app.service.active_sessions_since = counted_since
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot)
         loaded = len(loads)
+        shown = set(app.views)
         for _ in range(3):  # nothing saved: the refreshes reload nothing
             app.refresh_floor()
             await settle(pilot)
@@ -1168,8 +1176,34 @@ async def test_an_idle_station_asks_one_cheap_question_and_reloads_only_on_a_cha
         app.service.record_reading(ids["predose"], "133/81 hr 71", by="bo")  # elsewhere
         app.refresh_floor()
         await settle(pilot)
-        assert len(loads) == loaded + 1
+        assert loads[loaded:] == [1]  # that session alone is read again
         assert row_of(app, "MRN-PRE").cells["bp"].text == "133/81"
+        assert set(app.views) == shown  # the others are still there, as they were
+
+
+async def test_a_change_to_the_clinics_rules_reads_the_whole_floor_again(service):
+    build_floor(service)
+    app = station(service, refresh_seconds=3600)
+    full: list[int] = []
+    load = app.service.active_sessions
+
+    def counted():
+        views = load()
+        full.append(len(views))
+        return views
+
+    app.service.active_sessions = counted
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        assert app.service.active_sessions_since(app.record_mark, set(app.views)).views == []
+        before = len(full)
+        shown = len(app.views)
+        app.service.load_config(
+            "[discharge]\nspo2_min = 96\n", source="a.toml", by="sam", reason="stricter"
+        )
+        app.refresh_floor()
+        await settle(pilot)
+        assert full[before:] == [shown]
 
 
 async def test_the_garbage_collector_is_back_on_after_the_first_load_whatever_its_outcome(service):
