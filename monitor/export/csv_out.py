@@ -26,8 +26,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.observations import reading_status
+from monitor.core.vitals import Measure
 from monitor.export.common import iso, minutes_after, severity_text, yes_no
 from monitor.views import SignOffView
+
+#: The measures' columns, in the order of the quick-entry line (docs/exports.md).
+MEASURES = tuple(m.value for m in Measure)
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -57,13 +61,7 @@ READING_COLUMNS = (
     "recorded_by",
     "minutes_after_dosing",
     "before_dosing",
-    "systolic",
-    "diastolic",
-    "heart_rate",
-    "spo2",
-    "resp_rate",
-    "moaas",
-    "cadss",
+    *MEASURES,
     "status",
     "superseded_by",
     "corrects",
@@ -123,13 +121,7 @@ _NOT_TEXT = frozenset(
         "voided_at",
         "at",
         "minutes_after_dosing",
-        "systolic",
-        "diastolic",
-        "heart_rate",
-        "spo2",
-        "resp_rate",
-        "moaas",
-        "cadss",
+        *MEASURES,
         "superseded_by",
         "corrects",
     }
