@@ -9,7 +9,7 @@ it cannot be read.
 from __future__ import annotations
 
 from monitor.hl7.build import build_ack, build_oru, parse_ack
-from monitor.hl7.message import HL7Refusal, content_digest
+from monitor.hl7.message import HL7Refusal, content_digest, split_messages
 from monitor.hl7.oru import DeviceMessage, parse_oru
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "content_digest",
     "parse_ack",
     "parse_oru",
+    "split_messages",
 ]

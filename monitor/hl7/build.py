@@ -92,7 +92,7 @@ def build_oru(
     cid = escape(control_id)
     if philips:
         segments = [
-            f"MSH|^~\\&|PIIC^Philips^L|PHILIPS|MONITOR||{when}||ORU^R01^ORU_R01|{cid}|P|2.6"
+            f"MSH|^~\\&|PIIC|PHILIPS|MONITOR||{when}||ORU^R01^ORU_R01|{cid}|P|2.6"
             "|||NE|AL||UNICODE UTF-8",
             "PID|||",
             f"PV1||I|^^{escape(bay)}",

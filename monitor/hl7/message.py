@@ -73,6 +73,21 @@ def normalise(text: str) -> str:
     return "\r".join(segments_of(text))
 
 
+def split_messages(data: str | bytes) -> list[str]:
+    """The messages of a file (for ``monitor device send --file``): each begins at an ``MSH``
+    segment and is normalised; batch and file header and trailer segments (FHS, BHS, BTS, FTS)
+    are dropped, and so are lines before the first ``MSH``."""
+    messages: list[list[str]] = []
+    for segment in segments_of(decode(data)):
+        if segment[:3] in ("FHS", "BHS", "BTS", "FTS"):
+            continue
+        if segment.startswith("MSH"):
+            messages.append([])
+        if messages:
+            messages[-1].append(segment)
+    return ["\r".join(m) + "\r" for m in messages]
+
+
 def content_digest(data: str | bytes) -> str:
     """The SHA-256 (hex) of the normalised message: the same message resent over another
     connection, with other line ends, has the same digest (docs/hl7.md, "Resending")."""

@@ -9,7 +9,7 @@ impossible values and apply the session rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
@@ -57,7 +57,7 @@ class DeviceMessage:
     equipment: str | None
     bed: str | None
     measured_at: datetime
-    values: dict[str, int]
+    values: dict[str, int] = field(hash=False)
     ignored: tuple[str, ...]
     content_digest: str
 
@@ -100,12 +100,13 @@ def _parse(data: str | bytes, local_zone: tzinfo) -> DeviceMessage:
     control_id = component(msh, 10)
     if not control_id:
         raise HL7Refusal("AR", "no message control id", "MSH-10", REQUIRED_FIELD_MISSING)
-    equipment, observations, ignored = _observations(message, local_zone)
+    equipment = _equipment(message)
     sending_application = first_component(msh, 3)
     if not (equipment or sending_application):
         raise HL7Refusal(
             "AR", "no device name: neither OBX-18 nor MSH-3", "MSH-3", REQUIRED_FIELD_MISSING
         )
+    observations, ignored = _observations(message, local_zone)
     values, used, unused = _choose(observations)
     return DeviceMessage(
         control_id=control_id,
@@ -143,11 +144,17 @@ def _bed(message: hl7.Message) -> str | None:
     return None
 
 
-def _observations(
-    message: hl7.Message, local_zone: tzinfo
-) -> tuple[str | None, list[_Observation], list[str]]:
-    """The equipment (first OBX-18), the known observations, and the OBX-3 of the others."""
-    equipment: str | None = None
+def _equipment(message: hl7.Message) -> str | None:
+    """OBX-18 of the first OBX that has one (whatever its status: the device row of IHE PCD
+    messages is marked X)."""
+    for segment in message:
+        if str(segment[0]) == "OBX" and (name := first_component(segment, 18)):
+            return name
+    return None
+
+
+def _observations(message: hl7.Message, local_zone: tzinfo) -> tuple[list[_Observation], list[str]]:
+    """The known observations in use, and the OBX-3 of the others."""
     observations: list[_Observation] = []
     ignored: list[str] = []
     request_time = ""
@@ -160,8 +167,7 @@ def _observations(
         if name != "OBX":
             continue
         number += 1
-        equipment = equipment or first_component(segment, 18) or None
-        code = raw_field(segment, 3) or f"(observation {number} without OBX-3)"
+        code = raw_field(segment, 3)[:80] or f"(observation {number} without OBX-3)"
         vital = identify(components(segment, 3, 6))
         if vital is not None and component(segment, 11).upper() in UNUSED_STATUSES:
             marked_unused += 1
@@ -180,7 +186,7 @@ def _observations(
             "respiratory rate coded by IEEE 11073 MDC or LOINC (docs/hl7.md)",
             "OBX",
         )
-    return equipment, observations, ignored
+    return observations, ignored
 
 
 def _value(segment: hl7.Segment, vital: Vital, code: str, number: int) -> int:
@@ -278,7 +284,7 @@ def _choose(
             raise HL7Refusal(
                 "AE",
                 f"two different {measure.value} values in one message ({shown}) "
-                f"from {', '.join(o.code for o in chosen)}",
+                f"from {', '.join(dict.fromkeys(o.code for o in chosen))}",
                 "OBX-5",
             )
         values[measure.value] = distinct[0]

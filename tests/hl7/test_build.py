@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import EntryError
-from monitor.hl7 import HL7Refusal, build_ack, build_oru, parse_ack, parse_oru
+from monitor.hl7 import HL7Refusal, build_ack, build_oru, parse_ack, parse_oru, split_messages
 from tests.hl7.samples import PARIS, PHILIPS_PIIC, WELCH_ALLYN_CONNEX
 
 AT = datetime(2026, 12, 6, 14, 30, 5, tzinfo=PARIS)
@@ -167,3 +167,11 @@ def test_parse_ack_refusals():
 def test_build_ack_code_must_be_known():
     with pytest.raises(ValueError, match="code"):
         build_ack(None, "CA", "x")
+
+
+def test_split_messages_of_a_file():
+    batch = "FHS|^~\\&\nBHS|^~\\&\n" + PHILIPS_PIIC + "\n\n" + WELCH_ALLYN_CONNEX + "BTS|2\nFTS|1\n"
+    first, second = split_messages(batch.encode())
+    assert parse_oru(first, local_zone=PARIS) == parse_oru(PHILIPS_PIIC, local_zone=PARIS)
+    assert parse_oru(second, local_zone=PARIS).control_id == "WA-000987"
+    assert split_messages("no messages here") == []

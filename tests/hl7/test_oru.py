@@ -66,6 +66,7 @@ def test_philips_intellivue_information_center():
     )
     assert m.vitals.systolic == 128
     assert len(m.content_digest) == 64
+    assert hash(m) == hash(parse(PHILIPS_PIIC))
 
 
 def test_welch_allyn_connex_local_times_and_crlf():
@@ -247,6 +248,7 @@ GOOD_OBX = obx(SPO2, "97", PERCENT, at="20261206143000+0100")
         (message(MSH, GOOD_OBX, MSH, GOOD_OBX), "AR", "more than one message"),
         (message(MSH, "obx|1|NM|" + SPO2), "AR", "segment 2"),
         (message(MSH.replace("TESTMON", ""), GOOD_OBX), "AR", "no device name"),
+        (message(MSH.replace("TESTMON", ""), "PV1||I|"), "AR", "no device name"),  # AR first
         (message(MSH, obx("150344^MDC_TEMP^MDC", "36.8", "Cel")), "AE", "no usable vital sign"),
         (message(MSH, "PV1||I|^^Bay 1"), "AE", "no usable vital sign"),
         (message(MSH, obx(SPO2, "97", PERCENT, status="X")), "AE", "1 marked X"),
