@@ -113,7 +113,7 @@ def build_oru(
         status = "R" if philips else "F"
         segments.append(
             f"OBX|{first + offset}|NM|{code}^{name}^{system}|{sub_id}|{value}|{unit}"
-            f"|||||{status}|||{when}|||||{equipment}".rstrip("|")
+            f"|||||{status}|||{when}||||{equipment}".rstrip("|")
         )
     return "\r".join(segments) + "\r"
 

@@ -41,6 +41,9 @@ def test_philips_style_is_mdc_with_obx18():
     assert "150021^MDC_PRESS_BLD_NONINV_SYS^MDC" in text
     assert "266016^MDC_DIM_MMHG^MDC" in text
     assert "150023^MDC_PRESS_BLD_NONINV_MEAN^MDC" in m.ignored
+    rows = [(str(o(11)), str(o(14)), str(o(18))) for o in hl7.parse(text).segments("OBX")]
+    assert rows[0] == ("X", "", "MX450-12")  # the device row
+    assert rows[1:] == [("R", "20261206143005+0100", "MX450-12")] * 6  # 5 values and the mean
 
 
 def test_welch_allyn_style_is_loinc_with_msh3_and_pv1():
@@ -53,6 +56,8 @@ def test_welch_allyn_style_is_loinc_with_msh3_and_pv1():
     assert "8480-6^Systolic blood pressure^LN" in text
     assert "mm[Hg]" in text
     assert "|MONITOR|" in text.split("\r")[0]
+    rows = [(str(o(11)), str(o(14)), len(o)) for o in hl7.parse(text).segments("OBX")]
+    assert rows == [("F", "20261206143005+0100", 15)] * 6  # nothing after OBX-14
 
 
 @pytest.mark.parametrize("style", ["philips", "welch-allyn"])
