@@ -113,7 +113,7 @@ def read_message(data: str | bytes) -> hl7.Message:
     try:
         return hl7.parse("\r".join(segments))
     except Exception as error:  # the library's failures are the sender's
-        raise HL7Refusal("AR", f"not a readable HL7 v2 message: {error}") from None
+        raise HL7Refusal("AR", f"not a readable HL7 v2 message ({type(error).__name__})") from None
 
 
 def _check_encoding_characters(header: str) -> None:
