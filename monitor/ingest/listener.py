@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 import socket
 import sys
@@ -143,7 +144,9 @@ async def serve(
         server.close()
         await listener.close()
         await server.wait_closed()
-        log(f"stopped: {listener.acknowledged} messages acknowledged since the start")
+        count = listener.acknowledged
+        noun = "message" if count == 1 else "messages"
+        log(f"stopped: {count} {noun} acknowledged since the start")
 
 
 def run(
@@ -156,7 +159,8 @@ def run(
     max_message_bytes: int = 1 << 20,
     max_connections: int = 64,
 ) -> int:
-    """Run :func:`serve` until SIGTERM or SIGINT, then stop cleanly and return 0.
+    """Run :func:`serve` until SIGTERM or SIGINT, then stop cleanly and return 0 (a second
+    signal while stopping exits at once with status 1).
 
     Prints ``listening on HOST:PORT (MLLP)`` once listening. Raises :class:`ListenError` (one
     line saying what to do) when it cannot listen there. Call it from the main thread."""
@@ -169,8 +173,13 @@ def run(
         stop = asyncio.Event()
 
         def stopping(name: str) -> None:
-            if not stop.is_set():
-                log(f"{name}: stopping (the message being saved is finished and acknowledged)")
+            if stop.is_set():  # asked twice: a `handle` that hangs must not hold the process
+                log(
+                    f"{name} again: exiting at once; a message being saved is not "
+                    "acknowledged (its sender sends it again)"
+                )
+                os._exit(1)
+            log(f"{name}: stopping (the message being saved is finished and acknowledged)")
             stop.set()
 
         for sig in (signal.SIGTERM, signal.SIGINT):

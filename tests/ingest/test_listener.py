@@ -41,6 +41,19 @@ async def test_messages_of_one_connection_are_handled_and_acknowledged_in_order(
     assert running.logs == ["stopped: 20 messages acknowledged since the start"]
 
 
+async def test_a_sender_that_half_closes_still_gets_the_acks_of_what_it_sent():
+    handler = Recorder()
+    async with listening(handler) as running:
+        reader, writer = await connect(running.port)
+        texts = [message(n) for n in range(3)]
+        writer.write(b"".join(frame(t) for t in texts))
+        writer.write_eof()  # "no more messages", still reading
+        assert [await read_ack(reader) for _ in texts] == [ack_for(t) for t in texts]
+        assert await closed_by_listener(reader) == b""
+    assert handler.messages == texts
+    assert running.logged("connection") == []  # an ordinary end: no log line
+
+
 async def test_many_connections_each_get_their_own_acks_in_order():
     handler = Recorder()
 

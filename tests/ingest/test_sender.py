@@ -12,12 +12,13 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from monitor.errors import Refused
 from monitor.ingest.sender import SendError, as_segments, send, split_file
-from tests.ingest.helpers import WAIT, Recorder, ack_for, listening_in_thread, message
+from tests.ingest.helpers import WAIT, Recorder, ack_for, frame, listening_in_thread, message
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,9 +135,13 @@ def test_as_segments():
 SCRIPT = textwrap.dedent(
     """
     import sys
+    import time
     from monitor.ingest.listener import run
 
     def handle(text):
+        if "HANG" in text:
+            print("saving", flush=True)
+            time.sleep(60)
         return "MSH|^~\\\\&|MONITOR|||||ACK|1|P|2.6\\rMSA|AA|1\\r"
 
     def on_error(text, exc):
@@ -149,35 +154,77 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_run_stops_cleanly_on_a_signal(stop_signal):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        # as at a terminal: a background job of a non-interactive shell ignores SIGINT
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
-    )
+    process = _start_run()
     try:
-        assert process.stdout is not None and process.stderr is not None
-        readable, _, _ = select.select([process.stdout], [], [], WAIT)
-        assert readable, "the listener did not start"
-        line = process.stdout.readline().strip()
-        assert line.startswith("listening on 127.0.0.1:") and line.endswith(" (MLLP)"), line
-        port = int(line.removeprefix("listening on 127.0.0.1:").removesuffix(" (MLLP)"))
+        port = _listening_port(process)
         [ack] = send([message(1)], host="127.0.0.1", port=port)
         assert "MSA|AA|1" in ack
         process.send_signal(stop_signal)
         assert process.wait(WAIT) == 0
+        assert process.stderr is not None
         errors = process.stderr.read()
-        assert "stopped: 1 messages acknowledged since the start" in errors
+        assert "stopped: 1 message acknowledged since the start" in errors
         assert "Traceback" not in errors
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _end(process)
+
+
+def _start_run() -> subprocess.Popen[str]:
+    """A process that calls ``run`` with a trivial handler on a free port."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        # as at a terminal: a background job of a non-interactive shell ignores SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )
+
+
+def _next_line(process: subprocess.Popen[str], stream: IO[str] | None = None) -> str:
+    """The next line the process writes on ``stream`` (its standard output by default)."""
+    stream = stream or process.stdout
+    assert stream is not None
+    readable, _, _ = select.select([stream], [], [], WAIT)
+    assert readable, "no line from the listener's process"
+    return stream.readline().strip()
+
+
+def _listening_port(process: subprocess.Popen[str]) -> int:
+    line = _next_line(process)
+    assert line.startswith("listening on 127.0.0.1:") and line.endswith(" (MLLP)"), line
+    return int(line.removeprefix("listening on 127.0.0.1:").removesuffix(" (MLLP)"))
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def test_a_second_signal_exits_at_once_when_a_message_hangs():
+    process = _start_run()
+    try:
+        port = _listening_port(process)
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as client:
+            client.sendall(frame(message("HANG")))
+            assert _next_line(process) == "saving"
+            process.send_signal(signal.SIGTERM)
+            # signals sent together may arrive as one: the second after the first was seen
+            assert _next_line(process, process.stderr).startswith("SIGTERM: stopping")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(WAIT) == 1
+            client.settimeout(WAIT)
+            assert client.recv(100) == b""  # no ACK for the message that was not saved
+        assert process.stderr is not None
+        assert "SIGTERM again: exiting at once" in process.stderr.read()
+    finally:
+        _end(process)
 
 
 def test_run_with_the_port_in_use_raises_a_one_line_error():
