@@ -327,7 +327,8 @@ class _Listener:
         except ConnectionError as exc:
             self.log(f"{peer}: connection lost ({one_line(str(exc)) or type(exc).__name__})")
         except Exception as exc:  # never let one connection stop the listener
-            self.log(f"{peer}: connection closed after an error: {type(exc).__name__}: {exc}")
+            problem = f"{type(exc).__name__}: {one_line(str(exc))}"
+            self.log(f"{peer}: connection closed after an error: {problem}")
         finally:
             connection.busy = False
             writer.close()
