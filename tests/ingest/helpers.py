@@ -5,6 +5,7 @@ test never asserts that something happened within some time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -83,8 +84,18 @@ class Running:
     task: asyncio.Task[None]
     logs: list[str] = field(default_factory=list)
 
+    clients: list[asyncio.StreamWriter] = field(default_factory=list)
+
     def logged(self, words: str) -> list[str]:
         return [line for line in self.logs if words in line]
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A raw client connection, closed when the listener is."""
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", self.port), WAIT
+        )
+        self.clients.append(writer)
+        return reader, writer
 
 
 @asynccontextmanager
@@ -116,6 +127,10 @@ async def listening(handle: Callable[[str], str], **options: Any) -> AsyncIterat
     finally:
         stop.set()
         await asyncio.wait_for(task, WAIT)
+        for writer in running.clients:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
 
 @contextmanager
@@ -162,10 +177,6 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"still waiting for {what}"
         await asyncio.sleep(0.005)
-
-
-async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), WAIT)
 
 
 async def read_ack(reader: asyncio.StreamReader) -> str:

@@ -16,9 +16,9 @@ from tests.ingest.helpers import (
     WAIT,
     FlakyDatabase,
     Recorder,
+    Running,
     ack_for,
     closed_by_listener,
-    connect,
     frame,
     listening,
     message,
@@ -31,7 +31,7 @@ from tests.ingest.helpers import (
 async def test_messages_of_one_connection_are_handled_and_acknowledged_in_order():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         texts = [message(n) for n in range(20)]
         writer.write(b"".join(frame(t) for t in texts))  # all at once, before any ACK
         acks = [await read_ack(reader) for _ in texts]
@@ -44,7 +44,7 @@ async def test_messages_of_one_connection_are_handled_and_acknowledged_in_order(
 async def test_a_sender_that_half_closes_still_gets_the_acks_of_what_it_sent():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         texts = [message(n) for n in range(3)]
         writer.write(b"".join(frame(t) for t in texts))
         writer.write_eof()  # "no more messages", still reading
@@ -58,7 +58,7 @@ async def test_many_connections_each_get_their_own_acks_in_order():
     handler = Recorder()
 
     async def one_sender(number: int) -> list[str]:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         acks = []
         for n in range(10):
             writer.write(frame(message(f"{number}-{n}")))
@@ -81,7 +81,7 @@ async def test_many_connections_each_get_their_own_acks_in_order():
 async def test_a_flood_of_1000_messages_over_one_connection_is_all_acknowledged_once():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         texts = [message(n) for n in range(1000)]
 
         async def write_all() -> None:
@@ -101,7 +101,7 @@ async def test_a_flood_of_1000_messages_over_one_connection_is_all_acknowledged_
 async def test_a_connection_dropped_mid_frame_loses_only_its_partial_message():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("whole")))
         assert await read_ack(reader) == ack_for(message("whole"))
         writer.write(frame(message("cut"))[:40])  # the start of a frame, and no end
@@ -109,7 +109,7 @@ async def test_a_connection_dropped_mid_frame_loses_only_its_partial_message():
         writer.close()
         await until(lambda: running.logged("middle of a message"), "the log line")
         # the listener serves the others as before
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("after")))
         assert await read_ack(reader) == ack_for(message("after"))
         writer.close()
@@ -120,10 +120,10 @@ async def test_a_connection_dropped_mid_frame_loses_only_its_partial_message():
 async def test_a_frame_without_its_start_byte_closes_the_connection():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(message("no-start").encode() + b"\x1c\r")
         assert await closed_by_listener(reader) == b""
-        reader, writer = await connect(running.port)  # the next sender is served
+        reader, writer = await running.connect()  # the next sender is served
         writer.write(frame(message("ok")))
         assert await read_ack(reader) == ack_for(message("ok"))
         writer.close()
@@ -134,7 +134,7 @@ async def test_a_frame_without_its_start_byte_closes_the_connection():
 async def test_garbage_between_frames_closes_the_connection_after_the_good_ones():
     handler = Recorder()
     async with listening(handler) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message(1)) + b"noise\r\n" + frame(message(2)))
         assert await read_ack(reader) == ack_for(message(1))
         assert await closed_by_listener(reader) == b""
@@ -145,14 +145,14 @@ async def test_garbage_between_frames_closes_the_connection_after_the_good_ones(
 async def test_a_message_over_the_limit_closes_the_connection_and_is_not_handled():
     handler = Recorder()
     async with listening(handler, max_message_bytes=2000) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         near = message("near", "NTE|1||" + "x" * 1800)
         writer.write(frame(near))
         assert await read_ack(reader) == ack_for(near)
         writer.write(frame(message("big", "NTE|1||" + "x" * 5000)))
         assert await closed_by_listener(reader) == b""
         # a frame that never ends is cut at the limit too, not buffered without end
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(b"\x0bMSH|" + b"y" * 10_000)
         assert await closed_by_listener(reader) == b""
     assert handler.ids() == ["near"]
@@ -169,9 +169,9 @@ async def test_stop_while_a_message_is_handled_still_delivers_its_ack():
         return handler(text)
 
     async with listening(slow) as running:
-        busy_reader, busy_writer = await connect(running.port)
+        busy_reader, busy_writer = await running.connect()
         busy_writer.write(frame(message("during")) + frame(message("queued")))
-        idle_reader, _idle_writer = await connect(running.port)
+        idle_reader, _idle_writer = await running.connect()
         assert await asyncio.to_thread(entered.wait, WAIT)
         running.stop.set()
         await asyncio.sleep(0)  # let the listener see the stop while the message is handled
@@ -182,7 +182,7 @@ async def test_stop_while_a_message_is_handled_still_delivers_its_ack():
         assert await closed_by_listener(idle_reader) == b""
         await asyncio.wait_for(running.task, WAIT)
         with pytest.raises(ConnectionRefusedError):  # no longer listening
-            await connect(running.port)
+            await running.connect()
     assert handler.ids() == ["during"]  # the queued message was neither handled nor acked
 
 
@@ -190,7 +190,7 @@ async def test_an_unavailable_database_is_retried_and_acked_only_once_saved():
     database = FlakyDatabase()
     database.down.set()
     async with listening(database, retry_delays=(0.01, 0.05)) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("held")))
         await until(lambda: database.attempts >= 4, "tries while the database is down")
         with pytest.raises(TimeoutError):  # nothing acknowledged while it was not saved
@@ -209,7 +209,7 @@ async def test_an_unavailable_database_is_retried_and_acked_only_once_saved():
 async def test_unavailable_twice_then_saved():
     database = FlakyDatabase(failures=2)
     async with listening(database, retry_delays=(0.01, 0.05)) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message(7)))
         assert await read_ack(reader) == ack_for(message(7))
         writer.close()
@@ -220,14 +220,14 @@ async def test_a_sender_that_leaves_during_an_outage_gets_nothing_and_others_go_
     database = FlakyDatabase()
     database.down.set()
     async with listening(database, retry_delays=(0.01, 0.02)) as running:
-        _reader, writer = await connect(running.port)
+        _reader, writer = await running.connect()
         writer.write(frame(message("gone")))
         await until(lambda: database.attempts >= 2, "a failed try")
         writer.close()
         await until(lambda: running.logged("not saved (database unavailable)"), "the log line")
         attempts = database.attempts
         database.down.clear()
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("later")))
         assert await read_ack(reader) == ack_for(message("later"))
         writer.close()
@@ -239,7 +239,7 @@ async def test_stop_during_an_outage_returns_without_acknowledging():
     database = FlakyDatabase()
     database.down.set()
     async with listening(database, retry_delays=(5.0, 5.0)) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("held")))
         await until(lambda: database.attempts >= 1, "a failed try")
         running.stop.set()
@@ -253,7 +253,7 @@ async def test_an_error_in_handle_is_answered_by_on_error_with_one_log_line():
         raise ValueError("OBX-5 is not a number\nsecond line")
 
     async with listening(broken) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("bad")))
         assert await read_ack(reader) == refuse(
             message("bad"), ValueError("OBX-5 is not a number\nsecond line")
@@ -271,7 +271,7 @@ async def test_an_error_in_on_error_closes_that_connection_only():
         raise RuntimeError("no AE either")
 
     async with listening(broken, on_error=also_broken) as running:
-        reader, writer = await connect(running.port)
+        reader, writer = await running.connect()
         writer.write(frame(message("x")))
         assert await closed_by_listener(reader) == b""
         await until(lambda: running.logged("no answer to message x"), "the log line")
@@ -283,22 +283,22 @@ async def test_connections_over_the_maximum_are_refused():
     async with listening(handler, max_connections=2) as running:
         open_ones = []
         for number in range(2):
-            reader, writer = await connect(running.port)
+            reader, writer = await running.connect()
             writer.write(frame(message(number)))
             assert await read_ack(reader) == ack_for(message(number))
             open_ones.append(writer)
-        reader, _writer = await connect(running.port)
+        reader, _writer = await running.connect()
         assert await closed_by_listener(reader) == b""
         open_ones[0].close()  # a place frees up: the next sender is served (once seen closed)
-        assert await _served_after_refusals(running.port, "third") == ack_for(message("third"))
+        assert await _served_after_refusals(running, "third") == ack_for(message("third"))
     assert len(running.logged("2 connections are open already")) >= 1
     assert handler.ids() == ["0", "1", "third"]
 
 
-async def _served_after_refusals(port: int, number: str) -> str:
+async def _served_after_refusals(running: Running, number: str) -> str:
     """Connect and send until the listener takes the connection; the ACK."""
     for _ in range(1000):
-        reader, writer = await connect(port)
+        reader, writer = await running.connect()
         writer.write(frame(message(number)))
         try:
             return await read_ack(reader)
