@@ -55,7 +55,9 @@ def test_send_with_nothing_listening_says_to_start_the_listener():
 
 
 def test_send_to_an_unknown_host_is_one_line():
-    with pytest.raises(SendError, match=r"cannot connect to no-such-host\.invalid:2575"):
+    with pytest.raises(
+        SendError, match=r"^(cannot connect to|no answer from) no-such-host\.invalid:2575"
+    ):
         send([message(1)], host="no-such-host.invalid", port=2575)
 
 
@@ -77,14 +79,15 @@ def test_a_connection_closed_before_the_ack_keeps_the_acks_received():
 
 
 def test_no_ack_within_the_timeout_is_one_line():
-    with socket.socket() as silent:
+    with socket.socket() as silent:  # listens, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
+        # (on a machine too busy to connect within the timeout, the refusal names the connection)
         with pytest.raises(
-            SendError, match=r"no ACK from 127.0.0.1:\d+ within 0.2 s for message 1"
+            SendError, match=rf"^no (ACK|answer) from 127.0.0.1:{port} within 0.3 s"
         ):
-            send([message(1)], host="127.0.0.1", port=port, timeout=0.2)
+            send([message(1)], host="127.0.0.1", port=port, timeout=0.3)
 
 
 def test_an_empty_message_is_refused_before_it_is_sent():
