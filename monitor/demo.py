@@ -164,6 +164,11 @@ def build_demo(service: Service) -> DemoResult:
     record(sid, 35, "moaas 4 spo2 96")
     record(sid, 5, "148/86 hr 70 spo2 97 rr 12 moaas 4 cadss 3", by="ben")
 
+    # A bedside monitor in each bay (docs/devices.md), sending nothing yet: `monitor ingest`
+    # takes their readings, `monitor device send --bay 1 ...` sends one as they would.
+    for bay in range(1, 7):
+        back(240).add_device(f"MON-{bay}", bay=f"Bay {bay}", by="sam")
+
     # Earlier sessions for review mode (sam): discharged, with their stories.
     active = len(sessions)
 

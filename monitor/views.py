@@ -144,6 +144,9 @@ class ReadingView:
     served_check: str | None = None
     #: ``typed`` or ``device NAME``.
     source: str = "typed"
+    #: A device reading: the nurse who validated it, and when (None: it awaits one).
+    validated_by: str | None = None
+    validated_at: datetime | None = None
     #: A correction that adds a measure its original lacked (then it may be a late entry).
     adds_measures: bool = False
     #: Values that could not be read, left out of ``vitals`` (docs/storage.md, "Unreadable
@@ -151,9 +154,21 @@ class ReadingView:
     unreadable: Unreadable | None = None
 
     @property
+    def from_device(self) -> bool:
+        """Sent by a bedside monitor (docs/devices.md), not typed by a nurse."""
+        return self.source != "typed"
+
+    @property
+    def awaits_validation(self) -> bool:
+        """A device reading no nurse has validated yet: its flags stand, but it serves no
+        check and no value of the gate (docs/devices.md, "Validation")."""
+        return self.from_device and self.validated_at is None
+
+    @property
     def in_force(self) -> bool:
-        """False once a correction supersedes it or it is voided."""
-        return self.superseded_by is None and self.voided is None
+        """False once a correction supersedes it or it is voided, and while a device reading
+        awaits a nurse's validation."""
+        return self.superseded_by is None and self.voided is None and not self.awaits_validation
 
     @property
     def late_entry(self) -> bool:

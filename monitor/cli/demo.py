@@ -70,6 +70,11 @@ def demo(ctx: click.Context, fresh: bool, open_after: bool) -> None:
     click.echo(f"Database: {db}")
     shown = f'"{db}"' if " " in db else db
     click.echo(f"Open it with:  {command_name()} --db {shown}")
+    click.echo(
+        f"Bedside monitors MON-1 to MON-6 stand in bays 1 to 6: `{command_name()} --db {shown} "
+        'ingest --by ben` takes their readings, `... device send --bay 1 "185/100 hr 88 spo2 '
+        '97 rr 14"` sends one as they would (docs/devices.md)'
+    )
     if open_after:
         context.db = db
         if sys.stdin.isatty():

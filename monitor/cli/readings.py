@@ -347,3 +347,17 @@ def void(context: Context, reading_id: int, by: str, reason: str) -> None:
     reading = context.service.void(reading_id, by=by, reason=reason)
     assert reading.voided is not None
     click.echo(f"reading {reading.id} voided by {reading.voided.by}: {reading.voided.reason}")
+
+
+@click.command()
+@click.argument("reading_ids", type=ID, nargs=-1, required=True)
+@click.option("--by", required=True, help="The nurse validating them.")
+@acting
+@pass_context
+def validate(context: Context, reading_ids: tuple[int, ...], by: str) -> None:
+    """Validate readings a bedside monitor sent (docs/devices.md): from then on they serve
+    checks and the discharge gate. All or none. A reading that is wrong is voided instead
+    (`monitor void ID --reason "artefact: ..."`)."""
+    done = context.service.validate_readings(list(reading_ids), by=by)
+    readings = "reading" if len(done) == 1 else "readings"
+    click.echo(f"{readings} {', '.join(map(str, done))} validated by {printable(by)}")

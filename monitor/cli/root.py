@@ -33,15 +33,18 @@ COMMANDS = {
     "config": "monitor.cli.config:config_group",
     "db": "monitor.cli.db:db",
     "demo": "monitor.cli.demo:demo",
+    "device": "monitor.cli.device:device",
     "event": "monitor.cli.event:event",
     "export": "monitor.cli.export:export_command",
     "flag": "monitor.cli.flag:flag",
+    "ingest": "monitor.cli.device:ingest",
     "record": "monitor.cli.readings:record",
     "rems": "monitor.cli.rems:rems",
     "report": "monitor.cli.report:report",
     "review": "monitor.cli.review:review",
     "session": "monitor.cli.session:session",
     "user": "monitor.cli.user:user",
+    "validate": "monitor.cli.readings:validate",
     "void": "monitor.cli.readings:void",
 }
 

@@ -61,10 +61,9 @@ def flag_json(flag: FlagView) -> dict[str, Any]:
 def _validated(reading: ReadingView) -> dict[str, Any] | None:
     """Who stands behind a reading's values: a typed reading its recorder, when it was saved;
     a device reading the nurse who validated it (null while it awaits one)."""
-    if reading.source == "typed":
+    if not reading.from_device:
         return {"by": reading.recorded_by, "at": iso(reading.recorded_at)}
-    by = getattr(reading, "validated_by", None)
-    at = getattr(reading, "validated_at", None)
+    by, at = reading.validated_by, reading.validated_at
     return None if by is None else {"by": by, "at": iso(at)}
 
 

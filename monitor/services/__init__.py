@@ -20,6 +20,7 @@ Every user action is one transaction with its audit row in it; reads return plai
 - :mod:`~monitor.services.review`: the supervisor's review queue
 - :mod:`~monitor.services.report`: the quality summary
 - :mod:`~monitor.services.config`: the clinic's rules, as numbered versions in the database
+- :mod:`~monitor.services.devices`: bedside monitors, their readings and their validation
 
 Importing this package imports none of them: :class:`Service` and the names below are loaded
 when first asked for (PEP 562), so that a path that needs one capability (saving a reading)

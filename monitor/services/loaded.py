@@ -59,6 +59,8 @@ _FLAGS = (
     .order_by(t.flags.c.id)
 )
 _VOIDS = select(t.voids)
+_VALIDATIONS = select(t.validations)
+_DEVICES = select(t.devices.c.id, t.devices.c.name)
 _SKIPS = select(t.check_skips)
 _EVENTS = select(t.events).order_by(t.events.c.at, t.events.c.id)
 _INFUSION_FIXES = select(t.infusion_end_corrections).order_by(t.infusion_end_corrections.c.id)
@@ -96,6 +98,10 @@ class Loaded:
     skips: dict[int, dict[str, CheckSkip]] = field(default_factory=dict)
     events: dict[int, list[EventView]] = field(default_factory=dict)
     infusion_corrections: dict[int, list[InfusionEndCorrectionView]] = field(default_factory=dict)
+    #: Device readings' validations: (who, when) by reading id.
+    validations: dict[int, tuple[str, datetime]] = field(default_factory=dict)
+    #: The devices' names by id (read only when a reading came from one).
+    devices: dict[int, str] = field(default_factory=dict)
 
 
 def load(session: Session | Connection, session_ids: Sequence[int]) -> Loaded:
@@ -115,6 +121,9 @@ def load(session: Session | Connection, session_ids: Sequence[int]) -> Loaded:
     reading_ids = [r.id for r in rows]
     users = {row.id: row.name for row in connection.execute(_USERS)}
     voids: dict[int, VoidView] = {}
+    validations: dict[int, tuple[str, datetime]] = {}
+    sent = any(r.device_id is not None for r in rows)
+    devices = {d.id: d.name for d in connection.execute(_DEVICES)} if sent else {}
     for chunk_start in range(0, len(reading_ids), 5000):
         chunk = reading_ids[chunk_start : chunk_start + 5000]
         for flag in connection.execute(_FLAGS.where(t.flags.c.reading_id.in_(chunk))):
@@ -122,6 +131,10 @@ def load(session: Session | Connection, session_ids: Sequence[int]) -> Loaded:
             flags[flag.reading_id].append(flag)
         for void in connection.execute(_VOIDS.where(t.voids.c.reading_id.in_(chunk))):
             voids[void.reading_id] = VoidView(users.get(void.by_id, "?"), void.at, void.reason)
+        if sent:
+            found = _VALIDATIONS.where(t.validations.c.reading_id.in_(chunk))
+            for given in connection.execute(found):
+                validations[given.reading_id] = (users.get(given.by_id, "?"), given.at)
     skips: dict[int, dict[str, CheckSkip]] = defaultdict(dict)
     for skip in connection.execute(_SKIPS.where(t.check_skips.c.session_id.in_(session_ids))):
         skips[skip.session_id][skip.label] = CheckSkip(
@@ -154,7 +167,18 @@ def load(session: Session | Connection, session_ids: Sequence[int]) -> Loaded:
                 fix.ended_at, fix.previous, users.get(fix.by_id, "?"), fix.at, fix.reason
             )
         )
-    return Loaded(readings, flags, superseded, users, voids, skips, events, corrections)
+    return Loaded(
+        readings,
+        flags,
+        superseded,
+        users,
+        voids,
+        skips,
+        events,
+        corrections,
+        validations,
+        devices,
+    )
 
 
 def _flag_views(loaded: Loaded, reading_id: int) -> tuple[FlagView, ...]:
@@ -186,6 +210,16 @@ def reading_views(
             voided=loaded.voids.get(r.id),
             entered_after_discharge=discharged_at is not None and r.recorded_at > discharged_at,
             adds_measures=r.corrects_id is not None and _adds_measures(r, by_id.get(r.corrects_id)),
+            **_device_fields(loaded, r),
         )
         for r in rows
     )
+
+
+def _device_fields(loaded: Loaded, reading: Any) -> dict[str, Any]:
+    """A device reading's source and validation (nothing for a typed one)."""
+    if reading.device_id is None:
+        return {}
+    by, at = loaded.validations.get(reading.id, (None, None))
+    name = loaded.devices.get(reading.device_id, "?")
+    return {"source": f"device {name}", "validated_by": by, "validated_at": at}

@@ -96,6 +96,7 @@ class RecordServices(SignInServices, ConfigServices):
         corrects: Any = None,
         reason: str | None = None,
         key: str | None = None,
+        device: tuple[int, str] | None = None,
     ) -> ReadingView:
         """Judge the flags as of now (the dosing time known now, the rules in force) and save
         reading and flags; a reading that changes the baseline judges the readings after
@@ -124,6 +125,7 @@ class RecordServices(SignInServices, ConfigServices):
                 "corrects_id": corrects.id if corrects else None,
                 "reason": reason,
                 "client_key": key,
+                "device_id": device[0] if device else None,
                 **vitals.as_dict(),
             },
         ).scalar_one()
@@ -170,6 +172,7 @@ class RecordServices(SignInServices, ConfigServices):
             ),
             corrects=corrects.id if corrects else None,
             reason=reason,
+            source=f"device {device[1]}" if device else "typed",
         )
 
     def _rejudge_rise(self, session: Session | Connection, row: Any, now: datetime) -> list[int]:
@@ -251,13 +254,15 @@ class RecordServices(SignInServices, ConfigServices):
         by: str,
         measured_at: Given = None,
         key: str | None = None,
+        device: tuple[int, str] | None = None,
     ) -> Recorded:
         """:meth:`record_reading`, saying whether this call saved the reading or found it
-        saved already under ``key`` (a re-sent batch must not report its lines as new)."""
+        saved already under ``key`` (a re-sent batch must not report its lines as new).
+        ``device`` (id, name): sent by that bedside monitor (:mod:`monitor.services.devices`)."""
         vitals = _vitals(entry)
         if key is None:
             with self._plain_action() as connection:
-                return self._record(connection, session_id, vitals, by, measured_at, key)
+                return self._record(connection, session_id, vitals, by, measured_at, key, device)
         check_key(key)
         with self.engine.connect() as connection:
             earlier = self._keyed(connection, session_id, key, by, vitals, measured_at)
@@ -265,7 +270,7 @@ class RecordServices(SignInServices, ConfigServices):
             return earlier
         try:
             with self._plain_action() as connection:
-                return self._record(connection, session_id, vitals, by, measured_at, key)
+                return self._record(connection, session_id, vitals, by, measured_at, key, device)
         except IntegrityError:
             # Another save with this key won the race: it is the reading, if it is this one.
             with self.engine.connect() as connection:
@@ -336,7 +341,7 @@ class RecordServices(SignInServices, ConfigServices):
                 found.measured_at,
                 Vitals(*found[sql.VALUES]),
                 tuple(flags[found.id]),
-                in_force=not (found.voided or found.superseded),
+                in_force=not (found.voided or found.superseded or found.awaits_validation),
                 voided=bool(found.voided),
                 corrects=found.corrects_id,
             )
@@ -426,20 +431,28 @@ class RecordServices(SignInServices, ConfigServices):
         return _Prepared(row, user, now, when)
 
     def _save(
-        self, connection: Connection, prepared: _Prepared, vitals: Vitals, key: str | None
+        self,
+        connection: Connection,
+        prepared: _Prepared,
+        vitals: Vitals,
+        key: str | None,
+        device: tuple[int, str] | None = None,
     ) -> ReadingView:
         """Save the reading with its flags and audit row (not yet judged for the checks)."""
         row, user, now, when = prepared
-        reading = self._save_reading(connection, row, user, vitals, when, now, key=key)
+        reading = self._save_reading(
+            connection, row, user, vitals, when, now, key=key, device=device
+        )
+        sent = {"device": device[1]} if device else {}
         self._audit(
             connection,
             now,
             user,
-            "reading.record",
+            "reading.device" if device else "reading.record",
             "reading",
             reading.id,
             session_id=row.id,
-            after={"measured_at": when.isoformat(), **vitals.as_dict()},
+            after={"measured_at": when.isoformat(), **vitals.as_dict(), **sent},
         )
         return reading
 
@@ -451,11 +464,12 @@ class RecordServices(SignInServices, ConfigServices):
         by: str,
         measured_at: Given,
         key: str | None,
+        device: tuple[int, str] | None = None,
     ) -> Recorded:
         """Save one reading with its flags and audit row on ``connection``, in its write
         transaction, and judge which check it served."""
         prepared = self._prepare(connection, session_id, by, measured_at)
-        reading = self._save(connection, prepared, vitals, key)
+        reading = self._save(connection, prepared, vitals, key, device)
         served = self._served(connection, prepared.row, reading, prepared.now)
         return _answer(reading, served)
 

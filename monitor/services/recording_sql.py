@@ -16,8 +16,14 @@ FLAGS = t.flags
 SESSIONS = t.treatment_sessions.c
 USERS = t.users.c
 VOIDS = t.voids.c
+VALIDATIONS = t.validations.c
 #: A reading that corrects another.
 NEWER = t.readings.alias("newer")
+
+#: A device reading no nurse has validated: it serves no check and no baseline yet.
+AWAITS_VALIDATION = READINGS.c.device_id.is_not(None) & ~exists().where(
+    VALIDATIONS.reading_id == READINGS.c.id
+)
 
 # Statements on the hot path, built once so SQLAlchemy's compiled cache serves them: a nurse's
 # entry costs a few plain inserts, not ORM bookkeeping.
@@ -56,6 +62,7 @@ BASELINE = (
     .where(READINGS.c.id != bindparam("excluding"))
     .where(~exists().where(NEWER.c.corrects_id == READINGS.c.id))
     .where(~exists().where(VOIDS.reading_id == READINGS.c.id))
+    .where(~AWAITS_VALIDATION)
     .order_by(READINGS.c.measured_at, READINGS.c.id)
 )
 
@@ -73,6 +80,7 @@ FOR_CHECKS = (
         *(READINGS.c[name] for name in MEASURE_COLUMNS),
         exists().where(VOIDS.reading_id == READINGS.c.id).label("voided"),
         exists().where(NEWER.c.corrects_id == READINGS.c.id).label("superseded"),
+        AWAITS_VALIDATION.label("awaits_validation"),
         FLAGS.c.measure.label("flag_measure"),
         FLAGS.c.severity.label("flag_severity"),
         FLAGS.c.rule.label("flag_rule"),
@@ -87,7 +95,8 @@ SKIPPED = select(t.check_skips.c.label).where(t.check_skips.c.session_id == bind
 
 # A batch judges a session's readings once a group: read in full once, then only the readings
 # saved since, as long as MARKS (of the readings up to the last one read) are unchanged: none
-# committed late below it (PostgreSQL's ids are not committed in order), none voided, no BP
+# committed late below it (PostgreSQL's ids are not committed in order), none voided or
+# validated, no BP
 # flag raised on one by a baseline change. Readings are never changed or deleted otherwise.
 FOR_CHECKS_AFTER = FOR_CHECKS.where(READINGS.c.id > bindparam("after"))
 _UP_TO = (READINGS.c.session_id == bindparam("session_id")) & (READINGS.c.id <= bindparam("last"))
@@ -95,6 +104,10 @@ MARKS = select(
     select(func.count()).select_from(READINGS).where(_UP_TO).scalar_subquery(),
     select(func.count())
     .select_from(t.voids.join(READINGS, READINGS.c.id == VOIDS.reading_id))
+    .where(_UP_TO)
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(t.validations.join(READINGS, READINGS.c.id == VALIDATIONS.reading_id))
     .where(_UP_TO)
     .scalar_subquery(),
     select(func.max(FLAGS.c.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from monitor.services.base import Clock
 from monitor.services.changes import ChangeServices
 from monitor.services.config import ConfigServices
+from monitor.services.devices import DeviceServices
 from monitor.services.discharge import DischargeServices
 from monitor.services.events import EventServices
 from monitor.services.flags import FlagServices
@@ -24,6 +25,7 @@ from monitor.services.users import UserServices
 
 
 class Service(
+    DeviceServices,
     SessionServices,
     ReadingServices,
     FlagServices,

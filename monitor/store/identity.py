@@ -64,6 +64,13 @@ ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit_log": ("user_name",),
 }
 
+#: Migration 0010's tables (bedside monitors), guarded the same way.
+DEVICE_ACTOR_COLUMNS: dict[str, tuple[str, ...]] = {
+    "devices": ("by_id",),
+    "device_bays": ("by_id",),
+    "validations": ("by_id",),
+}
+
 #: Tables whose ids the program numbers itself (no sequence to come from).
 NUMBERED = ("config_versions",)
 
@@ -461,11 +468,17 @@ def create_pg_identity(connection: Connection, lockout: tuple[int, int] = (5, 15
     pg_run(connection, _functions(crypto))
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {AUTH} FROM PUBLIC")
     run(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {PRIVATE} FROM PUBLIC")
-    for table, columns in ACTOR_COLUMNS.items():
+    create_actor_guards(connection, ACTOR_COLUMNS)
+
+
+def create_actor_guards(connection: Connection, tables: dict[str, tuple[str, ...]]) -> None:
+    """The actor guard on each of ``tables`` (with the columns naming a user): a station's row
+    names only users who proved a PIN in its transaction (:func:`create_pg_identity`)."""
+    for table, columns in tables.items():
         # A version of the rules is numbered by the program (its id is the version).
         sequence = "" if table in NUMBERED else f"public.{table}_id_seq"
         arguments = ", ".join(f"'{a}'" for a in (sequence, *columns))
-        run(
+        connection.exec_driver_sql(
             f"CREATE TRIGGER {table}_guard_actor BEFORE INSERT OR UPDATE ON public.{table} "
             f"FOR EACH ROW EXECUTE FUNCTION {AUTH}.guard_actor({arguments})"
         )

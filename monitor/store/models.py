@@ -180,6 +180,8 @@ class Reading(Base):
     reason: Mapped[str | None]
     #: The client's key for this entry: a retry with the same key returns this reading.
     client_key: Mapped[str | None]
+    #: The bedside monitor that sent it (None: typed by a nurse).
+    device_id: Mapped[int | None]
 
 
 class Flag(Base):
@@ -227,6 +229,40 @@ class Void(Base):
     by_id: Mapped[int]
     at: Mapped[datetime]
     reason: Mapped[str]
+
+
+class Device(Base):
+    """A bedside monitor that sends readings, known by the identifier it sends."""
+
+    __table__ = tables.devices
+
+    id: Mapped[int]
+    name: Mapped[str]
+    by_id: Mapped[int]
+    at: Mapped[datetime]
+
+
+class DeviceBay(Base):
+    """A device bound to a bay, or disabled (``bay`` None); the newest row counts."""
+
+    __table__ = tables.device_bays
+
+    id: Mapped[int]
+    device_id: Mapped[int]
+    bay: Mapped[str | None]
+    by_id: Mapped[int]
+    at: Mapped[datetime]
+
+
+class Validation(Base):
+    """A nurse's word that a device reading is right: it then counts."""
+
+    __table__ = tables.validations
+
+    id: Mapped[int]
+    reading_id: Mapped[int]
+    by_id: Mapped[int]
+    at: Mapped[datetime]
 
 
 class CheckSkipRow(Base):

@@ -206,6 +206,9 @@ readings = Table(
     Column("reason", Text, nullable=True),
     # The client's key for this entry: a retry with the same key returns this reading.
     Column("client_key", String(64), nullable=True),
+    # -- revision 3, bedside monitors (migration 0010) ------------------------------------
+    # The bedside monitor that sent it (HL7 v2): it counts once a nurse validates it.
+    _ref("device_id", "devices.id"),
     Index("ix_readings_session_measured", "session_id", "measured_at"),
     Index("uq_readings_client_key", "client_key", unique=True),
     CheckConstraint(
@@ -395,6 +398,40 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+#: A bedside monitor that sends readings over HL7 v2 (docs/devices.md), known by the
+#: identifier it sends (OBX-18's equipment, else MSH-3). Added by a supervisor; never changed.
+devices = Table(
+    "devices",
+    metadata,
+    _id(),
+    Column("name", String(64), nullable=False, unique=True),
+    _ref("by_id", "users.id", nullable=False),
+    _moment("at"),
+)
+
+#: Where a device is: each binding to a bay, and its disabling (``bay`` NULL), is a new row by
+#: a supervisor; the newest counts.
+device_bays = Table(
+    "device_bays",
+    metadata,
+    _id(),
+    _ref("device_id", "devices.id", nullable=False),
+    Column("bay", String(64), nullable=True),
+    _ref("by_id", "users.id", nullable=False),
+    _moment("at"),
+    Index("ix_device_bays_device", "device_id", "id"),
+)
+
+#: A nurse's word that a device reading is right: from then on it serves checks and the gate.
+validations = Table(
+    "validations",
+    metadata,
+    _id(),
+    _ref("reading_id", "readings.id", nullable=False, unique=True),
+    _ref("by_id", "users.id", nullable=False),
+    _moment("at"),
+)
+
 #: Tables whose rows the database refuses to change or delete.
 APPEND_ONLY_TABLES = (
     "readings",
@@ -410,4 +447,7 @@ APPEND_ONLY_TABLES = (
     "rems_corrections",
     "config_versions",
     "infusion_end_corrections",
+    "devices",
+    "device_bays",
+    "validations",
 )

@@ -142,6 +142,9 @@ RUNS = [
     ("review", ["review", "list"], None, WHOLE),
     ("user", ["user", "list", "--by", "sam"], None, WHOLE),
     ("demo", ["demo", "--help"], None, frozenset()),
+    ("device", ["device", "list"], None, WHOLE),
+    ("validate", ["validate", "{V}", "--by", "ana"], None, WHOLE),
+    ("ingest", ["ingest", "--help"], None, frozenset()),
 ]
 
 #: Commands checked otherwise: ``demo`` builds a whole clinic (its help is checked above and
@@ -183,7 +186,7 @@ def clinic(tmp_path_factory) -> dict[str, str]:
         )
         begun = datetime.now(UTC) - timedelta(minutes=40)
         active = service.start_session(
-            patient="MRN-IMP-1", protocol="ketamine-iv", by="ana", started_at=begun
+            patient="MRN-IMP-1", protocol="ketamine-iv", by="ana", started_at=begun, bay="Bay 1"
         )
         service.record_dose(
             active,
@@ -194,6 +197,14 @@ def clinic(tmp_path_factory) -> dict[str, str]:
         first = service.record_reading(active, "125/80 hr 70 spo2 98", by="ana")
         second = service.record_reading(active, "126/80 hr 71 spo2 97", by="ana")
         flagged = service.record_reading(active, "190/100 hr 72 spo2 97", by="ana")
+        service.add_device("MP5-IMP", bay="Bay 1", by="sam")
+        sent = service.record_from_device(
+            "MP5-IMP",
+            {"systolic": 120, "diastolic": 80},
+            measured_at=datetime.now(UTC) - timedelta(minutes=1),
+            message_id="IMP-1",
+            by="ana",
+        )
     finally:
         service.close()
     return {
@@ -203,6 +214,7 @@ def clinic(tmp_path_factory) -> dict[str, str]:
         "R1": str(first.id),
         "R2": str(second.id),
         "F": str(flagged.flags[0].id),
+        "V": str(sent.recorded.reading.id),
         "OUT": str(folder),
     }
 

@@ -29,6 +29,9 @@ TARGETS = {
     "events": ("text", "'nothing'"),
     "rems_submissions": ("answers", "'{}'"),
     "rems_corrections": ("reason", "'nothing'"),
+    "devices": ("name", "'OTHER'"),
+    "device_bays": ("bay", "'Bay 99'"),
+    "validations": ("at", "NULL"),
 }
 
 
@@ -56,7 +59,13 @@ def record(service, clock):
     service.sign(sid, by="sam", pin="9999")
     service.rems_submit(sid, by="sam")
     clock.set(at(200))
-    other = service.start_session(patient="P2", protocol="ketamine-im", by="ana")
+    other = service.start_session(patient="P2", protocol="ketamine-im", by="ana", bay="Bay 7")
+    service.add_device("MP5-7", bay="Bay 7", by="sam")
+    clock.set(at(202))
+    sent = service.record_from_device(
+        "MP5-7", {"systolic": 120, "diastolic": 80}, measured_at=at(201), message_id="1", by="ana"
+    )
+    service.validate_readings([sent.recorded.reading.id], by="ana")
     clock.set(at(205))
     flagged = service.record_reading(other, "85/50 hr 70", by="ana")
     service.acknowledge(flagged.flags[0].id, by="ana", action="legs raised", cosign="sam")
@@ -231,6 +240,8 @@ SIGNED_SESSION_ROWS = {
     "'note', {now}, id, 'x', {now} FROM users WHERE name = 'sam'",
     "check skip": "INSERT INTO check_skips (session_id, label, by_id, at, reason) SELECT 1, "
     "'+999 min', id, {now}, 'x' FROM users WHERE name = 'sam'",
+    "validation": "INSERT INTO validations (reading_id, by_id, at) SELECT (SELECT max(id) FROM "
+    "readings WHERE session_id = 1), id, {now} FROM users WHERE name = 'sam'",
     "acknowledgement": "INSERT INTO acknowledgements (flag_id, by_id, at, action) SELECT "
     "(SELECT max(f.id) FROM flags f JOIN readings r ON r.id = f.reading_id WHERE "
     "r.session_id = 1), id, {now}, 'x' FROM users WHERE name = 'sam'",
@@ -258,6 +269,9 @@ def test_nothing_is_added_to_a_signed_session_whoever_writes(record, what):
         "FROM users WHERE name = 'ana'",
         "INSERT INTO rems_corrections (session_id, field, value, by_id, at, reason) SELECT 1, "
         "'sedation', {false}, id, {now}, 'x' FROM users WHERE name = 'ana'",
+        "INSERT INTO devices (name, by_id, at) SELECT 'X', id, {now} FROM users WHERE name = 'ana'",
+        "INSERT INTO device_bays (device_id, bay, by_id, at) SELECT (SELECT min(id) FROM devices), "
+        "'Bay 1', id, {now} FROM users WHERE name = 'ana'",
     ],
 )
 def test_only_a_supervisor_signs_reopens_or_corrects_rems_whoever_writes(record, sql):

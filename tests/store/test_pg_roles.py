@@ -124,6 +124,7 @@ def station_record(station_url, clock):
     active = service.start_session(patient="P2", protocol="ketamine-im", by="ana")
     clock.set(at(205))
     service.record_reading(active, "185/100 hr 70", by="ana")
+    service.add_device("MP5-1", bay="Bay 1", by="sam")  # (a device to move)
     service.close()
     engine = make_engine(station_url)
     yield engine
@@ -167,6 +168,13 @@ FORGED_ROWS = {
     "an audit row by the database": "INSERT INTO audit_log (at, user_name, action, entity) "
     "VALUES (now(), NULL, 'db.session.update', 'session')",
     "a patient": "INSERT INTO patients (identifier, created_at) VALUES ('X', now())",
+    "a device added by sam": "INSERT INTO devices (name, by_id, at) "
+    "SELECT 'MP5-X', id, now() FROM users WHERE name = 'sam'",
+    "a device moved by sam": "INSERT INTO device_bays (device_id, bay, by_id, at) "
+    "SELECT (SELECT min(id) FROM devices), 'Bay 9', id, now() FROM users WHERE name = 'sam'",
+    "a validation by sam": "INSERT INTO validations (reading_id, by_id, at) "
+    "SELECT (SELECT max(id) FROM readings WHERE session_id = 2), id, now() "
+    "FROM users WHERE name = 'sam'",
 }
 
 

@@ -61,7 +61,7 @@ def test_the_models_are_mapped_onto_the_tables():
 
     assert models.Base.metadata is tables.metadata
     mapped = {mapper.class_.__name__: mapper for mapper in models.Base.registry.mappers}
-    assert len(mapped) == len(tables.metadata.tables) == 16
+    assert len(mapped) == len(tables.metadata.tables) == 19
     for mapper in mapped.values():
         table = mapper.local_table
         assert tables.metadata.tables[table.name] is table
