@@ -34,7 +34,8 @@ class ReadingServices(RecordServices, QueryServices):
         self, session: Session, reading_id: int, by: str, what: str
     ) -> tuple[m.User, m.Reading, m.TreatmentSession]:
         """The user, the reading in force and its session, if this user may correct it now:
-        a nurse only readings they recorded, a supervisor any; never after sign-off."""
+        a nurse only readings they recorded or a monitor sent, a supervisor any; never after
+        sign-off."""
         user = self._user(session, by)
         original = session.get(m.Reading, reading_id)
         if original is None:
@@ -47,7 +48,9 @@ class ReadingServices(RecordServices, QueryServices):
             what,
             user=user.name,
             role=user.role,
-            recorded_it=original.recorded_by_id == user.id,
+            # A monitor's reading is no nurse's own: any nurse may void or correct it
+            # (docs/devices.md, "Validation").
+            recorded_it=original.recorded_by_id == user.id or original.device_id is not None,
             superseded_by=newer,
             voided=voided is not None,
             session_id=row.id,

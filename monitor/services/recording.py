@@ -470,6 +470,8 @@ class RecordServices(SignInServices, ConfigServices):
         transaction, and judge which check it served."""
         prepared = self._prepare(connection, session_id, by, measured_at)
         reading = self._save(connection, prepared, vitals, key, device)
+        if device is not None:  # awaiting a nurse's validation, it serves no check yet
+            return _answer(reading, Served((), ()))
         served = self._served(connection, prepared.row, reading, prepared.now)
         return _answer(reading, served)
 

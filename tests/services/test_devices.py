@@ -151,3 +151,14 @@ def test_only_a_device_reading_awaiting_a_nurse_is_validated(service, clock):
     with pytest.raises(NotFound):
         service.validate_readings([999_999], by="ana")
     assert count(service, "validations") == 0
+
+
+def test_any_nurse_voids_a_monitors_reading_as_an_artefact(service, clock):
+    dosed_in_bay(service, clock)
+    service.add_device("MP5-001", bay="Bay 1", by="sam")
+    clock.set(at(16))
+    sent = service.record_from_device(  # saved as the listener's user, sam
+        "MP5-001", HIGH_BP, measured_at=at(15), message_id="A-1", by="sam"
+    ).recorded.reading
+    voided = service.void(sent.id, by="ana", reason="artefact: the cuff slipped")
+    assert voided.voided is not None and voided.voided.by == "ana"
