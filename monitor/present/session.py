@@ -33,6 +33,7 @@ from enum import StrEnum
 from monitor.core.gate import GateResult
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus
+from monitor.present.floor import source_words
 from monitor.present.parts import Line, Part, Role
 from monitor.present.record import (
     NoteKind,
@@ -178,13 +179,18 @@ def _started(view: SessionView) -> LogEntry:
 
 def _reading(reading: ReadingView) -> LogEntry:
     values = reading_values(reading)
+    # A monitor's reading awaiting validation stands (not struck): it only does not count yet.
+    standing = reading.superseded_by is None and reading.voided is None
     head: list[Part] = [
         Part(f"#{reading.id} "),
-        Part(values, Role.STRONG if reading.in_force else Role.STRUCK),
+        Part(values, Role.STRONG if standing else Role.STRUCK),
     ]
     if reading.before_dosing:
         head.append(Part("  before dosing", Role.NOTE))
     lines: list[Line] = [tuple(head)]
+    if (source := source_words(reading)) is not None:
+        role = Role.WARN if reading.awaits_validation and standing else Role.NOTE
+        lines.append((Part(source, role),))
     for note in reading_notes(reading):
         if note.kind is NoteKind.LATE:
             late = minutes(reading.measured_at, reading.recorded_at)

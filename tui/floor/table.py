@@ -33,13 +33,24 @@ FLOOR_COLUMNS = (
 )
 #: Where a terminal wider than 80 columns gives its spare width: (column, at most this much).
 GROWS = (("next", 8), ("patient", 8), ("bay", 6))
+#: The columns that take one more cell while a value on the floor awaits validation
+#: (``185/100?``, ``120?``, ``14?``): a monitor never sends MOAA/S or CADSS.
+MARKED_GROW = ("bp", "hr", "rr")
 
 
-def floor_widths(columns: int) -> dict[str, int]:
+def floor_widths(columns: int, marked: bool = False) -> dict[str, int]:
     """The floor's column widths on a terminal ``columns`` wide: 80 columns fit the whole row,
-    and a wider one lets the next check, the patient and the bay show more."""
+    and a wider one lets the next check, the patient and the bay show more. ``marked``: a
+    value awaits validation, and its mark takes a cell in :data:`MARKED_GROW`'s columns, from
+    the spare width first, else from the next check."""
     widths = {key: width for key, _, width in FLOOR_COLUMNS}
     spare = max(0, columns - 80)
+    if marked:
+        for key in MARKED_GROW:
+            widths[key] += 1
+        taken = min(spare, len(MARKED_GROW))
+        spare -= taken
+        widths["next"] -= len(MARKED_GROW) - taken
     for key, most in GROWS:
         grow = min(most, spare)
         widths[key] += grow
@@ -69,6 +80,8 @@ class FloorTable(DataTable[Any]):
         #: What the table shows now: (row key, cells) in order.
         self._drawn: list[tuple[str, list[Any]]] = []
         self._widths = floor_widths(80)
+        #: A value on the floor awaits validation: its columns are one cell wider.
+        self._marked = False
         self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
 
     def on_mount(self) -> None:
@@ -79,15 +92,18 @@ class FloorTable(DataTable[Any]):
     def on_resize(self) -> None:
         """A wider or narrower terminal: the columns take the new width at once."""
         columns = self.app.size.width
-        if not self.columns or floor_widths(columns) == self._widths:
+        if not self.columns or floor_widths(columns, self._marked) == self._widths:
             return  # not mounted yet: on_mount lays the columns out at this size
+        self._lay_out_again()
+
+    def _lay_out_again(self) -> None:
         self.clear(columns=True)
-        self._add_columns(columns)
+        self._add_columns(self.app.size.width)
         self._drawn = []
         self.draw(self.floor_rows)
 
     def _add_columns(self, columns: int) -> None:
-        self._widths = floor_widths(columns)
+        self._widths = floor_widths(columns, self._marked)
         for key, label, _ in FLOOR_COLUMNS:
             self.add_column(padded(label) if label else "", key=key, width=self._widths[key])
 
@@ -125,6 +141,16 @@ class FloorTable(DataTable[Any]):
 
     def draw(self, rows: list[FloorRow]) -> None:
         """Show ``rows``, keeping the cursor on the session it was on."""
+        marked = any(row.marked for row in rows)
+        if marked != self._marked and self.columns:
+            selected = self.selected_id()
+            self._marked = marked
+            self.floor_rows = rows
+            self._lay_out_again()
+            if selected is not None:
+                self.select(selected)
+            return
+        self._marked = marked
         selected = self.selected_id()
         self.floor_rows = rows
         drawn = [(str(row.session_id), self._cells(row)) for row in rows]
@@ -156,6 +182,7 @@ class FloorTable(DataTable[Any]):
             row.next_text,
             row.overdue,
             row.ready,
+            row.to_validate,
             row.alarm,
             tuple(row.cells.values()),
             self.flash,
