@@ -63,8 +63,8 @@ class MonitorScreen(SavingDialog[MonitorDecision]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(
-                f"Monitor readings of {self.view.bay or ''} {self.view.patient}, not validated"
-                "  (Space ticks, Enter validates, Esc cancels)",
+                f"Monitor, not validated: {self.view.bay or ''} {self.view.patient}"
+                "  (Space ticks, Enter validates)",
                 classes="title",
             )
             yield self.error_line()

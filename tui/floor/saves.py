@@ -187,8 +187,9 @@ def monitor_saved(decision: MonitorDecision, view: SessionView) -> str:
     """What the floor says once monitor readings were validated or one was rejected."""
     if decision.reject_reason is not None:
         return f"Reading #{decision.reading_ids[0]} of {view.patient} rejected (voided)"
-    count = plural(len(decision.reading_ids), "monitor reading")
-    return f"{count} validated for {view.patient}: they count now"
+    count = len(decision.reading_ids)
+    now = "it counts now" if count == 1 else "they count now"
+    return f"{plural(count, 'monitor reading')} validated for {view.patient}: {now}"
 
 
 def acknowledged(ack: Acknowledgement) -> str:
