@@ -6,7 +6,9 @@ Each row's cells come as :class:`~monitor.present.parts.Part` pieces with a role
 Urgency: unacknowledged high alarms first, then medium alarms (open medium flags, overdue
 checks, missed checks nobody has explained), then by the next check's due time. The floor
 judges each session again at the moment it is drawn (:func:`monitor.judge.rejudge`), so
-statuses and countdowns advance from the clock between loads.
+statuses and countdowns advance from the clock between loads. A bedside monitor's reading that
+awaits a nurse's validation shows at once, its values marked (``185/100?``) and the row ``m?``;
+it counts for nothing until validated (docs/devices.md, "Validation").
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ the gate stored at discharge) come from :mod:`monitor.present.record`, as the ex
 Each :class:`LogEntry` is one thing that happened, at one moment, and who did it: the session
 opened, a reading (its flags under it, a flag raised when the baseline changed marked; a
 corrected one's values struck through, then its correction with who, when and why; a voided
-one struck through with who, when and why; a late entry and an entry after discharge marked),
+one struck through with who, when and why; a late entry and an entry after discharge marked;
+a bedside monitor's reading says which monitor, and who validated it or that no one has yet),
 a flag or a serious event's alarm acknowledged (with the minutes from the flag to it, and the
 clinician who co-signed), a check done, done late, missed or not done (with the reason
 recorded), a note or event (its alarm under it), the dose and the dosing gate (or its

@@ -39,9 +39,7 @@ def dosed_with_device_reading(service, clock):
     return sid, sent.recorded.reading.id
 
 
-def test_a_pending_reading_shows_marked_with_its_alarm_and_the_row_says_validate(
-    service, clock
-):
+def test_a_pending_reading_shows_marked_with_its_alarm_and_the_row_says_validate(service, clock):
     sid, reading_id = dosed_with_device_reading(service, clock)
     view = service.session(sid)
     cells = shown_values(view)
@@ -77,9 +75,7 @@ def test_validated_it_shows_as_any_reading_and_says_who_validated(service, clock
     assert words in entry.text
 
 
-def test_a_rejected_reading_leaves_the_floor_and_a_typed_one_has_no_source_words(
-    service, clock
-):
+def test_a_rejected_reading_leaves_the_floor_and_a_typed_one_has_no_source_words(service, clock):
     sid, reading_id = dosed_with_device_reading(service, clock)
     service.void(reading_id, by="ana", reason="artefact: cuff moved")
     view = service.session(sid)

@@ -40,7 +40,8 @@ def reading_option(reading: ReadingView) -> tuple[Text, str, bool]:
     worst flag, with its flags' marks."""
     worst = max(reading.flags, key=lambda f: f.severity.rank).severity if reading.flags else None
     marks = f"{worst.symbol:<3} " if worst else "    "
-    return Text(f"{marks}{pending_line(reading)}", style=severity_style(worst)), str(reading.id), True
+    text = Text(f"{marks}{pending_line(reading)}", style=severity_style(worst))
+    return text, str(reading.id), True
 
 
 def artefact_reason(text: str) -> str:
@@ -74,9 +75,7 @@ class MonitorScreen(SavingDialog[MonitorDecision]):
                 "moved, a probe off the finger): tick only it, say why, Reject.",
                 classes="explain",
             )
-            yield Input(
-                placeholder="why reject it, e.g. cuff moved", id="reason", max_length=500
-            )
+            yield Input(placeholder="why reject it, e.g. cuff moved", id="reason", max_length=500)
             with Horizontal(classes="buttons"):
                 yield Button("Validate", variant="primary", id="save", compact=True)
                 yield Button("Reject", variant="error", id="reject", compact=True)
