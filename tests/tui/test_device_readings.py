@@ -6,7 +6,7 @@ was ticked kept. Real databases, driven as a nurse drives the station."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from monitor.core.rules import Severity
 from monitor.services import Service, with_clock
@@ -57,6 +57,13 @@ async def test_the_monitor_reading_shows_marked_with_its_alarm_and_m_validates_i
         assert (cell(app, "bp"), cell(app, "hr"), cell(app, "rr")) == ("185/100?", "88?", "14?")
         assert cell(app, "ready") == "m?"
         await select(pilot, PATIENT)
+        await pilot.press("enter")  # the detail says where it came from
+        await settle(pilot)
+        readings = str(app.screen.query_one("#readings", Static).content)
+        assert "185/100 hr 88 spo2 97 rr 14" in readings
+        assert "from monitor MP5-001, not validated" in readings
+        await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, MonitorScreen)
@@ -138,3 +145,26 @@ async def test_m_without_monitor_readings_says_so(service):
         await settle(pilot)
         assert not isinstance(app.screen, MonitorScreen)
         assert any("No monitor readings" in str(n.message) for n in app._notifications)
+
+
+async def test_the_marks_room_comes_from_unused_width_and_the_row_fits_80_columns(service):
+    from tests.station import NOW, build_floor
+    from tui.floor.table import FLOOR_COLUMNS, floor_widths
+
+    build_floor(service)  # Bay 2 holds MRN-HIGH; another patient is ready
+    service.add_device("MP5-002", bay="Bay 2", by="sam")
+    with_clock(service, lambda: NOW).record_from_device(
+        "MP5-002", HIGH_BP, measured_at=NOW, message_id="M-1", by="ana"
+    )
+    app = station(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        widths = floor_widths(80, app.rows)
+        usual = {key: width for key, _, width in FLOOR_COLUMNS}
+        assert sum(widths.values()) == 80
+        assert widths["next"] == usual["next"]  # the check is not cut for the mark
+        assert (widths["bp"], widths["rr"]) == (usual["bp"] + 1, usual["rr"] + 1)
+        table = app.query_one("#floor", DataTable)
+        high = next(r for r in app.rows if r.patient == "MRN-HIGH")
+        assert str(table.get_cell(str(high.session_id), "bp")).strip() == "185/100?"
+        assert floor_widths(80) == usual  # nothing awaiting: the usual layout
