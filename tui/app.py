@@ -95,6 +95,8 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         *listed_for_some("i", "infusion_end", "IV end", id="infusion_end"),
         Binding("x", "discharge", "Disch", id="discharge"),
         Binding("u", "switch_user", "User", id="switch_user"),
+        # Not listed (the footer is full at 80 columns): `?` lists it, the floor marks `m?`.
+        Binding("m", "monitor", "Monitor", id="monitor", show=False),
         # The footer is full at 80 columns: `v` in place of `i` for a supervisor (tui/footer.py).
         *listed_for_some("v", "review", "Review", id="review"),
         Binding("question_mark", "help", "Keys", id="help"),

@@ -6,7 +6,9 @@ Each row's cells come as :class:`~monitor.present.parts.Part` pieces with a role
 Urgency: unacknowledged high alarms first, then medium alarms (open medium flags, overdue
 checks, missed checks nobody has explained), then by the next check's due time. The floor
 judges each session again at the moment it is drawn (:func:`monitor.judge.rejudge`), so
-statuses and countdowns advance from the clock between loads.
+statuses and countdowns advance from the clock between loads. A bedside monitor's reading that
+awaits a nurse's validation shows at once, its values marked (``185/100?``) and the row ``m?``;
+it counts for nothing until validated (docs/devices.md, "Validation").
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ from monitor.core.served import Served
 from monitor.core.vitals import Measure
 from monitor.judge import rejudge
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, plain, plural
+from monitor.present.record import clock, reading_values
 from monitor.views import FlagView, ReadingView, SessionView
 
+#: After a value from a bedside monitor that no nurse has validated yet: ``185/100?``.
+PENDING_MARK = "?"
+#: In the row's last column while the monitor's readings await validation (``m`` validates).
+TO_VALIDATE = "m?"
 #: The measures shown on the floor, BP as one column.
 COLUMNS = ("bp", "hr", "spo2", "rr", "moaas", "cadss")
 _COLUMN_MEASURES = {
@@ -39,10 +46,17 @@ _COLUMN_MEASURES = {
 
 @dataclass(frozen=True)
 class Cell:
-    """A latest value as text, with the worst flag it carried."""
+    """A latest value as text, with the worst flag it carried; ``pending`` when it comes from
+    a bedside monitor's reading no nurse has validated yet (docs/devices.md)."""
 
     text: str
     severity: Severity | None
+    pending: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The value as the floor shows it: ``185/100?`` while it awaits validation."""
+        return f"{self.text}{PENDING_MARK}" if self.pending else self.text
 
     @property
     def role(self) -> Role:
@@ -51,8 +65,8 @@ class Cell:
 
     @property
     def part(self) -> Part:
-        """The value with its role."""
-        return Part(self.text, self.role)
+        """The value with its role (marked while it awaits validation)."""
+        return Part(self.shown, self.role)
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,8 @@ class FloorRow:
     open_flags: int
     #: An open medium flag, an overdue check or a missed check nobody has explained.
     medium_alarm: bool = False
+    #: The bedside monitor's readings that await a nurse's validation (``m``).
+    to_validate: int = 0
 
     @property
     def alarm_mark(self) -> str:
@@ -93,8 +109,16 @@ class FloorRow:
 
     @property
     def ready_part(self) -> Part:
-        """``ready`` when the discharge gate is met, else nothing."""
+        """``m?`` while the monitor's readings await validation (the gate was judged without
+        them), else ``ready`` when the discharge gate is met, else nothing."""
+        if self.to_validate:
+            return Part(TO_VALIDATE, Role.WARN)
         return Part("ready", Role.OK) if self.ready else Part("")
+
+    @property
+    def marked(self) -> bool:
+        """A value on the row awaits validation (it is shown with :data:`PENDING_MARK`)."""
+        return any(cell.pending for cell in self.cells.values())
 
     def parts(self) -> tuple[Part, ...]:
         """The row's cells in the station's order: the alarm, bay, patient, protocol, time
@@ -123,9 +147,60 @@ def _worst(severities: list[Severity]) -> Severity | None:
     return max(severities, key=lambda s: s.rank) if severities else None
 
 
+def awaiting_validation(view: SessionView) -> list[ReadingView]:
+    """The bedside monitor's readings of ``view`` that await a nurse's validation (neither
+    voided nor corrected), oldest first."""
+    pending = [r for r in view.readings if r.awaits_validation and _standing(r)]
+    return sorted(pending, key=lambda r: (r.measured_at, r.id))
+
+
+def _standing(reading: ReadingView) -> bool:
+    """Neither corrected nor voided."""
+    return reading.superseded_by is None and reading.voided is None
+
+
+def device_name(reading: ReadingView) -> str | None:
+    """The bedside monitor that sent ``reading`` (``MP5-001``), None for a typed one."""
+    return reading.source.removeprefix("device ") if reading.from_device else None
+
+
+def source_words(reading: ReadingView) -> str | None:
+    """Where a monitor's reading came from and whether a nurse validated it, as every face of
+    the station says it: ``from monitor MP5-001, not validated`` or ``from monitor MP5-001,
+    validated by ana 10:42``; None for a typed reading."""
+    name = device_name(reading)
+    if name is None:
+        return None
+    if reading.validated_at is None:
+        return f"from monitor {name}, not validated"
+    return (
+        f"from monitor {name}, validated by {reading.validated_by or '?'} "
+        f"{clock(reading.validated_at, reading.measured_at)}"
+    )
+
+
+def pending_line(reading: ReadingView) -> str:
+    """A reading awaiting validation in one line, as the validation dialog lists it:
+    ``10:42  185/100 hr 88 spo2 97 rr 14  (MP5-001)``."""
+    return f"{clock(reading.measured_at)}  {reading_values(reading)}  ({device_name(reading)})"
+
+
 def latest_values(view: SessionView) -> dict[str, Cell]:
-    """The latest value of each floor column, with the worst flag it carried."""
-    readings = sorted(view.in_force, key=lambda r: (r.measured_at, r.id))
+    """The latest value in force of each floor column, with the worst flag it carried (a
+    monitor's reading that awaits validation is left out: see :func:`shown_values`)."""
+    return _latest(view.in_force)
+
+
+def shown_values(view: SessionView) -> dict[str, Cell]:
+    """What the floor shows in each column: :func:`latest_values`, unless a monitor's reading
+    that awaits validation is later; then its value, marked (:attr:`Cell.pending`): the nurse
+    sees the monitor's numbers at once, and that they do not count yet."""
+    pending = {r.id for r in awaiting_validation(view)}
+    return _latest([r for r in view.readings if r.in_force or r.id in pending])
+
+
+def _latest(standing: list[ReadingView]) -> dict[str, Cell]:
+    readings = sorted(standing, key=lambda r: (r.measured_at, r.id))
     cells: dict[str, Cell] = {}
     for column, measures in _COLUMN_MEASURES.items():
         reading = _latest_reading_with(readings, measures[0])
@@ -135,7 +210,8 @@ def latest_values(view: SessionView) -> dict[str, Cell]:
         names = {m.value for m in measures}
         severity = _worst([f.severity for f in reading.flags if f.measure in names])
         values = [reading.vitals.get(m) for m in measures]
-        cells[column] = Cell("/".join(str(v) for v in values), severity)
+        text = "/".join(str(v) for v in values)
+        cells[column] = Cell(text, severity, pending=reading.awaits_validation)
     return cells
 
 
@@ -197,13 +273,14 @@ class RowBasis:
     open_flags: tuple[FlagView, ...]
     cells: dict[str, Cell]
     alarms: tuple[Severity, ...]
+    to_validate: int = 0
 
 
 def row_basis(view: SessionView) -> RowBasis:
     """The moment-independent part of ``view``'s row."""
     check_alarms = tuple(view.check_alarms())
     open_flags = tuple(view.open_flags())
-    cells = latest_values(view)
+    cells = shown_values(view)
     alarms = [f.severity for f in open_flags]
     if check_alarms:
         alarms.append(Severity.MEDIUM)
@@ -214,6 +291,7 @@ def row_basis(view: SessionView) -> RowBasis:
         open_flags=open_flags,
         cells=cells,
         alarms=tuple(alarms),
+        to_validate=len(awaiting_validation(view)),
     )
 
 
@@ -249,6 +327,7 @@ def floor_row(view: SessionView, now: datetime, basis: RowBasis | None = None) -
         ready=view.gate.ready,
         open_flags=len(open_flags),
         medium_alarm=bool(check_alarms) or any(f.severity is Severity.MEDIUM for f in open_flags),
+        to_validate=basis.to_validate,
     )
 
 

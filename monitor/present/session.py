@@ -8,7 +8,8 @@ the gate stored at discharge) come from :mod:`monitor.present.record`, as the ex
 Each :class:`LogEntry` is one thing that happened, at one moment, and who did it: the session
 opened, a reading (its flags under it, a flag raised when the baseline changed marked; a
 corrected one's values struck through, then its correction with who, when and why; a voided
-one struck through with who, when and why; a late entry and an entry after discharge marked),
+one struck through with who, when and why; a late entry and an entry after discharge marked;
+a bedside monitor's reading says which monitor, and who validated it or that no one has yet),
 a flag or a serious event's alarm acknowledged (with the minutes from the flag to it, and the
 clinician who co-signed), a check done, done late, missed or not done (with the reason
 recorded), a note or event (its alarm under it), the dose and the dosing gate (or its
@@ -33,6 +34,7 @@ from enum import StrEnum
 from monitor.core.gate import GateResult
 from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus
+from monitor.present.floor import source_words
 from monitor.present.parts import Line, Part, Role
 from monitor.present.record import (
     NoteKind,
@@ -178,13 +180,18 @@ def _started(view: SessionView) -> LogEntry:
 
 def _reading(reading: ReadingView) -> LogEntry:
     values = reading_values(reading)
+    # A monitor's reading awaiting validation stands (not struck): it only does not count yet.
+    standing = reading.superseded_by is None and reading.voided is None
     head: list[Part] = [
         Part(f"#{reading.id} "),
-        Part(values, Role.STRONG if reading.in_force else Role.STRUCK),
+        Part(values, Role.STRONG if standing else Role.STRUCK),
     ]
     if reading.before_dosing:
         head.append(Part("  before dosing", Role.NOTE))
     lines: list[Line] = [tuple(head)]
+    if (source := source_words(reading)) is not None:
+        role = Role.WARN if reading.awaits_validation and standing else Role.NOTE
+        lines.append((Part(source, role),))
     for note in reading_notes(reading):
         if note.kind is NoteKind.LATE:
             late = minutes(reading.measured_at, reading.recorded_at)

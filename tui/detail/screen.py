@@ -24,6 +24,7 @@ from textual.worker import Worker
 from monitor.core.entry import format_entry
 from monitor.core.rules import Thresholds
 from monitor.core.schedule import CheckState
+from monitor.present.floor import source_words
 from monitor.present.record import (
     NOTE_TEXT,
     NoteKind,
@@ -110,10 +111,15 @@ class DetailScreen(ExportKey, ModalScreen[None]):
         if not self.view.readings:
             out.append("No readings yet.")
         for reading in self.view.readings:
-            style = "strike dim" if not reading.in_force else ""
+            # A monitor's reading awaiting validation is not struck: it only does not count yet.
+            standing = reading.superseded_by is None and reading.voided is None
+            style = "" if standing else "strike dim"
             out.append(f"#{reading.id} {hm(reading.measured_at)} ", style=style)
             out.append(format_entry(reading.vitals), style=style or "bold")
             out.append(f"  by {reading.recorded_by}", style="dim")
+            if (source := source_words(reading)) is not None:
+                pending = reading.awaits_validation and standing
+                out.append(f"  {source}", style="bold yellow" if pending else "dim")
             for note in reading_notes(reading):
                 out.append(f"  {NOTE_TEXT[note.kind](note)}", style=_NOTE_STYLE[note.kind])
             out.append("\n")

@@ -28,7 +28,7 @@ def station(mixin: FloorDialogs) -> Any:
 
 class FloorDialogs:
     """The dialogs and screens the floor opens (``a``, ``e``, ``n``, ``d``, ``i``, ``x``,
-    ``?``, Enter)."""
+    ``m``, ``?``, Enter)."""
 
     def _open(self, dialog: SavingDialog[Form], note: Callable[[Form], str]) -> None:
         """Open a dialog that saves; once it saved, say ``note(form)`` and reload. A nurse
@@ -145,6 +145,22 @@ class FloorDialogs:
 
         dialog = DischargeScreen(view, saves.discharge(app.service, app.user.name, view))
         app._open(dialog, lambda form: saves.discharged(form, view))
+
+    def action_monitor(self) -> None:
+        """The selected patient's readings from the bedside monitor, to validate or reject."""
+        app = station(self)
+        if not (chosen := app._user_and_selection()):
+            return
+        from monitor.present.floor import awaiting_validation
+        from tui.dialogs.validate import MonitorScreen
+        from tui.floor import saves
+
+        name, view = chosen
+        if not awaiting_validation(view):
+            app.notify(f"No monitor readings await validation for {view.patient}")
+            return
+        save = saves.monitor_readings(app.service, name, view)
+        app._open(MonitorScreen(view, save), lambda form: saves.monitor_saved(form, view))
 
     def action_help(self) -> None:
         app = station(self)

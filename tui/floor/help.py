@@ -24,6 +24,7 @@ KEY_HELP = (
     ("d", "dose given now (the dosing gate; an override: reason, PIN, a co-signer)"),
     ("i", "IV: the infusion ended (once recorded: correct it)"),
     ("x", "discharge (the gate; escort or none: why, no-driving, REMS minute)"),
+    ("m", "monitor readings not validated (`?` after a value): validate, or reject one"),
     ("u", "switch user"),
     ("v", "review: sessions to review and sign off (supervisors)"),
     ("Up/Down, Home/End", "choose a patient"),

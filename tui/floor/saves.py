@@ -19,6 +19,7 @@ from tui.dialogs.discharge import Discharge
 from tui.dialogs.dose import DoseGiven
 from tui.dialogs.event import NewEvent
 from tui.dialogs.infusion_end import InfusionEnd
+from tui.dialogs.validate import MonitorDecision
 from tui.floor.entry import EntryBar
 
 
@@ -165,6 +166,30 @@ def discharge(service: Service, name: str, view: SessionView) -> Callable[[Disch
             )
 
     return save
+
+
+def monitor_readings(
+    service: Service, name: str, view: SessionView
+) -> Callable[[MonitorDecision], None]:
+    """Validate the monitor's readings ticked (all or none, one transaction), or void the one
+    rejected as an artefact, with its reason."""
+
+    def save(decision: MonitorDecision) -> None:
+        if decision.reject_reason is not None:
+            service.void(decision.reading_ids[0], by=name, reason=decision.reject_reason)
+        else:
+            service.validate_readings(decision.reading_ids, by=name)
+
+    return save
+
+
+def monitor_saved(decision: MonitorDecision, view: SessionView) -> str:
+    """What the floor says once monitor readings were validated or one was rejected."""
+    if decision.reject_reason is not None:
+        return f"Reading #{decision.reading_ids[0]} of {view.patient} rejected (voided)"
+    count = len(decision.reading_ids)
+    now = "it counts now" if count == 1 else "they count now"
+    return f"{plural(count, 'monitor reading')} validated for {view.patient}: {now}"
 
 
 def acknowledged(ack: Acknowledgement) -> str:

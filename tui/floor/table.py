@@ -1,10 +1,12 @@
 """The floor table: one row per patient, its columns and their widths at any terminal size.
 
 The app sets the rows (attributes down); the table draws them, touching only the cells that
-changed, and lays its columns out again when the terminal's width changes."""
+changed, and lays its columns out again when the terminal's width changes, or when a value
+awaiting validation (``185/100?``) needs a cell more or no longer does."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from textual.binding import Binding
@@ -33,13 +35,43 @@ FLOOR_COLUMNS = (
 )
 #: Where a terminal wider than 80 columns gives its spare width: (column, at most this much).
 GROWS = (("next", 8), ("patient", 8), ("bay", 6))
+#: The columns whose values a bedside monitor sends: while one awaits validation it is shown
+#: marked (``185/100?``, ``120?``, ``14?``) and its column may need a cell more.
+MARKED_COLUMNS = ("bp", "hr", "spo2", "rr")
+#: Where that cell is taken from, in order: the spare width of a wider terminal, then the
+#: room left unused in these columns by what they show now, then the next check (cut last).
+MARK_ROOM_FROM = ("ready", "bay", "cadss")
 
 
-def floor_widths(columns: int) -> dict[str, int]:
+def _shown(row: FloorRow, key: str) -> str:
+    """What ``row`` shows in column ``key`` (of those whose unused room may be taken)."""
+    if key == "ready":
+        return row.ready_part.text
+    if key == "bay":
+        return row.bay
+    return row.cells[key].shown
+
+
+def floor_widths(columns: int, rows: Sequence[FloorRow] = ()) -> dict[str, int]:
     """The floor's column widths on a terminal ``columns`` wide: 80 columns fit the whole row,
-    and a wider one lets the next check, the patient and the bay show more."""
+    and a wider one lets the next check, the patient and the bay show more. While a value of
+    ``rows`` awaits validation (:attr:`FloorRow.marked`), its column takes the cells its mark
+    needs (:data:`MARK_ROOM_FROM` says from where); otherwise ``rows`` change nothing."""
     widths = {key: width for key, _, width in FLOOR_COLUMNS}
     spare = max(0, columns - 80)
+    if any(row.marked for row in rows):
+        for key in MARKED_COLUMNS:
+            needed = max(len(row.cells[key].shown) for row in rows) + 1
+            short = max(0, needed - widths[key])
+            widths[key] += short
+            taken = min(spare, short)
+            spare, short = spare - taken, short - taken
+            for source in MARK_ROOM_FROM:
+                unused = widths[source] - 1 - max(len(_shown(row, source)) for row in rows)
+                taken = min(max(0, unused), short)
+                widths[source] -= taken
+                short -= taken
+            widths["next"] -= short
     for key, most in GROWS:
         grow = min(most, spare)
         widths[key] += grow
@@ -79,15 +111,18 @@ class FloorTable(DataTable[Any]):
     def on_resize(self) -> None:
         """A wider or narrower terminal: the columns take the new width at once."""
         columns = self.app.size.width
-        if not self.columns or floor_widths(columns) == self._widths:
+        if not self.columns or floor_widths(columns, self.floor_rows) == self._widths:
             return  # not mounted yet: on_mount lays the columns out at this size
+        self._lay_out_again()
+
+    def _lay_out_again(self) -> None:
         self.clear(columns=True)
-        self._add_columns(columns)
+        self._add_columns(self.app.size.width)
         self._drawn = []
         self.draw(self.floor_rows)
 
     def _add_columns(self, columns: int) -> None:
-        self._widths = floor_widths(columns)
+        self._widths = floor_widths(columns, self.floor_rows)
         for key, label, _ in FLOOR_COLUMNS:
             self.add_column(padded(label) if label else "", key=key, width=self._widths[key])
 
@@ -125,6 +160,14 @@ class FloorTable(DataTable[Any]):
 
     def draw(self, rows: list[FloorRow]) -> None:
         """Show ``rows``, keeping the cursor on the session it was on."""
+        if self.columns and floor_widths(self.app.size.width, rows) != self._widths:
+            # A value awaiting validation came or went: its mark needs room, or no more.
+            selected = self.selected_id()
+            self.floor_rows = rows
+            self._lay_out_again()
+            if selected is not None:
+                self.select(selected)
+            return
         selected = self.selected_id()
         self.floor_rows = rows
         drawn = [(str(row.session_id), self._cells(row)) for row in rows]
@@ -156,6 +199,7 @@ class FloorTable(DataTable[Any]):
             row.next_text,
             row.overdue,
             row.ready,
+            row.to_validate,
             row.alarm,
             tuple(row.cells.values()),
             self.flash,

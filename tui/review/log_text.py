@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets.option_list import Option
 
+from monitor.present.floor import source_words
 from monitor.present.record import flag_line, note_texts, reading_values, review_lines
 from monitor.present.session import EntryKind, LogEntry, clock_text, session_log
 from monitor.services import Service
@@ -93,6 +94,8 @@ def reading_text(reading: ReadingView) -> Text:
     out = Text(f"#{reading.id} {clock_text(reading.measured_at)}  ", style="bold")
     out.append(reading_values(reading), style="bold")
     out.append(f"  recorded by {reading.recorded_by}", style="italic")
+    if (source := source_words(reading)) is not None:
+        out.append(f"  [{source}]", style="italic")
     for note in note_texts(reading):
         out.append(f"  [{note}]", style="italic")
     for flag in reading.flags:
