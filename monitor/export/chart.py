@@ -33,6 +33,7 @@ from monitor.export.chart_plan import (
     SUPERSEDED,
     SYMBOL_OFFSET,
     TOP,
+    UNVALIDATED,
     VOIDED,
     WITHDRAWN,
     ChartSize,
@@ -64,7 +65,10 @@ __all__ = [
 ]
 
 
-def _withdrawn(ax: Axes, points: list[tuple[float, int]], style: dict[str, Any]) -> None:
+def _withdrawn(
+    ax: Axes, points: list[tuple[float, int]], style: dict[str, Any], colour: str = WITHDRAWN
+) -> None:
+    """Hollow markers, never joined: readings withdrawn, or awaiting a nurse's validation."""
     if not points:
         return
     xs, ys = zip(*points, strict=True)
@@ -75,7 +79,7 @@ def _withdrawn(ax: Axes, points: list[tuple[float, int]], style: dict[str, Any])
         marker=style["marker"],
         ms=style["ms"],
         mfc="none",
-        mec=WITHDRAWN,
+        mec=colour,
         mew=1.1,
         zorder=3,
         label=style["label"],
@@ -113,6 +117,7 @@ def _panel(ax: Axes, drawn: Panel, room: float) -> None:
         ax.plot(xs, ys, "-o", color=LINE[drawn.measure], ms=3.5, lw=1.4, zorder=3, label="in force")
     _withdrawn(ax, drawn.superseded, SUPERSEDED)
     _withdrawn(ax, drawn.voided, VOIDED)
+    _withdrawn(ax, drawn.unvalidated, UNVALIDATED, LINE[drawn.measure])
     ax.set_ylim(*drawn.limits)
     for x, value, worst in drawn.flagged:
         _flag(ax, x, value, worst, room)
@@ -202,6 +207,22 @@ def figure(view: SessionView, thresholds: Thresholds, size: ChartSize = STANDALO
                 label=style["label"],
             )
             for style in (SUPERSEDED, VOIDED)
+        ),
+        *(
+            [
+                Line2D(
+                    [],
+                    [],
+                    ls="none",
+                    marker=UNVALIDATED["marker"],
+                    ms=UNVALIDATED["ms"],
+                    mfc="none",
+                    mec=KEY_LINE,
+                    label=UNVALIDATED["label"],
+                )
+            ]
+            if drawn.unvalidated
+            else []
         ),
         *(
             Patch(color=COLOURS[s], alpha=KEY_ALPHA, label=f"{s.value} band / flag {s.symbol}")

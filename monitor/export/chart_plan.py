@@ -7,13 +7,15 @@ Systolic, diastolic, heart rate and SpO2 against minutes since dosing, each in i
 with its threshold bands shaded and every flag marked. Readings in force are joined by a
 line and carry their flags. A superseded (corrected) reading is a hollow grey circle, a
 voided one a hollow grey cross: never joined, never ringed, no flag symbol, since they no
-longer count (their flags stay in the record's tables). A flag is a ring in its severity's
-colour with its symbol (``!!!`` high, ``!!`` medium, ``!`` low), so colour is never the only
-cue; each panel leaves room for the symbol inside it (or writes it under its point when the
-point is at the panel's outer limit), so no label is cut. Dosing, the end of an infusion and
-the discharge are lines of their own style, each named over the chart. The bands are the
-clinic's any-time thresholds in force at the export; flags were judged when each reading was
-saved (rises from the baseline and before-dosing limits are flags without a band).
+longer count (their flags stay in the record's tables). A reading from a bedside monitor that
+awaits a nurse's validation is a hollow circle in its measure's colour: not joined (it does not
+count yet), but ringed for its flags, which stand at once (docs/devices.md). A flag is a ring
+in its severity's colour with its symbol (``!!!`` high, ``!!`` medium, ``!`` low), so colour
+is never the only cue; each panel leaves room for the symbol inside it (or writes it under its
+point when the point is at the panel's outer limit), so no label is cut. Dosing, the end of an
+infusion and the discharge are lines of their own style, each named over the chart. The bands
+are the clinic's any-time thresholds in force at the export; flags were judged when each
+reading was saved (rises from the baseline and before-dosing limits are flags without a band).
 
 Nothing here draws: no matplotlib, no fpdf2.
 """
@@ -21,12 +23,13 @@ Nothing here draws: no matplotlib, no fpdf2.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.rules import Severity
 from monitor.core.vitals import Measure
 from monitor.export.common import local, minutes_after
+from monitor.present.validation import FROM_MONITOR, NOT_VALIDATED, pending
 
 if TYPE_CHECKING:
     from monitor.core.rules import Thresholds
@@ -70,6 +73,14 @@ SUPERSEDED: dict[str, Any] = {
     "gid": "superseded",
 }
 VOIDED: dict[str, Any] = {"marker": "X", "ms": 6.5, "label": "voided", "gid": "voided"}
+#: How a device reading awaiting validation is drawn: a hollow circle in its measure's colour
+#: (named in the key only on a chart that has one).
+UNVALIDATED: dict[str, Any] = {
+    "marker": "o",
+    "ms": 5.0,
+    "label": f"{FROM_MONITOR}, {NOT_VALIDATED}",
+    "gid": "unvalidated",
+}
 #: The moments marked across every panel: a line style each (matplotlib's: the dashes in
 #: points, times the line's width), named over the chart.
 MOMENTS: dict[str, dict[str, Any]] = {
@@ -183,15 +194,18 @@ class Panel:
     in_force: list[tuple[float, int]]
     superseded: list[tuple[float, int]]
     voided: list[tuple[float, int]]
-    #: Each reading in force with a flag on this measure: minutes, value, its worst severity.
+    #: Each reading in force, or awaiting validation, with a flag on this measure: minutes,
+    #: value, its worst severity.
     flagged: list[tuple[float, int, Severity]]
     #: The values shown, bottom and top.
     limits: tuple[float, float]
+    #: Device readings awaiting a nurse's validation (neither corrected nor voided).
+    unvalidated: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """No reading has this measure (the panel says so)."""
-        return not (self.in_force or self.superseded or self.voided)
+        return not (self.in_force or self.superseded or self.voided or self.unvalidated)
 
 
 def panel(
@@ -207,10 +221,12 @@ def panel(
     kept = [(r, x_of(view, r), r.vitals.get(measure)) for r in view.readings]
     present = [(r, x, v) for r, x, v in kept if v is not None]
     in_force = [(r, x, v) for r, x, v in present if r.in_force]
+    waiting = {r.id for r in pending(view.readings)}
     flagged = [
         (x, v, max((f.severity for f in flags), key=lambda s: s.rank))
-        for r, x, v in in_force
-        if (flags := [f for f in r.flags if f.measure == measure.value])
+        for r, x, v in present
+        if (r.in_force or r.id in waiting)
+        and (flags := [f for f in r.flags if f.measure == measure.value])
     ]
     low, high = LIMITS[measure]
     bands = [
@@ -228,10 +244,11 @@ def panel(
         unit,
         bands,
         [(x, v) for _, x, v in in_force],
-        [(x, v) for r, x, v in present if r.voided is None and not r.in_force],
+        [(x, v) for r, x, v in present if r.voided is None and r.superseded_by is not None],
         [(x, v) for r, x, v in present if r.voided is not None],
         flagged,
         limits([v for _, _, v in present], [v for _, v, _ in flagged], measure, span, room),
+        [(x, v) for r, x, v in present if r.id in waiting],
     )
 
 
@@ -246,6 +263,11 @@ class Plan:
     #: The two lines of the title (the patient id as the caller will print it).
     title: tuple[str, str]
     x_label: str
+
+    @property
+    def unvalidated(self) -> bool:
+        """A device reading awaiting validation is drawn (the key then names its marker)."""
+        return any(p.unvalidated for p in self.panels)
 
 
 def plan(view: SessionView, thresholds: Thresholds, size: ChartSize, patient: str) -> Plan:

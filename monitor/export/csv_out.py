@@ -78,6 +78,12 @@ READING_COLUMNS = (
     "flags_acknowledged_by",
     "flags_cosigned_by",
     "flags_raised_by",
+    # Issue 24: where the reading came from (``typed`` or ``device NAME``) and who stands
+    # behind its values: a typed reading's recorder, a device reading's validating nurse
+    # (both empty while it awaits one), as ``session show --json``'s ``validated``.
+    "source",
+    "validated_by",
+    "validated_at",
 )
 
 EVENT_COLUMNS = (
@@ -119,6 +125,7 @@ _NOT_TEXT = frozenset(
         "measured_at",
         "recorded_at",
         "voided_at",
+        "validated_at",
         "at",
         "minutes_after_dosing",
         *MEASURES,

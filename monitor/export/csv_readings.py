@@ -11,7 +11,10 @@ so each line is made once, as the text that is written:
   ``in force``; each text cell escaped for a spreadsheet and quoted as the ``csv`` module
   quotes (:func:`~monitor.export.csv_out.csv_cell`) when it is made, not once a row;
 - the database gives SQLite's times as ISO 8601 and the seven measures as one text
-  (:class:`monitor.services.exports.ReadingReads`): a line is one f-string of a dozen pieces.
+  (:class:`monitor.services.exports.ReadingReads`): a line is one f-string of a dozen pieces;
+- the readings sent by a bedside monitor (few) are read apart, with their device and their
+  validation (:func:`_device_cells`); every other reading is ``typed``, its recorder standing
+  behind it.
 
 The file is byte for byte what the ``csv`` module writes for the same cells
 (``tests/export/test_csv_safe.py`` writes it again with the module and compares). A value
@@ -155,6 +158,35 @@ def _marks(reads: ReadingReads, cell: Cell, names: dict[int, str]) -> dict[int, 
     return marks
 
 
+def _device_cells(
+    service: Service, ids: Sequence[int], cell: Cell, names: dict[int, str]
+) -> dict[int, str]:
+    """Each device reading's ``source``, ``validated_by`` and ``validated_at`` (one piece of
+    text), by reading id: ``device NAME``, and the nurse who validated it and when, or
+    nothing while it awaits one (docs/devices.md). ``names``: the users' cells."""
+    from sqlalchemy import bindparam, select
+
+    from monitor.store import tables as t
+
+    r, d, v = t.readings.c, t.devices.c, t.validations.c
+    query = (
+        select(r.id, d.name, v.by_id, v.at)
+        .join_from(t.readings, t.devices, d.id == r.device_id)
+        .outerjoin(t.validations, v.reading_id == r.id)
+        .where(r.session_id.in_(bindparam("ids", expanding=True)))
+    )
+    cells: dict[int, str] = {}
+    with service.engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            for rid, name, by_id, at in connection.execute(query, {"ids": chunk}):
+                # "device ..." never begins a formula; cell() still quotes a comma or a quote.
+                source = cell(f"device {name}")
+                validated = "," if by_id is None else f"{names.get(by_id, cell('?'))},{_iso(at)}"
+                cells[rid] = f"{source},{validated}"
+    return cells
+
+
 def reading_lines(
     service: Service,
     ids: Sequence[int],
@@ -168,7 +200,9 @@ def reading_lines(
     time, then id), with their flags (by id) and acknowledgements. Times are ISO 8601 with
     their offset exactly as ``session show --json`` writes them. ``spreadsheet``: text cells
     escaped (:func:`monitor.export.csv_out.spreadsheet_text`). Yields a list of lines a chunk
-    of the database's rows at a time."""
+    of the database's rows at a time. Each line ends with the reading's source (``typed``,
+    ``device NAME``) and who stands behind its values, and when: a typed reading's recorder
+    as it was saved, a device reading's validating nurse (empty while it awaits one)."""
     from monitor.services.exports import reading_reads
 
     if not ids:
@@ -194,6 +228,8 @@ def reading_lines(
         }
         flags = _flag_cells(reads, cell, unreadable).get
         marks = _marks(reads, cell, names).get
+        devices = _device_cells(service, ids, cell, names).get
+        typed = cell("typed")
         no_flags = (",,", ",,")
         plain = f"{cell(IN_FORCE)},,,,,,"  # status to void_reason of a reading never changed
         unmarked = (f"{cell(IN_FORCE)},", ",,", True)
@@ -276,11 +312,13 @@ def reading_lines(
                         else no
                     )
                 shown, who = flags(rid, no_flags)
+                recorder = names.get(by, unknown)
+                source = devices(rid) or f"{typed},{recorder},{recorded_at}"
                 line = (
-                    f"{head},{rid},{measured_at},{recorded_at},{names.get(by, unknown)},{after},"
+                    f"{head},{rid},{measured_at},{recorded_at},{recorder},{after},"
                     f"{yes if before else no},{vitals},{middle},{late},{shown},"
                     f"{yes if discharged_at is not None and recorded > discharged_at else no},"
-                    f"{who}\r\n"
+                    f"{who},{source}\r\n"
                 )
                 if in_order:
                     add(line)

@@ -18,6 +18,10 @@ Mapping (docs/exports.md, "FHIR R4"):
   reading and a reading a correction superseded are ``entered-in-error`` (both withdrawn, so
   that a consumer counting values counts the correction alone), each with a note saying which
   it is and why, and a Provenance saying it structurally.
+- a reading from a bedside monitor (docs/devices.md) names its device (``device``, by display
+  and identifier ``urn:monitor:device``); it is ``preliminary`` while it awaits a nurse's
+  validation, with no performer (the device measured it; nobody has vouched for it yet), and
+  ``final`` once validated, the validating nurse its performer; a note says which.
 - ``subject`` and ``encounter`` reference the Bundle's Patient (an identifier only) and
   Encounter entries; the recording user is the performer by display name; flags and their
   acknowledgements (who, the co-signing clinician, a flag raised when the baseline changed),
@@ -50,6 +54,7 @@ from monitor.export.fhir_links import (
     review,
 )
 from monitor.present.record import NoteKind, ReadingNote, reading_notes
+from monitor.present.validation import FROM_MONITOR, NOT_VALIDATED, device_name
 
 if TYPE_CHECKING:
     from monitor.views import FlagView, ReadingView, SessionView
@@ -58,6 +63,7 @@ LOINC = "http://loinc.org"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 READING_SYSTEM = "urn:monitor:reading"
+DEVICE_SYSTEM = "urn:monitor:device"
 __all__ = ["PATIENT_SYSTEM", "SESSION_SYSTEM", "bundle", "observations", "validate"]
 
 _INTERPRETATIONS = {
@@ -160,9 +166,12 @@ def changed(view: SessionView, reading: ReadingView, kind: str) -> bool:
 def status(view: SessionView, reading: ReadingView, kind: str) -> str:
     """``entered-in-error`` for a reading voided or superseded by a correction; for a
     correction ``corrected`` on the Observations it changed and ``final`` on the others (a
-    measure it repeats unchanged, one it adds); ``final`` for any other reading."""
+    measure it repeats unchanged, one it adds); ``preliminary`` for a device reading awaiting
+    a nurse's validation; ``final`` for any other reading."""
     if reading.voided is not None or reading.superseded_by is not None:
         return "entered-in-error"
+    if reading.awaits_validation:
+        return "preliminary"
     return "corrected" if changed(view, reading, kind) else "final"
 
 
@@ -190,8 +199,30 @@ def flag_note(flag: FlagView) -> str:
     return text
 
 
+def device_note(reading: ReadingView) -> str | None:
+    """Where a device reading came from and who validated it, when (None: typed)."""
+    name = device_name(reading)
+    if name is None:
+        return None
+    if reading.validated_at is None:
+        return f"{FROM_MONITOR} {name}, {NOT_VALIDATED} (saved by {reading.recorded_by})"
+    return (
+        f"{FROM_MONITOR} {name}, validated by {reading.validated_by} at {iso(reading.validated_at)}"
+    )
+
+
+def _performer(reading: ReadingView) -> list[dict[str, str]] | None:
+    """Who vouches for the values: a typed reading's recorder, a device reading's validating
+    nurse (none while it awaits one)."""
+    if not reading.from_device:
+        return [{"display": reading.recorded_by}]
+    return None if reading.validated_by is None else [{"display": reading.validated_by}]
+
+
 def _notes(reading: ReadingView, flags: Iterable[FlagView]) -> list[dict[str, Any]]:
-    texts = [_NOTE_TEXT[n.kind](n) for n in reading_notes(reading) if n.kind in _NOTE_TEXT]
+    device = device_note(reading)
+    texts = [device] if device else []
+    texts += [_NOTE_TEXT[n.kind](n) for n in reading_notes(reading) if n.kind in _NOTE_TEXT]
     texts += [flag_note(f) for f in flags]
     return [{"text": t} for t in texts]
 
@@ -209,8 +240,16 @@ def _observation(
         "encounter": encounter_reference(view),
         "effectiveDateTime": iso(reading.measured_at),
         "issued": iso(reading.recorded_at),
-        "performer": [{"display": reading.recorded_by}],
     }
+    performer = _performer(reading)
+    if performer:
+        resource["performer"] = performer
+    name = device_name(reading)
+    if name is not None:
+        resource["device"] = {
+            "display": name,
+            "identifier": {"system": DEVICE_SYSTEM, "value": name},
+        }
     interpretation = _interpretation(flags)
     if interpretation and "component" not in body:
         resource["interpretation"] = interpretation

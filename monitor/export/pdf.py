@@ -6,7 +6,8 @@ started, dosed, overrode and co-signed, recorded or corrected the infusion end a
 discharged; total minutes monitored, the rules version, who recorded); the chart (fpdf2's,
 :mod:`monitor.export.pdf_chart`); the readings with their flags and acknowledgements (who, the
 co-signer; a correction's original and a voided reading struck through, with the reason; late
-entries and entries after discharge marked; a flag raised when the baseline changed marked);
+entries and entries after discharge marked; a flag raised when the baseline changed marked; a
+monitor's reading with its device and "not validated", or who validated it and when);
 the checks with their status; the events and their alarms; the discharge (the gate stored at
 discharge and, after a later change, the gate judged again; the override reason, who and the
 co-signer, escort, instructions, REMS minute; the stored gate's checklist); for esketamine the
@@ -395,6 +396,7 @@ class _Record:
         origin = view.dosed_at
         heads = ("#", "time", "min", "BP", "HR", "SpO2", "RR", "M", "C", "by", "notes")
         struck = FontFace(emphasis="S", color=GREY)
+        waiting = FontFace(emphasis="B", color=INK[Severity.MEDIUM])
         pdf.set_font(FONT, "", BODY)
         # The id and minute columns as wide as their widest text: "+123" on one line.
         ids = fit(pdf, (str(r.id) for r in view.readings), 10, bold_head="#")
@@ -404,7 +406,8 @@ class _Record:
         align = ("RIGHT", "LEFT", "RIGHT", *(["RIGHT"] * 6), "LEFT", "LEFT")
         with self._grid(heads, widths, align) as table:
             for reading in view.readings:
-                style = None if reading.in_force else struck
+                # Struck when withdrawn (not a device reading awaiting a nurse: its flags stand).
+                withdrawn = reading.voided is not None or reading.superseded_by is not None
                 flagged = {f.measure: f for f in reading.flags}
                 row = table.row()
                 v = reading.vitals
@@ -421,8 +424,8 @@ class _Record:
                     (reading.recorded_by, None),
                 ]
                 for text, flag in values:
-                    if style is not None:
-                        row.cell(text, style=style)
+                    if withdrawn:
+                        row.cell(text, style=struck)
                     elif flag is not None:
                         worst = max(
                             (f for f in reading.flags if f.measure == flag.measure),
@@ -431,7 +434,8 @@ class _Record:
                         row.cell(text, style=FontFace(emphasis="B", color=INK[worst.severity]))
                     else:
                         row.cell(text)
-                row.cell(notes_cell(reading))
+                pending = reading.awaits_validation and not withdrawn
+                row.cell(notes_cell(reading), style=waiting if pending else None)
                 for f in reading.flags:
                     flag_row = table.row()
                     flag_row.cell("")

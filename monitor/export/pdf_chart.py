@@ -31,6 +31,7 @@ from monitor.export.chart_plan import (
     MOMENTS,
     SUPERSEDED,
     SYMBOL_OFFSET,
+    UNVALIDATED,
     VOIDED,
     WITHDRAWN,
     X_STEPS,
@@ -327,6 +328,9 @@ def _panel(canvas: Canvas, axes: _Axes, shown: Panel, x_ticks: list[float], plan
             for x, v in kept:
                 marker = (style["marker"], style["ms"], None, WITHDRAWN, 1.1)
                 canvas.marker(axes.x(x), axes.y(v), marker, tag=style["gid"])
+        for x, v in shown.unvalidated:  # hollow in the measure's colour: not joined, not counted
+            marker = (UNVALIDATED["marker"], UNVALIDATED["ms"], None, colour, 1.1)
+            canvas.marker(axes.x(x), axes.y(v), marker, tag=UNVALIDATED["gid"])
         for x, v, worst in shown.flagged:
             canvas.marker(axes.x(x), axes.y(v), ("o", 9, None, COLOURS[worst], 1.8), tag="flag")
     room = symbol_room(IN_PDF) * (high - low)
@@ -395,6 +399,11 @@ def _key(canvas: Canvas, plan: Plan, size: ChartSize) -> None:
         *(
             (style["label"], ("marker", (style["marker"], style["ms"], None, WITHDRAWN, 1.0)))
             for style in (SUPERSEDED, VOIDED)
+        ),
+        *(
+            [(UNVALIDATED["label"], ("marker", ("o", UNVALIDATED["ms"], None, KEY_LINE, 1.0)))]
+            if plan.unvalidated
+            else []
         ),
         *(
             (f"{s.value} band / flag {s.symbol}", ("patch", COLOURS[s]))

@@ -10,6 +10,7 @@ from monitor.core.gate import minutes_from_dosing
 from monitor.core.rules import Severity
 from monitor.present.parts import Line, Role
 from monitor.present.record import NOTE_TEXT, NoteKind, ReadingNote, event_late, note_texts
+from monitor.present.validation import validation_text
 
 if TYPE_CHECKING:
     from monitor.views import EventView, ReadingView
@@ -54,9 +55,11 @@ def number(value: int | None) -> str:
 
 
 def notes_cell(reading: ReadingView) -> str:
-    """The reading's notes (:func:`monitor.present.record.note_texts`) in its row's last
-    cell."""
-    return "; ".join(note_texts(reading))
+    """The reading's notes in its row's last cell: first, for a reading from a bedside
+    monitor, its device and validation (:func:`monitor.present.validation.validation_text`:
+    ``from monitor MP5-001, not validated``), then :func:`monitor.present.record.note_texts`."""
+    device = validation_text(reading, reading.measured_at)
+    return "; ".join((device, *note_texts(reading)) if device else note_texts(reading))
 
 
 def event_cell(event: EventView) -> str:

@@ -6,7 +6,9 @@ detail print it as lines (:func:`review_lines`), the PDF too, and ``session show
 gives it as ``review.history`` (docs/interface.md, docs/exports.md). The checklist is the
 gate's conditions, met ``[x]`` or not ``[ ]`` with why (:func:`checklist_lines`); the PDF prints
 the one stored at discharge under the discharge (:func:`stored_checklist_lines`), as the
-station's detail shows it.
+station's detail shows it. Before the sign-off, the review names the readings from a bedside
+monitor that still await a nurse's validation (:func:`monitor.present.validation.pending_line`),
+so that a supervisor does not sign a record whose readings do not all count yet unawares.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from enum import StrEnum
 
 from monitor.core.gate import GateItem
 from monitor.present.parts import Line, Part, Role, local_minute
+from monitor.present.validation import pending_line
 from monitor.views import SessionView, SignOffView
 
 
@@ -59,7 +62,8 @@ def review_steps(view: SessionView) -> tuple[ReviewStep, ...]:
 
 def review_lines(view: SessionView) -> tuple[Line, ...]:
     """The review, oldest first: every sign-off later withdrawn (who, when) and each
-    withdrawal (who, when, why); then, last, the sign-off in force, or "NOT YET REVIEWED"."""
+    withdrawal (who, when, why); the readings from a bedside monitor still awaiting a nurse's
+    validation; then, last, the sign-off in force, or "NOT YET REVIEWED"."""
     lines: list[Line] = []
     in_force: ReviewStep | None = None
     for step in review_steps(view):
@@ -72,6 +76,9 @@ def review_lines(view: SessionView) -> tuple[Line, ...]:
             )
         else:
             in_force = step
+    waiting = pending_line(view)
+    if waiting is not None:
+        lines.append(waiting)
     if view.signed_by is None:
         lines.append((Part("NOT YET REVIEWED", Role.ALERT),))
     else:

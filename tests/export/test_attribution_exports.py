@@ -27,13 +27,19 @@ NEW_READING_COLUMNS = (
 )
 
 
+#: The columns issue 24 adds after them (tests/export/test_device_readings_export.py).
+DEVICE_READING_COLUMNS = ("source", "validated_by", "validated_at")
+
+
 def test_csv_columns_are_only_added_at_the_end():
-    assert READING_COLUMNS[: -len(NEW_READING_COLUMNS)][-3:] == (
+    before_devices = READING_COLUMNS[: -len(DEVICE_READING_COLUMNS)]
+    assert before_devices[: -len(NEW_READING_COLUMNS)][-3:] == (
         "highest_flag",
         "flags",
         "acknowledgements",
     )
-    assert READING_COLUMNS[-len(NEW_READING_COLUMNS) :] == NEW_READING_COLUMNS
+    assert before_devices[-len(NEW_READING_COLUMNS) :] == NEW_READING_COLUMNS
+    assert READING_COLUMNS[-len(DEVICE_READING_COLUMNS) :] == DEVICE_READING_COLUMNS
     assert EVENT_COLUMNS[15:17] == ("check", "cosigned_by")  # issue 22 adds flag_severity after
 
 

@@ -229,6 +229,9 @@ def expected_reading_rows(shown: dict) -> list[dict[str, str]]:
                 "flags_acknowledged_by": "\n".join(_text(f["acknowledged_by"]) for f in r["flags"]),
                 "flags_cosigned_by": "\n".join(_text(f["cosigned_by"]) for f in r["flags"]),
                 "flags_raised_by": "\n".join(f["raised_by"] for f in r["flags"]),
+                "source": r["source"],
+                "validated_by": _text((r["validated"] or {}).get("by")),
+                "validated_at": _text((r["validated"] or {}).get("at")),
             }
         )
     return rows
