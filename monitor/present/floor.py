@@ -26,6 +26,7 @@ from monitor.core.vitals import Measure
 from monitor.judge import rejudge
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, plain, plural
 from monitor.present.record import clock, reading_values
+from monitor.present.validation import device_name, pending, validation_text
 from monitor.views import FlagView, ReadingView, SessionView
 
 #: After a value from a bedside monitor that no nurse has validated yet: ``185/100?``.
@@ -149,34 +150,14 @@ def _worst(severities: list[Severity]) -> Severity | None:
 
 def awaiting_validation(view: SessionView) -> list[ReadingView]:
     """The bedside monitor's readings of ``view`` that await a nurse's validation (neither
-    voided nor corrected), oldest first."""
-    pending = [r for r in view.readings if r.awaits_validation and _standing(r)]
-    return sorted(pending, key=lambda r: (r.measured_at, r.id))
-
-
-def _standing(reading: ReadingView) -> bool:
-    """Neither corrected nor voided."""
-    return reading.superseded_by is None and reading.voided is None
-
-
-def device_name(reading: ReadingView) -> str | None:
-    """The bedside monitor that sent ``reading`` (``MP5-001``), None for a typed one."""
-    return reading.source.removeprefix("device ") if reading.from_device else None
+    voided nor corrected), oldest first (:func:`monitor.present.validation.pending`)."""
+    return sorted(pending(view.readings), key=lambda r: (r.measured_at, r.id))
 
 
 def source_words(reading: ReadingView) -> str | None:
-    """Where a monitor's reading came from and whether a nurse validated it, as every face of
-    the station says it: ``from monitor MP5-001, not validated`` or ``from monitor MP5-001,
-    validated by ana 10:42``; None for a typed reading."""
-    name = device_name(reading)
-    if name is None:
-        return None
-    if reading.validated_at is None:
-        return f"from monitor {name}, not validated"
-    return (
-        f"from monitor {name}, validated by {reading.validated_by or '?'} "
-        f"{clock(reading.validated_at, reading.measured_at)}"
-    )
+    """Where a monitor's reading came from and whether a nurse validated it, worded once
+    (:func:`monitor.present.validation.validation_text`); None for a typed reading."""
+    return validation_text(reading, reading.measured_at)
 
 
 def pending_line(reading: ReadingView) -> str:

@@ -78,3 +78,14 @@ def when(moment: datetime, *, seconds: bool = False) -> str:
     """A moment as local time with its day, as the station gives times:
     ``Fri 27 Nov 2026 16:28``."""
     return moment.astimezone().strftime(f"%a %d %b %Y %H:%M{':%S' if seconds else ''}")
+
+
+def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
+    """A stored (UTC) time as local ``HH:MM``, or ``-``; ``27 Nov 12:40`` when it falls on
+    another local day than ``day_of``."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    if day_of is not None and local.date() != day_of.astimezone().date():
+        return local.strftime("%d %b %H:%M")
+    return local.strftime("%H:%M")

@@ -26,22 +26,12 @@ from monitor.core.quality import minutes
 from monitor.core.schedule import CheckKind, CheckState, CheckStatus, not_reached, status_text
 from monitor.core.timing import is_late_entry
 from monitor.present.parts import SEVERITY_ROLE, Line, Part, Role, local_minute
+from monitor.present.parts import clock as clock
 from monitor.present.review import review_lines as review_lines
 from monitor.present.served import served_lines as served_lines
 from monitor.present.unreadable import marked as _marked
 from monitor.unreadable import MEDICATION, SCHEDULE, STORED_GATE
 from monitor.views import EventView, FlagView, ReadingView, SessionView
-
-
-def clock(moment: datetime | None, day_of: datetime | None = None) -> str:
-    """A stored (UTC) time as local ``HH:MM``, or ``-``; ``27 Nov 12:40`` when it falls on
-    another local day than ``day_of``."""
-    if moment is None:
-        return "-"
-    local = moment.astimezone()
-    if day_of is not None and local.date() != day_of.astimezone().date():
-        return local.strftime("%d %b %H:%M")
-    return local.strftime("%H:%M")
 
 
 def minutes_text(value: float) -> str:

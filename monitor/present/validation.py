@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from monitor.present.parts import Line, Part, Role, plural
+from monitor.present.parts import Line, Part, Role, clock, plural
 
 if TYPE_CHECKING:
     from monitor.views import ReadingView, SessionView
@@ -34,12 +34,6 @@ def device_name(reading: ReadingView) -> str | None:
     return reading.source.removeprefix(_DEVICE)
 
 
-def _clock(moment: datetime | None, day_of: datetime | None) -> str:
-    from monitor.present import record  # record imports review, which imports this module
-
-    return record.clock(moment, day_of)
-
-
 def validation_text(reading: ReadingView, day_of: datetime | None = None) -> str | None:
     """``from monitor MP5-001, not validated`` or ``from monitor MP5-001, validated by ana
     10:42`` (the time as :func:`monitor.present.record.clock` gives it, with its day when it
@@ -49,7 +43,7 @@ def validation_text(reading: ReadingView, day_of: datetime | None = None) -> str
         return None
     if reading.validated_at is None:
         return f"{FROM_MONITOR} {name}, {NOT_VALIDATED}"
-    when = _clock(reading.validated_at, day_of)
+    when = clock(reading.validated_at, day_of)
     return f"{FROM_MONITOR} {name}, validated by {reading.validated_by or '?'} {when}"
 
 
