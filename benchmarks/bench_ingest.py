@@ -47,11 +47,19 @@ def build(db: str, bays: int) -> None:
     service = Service.open(db)
     try:
         service.add_user(USER, "supervisor", PIN)
+        begun = datetime.now(UTC) - timedelta(minutes=30)
         for bay in range(1, bays + 1):
             sid = service.start_session(
-                patient=f"MRN-ING-{bay}", protocol="ketamine-iv", by=USER, bay=f"Bay {bay}"
+                patient=f"MRN-ING-{bay}",
+                protocol="ketamine-iv",
+                by=USER,
+                bay=f"Bay {bay}",
+                started_at=begun,
             )
-            service.record_dose(sid, by=USER, override_reason="benchmark: no baseline")
+            # Dosed before any message is measured: each reading is judged after dosing.
+            service.record_dose(
+                sid, by=USER, at=begun + timedelta(minutes=1), override_reason="benchmark"
+            )
             service.add_device(f"MON-{bay}", bay=f"Bay {bay}", by=USER)
     finally:
         service.close()
