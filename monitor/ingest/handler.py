@@ -4,7 +4,8 @@
 ``AA`` saved (which session, which flags), ``AE`` or ``AR`` refused with the reason, every
 refusal audited and logged in one line. The ACK is made only once the reading is committed;
 a database that cannot be reached raises :class:`~monitor.ingest.listener.Unavailable`, so
-that the listener tries again and acknowledges nothing meanwhile.
+that the listener tries again and acknowledges nothing meanwhile (docs/ingest.md, "When the
+database cannot be reached"); a connection the server ended is replaced at once.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class Handler:
         except HL7Refusal as refusal:
             return self._refused(text, None, refusal.code, str(refusal), refusal.error)
         try:
-            saved = self._save(message)
-        except OperationalError as error:
+            saved = self._save_on_a_live_connection(message)
+        except DBAPIError as error:
+            if not unreachable(error):
+                raise
             raise Unavailable(_first_line(error)) from None
         except Refused as refusal:
             return self._refused(text, message, "AE", str(refusal), 207)
@@ -66,6 +69,21 @@ class Handler:
             f"saved for {saved.patient} (session {saved.session_id}) as reading {reading.id}, "
             f"awaiting a nurse's validation: {flags}{again}",
         )
+
+    def _save_on_a_live_connection(self, message: DeviceMessage) -> DeviceReading:
+        """:meth:`_save`, once more at once when the connection it used had been ended (a
+        server restart, an idle connection cut, ``pg_terminate_backend``): SQLAlchemy has then
+        discarded it and the pool's other connections, so the second try opens a new one and
+        either saves (the server is there) or fails (it is not: an outage, tried again by the
+        listener). A listener that runs for days must not call a database it can reach
+        "unavailable" for one dead connection, nor make the message wait. Trying twice is
+        safe: the message's control id is its reading's key."""
+        try:
+            return self._save(message)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        return self._save(message)
 
     def _save(self, message: DeviceMessage) -> DeviceReading:
         def save() -> DeviceReading:
@@ -102,7 +120,9 @@ class Handler:
         self.log(f"refused message {control} from {device or 'an unknown sender'}: {reason}")
         try:
             self.service.audit_refused_message(device, control, code, reason, by=self.by)
-        except OperationalError as failure:
+        except DBAPIError as failure:
+            if not unreachable(failure):
+                raise
             raise Unavailable(_first_line(failure)) from None
         return build_ack(text, code, reason, error=error)
 
@@ -112,6 +132,13 @@ def _control(text: str) -> str:
     from monitor.ingest.listener import control_id
 
     return control_id(text) or "(no control id)"
+
+
+def unreachable(error: DBAPIError) -> bool:
+    """Whether a database error means "cannot be reached, nothing saved, try again": an
+    operational error (a server down or refusing connections, a file locked past the busy
+    timeout) or a connection the server ended, whatever the driver called it."""
+    return isinstance(error, OperationalError) or error.connection_invalidated
 
 
 def _first_line(error: BaseException) -> str:

@@ -11,7 +11,9 @@ days next to a database:
 - The ACK is written only after ``handle`` returned, that is after its COMMIT.
 - ``handle`` raising :class:`Unavailable` means "the database cannot be reached, nothing saved":
   the message is tried again (0.5 s, doubling to 5 s) while its sender is connected, and is not
-  acknowledged meanwhile. One log line when the outage starts, one when it ends.
+  acknowledged meanwhile; not once more after a stop, nor once its sender has left. One log
+  line when the outage starts, one when it ends (docs/ingest.md, "When the database cannot be
+  reached").
 - Any other exception from ``handle``: one log line, and the ACK is ``on_error(text, exc)``'s
   (the caller's AE or AR).
 - A connection that breaks the framing (a message cut short, bytes outside a frame, a message
@@ -379,15 +381,28 @@ class _Listener:
                     f"{type(exc).__name__}: {one_line(str(exc))}"
                 )
                 return await self.refusal(peer, text, exc)
-            if self.stop.is_set() or self.closing or sender_left(reader, writer):
-                self.log(
-                    f"{peer}: message {control_id(text)} not saved (database unavailable) and "
-                    "not acknowledged: its sender will send it again"
-                )
+            if self.given_up(peer, text, reader, writer):
                 return None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), delay)
+            # Not one more try after a stop or for a sender gone meanwhile: on SQLite a try
+            # waits out the busy timeout (30 s) before it fails.
+            if self.given_up(peer, text, reader, writer):
+                return None
             delay = min(delay * 2, self.longest_delay)
+
+    def given_up(
+        self, peer: str, text: str, reader: HL7StreamReader, writer: HL7StreamWriter
+    ) -> bool:
+        """Whether to stop trying a message the database could not take: the listener is
+        stopping or its sender left (one log line then: it is not acknowledged)."""
+        if not (self.stop.is_set() or self.closing or sender_left(reader, writer)):
+            return False
+        self.log(
+            f"{peer}: message {control_id(text)} not saved (database unavailable) and "
+            "not acknowledged: its sender will send it again"
+        )
+        return True
 
     async def refusal(self, peer: str, text: str, exc: Exception) -> str | None:
         """``on_error``'s answer to a message ``handle`` failed on (None if it fails too)."""
