@@ -53,6 +53,49 @@ def _quick_pilot() -> None:
     textual._wait.SLEEP_GRANULARITY = 0.006
     textual._wait.SLEEP_IDLE = 0.006 / 20
     textual.screen.UPDATE_PERIOD = 1 / 500
+    _one_wait_per_key()
+
+
+def _one_wait_per_key() -> None:
+    """After each key, Textual's pilot waits for the app to look idle, then for animations,
+    then for idle again (``App._press_keys``). The second wait matters only when the key
+    started an animation: here it is made only then. A station test types every character of
+    a line, and this was a third of its typing time. The key events, their order and the first
+    wait are Textual's own (the same conversion of a character to a key)."""
+    import asyncio
+    import unicodedata
+
+    from textual import events
+    from textual._wait import wait_for_idle
+    from textual.app import App
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    assert hasattr(App, "_press_keys"), "Textual changed: App._press_keys is gone"
+
+    async def press_keys(self: App, keys) -> None:
+        driver = self._driver
+        assert driver is not None
+        animator = self._animator
+        for key in keys:
+            if key.startswith("wait:"):
+                await asyncio.sleep(float(key.split(":")[1]) / 1000)
+                await animator.wait_until_complete()
+                continue
+            if len(key) == 1 and not key.isalnum():
+                key = _character_to_key(key)
+            try:
+                char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+            except KeyError:
+                char = key if len(key) == 1 else None
+            event = events.Key(key, char)
+            event.set_sender(self)
+            driver.send_message(event)
+            await wait_for_idle(0)
+            if animator._animations or animator._scheduled:
+                await animator.wait_until_complete()
+                await wait_for_idle(0)
+
+    App._press_keys = press_keys  # type: ignore[method-assign]
 
 
 _quick_pilot()
