@@ -134,15 +134,48 @@ def _check_encoding_characters(header: str) -> None:
 
 def component(segment: hl7.Segment, field: int, number: int = 1) -> str:
     """The unescaped text of one component of a field's first repetition ('' when absent)."""
+    return components(segment, field, number)[number - 1]
+
+
+def components(segment: hl7.Segment, field: int, count: int) -> list[str]:
+    """The first ``count`` components of a field, each its first sub-component unescaped and
+    stripped ('' when absent or unreadable), as the library's ``extract_field`` reads them,
+    the field found once (a message reads a hundred components: a tenth of its parse)."""
+    if field < 1 or field >= len(segment) or (field < 3 and segment[0][0] == "MSH"):
+        # MSH-1 and MSH-2 (the separators, never unescaped) are the library's to read.
+        return [_extracted(segment, field, n) for n in range(1, count + 1)]
+    found = segment[field]
+    if not isinstance(found, hl7.Field) or not found:
+        return [_extracted(segment, field, n) for n in range(1, count + 1)]
+    repetition = found[0]
+    if not isinstance(repetition, hl7.Repetition):  # a plain value: its first component only
+        return [_unescaped(segment, repetition), *([""] * (count - 1))]
+    parts = []
+    for n in range(count):
+        if n >= len(repetition):
+            parts.append("")
+            continue
+        part = repetition[n]
+        if isinstance(part, hl7.Component):
+            part = part[0] if part else ""
+        parts.append(_unescaped(segment, part))
+    return parts
+
+
+def _unescaped(segment: hl7.Segment, text: str) -> str:
+    if not text or text.find(segment.esc) == -1:
+        return str(text).strip()
+    try:
+        return str(hl7.util.unescape(segment, text)).strip()
+    except ValueError:  # an escape sequence the library cannot read
+        return ""
+
+
+def _extracted(segment: hl7.Segment, field: int, number: int) -> str:
     try:
         return str(segment.extract_field(field_num=field, component_num=number)).strip()
     except (IndexError, ValueError):  # ValueError: an escape sequence the library cannot read
         return ""
-
-
-def components(segment: hl7.Segment, field: int, count: int) -> list[str]:
-    """The first ``count`` components of a field (see :func:`component`)."""
-    return [component(segment, field, n) for n in range(1, count + 1)]
 
 
 def first_component(segment: hl7.Segment, field: int) -> str:
