@@ -98,6 +98,17 @@ class DeviceReading:
     patient: str
     recorded: Recorded
     again: bool
+    #: The device's bay in the register when the reading was saved.
+    bay: str
+
+    def other_bed(self, bed: str | None) -> str | None:
+        """What to say when the message's bed (PV1-3, its parts joined by ``/``) names another
+        bay than the register's, which the reading went to all the same; ``None`` when it names
+        none or when any of its parts names the register's bay (docs/devices.md)."""
+        if not bed or not self.bay or names_bay(bed, self.bay):
+            return None
+        shown = " ".join("".join(c if c.isprintable() else " " for c in bed).split())[:80]
+        return f"the message names bed {shown}, the register says bay {self.bay}"
 
 
 def message_key(device: str, control_id: str) -> str:
@@ -111,6 +122,12 @@ def same_bay(one: str, other: str) -> bool:
     """Two bay labels name the same bay: case, spaces and a leading word "bay" aside
     (``Bay 1``, ``bay1`` and ``1`` are one bay)."""
     return _bay_key(one) == _bay_key(other)
+
+
+def names_bay(bed: str, bay: str) -> bool:
+    """A message's bed (PV1-3: point of care, room and bed, the non-empty ones joined by
+    ``/``) names ``bay``: the whole, or any of its parts, is the same bay."""
+    return same_bay(bed, bay) or any(same_bay(part, bay) for part in bed.split("/") if part)
 
 
 def _bay_key(label: str) -> str:
@@ -283,7 +300,9 @@ class DeviceServices(RecordServices):
                 f"message {message_id} from {device} was saved before with other values or "
                 "time: a new message needs a new control id (MSH-10)"
             ) from None
-        return DeviceReading(bound.session_id, bound.patient, recorded, not recorded.saved_now)
+        return DeviceReading(
+            bound.session_id, bound.patient, recorded, not recorded.saved_now, bound.bay
+        )
 
     @staticmethod
     def _bound(connection: Connection, device: str) -> _Bound:
