@@ -13,7 +13,8 @@ so each line is made once, as the text that is written:
 - the database gives SQLite's times as ISO 8601 and the seven measures as one text
   (:class:`monitor.services.exports.ReadingReads`): a line is one f-string of a dozen pieces;
 - the readings sent by a bedside monitor (few) are read apart, with their device and their
-  validation (:func:`_device_cells`); every other reading is ``typed``, its recorder standing
+  validation (:attr:`monitor.services.exports.ReadingReads.devices`, made into cells by
+  :func:`_device_cells`); every other reading is ``typed``, its recorder standing
   behind it.
 
 The file is byte for byte what the ``csv`` module writes for the same cells
@@ -158,32 +159,16 @@ def _marks(reads: ReadingReads, cell: Cell, names: dict[int, str]) -> dict[int, 
     return marks
 
 
-def _device_cells(
-    service: Service, ids: Sequence[int], cell: Cell, names: dict[int, str]
-) -> dict[int, str]:
+def _device_cells(reads: ReadingReads, cell: Cell, names: dict[int, str]) -> dict[int, str]:
     """Each device reading's ``source``, ``validated_by`` and ``validated_at`` (one piece of
     text), by reading id: ``device NAME``, and the nurse who validated it and when, or
     nothing while it awaits one (docs/devices.md). ``names``: the users' cells."""
-    from sqlalchemy import bindparam, select
-
-    from monitor.store import tables as t
-
-    r, d, v = t.readings.c, t.devices.c, t.validations.c
-    query = (
-        select(r.id, d.name, v.by_id, v.at)
-        .join_from(t.readings, t.devices, d.id == r.device_id)
-        .outerjoin(t.validations, v.reading_id == r.id)
-        .where(r.session_id.in_(bindparam("ids", expanding=True)))
-    )
     cells: dict[int, str] = {}
-    with service.engine.connect() as connection:
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            for rid, name, by_id, at in connection.execute(query, {"ids": chunk}):
-                # "device ..." never begins a formula; cell() still quotes a comma or a quote.
-                source = cell(f"device {name}")
-                validated = "," if by_id is None else f"{names.get(by_id, cell('?'))},{_iso(at)}"
-                cells[rid] = f"{source},{validated}"
+    for rid, name, by_id, at in reads.devices:
+        # "device ..." never begins a formula; cell() still quotes a comma or a quote.
+        source = cell(f"device {name}")
+        validated = "," if by_id is None else f"{names.get(by_id, cell('?'))},{_iso(at)}"
+        cells[rid] = f"{source},{validated}"
     return cells
 
 
@@ -228,7 +213,7 @@ def reading_lines(
         }
         flags = _flag_cells(reads, cell, unreadable).get
         marks = _marks(reads, cell, names).get
-        devices = _device_cells(service, ids, cell, names).get
+        devices = _device_cells(reads, cell, names).get
         typed = cell("typed")
         no_flags = (",,", ",,")
         plain = f"{cell(IN_FORCE)},,,,,,"  # status to void_reason of a reading never changed

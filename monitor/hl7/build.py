@@ -22,6 +22,7 @@ from monitor.hl7.message import (
     components,
     decode,
     escape,
+    header_of,
     read_message,
     segments_of,
 )
@@ -180,7 +181,7 @@ def _original_header(message: str | bytes | None) -> hl7.Segment | None:
     if not segments or not segments[0].startswith("MSH"):
         return None
     try:
-        return read_message(segments[0]).segment("MSH")
+        return header_of(segments[0])
     except HL7Refusal:
         return None
 

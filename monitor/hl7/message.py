@@ -111,9 +111,27 @@ def read_message(data: str | bytes) -> hl7.Message:
         if name == "MSH" and number > 1:
             raise HL7Refusal("AR", "more than one message (a batch): send one message per frame")
     try:
-        return hl7.parse("\r".join(segments))
+        message = hl7.parse("\r".join(segments))
     except Exception as error:  # the library's failures are the sender's
         raise HL7Refusal("AR", f"not a readable HL7 v2 message ({type(error).__name__})") from None
+    global _last_header
+    _last_header = (segments[0], message[0])
+    return message
+
+
+#: The header (MSH) of the last message read, with its text: the ACK answering a message
+#: reads its header (:func:`header_of`) just after the message was read whole. Found by its
+#: text, it is only ever the same segment parsed once rather than twice.
+_last_header: tuple[str, hl7.Segment] | None = None
+
+
+def header_of(segment: str) -> hl7.Segment:
+    """The message header ``segment`` (an MSH segment's text) parsed; refused (``AR``) as
+    :func:`read_message` refuses it."""
+    last = _last_header
+    if last is not None and last[0] == segment:
+        return last[1]
+    return read_message(segment).segment("MSH")
 
 
 def _check_encoding_characters(header: str) -> None:
@@ -134,15 +152,48 @@ def _check_encoding_characters(header: str) -> None:
 
 def component(segment: hl7.Segment, field: int, number: int = 1) -> str:
     """The unescaped text of one component of a field's first repetition ('' when absent)."""
+    return components(segment, field, number)[number - 1]
+
+
+def components(segment: hl7.Segment, field: int, count: int) -> list[str]:
+    """The first ``count`` components of a field, each its first sub-component unescaped and
+    stripped ('' when absent or unreadable), as the library's ``extract_field`` reads them,
+    the field found once (a message reads a hundred components: a tenth of its parse)."""
+    if field < 1 or field >= len(segment) or (field < 3 and segment[0][0] == "MSH"):
+        # MSH-1 and MSH-2 (the separators, never unescaped) are the library's to read.
+        return [_extracted(segment, field, n) for n in range(1, count + 1)]
+    found = segment[field]
+    if not isinstance(found, hl7.Field) or not found:
+        return [_extracted(segment, field, n) for n in range(1, count + 1)]
+    repetition = found[0]
+    if not isinstance(repetition, hl7.Repetition):  # a plain value: its first component only
+        return [_unescaped(segment, repetition), *([""] * (count - 1))]
+    parts = []
+    for n in range(count):
+        if n >= len(repetition):
+            parts.append("")
+            continue
+        part = repetition[n]
+        if isinstance(part, hl7.Component):
+            part = part[0] if part else ""
+        parts.append(_unescaped(segment, part))
+    return parts
+
+
+def _unescaped(segment: hl7.Segment, text: str) -> str:
+    if not text or text.find(segment.esc) == -1:
+        return str(text).strip()
+    try:
+        return str(hl7.util.unescape(segment, text)).strip()
+    except ValueError:  # an escape sequence the library cannot read
+        return ""
+
+
+def _extracted(segment: hl7.Segment, field: int, number: int) -> str:
     try:
         return str(segment.extract_field(field_num=field, component_num=number)).strip()
     except (IndexError, ValueError):  # ValueError: an escape sequence the library cannot read
         return ""
-
-
-def components(segment: hl7.Segment, field: int, count: int) -> list[str]:
-    """The first ``count`` components of a field (see :func:`component`)."""
-    return [component(segment, field, n) for n in range(1, count + 1)]
 
 
 def first_component(segment: hl7.Segment, field: int) -> str:

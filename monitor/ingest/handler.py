@@ -63,11 +63,15 @@ class Handler:
         reading = saved.recorded.reading
         flags = ", ".join(f"{f.severity.value} {f.measure}" for f in reading.flags) or "no flag"
         again = " (sent before: saved once)" if saved.again else ""
+        other_bed = saved.other_bed(message.bed)
+        if other_bed:  # the register's bay wins (docs/devices.md, "A device's reading")
+            self.log(f"message {message.control_id} from {message.device_name}: {other_bed}")
         return build_ack(
             text,
             "AA",
             f"saved for {saved.patient} (session {saved.session_id}) as reading {reading.id}, "
-            f"awaiting a nurse's validation: {flags}{again}",
+            f"awaiting a nurse's validation: {flags}{again}"
+            f"{f'; {other_bed}' if other_bed else ''}",
         )
 
     def _save_on_a_live_connection(self, message: DeviceMessage) -> DeviceReading:

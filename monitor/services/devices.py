@@ -14,14 +14,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from monitor.core.intake import clean_name
-from monitor.core.vitals import Vitals
+from monitor.core.vitals import Vitals, validate_vitals
 from monitor.errors import EntryError, KeyConflictError, NotFound, PermissionDenied, Refused
+from monitor.services.keys import check_key
 from monitor.services.recording import Recorded, RecordServices
 from monitor.store import tables as t
 
@@ -42,6 +43,29 @@ _DEVICES = (
     )
     .order_by(_D.name)
 )
+#: A device by name with its bay now (``bay`` None: disabled), and every active session with
+#: a bay (none: ``session_id`` None), in one read: the bay's session is chosen by
+#: :func:`same_bay`, which SQL does not say.
+_DEVICE_AND_SESSIONS = (
+    select(
+        _D.id,
+        _D.name,
+        _B.bay,
+        _S.id.label("session_id"),
+        _S.bay.label("session_bay"),
+        t.patients.c.identifier.label("patient"),
+    )
+    .select_from(
+        t.devices.outerjoin(_NEWEST, _NEWEST.c.device_id == _D.id)
+        .outerjoin(t.device_bays, t.device_bays.c.id == _NEWEST.c.id)
+        .outerjoin(
+            t.treatment_sessions.join(t.patients, t.patients.c.id == _S.patient_id),
+            and_(_S.discharged_at.is_(None), _S.bay.is_not(None)),
+        )
+    )
+    .where(_D.name == bindparam("name"))
+    .order_by(_S.id)
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +79,16 @@ class DeviceView:
     bound_at: datetime | None
 
 
+class _Bound(NamedTuple):
+    """A device's message's place: the device, its bay now, the active session there."""
+
+    device_id: int
+    device: str
+    bay: str
+    session_id: int
+    patient: str
+
+
 @dataclass(frozen=True)
 class DeviceReading:
     """What a device's message saved: the session of its bay and the reading (with its
@@ -64,6 +98,17 @@ class DeviceReading:
     patient: str
     recorded: Recorded
     again: bool
+    #: The device's bay in the register when the reading was saved.
+    bay: str
+
+    def other_bed(self, bed: str | None) -> str | None:
+        """What to say when the message's bed (PV1-3, its parts joined by ``/``) names another
+        bay than the register's, which the reading went to all the same; ``None`` when it names
+        none or when any of its parts names the register's bay (docs/devices.md)."""
+        if not bed or not self.bay or names_bay(bed, self.bay):
+            return None
+        shown = " ".join("".join(c if c.isprintable() else " " for c in bed).split())[:80]
+        return f"the message names bed {shown}, the register says bay {self.bay}"
 
 
 def message_key(device: str, control_id: str) -> str:
@@ -77,6 +122,12 @@ def same_bay(one: str, other: str) -> bool:
     """Two bay labels name the same bay: case, spaces and a leading word "bay" aside
     (``Bay 1``, ``bay1`` and ``1`` are one bay)."""
     return _bay_key(one) == _bay_key(other)
+
+
+def names_bay(bed: str, bay: str) -> bool:
+    """A message's bed (PV1-3: point of care, room and bed, the non-empty ones joined by
+    ``/``) names ``bay``: the whole, or any of its parts, is the same bay."""
+    return same_bay(bed, bay) or any(same_bay(part, bay) for part in bed.split("/") if part)
 
 
 def _bay_key(label: str) -> str:
@@ -212,31 +263,71 @@ class DeviceServices(RecordServices):
         vitals = Vitals(**values)
         if vitals.moaas is not None or vitals.cadss is not None:
             raise EntryError("MOAA/S and CADSS are a nurse's entry, never a device's")
-        with self.engine.connect() as connection:
-            device_row = connection.execute(_DEVICES.where(_D.name == device)).first()
-            if device_row is None:
-                raise NotFound(
-                    f"unknown device {device}: a supervisor registers it with `monitor device add`"
-                )
-            if device_row.bay is None:
-                raise Refused(f"device {device} is disabled: a supervisor moves it to a bay")
-            session = self._session_in_bay(connection, device_row.bay)
-        key = message_key(device, message_id)
+        key = check_key(message_key(device, message_id))
+        bound: _Bound | None = None
         try:
-            recorded = self.record_reading_once(
-                session.id,
-                vitals,
-                by=by,
-                measured_at=measured_at,
-                key=key,
-                device=(device_row.id, device_row.name),
-            )
+            try:
+                # One write transaction: the register and the bay's session are read per
+                # message (a device moved at another station counts for its next message),
+                # with the key's earlier reading, then the reading is saved.
+                with self._plain_action() as connection:
+                    bound = self._bound(connection, device)
+                    vitals = validate_vitals(vitals)
+                    recorded = self._keyed(
+                        connection, bound.session_id, key, by, vitals, measured_at
+                    ) or self._record(
+                        connection,
+                        bound.session_id,
+                        vitals,
+                        by,
+                        measured_at,
+                        key,
+                        (bound.device_id, bound.device),
+                    )
+            except IntegrityError:
+                # Another save with this key won the race: it is the reading, if it is this one.
+                if bound is None:
+                    raise
+                with self.engine.connect() as connection:
+                    earlier = self._keyed(
+                        connection, bound.session_id, key, by, vitals, measured_at
+                    )
+                if earlier is None:
+                    raise
+                recorded = earlier
         except KeyConflictError:
             raise KeyConflictError(
                 f"message {message_id} from {device} was saved before with other values or "
                 "time: a new message needs a new control id (MSH-10)"
             ) from None
-        return DeviceReading(session.id, session.patient, recorded, not recorded.saved_now)
+        return DeviceReading(
+            bound.session_id, bound.patient, recorded, not recorded.saved_now, bound.bay
+        )
+
+    @staticmethod
+    def _bound(connection: Connection, device: str) -> _Bound:
+        """The device ``device``, its bay now and the one active session there, in one read;
+        refused: an unknown or disabled device, no or several active sessions in its bay."""
+        rows = connection.execute(_DEVICE_AND_SESSIONS, {"name": device}).all()
+        if not rows:
+            raise NotFound(
+                f"unknown device {device}: a supervisor registers it with `monitor device add`"
+            )
+        bay = rows[0].bay
+        if bay is None:
+            raise Refused(f"device {device} is disabled: a supervisor moves it to a bay")
+        sessions = [
+            row for row in rows if row.session_bay is not None and same_bay(row.session_bay, bay)
+        ]
+        if not sessions:
+            raise NotFound(f"no patient in observation in bay {bay}: start a session there")
+        if len(sessions) > 1:
+            raise Refused(
+                f"{len(sessions)} patients in observation in bay {bay}: a device's bay must "
+                "hold one"
+            )
+        row = sessions[0]
+        return _Bound(row.id, row.name, bay, row.session_id, row.patient)
 
     def audit_refused_message(
         self, device: str | None, control_id: str, code: str, reason: str, *, by: str
@@ -255,28 +346,6 @@ class DeviceServices(RecordServices):
                 after={"device": device, "control_id": control_id[:200], "code": code},
                 reason=reason[:500],
             )
-
-    @staticmethod
-    def _session_in_bay(connection: Connection, bay: str) -> Any:
-        sessions = [
-            row
-            for row in connection.execute(
-                select(_S.id, _S.bay, t.patients.c.identifier.label("patient"))
-                .join(t.patients, t.patients.c.id == _S.patient_id)
-                .where(_S.discharged_at.is_(None))
-                .where(_S.bay.is_not(None))
-                .order_by(_S.id)
-            )
-            if same_bay(row.bay, bay)
-        ]
-        if not sessions:
-            raise NotFound(f"no patient in observation in bay {bay}: start a session there")
-        if len(sessions) > 1:
-            raise Refused(
-                f"{len(sessions)} patients in observation in bay {bay}: a device's bay must "
-                "hold one"
-            )
-        return sessions[0]
 
     # -- validation (nurses) --------------------------------------------------------------------
 

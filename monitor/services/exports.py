@@ -10,7 +10,8 @@ holds one batch in memory, never the whole history.
   the JSON, FHIR, PDF, chart and events exports;
 - :func:`reading_reads` reads only what a row of the readings CSV holds, by plain Core
   selects per batch (the sessions; the readings corrected, voided or correcting; the flags
-  with their acknowledgement; the readings themselves, a chunk at a time), because judging
+  with their acknowledgement; the readings sent by a bedside monitor, with their device and
+  validation; the readings themselves, a chunk at a time), because judging
   every session (checks, gate) is most of the cost of a view and a CSV of readings needs
   none of it. ``tests/export/test_export.py`` holds both to the same values as
   ``session show --json``.
@@ -60,6 +61,8 @@ _FLAGS = cast(Table, m.Flag.__table__)
 _ACKS = cast(Table, m.Acknowledgement.__table__)
 _VOIDS = cast(Table, m.Void.__table__)
 _USERS = cast(Table, m.User.__table__)
+_DEVICES = cast(Table, m.Device.__table__)
+_VALIDATIONS = cast(Table, m.Validation.__table__)
 _CORRECTION = _READINGS.alias("correction")
 #: The reading a correction corrects: a correction is a late entry only when it adds a
 #: measure its original lacked.
@@ -199,6 +202,9 @@ class ReadingReads(NamedTuple):
     #: ``(id, reading_id, severity, rule, message, acknowledged_at, by_id, action,
     #: cosigned_by_id, raised_by)`` of each flag, by id.
     flags: Sequence[Any]
+    #: ``(id, device_name, validated_by_id, validated_at)`` of each reading sent by a
+    #: bedside monitor (few; ``validated_*`` empty while it awaits a nurse's validation).
+    devices: Sequence[Any]
     #: Chunks of ``(session_id, id, measured_at, recorded_at, recorded_by_id, before_dosing,
     #: corrects_id, reason, vitals)``, in the order ``session show`` lists them; ``vitals``
     #: is the seven measures as one text, comma separated (empty for none).
@@ -232,6 +238,7 @@ class _Reads(NamedTuple):
     sessions: Select[Any]
     marks: Select[Any]
     flags: Select[Any]
+    devices: Select[Any]
     readings: Select[Any]
     odd: Select[Any]
 
@@ -286,6 +293,15 @@ def _reads(sqlite: bool) -> _Reads:
         .outerjoin(_ACKS, _ACKS.c.flag_id == _FLAGS.c.id)
         .where(in_batch)
         .order_by(_FLAGS.c.id),
+        devices=select(
+            _READINGS.c.id,
+            _DEVICES.c.name,
+            _VALIDATIONS.c.by_id,
+            _moment(_VALIDATIONS.c.at, sqlite),
+        )
+        .join_from(_READINGS, _DEVICES, _DEVICES.c.id == _READINGS.c.device_id)
+        .outerjoin(_VALIDATIONS, _VALIDATIONS.c.reading_id == _READINGS.c.id)
+        .where(in_batch),
         readings=select(
             _READINGS.c.session_id,
             _READINGS.c.id,
@@ -323,6 +339,7 @@ def reading_reads(service: Service, ids: Sequence[int]) -> Iterator[ReadingReads
             sessions=connection.execute(reads.sessions, given).all(),
             marks=connection.execute(reads.marks, given).all(),
             flags=connection.execute(reads.flags, given).all(),
+            devices=connection.execute(reads.devices, given).all(),
             rows=connection.execute(reads.readings, given).partitions(2000),
             odd=odd,
         )

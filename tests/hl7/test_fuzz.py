@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 
+import hl7
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.hl7 import HL7Refusal, build_ack, parse_ack, parse_oru
+from monitor.hl7.message import component, components
 from tests.hl7.samples import PARIS, PHILIPS_EFFICIA, PHILIPS_PIIC, WELCH_ALLYN_CONNEX
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -78,3 +80,35 @@ def test_mutated_vendor_messages(text):
 def test_parse_ack_of_anything(text):
     with contextlib.suppress(HL7Refusal):
         parse_ack(text)
+
+
+def _by_the_library(segment, field: int, count: int) -> list[str]:
+    """The components as the library's ``extract_field`` reads them, one call each."""
+    found = []
+    for number in range(1, count + 1):
+        try:
+            found.append(str(segment.extract_field(field_num=field, component_num=number)).strip())
+        except (IndexError, ValueError):
+            found.append("")
+    return found
+
+
+@FAST
+@given(
+    st.sampled_from(["MSH|^~\\&|", "MSH|^~\\&#|", "OBX|", "PV1|"]),
+    st.text(HL7_CHARS, max_size=60),
+)
+def test_components_read_as_the_library_reads_them(head, text):
+    """:func:`monitor.hl7.message.components` finds a field once (a shortcut): each component
+    is still what ``extract_field`` gives, escapes, sub-components and MSH-1/2 included."""
+    try:
+        message = hl7.parse(head + text.replace("\n", " ").replace("\x1c", " "))
+    except Exception:
+        return
+    for segment in message:
+        for field in range(len(segment) + 2):
+            for count in (1, 3, 6):
+                assert components(segment, field, count) == _by_the_library(segment, field, count)
+                assert (
+                    component(segment, field, count) == _by_the_library(segment, field, count)[-1]
+                )

@@ -162,3 +162,46 @@ def test_any_nurse_voids_a_monitors_reading_as_an_artefact(service, clock):
     ).recorded.reading
     voided = service.void(sent.id, by="ana", reason="artefact: the cuff slipped")
     assert voided.voided is not None and voided.voided.by == "ana"
+
+
+def test_a_message_naming_another_bed_goes_to_the_registered_bay_and_says_so(service, clock):
+    """The register's bay wins over PV1-3; the ACK and one log line say when PV1-3 names
+    another bay (docs/devices.md, "A device's reading")."""
+    from datetime import UTC
+
+    from monitor.hl7 import build_oru, parse_ack
+    from monitor.ingest.handler import Handler
+
+    sid = dosed_in_bay(service, clock)
+    service.add_device("MP5-001", bay="Bay 1", by="sam")
+    clock.set(at(20))
+    logs: list[str] = []
+    handler = Handler(service, by="ana", local_zone=UTC, log=logs.append)
+
+    def send(bed: str, control: str) -> tuple[str, str]:
+        message = build_oru(CALM, device="MP5-001", bay="Bay 1", control_id=control, at=at(15))
+        assert "|^^Bay 1\r" in message
+        message = message.replace("|^^Bay 1\r", f"|{bed}\r")
+        code, _, said = parse_ack(handler.handle(message))
+        return code, said
+
+    for n, agreeing in enumerate(("^^Bay 1", "KETAMINE^3^bay1", "1", "KETAMINE^Bay 1^A", "")):
+        code, said = send(agreeing, f"same-{n}")
+        assert code == "AA" and "the message names" not in said, (agreeing, said)
+    assert logs == []
+    code, said = send("ICU^^Bay 3", "other")
+    assert code == "AA"
+    assert said.endswith(
+        f"(session {sid}) as reading {said.split('reading ')[1].split(',')[0]}, awaiting a "
+        "nurse's validation: no flag; the message names bed ICU/Bay 3, the register says bay "
+        "Bay 1"
+    ), said
+    assert logs == [
+        "message other from MP5-001: the message names bed ICU/Bay 3, the register says bay Bay 1"
+    ]
+    with service.engine.connect() as c:
+        sessions = c.execute(text("SELECT session_id FROM readings WHERE device_id IS NOT NULL"))
+        assert set(sessions.scalars()) == {sid}  # all saved in the registered bay
+    # A resend says it again (the register is read again for each message).
+    code, said = send("ICU^^Bay 3", "other")
+    assert "(sent before: saved once); the message names bed ICU/Bay 3" in said
