@@ -26,6 +26,7 @@ from monitor.services import Service
 from monitor.store.engine import make_engine
 from monitor.store.migrate import ensure_schema
 from tests.helpers import DOSED
+from tests.pg_pool import Databases, runner
 
 # Local times on screens and in snapshots must not depend on the machine's zone.
 os.environ["TZ"] = "UTC"
@@ -153,6 +154,7 @@ def _new_pg_template(name: str, build, source: str | None = None) -> Iterator[st
     url = _pg_url(name)
     build(url)
     yield url
+    _DATABASES.forget(name)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -181,23 +183,24 @@ def pg_seeded(pg_template) -> Iterator[str]:
     yield from _new_pg_template(f"monitor_seed_{uuid.uuid4().hex[:10]}", seed_users, pg_template)
 
 
+#: The test databases of this worker, copied from templates ahead of time (tests/pg_pool.py).
+_DATABASES = Databases(runner(_admin_engine))
+
+
 def new_pg_database(template_url: str) -> tuple[str, str]:
     """A fresh database copied from the template; returns (url, name)."""
-    template = make_url(template_url).database
-    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
+    name = _DATABASES.take(str(make_url(template_url).database))
     return _pg_url(name), name
 
 
 def drop_pg_database(name: str) -> None:
-    """Drop a test database, closing whatever still uses it."""
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """Drop a test database, closing whatever still uses it (after the test, by a thread)."""
+    _DATABASES.give_back(name)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """No test database is left behind: the drops ordered are done before the worker ends."""
+    _DATABASES.wait()
 
 
 #: The users every :func:`service` has, as (name, role, PIN): the first a supervisor.
