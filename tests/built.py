@@ -6,7 +6,9 @@ service calls each. :func:`remembered` builds such data the first time and keeps
 SQLite file it made; when a later test's database holds exactly what the first held before the
 build (every row of every table, and the same station settings), the copy is written into that
 database instead (SQLite's backup, which the open connections see as another writer's commit)
-and the build's result returned again. Anything else (another start, PostgreSQL) builds.
+and the build's result returned again. On PostgreSQL the database after the first build is
+kept as a template database, and a later test's database with the same rows before is made a
+copy of it under its own name. Anything else (another start) builds.
 
 A build must depend only on the database and the station settings (fixed clocks, nothing
 random), as the floor's does, or be one whose differences no test reads: users added by the
@@ -80,7 +82,7 @@ def remembered(where: Service | str, name: str, build: Callable[[], T], *inputs:
     (see above); ``inputs``: anything else the build depends on (a clock's time)."""
     path = sqlite_file(where)
     if path is None:
-        return build()
+        return _remembered_pg(where, name, build, inputs)
     settings = where.local if isinstance(where, Service) else None
     key = (name, repr((settings, inputs)), contents(path))
     done = _BUILT.get(key)
@@ -93,3 +95,71 @@ def remembered(where: Service | str, name: str, build: Callable[[], T], *inputs:
     _copy(path, after)
     _BUILT[key] = (after, copy.deepcopy(result))
     return result
+
+
+#: (name, settings, contents before) -> (a template database of the data after, its result)
+_BUILT_PG: dict[tuple[str, str, str], tuple[str, object]] = {}
+
+
+def _remembered_pg(where: Service | str, name: str, build: Callable[[], T], inputs: tuple) -> T:
+    """:func:`remembered` on PostgreSQL: the data after the first build kept as a template
+    database; a later test's database whose contents were the same before is made a copy of
+    it, under its own name (tests/pg_pool.py)."""
+    url = where.engine.url if isinstance(where, Service) else make_url(where)
+    if url.get_backend_name() != "postgresql":
+        return build()
+    from tests.conftest import _DATABASES
+
+    database = str(url.database)
+    settings = where.local if isinstance(where, Service) else None
+    key = (name, repr((settings, inputs)), pg_contents(url))
+    done = _BUILT_PG.get(key)
+    if done is not None:
+        template, result = done
+        if isinstance(where, Service):
+            where.engine.dispose()
+        _DATABASES.replace(database, template)
+        return copy.deepcopy(result)  # type: ignore[return-value]
+    result = build()
+    if isinstance(where, Service):
+        where.engine.dispose()
+    template = _DATABASES.keep(database)
+    if template is not None:
+        _BUILT_PG[key] = (template, copy.deepcopy(result))
+    return result
+
+
+def pg_contents(url: object) -> str:
+    """A digest of every table's rows (in any order) and every sequence's state, in every
+    schema of a PostgreSQL database but the system's."""
+    from sqlalchemy import create_engine, text
+
+    digest = hashlib.sha256()
+    engine = create_engine(url)  # type: ignore[call-overload]
+    try:
+        with engine.connect() as connection:
+            tables = connection.execute(
+                text(
+                    "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                    "ORDER BY 1, 2"
+                )
+            ).all()
+            for schema, table, kind in tables:
+                if kind != "BASE TABLE":
+                    continue
+                rows = connection.execute(text(f'SELECT * FROM "{schema}"."{table}"')).all()
+                digest.update(repr((schema, table, sorted(repr(row) for row in rows))).encode())
+            for schema, sequence in connection.execute(
+                text(
+                    "SELECT sequence_schema, sequence_name FROM information_schema.sequences "
+                    "ORDER BY 1, 2"
+                )
+            ).all():
+                state = connection.execute(
+                    text(f'SELECT last_value, is_called FROM "{schema}"."{sequence}"')
+                ).one()
+                digest.update(repr((schema, sequence, tuple(state))).encode())
+    finally:
+        engine.dispose()
+    return digest.hexdigest()

@@ -200,7 +200,7 @@ def drop_pg_database(name: str) -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     """No test database is left behind: the drops ordered are done before the worker ends."""
-    _DATABASES.wait()
+    _DATABASES.close()
 
 
 #: The users every :func:`service` has, as (name, role, PIN): the first a supervisor.

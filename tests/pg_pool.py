@@ -30,6 +30,7 @@ class Databases:
         self._idle = threading.Condition(self._lock)
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._kept: list[str] = []
 
     def take(self, template: str) -> str:
         """A fresh copy of ``template``: one made ahead, or made now."""
@@ -52,6 +53,31 @@ class Databases:
             unused = self._ready.pop(template, [])
         for name in unused:
             self._drop(name)
+
+    def keep(self, source: str) -> str | None:
+        """A template copied from database ``source`` now, dropped at :meth:`close`; None when
+        ``source`` is in use (PostgreSQL copies only a database no one is connected to)."""
+        from sqlalchemy.exc import DBAPIError
+
+        name = f"monitor_built_{uuid.uuid4().hex[:12]}"
+        try:
+            self._run(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        except DBAPIError:
+            return None
+        self._kept.append(name)
+        return name
+
+    def replace(self, name: str, template: str) -> None:
+        """Database ``name`` becomes a fresh copy of ``template`` under the same name (those
+        connected to it are disconnected)."""
+        self._drop(name)
+        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+    def close(self) -> None:
+        """Every job done, and the templates :meth:`keep` made dropped."""
+        self.wait()
+        while self._kept:
+            self._drop(self._kept.pop())
 
     def wait(self) -> None:
         """Until every job ordered so far is done."""
