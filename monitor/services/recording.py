@@ -254,15 +254,13 @@ class RecordServices(SignInServices, ConfigServices):
         by: str,
         measured_at: Given = None,
         key: str | None = None,
-        device: tuple[int, str] | None = None,
     ) -> Recorded:
         """:meth:`record_reading`, saying whether this call saved the reading or found it
-        saved already under ``key`` (a re-sent batch must not report its lines as new).
-        ``device`` (id, name): sent by that bedside monitor (:mod:`monitor.services.devices`)."""
+        saved already under ``key`` (a re-sent batch must not report its lines as new)."""
         vitals = _vitals(entry)
         if key is None:
             with self._plain_action() as connection:
-                return self._record(connection, session_id, vitals, by, measured_at, key, device)
+                return self._record(connection, session_id, vitals, by, measured_at, key)
         check_key(key)
         with self.engine.connect() as connection:
             earlier = self._keyed(connection, session_id, key, by, vitals, measured_at)
@@ -270,7 +268,7 @@ class RecordServices(SignInServices, ConfigServices):
             return earlier
         try:
             with self._plain_action() as connection:
-                return self._record(connection, session_id, vitals, by, measured_at, key, device)
+                return self._record(connection, session_id, vitals, by, measured_at, key)
         except IntegrityError:
             # Another save with this key won the race: it is the reading, if it is this one.
             with self.engine.connect() as connection:
