@@ -34,6 +34,10 @@ STATEMENT_TIMEOUT = "60s"
 #: A transaction left open and idle this long is ended by the server (a stuck client must not
 #: keep its row locks); a reader that pauses a stream longer loses its connection.
 IDLE_IN_TRANSACTION_TIMEOUT = "10min"
+#: Seconds a new PostgreSQL connection may take to be made: a server that cannot be reached
+#: (its packets dropped) is an error in this long, not in the system's TCP timeout of minutes
+#: (docs/storage.md, "Timeouts, read-only files and db check").
+CONNECT_TIMEOUT = "10"
 
 #: Settings every PostgreSQL connection sends in its startup packet (libpq ``options``). A
 #: setting given there takes precedence over ``ALTER ROLE ... SET`` and ``ALTER DATABASE ...
@@ -176,14 +180,18 @@ def pg_options(given: str = "") -> str:
 def _with_pg_settings(url: URL) -> URL:
     """The URL with :func:`pg_options` in its ``options``, so that every connection made from
     it (the engine's, the listener of :mod:`monitor.services.changes`, Alembic's) sends them;
-    ``PGOPTIONS``, which libpq ignores once ``options`` is given, is kept in them."""
+    ``PGOPTIONS``, which libpq ignores once ``options`` is given, is kept in them; and
+    :data:`CONNECT_TIMEOUT` unless the URL or ``PGCONNECT_TIMEOUT`` gives one."""
     given = url.query.get("options", "")
     if not isinstance(given, str):
         given = " ".join(given)
     environment = os.environ.get("PGOPTIONS", "")
     if environment and environment not in given:
         given = f"{environment} {given}".strip()
-    return url.update_query_dict({"options": pg_options(given)})
+    query = {"options": pg_options(given)}
+    if "connect_timeout" not in url.query and not os.environ.get("PGCONNECT_TIMEOUT"):
+        query["connect_timeout"] = CONNECT_TIMEOUT
+    return url.update_query_dict(query)
 
 
 def side_files(path: Path) -> tuple[Path, Path]:
@@ -463,6 +471,11 @@ def failure_message(error: BaseException) -> str | None:
         return (
             f"the database cannot be used: the file is damaged ({detail}): restore it from a "
             "backup (`monitor db upgrade` leaves one beside it)"
+        )
+    if isinstance(error, OperationalError) and "timeout expired" in detail:
+        return (
+            f"the database cannot be used: the server did not answer in time ({detail}): "
+            "check that it runs and can be reached from here, then try again"
         )
     if isinstance(error, OperationalError):
         return f"the database cannot be used: {detail}"
