@@ -9,6 +9,7 @@ waits for neither. Each copy is still a fresh copy of the template, used by one 
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import uuid
@@ -25,7 +26,9 @@ class Databases:
         self._run = run
         self._ready: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        #: (order, number, kind, what): copies first (a test may wait for one), then drops.
+        self._jobs: queue.PriorityQueue[tuple[int, int, str, str]] = queue.PriorityQueue()
+        self._numbers = itertools.count()
         self._pending: dict[str, int] = {}
         self._idle = threading.Condition(self._lock)
         self._failure: BaseException | None = None
@@ -94,11 +97,11 @@ class Databases:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="pg-pool", daemon=True)
                 self._thread.start()
-        self._jobs.put((kind, what))
+        self._jobs.put((kind == "drop", next(self._numbers), kind, what))
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            kind, what = job
+        while True:
+            _, _, kind, what = self._jobs.get()
             try:
                 if kind == "drop":
                     self._drop(what)
