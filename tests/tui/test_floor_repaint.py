@@ -14,7 +14,7 @@ from dataclasses import replace
 from importlib.metadata import version
 
 from textual.app import App, ComposeResult
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from monitor.core.rules import Severity
 from monitor.present.floor import COLUMNS, Cell, FloorRow
@@ -158,8 +158,9 @@ async def test_changed_cells_draw_as_a_fresh_table() -> None:
         assert table.cursor_row == 2
 
 
-async def test_one_changed_cell_renders_only_its_row() -> None:
-    """Textual's own update_cell rendered every visible cell again (50-90 ms at 40 rows)."""
+async def test_one_changed_cell_renders_only_itself() -> None:
+    """Textual's own update_cell rendered every visible cell again (50-90 ms at 40 rows): here
+    the changed row alone is put together again, and only its changed cell rendered."""
     rows = [_row(n) for n in range(20)]
     app = Floor()
     async with app.run_test(size=SIZE) as pilot:
@@ -167,21 +168,47 @@ async def test_one_changed_cell_renders_only_its_row() -> None:
         table.draw(rows)
         table.move_cursor(row=2, animate=False)
         await pilot.pause()
+        # The screen was drawn before the table's last resize counted an update (its caches
+        # are keyed by that count): the table drawn again, whole, as any repaint would.
+        table.refresh()
         await pilot.pause()
-        rendered: list[int] = []
-        render_cell = table._render_cell
+        await pilot.pause()
+        looked_up: list[int] = []  # the rows whose cells are looked up (cached or rendered)
+        rendered: list[str] = []  # the cells rendered (by rich)
+        render_cell, render_lines = table._render_cell, app.console.render_lines
 
-        def counting(row_index, column_index, *args, **kwargs):
-            rendered.append(row_index)
+        def looking_up(row_index, column_index, *args, **kwargs):
+            looked_up.append(row_index)
             return render_cell(row_index, column_index, *args, **kwargs)
 
-        table._render_cell = counting  # type: ignore[method-assign]
+        depth = [0]  # a cell's padding renders the cell through the console too
+
+        def rendering(renderable, *args, **kwargs):
+            depth[0] += 1
+            try:
+                lines = render_lines(renderable, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if not depth[0]:
+                rendered.append("".join(segment.text for segment in lines[0]))
+            return lines
+
+        table._render_cell = looking_up  # type: ignore[method-assign]
+        app.console.render_lines = rendering  # type: ignore[method-assign]
         for n in (5, 2):  # a row, then the cursor's row
+            looked_up.clear()
             rendered.clear()
             table.draw(rows := _with(rows, n, hr=Cell(f"{90 + n}", None)))
             await pilot.pause()
             await pilot.pause()
-            assert sorted(rendered) == [n] * len(FLOOR_COLUMNS), f"row {n}: {rendered}"
+            assert sorted(looked_up) == [n] * len(FLOOR_COLUMNS), f"row {n}: {looked_up}"
+            assert [cell.strip() for cell in rendered] == [f"{90 + n}"]
+        # A minute later every row's time since the dose changes: one cell a row.
+        rendered.clear()
+        table.draw(rows := [replace(row, since_dose="99m") for row in rows])
+        await pilot.pause()
+        await pilot.pause()
+        assert [cell.strip() for cell in rendered] == ["99m"] * len(rows)
         assert "92" in _text(app) and "95" in _text(app)
 
 
@@ -195,19 +222,22 @@ def test_checked_against_this_textual() -> None:
 
 
 async def test_cache_keys_as_relied_on() -> None:
-    """The keys set_cells reads: a row's key first in the cell and row caches, (update count,
-    row index) in the renderables' and a line's y first in the line cache."""
+    """The keys set_cells reads: a row's key first in the cell and row caches (then the
+    column's in the cell cache), (update count, row index) in the renderables' and a line's y
+    first in the line cache."""
     app = Floor()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(FloorTable)
         table.draw([_row(n) for n in range(5)])
         await pilot.pause()
         await pilot.pause()
-        for cache in (table._cell_render_cache, table._row_render_cache):
-            keys = list(cache.keys())
-            assert keys and all(isinstance(key[0], RowKey) for key in keys)
-        keys = list(table._row_renderable_cache.keys())
-        assert keys and all(isinstance(key[0], int) for key in keys)
-        assert {key[1] for key in keys} >= set(range(5))
+        keys = list(table._cell_render_cache.keys())
+        assert keys and all(isinstance(key[0], RowKey) for key in keys)
+        assert all(isinstance(key[1], ColumnKey) for key in keys)
+        rows = list(table._row_render_cache.keys())
+        assert rows and all(isinstance(key[0], RowKey) for key in rows)
+        indices = list(table._row_renderable_cache.keys())
+        assert indices and all(isinstance(count, int) for count, _ in indices)
+        assert {index for _, index in indices} >= set(range(5))
         lines = {key[0] for key in list(table._line_cache.keys())}
         assert lines == set(range(6))  # the header, then the rows

@@ -239,12 +239,13 @@ class FloorTable(DataTable[Any]):
 
         Textual's ``update_cell`` counts an update, and every one of the table's render caches
         is keyed by that count, so one changed cell re-renders every visible cell (50-90 ms
-        with 40 rows, the event loop blocked). Here the count stays and only the changed rows'
-        renderings are forgotten; the others are drawn from the caches. A row's height, the
-        order of the rows and the columns' widths do not change with a cell's value (the
-        floor's columns have set widths, and its rows one line; an auto-height row is left to
-        Textual), so nothing else the count guards is affected."""
+        with 40 rows, the event loop blocked). Here the count stays: only the changed cells are
+        rendered again and their rows put together again, the other rows drawn from the
+        caches. A row's height, the order of the rows and the columns' widths do not change
+        with a cell's value (the floor's columns have set widths, and its rows one line; an
+        auto-height row is left to Textual), so nothing else the count guards is affected."""
         rows: dict[RowKey, int] = {}
+        changed: set[tuple[RowKey, ColumnKey]] = set()
         for row_key, cells in changes.items():
             row = RowKey(row_key) if isinstance(row_key, str) else row_key
             index = self._row_locations.get(row)
@@ -258,17 +259,20 @@ class FloorTable(DataTable[Any]):
                 if column not in self.columns:
                     raise CellDoesNotExist(f"No cell exists for {row!r}, {column!r}.")
                 data[column] = value
+                changed.add((row, column))
             rows[row] = index
         if rows:
-            self._forget_rows(rows)
+            self._forget(rows, changed)
 
-    def _forget_rows(self, rows: Mapping[RowKey, int]) -> None:
-        """Drop the renderings of ``rows`` (key: index) from DataTable's caches and repaint
-        their lines. The caches and their keys (Textual 8.2.8, widgets/_data_table.py):
-        ``_cell_render_cache`` and ``_row_render_cache`` begin with the row's key,
-        ``_row_renderable_cache`` is (update count, row index) and ``_line_cache`` begins with
-        the line's y in the table (the header's lines first)."""
-        _discard(self._cell_render_cache, lambda key: key[0] in rows)
+    def _forget(self, rows: Mapping[RowKey, int], cells: set[tuple[RowKey, ColumnKey]]) -> None:
+        """Drop from DataTable's caches what was drawn of the changed ``cells`` and of their
+        ``rows`` (key: index), and repaint those rows' lines. The other cells of those rows
+        are drawn again from the cell cache (a row's cells keep their index, width, height and
+        styles). The caches and their keys (Textual 8.2.8, widgets/_data_table.py):
+        ``_cell_render_cache`` begins with the row's key and the column's, ``_row_render_cache``
+        with the row's key, ``_row_renderable_cache`` is (update count, row index) and
+        ``_line_cache`` begins with the line's y in the table (the header's lines first)."""
+        _discard(self._cell_render_cache, lambda key: (key[0], key[1]) in cells)
         _discard(self._row_render_cache, lambda key: key[0] in rows)
         for index in rows.values():
             self._row_renderable_cache.discard((self._update_count, index))
