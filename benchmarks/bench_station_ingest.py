@@ -38,10 +38,7 @@ share them, as a station and a listener on one machine would.
     .venv/bin/python benchmarks/bench_station_ingest.py [--db URL] [--rounds 5] [--rate 20]
 
 Diagnosis: ``--profile FILE`` runs it with cProfile on the station's event loop (main thread)
-and prints where the loop's time went (the delays are then inflated by the profiler);
-``--what-if-row-cache`` patches, in the measured station only, Textual's
-``DataTable.update_cell`` to drop only the changed row's render caches (Textual drops every
-cell's: its caches are keyed by a count of updates).
+and prints where the loop's time went (the delays are then inflated by the profiler).
 """
 
 from __future__ import annotations
@@ -110,23 +107,6 @@ def timing(name, original):
 
 for name, (cls, attr) in TIMED.items():
     setattr(cls, attr, timing(name, getattr(cls, attr)))
-
-if os.environ.get("BENCH_ROW_CACHE"):  # what if a changed cell re-rendered only its row
-    from textual.widgets import DataTable
-    from textual.widgets._data_table import ColumnKey, RowKey
-
-    def update_cell(self, row_key, column_key, value, *, update_width=False):
-        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
-        self._data[row_key][column_key] = value
-        for cache in (self._cell_render_cache, self._row_render_cache):
-            for key in [k for k in cache.keys() if k[0] == row_key]:
-                cache.discard(key)
-        self._row_renderable_cache.clear()
-        self._line_cache.clear()
-        self.refresh()
-
-    DataTable.update_cell = update_cell
 
 class Probe(StationApp):
     def on_mount(self):  # Textual also runs StationApp.on_mount (handlers follow the MRO)
@@ -323,8 +303,6 @@ def measure(args: argparse.Namespace, db: str, folder: Path) -> tuple[dict, list
     build_floor(db)
     add_devices(db)
     env = child_env(TERM="xterm-256color")
-    if args.what_if_row_cache:
-        env["BENCH_ROW_CACHE"] = "1"
     out = folder / "probe.json"
     argv = [PYTHON, "-c", PROBE, db, str(out)]
     if args.profile:
@@ -499,12 +477,6 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="paced messages per second")
     parser.add_argument("--settle", type=float, default=6.0, help="after sign-in, before all")
     parser.add_argument("--profile", help="cProfile the station's event loop into this file")
-    parser.add_argument(
-        "--what-if-row-cache",
-        action="store_true",
-        help="diagnosis: the station's DataTable.update_cell patched to drop only its row's "
-        "render caches (Textual's drops every cell's)",
-    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="monitor-bench-station-ingest-"))
     os.chmod(folder, 0o700)

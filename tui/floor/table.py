@@ -2,16 +2,19 @@
 
 The app sets the rows (attributes down); the table draws them, touching only the cells that
 changed, and lays its columns out again when the terminal's width changes, or when a value
-awaiting validation (``185/100?``) needs a cell more or no longer does."""
+awaiting validation (``185/100?``) needs a cell more or no longer does. A changed cell redraws
+its own row only (:meth:`FloorTable.update_cell`, docs/station.md, "Drawing the floor")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from monitor.present.floor import FloorRow
 from tui.render import PROTOCOL_SHORT, alarm_text, cell_text, padded, truncate
@@ -79,6 +82,29 @@ def floor_widths(columns: int, rows: Sequence[FloorRow] = ()) -> dict[str, int]:
     return widths
 
 
+#: The Textual version whose DataTable the row-by-row redrawing below was checked against: the
+#: render caches it empties and how each is keyed (tests/tui/test_floor_repaint.py fails on any
+#: other version until it is checked again).
+CHECKED_WITH_TEXTUAL = "8.2.8"
+#: DataTable's private attributes that redrawing one row relies on.
+RELIED_ON = (
+    "_data",
+    "_row_locations",
+    "_update_count",
+    "_cell_render_cache",
+    "_row_render_cache",
+    "_row_renderable_cache",
+    "_line_cache",
+    "_y_offsets",
+)
+
+
+def _discard(cache: LRUCache[Any, Any], which: Callable[[Any], bool]) -> None:
+    """Drop the entries of ``cache`` whose key is ``which``."""
+    for key in [key for key in cache.keys() if which(key)]:  # noqa: SIM118 (no __iter__)
+        cache.discard(key)
+
+
 class FloorTable(DataTable[Any]):
     """The floor: one row per patient. Enter opens the highlighted patient's detail, and the
     footer says so (DataTable's own Enter binding is hidden). Home and End go to the first and
@@ -102,6 +128,9 @@ class FloorTable(DataTable[Any]):
         self._drawn: list[tuple[str, list[Any]]] = []
         self._widths = floor_widths(80)
         self._cell_cache: dict[int, tuple[tuple[Any, ...], list[Any]]] = {}
+        missing = [name for name in RELIED_ON if name not in vars(self) | vars(DataTable)]
+        if missing:  # a Textual upgrade: draw nothing stale, fail (tests/tui/test_floor_repaint)
+            raise RuntimeError(f"Textual's DataTable changed: no {', '.join(missing)}")
 
     def on_mount(self) -> None:
         # Keep each cell's own colours under the cursor: a flagged value must stay visible.
@@ -174,12 +203,14 @@ class FloorTable(DataTable[Any]):
         if [key for key, _ in drawn] == self.row_keys:
             # Same patients in the same order: touch only the cells that changed, so a
             # refresh repaints a few cells instead of the whole screen.
+            changed: dict[RowKey | str, dict[ColumnKey | str, Any]] = {}
             for (key, cells), (_, before) in zip(drawn, self._drawn, strict=True):
                 if cells is before:  # the row's cells were reused: nothing on it changed
                     continue
                 for (column, _, _), new, old in zip(FLOOR_COLUMNS, cells, before, strict=True):
                     if new != old:
-                        self.update_cell(key, column, new)
+                        changed.setdefault(key, {})[column] = new
+            self.set_cells(changed)
         else:
             self.clear()
             for key, cells in drawn:
@@ -187,6 +218,69 @@ class FloorTable(DataTable[Any]):
             if selected is not None and str(selected) in self.rows:
                 self.move_cursor(row=self.get_row_index(str(selected)), animate=False)
         self._drawn = drawn
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: Any,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        """One cell's new value: only its row is drawn again (:meth:`set_cells`). A column
+        that fits its width to the new value (``update_width``) is Textual's own case."""
+        if update_width:
+            super().update_cell(row_key, column_key, value, update_width=True)
+        else:
+            self.set_cells({row_key: {column_key: value}})
+
+    def set_cells(self, changes: Mapping[RowKey | str, Mapping[ColumnKey | str, Any]]) -> None:
+        """New values for cells of rows already in the table: ``{row: {column: value}}``.
+
+        Textual's ``update_cell`` counts an update, and every one of the table's render caches
+        is keyed by that count, so one changed cell re-renders every visible cell (50-90 ms
+        with 40 rows, the event loop blocked). Here the count stays: only the changed cells are
+        rendered again and their rows put together again, the other rows drawn from the
+        caches. A row's height, the order of the rows and the columns' widths do not change
+        with a cell's value (the floor's columns have set widths, and its rows one line; an
+        auto-height row is left to Textual), so nothing else the count guards is affected."""
+        rows: dict[RowKey, int] = {}
+        changed: set[tuple[RowKey, ColumnKey]] = set()
+        for row_key, cells in changes.items():
+            row = RowKey(row_key) if isinstance(row_key, str) else row_key
+            index = self._row_locations.get(row)
+            if index is None or self.rows[row].auto_height:
+                for column_key, value in cells.items():
+                    super().update_cell(row_key, column_key, value)  # raises, or Textual's way
+                continue
+            data = self._data[row]
+            for column_key, value in cells.items():
+                column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+                if column not in self.columns:
+                    raise CellDoesNotExist(f"No cell exists for {row!r}, {column!r}.")
+                data[column] = value
+                changed.add((row, column))
+            rows[row] = index
+        if rows:
+            self._forget(rows, changed)
+
+    def _forget(self, rows: Mapping[RowKey, int], cells: set[tuple[RowKey, ColumnKey]]) -> None:
+        """Drop from DataTable's caches what was drawn of the changed ``cells`` and of their
+        ``rows`` (key: index), and repaint those rows' lines. The other cells of those rows
+        are drawn again from the cell cache (a row's cells keep their index, width, height and
+        styles). The caches and their keys (Textual 8.2.8, widgets/_data_table.py):
+        ``_cell_render_cache`` begins with the row's key and the column's, ``_row_render_cache``
+        with the row's key, ``_row_renderable_cache`` is (update count, row index) and
+        ``_line_cache`` begins with the line's y in the table (the header's lines first)."""
+        _discard(self._cell_render_cache, lambda key: (key[0], key[1]) in cells)
+        _discard(self._row_render_cache, lambda key: key[0] in rows)
+        for index in rows.values():
+            self._row_renderable_cache.discard((self._update_count, index))
+        header = self.header_height if self.show_header else 0
+        lines = {header + y for y, (key, _) in enumerate(self._y_offsets) if key in rows}
+        _discard(self._line_cache, lambda key: key[0] in lines)
+        for index in rows.values():
+            self.refresh_row(index)
 
     def _cells(self, row: FloorRow) -> list[Any]:
         """The row's cells, built again only when what they show changed (every second the
