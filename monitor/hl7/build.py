@@ -22,7 +22,6 @@ from monitor.hl7.message import (
     components,
     decode,
     escape,
-    header_of,
     read_message,
     segments_of,
 )
@@ -141,14 +140,18 @@ def build_ack(
     *,
     control_id: str | None = None,
     error: int | None = None,
+    header: hl7.Segment | None = None,
 ) -> str:
     """The ``ACK`` answering ``message`` (its text as received, or ``None`` when nothing of it
     was readable): MSH with the sender and receiver swapped and ``control_id`` (a fresh one by
     default) in MSH-10; MSA with ``code``, the message's control id and ``text``; on ``AE``/``AR``
-    an ERR with the HL7 error code (``error``, 207 by default) and ``text`` in ERR-8."""
+    an ERR with the HL7 error code (``error``, 207 by default) and ``text`` in ERR-8.
+    ``header``: the message's MSH as read already (:attr:`DeviceMessage.header`), not read
+    again."""
     if code not in ACK_CODES:
         raise ValueError(f"code must be one of {', '.join(ACK_CODES)}, not {code!r}")
-    header = _original_header(message)
+    if header is None:
+        header = _original_header(message)
 
     def original(field: int, count: int = 1) -> str:
         if header is None:
@@ -181,7 +184,7 @@ def _original_header(message: str | bytes | None) -> hl7.Segment | None:
     if not segments or not segments[0].startswith("MSH"):
         return None
     try:
-        return header_of(segments[0])
+        return read_message(segments[0]).segment("MSH")
     except HL7Refusal:
         return None
 

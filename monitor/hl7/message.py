@@ -111,27 +111,9 @@ def read_message(data: str | bytes) -> hl7.Message:
         if name == "MSH" and number > 1:
             raise HL7Refusal("AR", "more than one message (a batch): send one message per frame")
     try:
-        message = hl7.parse("\r".join(segments))
+        return hl7.parse("\r".join(segments))
     except Exception as error:  # the library's failures are the sender's
         raise HL7Refusal("AR", f"not a readable HL7 v2 message ({type(error).__name__})") from None
-    global _last_header
-    _last_header = (segments[0], message[0])
-    return message
-
-
-#: The header (MSH) of the last message read, with its text: the ACK answering a message
-#: reads its header (:func:`header_of`) just after the message was read whole. Found by its
-#: text, it is only ever the same segment parsed once rather than twice.
-_last_header: tuple[str, hl7.Segment] | None = None
-
-
-def header_of(segment: str) -> hl7.Segment:
-    """The message header ``segment`` (an MSH segment's text) parsed; refused (``AR``) as
-    :func:`read_message` refuses it."""
-    last = _last_header
-    if last is not None and last[0] == segment:
-        return last[1]
-    return read_message(segment).segment("MSH")
 
 
 def _check_encoding_characters(header: str) -> None:

@@ -60,6 +60,8 @@ class DeviceMessage:
     values: dict[str, int] = field(hash=False)
     ignored: tuple[str, ...]
     content_digest: str
+    #: The message header as read, for the ACK that answers it (:func:`~monitor.hl7.build_ack`).
+    header: hl7.Segment = field(hash=False, compare=False, repr=False)
 
     @property
     def device_name(self) -> str:
@@ -118,6 +120,7 @@ def _parse(data: str | bytes, local_zone: tzinfo) -> DeviceMessage:
         values=values,
         ignored=(*ignored, *unused),
         content_digest=content_digest(data),
+        header=msh,
     )
 
 

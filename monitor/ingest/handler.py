@@ -72,6 +72,7 @@ class Handler:
             f"saved for {saved.patient} (session {saved.session_id}) as reading {reading.id}, "
             f"awaiting a nurse's validation: {flags}{again}"
             f"{f'; {other_bed}' if other_bed else ''}",
+            header=message.header,
         )
 
     def _save_on_a_live_connection(self, message: DeviceMessage) -> DeviceReading:
@@ -128,7 +129,8 @@ class Handler:
             if not unreachable(failure):
                 raise
             raise Unavailable(_first_line(failure)) from None
-        return build_ack(text, code, reason, error=error)
+        header = message.header if message is not None else None
+        return build_ack(text, code, reason, error=error, header=header)
 
 
 def _control(text: str) -> str:
