@@ -230,7 +230,7 @@ def test_a_listener_killed_mid_stream_loses_no_acknowledged_message_and_saves_no
         acknowledged.update(parse_ack(a)[1] for a in stopped.acks)
     finally:
         killer.join(60)
-        process.wait(30)
+        process.communicate(timeout=30)  # its pipes read and closed
     assert 0 < len(acknowledged) < len(messages), "the kill came before or after the stream"
     count, distinct = saved()
     assert count == distinct >= len(acknowledged)  # nothing acknowledged is lost
@@ -240,6 +240,7 @@ def test_a_listener_killed_mid_stream_loses_no_acknowledged_message_and_saves_no
         again = [parse_ack(a) for a in send(messages, port=port, timeout=60)]
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        process.communicate(timeout=30)
+        assert process.returncode == 0
     assert [code for code, _, _ in again] == ["AA"] * len(messages)
     assert saved() == (len(messages), len(messages))  # each saved once
