@@ -2,7 +2,7 @@
 set-ups").
 
 A test's PostgreSQL database is a ``CREATE DATABASE ... TEMPLATE`` copy, dropped after the test:
-0.1-0.4 s each on this machine, several hundred times a run. Here a thread of the worker makes
+0.1-0.5 s each on this machine, several hundred times a run. Here a thread of the worker makes
 the next copy of each template while the test runs, and drops the used ones after it, so a test
 waits for neither. Each copy is still a fresh copy of the template, used by one test only.
 """
