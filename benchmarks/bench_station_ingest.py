@@ -38,7 +38,8 @@ share them, as a station and a listener on one machine would.
     .venv/bin/python benchmarks/bench_station_ingest.py [--db URL] [--rounds 5] [--rate 20]
 
 Diagnosis: ``--profile FILE`` runs it with cProfile on the station's event loop (main thread)
-and prints where the loop's time went (the delays are then inflated by the profiler).
+and, into ``FILE.worker``, on each floor read of the refresh worker (its thread), and prints
+where their time went (the delays are then inflated by the profiler).
 """
 
 from __future__ import annotations
@@ -108,6 +109,29 @@ def timing(name, original):
 for name, (cls, attr) in TIMED.items():
     setattr(cls, attr, timing(name, getattr(cls, attr)))
 
+# The refresh worker's read (in its thread): timed as "read"; with a profile, profiled apart
+# (cProfile sees one thread) into PROFILE + ".worker".
+import threading
+import tui.app
+spans["read"] = array.array("d")
+worker_stats, worker_lock = [], threading.Lock()
+
+def read_floor(*args, _original=tui.app.load_floor, **kwargs):
+    start = time.perf_counter()
+    profiler_here = cProfile.Profile() if PROFILE and profiling else None
+    try:
+        if profiler_here is None:
+            return _original(*args, **kwargs)
+        return profiler_here.runcall(_original, *args, **kwargs)
+    finally:
+        spans["read"].extend((start, time.perf_counter() - start))
+        if profiler_here is not None:
+            with worker_lock:
+                worker_stats.append(profiler_here)
+
+tui.app.load_floor = read_floor
+profiling = False
+
 class Probe(StationApp):
     def on_mount(self):  # Textual also runs StationApp.on_mount (handlers follow the MRO)
         self.last = time.perf_counter()
@@ -123,13 +147,19 @@ class Probe(StationApp):
         self.last = now
 
     def profile(self):
+        global profiling
         if PROFILE:
+            profiling = True
             profiler.enable()
 
     def dump(self):
         if PROFILE:
             profiler.disable()
             profiler.dump_stats(PROFILE)
+            with worker_lock:
+                if worker_stats:
+                    import pstats
+                    pstats.Stats(*worker_stats).dump_stats(PROFILE + ".worker")
         with open(sys.argv[2] + ".part", "w") as out:
             json.dump({"moments": list(self.moments), "delays": list(self.delays),
                        "spans": {k: list(v) for k, v in spans.items()},
@@ -352,6 +382,7 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
         worst, p99, paints_per_s = [], [], []
         paint: list[float] = []
         load: list[float] = []
+        read: list[float] = []
         for w in mine:
             inside = sorted(
                 d for t, d in zip(moments, delays, strict=True) if w["start"] <= t <= w["end"]
@@ -361,6 +392,7 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
             painted = _spans(probe["spans"]["paint"], w)
             paint += painted
             load += _spans(probe["spans"]["load"], w)
+            read += _spans(probe["spans"]["read"], w)
             paints_per_s.append(len(painted) / (w["end"] - w["start"]))
         acks = sorted(a for w in mine for a in w["acks"])
         figure = {
@@ -376,6 +408,8 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
             "paints_per_s": spread(paints_per_s, digits=1),
             "paint_ms": _pooled(paint),
             "load_ms": _pooled(load),
+            "read_ms": _pooled(read),
+            "reads_per_s": round(len(read) / sum(w["end"] - w["start"] for w in mine), 1),
         }
         seen = markers.latencies[condition]
         if condition != "quiet":
@@ -435,6 +469,12 @@ def table(result: dict, backend: str) -> list[tuple[str, str, str]]:
         ("one repaint, ms: p50, max (pooled)", pooled("paint_ms"), ""),
         ("one load taken in, ms: p50, max (pooled)", pooled("load_ms"), ""),
         (
+            "floor reads per second (refresh worker)",
+            " / ".join(f"{result[c]['reads_per_s']:g}" for c in CONDITIONS),
+            "",
+        ),
+        ("one read in the worker, ms: p50, max (pooled)", pooled("read_ms"), ""),
+        (
             "ACK latency p50 / p99, ms (clinic; paced; flood)",
             "; ".join(
                 f"{result[c]['ack_p50_ms']} / {result[c]['ack_p99_ms']}" for c in CONDITIONS[1:]
@@ -463,9 +503,13 @@ def _text(figure: dict) -> str:
 def print_profile(path: str) -> None:
     import pstats
 
-    stats = pstats.Stats(path, stream=sys.stderr)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(20)
+    for name in (path, path + ".worker"):
+        if not Path(name).exists():
+            continue
+        print(f"== {name}", file=sys.stderr)
+        stats = pstats.Stats(name, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(20)
 
 
 def main() -> None:

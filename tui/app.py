@@ -28,6 +28,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -62,6 +63,9 @@ FULL_RELOAD_SECONDS = 300.0
 BELL_EVERY_SECONDS = 5.0
 #: How often the refresh also asks the database for its clock.
 CLOCK_CHECK_EVERY_SECONDS = 30.0
+#: Under a stream of changes made elsewhere, the least time from one reload's start to the
+#: next's: at most four reads a second, each of every session changed meanwhile.
+STALE_RELOAD_GAP_SECONDS = 0.25
 HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
@@ -157,6 +161,9 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         )
         #: The watcher asked for a reload while one was on its way: another follows it.
         self._stale_again = False
+        #: When the last reload started (monotonic), and the wait before the next one, if any.
+        self._refresh_started = float("-inf")
+        self._stale_timer: Timer | None = None
         self._floor_table: FloorTable | None = None
         self._last_bell = 0.0
         self._saves: dict[Worker[Any], PendingSave] = {}
@@ -226,12 +233,23 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
 
     @on(FloorStale)
     def _floor_stale(self) -> None:
-        if self._floor_gone() or self.user is None:
+        """Something was saved elsewhere: reload, at once when the floor was quiet; under a
+        stream (a bedside monitors' gateway), one reload at a time and at most one each
+        :data:`STALE_RELOAD_GAP_SECONDS` (docs/station.md, "Keeping up to date")."""
+        if self._floor_gone() or self.user is None or self._stale_timer is not None:
             return
         if any(w.group == "refresh" and not w.is_finished for w in self.workers):
             self._stale_again = True  # after the load on its way, never in its place
             return
+        wait = self._refresh_started + STALE_RELOAD_GAP_SECONDS - time.monotonic()
+        if wait > 0:
+            self._stale_timer = self.set_timer(wait, self._stale_wait_over)
+            return
         self.refresh_floor()
+
+    def _stale_wait_over(self) -> None:
+        self._stale_timer = None
+        self._floor_stale()
 
     def on_unmount(self) -> None:
         self._watcher.stop()
@@ -285,9 +303,17 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         service, clock, known, shown = self.service, self.clock, self._mark, frozenset(self.views)
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
+        windows = self.config.windows
+        self._refresh_started = time.monotonic()
         self.run_worker(
             lambda: load_floor(
-                service, clock, known=known, full=full, check_clock=check_clock, shown=shown
+                service,
+                clock,
+                known=known,
+                full=full,
+                check_clock=check_clock,
+                shown=shown,
+                windows=windows,
             ),
             thread=True,
             group="refresh",
@@ -384,7 +410,7 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
                     self._full_load_at = float("-inf")
                     self.call_later(self.refresh_floor)
             for view in loaded.views:
-                self.judgements.loaded(view)
+                self.judgements.loaded(view, loaded.prepared.get(view.id))
         self.loaded_at = loaded.at
         if loaded.clock_checked:
             self._clock_checked_at = time.monotonic()

@@ -136,14 +136,6 @@ class FloorRow:
         )
 
 
-def _latest_reading_with(readings: list[ReadingView], measure: Measure) -> ReadingView | None:
-    found = None
-    for reading in readings:  # in time order
-        if reading.vitals.get(measure) is not None:
-            found = reading
-    return found
-
-
 def _worst(severities: list[Severity]) -> Severity | None:
     return max(severities, key=lambda s: s.rank) if severities else None
 
@@ -172,27 +164,40 @@ def latest_values(view: SessionView) -> dict[str, Cell]:
     return _latest(view.in_force)
 
 
-def shown_values(view: SessionView) -> dict[str, Cell]:
+def shown_values(
+    view: SessionView, waiting: Sequence[ReadingView] | None = None
+) -> dict[str, Cell]:
     """What the floor shows in each column: :func:`latest_values`, unless a monitor's reading
     that awaits validation is later; then its value, marked (:attr:`Cell.pending`): the nurse
-    sees the monitor's numbers at once, and that they do not count yet."""
-    pending = {r.id for r in awaiting_validation(view)}
-    return _latest([r for r in view.readings if r.in_force or r.id in pending])
+    sees the monitor's numbers at once, and that they do not count yet. ``waiting`` is
+    :func:`awaiting_validation` of ``view`` when the caller has it."""
+    pending_ids = {r.id for r in (awaiting_validation(view) if waiting is None else waiting)}
+    return _latest([r for r in view.readings if r.in_force or r.id in pending_ids])
 
 
 def _latest(standing: list[ReadingView]) -> dict[str, Cell]:
-    readings = sorted(standing, key=lambda r: (r.measured_at, r.id))
+    """Each column's value from the latest of ``standing`` that has it: one pass from the
+    newest, ended once every column is found (a session's readings grow all along)."""
+    found: dict[str, ReadingView] = {}
+    missing = list(_COLUMN_MEASURES)
+    for reading in sorted(standing, key=lambda r: (r.measured_at, r.id), reverse=True):
+        vitals = reading.vitals
+        for column in [c for c in missing if vitals.get(_COLUMN_MEASURES[c][0]) is not None]:
+            found[column] = reading
+            missing.remove(column)
+        if not missing:
+            break
     cells: dict[str, Cell] = {}
     for column, measures in _COLUMN_MEASURES.items():
-        reading = _latest_reading_with(readings, measures[0])
-        if reading is None:
+        latest = found.get(column)
+        if latest is None:
             cells[column] = Cell("-", None)
             continue
         names = {m.value for m in measures}
-        severity = _worst([f.severity for f in reading.flags if f.measure in names])
-        values = [reading.vitals.get(m) for m in measures]
+        severity = _worst([f.severity for f in latest.flags if f.measure in names])
+        values = [latest.vitals.get(m) for m in measures]
         text = "/".join(str(v) for v in values)
-        cells[column] = Cell(text, severity, pending=reading.awaits_validation)
+        cells[column] = Cell(text, severity, pending=latest.awaits_validation)
     return cells
 
 
@@ -261,7 +266,8 @@ def row_basis(view: SessionView) -> RowBasis:
     """The moment-independent part of ``view``'s row."""
     check_alarms = tuple(view.check_alarms())
     open_flags = tuple(view.open_flags())
-    cells = shown_values(view)
+    waiting = awaiting_validation(view)
+    cells = shown_values(view, waiting)
     alarms = [f.severity for f in open_flags]
     if check_alarms:
         alarms.append(Severity.MEDIUM)
@@ -272,7 +278,7 @@ def row_basis(view: SessionView) -> RowBasis:
         open_flags=open_flags,
         cells=cells,
         alarms=tuple(alarms),
-        to_validate=len(awaiting_validation(view)),
+        to_validate=len(waiting),
     )
 
 

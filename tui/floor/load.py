@@ -1,12 +1,19 @@
-"""What one refresh of the floor reads, in a worker, and brings back."""
+"""What one refresh of the floor reads, in a worker, and brings back: the views, and what the
+floor shows of each that does not depend on the moment (its row's basis, until when its
+judgement stands), worked out here and not on the event loop: both take time in proportion
+to a session's readings, which grow all along under a bedside monitor's stream
+(docs/station.md, "Keeping up to date")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.core.schedule import Windows
+from monitor.judge import next_change
+from monitor.present.floor import RowBasis, row_basis
 from monitor.views import SessionView
 
 if TYPE_CHECKING:
@@ -30,6 +37,9 @@ class Loaded:
     #: Set when only the sessions changed since the last load were read (``views``): every
     #: active session's id, in order; the others are as shown.
     active: list[int] | None = None
+    #: For each view of ``views`` by id: its row's basis and the moment time alone changes
+    #: its judgement (:class:`tui.floor.judgements.Judgements`).
+    prepared: dict[int, tuple[RowBasis, datetime | None]] = field(default_factory=dict)
 
 
 def load_floor(
@@ -40,10 +50,12 @@ def load_floor(
     full: bool,
     check_clock: bool,
     shown: Collection[int] = (),
+    windows: Windows | None = None,
 ) -> Loaded:
     """Read the active sessions unless the record is still at version ``known`` (and no
     ``full`` reload is due): since ``known``, only those changed or not among ``shown``;
-    ``full``, all. Ask the database's clock when ``check_clock``. Runs in a worker."""
+    ``full``, all. Ask the database's clock when ``check_clock``. With the clinic's
+    ``windows``, prepare each view's row (:attr:`Loaded.prepared`). Runs in a worker."""
     # The cheap question first: has anything been saved since the last load? Read before the
     # views, so that a save in between is caught by the next question.
     mark = service.change_mark()
@@ -59,4 +71,9 @@ def load_floor(
             views, active = changes.views, changes.active
     at = clock()
     offset = service.clock_offset(clock()) if check_clock else None
-    return Loaded(views, at, check_clock, offset, mark, active)
+    prepared = (
+        {v.id: (row_basis(v), next_change(v, windows)) for v in views}
+        if views is not None and windows is not None
+        else {}
+    )
+    return Loaded(views, at, check_clock, offset, mark, active, prepared)
