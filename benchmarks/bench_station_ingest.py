@@ -26,14 +26,21 @@ station's screen shows that BP.
 Measured per window, from the probe's samples (the probe's clock and this script's are the same
 monotonic clock): the worst event-loop delay (what a key press would wait), the 99th percentile
 of the probe's delays, the station's CPU (utime + stime, % of one core), the ACK latencies; and,
-timed inside the station without a profiler, each repaint (Textual's compositor refresh) and
-each floor load taken in (``StationApp._loaded``, the table's update included). Per condition:
+timed inside the station without a profiler, each repaint (Textual's compositor refresh),
+each floor load taken in (``StationApp._loaded``, the table's update included), each read of
+the refresh worker (in its thread) and each full collection of the garbage collector (any
+thread's: it holds the interpreter's lock); the objects the collector tracks at the end.
+Per condition:
 the median (min-max) over the rounds, durations and marker latencies pooled. Targets: the worst
 delay < 50 ms, as ``bench_station.py``'s delay mode holds the station to alone (over 100 ms a
 key press visibly waits); a device reading on screen within 250 ms on SQLite and 1 s on
-PostgreSQL, as a reading saved at another station (``bench_station.py``'s visible mode). The
-machine has two cores: the station, the listener and this script (sender and terminal screen)
-share them, as a station and a listener on one machine would.
+PostgreSQL at a clinic's pace, as a reading saved at another station (``bench_station.py``'s
+visible mode), and within a second under a stream (the issue's alarm "within a second": the
+station then reloads at most four times a second, docs/station.md). The machine has two
+cores: the station, the listener and this script (sender and terminal screen) share them, as
+a station and a listener on one machine would. The streamed sessions grow by about 170
+readings a flood window: by the last round they hold over a thousand each, far more than a
+two-hour observation (480 with a reading every 15 s), so the last rounds are the hardest.
 
     .venv/bin/python benchmarks/bench_station_ingest.py [--db URL] [--rounds 5] [--rate 20]
 
@@ -132,6 +139,21 @@ def read_floor(*args, _original=tui.app.load_floor, **kwargs):
 tui.app.load_floor = read_floor
 profiling = False
 
+# The garbage collector's full collections (any thread's: they hold the GIL), timed as "gc".
+import gc
+spans["gc"] = array.array("d")
+gc_started = [0.0]
+
+def gc_timed(phase, info):
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        gc_started[0] = time.perf_counter()
+    else:
+        spans["gc"].extend((gc_started[0], time.perf_counter() - gc_started[0]))
+
+gc.callbacks.append(gc_timed)
+
 class Probe(StationApp):
     def on_mount(self):  # Textual also runs StationApp.on_mount (handlers follow the MRO)
         self.last = time.perf_counter()
@@ -163,7 +185,10 @@ class Probe(StationApp):
         with open(sys.argv[2] + ".part", "w") as out:
             json.dump({"moments": list(self.moments), "delays": list(self.delays),
                        "spans": {k: list(v) for k, v in spans.items()},
-                       "signed_in": self.user is not None}, out)
+                       "signed_in": self.user is not None,
+                       "gc_tracked": len(gc.get_objects()),
+                       "gc_top": __import__("collections").Counter(
+                           type(o).__name__ for o in gc.get_objects()).most_common(15)}, out)
         os.replace(sys.argv[2] + ".part", sys.argv[2])
 
 Probe(Service.open(sys.argv[1]), bell=False).run()
@@ -356,6 +381,8 @@ def measure(args: argparse.Namespace, db: str, folder: Path) -> tuple[dict, list
         terminal.kill()
         stop(ingest)
     probe = json.loads(out.read_text())
+    print(f"objects the collector tracks at the end: {probe['gc_tracked']}", file=sys.stderr)
+    print(f"of which: {probe['gc_top']}", file=sys.stderr)
     if not probe["signed_in"]:
         raise SystemExit("the probe station was not signed in")
     measured = windows[args.warmup * len(CONDITIONS) :]
@@ -383,6 +410,7 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
         paint: list[float] = []
         load: list[float] = []
         read: list[float] = []
+        collected: list[float] = []
         for w in mine:
             inside = sorted(
                 d for t, d in zip(moments, delays, strict=True) if w["start"] <= t <= w["end"]
@@ -393,6 +421,7 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
             paint += painted
             load += _spans(probe["spans"]["load"], w)
             read += _spans(probe["spans"]["read"], w)
+            collected += _spans(probe["spans"]["gc"], w)
             paints_per_s.append(len(painted) / (w["end"] - w["start"]))
         acks = sorted(a for w in mine for a in w["acks"])
         figure = {
@@ -409,6 +438,7 @@ def summarise(windows: list[dict], probe: dict, markers: Markers, args: argparse
             "paint_ms": _pooled(paint),
             "load_ms": _pooled(load),
             "read_ms": _pooled(read),
+            "gc_ms": _pooled(collected),
             "reads_per_s": round(len(read) / sum(w["end"] - w["start"] for w in mine), 1),
         }
         seen = markers.latencies[condition]
@@ -448,7 +478,9 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 
 def table(result: dict, backend: str) -> list[tuple[str, str, str]]:
-    target = "<= 1000 (max)" if backend == "postgresql" else "<= 250 (max)"
+    # At a clinic's pace as a save at another station; under a stream, the issue's "within a
+    # second" (the station then reads at most four times a second: docs/station.md).
+    clinic_target = "<= 1000 (max)" if backend == "postgresql" else "<= 250 (max)"
     rows = [("figure, per window: median (min-max)", " / ".join(CONDITIONS), "target")]
 
     def each(key: str) -> str:
@@ -474,6 +506,7 @@ def table(result: dict, backend: str) -> list[tuple[str, str, str]]:
             "",
         ),
         ("one read in the worker, ms: p50, max (pooled)", pooled("read_ms"), ""),
+        ("one full garbage collection, ms: p50, max (pooled)", pooled("gc_ms"), ""),
         (
             "ACK latency p50 / p99, ms (clinic; paced; flood)",
             "; ".join(
@@ -490,7 +523,7 @@ def table(result: dict, backend: str) -> list[tuple[str, str, str]]:
                 f"{s['p50']} / {s['max']} ({s['n']}, {result[c]['markers_not_seen']} unseen)"
                 if s
                 else "never",
-                target,
+                clinic_target if c == "clinic" else "<= 1000 (max)",
             )
         )
     return rows

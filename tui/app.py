@@ -43,6 +43,7 @@ from tui.floor.actions import FloorDialogs
 from tui.floor.entry import EntryBar, EntryNote
 from tui.floor.judgements import Judgements
 from tui.floor.load import Loaded, load_floor
+from tui.floor.pacing import ReloadPacing
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
 from tui.footer import LISTED, ScreenFooter, listed_for_some, lists
@@ -63,9 +64,6 @@ FULL_RELOAD_SECONDS = 300.0
 BELL_EVERY_SECONDS = 5.0
 #: How often the refresh also asks the database for its clock.
 CLOCK_CHECK_EVERY_SECONDS = 30.0
-#: Under a stream of changes made elsewhere, the least time from one reload's start to the
-#: next's: at most four reads a second, each of every session changed meanwhile.
-STALE_RELOAD_GAP_SECONDS = 0.25
 HERE = Path(__file__).parent
 Form = TypeVar("Form")
 
@@ -161,8 +159,8 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         )
         #: The watcher asked for a reload while one was on its way: another follows it.
         self._stale_again = False
-        #: When the last reload started (monotonic), and the wait before the next one, if any.
-        self._refresh_started = float("-inf")
+        #: How often a reload may start (tui/floor/pacing.py), and the wait for the next one.
+        self.pacing = ReloadPacing()
         self._stale_timer: Timer | None = None
         self._floor_table: FloorTable | None = None
         self._last_bell = 0.0
@@ -233,16 +231,14 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
 
     @on(FloorStale)
     def _floor_stale(self) -> None:
-        """Something was saved elsewhere: reload, at once when the floor was quiet; under a
-        stream (a bedside monitors' gateway), one reload at a time and at most one each
-        :data:`STALE_RELOAD_GAP_SECONDS` (docs/station.md, "Keeping up to date")."""
+        """Something was saved elsewhere: reload, at once on a quiet floor; under a stream,
+        one reload at a time, paced (:class:`tui.floor.pacing.ReloadPacing`)."""
         if self._floor_gone() or self.user is None or self._stale_timer is not None:
             return
         if any(w.group == "refresh" and not w.is_finished for w in self.workers):
             self._stale_again = True  # after the load on its way, never in its place
             return
-        wait = self._refresh_started + STALE_RELOAD_GAP_SECONDS - time.monotonic()
-        if wait > 0:
+        if (wait := self.pacing.wait()) > 0:
             self._stale_timer = self.set_timer(wait, self._stale_wait_over)
             return
         self.refresh_floor()
@@ -300,11 +296,11 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         every 30 s also ask the database for its clock, in the same worker (once signed in)."""
         if self.user is None:
             return
-        service, clock, known, shown = self.service, self.clock, self._mark, frozenset(self.views)
+        service, clock, known, shown = self.service, self.clock, self._mark, dict(self.views)
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
         windows = self.config.windows
-        self._refresh_started = time.monotonic()
+        self.pacing.started()
         self.run_worker(
             lambda: load_floor(
                 service,
@@ -358,6 +354,8 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         if self._floor_gone():
             return
         worker = event.worker
+        if worker.name == "refresh" and worker.is_finished:
+            self.pacing.finished()
         if worker.name == "refresh" and worker.is_finished and self._stale_again:
             self._stale_again = False
             self.call_later(self._floor_stale)
