@@ -4,16 +4,17 @@ One station (the installed console script's code, a subclass with a 5 ms probe t
 ``bench_station.py``'s delay mode) runs in a pseudo-terminal of 80x24 drawn on a ``pyte``
 screen, on a database with 40 active sessions (SQLite in a temporary folder, or ``--db URL``,
 an empty database it fills), signed in through its keys and showing the floor. A real
-``monitor ingest`` process listens beside it; 20 monitors are registered to the bays of 20 of
-the floor's sessions, and one more to the bay of the session that sorts first on the floor.
+``monitor ingest`` process listens beside it; 38 monitors are registered to the bays of 38 of
+the floor's sessions (a full floor, every bed with its monitor), and one more to the bay of
+the session that sorts first on the floor.
 After a settling time, windows of ``--window`` seconds (and 1 s after each, measured with it)
 run in four conditions, a round of the four in turn forward and backward, the first
 ``--warmup`` rounds not measured:
 
 - quiet: no message (the listener is up and idle, as a clinic's always is);
-- clinic: one message every 1-3 s, all for the pinned session (a clinic's 20 monitors each
-  sending once a minute make 0.33 a second);
-- paced: one MLLP connection sends ORU^R01 messages for the 20 bays at ``--rate`` a second (20
+- clinic: one message every 1-3 s, all for the pinned session (20 monitors each sending once
+  a minute make 0.33 a second);
+- paced: one MLLP connection sends ORU^R01 messages for the 38 bays at ``--rate`` a second (20
   by default; the listener acknowledges about 200 a second alone, fewer beside a station),
   each sent once the previous one was acknowledged, as monitors do (``bench_ingest.py``);
 - flood: the same, as fast as the listener acknowledges them.
@@ -38,9 +39,9 @@ PostgreSQL at a clinic's pace, as a reading saved at another station (``bench_st
 visible mode), and within a second under a stream (the issue's alarm "within a second": the
 station then reloads at most four times a second, docs/station.md). The machine has two
 cores: the station, the listener and this script (sender and terminal screen) share them, as
-a station and a listener on one machine would. The streamed sessions grow by about 170
-readings a flood window: by the last round they hold over a thousand each, far more than a
-two-hour observation (480 with a reading every 15 s), so the last rounds are the hardest.
+a station and a listener on one machine would. The streamed sessions grow by about 90
+readings a flood window: by the last round they hold about 600 each, more than a two-hour
+observation (480 with a reading every 15 s), so the last rounds are the hardest.
 
     .venv/bin/python benchmarks/bench_station_ingest.py [--db URL] [--rounds 5] [--rate 20]
 
@@ -77,8 +78,8 @@ from bench_station import PINNED, PYTHON, USER, Terminal, open_station, pump  # 
 from bench_station import build as build_floor  # noqa: E402
 from pairs import child_env, emit, spread  # noqa: E402
 
-#: The bays the stream writes to: "Bay 1" .. "Bay 20", sessions MRN-0001 .. MRN-0020.
-BAYS = 20
+#: The bays the stream writes to: "Bay 1" .. "Bay 38", sessions MRN-0001 .. MRN-0038.
+BAYS = 38
 #: The pinned session's bay and its monitor (the markers).
 PINNED_BAY, PINNED_DEVICE = "Bay P", "MON-P"
 CONDITIONS = ("quiet", "clinic", "paced", "flood")

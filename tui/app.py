@@ -448,9 +448,13 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
     # -- drawing -----------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Every second: judge and redraw from the clock, say how old the data is, and ring
-        while a high alarm is open."""
-        if self._floor_gone() or self.locking.tick():
+        """Every second: judge and redraw from the clock, say how old the data is, ring while
+        a high alarm is open, and make a full collection when one is due (tui/collector.py)."""
+        if self._floor_gone():
+            return
+        pacing = self.pacing
+        self._collector.tick(max(self.locking.last_input, pacing.started_at + pacing.took))
+        if self.locking.tick():
             return
         self.redraw()
         self._show_data_age()
