@@ -155,6 +155,11 @@ def gc_timed(phase, info):
 
 gc.callbacks.append(gc_timed)
 
+def full_collection_ms():
+    start = time.perf_counter()
+    gc.collect()
+    return round((time.perf_counter() - start) * 1000, 1)
+
 class Probe(StationApp):
     def on_mount(self):  # Textual also runs StationApp.on_mount (handlers follow the MRO)
         self.last = time.perf_counter()
@@ -188,6 +193,8 @@ class Probe(StationApp):
                        "spans": {k: list(v) for k, v in spans.items()},
                        "signed_in": self.user is not None,
                        "gc_tracked": len(gc.get_objects()),
+                       "gc_frozen": gc.get_freeze_count(),
+                       "gc_full_ms": full_collection_ms(),
                        "gc_top": __import__("collections").Counter(
                            type(o).__name__ for o in gc.get_objects()).most_common(15)}, out)
         os.replace(sys.argv[2] + ".part", sys.argv[2])
@@ -382,7 +389,11 @@ def measure(args: argparse.Namespace, db: str, folder: Path) -> tuple[dict, list
         terminal.kill()
         stop(ingest)
     probe = json.loads(out.read_text())
-    print(f"objects the collector tracks at the end: {probe['gc_tracked']}", file=sys.stderr)
+    print(
+        f"objects the collector tracks at the end: {probe['gc_tracked']} "
+        f"(frozen: {probe['gc_frozen']}; a full collection then: {probe['gc_full_ms']} ms)",
+        file=sys.stderr,
+    )
     print(f"of which: {probe['gc_top']}", file=sys.stderr)
     if not probe["signed_in"]:
         raise SystemExit("the probe station was not signed in")

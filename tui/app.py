@@ -300,7 +300,7 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         check_clock = time.monotonic() - self._clock_checked_at >= CLOCK_CHECK_EVERY_SECONDS
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
         windows = self.config.windows
-        self.pacing.started()
+        self.pacing.started(full=full or known is None)
         self.run_worker(
             lambda: load_floor(
                 service,

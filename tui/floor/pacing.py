@@ -19,14 +19,19 @@ class ReloadPacing:
     def __init__(self) -> None:
         self.started_at = float("-inf")
         self.took = 0.0
+        self._full = False
 
-    def started(self) -> None:
-        """A reload starts now."""
+    def started(self, *, full: bool = False) -> None:
+        """A reload starts now; ``full``: of every session (every five minutes), not only
+        the changed ones."""
         self.started_at = time.monotonic()
+        self._full = full
 
     def finished(self) -> None:
-        """The reload that started last is done (or failed)."""
-        self.took = time.monotonic() - self.started_at
+        """The reload that started last is done (or failed). A full reload's time does not
+        pace the reloads of changes that follow it: it is rare, and reads every session."""
+        if not self._full:
+            self.took = time.monotonic() - self.started_at
 
     def wait(self) -> float:
         """Seconds before the next reload may start (0 or less: now)."""
