@@ -9,7 +9,9 @@ next), each stopping the station for 40-100 ms with many readings on the floor, 
 thread makes it, while nurses type. So the station keeps Python's young collections (short:
 new objects only) and makes the full ones itself (:meth:`Collector.tick`): once a minute at
 most, when no key came and nothing was read for two seconds, and at the latest every ten
-minutes whatever happens (docs/station.md, "Keeping up to date")."""
+minutes whatever happens; never while the station is idle (fewer middle collections since the
+last full one than Python itself waits for), so that an idle station stays idle
+(docs/station.md, "Keeping up to date")."""
 
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ class Collector:
         moment since which no key came and nothing was read). Returns whether it made one."""
         if not self._settled:
             return False
+        if gc.get_count()[2] < _PYTHONS[2]:
+            return False  # fewer middle collections than Python itself waits for: idle
         now = time.monotonic()
         since = now - self.last_full
         quiet = now - quiet_since >= QUIET_SECONDS

@@ -1,7 +1,7 @@
 """The station's garbage collector (tui/collector.py): off until the first load, then Python's
 young collections only, and the full ones made by the station when it is quiet (no key, no
-read for two seconds) at most once a minute, or at the latest every ten minutes; Python's own
-thresholds back when the station closes."""
+read for two seconds) at most once a minute, or at the latest every ten minutes, and never
+while it is idle; Python's own thresholds back when the station closes."""
 
 from __future__ import annotations
 
@@ -37,7 +37,15 @@ def test_after_the_first_load_python_makes_young_collections_only(collector):
     assert (young, middle) == PYTHONS[:2] and full >= 1_000_000
 
 
+def busy_enough() -> None:
+    """Enough objects made and kept for Python's middle collections to run ten times."""
+    kept = []
+    while gc.get_count()[2] < PYTHONS[2]:
+        kept.append([[] for _ in range(1000)])
+
+
 def test_a_full_collection_waits_for_a_quiet_moment_at_most_once_a_minute(collector):
+    busy_enough()
     now = time.monotonic()
     busy, quiet = now, now - QUIET_SECONDS - 1
     collector.last_full = now - QUIET_FULL_EVERY_SECONDS + 5  # a minute has not passed
@@ -49,8 +57,15 @@ def test_a_full_collection_waits_for_a_quiet_moment_at_most_once_a_minute(collec
 
 
 def test_under_a_stream_for_ten_minutes_one_is_made_anyway(collector):
+    busy_enough()
     collector.last_full = time.monotonic() - FORCED_FULL_AFTER_SECONDS - 1
     assert collector.tick(time.monotonic())  # never quiet, and still collected
+
+
+def test_an_idle_station_makes_none(collector):
+    gc.collect()  # (what the tests before left)
+    collector.last_full = time.monotonic() - FORCED_FULL_AFTER_SECONDS - 1
+    assert not collector.tick(time.monotonic() - 60)  # quiet, due, but nothing was made
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
