@@ -42,7 +42,7 @@ from tui.failures import error_message
 from tui.floor.actions import FloorDialogs
 from tui.floor.entry import EntryBar, EntryNote
 from tui.floor.judgements import Judgements
-from tui.floor.load import Loaded, load_floor
+from tui.floor.load import Handover, Loaded, load_floor
 from tui.floor.pacing import ReloadPacing
 from tui.floor.status import ClockWarning, StatusLine, stale_text
 from tui.floor.table import FloorTable
@@ -301,7 +301,7 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
         full = time.monotonic() - self._full_load_at >= FULL_RELOAD_SECONDS
         windows = self.config.windows
         self.pacing.started(full=full or known is None)
-        self.run_worker(
+        work = Handover(  # (a finished worker keeps what it holds until a full collection)
             lambda: load_floor(
                 service,
                 clock,
@@ -310,7 +310,10 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
                 check_clock=check_clock,
                 shown=shown,
                 windows=windows,
-            ),
+            )
+        )
+        self.run_worker(
+            work,
             thread=True,
             group="refresh",
             name="refresh",
@@ -360,9 +363,10 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
             self._stale_again = False
             self.call_later(self._floor_stale)
         if event.state is WorkerState.SUCCESS:
-            if worker.name == "refresh" and isinstance(worker.result, Loaded):
-                if self.user is not None:  # a load that ends after a lock is dropped
-                    self._loaded(worker.result)
+            if worker.name == "refresh" and isinstance(worker.result, Handover):
+                loaded = worker.result.take()
+                if loaded is not None and self.user is not None:  # (dropped after a lock)
+                    self._loaded(loaded)
             elif worker.name == "discharge-view" and isinstance(worker.result, SessionView):
                 self._show_discharge(worker.result)
             elif worker.name == "save":
