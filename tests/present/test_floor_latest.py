@@ -69,7 +69,7 @@ def readings(draw: st.DrawFn) -> list[ReadingView]:
     return made
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(readings())
 def test_one_pass_from_the_newest_finds_what_each_column_shows(standing):
     assert _latest(standing) == _reference(standing)
