@@ -412,7 +412,7 @@ class StationApp(FloorDialogs, KeysInOrder, App[None]):
                     self._full_load_at = float("-inf")
                     self.call_later(self.refresh_floor)
             for view in loaded.views:
-                self.judgements.loaded(view, loaded.prepared.get(view.id))
+                self.judgements.loaded(view, loaded.prepared[view.id])
         self.loaded_at = loaded.at
         if loaded.clock_checked:
             self._clock_checked_at = time.monotonic()

@@ -22,6 +22,12 @@ from tui.watcher import FloorStale
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
+async def signed_in_and_quiet(pilot) -> None:
+    """Signed in, and the first load's gap over: the next change is read at once."""
+    await sign_in(pilot)
+    await pilot.pause(STALE_RELOAD_GAP_SECONDS + 0.05)
+
+
 def counted_reloads(app) -> list[float]:
     """When each reload of ``app`` started (monotonic)."""
     started: list[float] = []
@@ -39,8 +45,7 @@ async def test_a_change_on_a_quiet_floor_is_read_at_once(service):
     ids = build_floor(service)
     app = station(service, refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.pause(STALE_RELOAD_GAP_SECONDS + 0.05)
+        await signed_in_and_quiet(pilot)
         started = counted_reloads(app)
         elsewhere = Service(service.engine)
         elsewhere.record_reading(ids["predose"], "133/81 hr 71", by="bo")
@@ -55,8 +60,7 @@ async def test_a_stream_of_changes_is_read_at_most_once_a_gap_and_the_last_shows
     ids = build_floor(service)
     app = station(service, refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.pause(STALE_RELOAD_GAP_SECONDS + 0.05)
+        await signed_in_and_quiet(pilot)
         started = counted_reloads(app)
         elsewhere = Service(service.engine)
         began = time.monotonic()
@@ -77,8 +81,7 @@ async def test_after_a_long_read_the_next_waits_as_long_again(service):
     ids = build_floor(service)
     app = station(service, refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.pause(STALE_RELOAD_GAP_SECONDS + 0.05)
+        await signed_in_and_quiet(pilot)
         app.refresh_floor()
         await settle(pilot)
         app.pacing.took = 0.4  # as if that read had taken 0.4 s (sessions of many readings)
@@ -108,8 +111,7 @@ async def test_a_loaded_rows_basis_is_worked_out_in_the_worker(service, monkeypa
         return present.row_basis(view)
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot)
-        await pilot.pause(STALE_RELOAD_GAP_SECONDS + 0.05)
+        await signed_in_and_quiet(pilot)
         # (The load calls it by its own name, the judgements' cache by theirs.)
         monkeypatch.setattr(load, "row_basis", where)
         monkeypatch.setattr(judgements, "row_basis", where)

@@ -23,16 +23,9 @@ class Judgements:
         self._judged: dict[int, tuple[SessionView, SessionView, datetime | None]] = {}
         self._bases: dict[int, tuple[SessionView, RowBasis]] = {}
 
-    def loaded(
-        self,
-        view: SessionView,
-        prepared: tuple[RowBasis, datetime | None] | None = None,
-    ) -> None:
+    def loaded(self, view: SessionView, prepared: tuple[RowBasis, datetime | None]) -> None:
         """A view as loaded is judged already: good until time changes it. ``prepared``: its
-        row's basis and that moment, when the load worked them out (off the event loop)."""
-        if prepared is None:
-            self._judged[view.id] = (view, view, next_change(view, self.config.windows))
-            return
+        row's basis and that moment, as the load worked them out (off the event loop)."""
         basis, until = prepared
         self._judged[view.id] = (view, view, until)
         self._bases[view.id] = (view, basis)

@@ -6,7 +6,7 @@ to a session's readings, which grow all along under a bedside monitor's stream
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -49,14 +49,14 @@ def load_floor(
     known: int | None,
     full: bool,
     check_clock: bool,
-    shown: Mapping[int, SessionView] | Collection[int] = (),
-    windows: Windows | None = None,
+    shown: Mapping[int, SessionView],
+    windows: Windows,
 ) -> Loaded:
     """Read the active sessions unless the record is still at version ``known`` (and no
     ``full`` reload is due): since ``known``, only those changed or not among ``shown``;
-    ``full``, all. Ask the database's clock when ``check_clock``. With the clinic's
-    ``windows``, prepare each view's row (:attr:`Loaded.prepared`). ``shown`` may map each
-    id to the view on screen: a reading read again unchanged is then that view's object
+    ``full``, all. Ask the database's clock when ``check_clock``. Prepare each view's row
+    with the clinic's ``windows`` (:attr:`Loaded.prepared`). ``shown`` maps each id to the
+    view on screen: a reading read again unchanged is then that view's object
     (:func:`same_readings`). Runs in a worker."""
     # The cheap question first: has anything been saved since the last load? Read before the
     # views, so that a save in between is caught by the next question.
@@ -71,15 +71,11 @@ def load_floor(
             views = service.active_sessions()
         else:
             views, active = changes.views, changes.active
-    if views is not None and isinstance(shown, Mapping):
+    if views is not None:
         views = [same_readings(v, shown.get(v.id)) for v in views]
     at = clock()
     offset = service.clock_offset(clock()) if check_clock else None
-    prepared = (
-        {v.id: (row_basis(v), next_change(v, windows)) for v in views}
-        if views is not None and windows is not None
-        else {}
-    )
+    prepared = {v.id: (row_basis(v), next_change(v, windows)) for v in views or ()}
     return Loaded(views, at, check_clock, offset, mark, active, prepared)
 
 
