@@ -70,6 +70,7 @@ def _one_wait_per_key() -> None:
     from textual._wait import wait_for_idle
     from textual.app import App
     from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+    from textual.widgets import Input
 
     assert hasattr(App, "_press_keys"), "Textual changed: App._press_keys is gone"
 
@@ -77,11 +78,21 @@ def _one_wait_per_key() -> None:
         driver = self._driver
         assert driver is not None
         animator = self._animator
+        typed = False  # characters sent to a text field, not yet waited for
         for key in keys:
             if key.startswith("wait:"):
                 await asyncio.sleep(float(key.split(":")[1]) / 1000)
                 await animator.wait_until_complete()
                 continue
+            if len(key) == 1 and key.isprintable() and isinstance(self.focused, Input):
+                event = events.Key(_character_to_key(key) if not key.isalnum() else key, key)
+                event.set_sender(self)
+                driver.send_message(event)
+                typed = True
+                continue
+            if typed:
+                typed = False
+                await wait_for_idle(0)
             if len(key) == 1 and not key.isalnum():
                 key = _character_to_key(key)
             try:
@@ -95,6 +106,8 @@ def _one_wait_per_key() -> None:
             if animator._animations or animator._scheduled:
                 await animator.wait_until_complete()
                 await wait_for_idle(0)
+        if typed:
+            await wait_for_idle(0)
 
     App._press_keys = press_keys  # type: ignore[method-assign]
 
