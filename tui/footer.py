@@ -58,7 +58,7 @@ class ScreenFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(show_command_palette=False, compact=True)
-        #: What the keys on show were made from (:meth:`_shown`), None before the first.
+        #: What the keys on show, or about to be, were made from (:meth:`_shown`).
         self._composed: tuple[Hashable, ...] | None = None
 
     def compose(self) -> Iterator[Widget]:
@@ -70,8 +70,11 @@ class ScreenFooter(Footer):
             yield widget
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        if self._bindings_ready and self._composed == self._shown(screen):
-            return  # the same keys, enabled alike: nothing to mount again
+        shown = self._shown(screen)
+        if self._bindings_ready and shown == self._composed:
+            return  # the same keys, enabled alike, shown or about to be: nothing to mount
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._composed = shown  # Textual's footer mounts them after the next refresh
         super().bindings_changed(screen)
 
     def _shown(self, screen: Screen[object]) -> tuple[Hashable, ...]:
@@ -97,6 +100,7 @@ class ScreenFooter(Footer):
 
     def on_unmount(self) -> None:
         self.app.screen_change_signal.unsubscribe(self)
+        self._composed = None
         super().on_unmount()
 
     def _screen_changed(self, active: Screen[object]) -> None:
