@@ -62,7 +62,11 @@ def _one_wait_per_key() -> None:
     then for idle again (``App._press_keys``). The second wait matters only when the key
     started an animation: here it is made only then. A station test types every character of
     a line, and this was a third of its typing time. The key events, their order and the first
-    wait are Textual's own (the same conversion of a character to a key)."""
+    wait are Textual's own (the same conversion of a character to a key).
+
+    Printable characters typed while a text field has the focus are sent as one burst and
+    waited for once, after the last: the station takes a burst in typed order (tui/inputs.py),
+    and any other key still waits for the app to be idle before and after it."""
     import asyncio
     import unicodedata
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from monitor.store.engine import make_engine
 from monitor.store.models import ONE_ACTIVE_INDEX
+from tests.built import remembered
 from tests.helpers import at
 
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
@@ -37,7 +38,16 @@ TARGETS = {
 
 @pytest.fixture
 def record(service, clock):
-    """A database holding a row in every table: a signed session and an active one."""
+    """A database holding a row in every table: a signed session and an active one (built
+    once, copied after: tests/built.py)."""
+    remembered(service, "a row in every table", lambda: _every_table(service, clock))
+    clock.set(at(300))
+    engine = make_engine(str(service.engine.url.render_as_string(hide_password=False)))
+    yield engine
+    engine.dispose()
+
+
+def _every_table(service, clock) -> None:
     clock.set(at(-40))
     sid = service.start_session(patient="P1", protocol="esketamine-84", by="ana", age=50, meds=())
     clock.set(at(-5))
@@ -75,9 +85,6 @@ def record(service, clock):
     oxygen = service.add_event(other, kind="intervention", type="oxygen", by="ana", text="2 L")
     assert oxygen.alarm is not None  # a flag of an event: append-only like the others
     del reading, high
-    engine = make_engine(str(service.engine.url.render_as_string(hide_password=False)))
-    yield engine
-    engine.dispose()
 
 
 def snapshot(engine) -> dict[str, list]:
