@@ -16,7 +16,7 @@ from sqlalchemy import insert, text
 
 from monitor.errors import EntryError, NotFound
 from monitor.services.history import AUDIT, BY_DATABASE
-from tests.cli.test_cli import Cli, start
+from tests.cli.test_cli import Cli, start, with_sam_and_ana
 
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
 
@@ -309,10 +309,7 @@ def test_a_deep_page_is_read_through_the_time_index_like_the_first(service):
 
 @pytest.fixture
 def cli(db_url) -> Cli:
-    run = Cli(db_url)
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(db_url))
 
 
 def test_audit_by_user_and_action_from_the_command_line(cli):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from monitor.errors import EntryError, NotFound
-from tests.cli.test_cli import Cli, start
+from tests.cli.test_cli import Cli, start, with_sam_and_ana
 
 OK = "120/80 hr 70 spo2 98"
 
@@ -214,10 +214,7 @@ def test_sqlite_serves_periods_and_sessions_from_their_indexes(service, history)
 
 @pytest.fixture
 def cli(db_url) -> Cli:
-    run = Cli(db_url)
-    run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
-    run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin", stdin="1234\n1234\n")
-    return run
+    return with_sam_and_ana(Cli(db_url))
 
 
 def three_sessions(cli: Cli) -> list[int]:
