@@ -140,6 +140,16 @@ def served(database):
     server.end()
 
 
+@pytest.fixture(scope="module")
+def served_once(serve_template, tmp_path_factory):
+    """One server for the tests that only read its pages (GETs change nothing it serves)."""
+    db = tmp_path_factory.mktemp("served-once") / "monitor.db"
+    shutil.copy(serve_template, db)
+    server = Served(str(db))
+    yield server
+    server.end()
+
+
 def stations_of(pid: int) -> list[int]:
     """The processes the server started (its station processes)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
@@ -337,15 +347,15 @@ def test_serve_answers_with_its_page_and_stops_on_ctrl_c(served):
     "path",
     ["/", "/static/js/textual.js", "/station/station.css", "/station/station.js", "/no-such"],
 )
-def test_every_answer_has_a_content_security_policy_and_frame_headers(served, path):
-    status, headers, _ = get(served.url + path)
+def test_every_answer_has_a_content_security_policy_and_frame_headers(served_once, path):
+    status, headers, _ = get(served_once.url + path)
     assert status in (200, 404)
     policy = headers["Content-Security-Policy"]
     for rule in (
         "default-src 'none'",
         "script-src 'self'",
         "frame-ancestors 'none'",
-        f"connect-src 'self' ws://127.0.0.1:{served.port}",
+        f"connect-src 'self' ws://127.0.0.1:{served_once.port}",
     ):
         assert rule in policy
     assert "unsafe-eval" not in policy and "script-src 'self' 'unsafe-inline'" not in policy
@@ -353,28 +363,28 @@ def test_every_answer_has_a_content_security_policy_and_frame_headers(served, pa
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_page_asks_no_other_host_for_anything(served):
+def test_the_page_asks_no_other_host_for_anything(served_once):
     """No Google Fonts: every script, style, font and image comes from this server (the CSP
     would refuse anything else), and nothing in the page runs inline."""
-    _, _, page = get(served.url + "/")
+    _, _, page = get(served_once.url + "/")
     urls = re.findall(r"\b(?:https?|wss?)://[^\s\"')<>]+", page)
-    assert urls == [f"ws://127.0.0.1:{served.port}/ws"]
+    assert urls == [f"ws://127.0.0.1:{served_once.port}/ws"]
     assert "<script>" not in page and "<style" not in page and "onclick" not in page.lower()
     for resource in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert "://" not in resource and not resource.startswith("//"), resource
-        status, _, body = get(f"{served.url}/{resource}")
+        status, _, body = get(f"{served_once.url}/{resource}")
         assert status == 200, resource
         if resource.endswith((".css", "station.js")):
             assert not re.search(r"\burl\(\s*['\"]?(https?:)?//", body), resource
             assert "googleapis" not in body and "@import" not in body, resource
-    status, _, _ = get(served.url + "/static/fonts/RobotoMono-VariableFont_wght.ttf")
+    status, _, _ = get(served_once.url + "/static/fonts/RobotoMono-VariableFont_wght.ttf")
     assert status == 200
 
 
-def test_no_folder_is_listed_and_an_unknown_download_is_not_found(served):
-    assert get(served.url + "/static/")[0] in (403, 404)
-    assert get(served.url + "/station/")[0] in (403, 404)
-    assert get(served.url + "/download/anything")[0] == 404
+def test_no_folder_is_listed_and_an_unknown_download_is_not_found(served_once):
+    assert get(served_once.url + "/static/")[0] in (403, 404)
+    assert get(served_once.url + "/station/")[0] in (403, 404)
+    assert get(served_once.url + "/download/anything")[0] == 404
 
 
 # -- the command -------------------------------------------------------------------------------
