@@ -16,6 +16,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+#: How a copy is made where the server knows the option (PostgreSQL 15 and later).
+FILE_COPY = "STRATEGY FILE_COPY"
+
 
 class Databases:
     """Copies of templates, made ahead by one thread; the used ones dropped by it.
@@ -34,6 +37,7 @@ class Databases:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._kept: list[str] = []
+        self._file_copy = True
 
     def take(self, template: str) -> str:
         """A fresh copy of ``template``: one made ahead, or made now."""
@@ -64,7 +68,7 @@ class Databases:
 
         name = f"monitor_built_{uuid.uuid4().hex[:12]}"
         try:
-            self._run(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            self._copy(name, source)
         except DBAPIError:
             return None
         self._kept.append(name)
@@ -74,7 +78,7 @@ class Databases:
         """Database ``name`` becomes a fresh copy of ``template`` under the same name (those
         connected to it are disconnected)."""
         self._drop(name)
-        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self._copy(name, template)
 
     def close(self) -> None:
         """Every job done, and the templates :meth:`keep` made dropped."""
@@ -121,8 +125,25 @@ class Databases:
 
     def _create(self, template: str) -> str:
         name = f"monitor_test_{uuid.uuid4().hex[:12]}"
-        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self._copy(name, template)
         return name
+
+    def _copy(self, name: str, template: str) -> None:
+        """``CREATE DATABASE name`` as a copy of ``template``, file by file where the server
+        can (PostgreSQL 15 and later): its default copies a template through the write-ahead
+        log, 9 MB of log per test database written again at the next checkpoint. File by file,
+        a run wrote a third less and took a tenth less time (docs/architecture.md)."""
+        from sqlalchemy.exc import DBAPIError
+
+        if self._file_copy:
+            try:
+                self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {FILE_COPY}')
+                return
+            except DBAPIError as error:
+                if "strategy" not in str(error).lower():
+                    raise
+                self._file_copy = False  # before PostgreSQL 15: its one way
+        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
     def _drop(self, name: str) -> None:
         self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
