@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -15,6 +16,12 @@ from tests.helpers import DOSED, at
 from tui.app import StationApp, make_app
 
 NOW = at(42)  # the floor is looked at 42 min after the test dose
+
+#: A station test of what a screen shows, refuses or lays out, where nothing it checks goes
+#: through the database differently on PostgreSQL (no save, PIN or period query of its own):
+#: SQLite only. The services under it run on both backends in tests/services, and the station's
+#: saves, PIN checks and queries on PostgreSQL in the station tests not marked so.
+screen_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def build_floor(service: Service) -> dict[str, int]:
@@ -135,4 +142,14 @@ def no_blink(pilot: Pilot) -> None:
         field.cursor_blink = False
 
 
-__all__ = ["DOSED", "NOW", "build_floor", "no_blink", "settle", "sign_in", "station", "steady"]
+__all__ = [
+    "DOSED",
+    "NOW",
+    "build_floor",
+    "no_blink",
+    "screen_only",
+    "settle",
+    "sign_in",
+    "station",
+    "steady",
+]

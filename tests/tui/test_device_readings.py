@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from monitor.core.rules import Severity
 from monitor.services import Service, with_clock
 from tests.helpers import at
-from tests.station import settle, sign_in, station
+from tests.station import screen_only, settle, sign_in, station
 from tests.tui.test_tui import form_error, row_of, select
 from tui.dialogs.validate import MonitorScreen
 from tui.inputs import Input
@@ -133,6 +133,7 @@ async def test_one_reading_is_rejected_as_an_artefact_with_the_reason(service):
     assert kept is not None and kept.awaits_validation and kept.voided is None
 
 
+@screen_only
 async def test_m_without_monitor_readings_says_so(service):
     with_clock(service, lambda: at(-40)).start_session(
         patient=PATIENT, protocol="esketamine-56", by="ana", bay="Bay 1", age=45, meds=()
@@ -147,6 +148,7 @@ async def test_m_without_monitor_readings_says_so(service):
         assert any("No monitor readings" in str(n.message) for n in app._notifications)
 
 
+@screen_only
 async def test_the_marks_room_comes_from_unused_width_and_the_row_fits_80_columns(service):
     from tests.station import NOW, build_floor
     from tui.floor.table import FLOOR_COLUMNS, floor_widths

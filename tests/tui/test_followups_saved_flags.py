@@ -13,7 +13,7 @@ from monitor.present.parts import plain
 from monitor.services import with_clock
 from monitor.views import FlagView
 from tests.helpers import at
-from tests.station import settle, sign_in, station
+from tests.station import screen_only, settle, sign_in, station
 from tests.tui.test_floor_says_why import FULL_SET, dosed
 from tests.tui.test_tui import row_of, select, visible_at_80x24
 from tui.floor.entry import EntryBar
@@ -43,6 +43,7 @@ async def test_a_save_that_raises_a_flag_names_it_before_the_check_it_served(ser
         assert visible_at_80x24(app, "#entry-note")
 
 
+@screen_only
 async def test_many_flags_are_cut_to_the_line_most_severe_first_the_check_kept(service):
     dosed(service, patient="MRN-10231")
     app = station(service, clock=lambda: at(26))

@@ -11,7 +11,7 @@ from monitor.errors import EntryError
 from monitor.timeparse import parse_time
 from tests.helpers import at
 from tests.present.test_sessionlog import worked_session
-from tests.station import settle, station
+from tests.station import screen_only, settle, station
 from tests.tui.test_review_tui import form_error, highlight_reading, open_log, open_review
 from tui.inputs import Input
 from tui.review.correct import CorrectScreen
@@ -33,6 +33,7 @@ def _preview(dialog: CorrectScreen) -> str:
     return str(dialog.query_one("#correct-preview", Static).content)
 
 
+@screen_only
 async def test_a_correction_reads_a_time_of_day_as_the_entry_line_does(service):
     """At 11:40, ``@ 12:30`` is later than now in the correction dialog too, with the entry
     line's own words (it was taken as 12:30 on the reading's day, "after the discharge")."""
@@ -61,6 +62,7 @@ async def test_a_correction_reads_a_time_of_day_as_the_entry_line_does(service):
     assert not [r for r in service.session(ids["session"]).readings if r.corrects == ids["late"]]
 
 
+@screen_only
 async def test_a_correction_of_another_day_is_typed_with_its_date_and_previewed_so(service):
     """The next morning, ``@ 10:28`` is later than now: the refusal names the reading's
     day; typed with that date, the preview shows the full date, not a bare 10:28."""

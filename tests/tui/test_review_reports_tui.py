@@ -23,7 +23,7 @@ from monitor.services import Service, with_clock
 from monitor.services.history import AUDIT_PAGE
 from monitor.views import UserView
 from tests.built import remembered
-from tests.station import settle, sign_in, station
+from tests.station import screen_only, settle, sign_in, station
 from tui.reports.audit import AuditScreen
 from tui.reports.audit_filter import AuditFilterDialog
 from tui.reports.quality import QualityScreen
@@ -419,6 +419,7 @@ async def test_audit_of_today_pages_by_key_and_filters_by_user_and_action(servic
         assert all("db." in r[2] for r in rows)
 
 
+@screen_only
 async def test_a_filter_that_cannot_be_read_is_refused_in_the_dialog_with_what_was_typed(
     service, clinic
 ):
@@ -599,6 +600,7 @@ async def test_a_supervisor_corrects_a_proposal_with_a_reason(service, clinic):
         assert "Sedation of MRN-SED corrected to no" in status(pilot)
 
 
+@screen_only
 async def test_a_nurse_can_neither_mark_submitted_nor_correct(service, clinic):
     app = desk_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -618,6 +620,7 @@ async def test_a_nurse_can_neither_mark_submitted_nor_correct(service, clinic):
     assert form.submission is None and not form.corrections
 
 
+@screen_only
 async def test_a_form_in_observation_is_not_offered_for_submission(service, clinic):
     app = desk_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -633,6 +636,7 @@ async def test_a_form_in_observation_is_not_offered_for_submission(service, clin
     assert service.rems(clinic["today"]).submission is None
 
 
+@screen_only
 async def test_a_submitted_or_signed_off_form_takes_no_correction_dialog(service, clinic):
     """The tracker asks the core (monitor.core.rems_rules) before it opens a dialog, and shows
     the reason the service would give."""
@@ -829,6 +833,7 @@ async def test_an_unreachable_database_is_one_line_and_the_screen_stays(service,
         assert status(pilot) == "database unreachable: r tries again"
 
 
+@screen_only
 async def test_an_empty_week_says_which_keys_change_it(service, clinic):
     """The status line is plain text: '[ and ]' were once eaten as markup."""
     app = desk_app(service)
@@ -841,6 +846,7 @@ async def test_an_empty_week_says_which_keys_change_it(service, clinic):
         assert "[ and ] change the week" in status(pilot)
 
 
+@screen_only
 async def test_the_station_has_no_command_palette(service):
     """Ctrl+P's theme switch changed the alarm colours; its screenshot saved patient data."""
     app = desk_app(service)

@@ -16,7 +16,7 @@ from monitor.services import Service, with_clock
 from monitor.views import UserView
 from tests.helpers import at
 from tests.present.test_sessionlog import worked_session
-from tests.station import settle, sign_in, station
+from tests.station import screen_only, settle, sign_in, station
 from tui.review.correct import CorrectScreen
 from tui.review.filter_dialog import FilterScreen
 from tui.review.log import SessionLogScreen
@@ -242,6 +242,7 @@ async def test_the_queue_filters_by_period_nurse_protocol_and_questions(service)
         ]
 
 
+@screen_only
 async def test_a_bad_period_is_refused_in_the_filter_dialog_with_what_was_typed_kept(service):
     quick_session(service, "MRN-IM", 10)
     app = review_station(service)
