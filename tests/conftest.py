@@ -88,13 +88,8 @@ def _one_wait_per_key() -> None:
                 await asyncio.sleep(float(key.split(":")[1]) / 1000)
                 await animator.wait_until_complete()
                 continue
-            if len(key) == 1 and key.isprintable() and isinstance(self.focused, Input):
-                event = events.Key(_character_to_key(key) if not key.isalnum() else key, key)
-                event.set_sender(self)
-                driver.send_message(event)
-                typed = True
-                continue
-            if typed:
+            burst = len(key) == 1 and key.isprintable() and isinstance(self.focused, Input)
+            if typed and not burst:
                 typed = False
                 await wait_for_idle(0)
             if len(key) == 1 and not key.isalnum():
@@ -106,6 +101,9 @@ def _one_wait_per_key() -> None:
             event = events.Key(key, char)
             event.set_sender(self)
             driver.send_message(event)
+            if burst:
+                typed = True
+                continue
             await wait_for_idle(0)
             if animator._animations or animator._scheduled:
                 await animator.wait_until_complete()
