@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from monitor.errors import Refused
 from monitor.store.engine import (
@@ -64,9 +64,13 @@ def current_revision(engine: Engine) -> str | None:
     the check, a lock timeout) propagates, so that it is said as what it is (exit 1), not as
     "not a monitor database" (docs/storage.md, "Timeouts, read-only files and db check")."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
+        try:  # one statement on every command's start: the table is asked about only if it fails
+            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+        except DBAPIError:
+            connection.rollback()
+            if inspect(connection).has_table("alembic_version"):
+                raise
             return None
-        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
     return row[0] if row else None
 
 
