@@ -34,7 +34,10 @@ def record(url: str, session_id: int, worker: int, count: int, *, ready: bool = 
         # (spo2, heart rate) tells which worker and which step wrote the reading.
         vitals = Vitals(spo2=50 + worker, heart_rate=20 + seq)
         reading = service.record_reading(session_id, vitals, by="ana")
-        print(f"ok {reading.id} {worker} {seq}", flush=True)
+        # One write of the whole line: print() writes the text and its newline apart, and a
+        # writer killed between the two left "ok ..." without its end, joined to the next line.
+        sys.stdout.write(f"ok {reading.id} {worker} {seq}\n")
+        sys.stdout.flush()
     service.close()
 
 
