@@ -103,11 +103,11 @@ def test_killed_writer_loses_nothing_it_reported(service, db_url, clock):
             # (A report cut by the kill, should one ever be, is not counted, and its line's
             # "end" is still found.)
             report, end, told = line.partition("end ")
-            parts = report.split()
-            if not end and len(parts) == 4 and parts[0] == "ok":
-                reported.add(int(parts[1]))
             if end:
                 break
+            parts = report.split()
+            if len(parts) == 4 and parts[0] == "ok":
+                reported.add(int(parts[1]))
         assert told.split()[:2] == [str(pid), str(int(signal.SIGKILL))], line
     _, err = parent.communicate(timeout=60)
     assert parent.returncode == 0, err
