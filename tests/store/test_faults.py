@@ -100,8 +100,8 @@ def test_killed_writer_loses_nothing_it_reported(service, db_url, clock):
         while True:
             line = parent.stdout.readline()
             assert line, "the forking parent ended"
-            # (A report cut by the kill, should one ever be, is not counted, and its line's
-            # "end" is still found.)
+            # (A report cut by the kill, should one ever be, counts only when its id is whole,
+            # and its line's "end" is still found.)
             report, end, told = line.partition("end ")
             if end:
                 break
