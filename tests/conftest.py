@@ -245,6 +245,38 @@ def cheap_pins() -> Iterator[None]:
         pins._N = full
 
 
+#: The bcrypt cost of the PINs test set-ups store on PostgreSQL: pgcrypto's least, a sixteenth
+#: of the :data:`monitor.store.identity.BCRYPT_COST` every PIN a user gives gets.
+SETUP_BCRYPT_COST = 4
+
+
+def cheap_pg_pins(url: str, given: dict[str, str]) -> None:
+    """On PostgreSQL, the set-up users' PINs (name -> PIN) stored again at
+    :data:`SETUP_BCRYPT_COST`: PostgreSQL hashes PINs itself, so :func:`cheap_pins` cannot
+    reach them. The test's owner writes the private table as a migration would; every check
+    of these PINs still runs the database's own sign-in (it reads the cost from the stored
+    hash). Nothing on SQLite."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    from monitor.store.identity import PRIVATE, crypto_schema
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            crypto = crypto_schema(connection)
+            for name, pin in given.items():
+                connection.execute(
+                    text(
+                        f"UPDATE {PRIVATE}.pins p SET hash = {crypto}.crypt(:pin, "
+                        f"{crypto}.gen_salt('bf', {SETUP_BCRYPT_COST})) "
+                        "FROM users u WHERE u.id = p.user_id AND u.name = :name"
+                    ),
+                    {"pin": pin, "name": name},
+                )
+    finally:
+        engine.dispose()
+
+
 def seed_users(url: str, clock: FakeClock | None = None) -> None:
     """Add :data:`USERS` through the services, at :data:`SEEDED_AT` (or by ``clock``), as
     every test's :func:`service` had them added before templates held them; on SQLite their
@@ -256,6 +288,7 @@ def seed_users(url: str, clock: FakeClock | None = None) -> None:
                 svc.add_user(name, role, pin, by=None if role == "supervisor" else "sam")
     finally:
         svc.close()
+    cheap_pg_pins(url, {name: pin for name, _, pin in USERS})
 
 
 def _sqlite_template(path: Path, seeded: bool) -> str:

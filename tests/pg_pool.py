@@ -76,13 +76,20 @@ class Databases:
 
     def replace(self, name: str, template: str) -> None:
         """Database ``name`` becomes a fresh copy of ``template`` under the same name (those
-        connected to it are disconnected)."""
+        connected to it are disconnected): a copy made ahead (after the first), renamed."""
+        fresh = self.take(template)
         self._drop(name)
-        self._copy(name, template)
+        self._run(f'ALTER DATABASE "{fresh}" RENAME TO "{name}"')
 
     def close(self) -> None:
-        """Every job done, and the templates :meth:`keep` made dropped."""
+        """Every job done, the copies made ahead and not used dropped, then the templates
+        :meth:`keep` made."""
         self.wait()
+        with self._lock:
+            unused = [name for names in self._ready.values() for name in names]
+            self._ready.clear()
+        for name in unused:
+            self._drop(name)
         while self._kept:
             self._drop(self._kept.pop())
 

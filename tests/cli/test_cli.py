@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.built import remembered
-from tests.conftest import cheap_pins
+from tests.conftest import cheap_pg_pins, cheap_pins
 
 MONITOR = [sys.executable, "-m", "monitor"]
 
@@ -107,6 +107,7 @@ def with_sam_and_ana(run: Cli) -> Cli:
             run("user", "add", "sam", "--role", "supervisor", "--pin-stdin", stdin="9999\n9999\n")
             run("user", "add", "ana", "--role", "nurse", "--by", "sam", "--pin-stdin",
                 stdin="1234\n1234\n")  # fmt: skip
+        cheap_pg_pins(run.db, {"sam": "9999", "ana": "1234"})
 
     remembered(run.db, "sam and ana by the command line", build)
     return run

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from monitor.services import Service
 from tests.built import remembered
 from tests.cli.test_cli import run_in_process
-from tests.conftest import cheap_pins
+from tests.conftest import cheap_pg_pins, cheap_pins
 
 PINS = {"sam": "9999", "kim": "5555", "ana": "1234", "bo": "2345", "old": "7777"}
 OK = "120/80 hr 70 spo2 98 rr 14 moaas 5 cadss 0"
@@ -82,6 +82,7 @@ def run(db_url) -> Run:
             service.add_user("old", "supervisor", PINS["old"], by="sam")
         service.disable_user("old", by="sam")
         service.close()
+        cheap_pg_pins(db_url, PINS)
 
     remembered(db_url, "the co-signers", build)
     return Run(db_url)
