@@ -279,8 +279,8 @@ def cheap_pg_pins(url: str, given: dict[str, str]) -> None:
 
 def seed_users(url: str, clock: FakeClock | None = None) -> None:
     """Add :data:`USERS` through the services, at :data:`SEEDED_AT` (or by ``clock``), as
-    every test's :func:`service` had them added before templates held them; on SQLite their
-    PINs hashed at :data:`SETUP_PIN_N` (on PostgreSQL the database hashes them)."""
+    every test's :func:`service` had them added before templates held them; their PINs hashed
+    at :data:`SETUP_PIN_N` on SQLite and at :data:`SETUP_BCRYPT_COST` on PostgreSQL."""
     svc = Service.open(url, clock=clock or FakeClock(SEEDED_AT))
     try:
         with cheap_pins():
