@@ -265,7 +265,7 @@ def cheap_pg_pins(url: str, given: dict[str, str]) -> None:
         with engine.begin() as connection:
             crypto = crypto_schema(connection)
             for name, pin in given.items():
-                connection.execute(
+                written = connection.execute(
                     text(
                         f"UPDATE {PRIVATE}.pins p SET hash = {crypto}.crypt(:pin, "
                         f"{crypto}.gen_salt('bf', {SETUP_BCRYPT_COST})) "
@@ -273,6 +273,7 @@ def cheap_pg_pins(url: str, given: dict[str, str]) -> None:
                     ),
                     {"pin": pin, "name": name},
                 )
+                assert written.rowcount == 1, f"no stored PIN of {name!r} to make cheap"
     finally:
         engine.dispose()
 
