@@ -127,7 +127,12 @@ def _moment(text: str) -> datetime | None:
     except ValueError:
         return None
     # The database's triggers on SQLite write UTC without an offset.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone()
+    except OverflowError:  # typed text like 0001-01-01T00:00+01:00: no local time, shown as typed
+        return None
+    return moment
 
 
 def shown(value: Any, day: date) -> str:

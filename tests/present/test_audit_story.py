@@ -12,6 +12,7 @@ from monitor.present.audit import (
     detail_lines,
     full_lines,
     parsed,
+    shown,
     summary_line,
     text_line,
     who,
@@ -190,3 +191,12 @@ def test_a_stored_value_is_read_as_json_and_kept_as_text_when_it_is_not():
     assert parsed("[1, 2]") == [1, 2]
     assert parsed("not json") == "not json"
     assert parsed(None) is None
+
+
+def test_typed_text_that_looks_like_a_time_past_the_calendars_ends_is_shown_as_typed():
+    """Found by tests/cli/test_fuzz.py: a note typed as ``0001-01-01T00:00:00+01:00`` has no
+    local time (it is before year 1), and ``monitor audit`` ended in a traceback."""
+    day = at(0).date()
+    for typed in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        assert shown(typed, day) == typed
+    assert shown("9999-12-31T23:59:59", day) == "31 Dec 23:59"
