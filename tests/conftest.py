@@ -198,8 +198,17 @@ def pg_seeded(pg_template) -> Iterator[str]:
     yield from _new_pg_template(f"monitor_seed_{uuid.uuid4().hex[:10]}", seed_users, pg_template)
 
 
-#: The test databases of this worker, copied from templates ahead of time (tests/pg_pool.py).
-_DATABASES = Databases(runner(_admin_engine))
+def _connect(name: str):
+    """An AUTOCOMMIT psycopg connection to database ``name`` as the admin."""
+    import psycopg
+
+    url = make_url(PG_URL).set(drivername="postgresql", database=name)
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+#: The test databases of this worker, copied from templates ahead of time and put back after
+#: (tests/pg_pool.py).
+_DATABASES = Databases(runner(_admin_engine), _connect)
 
 
 def new_pg_database(template_url: str) -> tuple[str, str]:
