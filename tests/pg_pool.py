@@ -32,9 +32,11 @@ FILE_COPY = "STRATEGY FILE_COPY"
 #: it (none after :meth:`Databases._recycle` ended them).
 _STATE = """
 SELECT CASE WHEN current_setting('track_counts')::bool THEN
-       (SELECT coalesce(sum(s.n_tup_ins + s.n_tup_upd + s.n_tup_del), 0)
-          FROM pg_stat_sys_tables s JOIN pg_class c ON c.oid = s.relid
-         WHERE NOT c.relisshared) END AS catalog_writes,
+       (SELECT sum(pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
+                   + pg_stat_get_tuples_deleted(c.oid))
+          FROM pg_class c
+         WHERE c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+           AND c.relkind = 'r' AND NOT c.relisshared) END AS catalog_writes,
        (SELECT md5(string_agg(concat_ws(':', c.oid, c.relpages, c.reltuples, c.relallvisible),
                               ',' ORDER BY c.oid))
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -43,7 +45,7 @@ SELECT CASE WHEN current_setting('track_counts')::bool THEN
        d.datacl::text, d.datallowconn, d.datconnlimit, d.datdba,
        (SELECT array_agg(r.setrole::text || ':' || r.setconfig::text ORDER BY r.setrole)
           FROM pg_db_role_setting r WHERE r.setdatabase = d.oid) AS settings,
-       (SELECT count(*) FROM pg_stat_activity a
+       (SELECT count(*) FROM pg_stat_get_activity(NULL) a
          WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()) AS others
   FROM pg_database d WHERE d.datname = current_database()
 """
@@ -261,7 +263,7 @@ class Databases:
                 why = self._unchanged(connection, before)
                 if why is None:
                     self._put_back(connection, contents)
-                    state = tuple(connection.execute(_STATE).fetchone())
+                    state = before  # the same again: putting back writes no catalog
             finally:
                 connection.close()
         except psycopg.Error as error:
