@@ -218,7 +218,9 @@ def new_pg_database(template_url: str) -> tuple[str, str]:
 
 
 def drop_pg_database(name: str) -> None:
-    """Drop a test database, closing whatever still uses it (after the test, by a thread)."""
+    """Done with a test database: whatever still uses it is closed, and it is put back for a
+    later test, or dropped when it was not a copy the pool made or changed beyond its rows
+    (after the test, by a thread; tests/pg_pool.py)."""
     _DATABASES.give_back(name)
 
 
