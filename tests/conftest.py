@@ -267,8 +267,8 @@ def cheap_pg_pins(url: str, given: dict[str, str]) -> None:
     reach them. The test's owner writes the private table as a migration would; every check
     of these PINs still runs the database's own sign-in (it reads the cost from the stored
     hash). Nothing on SQLite."""
-    if make_url(url).get_backend_name() != "postgresql":
-        return
+    if "://" not in url or make_url(url).get_backend_name() != "postgresql":
+        return  # an SQLite file's path, as --db takes it, or an SQLite URL
     from monitor.store.identity import PRIVATE, crypto_schema
 
     engine = create_engine(url)
