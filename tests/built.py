@@ -135,22 +135,15 @@ def pg_contents(url: object) -> str:
     all in one statement."""
     from sqlalchemy import create_engine, text
 
+    from tests.pg_pool import USER_RELATIONS
+
     digest = hashlib.sha256()
     engine = create_engine(url)  # type: ignore[call-overload]
     try:
         with engine.connect() as connection:
-            relations = connection.execute(
-                text(
-                    "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relkind IN ('r', 'p', 'S') "
-                    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1, 2, 3"
-                )
-            ).all()
+            relations = connection.execute(text(USER_RELATIONS)).all()
             parts = []
-            for schema, name, kind in relations:
-                quoted = '"{}"."{}"'.format(schema.replace('"', '""'), name.replace('"', '""'))
+            for quoted, kind in relations:
                 state = (
                     f"(SELECT last_value::text || ' ' || is_called::text FROM {quoted})"
                     if kind == "S"

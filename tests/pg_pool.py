@@ -22,6 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+#: Every table and sequence outside the system's schemas, as ``(quoted name, kind)`` with kind
+#: ``'r'`` or ``'S'``, by name. A partitioned table's rows are in its partitions, listed here.
+USER_RELATIONS = (
+    "SELECT format('%I.%I', n.nspname, c.relname), c.relkind FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'S') "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"
+)
+
 #: How a copy is made where the server knows the option (PostgreSQL 15 and later).
 FILE_COPY = "STRATEGY FILE_COPY"
 
@@ -307,9 +317,10 @@ class Databases:
         with connection.transaction():
             connection.execute("SET LOCAL session_replication_role = replica")
             for table, data in contents.tables.items():
-                connection.execute(sql.SQL("DELETE FROM {}").format(_name(table)))
+                # ``table`` is quoted already (:data:`USER_RELATIONS`).
+                connection.execute(sql.SQL("DELETE FROM {}").format(sql.SQL(table)))
                 with connection.cursor().copy(
-                    sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(_name(table))
+                    sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(sql.SQL(table))
                 ) as copy:
                     copy.write(data)
             for sequence, (value, called) in contents.sequences.items():
@@ -319,13 +330,7 @@ class Databases:
         """The rows and sequences of database ``name``, and its :data:`_STATE`."""
         connection = self._connect(name)  # type: ignore[misc]
         try:
-            relations = connection.execute(
-                "SELECT format('%I.%I', n.nspname, c.relname), c.relkind FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r', 'S') "
-                "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"
-            ).fetchall()
+            relations = connection.execute(USER_RELATIONS).fetchall()
             tables: dict[str, bytes] = {}
             sequences: dict[str, tuple[int, bool]] = {}
             for relation, kind in relations:
@@ -341,13 +346,6 @@ class Databases:
             return Contents(tables, sequences), tuple(connection.execute(_STATE).fetchone())
         finally:
             connection.close()
-
-
-def _name(quoted: str) -> Any:
-    """A ``format('%I.%I')`` name as SQL (it is quoted already)."""
-    from psycopg import sql
-
-    return sql.SQL(quoted)
 
 
 def runner(make_engine: Callable[[], Any]) -> Callable[[str], None]:
