@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.export.common import iso
-from monitor.views import SignOffView
+from monitor.present.review import Step, review_steps
 
 if TYPE_CHECKING:
     from monitor.views import SessionView
@@ -215,34 +215,24 @@ def changes(
 
 
 def review(view: SessionView) -> list[tuple[datetime, dict[str, Any]]]:
-    """A Provenance for each sign-off, withdrawn ones too, and each reopening (who, when,
-    why), each targeting the Encounter, oldest first; a sign-off and the reopening that
-    withdrew it at one moment keep that order (a session is signed, reopened, signed again)."""
-    signoffs = list(view.signoffs)
-    if not signoffs and view.signed_by is not None and view.signed_at is not None:
-        signoffs = [SignOffView(view.signed_by, view.signed_at)]  # a view without its history
+    """A Provenance for each step of the review (:func:`monitor.present.review.review_steps`:
+    every sign-off, withdrawn ones too, and every reopening, with who, when and why), each
+    targeting the Encounter, oldest first."""
     target = [("Encounter", full_url(view, encounter_id(view)))]
-    steps: list[tuple[datetime, int, dict[str, Any]]] = []
-    for n, given in enumerate(signoffs, start=1):
+    counted = {Step.SIGNED: 0, Step.REOPENED: 0}
+    found: list[tuple[datetime, dict[str, Any]]] = []
+    for step in review_steps(view):
+        counted[step.action] += 1
+        n = counted[step.action]
+        signed = step.action is Step.SIGNED
         resource = provenance(
-            f"session-{view.id}-sign-off-{n}",
+            f"session-{view.id}-{'sign-off' if signed else 'reopen'}-{n}",
             targets=target,
-            at=given.at,
-            by=given.by,
-            role="verifier",
-            activity=SIGN_OFF,
+            at=step.at,
+            by=step.by,
+            role="verifier" if signed else "author",
+            activity=SIGN_OFF if signed else REOPEN,
+            reason=step.reason,  # a reopening's; a sign-off has none
         )
-        steps.append((given.at, 2 * n, resource))
-    for n, again in enumerate(view.reopened, start=1):
-        resource = provenance(
-            f"session-{view.id}-reopen-{n}",
-            targets=target,
-            at=again.at,
-            by=again.by,
-            role="author",
-            activity=REOPEN,
-            reason=again.reason,
-        )
-        steps.append((again.at, 2 * n + 1, resource))
-    steps.sort(key=lambda step: (step[0], step[1]))
-    return [(at, resource) for at, _, resource in steps]
+        found.append((step.at, resource))
+    return found

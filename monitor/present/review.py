@@ -43,19 +43,20 @@ class ReviewStep:
 
 
 def review_steps(view: SessionView) -> tuple[ReviewStep, ...]:
-    """Every sign-off and reopening of the session, oldest first (a sign-off before a
-    reopening at the same moment); every sign-off but the one in force is withdrawn."""
+    """Every sign-off and reopening of the session, oldest first; steps at one moment keep
+    the order they can only have happened in (the n-th sign-off, the n-th reopening that
+    withdrew it, the next sign-off); every sign-off but the one in force is withdrawn."""
     signoffs = list(view.signoffs)
     if not signoffs and view.signed_by is not None and view.signed_at is not None:
         signoffs = [SignOffView(view.signed_by, view.signed_at)]  # a view without its history
     in_force = len(signoffs) - 1 if view.signed_by is not None else -1
     steps = [
-        (given.at, 0, ReviewStep(Step.SIGNED, given.by, given.at, withdrawn=i != in_force))
+        (given.at, 2 * i, ReviewStep(Step.SIGNED, given.by, given.at, withdrawn=i != in_force))
         for i, given in enumerate(signoffs)
     ]
     steps += [
-        (again.at, 1, ReviewStep(Step.REOPENED, again.by, again.at, reason=again.reason))
-        for again in view.reopened
+        (again.at, 2 * i + 1, ReviewStep(Step.REOPENED, again.by, again.at, reason=again.reason))
+        for i, again in enumerate(view.reopened)
     ]
     return tuple(step for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])))
 

@@ -236,6 +236,32 @@ def test_every_sign_off_and_reopening_is_in_the_bundle_in_order(service):
     assert encounter["resource"]["status"] == "finished"
 
 
+def test_a_sign_off_reopening_and_sign_off_at_one_moment_keep_their_order(service):
+    """One order for every view (monitor.present.review.review_steps): the sign-off, the
+    reopening that withdrew it, the new sign-off, even when the clock reads the same for all."""
+    from monitor.present.review import Step, review_steps
+
+    sid, _ = observed_session(service)
+    discharge(service, sid)
+    same = when(service, 200)
+    same.sign(sid, by="sam", pin="9999")
+    same.reopen(sid, by="sam", reason="SpO2 entered for the wrong bay")
+    same.sign(sid, by="sam", pin="9999")
+    view = service.session(sid)
+    assert [s.action for s in review_steps(view)] == [Step.SIGNED, Step.REOPENED, Step.SIGNED]
+    assert [s.withdrawn for s in review_steps(view)] == [True, False, False]
+    data = bundle(view, at(300))
+    validate(data)
+    [encounter] = entries(data, "Encounter")
+    steps = provenance_of(data, encounter["fullUrl"])
+    assert [(s["id"], s["activity"]["coding"][-1]["code"]) for s in steps] == [
+        (f"session-{sid}-sign-off-1", "sign-off"),
+        (f"session-{sid}-reopen-1", "reopen"),
+        (f"session-{sid}-sign-off-2", "sign-off"),
+    ]
+    assert session_json(view)["review"]["history"][1]["action"] == "reopened"
+
+
 def test_a_session_discharged_without_a_dose_is_a_cancelled_encounter(service):
     sid = when(service, -30).start_session(patient="MRN-NODOSE", protocol="ketamine-im", by="ana")
     when(service, -5).record_reading(sid, FULL, by="ana")
